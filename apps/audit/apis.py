@@ -1,0 +1,81 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.parsing import parse_query
+from apps.common.schema import envelope, error_responses
+
+from .actions import ALL_ACTIONS
+from .models import AuditEvent
+from .selectors import audit_event_list
+
+
+class BlankAsNullField(serializers.CharField):
+    def to_representation(self, value):
+        return value or None
+
+
+class AuditEventOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(source="sequence", help_text="The event's position in the hash chain")
+    sequence = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    service = serializers.CharField()
+    request_id = serializers.CharField()
+    actor_user_id = BlankAsNullField(allow_null=True)
+    action = serializers.CharField()
+    target_type = serializers.CharField()
+    target_id = serializers.CharField()
+    group_id = BlankAsNullField(allow_null=True)
+    result = serializers.ChoiceField(choices=AuditEvent.Result.choices)
+    reason = serializers.CharField()
+    details = serializers.JSONField()
+    previous_hash = serializers.CharField()
+    hash = serializers.CharField()
+
+
+class AuditEventListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        actor_user_id = serializers.CharField(required=False, max_length=64)
+        service = serializers.CharField(required=False, max_length=64)
+        action = serializers.ChoiceField(required=False, choices=ALL_ACTIONS)
+        result = serializers.ChoiceField(required=False, choices=AuditEvent.Result.choices)
+        group_id = serializers.CharField(required=False, max_length=64)
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+        cursor = serializers.IntegerField(required=False, min_value=1, help_text="next_cursor of the previous page")
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+        def validate(self, attrs):
+            if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
+                raise serializers.ValidationError("since must be before until.")
+            return attrs
+
+    @extend_schema(
+        operation_id="audit_events_list",
+        parameters=[FilterSerializer],
+        responses={
+            200: envelope(
+                inline_serializer(
+                    "AuditEventPage",
+                    {
+                        "items": AuditEventOutputSerializer(many=True),
+                        "next_cursor": serializers.CharField(allow_null=True),
+                        "limit": serializers.IntegerField(),
+                    },
+                ).__class__
+            ),
+            **error_responses(),
+        },
+    )
+    def get(self, request):
+        filters = parse_query(self.FilterSerializer, request)
+        cursor = filters.pop("cursor", None)
+        events, next_cursor = audit_event_list(**filters, before_sequence=cursor)
+        return Response(
+            {
+                "items": AuditEventOutputSerializer(events, many=True).data,
+                "next_cursor": str(next_cursor) if next_cursor else None,
+                "limit": filters["limit"],
+            }
+        )

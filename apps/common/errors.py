@@ -1,0 +1,115 @@
+"""Domain errors carry a stable machine code; one handler maps every error to the envelope."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from .envelope import error_body, error_response
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    code = "error"
+    status_code = 400
+    default_message = "The request could not be completed"
+
+    def __init__(self, message: str | None = None, *, details=None):
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+class ValidationFailed(DomainError):
+    code = "validation_error"
+    default_message = "The request is invalid"
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+    status_code = 404
+    default_message = "Not found"
+
+
+class ConflictError(DomainError):
+    code = "conflict"
+    status_code = 409
+    default_message = "The request conflicts with the current state"
+
+
+class PermissionDeniedError(DomainError):
+    code = "permission_denied"
+    status_code = 403
+    default_message = "User does not have permission for this action"
+
+
+_DRF_CODES = {
+    drf.ParseError: ("malformed_request", 400),
+    drf.NotAuthenticated: ("unauthenticated", 401),
+    drf.AuthenticationFailed: ("unauthenticated", 401),
+    drf.PermissionDenied: ("permission_denied", 403),
+    drf.NotFound: ("not_found", 404),
+    drf.MethodNotAllowed: ("method_not_allowed", 405),
+    drf.NotAcceptable: ("not_acceptable", 406),
+    drf.UnsupportedMediaType: ("unsupported_media_type", 415),
+    drf.Throttled: ("rate_limited", 429),
+}
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            inner = _first_message(value)
+            return inner if field == "non_field_errors" else f"{field}: {inner}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def envelope_exception_handler(exc, context):
+    headers = {}
+    if isinstance(exc, DomainError):
+        body = error_body(exc.code, exc.message, exc.status_code, exc.details)
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    if isinstance(exc, drf.ValidationError):
+        body = error_body("validation_error", _first_message(exc.detail), 400, exc.detail)
+        return Response(body, status=400)
+    if isinstance(exc, drf.APIException):
+        code, status = next(
+            ((code, status) for cls, (code, status) in _DRF_CODES.items() if isinstance(exc, cls)),
+            ("error", exc.status_code),
+        )
+        if isinstance(exc, drf.ParseError):
+            message = f"Malformed JSON body: {exc.detail}"
+        elif isinstance(exc, drf.NotAuthenticated):
+            message = "A valid X-API-Key header is required"
+        else:
+            message = str(exc.detail)
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        return Response(error_body(code, message, status), status=status, headers=headers)
+    logger.exception("unhandled error", extra={"path": context["request"].path if context.get("request") else None})
+    return Response(error_body("internal_error", "An unexpected error occurred", 500), status=500)
+
+
+def json_not_found(request, exception=None):
+    return error_response("not_found", f"No endpoint at {request.path}", 404)
+
+
+def json_server_error(request):
+    return error_response("internal_error", "An unexpected error occurred", 500)
+
+
+def json_bad_request(request, exception=None):
+    return error_response("bad_request", "The request could not be understood", 400)
+
+
+def json_forbidden(request, exception=None):
+    return error_response("permission_denied", "Forbidden", 403)

@@ -1,0 +1,54 @@
+"""JSON-strict serializer fields: a JSON body must carry the right JSON types, not strings that look like them."""
+
+from rest_framework import serializers
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = {"type": "Must be a JSON integer."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
+class TelegramIdField(StrictIntegerField):
+    """Telegram user and chat ids: signed 64-bit JSON integers, kept exact."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", INT64_MIN)
+        kwargs.setdefault("max_value", INT64_MAX)
+        super().__init__(**kwargs)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"type": "Must be a JSON boolean."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("type")
+        return data
+
+
+class StrictCharField(serializers.CharField):
+    default_error_messages = {"type": "Must be a JSON string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
+class ObjectIdField(serializers.CharField):
+    """A core object id: a string on the wire whatever the storage backend."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        return super().to_internal_value(str(data))
+
+    def to_representation(self, value):
+        return str(value)

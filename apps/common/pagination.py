@@ -1,0 +1,21 @@
+"""Page/limit lists: data = {"items": [...], "total": N, "page": p, "limit": l}."""
+
+from rest_framework import serializers
+
+MAX_LIMIT = 200
+
+
+class PageQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=20)
+
+
+def paginate(queryset, *, page: int, limit: int, serializer_class) -> dict:
+    offset = (page - 1) * limit
+    items = list(queryset[offset : offset + limit])
+    return {
+        "items": serializer_class(items, many=True).data,
+        "total": queryset.count(),
+        "page": page,
+        "limit": limit,
+    }

@@ -1,0 +1,246 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.fields import ObjectIdField, StrictCharField, StrictIntegerField, TelegramIdField
+from apps.common.ids import get_or_404
+from apps.common.pagination import PageQuerySerializer, paginate
+from apps.common.parsing import parse_body, parse_query
+from apps.common.schema import envelope, error_responses, list_envelope
+from apps.groups.selectors import group_resolve
+from apps.users.selectors import actor_get, user_get
+
+from .models import MAX_RANK, ROLE_NAME_PATTERN, RoleAssignment
+from .selectors import (
+    PermissionQuery,
+    assignment_list,
+    assignment_status,
+    permission_list,
+    role_get,
+    role_list,
+    role_permission_codes,
+    system_stats,
+)
+from .services import permission_check, permission_check_many, role_assign, role_create, role_revoke, role_update
+
+MAX_BATCH_CHECKS = 100
+
+
+class PermissionOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    description = serializers.CharField()
+
+
+class RoleOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    rank = serializers.IntegerField()
+    description = serializers.CharField()
+    is_builtin = serializers.BooleanField()
+    permissions = serializers.SerializerMethodField()
+
+    def get_permissions(self, role) -> list[str]:
+        return role_permission_codes(role)
+
+
+class AssignmentOutputSerializer(serializers.Serializer):
+    id = ObjectIdField()
+    user_id = ObjectIdField()
+    role = serializers.CharField(source="role.name")
+    group_id = ObjectIdField(allow_null=True)
+    telegram_chat_id = serializers.IntegerField(source="group.telegram_chat_id", allow_null=True, default=None)
+    scope = serializers.CharField()
+    status = serializers.SerializerMethodField()
+    source = serializers.CharField()
+    reason = serializers.CharField()
+    granted_by_user_id = ObjectIdField(source="granted_by_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revoked_by_user_id = ObjectIdField(source="revoked_by_id", allow_null=True)
+    revoke_reason = serializers.CharField()
+
+    def get_status(self, assignment) -> str:
+        return assignment_status(assignment)
+
+
+class PermissionCatalogueApi(APIView):
+    @extend_schema(operation_id="rbac_permissions_list",
+                   responses={200: envelope(PermissionOutputSerializer, many=True), **error_responses()})
+    def get(self, request):
+        return Response(PermissionOutputSerializer(permission_list(), many=True).data)
+
+
+class RoleListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.RegexField(ROLE_NAME_PATTERN, max_length=32)
+        rank = StrictIntegerField(min_value=1, max_value=MAX_RANK)
+        permissions = serializers.ListField(child=StrictCharField(max_length=64), max_length=100)
+        description = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+        actor_user_id = ObjectIdField(required=False)
+
+    @extend_schema(operation_id="rbac_roles_list",
+                   responses={200: envelope(RoleOutputSerializer, many=True), **error_responses()})
+    def get(self, request):
+        return Response(RoleOutputSerializer(role_list().prefetch_related("permissions"), many=True).data)
+
+    @extend_schema(operation_id="rbac_roles_create", request=InputSerializer,
+                   responses={201: envelope(RoleOutputSerializer), **error_responses(403, 404, 409)})
+    def post(self, request):
+        data = parse_body(self.InputSerializer, request)
+        actor = actor_get(actor_user_id=data.pop("actor_user_id", None))
+        role = role_create(**data, actor=actor)
+        return Response(RoleOutputSerializer(role).data, status=201)
+
+
+class RoleDetailApi(APIView):
+    class PatchSerializer(serializers.Serializer):
+        rank = StrictIntegerField(min_value=1, max_value=MAX_RANK, required=False)
+        permissions = serializers.ListField(child=StrictCharField(max_length=64), max_length=100, required=False)
+        description = StrictCharField(max_length=255, required=False, allow_blank=True)
+        actor_user_id = ObjectIdField(required=False)
+
+    @extend_schema(operation_id="rbac_roles_retrieve",
+                   responses={200: envelope(RoleOutputSerializer), **error_responses(404)})
+    def get(self, request, name):
+        return Response(RoleOutputSerializer(role_get(name=name)).data)
+
+    @extend_schema(operation_id="rbac_roles_update", request=PatchSerializer,
+                   responses={200: envelope(RoleOutputSerializer), **error_responses(403, 404)})
+    def patch(self, request, name):
+        role = role_get(name=name)
+        data = parse_body(self.PatchSerializer, request)
+        actor = actor_get(actor_user_id=data.pop("actor_user_id", None))
+        return Response(RoleOutputSerializer(role_update(role=role, **data, actor=actor)).data)
+
+
+class _ScopeMixin(serializers.Serializer):
+    group_id = ObjectIdField(required=False)
+    telegram_chat_id = TelegramIdField(required=False)
+
+    def validate(self, attrs):
+        if "group_id" in attrs and "telegram_chat_id" in attrs:
+            raise serializers.ValidationError("Give group_id or telegram_chat_id, not both.")
+        return attrs
+
+
+class AssignmentListApi(APIView):
+    class InputSerializer(_ScopeMixin):
+        user_id = ObjectIdField()
+        role = StrictCharField(max_length=32)
+        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+        reason = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+        actor_user_id = ObjectIdField(required=False)
+
+    class FilterSerializer(PageQuerySerializer):
+        user_id = serializers.CharField(required=False)
+        group_id = serializers.CharField(required=False)
+        role = serializers.CharField(required=False)
+        active = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    @extend_schema(operation_id="rbac_assignments_list", parameters=[FilterSerializer],
+                   responses={200: list_envelope(AssignmentOutputSerializer), **error_responses(404)})
+    def get(self, request):
+        filters = parse_query(self.FilterSerializer, request)
+        page, limit = filters.pop("page"), filters.pop("limit")
+        if filters.get("user_id") is not None:
+            filters["user_id"] = user_get(user_id=filters["user_id"]).pk
+        if filters.get("group_id") is not None:
+            filters["group_id"] = group_resolve(group_id=filters["group_id"]).pk
+        if filters.get("role") is not None:
+            role_get(name=filters["role"])
+        queryset = assignment_list(**filters)
+        return Response(paginate(queryset, page=page, limit=limit, serializer_class=AssignmentOutputSerializer))
+
+    @extend_schema(operation_id="rbac_assignments_create", request=InputSerializer,
+                   responses={200: envelope(AssignmentOutputSerializer), 201: envelope(AssignmentOutputSerializer),
+                              **error_responses(403, 404)})
+    def post(self, request):
+        data = parse_body(self.InputSerializer, request)
+        assignment, created = role_assign(
+            user=user_get(user_id=data["user_id"]),
+            role=role_get(name=data["role"]),
+            group=group_resolve(group_id=data.get("group_id"), telegram_chat_id=data.get("telegram_chat_id")),
+            expires_at=data.get("expires_at"),
+            reason=data["reason"],
+            actor=actor_get(actor_user_id=data.get("actor_user_id")),
+        )
+        return Response(AssignmentOutputSerializer(assignment).data, status=201 if created else 200)
+
+
+class AssignmentRevokeApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        reason = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+        actor_user_id = ObjectIdField(required=False)
+
+    @extend_schema(operation_id="rbac_assignments_revoke", request=InputSerializer,
+                   responses={200: envelope(AssignmentOutputSerializer), **error_responses(403, 404, 409)})
+    def post(self, request, assignment_id):
+        queryset = RoleAssignment.objects.select_related("role", "group")
+        assignment = get_or_404(RoleAssignment, assignment_id, label="Assignment", queryset=queryset)
+        data = parse_body(self.InputSerializer, request)
+        actor = actor_get(actor_user_id=data.get("actor_user_id"))
+        return Response(AssignmentOutputSerializer(role_revoke(assignment=assignment, reason=data["reason"],
+                                                               actor=actor)).data)
+
+
+class CheckInputSerializer(_ScopeMixin):
+    user_id = ObjectIdField(required=False)
+    telegram_user_id = TelegramIdField(required=False)
+    permission = StrictCharField(max_length=64)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if ("user_id" in attrs) == ("telegram_user_id" in attrs):
+            raise serializers.ValidationError("Give exactly one of user_id or telegram_user_id.")
+        return attrs
+
+
+class CheckOutputSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    reason = serializers.CharField(help_text="granted_by_role:<role>, or the denial's code")
+
+
+def _decision_body(decision) -> dict:
+    return {"allowed": decision.allowed, "reason": decision.reason}
+
+
+class PermissionCheckApi(APIView):
+    @extend_schema(operation_id="rbac_check_permission", request=CheckInputSerializer,
+                   responses={200: envelope(CheckOutputSerializer), **error_responses()})
+    def post(self, request):
+        data = parse_body(CheckInputSerializer, request)
+        return Response(_decision_body(permission_check(query=PermissionQuery(**data))))
+
+
+class PermissionCheckBatchApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        checks = serializers.ListField(child=CheckInputSerializer(), min_length=1, max_length=MAX_BATCH_CHECKS)
+
+    class OutputSerializer(serializers.Serializer):
+        results = CheckOutputSerializer(many=True)
+
+    @extend_schema(operation_id="rbac_check_permissions", request=InputSerializer,
+                   responses={200: envelope(OutputSerializer), **error_responses()})
+    def post(self, request):
+        data = parse_body(self.InputSerializer, request)
+        decisions = permission_check_many(queries=[PermissionQuery(**check) for check in data["checks"]])
+        return Response({"results": [_decision_body(decision) for decision in decisions]})
+
+
+class SystemStatsApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        users = serializers.IntegerField()
+        active_users = serializers.IntegerField()
+        groups = serializers.IntegerField()
+        active_groups = serializers.IntegerField()
+        roles = serializers.IntegerField()
+        active_assignments = serializers.IntegerField()
+        checks_24h = serializers.IntegerField()
+        denials_24h = serializers.IntegerField()
+        audit_events = serializers.IntegerField()
+        generated_at = serializers.DateTimeField()
+
+    @extend_schema(operation_id="rbac_system_stats", responses={200: envelope(OutputSerializer), **error_responses()})
+    def get(self, request):
+        return Response(self.OutputSerializer(system_stats()).data)

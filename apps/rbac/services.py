@@ -1,0 +1,258 @@
+"""Every write of the RBAC engine. Each one audits itself inside the same transaction."""
+
+import logging
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.audit import actions
+from apps.audit.services import AuditEntry, audit_record, audit_record_many
+from apps.common.errors import ConflictError, PermissionDeniedError, ValidationFailed
+from apps.common.metrics import PERMISSION_CHECKS
+from apps.groups.models import Group
+from apps.users.models import User
+from apps.users.services import user_bump_rbac_version
+
+from .errors import RankViolationError
+from .models import CatalogueVersion, Permission, Role, RoleAssignment
+from .selectors import (
+    Decision,
+    PermissionQuery,
+    actor_has_permission,
+    actor_rank,
+    ensure_known_permissions,
+    permission_decide_many,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def permission_check_many(*, queries: list[PermissionQuery]) -> list[Decision]:
+    """Decides each query and puts every decision on the record, in one transaction."""
+    decisions = permission_decide_many(queries)
+    audit_record_many(
+        [
+            AuditEntry(
+                action=actions.PERMISSION_CHECK,
+                result="allowed" if decision.allowed else "denied",
+                actor_user_id=decision.user_pk,
+                group_id=decision.group_pk,
+                reason=decision.reason,
+                details=_check_details(query, decision),
+            )
+            for query, decision in zip(queries, decisions, strict=True)
+        ]
+    )
+    for decision in decisions:
+        PERMISSION_CHECKS.labels(result="allowed" if decision.allowed else "denied").inc()
+    return decisions
+
+
+def permission_check(*, query: PermissionQuery) -> Decision:
+    (decision,) = permission_check_many(queries=[query])
+    logger.debug(
+        "permission check",
+        extra={
+            "user_id": decision.user_pk,
+            "permission": decision.permission,
+            "group_id": decision.group_pk,
+            "result": "allowed" if decision.allowed else "denied",
+            "reason": decision.reason,
+        },
+    )
+    return decision
+
+
+def _check_details(query: PermissionQuery, decision: Decision) -> dict:
+    details = {"permission": query.permission}
+    if decision.user_pk is None:
+        details["user"] = query.user_id if query.user_id is not None else f"telegram:{query.telegram_user_id}"
+    if query.group_scoped and decision.group_pk is None:
+        details["group"] = query.group_id if query.group_id is not None else f"telegram:{query.telegram_chat_id}"
+    return details
+
+
+def _catalogue_bump() -> None:
+    updated = CatalogueVersion.objects.update(version=F("version") + 1)
+    if not updated:
+        CatalogueVersion.objects.create(version=1)
+
+
+def _refuse(*, action: str, actor: User, message: str, error, target_type: str, target_id, group=None, details=None):
+    """Records a refused change on the trail (its own transaction, as the change never happens), then raises."""
+    audit_record(
+        action=action,
+        result="denied",
+        actor_user_id=actor.pk,
+        target_type=target_type,
+        target_id=target_id,
+        group_id=group.pk if group else None,
+        reason=error.code,
+        details=details or {},
+    )
+    raise error(message)
+
+
+def _authorize_role_change(*, action: str, actor: User | None, role_rank: int, group: Group | None,
+                           target_type: str, target_id, new_rank: int | None = None) -> None:
+    """The rank rule: the actor holds MANAGE_ROLES in the scope and outranks every rank the change touches."""
+    if actor is None:
+        return
+    if not actor.is_active:
+        _refuse(action=action, actor=actor, message="The acting user is deactivated", error=PermissionDeniedError,
+                target_type=target_type, target_id=target_id, group=group)
+    if not actor_has_permission(user=actor, permission="MANAGE_ROLES", group=group):
+        _refuse(action=action, actor=actor, message="User does not have permission for this action (MANAGE_ROLES)",
+                error=PermissionDeniedError, target_type=target_type, target_id=target_id, group=group)
+    own_rank = actor_rank(user=actor, group=group)
+    highest_touched = max(role_rank, new_rank or 0)
+    if highest_touched >= own_rank:
+        _refuse(
+            action=action,
+            actor=actor,
+            message=f"Your highest rank here is {own_rank}; you may only act on roles ranked below it "
+            f"(this one is {highest_touched})",
+            error=RankViolationError,
+            target_type=target_type,
+            target_id=target_id,
+            group=group,
+            details={"actor_rank": own_rank, "role_rank": highest_touched},
+        )
+
+
+def _permissions_for(codes: list[str]) -> list[Permission]:
+    ensure_known_permissions(codes)
+    return list(Permission.objects.filter(code__in=set(codes)))
+
+
+def role_create(*, name: str, rank: int, permissions: list[str], description: str = "",
+                actor: User | None = None) -> Role:
+    _authorize_role_change(action=actions.ROLE_CREATE, actor=actor, role_rank=rank, group=None,
+                           target_type="role", target_id=name)
+    permission_rows = _permissions_for(permissions)
+    with transaction.atomic():
+        if Role.objects.filter(name=name).exists():
+            raise ConflictError(f"Role {name!r} already exists")
+        role = Role.objects.create(name=name, rank=rank, description=description)
+        role.permissions.set(permission_rows)
+        _catalogue_bump()
+        audit_record(
+            action=actions.ROLE_CREATE,
+            result="success",
+            actor_user_id=actor.pk if actor else None,
+            target_type="role",
+            target_id=name,
+            details={"rank": rank, "permissions": sorted(permissions)},
+        )
+    return role
+
+
+def role_update(*, role: Role, rank: int | None = None, permissions: list[str] | None = None,
+                description: str | None = None, actor: User | None = None) -> Role:
+    _authorize_role_change(action=actions.ROLE_UPDATE, actor=actor, role_rank=role.rank, group=None,
+                           target_type="role", target_id=role.name, new_rank=rank)
+    permission_rows = _permissions_for(permissions) if permissions is not None else None
+    changes = {}
+    with transaction.atomic():
+        if rank is not None and rank != role.rank:
+            changes["rank"] = [role.rank, rank]
+            role.rank = rank
+        if description is not None and description != role.description:
+            changes["description"] = [role.description, description]
+            role.description = description
+        if changes:
+            role.save()
+        if permission_rows is not None:
+            before = sorted(role.permissions.values_list("code", flat=True))
+            after = sorted({row.code for row in permission_rows})
+            if before != after:
+                role.permissions.set(permission_rows)
+                changes["permissions"] = {
+                    "added": sorted(set(after) - set(before)),
+                    "removed": sorted(set(before) - set(after)),
+                }
+        if changes:
+            _catalogue_bump()
+            audit_record(
+                action=actions.ROLE_UPDATE,
+                result="success",
+                actor_user_id=actor.pk if actor else None,
+                target_type="role",
+                target_id=role.name,
+                details=changes,
+            )
+    return role
+
+
+def role_assign(*, user: User, role: Role, group: Group | None = None, expires_at: datetime | None = None,
+                reason: str = "", actor: User | None = None,
+                source: str = RoleAssignment.Source.MANUAL) -> tuple[RoleAssignment, bool]:
+    """Grants `role`; when the user already holds it in that scope, returns that assignment (created=False)."""
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise ValidationFailed("expires_at must be in the future", details={"expires_at": ["Must be in the future."]})
+    if not user.is_active:
+        raise ValidationFailed(f"User {user.pk} is deactivated")
+    scope = RoleAssignment.scope_for(group)
+    _authorize_role_change(action=actions.ROLE_ASSIGN, actor=actor, role_rank=role.rank, group=group,
+                           target_type="user", target_id=user.pk)
+    try:
+        with transaction.atomic():
+            current = RoleAssignment.objects.filter(user=user, role=role, scope=scope, revoked_at__isnull=True).first()
+            if current is not None:
+                if current.expires_at is None or current.expires_at > now:
+                    return current, False
+                # Expired: close it (kept as history, reads as expired) so the new grant can be the open one.
+                current.revoked_at = current.expires_at
+                current.revoke_reason = "expired"
+                current.save(update_fields=["revoked_at", "revoke_reason"])
+            assignment = RoleAssignment.objects.create(
+                user=user, role=role, group=group, scope=scope, expires_at=expires_at, reason=reason,
+                granted_by=actor, source=source,
+            )
+            user_bump_rbac_version(user_id=user.pk)
+            audit_record(
+                action=actions.ROLE_ASSIGN,
+                result="success",
+                actor_user_id=actor.pk if actor else None,
+                target_type="user",
+                target_id=user.pk,
+                group_id=group.pk if group else None,
+                reason=reason,
+                details={"role": role.name, "assignment_id": str(assignment.pk), "scope": scope,
+                         "expires_at": expires_at.isoformat() if expires_at else None, "source": source},
+            )
+    except IntegrityError:
+        # A concurrent grant of the same role in the same scope won: that one is the active assignment.
+        existing = RoleAssignment.objects.get(user=user, role=role, scope=scope, revoked_at__isnull=True)
+        return existing, False
+    return assignment, True
+
+
+def role_revoke(*, assignment: RoleAssignment, reason: str = "", actor: User | None = None) -> RoleAssignment:
+    group = assignment.group
+    _authorize_role_change(action=actions.ROLE_REVOKE, actor=actor, role_rank=assignment.role.rank, group=group,
+                           target_type="user", target_id=assignment.user_id)
+    with transaction.atomic():
+        # Re-read under the write lock: a concurrent revoke must not be recorded twice.
+        locked = RoleAssignment.objects.select_for_update().get(pk=assignment.pk)
+        if locked.revoked_at is not None:
+            raise ConflictError(f"Assignment {assignment.pk} was already revoked")
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = actor
+        locked.revoke_reason = reason
+        locked.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+        user_bump_rbac_version(user_id=locked.user_id)
+        audit_record(
+            action=actions.ROLE_REVOKE,
+            result="success",
+            actor_user_id=actor.pk if actor else None,
+            target_type="user",
+            target_id=locked.user_id,
+            group_id=group.pk if group else None,
+            reason=reason,
+            details={"role": assignment.role.name, "assignment_id": str(assignment.pk), "scope": locked.scope},
+        )
+    return locked

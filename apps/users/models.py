@@ -1,0 +1,24 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """A person known to the platform: a dashboard login, a Telegram account, or both."""
+
+    telegram_user_id = models.BigIntegerField(null=True, blank=True)
+    telegram_username = models.CharField(max_length=32, blank=True, db_index=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    # Bumped by every change that can alter this user's permission decisions; keys the decision cache.
+    rbac_version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["telegram_user_id"],
+                condition=models.Q(telegram_user_id__isnull=False),
+                name="unique_telegram_user_id",
+            )
+        ]
+
+    def __str__(self):
+        return self.username

@@ -1,0 +1,40 @@
+from django.db.models import Q, QuerySet
+
+from apps.common.ids import get_or_404
+
+from .models import User
+
+
+def user_get(*, user_id) -> User:
+    return get_or_404(User, user_id, label="User")
+
+
+def user_list(
+    *,
+    username: str | None = None,
+    telegram_user_id: int | None = None,
+    telegram_username: str | None = None,
+    q: str | None = None,
+    is_active: bool | None = None,
+) -> QuerySet[User]:
+    queryset = User.objects.all()
+    if username is not None:
+        queryset = queryset.filter(username=username)
+    if telegram_user_id is not None:
+        queryset = queryset.filter(telegram_user_id=telegram_user_id)
+    if telegram_username is not None:
+        queryset = queryset.filter(telegram_username__iexact=telegram_username.lstrip("@"))
+    if is_active is not None:
+        queryset = queryset.filter(is_active=is_active)
+    if q:
+        queryset = queryset.filter(
+            Q(username__icontains=q) | Q(display_name__icontains=q) | Q(telegram_username__icontains=q)
+        )
+    return queryset.order_by("id")
+
+
+def actor_get(*, actor_user_id) -> User | None:
+    """The user on whose behalf a calling service acts, when it names one."""
+    if actor_user_id is None:
+        return None
+    return get_or_404(User, actor_user_id, label="Actor user")

@@ -1,0 +1,105 @@
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from apps.audit import actions
+from apps.audit.services import audit_record
+from apps.common.errors import ConflictError, ValidationFailed
+
+from .models import User
+
+_EDITABLE = ("telegram_user_id", "telegram_username", "display_name", "is_active")
+
+
+def _check_unique(*, username: str | None = None, telegram_user_id: int | None = None, exclude_pk=None) -> None:
+    others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    if username is not None and others.filter(username=username).exists():
+        raise ConflictError(f"Username {username!r} is taken")
+    if telegram_user_id is not None and others.filter(telegram_user_id=telegram_user_id).exists():
+        raise ConflictError(f"Telegram user {telegram_user_id} already belongs to another user")
+
+
+def _set_password(user: User, password: str | None) -> None:
+    if password is None:
+        user.set_unusable_password()
+        return
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), details={"password": exc.messages}) from None
+    user.set_password(password)
+
+
+def user_create(
+    *,
+    username: str,
+    telegram_user_id: int | None = None,
+    telegram_username: str = "",
+    display_name: str = "",
+    password: str | None = None,
+    is_active: bool = True,
+    actor: User | None = None,
+) -> User:
+    user = User(
+        username=username,
+        telegram_user_id=telegram_user_id,
+        telegram_username=telegram_username.lstrip("@"),
+        display_name=display_name,
+        is_active=is_active,
+    )
+    _set_password(user, password)
+    with transaction.atomic():
+        _check_unique(username=username, telegram_user_id=telegram_user_id)
+        try:
+            user.save()
+        except IntegrityError:
+            raise ConflictError("A user with this username or Telegram id already exists") from None
+        audit_record(
+            action=actions.USER_CREATE,
+            result="success",
+            actor_user_id=actor.pk if actor else None,
+            target_type="user",
+            target_id=user.pk,
+            details={"username": username, "telegram_user_id": telegram_user_id},
+        )
+    return user
+
+
+def user_update(*, user: User, actor: User | None = None, password: str | None = None, **changes) -> User:
+    unknown = set(changes) - set(_EDITABLE)
+    if unknown:
+        raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))}")
+    if "telegram_username" in changes:
+        changes["telegram_username"] = changes["telegram_username"].lstrip("@")
+    changed = {name: value for name, value in changes.items() if getattr(user, name) != value}
+    with transaction.atomic():
+        if "telegram_user_id" in changed and changed["telegram_user_id"] is not None:
+            _check_unique(telegram_user_id=changed["telegram_user_id"], exclude_pk=user.pk)
+        for name, value in changed.items():
+            setattr(user, name, value)
+        if password is not None:
+            _set_password(user, password)
+        fields = [*changed, *(["password"] if password is not None else [])]
+        if not fields:
+            return user
+        user.rbac_version = F("rbac_version") + 1
+        try:
+            user.save(update_fields=[*fields, "rbac_version"])
+        except IntegrityError:
+            raise ConflictError("A user with this Telegram id already exists") from None
+        user.refresh_from_db(fields=["rbac_version"])
+        audit_record(
+            action=actions.USER_UPDATE,
+            result="success",
+            actor_user_id=actor.pk if actor else None,
+            target_type="user",
+            target_id=user.pk,
+            details={"changed": sorted(fields)},
+        )
+    return user
+
+
+def user_bump_rbac_version(*, user_id) -> None:
+    """Makes every cached decision about this user stale. Call inside the change's transaction."""
+    User.objects.filter(pk=user_id).update(rbac_version=F("rbac_version") + 1)

@@ -1,0 +1,153 @@
+"""Settings shared by every role. Each role's profile imports this and adds its own part.
+
+Everything configurable comes from the environment; the defaults need nothing installed.
+"""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import development_secret_key, env_bool, env_int, env_list, env_str, parse_service_keys
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data")))
+
+VERSION = "1.0.0"
+SERVICE_NAME = "unset"  # each role's profile names itself
+
+# production is the safe default for an image; `make run` and the tests set development.
+ENVIRONMENT = env_str("APP_ENV", "production").lower()
+if ENVIRONMENT not in {"production", "development"}:
+    raise ImproperlyConfigured("APP_ENV must be 'production' or 'development'")
+PRODUCTION = ENVIRONMENT == "production"
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY is required when APP_ENV=production")
+    SECRET_KEY = development_secret_key(DATA_DIR)
+
+DEBUG = env_bool("DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1],testserver")
+PORT = env_int("PORT", 8000)
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+
+# name=key pairs; every role accepts the keys of the services that may call it.
+SERVICE_API_KEYS = parse_service_keys(env_str("SERVICE_API_KEYS", "" if PRODUCTION else "dev=dev-service-key"))
+
+REDIS_URL = env_str("REDIS_URL")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_prometheus",
+    "apps.common",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.common.middleware.RequestContextMiddleware",
+    "apps.common.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+APPEND_SLASH = False
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "static_collected"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+            "KEY_PREFIX": "tgmod",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 100_000}}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["apps.common.envelope.EnvelopeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.common.auth.ServiceAPIKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.common.auth.IsServiceOrStaff"],
+    "DEFAULT_SCHEMA_CLASS": "apps.common.schema.EnvelopeAutoSchema",
+    "EXCEPTION_HANDLER": "apps.common.errors.envelope_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ConnectionState": ["connected", "unreachable"],
+        "HealthStatus": ["healthy", "degraded", "unhealthy"],
+        "MembershipStatus": "apps.groups.models.Membership.Status",
+        "AuditResult": "apps.audit.models.AuditEvent.Result",
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "apps.common.logging.JsonFormatter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+        "gunicorn.access": {"level": "WARNING"},
+    },
+}
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Probes and scrapers talk plain HTTP inside the cluster.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

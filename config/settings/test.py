@@ -1,0 +1,11 @@
+"""Test profile: core on a throwaway SQLite database, fast hashing, known API keys."""
+
+import os
+
+os.environ.setdefault("APP_ENV", "development")
+os.environ.setdefault("SERVICE_API_KEYS", "tests=test-key,bot=bot-key,web=web-key")
+
+from .core import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

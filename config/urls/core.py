@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.common.apis import HealthApi
+from apps.common.errors import json_not_found
+
+api = [
+    path("health", HealthApi.as_view(), name="health"),
+    path("", include("apps.users.urls")),
+    path("", include("apps.groups.urls")),
+    path("", include("apps.rbac.urls")),
+    path("", include("apps.audit.urls")),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("api/", include(api)),
+    path("api-auth/", include("rest_framework.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("django_prometheus.urls")),
+    # Unknown API paths answer in the envelope even with DEBUG on.
+    re_path(r"^api/", json_not_found),
+]
+
+handler400 = "apps.common.errors.json_bad_request"
+handler403 = "apps.common.errors.json_forbidden"
+handler404 = "apps.common.errors.json_not_found"
+handler500 = "apps.common.errors.json_server_error"
