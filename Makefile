@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh clone with Python 3.11: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REQUIREMENTS := $(wildcard requirements/*.txt)
+DEV_ENV := APP_ENV=development
+
+.PHONY: run run-core test test-fast lint bench migrate seed clean help
+
+help:
+	@echo "make run       all roles on the embedded defaults (SQLite, locmem), demo data loaded once"
+	@echo "make run-core  core alone: migrate, then serve on PORT (default 8000)"
+	@echo "make test      the whole test suite"
+	@echo "make bench     benchmarks (wrk against gunicorn, DEBUG off)"
+	@echo "make lint      ruff"
+
+$(STAMP): $(REQUIREMENTS)
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(DEV_ENV) $(BIN)/python deploy/run_platform.py
+
+run-core: $(STAMP)
+	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) PORT=$${PORT:-8000} $(BIN)/gunicorn -c deploy/gunicorn/conf.py config.wsgi
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) data .pytest_cache
