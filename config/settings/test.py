@@ -9,3 +9,6 @@ from .core import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# A file, not SQLite's shared-cache memory database: real WAL locking, so concurrency tests mean something.
+DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_core.sqlite3")}  # noqa: F405
