@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -64,7 +65,10 @@ def redis_url():
     """A real redis-server on a free loopback port, for this test session only."""
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed (CI installs it: apt-get install redis-server)")
+        message = "redis-server is not installed (CI installs it: apt-get install redis-server)"
+        if os.environ.get("REQUIRE_REDIS_TESTS"):
+            pytest.fail(message)
+        pytest.skip(message)
     port = _free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

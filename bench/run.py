@@ -1,0 +1,427 @@
+"""`make bench`: wrk against core served as deployed, and against a bare DRF view served the same way.
+
+    python -m bench.run [--duration 10] [--warmup 3] [--connections 32] [--threads 2] [--workers 2] [--json FILE]
+
+Steps: a temporary data directory; migrate; seed a realistic data set in-process (bench.seed); gunicorn with
+deploy/gunicorn/conf.py, APP_ENV=production, DEBUG off, on a free loopback port; a smoke request per
+endpoint; a warm-up; then wrk on (a) POST /bench/echo, the bare view, (b) single permission checks,
+(c) batches of 100 checks. Afterwards: the audit trail grew by exactly the checks served, and
+`manage.py audit_verify` finds the hash chain intact. Gunicorn is stopped by PID and the directory removed
+whatever happens. Missed targets print FAIL; the exit status is non-zero only when the run itself broke.
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "post_json.lua"
+BATCH_SIZE = 100
+SINGLE_BODIES = 5000
+BATCH_BODIES = 300
+
+# The issue's targets, for a 2-core machine.
+TARGET_RATIO = 0.7
+TARGET_P99_MS = 25.0
+TARGET_BATCH_CHECKS_PER_S = 20_000
+
+
+class BenchError(Exception):
+    """The run itself broke (not a missed target)."""
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: str
+    bodies: list[str]
+    checks_per_request: int  # audit events each request must write
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    requests: int
+    seconds: float
+    errors: dict
+    latency_ms: dict
+    audit_growth: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def checks_per_s(self) -> float:
+        return self.rps * self.scenario.checks_per_request
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_environment(data_dir: Path, port: int, workers: int, api_key: str) -> dict:
+    """Production settings as deployed, minus TLS (loopback) and with the database in the temp directory."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "APP_ENV": "production",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"sqlite:///{data_dir / 'core.sqlite3'}",
+        "DATA_DIR": str(data_dir),
+        "SERVICE_API_KEYS": f"bench={api_key}",
+        "PORT": str(port),
+        "BIND_HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": str(workers),
+        "REDIS_URL": "",
+    }
+
+
+def post(url: str, api_key: str, body: dict, timeout: float = 10) -> dict:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json", "X-API-Key": api_key},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback URL we built)
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise BenchError(f"POST {url} answered {exc.code}: {exc.read()[:500]!r}") from None
+
+
+def wait_healthy(base: str, process: subprocess.Popen, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"gunicorn exited with status {process.returncode} before becoming healthy")
+        try:
+            with urllib.request.urlopen(f"{base}/api/health", timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise BenchError("gunicorn did not become healthy within 30 s")
+
+
+def lua_data_file(path: Path, scenario: Scenario, api_key: str) -> Path:
+    def long_string(text: str) -> str:
+        if "]==]" in text:
+            raise BenchError("body cannot be quoted as a Lua long string")
+        return f"[==[{text}]==]"
+
+    lines = [
+        "return {",
+        f"  path = {long_string(scenario.path)},",
+        f"  api_key = {long_string(api_key)},",
+        "  bodies = {",
+        *(f"    {long_string(body)}," for body in scenario.bodies),
+        "  },",
+        "}",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_wrk(base: str, data_file: Path, *, duration: float, connections: int, threads: int) -> dict:
+    command = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+        "-s", str(WRK_SCRIPT), base, "--", str(data_file),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
+    if completed.returncode != 0:
+        raise BenchError(f"wrk failed ({completed.returncode}): {completed.stderr.strip() or completed.stdout}")
+    match = re.search(r"^BENCH_RESULT (\{.*\})$", completed.stdout, re.MULTILINE)
+    if not match:
+        raise BenchError(f"wrk printed no result line:\n{completed.stdout}\n{completed.stderr}")
+    return json.loads(match.group(1))
+
+
+def audit_count() -> int:
+    from django.db import connections
+
+    from apps.audit.models import AuditEvent
+
+    count = AuditEvent.objects.count()
+    connections.close_all()
+    return count
+
+
+def machine() -> dict:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": model}
+
+
+def smoke(base: str, api_key: str, scenarios: list[Scenario]) -> None:
+    """One request per endpoint, checked for the envelope, before any load."""
+    for scenario in scenarios:
+        body = post(base + scenario.path, api_key, json.loads(scenario.bodies[0]))
+        if body.get("success") is not True:
+            raise BenchError(f"{scenario.name}: unexpected answer {body}")
+        data = body["data"]
+        if scenario.checks_per_request > 1:
+            if len(data.get("results", [])) != scenario.checks_per_request:
+                raise BenchError(f"{scenario.name}: expected {scenario.checks_per_request} results, got {data}")
+        elif "allowed" not in data:
+            raise BenchError(f"{scenario.name}: unexpected answer {data}")
+
+
+def revoke_sanity(base: str, api_key: str, workers: int) -> str:
+    """A grant, then its revoke: every following check, on fresh connections spread over the workers, is denied."""
+    from django.db import connections
+
+    from apps.rbac.models import RoleAssignment
+
+    assignment = (
+        RoleAssignment.objects.filter(role__name="moderator", revoked_at__isnull=True, user__is_active=True,
+                                      group__isnull=False)
+        .select_related("group", "user")
+        .order_by("pk")
+        .first()
+    )
+    user_pk, group_pk, assignment_pk = assignment.user_id, assignment.group_id, assignment.pk
+    connections.close_all()
+    query = {"user_id": str(user_pk), "permission": "BAN_USERS", "group_id": str(group_pk)}
+    before = post(f"{base}/api/rbac/check-permission", api_key, query)["data"]
+    post(f"{base}/api/rbac/assignments/{assignment_pk}/revoke", api_key, {"reason": "bench revoke sanity"})
+    after = [post(f"{base}/api/rbac/check-permission", api_key, query)["data"] for _ in range(10 * workers)]
+    if before["allowed"] is not True and before["reason"] == "granted_by_role:moderator":
+        raise BenchError(f"revoke sanity: the moderator was not allowed before the revoke: {before}")
+    stale = [decision for decision in after if decision["allowed"] and decision["reason"] == "granted_by_role:moderator"]
+    if stale:
+        raise BenchError(f"revoke sanity: {len(stale)} checks after the revoke still granted by moderator: {stale[0]}")
+    return f"allowed before ({before['reason']}), {len(after)} checks after the revoke all answered {after[0]}"
+
+
+def print_report(results: dict[str, Result], context: dict) -> dict:
+    bare, single, batch = results["bare"], results["single"], results["batch"]
+    ratio = single.rps / bare.rps if bare.rps else 0.0
+    verdicts = {
+        "single_ratio": ratio >= TARGET_RATIO,
+        "single_p99": single.latency_ms["p99"] <= TARGET_P99_MS,
+        "batch_checks": batch.checks_per_s >= TARGET_BATCH_CHECKS_PER_S,
+    }
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    print()
+    print(f"core under gunicorn: {context['workers']} workers, DEBUG off, APP_ENV=production, SQLite (WAL), "
+          f"locmem cache, audit on")
+    print(f"wrk: {context['threads']} threads, {context['connections']} connections, {context['duration']:.0f} s "
+          f"per scenario after a {context['warmup']:.0f} s warm-up; machine: {context['machine']['cpus']} CPUs, "
+          f"{context['machine']['cpu_model']}")
+    print(f"data: {context['data']}")
+    print()
+    header = f"{'scenario':<34}{'req/s':>10}{'checks/s':>11}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    print(header)
+    print("-" * len(header))
+    for label, result in (("bare DRF view   POST /bench/echo", bare),
+                          ("single check    check-permission", single),
+                          ("batch of 100    check-permissions", batch)):
+        checks = f"{result.checks_per_s:,.0f}" if result.scenario.checks_per_request else "-"
+        latency = result.latency_ms
+        print(f"{label:<34}{result.rps:>10,.0f}{checks:>11}{latency['p50']:>9.2f}{latency['p90']:>9.2f}"
+              f"{latency['p99']:>9.2f}{result.error_count:>8}")
+    print()
+    print("targets")
+    print(f"  single/bare requests/s ratio   {ratio:>8.2f}  (>= {TARGET_RATIO})        {verdict(verdicts['single_ratio'])}")
+    print(f"  single check p99               {single.latency_ms['p99']:>8.2f}  (<= {TARGET_P99_MS:.0f} ms)      "
+          f"{verdict(verdicts['single_p99'])}")
+    print(f"  batch checks/s                 {batch.checks_per_s:>8,.0f}  (>= {TARGET_BATCH_CHECKS_PER_S:,})   "
+          f"{verdict(verdicts['batch_checks'])}")
+    print()
+    print("sanity")
+    for line in context["sanity"]:
+        print(f"  {line}")
+    return {
+        "machine": context["machine"],
+        "settings": {key: context[key] for key in ("workers", "threads", "connections", "duration", "warmup")},
+        "data": context["data"],
+        "results": {
+            name: {"requests_per_s": round(result.rps, 1), "checks_per_s": round(result.checks_per_s, 1),
+                   "requests": result.requests, "errors": result.errors, "latency_ms": result.latency_ms,
+                   "audit_growth": result.audit_growth}
+            for name, result in results.items()
+        },
+        "ratio_single_to_bare": round(ratio, 3),
+        "verdicts": {name: verdict(ok) for name, ok in verdicts.items()},
+        "sanity": context["sanity"],
+    }
+
+
+def check_audit_growth(result: Result, connections: int) -> str:
+    """Every served check wrote one event. wrk drops the answers still in flight when time is up, so the
+    server may have served (and audited) up to one request per connection more than wrk counted."""
+    per_request = result.scenario.checks_per_request
+    low = result.requests * per_request
+    high = (result.requests + connections) * per_request
+    if result.error_count:
+        raise BenchError(f"{result.scenario.name}: wrk saw errors {result.errors}")
+    if not low <= result.audit_growth <= high:
+        raise BenchError(f"{result.scenario.name}: audit trail grew by {result.audit_growth}, "
+                         f"expected {low}..{high} for {result.requests} requests")
+    return (f"{result.scenario.name}: {result.requests:,} requests answered by wrk, audit trail +"
+            f"{result.audit_growth:,} events (expected {low:,}..{high:,})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds of load per scenario (default 10)")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per scenario (default 3)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as deployed)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    if shutil.which("wrk") is None:
+        print("wrk is not installed. Install it (Debian/Ubuntu: `sudo apt-get install -y wrk`, macOS: "
+              "`brew install wrk`) and run `make bench` again.", file=sys.stderr)
+        return 2
+
+    data_dir = Path(tempfile.mkdtemp(prefix="tgmod-bench-"))
+    gunicorn: subprocess.Popen | None = None
+    log_path = data_dir / "gunicorn.log"
+    try:
+        port = free_port()
+        api_key = secrets.token_urlsafe(32)
+        env = bench_environment(data_dir, port, args.workers, api_key)
+        os.environ.update(env)
+        sys.path.insert(0, str(ROOT))
+
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connections
+
+        from bench.seed import check_queries, seed
+
+        started = time.monotonic()
+        call_command("migrate", interactive=False, verbosity=0)
+        seeded = seed()
+        seed_seconds = time.monotonic() - started
+        data_summary = (f"{len(seeded.users):,} users, {len(seeded.groups)} groups, {seeded.memberships:,} memberships, "
+                        f"{seeded.assignments:,} role assignments (migrate + seed {seed_seconds:.1f} s)")
+        print(f"seeded: {data_summary}", flush=True)
+
+        singles = [json.dumps(query) for query in check_queries(seeded, SINGLE_BODIES)]
+        batch_queries = check_queries(seeded, BATCH_BODIES * BATCH_SIZE, seed_value=11)
+        batches = [json.dumps({"checks": batch_queries[i:i + BATCH_SIZE]})
+                   for i in range(0, len(batch_queries), BATCH_SIZE)]
+        scenarios = [
+            Scenario("bare", "/bench/echo", singles, 0),
+            Scenario("single", "/api/rbac/check-permission", singles, 1),
+            Scenario("batch", "/api/rbac/check-permissions", batches, BATCH_SIZE),
+        ]
+        data_files = {s.name: lua_data_file(data_dir / f"{s.name}.lua", s, api_key) for s in scenarios}
+        connections.close_all()
+
+        base = f"http://127.0.0.1:{port}"
+        server_env = {**os.environ, **env, "PROMETHEUS_MULTIPROC_DIR": str(data_dir / "prometheus")}
+        (data_dir / "prometheus").mkdir()
+        with log_path.open("wb") as log:
+            gunicorn = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn/conf.py", "config.wsgi"],
+                cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        wait_healthy(base, gunicorn, time.monotonic() + 30)
+        smoke(base, api_key, scenarios)
+
+        wrk_options = {"connections": args.connections, "threads": args.threads}
+        for scenario in scenarios:
+            print(f"warm-up: {scenario.name} ({args.warmup:.0f} s)", flush=True)
+            run_wrk(base, data_files[scenario.name], duration=args.warmup, **wrk_options)
+
+        results: dict[str, Result] = {}
+        for scenario in scenarios:
+            print(f"measuring: {scenario.name} ({args.duration:.0f} s)", flush=True)
+            before = audit_count()
+            raw = run_wrk(base, data_files[scenario.name], duration=args.duration, **wrk_options)
+            time.sleep(1)  # let the requests still in flight finish before counting
+            results[scenario.name] = Result(
+                scenario=scenario, requests=raw["requests"], seconds=raw["duration_us"] / 1e6,
+                errors=raw["errors"], latency_ms=raw["latency_ms"], audit_growth=audit_count() - before,
+            )
+            if gunicorn.poll() is not None:
+                raise BenchError(f"gunicorn exited with status {gunicorn.returncode} during the run")
+
+        sanity = [check_audit_growth(results[name], args.connections) for name in ("single", "batch")]
+        if results["bare"].audit_growth or results["bare"].error_count:
+            raise BenchError(f"bare view: audit grew by {results['bare'].audit_growth}, "
+                             f"errors {results['bare'].errors}")
+        sanity.append(f"bare: {results['bare'].requests:,} requests, no audit events written, no errors")
+        sanity.append("revoke: " + revoke_sanity(base, api_key, args.workers))
+
+        stop(gunicorn)
+        verified = subprocess.run(
+            [sys.executable, "manage.py", "audit_verify"], cwd=ROOT, env=server_env, capture_output=True, text=True,
+            check=False,
+        )
+        if verified.returncode != 0:
+            raise BenchError(f"audit_verify failed: {verified.stderr.strip() or verified.stdout.strip()}")
+        sanity.append("audit_verify: " + verified.stdout.strip())
+
+        context = {"workers": args.workers, "threads": args.threads, "connections": args.connections,
+                   "duration": args.duration, "warmup": args.warmup, "machine": machine(), "data": data_summary,
+                   "sanity": sanity}
+        report = print_report(results, context)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2) + "\n")
+        return 0
+    except BenchError as exc:
+        print(f"\nbench run failed: {exc}", file=sys.stderr)
+        if log_path.exists():
+            tail = log_path.read_text(errors="replace").splitlines()[-30:]
+            print("last lines of the gunicorn log:\n  " + "\n  ".join(tail), file=sys.stderr)
+        return 1
+    finally:
+        if gunicorn is not None:
+            stop(gunicorn)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the gunicorn master (by PID): it stops its workers; SIGKILL if it does not within 15 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""The web role: browser API and dashboard backed by core; it has no database (an ORM call fails loudly)."""
+
+from .base import *  # noqa: F403
+from .base import INSTALLED_APPS
+
+SERVICE_NAME = "web"
+ROOT_URLCONF = "config.urls.web"
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in {"django.contrib.sessions", "django.contrib.messages"}]
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.common.middleware.RequestContextMiddleware",
+    "apps.common.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# No usable database: Django's dummy backend raises on any query.
+DATABASES: dict = {}
+HEALTH_CHECKS = ["cache"]

@@ -1,0 +1,65 @@
+"""Bot and web never touch the database: their profiles carry none, so any ORM call fails loudly."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import django
+django.setup()
+from django.test import Client
+health = Client().get("/api/health")
+assert health.status_code == 200, health.content
+assert health.json()["data"]["service"] == "{role}"
+assert "database" not in health.json()["data"]
+from django.contrib.contenttypes.models import ContentType
+try:
+    ContentType.objects.count()
+except Exception as exc:
+    print("ORM refused:", type(exc).__name__)
+else:
+    raise SystemExit("the {role} profile reached a database")
+"""
+
+
+@pytest.mark.parametrize("role", ["bot", "web"])
+def test_role_profile_has_no_database(role):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": f"config.settings.{role}", "APP_ENV": "development"}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("{role}", role)], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "ORM refused: ImproperlyConfigured" in result.stdout
+
+
+def test_production_core_profile_passes_deploy_checks(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.core",
+        "APP_ENV": "production",
+        "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-key-for-the-check",
+        "ALLOWED_HOSTS": "core.example.org",
+        "SERVICE_API_KEYS": "bot=k1,web=k2",
+        "DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.core", "APP_ENV": "production",
+           "DATA_DIR": str(tmp_path)}
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
