@@ -97,8 +97,12 @@ def _refuse(*, action: str, actor: User, message: str, error, target_type: str, 
 
 def _authorize_role_change(*, action: str, actor: User | None, role_rank: int, group: Group | None,
                            target_type: str, target_id, new_rank: int | None = None) -> None:
-    """The rank rule: the actor holds MANAGE_ROLES in the scope and outranks every rank the change touches."""
-    if actor is None:
+    """The rank rule: the actor holds MANAGE_ROLES in the scope and outranks every rank the change touches.
+
+    No actor means the calling service acts as the system; Django superusers are platform operators (they
+    already hold every power through /admin), so the rule does not bind them either.
+    """
+    if actor is None or (actor.is_superuser and actor.is_active):
         return
     if not actor.is_active:
         _refuse(action=action, actor=actor, message="The acting user is deactivated", error=PermissionDeniedError,

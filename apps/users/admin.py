@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from apps.audit import actions
+from apps.audit.services import audit_record
+from apps.common.context import bind_context
+
 from .models import User
+from .services import user_bump_rbac_version
 
 
 @admin.register(User)
@@ -13,3 +18,21 @@ class UserAdmin(DjangoUserAdmin):
         ("Telegram", {"fields": ["telegram_user_id", "telegram_username", "display_name"]}),
     ]
     readonly_fields = ["rbac_version"]
+
+    def save_model(self, request, obj, form, change):
+        """Admin edits are changes like any other: the decision cache is invalidated and the change audited."""
+        bind_context(service="admin")
+        super().save_model(request, obj, form, change)
+        if change:
+            user_bump_rbac_version(user_id=obj.pk)
+        audit_record(
+            action=actions.USER_UPDATE if change else actions.USER_CREATE,
+            result="success",
+            actor_user_id=request.user.pk,
+            target_type="user",
+            target_id=obj.pk,
+            details={"changed": sorted(form.changed_data), "via": "admin"},
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # users are deactivated, never deleted: assignments and the audit trail refer to them
