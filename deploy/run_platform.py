@@ -57,7 +57,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
     try:
-        for name, settings, port, app in ROLES:
+        for _name, settings, port, app in ROLES:
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings, "PORT": str(port)}
             env.pop("PROMETHEUS_MULTIPROC_DIR", None)
             processes.append(

@@ -25,7 +25,8 @@ class ApiClient:
         self.validate = validate
 
     def _check(self, method: str, path: str, response):
-        if self.validate and path.startswith("/api/") and response.get("Content-Type", "").startswith("application/json"):
+        is_json = response.get("Content-Type", "").startswith("application/json")
+        if self.validate and is_json and path.startswith("/api/"):
             validate_response(urlsplit(path).path, method, response.status_code, response.json())
         return response
 

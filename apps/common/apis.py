@@ -55,4 +55,4 @@ class HealthApi(APIView):
         return Response(report)
 
 
-__all__ = ["HealthApi", "ErrorEnvelopeSerializer"]
+__all__ = ["ErrorEnvelopeSerializer", "HealthApi"]

@@ -14,7 +14,8 @@ class RequestContext:
     service: str = ""
 
 
-_current: ContextVar[RequestContext] = ContextVar("request_context", default=RequestContext())
+_EMPTY = RequestContext()
+_current: ContextVar[RequestContext] = ContextVar("request_context", default=_EMPTY)  # noqa: B039 (frozen)
 
 
 def current_context() -> RequestContext:

@@ -39,7 +39,9 @@ def list_envelope(serializer) -> serializers.Serializer:
             "limit": serializers.IntegerField(),
         },
     )
-    return inline_serializer(f"{_name_of(serializer)}PageEnvelope", {"success": serializers.BooleanField(), "data": page})
+    return inline_serializer(
+        f"{_name_of(serializer)}PageEnvelope", {"success": serializers.BooleanField(), "data": page}
+    )
 
 
 _ERROR_TEXT = {

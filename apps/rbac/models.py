@@ -87,3 +87,6 @@ class CatalogueVersion(models.Model):
     """One row, bumped whenever a role's rank or permissions change; part of every decision-cache key."""
 
     version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"catalogue v{self.version}"

@@ -5,10 +5,10 @@ import os
 os.environ.setdefault("APP_ENV", "development")
 os.environ.setdefault("SERVICE_API_KEYS", "tests=test-key,bot=bot-key,web=web-key")
 
-from .core import *  # noqa: E402,F403
+from .core import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"
 
 # A file, not SQLite's shared-cache memory database: real WAL locking, so concurrency tests mean something.
-DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_core.sqlite3")}  # noqa: F405
+DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_core.sqlite3")}

@@ -120,3 +120,29 @@ def test_membership_status_values(api, setup):
     for status in (Membership.Status.RESTRICTED, Membership.Status.MEMBER):
         api.post(f"/api/groups/{group.pk}/members", {"user_id": str(user.pk), "status": status})
         assert api.post(CHECK, body).json()["data"]["allowed"] is True
+
+
+def test_redis_down_degrades_to_uncached_decisions(api, settings, db):
+    """A dead Redis costs speed, not answers: checks still decide from the database, health says degraded."""
+    port = _closed_port()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+    user = make_user()
+    grant(user, "admin")
+    body = {"user_id": str(user.pk), "permission": "MANAGE_ROLES"}
+    assert api.post(CHECK, body).json()["data"] == {"allowed": True, "reason": "granted_by_role:admin"}
+    health = api.get("/api/health").json()["data"]
+    assert (health["status"], health["cache"], health["database"]) == ("degraded", "unreachable", "connected")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

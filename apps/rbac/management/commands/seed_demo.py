@@ -47,7 +47,9 @@ class Command(BaseCommand):
             admin.is_staff = admin.is_superuser = True
             admin.save(update_fields=["is_staff", "is_superuser"])
             role_assign(user=admin, role=role_get(name="owner"), reason="demo platform admin")
-            groups = [group_register(telegram_chat_id=chat, title=title, type=kind)[0] for chat, title, kind in DEMO_GROUPS]
+            groups = [
+                group_register(telegram_chat_id=chat, title=title, type=kind)[0] for chat, title, kind in DEMO_GROUPS
+            ]
             for username, telegram_id, telegram_username, display_name, roles in DEMO_USERS:
                 user = user_create(username=username, telegram_user_id=telegram_id,
                                    telegram_username=telegram_username, display_name=display_name)
