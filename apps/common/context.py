@@ -15,7 +15,7 @@ class RequestContext:
 
 
 _EMPTY = RequestContext()
-_current: ContextVar[RequestContext] = ContextVar("request_context", default=_EMPTY)  # noqa: B039 (frozen)
+_current: ContextVar[RequestContext] = ContextVar("request_context", default=_EMPTY)
 
 
 def current_context() -> RequestContext:
