@@ -129,6 +129,11 @@ SPECTACULAR_SETTINGS = {
         "HealthStatus": ["healthy", "degraded", "unhealthy"],
         "MembershipStatus": "apps.groups.models.Membership.Status",
         "AuditResult": "apps.audit.models.AuditEvent.Result",
+        "GroupType": "apps.groups.models.Group.Type",
+        "WarnAction": "apps.groups.models.Group.WarnAction",
+        "ModerationActionType": "apps.moderation.models.ModerationAction.Type",
+        "ModerationActionStatus": "apps.moderation.models.ModerationAction.Status",
+        "GroupEventType": "apps.events.models.GroupEvent.Type",
     },
 }
 

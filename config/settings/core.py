@@ -17,6 +17,8 @@ INSTALLED_APPS = [
     "apps.groups",
     "apps.rbac",
     "apps.audit",
+    "apps.moderation",
+    "apps.events",
 ]
 AUTH_USER_MODEL = "users.User"
 
