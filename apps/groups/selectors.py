@@ -1,4 +1,5 @@
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Lower
 
 from apps.common.errors import NotFoundError, ValidationFailed
 from apps.common.ids import get_or_404
@@ -44,8 +45,10 @@ def group_list(*, active: bool | None = None, q: str | None = None, sort: str = 
         queryset = queryset.filter(is_active=active)
     if q:
         queryset = queryset.filter(title__icontains=q)
-    descending = sort.startswith("-")
-    return queryset.order_by(f"-{field}" if descending else field, "-id" if descending else "id")
+    key = Lower(field) if field == "title" else F(field)  # titles sort as people read them, not by code point
+    if sort.startswith("-"):
+        return queryset.order_by(key.desc(), "-id")
+    return queryset.order_by(key.asc(), "id")
 
 
 def membership_list(*, group: Group, status: str | None = None) -> QuerySet[Membership]:
