@@ -105,7 +105,7 @@ def _csv_cell(value):
 
 
 class CsvRenderer(EnvelopeJSONRenderer):
-    """Lets clients ask for text/csv; only errors pass through it (as the JSON envelope), rows are streamed."""
+    """Lets clients ask for text/csv. Rows are streamed past it; errors are switched back to JSON below."""
 
     media_type = "text/csv"
     format = "csv"
@@ -113,6 +113,11 @@ class CsvRenderer(EnvelopeJSONRenderer):
 
 class AuditEventCsvApi(APIView):
     renderer_classes = [EnvelopeJSONRenderer, CsvRenderer]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = EnvelopeJSONRenderer(), "application/json"
+        return response
 
     class FilterSerializer(AuditEventListApi.FilterSerializer):
         pass
