@@ -109,7 +109,7 @@ def test_temporary_actions_outside_telegrams_window_are_refused(api, scene, seco
     ],
 )
 def test_bad_records_write_nothing(api, scene, patch, status):
-    group, moderator, target = scene
+    group, _moderator, target = scene
     body = {"type": "ban", "group_id": str(group.pk), "target_user_id": str(target.pk), **patch}
     before = AuditEvent.objects.count()
     assert api.post(ACTIONS, body).status_code == status
