@@ -101,6 +101,14 @@ class TestBodyShape:
         assert len(raw.encode()) == ONE_MIB
         assert send_raw(api, "post", "/api/users", raw).status_code == 201
 
+    @pytest.mark.parametrize(("length", "status", "code"), [("abc", 400, "bad_request"),
+                                                          (str(10**30), 413, "payload_too_large")])
+    def test_lying_content_length_is_refused(self, unchecked, length, status, code):
+        with nothing_written():
+            response = unchecked.client.post("/api/users", data=json.dumps({"username": "liar"}),
+                                             content_type="application/json", CONTENT_LENGTH=length)
+        assert_error(response, status, code)
+
     def test_oversized_patch_is_413_and_changes_nothing(self, api, user):
         raw = json.dumps({"display_name": "y" * (ONE_MIB + 10)})
         with nothing_written():
