@@ -101,7 +101,7 @@ class _Echo:
 def _csv_cell(value):
     text = "" if value is None else (json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value))
     # Spreadsheet formula injection: a leading =, +, - or @ would run as a formula when opened.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class CsvRenderer(EnvelopeJSONRenderer):

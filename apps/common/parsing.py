@@ -18,6 +18,10 @@ def parse_body(serializer_class: type[serializers.Serializer], request) -> dict:
     if not isinstance(data, dict):
         raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
     serializer = serializer_class(data=data)
+    unknown = sorted(set(data) - set(serializer.fields))
+    if unknown:
+        # A misspelt field silently ignored is a change silently not made: refuse it instead.
+        raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

@@ -124,6 +124,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and the docs need a key (or a staff session) like every endpoint but health and metrics.
+    "SERVE_AUTHENTICATION": [
+        "apps.common.auth.ServiceAPIKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SERVE_PERMISSIONS": ["apps.common.auth.IsServiceOrStaff"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.common.schema.document_common_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ConnectionState": ["connected", "unreachable"],
         "HealthStatus": ["healthy", "degraded", "unhealthy"],

@@ -93,9 +93,6 @@ def test_health_ignores_a_wrong_key(db):
     assert Client(HTTP_X_API_KEY="wrong").get("/api/health").status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="drf-spectacular serves /api/schema and /api/docs with AllowAny and no "
-                                       "authentication unless SPECTACULAR_SETTINGS sets SERVE_PERMISSIONS / "
-                                       "SERVE_AUTHENTICATION (config/settings/base.py)")
 @pytest.mark.parametrize("path", ["/api/schema", "/api/docs"])
 def test_schema_and_docs_need_the_key(db, path):
     assert Client().get(path).status_code == 401
