@@ -65,7 +65,7 @@ def document_common_errors(result, generator, request, public):
     """Postprocessing hook: the errors any authenticated operation can answer, and those of any body."""
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
     for path, item in result.get("paths", {}).items():
-        for method, operation in item.items():
+        for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
