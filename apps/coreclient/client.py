@@ -201,7 +201,7 @@ class _Transport:
         return 1 + (self.retries if call.retry else 0)
 
     def _delay(self, attempt: int) -> float:
-        return self.backoff_seconds * (2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311 (jitter)
+        return self.backoff_seconds * (2**attempt) * random.uniform(0.5, 1.5)
 
     def _admit(self, call: Call) -> None:
         if not self.breaker.allow():
