@@ -18,7 +18,15 @@ from apps.common.schema import envelope, error_responses, list_envelope
 from apps.users.selectors import actor_get, user_get
 
 from .models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group, Membership
-from .selectors import GROUP_SORTS, group_get, group_get_by_chat, group_list, membership_get, membership_list
+from .selectors import (
+    GROUP_SORTS,
+    anonymous_admin_get,
+    group_get,
+    group_get_by_chat,
+    group_list,
+    membership_get,
+    membership_list,
+)
 from .services import group_admins_sync, group_migrate, group_register, group_update, membership_set
 
 
@@ -130,6 +138,18 @@ class GroupByChatApi(APIView):
         return Response(GroupOutputSerializer(group_get_by_chat(telegram_chat_id=chat_id)).data)
 
 
+class GroupAnonymousAdminApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        user_id = ObjectIdField(allow_null=True, help_text="Null when no administrator of the group is anonymous")
+
+    @extend_schema(operation_id="groups_anonymous_admin",
+                   responses={200: envelope(OutputSerializer), **error_responses(404)})
+    def get(self, request, group_id):
+        """The principal that stands for the group's anonymous admins, if the last admin sync saw any."""
+        group = group_get(group_id=group_id)
+        return Response(self.OutputSerializer({"user_id": anonymous_admin_get(group=group)}).data)
+
+
 class GroupMigrateApi(APIView):
     class InputSerializer(serializers.Serializer):
         new_telegram_chat_id = TelegramIdField()
@@ -151,6 +171,7 @@ class AdminSyncEntrySerializer(serializers.Serializer):
     custom_title = StrictCharField(max_length=16, required=False, allow_blank=True)
     username = StrictCharField(max_length=33, required=False, allow_blank=True)
     display_name = StrictCharField(max_length=255, required=False, allow_blank=True)
+    is_anonymous = StrictBooleanField(required=False, default=False)
 
 
 class GroupAdminSyncApi(APIView):

@@ -70,3 +70,15 @@ def membership_get(*, group: Group, user_id) -> Membership:
 
 def present_member_filter() -> Q:
     return Q(status__in=Membership.PRESENT)
+
+
+def anonymous_admin_get(*, group: Group):
+    """Id of the user standing for the group's anonymous admins while they hold a role there; else None."""
+    from apps.rbac.models import RoleAssignment
+
+    principal = Membership.objects.filter(group=group, user__username=f"anon-admin-{group.pk}").values_list(
+        "user_id", flat=True).first()
+    if principal is None or not RoleAssignment.objects.filter(user_id=principal, group=group,
+                                                              revoked_at__isnull=True).exists():
+        return None
+    return principal

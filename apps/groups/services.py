@@ -161,6 +161,18 @@ def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+def anonymous_admin_principal(*, group: Group, actor: User | None = None) -> User:
+    """The core user standing for this group's anonymous administrators (one per group, no Telegram id)."""
+    from apps.users.services import user_create
+
+    username = f"anon-admin-{group.pk}"
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = user_create(username=username, display_name=f"Anonymous admin of {group.title}", actor=actor)
+    membership_set(group=group, user=user, status=Membership.Status.MEMBER, is_admin=True, actor=actor)
+    return user
+
+
 def group_admins_sync(*, group: Group, admins: list[dict], actor: User | None = None) -> dict:
     """Mirrors Telegram's administrator list: creator -> owner, administrator -> admin, in this group's scope.
 
@@ -193,6 +205,18 @@ def group_admins_sync(*, group: Group, admins: list[dict], actor: User | None = 
                                               source=RoleAssignment.Source.TELEGRAM_SYNC)
             if created:
                 granted.append({"user_id": str(user.pk), "role": role.name})
+        if any(admin.get("is_anonymous") for admin in admins):
+            # Messages "sent as the group" come from some anonymous admin; the group's own principal stands for
+            # them with the admin role (never the owner's, never a blanket pass, never Telegram's shared bot id).
+            principal = anonymous_admin_principal(group=group, actor=actor)
+            synced_user_ids.add(principal.pk)
+            role = role_for_status["administrator"]
+            wanted.add((principal.pk, role.pk))
+            _, created = role_assign(user=principal, role=role, group=group, actor=None,
+                                     reason="Telegram anonymous administrators",
+                                     source=RoleAssignment.Source.TELEGRAM_SYNC)
+            if created:
+                granted.append({"user_id": str(principal.pk), "role": role.name})
         stale = RoleAssignment.objects.filter(
             group=group, source=RoleAssignment.Source.TELEGRAM_SYNC, revoked_at__isnull=True
         ).select_related("role", "group")

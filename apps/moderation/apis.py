@@ -9,6 +9,7 @@ from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope, error_responses, list_envelope
 from apps.groups.selectors import group_get, group_resolve
 from apps.users.selectors import actor_get, user_get
+from apps.users.services import user_ensure_telegram
 
 from .models import ModerationAction
 from .selectors import moderation_action_get, moderation_action_list, warning_get, warning_list
@@ -67,6 +68,9 @@ class ActionListApi(APIView):
         telegram_chat_id = TelegramIdField(required=False)
         actor_user_id = ObjectIdField(required=False)
         target_user_id = ObjectIdField(required=False)
+        # Telegram ids instead of core ids (the bot's view): unknown accounts are created on first sight.
+        actor_telegram_user_id = TelegramIdField(required=False)
+        target_telegram_user_id = TelegramIdField(required=False)
         reason = StrictCharField(max_length=1024, required=False, allow_blank=True, default="")
         until = serializers.DateTimeField(required=False, allow_null=True)
         telegram_message_id = TelegramIdField(required=False, allow_null=True)
@@ -75,6 +79,9 @@ class ActionListApi(APIView):
         def validate(self, attrs):
             if ("group_id" in attrs) == ("telegram_chat_id" in attrs):
                 raise serializers.ValidationError("Give exactly one of group_id or telegram_chat_id.")
+            for role in ("actor", "target"):
+                if f"{role}_user_id" in attrs and f"{role}_telegram_user_id" in attrs:
+                    raise serializers.ValidationError(f"Give {role}_user_id or {role}_telegram_user_id, not both.")
             return attrs
 
     class OutputSerializer(serializers.Serializer):
@@ -109,14 +116,21 @@ class ActionListApi(APIView):
     def post(self, request):
         data = parse_body(self.InputSerializer, request)
         group = group_resolve(group_id=data.get("group_id"), telegram_chat_id=data.get("telegram_chat_id"))
-        target = user_get(user_id=data["target_user_id"]) if "target_user_id" in data else None
         action, warn_outcome = moderation_action_record(
-            type=data["type"], group=group, actor=actor_get(actor_user_id=data.get("actor_user_id")), target=target,
+            type=data["type"], group=group, actor=_person(data, "actor"), target=_person(data, "target"),
             reason=data["reason"], until=data.get("until"), telegram_message_id=data.get("telegram_message_id"),
             details=data.get("details"),
         )
         body = {"action": action, "warnings": warn_outcome}
         return Response(self.OutputSerializer(body).data, status=201)
+
+
+def _person(data: dict, role: str):
+    if f"{role}_telegram_user_id" in data:
+        return user_ensure_telegram(telegram_user_id=data[f"{role}_telegram_user_id"])
+    if f"{role}_user_id" in data:
+        return user_get(user_id=data[f"{role}_user_id"])
+    return None
 
 
 class ActionCompleteApi(APIView):

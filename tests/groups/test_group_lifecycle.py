@@ -158,3 +158,24 @@ def test_admin_sync_rejects_bad_lists_whole(api, group, admins):
     before = (RoleAssignment.objects.count(), AuditEvent.objects.count())
     assert api.post(f"/api/groups/{group.pk}/admins/sync", {"admins": admins}).status_code == 400
     assert (RoleAssignment.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_anonymous_admins_get_one_principal_with_the_admin_role_only(api, group):
+    sync = f"/api/groups/{group.pk}/admins/sync"
+    api.post(sync, {"admins": [{"telegram_user_id": 777001, "status": "creator"},
+                               {"telegram_user_id": 777003, "status": "administrator", "is_anonymous": True}]})
+    principal = api.get(f"/api/groups/{group.pk}/anonymous-admin").json()["data"]["user_id"]
+    assert principal is not None
+    check = {"user_id": principal, "group_id": str(group.pk)}
+    ban = api.post("/api/rbac/check-permission", {**check, "permission": "BAN_USERS"}).json()["data"]
+    assert ban == {"allowed": True, "reason": "granted_by_role:admin"}
+    owner_only = api.post("/api/rbac/check-permission", {**check, "permission": "MANAGE_ADMINS"}).json()["data"]
+    assert owner_only["allowed"] is False
+    other_group = make_group()
+    elsewhere = {"user_id": principal, "group_id": str(other_group.pk), "permission": "BAN_USERS"}
+    assert api.post("/api/rbac/check-permission", elsewhere).json()["data"]["allowed"] is False
+
+    api.post(sync, {"admins": [{"telegram_user_id": 777001, "status": "creator"}]})
+    assert api.get(f"/api/groups/{group.pk}/anonymous-admin").json()["data"]["user_id"] is None
+    assert api.post("/api/rbac/check-permission", {**check, "permission": "BAN_USERS"}).json()["data"][
+        "allowed"] is False

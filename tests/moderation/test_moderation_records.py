@@ -181,3 +181,16 @@ def test_action_list_filters(api, scene):
     assert api.get(f"{ACTIONS}?actor_user_id=987654").status_code == 404
     since = (timezone.now() + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
     assert api.get(f"{ACTIONS}?since={since}").json()["data"]["total"] == 0
+
+
+def test_records_by_telegram_ids_create_unknown_accounts(api, scene):
+    group, moderator, _ = scene
+    body = {"type": "ban", "telegram_chat_id": group.telegram_chat_id,
+            "actor_telegram_user_id": moderator.telegram_user_id, "target_telegram_user_id": 88_000_111}
+    action = api.post(ACTIONS, body).json()["data"]["action"]
+    assert action["actor_user_id"] == str(moderator.pk)
+    from apps.users.models import User
+
+    assert action["target_user_id"] == str(User.objects.get(telegram_user_id=88_000_111).pk)
+    both = {**body, "target_user_id": str(moderator.pk)}
+    assert api.post(ACTIONS, both).status_code == 400

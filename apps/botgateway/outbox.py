@@ -1,0 +1,146 @@
+"""A durable, ordered outbox for the events the bot reports to core.
+
+Events are buffered in memory for at most `flush_interval` seconds, then appended to a local SQLite file
+(the bot's own queue file: not a database of the platform's, which the bot never touches), then shipped to
+core in order, in batches, and deleted only once core has accepted them. A core outage leaves them on disk;
+a restart of the bot finds them there; event ids make a replay harmless.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+from prometheus_client import Counter, Gauge
+
+from apps.coreclient import CoreError, CoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_DEPTH = Gauge("bot_outbox_depth", "Events waiting in the outbox for core", multiprocess_mode="livesum")
+EVENTS_SHIPPED = Counter("bot_events_shipped_total", "Events accepted by core")
+EVENTS_DEAD = Counter("bot_events_dead_lettered_total", "Events core refused as invalid (logged, dropped)")
+
+
+class Outbox:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT)")
+
+    def append(self, events: list[dict]) -> None:
+        if not events:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO outbox (body) VALUES (?)", [(json.dumps(e),) for e in events])
+            self._db.execute("COMMIT")
+
+    def peek(self, limit: int) -> list[tuple[int, dict]]:
+        with self._lock:
+            rows = self._db.execute("SELECT seq, body FROM outbox ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        return [(seq, json.loads(body)) for seq, body in rows]
+
+    def ack(self, sequences: list[int]) -> None:
+        if not sequences:
+            return
+        with self._lock:
+            self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq in sequences])
+
+    def depth(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class EventShipper:
+    """Collects events from the handlers and gets them to core, in order, at most about a second late."""
+
+    def __init__(self, outbox: Outbox, core, *, flush_interval: float = 0.25, batch_size: int = 500,
+                 max_backoff: float = 5.0):
+        self.outbox = outbox
+        self.core = core
+        self.flush_interval = flush_interval
+        self.batch_size = batch_size
+        self.max_backoff = max_backoff
+        self._buffer: list[dict] = []
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self.core_reachable = True
+
+    def record(self, event: dict) -> None:
+        self._buffer.append(event)
+        if len(self._buffer) >= self.batch_size:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="event-shipper")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush_to_disk()
+        try:
+            await asyncio.wait_for(self.ship(), timeout=2)  # best effort; whatever is left stays on disk
+        except (TimeoutError, CoreUnavailable):
+            pass
+
+    async def flush_to_disk(self) -> None:
+        pending, self._buffer = self._buffer, []
+        if pending:
+            await asyncio.to_thread(self.outbox.append, pending)
+
+    async def _run(self) -> None:
+        backoff = self.flush_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+            self._wake.clear()
+            await self.flush_to_disk()
+            try:
+                await self.ship()
+                backoff = self.flush_interval
+                self.core_reachable = True
+            except CoreUnavailable as exc:
+                self.core_reachable = False
+                backoff = min(max(backoff * 2, self.flush_interval), self.max_backoff)
+                logger.warning("core unreachable; events kept in the outbox",
+                               extra={"error": str(exc), "outbox_depth": self.outbox.depth()})
+            except Exception:  # never let the shipper die: the next tick tries again
+                logger.exception("event shipper failed")
+            OUTBOX_DEPTH.set(self.outbox.depth())
+
+    async def ship(self) -> None:
+        while True:
+            rows = await asyncio.to_thread(self.outbox.peek, self.batch_size)
+            if not rows:
+                return
+            await self._ship_rows(rows)
+            await asyncio.to_thread(self.outbox.ack, [seq for seq, _ in rows])
+
+    async def _ship_rows(self, rows: list[tuple[int, dict]]) -> None:
+        """Ships rows; an invalid batch is bisected so one bad event cannot block the rest forever."""
+        try:
+            await self.core.events_batch([event for _, event in rows])
+            EVENTS_SHIPPED.inc(len(rows))
+        except CoreError as exc:
+            if exc.status_code >= 500 or exc.code in {"unauthenticated", "rate_limited"}:
+                raise CoreUnavailable(str(exc)) from exc
+            if len(rows) == 1:
+                EVENTS_DEAD.inc()
+                logger.error("core refused an event; dropped", extra={"event": rows[0][1], "error": exc.message})
+                return
+            middle = len(rows) // 2
+            await self._ship_rows(rows[:middle])
+            await self._ship_rows(rows[middle:])
