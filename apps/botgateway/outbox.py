@@ -91,10 +91,8 @@ class EventShipper:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.flush_to_disk()
-        try:
-            await asyncio.wait_for(self.ship(), timeout=2)  # best effort; whatever is left stays on disk
-        except (TimeoutError, CoreUnavailable):
-            pass
+        with contextlib.suppress(TimeoutError, CoreUnavailable):  # best effort; what is left stays on disk
+            await asyncio.wait_for(self.ship(), timeout=2)
 
     async def flush_to_disk(self) -> None:
         pending, self._buffer = self._buffer, []

@@ -4,6 +4,10 @@ Decisions come from a per-(user, scope) snapshot of roles and membership, cached
 a key that carries the user's `rbac_version` and the catalogue version. Every change that can alter a
 decision bumps one of them inside its own transaction, so a check after a revoke, a deactivation or a
 membership change never reads a stale snapshot, in any worker process. Expiry is compared at decision time.
+
+A single check reads the user's row, the group's row and the catalogue version in one statement, compiled
+once per connection (`_subject_statement`); anything unusual (an unknown user or chat id, a chat id from
+before a supergroup migration) takes the general path, which names what is missing on the record.
 """
 
 import time
@@ -12,11 +16,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.audit import actions
 from apps.audit.models import AuditEvent
+from apps.audit.services import PreparedQuery
 from apps.common.errors import NotFoundError
 from apps.common.ids import parse_pk
 from apps.groups.models import ChatIdAlias, Group, Membership
@@ -76,8 +81,9 @@ def catalogue_version() -> int:
     return CatalogueVersion.objects.values_list("version", flat=True).first() or 0
 
 
-def permission_codes() -> frozenset[str]:
-    version = catalogue_version()
+def permission_codes(version: int | None = None) -> frozenset[str]:
+    if version is None:
+        version = catalogue_version()
     key = f"rbac:permissions:{version}"
     codes = cache.get(key)
     if codes is None:
@@ -86,8 +92,8 @@ def permission_codes() -> frozenset[str]:
     return codes
 
 
-def ensure_known_permissions(codes) -> None:
-    unknown = sorted(set(codes) - permission_codes())
+def ensure_known_permissions(codes, version: int | None = None) -> None:
+    unknown = sorted(set(codes) - permission_codes(version))
     if unknown:
         raise UnknownPermissionError(f"Unknown permission: {', '.join(unknown)}", details={"permission": unknown})
 
@@ -182,12 +188,88 @@ def _groups_by(queries: list[PermissionQuery]) -> tuple[dict, dict]:
     return by_pk, by_chat
 
 
+def _decision(query: PermissionQuery, user: tuple | None, group: tuple | None, catalogue: int, now: float) -> Decision:
+    """user: (pk, is_active, rbac_version) or None; group: (pk, is_active) or None."""
+    user_pk, group_pk = (user[0] if user else None), (group[0] if group else None)
+    if user is None:
+        allowed, reason = False, USER_NOT_FOUND
+    elif not user[1]:
+        allowed, reason = False, USER_INACTIVE
+    elif query.group_scoped and group is None:
+        allowed, reason = False, GROUP_NOT_FOUND
+    elif group is not None and not group[1]:
+        allowed, reason = False, GROUP_INACTIVE
+    else:
+        snapshot = _snapshot(user_pk, user[2], group_pk, catalogue)
+        allowed, reason = _decide(snapshot, query.permission, query.group_scoped, now)
+    return Decision(allowed, reason, query.permission, user_pk, group_pk)
+
+
+# Stand-ins the single-check statement is compiled with; real ids replace them at each execution.
+_USER_SLOT = -7_301_000_000_000_000_001
+_GROUP_SLOT = -7_301_000_000_000_000_002
+
+
+def _subject_statement(user_by: str, group_by: str | None) -> PreparedQuery | None:
+    """SELECT the user's (pk, is_active, rbac_version), the catalogue version and, when the check names a
+    group, the group's pk and is_active: one round trip. None off SQL backends."""
+
+    def build(connection) -> PreparedQuery:
+        annotations = {"_catalogue": Subquery(CatalogueVersion.objects.order_by("pk").values("version")[:1])}
+        slots = {"user": _USER_SLOT}
+        if group_by is not None:
+            groups = Group.objects.filter(**{group_by: _GROUP_SLOT})
+            annotations["_group_pk"] = Subquery(groups.values("pk")[:1])
+            annotations["_group_active"] = Subquery(groups.values("is_active")[:1])
+            slots["group"] = _GROUP_SLOT
+        queryset = (
+            User.objects.filter(**{user_by: _USER_SLOT})
+            .annotate(**annotations)
+            .values_list("pk", "is_active", "rbac_version", *annotations)
+            .order_by()[:1]
+        )
+        return PreparedQuery(queryset, connection, slots)
+
+    return PreparedQuery.get(("rbac:subject", user_by, group_by), build)
+
+
+def _decide_single(query: PermissionQuery) -> Decision | None:
+    """The single check in one read, or None when the general path has to answer it."""
+    if query.user_id is not None:
+        user_by, user_key = "pk", parse_pk(User, query.user_id)
+    else:
+        user_by, user_key = "telegram_user_id", query.telegram_user_id
+    group_by, group_key = None, None
+    if query.group_id is not None:
+        group_by, group_key = "pk", parse_pk(Group, query.group_id)
+    elif query.telegram_chat_id is not None:
+        group_by, group_key = "telegram_chat_id", query.telegram_chat_id
+    if type(user_key) is not int or (group_by is not None and type(group_key) is not int):
+        return None
+    statement = _subject_statement(user_by, group_by)
+    if statement is None:
+        return None
+    rows = statement.rows(user=user_key, group=group_key) if group_by else statement.rows(user=user_key)
+    if not rows:
+        return None
+    user_pk, is_active, version, catalogue, *group = rows[0]
+    if group_by is not None and group[0] is None:
+        return None
+    catalogue = catalogue or 0
+    ensure_known_permissions({query.permission}, catalogue)
+    return _decision(query, (user_pk, is_active, version), tuple(group) if group else None, catalogue, time.time())
+
+
 def permission_decide_many(queries: list[PermissionQuery]) -> list[Decision]:
     """Decides each query in order. Pure read: the caller records the decisions (see services)."""
-    ensure_known_permissions({q.permission for q in queries})
+    if len(queries) == 1:
+        decision = _decide_single(queries[0])
+        if decision is not None:
+            return [decision]
+    catalogue = catalogue_version()
+    ensure_known_permissions({q.permission for q in queries}, catalogue)
     users_by_pk, users_by_telegram = _users_by(queries)
     groups_by_pk, groups_by_chat = _groups_by(queries)
-    catalogue = catalogue_version()
     now = time.time()
     decisions = []
     for query in queries:
@@ -200,20 +282,7 @@ def permission_decide_many(queries: list[PermissionQuery]) -> list[Decision]:
             group = groups_by_pk.get(parse_pk(Group, query.group_id))
         elif query.telegram_chat_id is not None:
             group = groups_by_chat.get(query.telegram_chat_id)
-        user_pk, group_pk = (user[0] if user else None), (group[0] if group else None)
-
-        if user is None:
-            allowed, reason = False, USER_NOT_FOUND
-        elif not user[1]:
-            allowed, reason = False, USER_INACTIVE
-        elif query.group_scoped and group is None:
-            allowed, reason = False, GROUP_NOT_FOUND
-        elif group is not None and not group[1]:
-            allowed, reason = False, GROUP_INACTIVE
-        else:
-            snapshot = _snapshot(user_pk, user[2], group_pk, catalogue)
-            allowed, reason = _decide(snapshot, query.permission, query.group_scoped, now)
-        decisions.append(Decision(allowed, reason, query.permission, user_pk, group_pk))
+        decisions.append(_decision(query, user, group, catalogue, now))
     return decisions
 
 

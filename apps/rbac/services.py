@@ -8,7 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.audit import actions
-from apps.audit.services import AuditEntry, audit_record, audit_record_many
+from apps.audit.services import AuditEntry, audit_append_many, audit_record
 from apps.common.errors import ConflictError, PermissionDeniedError, ValidationFailed
 from apps.common.metrics import PERMISSION_CHECKS
 from apps.groups.models import Group
@@ -32,8 +32,11 @@ logger = logging.getLogger(__name__)
 def permission_check_many(*, queries: list[PermissionQuery]) -> list[Decision]:
     """Decides each query and puts every decision on the record, in one transaction."""
     decisions = permission_decide_many(queries)
-    audit_record_many(
-        [
+    allowed = 0
+    entries = []
+    for query, decision in zip(queries, decisions, strict=True):
+        allowed += decision.allowed
+        entries.append(
             AuditEntry(
                 action=actions.PERMISSION_CHECK,
                 result="allowed" if decision.allowed else "denied",
@@ -42,11 +45,12 @@ def permission_check_many(*, queries: list[PermissionQuery]) -> list[Decision]:
                 reason=decision.reason,
                 details=_check_details(query, decision),
             )
-            for query, decision in zip(queries, decisions, strict=True)
-        ]
-    )
-    for decision in decisions:
-        PERMISSION_CHECKS.labels(result="allowed" if decision.allowed else "denied").inc()
+        )
+    audit_append_many(entries)
+    if allowed:
+        PERMISSION_CHECKS.labels(result="allowed").inc(allowed)
+    if len(decisions) - allowed:
+        PERMISSION_CHECKS.labels(result="denied").inc(len(decisions) - allowed)
     return decisions
 
 
