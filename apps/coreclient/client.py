@@ -136,6 +136,9 @@ class _Endpoints:
         body = {"admins": [_compact(admin) for admin in admins]}
         return self._send(Call("POST", f"/api/groups/{group_id}/admins/sync", json=body, retry=True))
 
+    def group_anonymous_admin(self, group_id: str):
+        return self._send(Call("GET", f"/api/groups/{group_id}/anonymous-admin", retry=True))
+
     def members(self, group_id: str, **filters):
         return self._send(Call("GET", f"/api/groups/{group_id}/members", params=_compact(filters), retry=True))
 

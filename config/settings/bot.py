@@ -1,11 +1,15 @@
 """The bot role: a Telegram worker that asks core; it has no database (an ORM call fails loudly)."""
 
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS
+from .base import DATA_DIR, INSTALLED_APPS, PRODUCTION
+from .env import env_str
 
 SERVICE_NAME = "bot"
 ROOT_URLCONF = "config.urls.bot"
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in {"django.contrib.sessions", "django.contrib.messages"}]
+INSTALLED_APPS = [
+    *(app for app in INSTALLED_APPS if app not in {"django.contrib.sessions", "django.contrib.messages"}),
+    "apps.botgateway",
+]
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.common.middleware.RequestContextMiddleware",
@@ -17,3 +21,16 @@ MIDDLEWARE = [
 # No usable database: Django's dummy backend raises on any query.
 DATABASES: dict = {}
 HEALTH_CHECKS = ["cache"]
+
+# Telegram. Without a token, development runs against the local sandbox (apps/tgsandbox).
+TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN", "" if PRODUCTION else "123456:sandbox-token")
+TELEGRAM_API_BASE_URL = env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
+TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET", "" if PRODUCTION else "dev-webhook-secret")
+TELEGRAM_WEBHOOK_URL = env_str("TELEGRAM_WEBHOOK_URL")  # public URL Telegram posts to (setwebhook command)
+BOT_MODE = env_str("BOT_MODE", "webhook")
+
+CORE_API_URL = env_str("CORE_API_URL", "http://127.0.0.1:8000")
+CORE_API_KEY = env_str("CORE_API_KEY", "" if PRODUCTION else "dev-service-key")
+# A command's core calls must fail fast enough to answer "temporarily unavailable" within 2 s.
+BOT_CORE_TIMEOUT_SECONDS = 0.8
+BOT_OUTBOX_PATH = DATA_DIR / env_str("BOT_OUTBOX_FILE", "bot-outbox.sqlite3")

@@ -1,0 +1,71 @@
+"""Builds the python-telegram-bot Application: handlers by feature, shared clients made in post_init and
+closed in post_shutdown, one error handler."""
+
+import logging
+
+from django.conf import settings
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+
+from apps.coreclient import AsyncCoreClient
+
+from .context import BotApplication, BotContext, BotData
+from .handlers import activity, info, lifecycle, moderation
+from .outbox import EventShipper, Outbox
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "chat_member", "my_chat_member", "callback_query"]
+
+
+async def post_init(application: BotApplication) -> None:
+    data = application.bot_data
+    data.core = AsyncCoreClient(settings.CORE_API_URL, settings.CORE_API_KEY,
+                                timeout=settings.BOT_CORE_TIMEOUT_SECONDS, retries=1)
+    data.shipper = EventShipper(Outbox(settings.BOT_OUTBOX_PATH), data.core)
+    data.shipper.start()
+
+
+async def post_shutdown(application: BotApplication) -> None:
+    data = application.bot_data
+    if data.shipper is not None:
+        await data.shipper.stop()
+        data.shipper.outbox.close()
+    if data.core is not None:
+        await data.core.aclose()
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Logs with the update id; the update counts as handled, so Telegram never redelivers it forever."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    logger.error("update failed", exc_info=context.error, extra={"update_id": update_id})
+    message = update.effective_message if isinstance(update, Update) else None
+    if message is not None and (message.text or "").startswith("/"):
+        try:
+            await message.reply_text("Sorry, something went wrong with that command.")
+        except Exception:  # the reply is a courtesy; the error is already logged
+            logger.debug("could not apologise", exc_info=True)
+
+
+def build_application(*, with_updater: bool) -> BotApplication:
+    builder: ApplicationBuilder = (
+        Application.builder()
+        .token(settings.TELEGRAM_BOT_TOKEN)
+        .base_url(settings.TELEGRAM_API_BASE_URL)
+        .base_file_url(settings.TELEGRAM_API_BASE_URL.replace("/bot", "/file/bot"))
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .connect_timeout(5)
+        .read_timeout(10)
+    )
+    if not with_updater:
+        builder = builder.updater(None)
+    application = builder.build()
+    application.add_handlers(activity.handlers(), group=-1)
+    application.add_handlers([*moderation.handlers(), *info.handlers(), *lifecycle.handlers()])
+    application.add_error_handler(on_error)
+    return application

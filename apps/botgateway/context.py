@@ -1,0 +1,31 @@
+"""Typed access to what the handlers share: the core client, the event shipper, known groups."""
+
+from dataclasses import dataclass, field
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from apps.coreclient import AsyncCoreClient
+
+from .outbox import EventShipper
+
+
+@dataclass
+class BotData:
+    core: AsyncCoreClient | None = None
+    shipper: EventShipper | None = None
+    # Telegram chat id -> core group id, for chats core already knows.
+    groups: dict[int, str] = field(default_factory=dict)
+    bot_user_id: int | None = None
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    @property
+    def core(self) -> AsyncCoreClient:
+        return self.bot_data.core
+
+    @property
+    def shipper(self) -> EventShipper:
+        return self.bot_data.shipper
+
+
+BotApplication = Application[ExtBot, BotContext, dict, dict, BotData, None]

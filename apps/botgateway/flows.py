@@ -1,0 +1,155 @@
+"""What every command shares: the group in core, the permission check, targets, the bot's own rights,
+and the record of each action in core (requested, then executed or failed)."""
+
+import logging
+from dataclasses import dataclass
+
+from telegram import Chat, ChatMemberAdministrator, ChatMemberOwner, Message, Update, User
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+
+from apps.coreclient import CoreError, CoreUnavailable
+
+from .context import BotContext
+from .parsing import TargetRef
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE_REPLY = "The moderation service is temporarily unavailable. Please try again in a minute."
+ANONYMOUS_ADMIN_BOT_ID = 1087968824  # Telegram's shared "GroupAnonymousBot": never a principal of its own
+
+BOT_RIGHT_LABELS = {
+    "can_restrict_members": "Ban users",
+    "can_delete_messages": "Delete messages",
+    "can_pin_messages": "Pin messages",
+    "can_promote_members": "Add new admins",
+}
+
+
+class StopCommand(Exception):
+    """Ends a command early; the message has been (or is) the reply."""
+
+    def __init__(self, reply: str | None):
+        super().__init__(reply)
+        self.reply = reply
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who issued a command: a Telegram user, or the group's anonymous admins (sent "as the group")."""
+
+    telegram_user_id: int | None
+    core_user_id: str | None
+    display: str
+
+    def check_kwargs(self) -> dict:
+        if self.core_user_id is not None:
+            return {"user_id": self.core_user_id}
+        return {"telegram_user_id": self.telegram_user_id}
+
+    def record_kwargs(self) -> dict:
+        if self.core_user_id is not None:
+            return {"actor_user_id": self.core_user_id}
+        return {"actor_telegram_user_id": self.telegram_user_id}
+
+
+def is_group(chat: Chat | None) -> bool:
+    return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+async def core_call(coroutine):
+    """Awaits a core call; an outage becomes the short 'temporarily unavailable' reply."""
+    try:
+        return await coroutine
+    except CoreUnavailable as exc:
+        logger.warning("core unavailable during a command", extra={"error": str(exc)})
+        raise StopCommand(UNAVAILABLE_REPLY) from exc
+
+
+async def ensure_group(context: BotContext, chat: Chat) -> str:
+    known = context.bot_data.groups.get(chat.id)
+    if known is not None:
+        return known
+    group = await core_call(context.core.group_register(
+        telegram_chat_id=chat.id, title=chat.title or str(chat.id), type=chat.type if chat.type in (
+            ChatType.GROUP, ChatType.SUPERGROUP) else ChatType.SUPERGROUP))
+    context.bot_data.groups[chat.id] = group["id"]
+    return group["id"]
+
+
+async def resolve_actor(context: BotContext, message: Message) -> Actor:
+    chat = message.chat
+    if message.sender_chat is not None and message.sender_chat.id == chat.id:
+        group_id = await ensure_group(context, chat)
+        principal = (await core_call(context.core.group_anonymous_admin(group_id)))["user_id"]
+        if principal is None:
+            raise StopCommand("Anonymous admins have no permissions here yet. Ask the group owner to run /sync.")
+        return Actor(telegram_user_id=None, core_user_id=principal, display="Anonymous admin")
+    user = message.from_user
+    if user is None or user.id == ANONYMOUS_ADMIN_BOT_ID:
+        raise StopCommand(None)
+    return Actor(telegram_user_id=user.id, core_user_id=None, display=user.mention_html())
+
+
+async def require_permission(context: BotContext, chat: Chat, actor: Actor, permission: str) -> None:
+    decision = await core_call(context.core.check_permission(
+        permission=permission, telegram_chat_id=chat.id, **actor.check_kwargs()))
+    if not decision["allowed"]:
+        raise StopCommand(f"You need the {permission} permission to do that.")
+
+
+async def resolve_target(context: BotContext, chat: Chat, ref: TargetRef) -> User | int:
+    """The Telegram id of a target named by reply, id or @username (looked up in core)."""
+    if ref.telegram_user_id is not None:
+        return ref.telegram_user_id
+    users = await core_call(context.core.user_list(telegram_username=ref.username, limit=2))
+    matches = [user for user in users["items"] if user["telegram_user_id"] is not None]
+    if len(matches) != 1:
+        raise StopCommand(f"I don't know {ref.display} yet. Reply to one of their messages instead.")
+    return matches[0]["telegram_user_id"]
+
+
+async def refuse_protected_target(context: BotContext, chat: Chat, target_id: int) -> None:
+    """Never act on the bot itself or on the group's owner."""
+    if target_id == context.bot.id:
+        raise StopCommand("I won't do that to myself.")
+    try:
+        member = await context.bot.get_chat_member(chat.id, target_id)
+    except TelegramError:
+        return  # not in the chat (Telegram says so when we act); nothing to protect
+    if isinstance(member, ChatMemberOwner) or member.status == ChatMemberStatus.OWNER:
+        raise StopCommand("That's the group's owner: nobody can do that to them.")
+
+
+async def require_bot_right(context: BotContext, chat: Chat, right: str | None) -> None:
+    if right is None:
+        return
+    me = await context.bot.get_chat_member(chat.id, context.bot.id)
+    if isinstance(me, ChatMemberOwner):
+        return
+    if not isinstance(me, ChatMemberAdministrator) or not getattr(me, right, False):
+        label = BOT_RIGHT_LABELS.get(right, right)
+        raise StopCommand(f"I need the '{label}' admin right ({right}) in this group to do that.")
+
+
+async def record_action(context: BotContext, chat: Chat, actor: Actor, type: str, **fields) -> dict:
+    return await core_call(context.core.moderation_record(
+        type=type, telegram_chat_id=chat.id, **actor.record_kwargs(), **fields))
+
+
+async def complete_action(context: BotContext, action_id: str, error: TelegramError | None) -> None:
+    """Best effort: the action happened (or failed) on Telegram either way; core learns it when it can."""
+    try:
+        await context.core.moderation_complete(action_id, status="failed" if error else "executed",
+                                               error=error.message if error else None)
+    except (CoreUnavailable, CoreError) as exc:
+        logger.warning("could not complete an action in core", extra={"action_id": action_id, "error": str(exc)})
+
+
+async def reply(update: Update, text: str) -> None:
+    message = update.effective_message
+    if message is not None:
+        try:
+            await message.reply_html(text, do_quote=False)
+        except TelegramError as exc:
+            logger.warning("could not reply", extra={"error": str(exc), "chat_id": message.chat_id})

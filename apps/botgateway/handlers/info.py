@@ -1,0 +1,253 @@
+"""Information, roles and reporting commands."""
+
+import html
+
+from telegram import ChatMemberAdministrator, ChatMemberOwner, Update
+from telegram.ext import CommandHandler, filters
+
+from apps.coreclient import CoreError
+
+from ..context import BotContext
+from ..flows import StopCommand, core_call, ensure_group, reply, require_permission, resolve_actor, resolve_target
+from ..parsing import UsageError, parse_target_args
+from .lifecycle import sync_admins
+from .moderation import TARGET_COMMANDS, _reply_target, run_command
+
+# What /help lists, each line shown only to those core allows to use it (None: everyone).
+HELP = [
+    ("/id", "your id and this chat's id", None),
+    ("/info [user]", "what core knows about a member", "VIEW_GROUPS"),
+    ("/adminlist", "the group's admins", None),
+    ("/roles [user]", "roles held in this group", "VIEW_GROUPS"),
+    ("/warns [user]", "warnings", None),
+    ("/report [reason]", "tell the moderators (reply to the message)", None),
+    *((command.usage, f"{command.action} a member", command.permission) for command in TARGET_COMMANDS),
+    ("/warn, /unwarn, /resetwarns (user) [reason]", "warnings; at the limit the group's warn action", "WARN_USERS"),
+    ("/pin, /unpin (reply)", "pin messages", "PIN_MESSAGES"),
+    ("/del (reply), /purge (reply)", "delete messages (last 48 hours)", "DELETE_MESSAGES"),
+    ("/grant <role> <user>, /revoke <role> <user>", "roles ranked below yours", "MANAGE_ROLES"),
+    ("/sync", "reload the admin list from Telegram", "MANAGE_ROLES"),
+    ("/stats", "this group's activity", "VIEW_STATS"),
+    ("/admin_dashboard", "platform-wide figures", "ADMIN_DASHBOARD"),
+]
+
+
+async def start(update: Update, context: BotContext) -> None:
+    await reply(update, "Hi! I moderate groups with rules decided centrally. Add me to a group as an admin, "
+                        "then send /help there.")
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    async def body():
+        chat, message = update.effective_chat, update.effective_message
+        actor = await resolve_actor(context, message)
+        permissions = sorted({permission for *_, permission in HELP if permission})
+        checks = [{"permission": p, "telegram_chat_id": chat.id, **actor.check_kwargs()} for p in permissions]
+        results = (await core_call(context.core.check_permissions(checks)))["results"]
+        allowed = {p for p, result in zip(permissions, results, strict=True) if result["allowed"]}
+        lines = [f"{html.escape(usage)}: {text}" for usage, text, permission in HELP
+                 if permission is None or permission in allowed]
+        await reply(update, "What you can do here:\n" + "\n".join(lines))
+
+    await run_command(update, context, "help", body)
+
+
+async def id_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    target = message.reply_to_message.from_user if message.reply_to_message else message.from_user
+    who = f"{target.mention_html()}: <code>{target.id}</code>\n" if target else ""
+    await reply(update, f"{who}This chat: <code>{message.chat_id}</code>")
+
+
+async def info(update: Update, context: BotContext) -> None:
+    async def body():
+        message, chat = update.effective_message, update.effective_chat
+        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), needs_target=False)
+        actor = await resolve_actor(context, message)
+        await require_permission(context, chat, actor, "VIEW_GROUPS")
+        target_id = await resolve_target(context, chat, parsed.target) if parsed.target else actor.telegram_user_id
+        users = (await core_call(context.core.user_list(telegram_user_id=target_id, limit=1)))["items"]
+        if not users:
+            raise StopCommand("Core has no record of that user yet.")
+        user = users[0]
+        group_id = await ensure_group(context, chat)
+        roles = await core_call(context.core.assignments(user_id=user["id"], active=True))
+        here = [a["role"] for a in roles["items"] if a["group_id"] in (None, group_id)]
+        warnings = await core_call(context.core.warnings(group_id, user["id"]))
+        await reply(update, "\n".join([
+            f"<b>{html.escape(user['display_name'] or user['username'])}</b> (id <code>{target_id}</code>)",
+            f"Username: @{html.escape(user['telegram_username'])}" if user["telegram_username"] else "No username",
+            f"Roles here: {', '.join(here) or 'none'}",
+            f"Warnings: {warnings['active_warnings']}/{warnings['warn_limit']}",
+        ]))
+
+    await run_command(update, context, "info", body)
+
+
+async def adminlist(update: Update, context: BotContext) -> None:
+    async def body():
+        admins = await context.bot.get_chat_administrators(update.effective_chat.id)
+        lines = []
+        for admin in admins:
+            if admin.user.is_bot:
+                continue
+            title = f" — {html.escape(admin.custom_title)}" if getattr(admin, "custom_title", None) else ""
+            crown = " (owner)" if isinstance(admin, ChatMemberOwner) else ""
+            anonymous = " (anonymous)" if getattr(admin, "is_anonymous", False) else ""
+            lines.append(f"• {html.escape(admin.user.full_name)}{crown}{anonymous}{title}")
+        await reply(update, "Admins:\n" + ("\n".join(lines) or "none"))
+
+    await run_command(update, context, "adminlist", body)
+
+
+async def roles(update: Update, context: BotContext) -> None:
+    async def body():
+        message, chat = update.effective_message, update.effective_chat
+        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), needs_target=False)
+        actor = await resolve_actor(context, message)
+        await require_permission(context, chat, actor, "VIEW_GROUPS")
+        group_id = await ensure_group(context, chat)
+        if parsed.target is None:
+            listed = await core_call(context.core.assignments(group_id=group_id, active=True, limit=50))
+            lines = [f"• {a['role']}: user {a['user_id']}" for a in listed["items"]]
+            await reply(update, "Roles in this group:\n" + ("\n".join(lines) or "none"))
+            return
+        target_id = await resolve_target(context, chat, parsed.target)
+        users = (await core_call(context.core.user_list(telegram_user_id=target_id, limit=1)))["items"]
+        held = []
+        if users:
+            listed = await core_call(context.core.assignments(user_id=users[0]["id"], active=True))
+            held = [f"{a['role']} ({'global' if a['group_id'] is None else 'here'})" for a in listed["items"]
+                    if a["group_id"] in (None, group_id)]
+        await reply(update, f"{parsed.target.display}: {', '.join(held) or 'no roles'}")
+
+    await run_command(update, context, "roles", body)
+
+
+async def _role_change(update: Update, context: BotContext, *, grant: bool) -> None:
+    name = "grant" if grant else "revoke"
+
+    async def body():
+        message, chat = update.effective_message, update.effective_chat
+        args = list(context.args or [])
+        if not args:
+            raise UsageError(f"Usage: /{name} <role> <user> (or reply with /{name} <role>)")
+        role = args.pop(0).lower()
+        parsed = parse_target_args(args, reply_from=_reply_target(update))
+        actor = await resolve_actor(context, message)
+        group_id = await ensure_group(context, chat)
+        await require_permission(context, chat, actor, "MANAGE_ROLES")
+        target_id = await resolve_target(context, chat, parsed.target)
+        actor_id = actor.core_user_id or (await core_call(context.core.user_list(
+            telegram_user_id=actor.telegram_user_id, limit=1)))["items"][0]["id"]
+        try:
+            if grant:
+                users = (await core_call(context.core.user_list(telegram_user_id=target_id, limit=1)))["items"]
+                user_id = users[0]["id"] if users else (await core_call(context.core.user_create(
+                    username=f"tg{target_id}", telegram_user_id=target_id)))["id"]
+                await core_call(context.core.assign_role(user_id=user_id, role=role, group_id=group_id,
+                                                         actor_user_id=actor_id, reason=parsed.reason))
+                await reply(update, f"{parsed.target.display or target_id} is now {html.escape(role)} here.")
+                return
+            users = (await core_call(context.core.user_list(telegram_user_id=target_id, limit=1)))["items"]
+            held = (await core_call(context.core.assignments(user_id=users[0]["id"], group_id=group_id, role=role,
+                                                             active=True)))["items"] if users else []
+            if not held:
+                raise StopCommand(f"{parsed.target.display or target_id} does not hold {html.escape(role)} here.")
+            await core_call(context.core.revoke_assignment(held[0]["id"], actor_user_id=actor_id,
+                                                           reason=parsed.reason))
+            await reply(update, f"{parsed.target.display or target_id} is no longer {html.escape(role)} here.")
+        except CoreError as exc:
+            raise StopCommand(html.escape(exc.message)) from exc
+
+    await run_command(update, context, name, body)
+
+
+async def grant(update, context):
+    await _role_change(update, context, grant=True)
+
+
+async def revoke(update, context):
+    await _role_change(update, context, grant=False)
+
+
+async def sync(update: Update, context: BotContext) -> None:
+    async def body():
+        actor = await resolve_actor(context, update.effective_message)
+        await require_permission(context, update.effective_chat, actor, "MANAGE_ROLES")
+        result = await sync_admins(context, update.effective_chat)
+        await reply(update, f"Synced {result['admins']} admins.")
+
+    await run_command(update, context, "sync", body)
+
+
+async def admin_dashboard(update: Update, context: BotContext) -> None:
+    """The seed's flow: check ADMIN_DASHBOARD, fetch system stats, reply formatted."""
+    async def body():
+        actor = await resolve_actor(context, update.effective_message)
+        await require_permission(context, update.effective_chat, actor, "ADMIN_DASHBOARD")
+        stats = await core_call(context.core.system_stats())
+        await reply(update, "\n".join([
+            "<b>Platform</b>",
+            f"Users: {stats['users']} ({stats['active_users']} active)",
+            f"Groups: {stats['groups']} ({stats['active_groups']} active)",
+            f"Active role assignments: {stats['active_assignments']}",
+            f"Permission checks (24 h): {stats['checks_24h']}, denied {stats['denials_24h']}",
+            f"Messages (24 h): {stats['messages_24h']}; moderation actions: {stats['moderation_actions_24h']}",
+        ]))
+
+    await run_command(update, context, "admin_dashboard", body)
+
+
+async def stats(update: Update, context: BotContext) -> None:
+    async def body():
+        chat = update.effective_chat
+        actor = await resolve_actor(context, update.effective_message)
+        await require_permission(context, chat, actor, "VIEW_STATS")
+        group_id = await ensure_group(context, chat)
+        data = await core_call(context.core.group_stats(group_id, bucket="hour"))
+        totals = data["totals"]
+        moderation = ", ".join(f"{kind} {count}" for kind, count in sorted(totals["moderation"].items())) or "none"
+        await reply(update, "\n".join([
+            "<b>Last 24 hours</b>",
+            f"Messages: {totals['messages']}, active members: {totals['active_members']}",
+            f"Joins: {totals['joins']}, leaves: {totals['leaves']}",
+            f"Moderation: {moderation}",
+        ]))
+
+    await run_command(update, context, "stats", body)
+
+
+async def report(update: Update, context: BotContext) -> None:
+    async def body():
+        message, chat = update.effective_message, update.effective_chat
+        if message.reply_to_message is None:
+            raise UsageError("Reply to the message you want to report.")
+        admins = await context.bot.get_chat_administrators(chat.id)
+        mentions = [f'<a href="tg://user?id={a.user.id}">\u2063</a>' for a in admins
+                    if not a.user.is_bot and not getattr(a, "is_anonymous", False)
+                    and isinstance(a, ChatMemberAdministrator | ChatMemberOwner)]
+        reason = html.escape(" ".join(context.args or [])) or "no reason given"
+        await message.reply_to_message.reply_html(f"Reported to the admins: {reason}{''.join(mentions)}")
+
+    await run_command(update, context, "report", body)
+
+
+def handlers() -> list[CommandHandler]:
+    message_only = filters.UpdateType.MESSAGE
+    groups_only = message_only & filters.ChatType.GROUPS
+    return [
+        CommandHandler("start", start, filters=message_only & filters.ChatType.PRIVATE),
+        CommandHandler("help", help_command, filters=groups_only),
+        CommandHandler("id", id_command, filters=message_only),
+        CommandHandler("info", info, filters=message_only),
+        CommandHandler("adminlist", adminlist, filters=message_only),
+        CommandHandler("roles", roles, filters=message_only),
+        CommandHandler("grant", grant, filters=message_only),
+        CommandHandler("revoke", revoke, filters=message_only),
+        CommandHandler("sync", sync, filters=message_only),
+        CommandHandler("admin_dashboard", admin_dashboard, filters=message_only),
+        CommandHandler("stats", stats, filters=message_only),
+        CommandHandler("report", report, filters=message_only),
+    ]
+

@@ -1,0 +1,119 @@
+"""The bot joining and leaving groups, members coming and going, admins changing, chat migrations."""
+
+import logging
+
+from telegram import ChatMemberAdministrator, ChatMemberOwner, ChatMemberUpdated, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+from telegram.ext import ChatMemberHandler, MessageHandler, filters
+
+from apps.coreclient import CoreError, CoreUnavailable
+
+from ..context import BotContext
+from ..flows import ensure_group, is_group
+
+logger = logging.getLogger(__name__)
+
+PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.RESTRICTED, ChatMemberStatus.ADMINISTRATOR,
+           ChatMemberStatus.OWNER}
+CORE_STATUS = {
+    ChatMemberStatus.MEMBER: "member",
+    ChatMemberStatus.ADMINISTRATOR: "member",
+    ChatMemberStatus.OWNER: "member",
+    ChatMemberStatus.RESTRICTED: "restricted",
+    ChatMemberStatus.LEFT: "left",
+    ChatMemberStatus.BANNED: "banned",
+}
+
+
+async def sync_admins(context: BotContext, chat) -> dict:
+    """Telegram's admin list -> core: creator becomes owner, administrators admin, anonymous ones the group's
+    anonymous-admin principal."""
+    group_id = await ensure_group(context, chat)
+    admins = await context.bot.get_chat_administrators(chat.id)
+    payload = []
+    for admin in admins:
+        if admin.user.is_bot:
+            continue
+        payload.append({
+            "telegram_user_id": admin.user.id,
+            "status": "creator" if isinstance(admin, ChatMemberOwner) else "administrator",
+            "custom_title": getattr(admin, "custom_title", None) or "",
+            "username": admin.user.username or "",
+            "display_name": admin.user.full_name,
+            "is_anonymous": bool(getattr(admin, "is_anonymous", False)),
+        })
+    return await context.core.group_admins_sync(group_id, admins=payload)
+
+
+async def _guarded(description: str, coroutine) -> None:
+    """Lifecycle bookkeeping never breaks update processing: a failure is logged, the next event repairs it."""
+    try:
+        await coroutine
+    except (CoreUnavailable, CoreError, TelegramError) as exc:
+        logger.warning(f"{description} failed", extra={"error": str(exc)})
+
+
+async def my_chat_member(update: Update, context: BotContext) -> None:
+    change: ChatMemberUpdated = update.my_chat_member
+    chat = change.chat
+    if not is_group(chat):
+        return
+    now_in = change.new_chat_member.status in PRESENT
+    was_in = change.old_chat_member.status in PRESENT
+    if now_in and not was_in:
+        context.bot_data.groups.pop(chat.id, None)
+        group_id = await ensure_group(context, chat)
+        await _guarded("reactivating a group", context.core.group_update(group_id, is_active=True, title=chat.title))
+        await _guarded("admin sync", sync_admins(context, chat))
+    elif was_in and not now_in:
+        group_id = await ensure_group(context, chat)
+        await _guarded("deactivating a group", context.core.group_update(group_id, is_active=False))
+    elif isinstance(change.new_chat_member, ChatMemberAdministrator) != isinstance(
+            change.old_chat_member, ChatMemberAdministrator):
+        await _guarded("admin sync", sync_admins(context, chat))
+
+
+async def chat_member(update: Update, context: BotContext) -> None:
+    change: ChatMemberUpdated = update.chat_member
+    chat = change.chat
+    if not is_group(chat):
+        return
+    old, new = change.old_chat_member, change.new_chat_member
+    user = new.user
+    if user.is_bot:
+        return
+    group_id = await ensure_group(context, chat)
+    core_user = await context.core.user_list(telegram_user_id=user.id, limit=1)
+    if core_user["items"]:
+        user_id = core_user["items"][0]["id"]
+    else:
+        user_id = (await context.core.user_create(username=f"tg{user.id}", telegram_user_id=user.id,
+                                                  telegram_username=user.username or "",
+                                                  display_name=user.full_name))["id"]
+    status = CORE_STATUS.get(new.status, "left")
+    await context.core.member_set(group_id, user_id=user_id, status=status,
+                                  is_admin=new.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER),
+                                  custom_title=getattr(new, "custom_title", None) or "")
+    admin_before = old.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+    admin_now = new.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+    if admin_before != admin_now or getattr(old, "is_anonymous", False) != getattr(new, "is_anonymous", False):
+        await sync_admins(context, chat)
+
+
+async def migrated(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message.migrate_to_chat_id is None:
+        return  # the supergroup's side of the pair says the same thing again
+    group_id = await ensure_group(context, message.chat)
+    await context.core.group_migrate(group_id, new_telegram_chat_id=message.migrate_to_chat_id)
+    context.bot_data.groups.pop(message.chat.id, None)
+    context.bot_data.groups[message.migrate_to_chat_id] = group_id
+
+
+def handlers():
+    return [
+        ChatMemberHandler(my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        ChatMemberHandler(chat_member, ChatMemberHandler.CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.MIGRATE, migrated),
+    ]

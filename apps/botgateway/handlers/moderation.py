@@ -1,0 +1,366 @@
+"""Moderation commands. Each one: core decides (check-permission in the group), the bot checks its own
+Telegram rights, never touches the owner or itself, records the action in core as requested, acts on
+Telegram, and completes the record as executed or failed with Telegram's error."""
+
+import html
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from telegram import ChatPermissions, Update
+from telegram.error import TelegramError
+from telegram.ext import CommandHandler, filters
+
+from ..context import BotContext
+from ..flows import (
+    StopCommand,
+    complete_action,
+    core_call,
+    ensure_group,
+    is_group,
+    record_action,
+    refuse_protected_target,
+    reply,
+    require_bot_right,
+    require_permission,
+    resolve_actor,
+    resolve_target,
+)
+from ..metrics import BOT_COMMANDS
+from ..parsing import TargetRef, UsageError, parse_target_args
+
+TELEGRAM_DELETE_WINDOW = timedelta(hours=48)
+
+Act = Callable[[BotContext, int, int, int | None], Awaitable[object]]
+
+
+def _until(seconds: int | None) -> datetime | None:
+    return datetime.now(UTC) + timedelta(seconds=seconds) if seconds else None
+
+
+async def _ban(context, chat_id, user_id, seconds):
+    await context.bot.ban_chat_member(chat_id, user_id, until_date=_until(seconds))
+
+
+async def _unban(context, chat_id, user_id, seconds):
+    await context.bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
+
+
+async def _kick(context, chat_id, user_id, seconds):
+    await context.bot.ban_chat_member(chat_id, user_id)
+    await context.bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
+
+
+async def _mute(context, chat_id, user_id, seconds):
+    await context.bot.restrict_chat_member(chat_id, user_id, ChatPermissions.no_permissions(),
+                                           until_date=_until(seconds))
+
+
+async def _unmute(context, chat_id, user_id, seconds):
+    chat = await context.bot.get_chat(chat_id)
+    await context.bot.restrict_chat_member(chat_id, user_id, chat.permissions or ChatPermissions.all_permissions())
+
+
+_MODERATOR_RIGHTS = {"can_delete_messages": True, "can_restrict_members": True, "can_pin_messages": True,
+                     "can_invite_users": True, "can_manage_chat": True}
+
+
+async def _promote(context, chat_id, user_id, seconds):
+    await context.bot.promote_chat_member(chat_id, user_id, **_MODERATOR_RIGHTS)
+
+
+async def _demote(context, chat_id, user_id, seconds):
+    await context.bot.promote_chat_member(chat_id, user_id, **dict.fromkeys(_MODERATOR_RIGHTS, False))
+
+
+@dataclass(frozen=True)
+class TargetCommand:
+    """A command that acts on one member."""
+
+    name: str
+    action: str
+    permission: str
+    bot_right: str
+    act: Act
+    done: str
+    temporary: bool = False
+
+    @property
+    def usage(self) -> str:
+        duration = " <duration>" if self.temporary else ""
+        return f"/{self.name} (reply, @username or id){duration} [reason]"
+
+
+TARGET_COMMANDS = [
+    TargetCommand("ban", "ban", "BAN_USERS", "can_restrict_members", _ban, "{target} is banned."),
+    TargetCommand("tban", "ban", "BAN_USERS", "can_restrict_members", _ban, "{target} is banned for {duration}.",
+                  temporary=True),
+    TargetCommand("unban", "unban", "BAN_USERS", "can_restrict_members", _unban, "{target} may come back."),
+    TargetCommand("kick", "kick", "KICK_USERS", "can_restrict_members", _kick, "{target} was kicked."),
+    TargetCommand("mute", "mute", "MUTE_USERS", "can_restrict_members", _mute, "{target} is muted."),
+    TargetCommand("tmute", "mute", "MUTE_USERS", "can_restrict_members", _mute, "{target} is muted for {duration}.",
+                  temporary=True),
+    TargetCommand("unmute", "unmute", "MUTE_USERS", "can_restrict_members", _unmute, "{target} may speak again."),
+    TargetCommand("promote", "promote", "MANAGE_ADMINS", "can_promote_members", _promote, "{target} is now an admin."),
+    TargetCommand("demote", "demote", "MANAGE_ADMINS", "can_promote_members", _demote,
+                  "{target} is no longer an admin."),
+]
+
+
+def _describe(seconds: int) -> str:
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def _reply_target(update: Update) -> TargetRef | None:
+    replied = update.effective_message.reply_to_message
+    if replied is None or replied.from_user is None:
+        return None
+    return TargetRef(telegram_user_id=replied.from_user.id, display=replied.from_user.mention_html())
+
+
+async def run_command(update: Update, context: BotContext, name: str, body) -> None:
+    """The frame of every group command: counts it, turns StopCommand and usage errors into replies."""
+    BOT_COMMANDS.labels(command=name).inc()
+    if not is_group(update.effective_chat):
+        await reply(update, "This command works in groups.")
+        return
+    try:
+        await body()
+    except StopCommand as stop:
+        if stop.reply:
+            await reply(update, stop.reply)
+    except UsageError as usage:
+        await reply(update, html.escape(str(usage)))
+
+
+async def perform(context: BotContext, update: Update, actor, command_action: str, act: Act, target_id: int,
+                  seconds: int | None, reason: str, done: str) -> dict | None:
+    """Records, acts, completes. Returns the core record; replies with Telegram's error on failure."""
+    chat = update.effective_chat
+    until = _until(seconds)
+    record = await record_action(context, chat, actor, command_action, target_telegram_user_id=target_id,
+                                 reason=reason, until=until)
+    action_id = record["action"]["id"]
+    error = None
+    try:
+        await act(context, chat.id, target_id, seconds)
+    except TelegramError as exc:
+        error = exc
+    await complete_action(context, action_id, error)
+    if error is not None:
+        raise StopCommand(f"Telegram refused: {html.escape(error.message)}")
+    if done:
+        await reply(update, done)
+    return record
+
+
+def target_handler(command: TargetCommand) -> CommandHandler:
+    async def handle(update: Update, context: BotContext) -> None:
+        async def body():
+            message, chat = update.effective_message, update.effective_chat
+            parsed = parse_target_args(context.args or [], reply_from=_reply_target(update),
+                                       wants_duration=command.temporary)
+            actor = await resolve_actor(context, message)
+            await ensure_group(context, chat)
+            await require_permission(context, chat, actor, command.permission)
+            target_id = await resolve_target(context, chat, parsed.target)
+            await refuse_protected_target(context, chat, target_id)
+            await require_bot_right(context, chat, command.bot_right)
+            seconds = parsed.duration_seconds
+            done = command.done.format(target=parsed.target.display or target_id,
+                                       duration=_describe(seconds) if seconds else "")
+            await perform(context, update, actor, command.action, command.act, target_id, seconds, parsed.reason,
+                          done)
+
+        await run_command(update, context, command.name, body)
+
+    return CommandHandler(command.name, handle, filters=filters.UpdateType.MESSAGE)
+
+
+# -- warnings
+
+
+async def warn(update: Update, context: BotContext) -> None:
+    async def body():
+        message, chat = update.effective_message, update.effective_chat
+        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update))
+        actor = await resolve_actor(context, message)
+        await ensure_group(context, chat)
+        await require_permission(context, chat, actor, "WARN_USERS")
+        target_id = await resolve_target(context, chat, parsed.target)
+        await refuse_protected_target(context, chat, target_id)
+        record = await record_action(context, chat, actor, "warn", target_telegram_user_id=target_id,
+                                     reason=parsed.reason)
+        await complete_action(context, record["action"]["id"], None)
+        state = record["warnings"]
+        who = parsed.target.display or target_id
+        if not state["limit_reached"]:
+            await reply(update, f"{who} has been warned ({state['active_warnings']}/{state['warn_limit']}).")
+            return
+        required = state["required_action"]
+        await require_bot_right(context, chat, "can_restrict_members")
+        act = {"ban": _ban, "kick": _kick, "mute": _mute}[required["type"]]
+        seconds = required["duration_seconds"]
+        await perform(context, update, actor, required["type"], act, target_id, seconds,
+                      f"warn limit reached ({state['warn_limit']})", "")
+        await core_call(context.core.warnings_reset(record["action"]["group_id"], record["action"]["target_user_id"],
+                                                    reason="warn limit reached"))
+        outcome = {"ban": "banned", "kick": "kicked", "mute": "muted"}[required["type"]]
+        span = f" for {_describe(seconds)}" if seconds else ""
+        await reply(update, f"{who} reached {state['warn_limit']} warnings and is {outcome}{span}.")
+
+    await run_command(update, context, "warn", body)
+
+
+async def _target_in_core(context: BotContext, chat, target_id: int) -> tuple[str, str]:
+    group_id = await ensure_group(context, chat)
+    users = await core_call(context.core.user_list(telegram_user_id=target_id, limit=1))
+    if not users["items"]:
+        raise StopCommand("That user has no warnings.")
+    return group_id, users["items"][0]["id"]
+
+
+async def warns(update: Update, context: BotContext) -> None:
+    async def body():
+        message, chat = update.effective_message, update.effective_chat
+        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), needs_target=False)
+        actor = await resolve_actor(context, message)
+        target_ref = parsed.target or TargetRef(telegram_user_id=actor.telegram_user_id, display="You")
+        if target_ref.telegram_user_id != actor.telegram_user_id:
+            await require_permission(context, chat, actor, "WARN_USERS")
+        target_id = await resolve_target(context, chat, target_ref)
+        group_id, user_id = await _target_in_core(context, chat, target_id)
+        data = await core_call(context.core.warnings(group_id, user_id))
+        lines = [f"{target_ref.display or target_id}: {data['active_warnings']}/{data['warn_limit']} warnings."]
+        lines += [f"• {html.escape(item['reason'] or 'no reason given')}" for item in data["items"][:10]]
+        await reply(update, "\n".join(lines))
+
+    await run_command(update, context, "warns", body)
+
+
+async def unwarn(update: Update, context: BotContext) -> None:
+    async def body():
+        message, chat = update.effective_message, update.effective_chat
+        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update))
+        actor = await resolve_actor(context, message)
+        await ensure_group(context, chat)
+        await require_permission(context, chat, actor, "WARN_USERS")
+        target_id = await resolve_target(context, chat, parsed.target)
+        record = await record_action(context, chat, actor, "unwarn", target_telegram_user_id=target_id,
+                                     reason=parsed.reason)
+        await complete_action(context, record["action"]["id"], None)
+        state = record["warnings"]
+        await reply(update, f"Removed a warning: {state['active_warnings']}/{state['warn_limit']} left.")
+
+    await run_command(update, context, "unwarn", body)
+
+
+async def resetwarns(update: Update, context: BotContext) -> None:
+    async def body():
+        message, chat = update.effective_message, update.effective_chat
+        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update))
+        actor = await resolve_actor(context, message)
+        await require_permission(context, chat, actor, "WARN_USERS")
+        target_id = await resolve_target(context, chat, parsed.target)
+        group_id, user_id = await _target_in_core(context, chat, target_id)
+        fields = {"actor_user_id": actor.core_user_id} if actor.core_user_id else {}
+        result = await core_call(context.core.warnings_reset(group_id, user_id, reason=parsed.reason or "reset",
+                                                             **fields))
+        await reply(update, f"Cleared {result['removed']} warning(s).")
+
+    await run_command(update, context, "resetwarns", body)
+
+
+# -- messages
+
+
+async def _message_action(update: Update, context: BotContext, *, name: str, action: str, permission: str,
+                          right: str, needs_reply: bool, act, done: str) -> None:
+    async def body():
+        message, chat = update.effective_message, update.effective_chat
+        replied = message.reply_to_message
+        if needs_reply and replied is None:
+            raise UsageError(f"Reply to the message you want to {name.removeprefix('un')}.")
+        actor = await resolve_actor(context, message)
+        await ensure_group(context, chat)
+        await require_permission(context, chat, actor, permission)
+        await require_bot_right(context, chat, right)
+        record = await record_action(context, chat, actor, action,
+                                     telegram_message_id=replied.message_id if replied else None,
+                                     reason=" ".join(context.args or []))
+        error = None
+        try:
+            details = await act(context, message, replied)
+        except TelegramError as exc:
+            error, details = exc, None
+        await complete_action(context, record["action"]["id"], error)
+        if error is not None:
+            raise StopCommand(f"Telegram refused: {html.escape(error.message)}")
+        if done:
+            await reply(update, done.format(**(details or {})))
+
+    await run_command(update, context, name, body)
+
+
+async def _pin(context, message, replied):
+    await context.bot.pin_chat_message(message.chat_id, replied.message_id, disable_notification=True)
+
+
+async def _unpin(context, message, replied):
+    await context.bot.unpin_chat_message(message.chat_id, replied.message_id if replied else None)
+
+
+async def _delete(context, message, replied):
+    await context.bot.delete_messages(message.chat_id, [replied.message_id, message.message_id])
+
+
+async def _purge(context, message, replied):
+    """Deletes from the replied-to message up to the command, inside Telegram's 48-hour window."""
+    if datetime.now(UTC) - replied.date > TELEGRAM_DELETE_WINDOW:
+        raise StopCommand("Telegram only lets bots delete messages from the last 48 hours.")
+    ids = list(range(replied.message_id, message.message_id + 1))
+    started = time.monotonic()
+    for start in range(0, len(ids), 100):
+        await context.bot.delete_messages(message.chat_id, ids[start:start + 100])
+    return {"count": len(ids), "seconds": round(time.monotonic() - started, 1)}
+
+
+async def pin(update, context):
+    await _message_action(update, context, name="pin", action="pin", permission="PIN_MESSAGES",
+                          right="can_pin_messages", needs_reply=True, act=_pin, done="")
+
+
+async def unpin(update, context):
+    await _message_action(update, context, name="unpin", action="unpin", permission="PIN_MESSAGES",
+                          right="can_pin_messages", needs_reply=False, act=_unpin, done="")
+
+
+async def delete(update, context):
+    await _message_action(update, context, name="del", action="delete", permission="DELETE_MESSAGES",
+                          right="can_delete_messages", needs_reply=True, act=_delete, done="")
+
+
+async def purge(update, context):
+    await _message_action(update, context, name="purge", action="purge", permission="DELETE_MESSAGES",
+                          right="can_delete_messages", needs_reply=True, act=_purge,
+                          done="Purged {count} messages.")
+
+
+def handlers() -> list[CommandHandler]:
+    message_only = filters.UpdateType.MESSAGE
+    return [
+        *(target_handler(command) for command in TARGET_COMMANDS),
+        CommandHandler("warn", warn, filters=message_only),
+        CommandHandler("warns", warns, filters=message_only),
+        CommandHandler("unwarn", unwarn, filters=message_only),
+        CommandHandler("resetwarns", resetwarns, filters=message_only),
+        CommandHandler("pin", pin, filters=message_only),
+        CommandHandler("unpin", unpin, filters=message_only),
+        CommandHandler("del", delete, filters=message_only),
+        CommandHandler("purge", purge, filters=message_only),
+    ]
