@@ -1,0 +1,301 @@
+"""A terminal chat against the sandbox: type as a chosen person in a chosen group, see what the bot did.
+
+``run_botchat(sandbox_url)`` reads lines; plain lines (including bot commands such as
+``/ban @spammer flooding``) are sent as messages from the current person in the current chat. After
+each one it waits until the bot goes quiet and prints the bot's messages and every Bot API call it
+made (method, parameters, result or error). Lines starting with one of the commands below drive the
+sandbox instead; ``//text`` sends ``/text`` literally (for a bot command that collides with one).
+
+It needs only the sandbox URL (the bot runs elsewhere, against the same sandbox); a Django
+management command can wrap it as is.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .client import SandboxClient
+from .errors import SandboxError
+
+HELP = """\
+Type a message to send it. Sandbox commands:
+  /as <user>              speak as another person (@username, name or id)
+  /in <chat>              move to a group (title, @username, id) or a bot's private chat (@bot)
+  /reply <id> <text>      reply to message <id>
+  /anon <text>            post anonymously as the group (you must be an admin)
+  /edit <id> <text>       edit your message <id>
+  /press <id> <data>      press the inline button with callback_data <data> under message <id>
+  /join [user]            join the current group (or add <user> to it)
+  /leave                  leave the current group
+  /upgrade                upgrade the current basic group to a supergroup
+  /users /chats /members  list people, groups, members of the current group
+  /history [n]            the last n messages of the current chat
+  /calls [n]              the last n Bot API calls of the bot
+  /wait [seconds]         wait and show what the bot does meanwhile
+  /sandbox                this help;  /quit  leave
+  //text                  send "/text" literally"""
+
+META = {"/as", "/in", "/reply", "/anon", "/edit", "/press", "/join", "/leave", "/upgrade", "/users", "/chats",
+        "/members", "/history", "/calls", "/wait", "/sandbox", "/quit", "/exit"}
+QUIET = ("getUpdates",)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def format_call(call: dict[str, Any]) -> str:
+    params = ", ".join(f"{k}={_short(v, 60)}" for k, v in call["params"].items())
+    head = f"{call['method']}({params})"
+    if call["ok"]:
+        result = call["result"]
+        if isinstance(result, dict) and "message_id" in result:
+            result = f"<message {result['message_id']}>"
+        return f"  api  {head} -> {_short(result)}"
+    return f"  api! {head} -> {call['error_code']} {call['description']}"
+
+
+def format_message(message: dict[str, Any], *, here: int | None = None) -> str:
+    sender = message.get("from") or {}
+    if message.get("sender_chat"):
+        who = f"{message['sender_chat'].get('title')} (anonymous)"
+    else:
+        who = f"@{sender['username']}" if sender.get("username") else sender.get("first_name", "?")
+    where = "" if message["chat"]["id"] == here else f" in {message['chat'].get('title') or 'private'}"
+    reply = f" (reply to #{message['reply_to_message']['message_id']})" if message.get("reply_to_message") else ""
+    body = message.get("text")
+    if body is None:
+        service = [k for k in message if k in ("new_chat_members", "left_chat_member", "pinned_message",
+                                                 "migrate_to_chat_id", "migrate_from_chat_id")]
+        body = f"<{', '.join(service) or 'service message'}>"
+    buttons = [b.get("text") for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    markup = f"  [{' | '.join(buttons)}]" if buttons else ""
+    return f"#{message['message_id']} {who}{where}{reply}: {body}{markup}"
+
+
+class BotChat:
+    """The state of one terminal session; :func:`run_botchat` drives it."""
+
+    def __init__(self, client: SandboxClient, *, output: Callable[[str], Any] = print, settle: float = 0.7,
+                 max_wait: float = 6.0):
+        self.client = client
+        self.out = output
+        self.settle = settle
+        self.max_wait = max_wait
+        self.user: dict[str, Any] | None = None
+        self.chat: Any = None  # a group id, or a bot username for a private chat
+        self.chat_title = ""
+        self.seq = client.calls(exclude=QUIET)["last_seq"]
+
+    # --- context ---
+
+    def pick_defaults(self, user: Any = None, chat: Any = None) -> None:
+        state = self.client.state()
+        if not state["users"]:
+            raise SandboxError("the sandbox has no users; seed it (POST /sandbox/seed) or create some")
+        groups = [c for c in state["chats"] if not c.get("migrated_to")]
+        if chat is not None:
+            self.switch_chat(chat)
+        elif groups:
+            self.switch_chat(groups[0]["id"])
+        if user is not None:
+            self.switch_user(user)
+        else:
+            owner = next((m["user"] for c in groups[:1] for m in c["members"] if m["status"] == "creator"), None)
+            self.switch_user(owner["id"] if owner else state["users"][0]["id"])
+
+    def switch_user(self, ref: Any) -> None:
+        wanted = str(ref).lstrip("@").lower()
+        for user in self.client.state()["users"]:
+            if wanted in (str(user["id"]), (user.get("username") or "").lower(), user["first_name"].lower()):
+                self.user = user
+                return
+        raise SandboxError(f"no such person: {ref}")
+
+    def switch_chat(self, ref: Any) -> None:
+        state = self.client.state()
+        wanted = str(ref).lower()
+        for chat in state["chats"]:
+            names = {str(chat["id"]), (chat.get("title") or "").lower(), "@" + (chat.get("username") or "").lower(),
+                     (chat.get("username") or "").lower()}
+            if wanted in names - {"@", ""}:
+                self.chat, self.chat_title = chat["id"], chat["title"]
+                return
+        for bot in state["bots"]:
+            if wanted.lstrip("@") in (bot["username"].lower(), str(bot["id"])):
+                self.chat, self.chat_title = "@" + bot["username"], f"private chat with @{bot['username']}"
+                return
+        raise SandboxError(f"no such chat: {ref}")
+
+    @property
+    def who(self) -> str:
+        if self.user is None:
+            return "?"
+        return f"@{self.user['username']}" if self.user.get("username") else self.user["first_name"]
+
+    def banner(self) -> None:
+        state = self.client.state()
+        self.out(f"Telegram sandbox at {self.client.url}")
+        for bot in state["bots"]:
+            if bot["webhook_url"]:
+                mode = f"webhook {bot['webhook_url']}"
+            else:
+                polls = self.client.calls(method="getUpdates", bot=bot["id"])["calls"]
+                mode = "polling" if polls else "not connected yet (start the bot against this sandbox)"
+            self.out(f"bot @{bot['username']} ({bot['id']}): {mode}")
+        self.out(f"you are {self.who} in {self.chat_title}.  /sandbox for help, /quit to leave.")
+
+    # --- one line ---
+
+    def handle(self, line: str) -> bool:
+        """Process one typed line; False means the session ends."""
+        line = line.strip()
+        if not line:
+            return True
+        command, _, rest = line.partition(" ")
+        rest = rest.strip()
+        try:
+            if command.lower() in META:
+                return self._meta(command.lower(), rest)
+            if line.startswith("//"):
+                line = line[1:]
+            self._send(line)
+        except SandboxError as exc:
+            self.out(f"  sandbox: {exc.message}")
+        return True
+
+    def _send(self, text: str, **options: Any) -> None:
+        message = self.client.send_message(self.chat, self.user["id"], text, **options)
+        self.out(format_message(message, here=message["chat"]["id"]))
+        self.show_activity()
+
+    def _meta(self, command: str, rest: str) -> bool:
+        if command in ("/quit", "/exit"):
+            return False
+        if command == "/sandbox":
+            self.out(HELP)
+        elif command == "/as":
+            self.switch_user(rest)
+            self.out(f"  you are now {self.who}")
+        elif command == "/in":
+            self.switch_chat(rest)
+            self.out(f"  you are now in {self.chat_title}")
+        elif command in ("/reply", "/edit", "/press"):
+            message_id, _, text = rest.partition(" ")
+            if not message_id.isdigit() or not text:
+                raise SandboxError(f"usage: {command} <message id> <text>")
+            if command == "/reply":
+                self._send(text, reply_to=int(message_id))
+            elif command == "/edit":
+                edited = self.client.edit_message(self.chat, int(message_id), text, user=self.user["id"])
+                self.out(format_message(edited) + " (edited)")
+                self.show_activity()
+            else:
+                self.client.press_button(self.chat, int(message_id), self.user["id"], text)
+                self.out(f"  {self.who} pressed [{text}]")
+                self.show_activity()
+        elif command == "/anon":
+            self._send(rest, anonymous=True)
+        elif command == "/join":
+            self.client.add_member(self.chat, rest or self.user["id"],
+                                   **({"by": self.user["id"]} if rest else {}))
+            self.out(f"  {rest or self.who} joined {self.chat_title}")
+            self.show_activity()
+        elif command == "/leave":
+            self.client.leave(self.chat, self.user["id"])
+            self.out(f"  {self.who} left {self.chat_title}")
+            self.show_activity()
+        elif command == "/upgrade":
+            new_chat = self.client.upgrade_group(self.chat, by=self.user["id"])
+            self.chat, self.chat_title = new_chat["id"], new_chat["title"]
+            self.out(f"  upgraded: {self.chat_title} is now supergroup {self.chat}")
+            self.show_activity()
+        else:
+            self._listing(command, rest)
+        return True
+
+    def _listing(self, command: str, rest: str) -> None:
+        if command == "/users":
+            for user in self.client.state()["users"]:
+                self.out(f"  {user['id']}  @{user.get('username') or '-'}  {user['first_name']}")
+        elif command == "/chats":
+            for chat in self.client.state()["chats"]:
+                moved = f" -> upgraded to {chat['migrated_to']}" if chat.get("migrated_to") else ""
+                self.out(f"  {chat['id']}  {chat['type']:<10} {chat['title']}{moved}")
+        elif command == "/members":
+            for member in self.client.chat(self.chat)["members"]:
+                user = member["user"]
+                name = f"@{user['username']}" if user.get("username") else user["first_name"]
+                extra = f" (until {member['until_date']})" if member.get("until_date") else ""
+                self.out(f"  {name:<20} {member['status']}{extra}")
+        elif command == "/history":
+            count = int(rest) if rest.isdigit() else 10
+            user = self.user["id"] if isinstance(self.chat, str) else None
+            for message in self.client.messages(self.chat, user=user)[-count:]:
+                self.out(format_message(message))
+        elif command == "/calls":
+            count = int(rest) if rest.isdigit() else 10
+            for call in self.client.calls(exclude=QUIET)["calls"][-count:]:
+                self.out(format_call(call))
+        elif command == "/wait":
+            self.show_activity(first_wait=float(rest) if rest.replace(".", "", 1).isdigit() else 3.0)
+
+    # --- what the bot did ---
+
+    def show_activity(self, first_wait: float | None = None) -> None:
+        """Print the bot's calls since the last look, waiting until it has been quiet for ``settle`` s."""
+        deadline = time.monotonic() + (self.max_wait if first_wait is None else first_wait)
+        wait = min(self.max_wait, 2.0) if first_wait is None else first_wait
+        seen_any = False
+        while True:
+            batch = self.client.calls(since=self.seq, exclude=QUIET, wait=max(0.0, wait))
+            for call in batch["calls"]:
+                self.seq = max(self.seq, call["seq"])
+                self._print_call(call)
+                seen_any = True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (seen_any and not batch["calls"]) or (not batch["calls"] and first_wait is None):
+                break
+            wait = min(self.settle, remaining)
+        if not seen_any and first_wait is None:
+            self.out("  (no reaction from the bot)")
+
+    def _print_call(self, call: dict[str, Any]) -> None:
+        result = call.get("result")
+        if call["ok"] and isinstance(result, dict) and "message_id" in result and "chat" in result:
+            tag = "edited" if call["method"].startswith("edit") else "bot"
+            self.out(f"  {tag}> {format_message(result, here=self.chat if isinstance(self.chat, int) else None)}")
+        self.out(format_call(call))
+
+    def catch_up(self) -> None:
+        """Show what the bot did on its own while the person was typing."""
+        batch = self.client.calls(since=self.seq, exclude=QUIET)
+        for call in batch["calls"]:
+            self.seq = max(self.seq, call["seq"])
+            self._print_call(call)
+
+
+def run_botchat(sandbox_url: str, *, user: Any = None, chat: Any = None, input_fn: Callable[[str], str] = input,
+                output: Callable[[str], Any] = print, settle: float = 0.7, max_wait: float = 6.0) -> None:
+    """The interactive loop. ``input_fn``/``output`` are injectable for tests and for Django's stdout."""
+    with SandboxClient(sandbox_url) as client:
+        session = BotChat(client, output=output, settle=settle, max_wait=max_wait)
+        try:
+            session.pick_defaults(user, chat)
+        except SandboxError as exc:
+            output(f"sandbox: {exc.message}")
+            return
+        session.banner()
+        while True:
+            session.catch_up()
+            try:
+                line = input_fn(f"{session.who} @ {session.chat_title}> ")
+            except (EOFError, KeyboardInterrupt):
+                output("")
+                return
+            if not session.handle(line):
+                return

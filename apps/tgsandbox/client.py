@@ -1,0 +1,151 @@
+"""A small synchronous client for the sandbox's control API (``/sandbox/...``), used by botchat.
+
+Every method mirrors a :class:`~apps.tgsandbox.state.World` method; references to users and chats
+may be ids, ``@usernames``, usernames, first names or chat titles. Errors raise
+:class:`~apps.tgsandbox.errors.SandboxError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .errors import SandboxError
+
+
+def _ref(value: Any) -> str:
+    return quote(str(value), safe="")
+
+
+class SandboxClient:
+    def __init__(self, url: str, *, timeout: float = 30.0):
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> SandboxClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _call(self, verb: str, path: str, body: dict[str, Any] | None = None,
+              params: dict[str, Any] | None = None) -> Any:
+        try:
+            response = self.http.request(verb, path, json=body, params=params)
+        except httpx.HTTPError as exc:
+            raise SandboxError(f"the sandbox at {self.url} is not reachable: {exc}", 503) from exc
+        try:
+            payload = response.json()
+        except ValueError:
+            raise SandboxError(f"unexpected answer from {self.url}{path}: {response.status_code}", 502) from None
+        if not payload.get("ok"):
+            raise SandboxError(payload.get("description", "error"), response.status_code)
+        return payload["result"]
+
+    @staticmethod
+    def _clean(**values: Any) -> dict[str, Any]:
+        return {k: v for k, v in values.items() if v is not None}
+
+    # world
+    def state(self) -> dict[str, Any]:
+        return self._call("GET", "/sandbox/state")
+
+    def reset(self, *, seed: bool = False, **seed_options: Any) -> dict[str, Any]:
+        return self._call("POST", "/sandbox/reset", {"seed": seed, **seed_options})
+
+    def seed(self, **seed_options: Any) -> dict[str, Any]:
+        return self._call("POST", "/sandbox/seed", seed_options)
+
+    def advance_time(self, seconds: float) -> int:
+        return self._call("POST", "/sandbox/time/advance", {"seconds": seconds})["now"]
+
+    # bots, users, chats
+    def create_bot(self, token: str, username: str, first_name: str | None = None, **options: Any) -> dict:
+        return self._call("POST", "/sandbox/bots", self._clean(token=token, username=username,
+                                                                first_name=first_name, **options))
+
+    def set_privacy(self, bot: Any, *, can_read_all_group_messages: bool) -> dict:
+        return self._call("POST", f"/sandbox/bots/{_ref(bot)}/privacy",
+                          {"can_read_all_group_messages": can_read_all_group_messages})
+
+    def pending_updates(self, bot: Any) -> dict:
+        return self._call("GET", f"/sandbox/bots/{_ref(bot)}/updates")
+
+    def create_user(self, first_name: str, **options: Any) -> dict:
+        return self._call("POST", "/sandbox/users", {"first_name": first_name, **options})
+
+    def create_chat(self, title: str, owner: Any, **options: Any) -> dict:
+        return self._call("POST", "/sandbox/chats", {"title": title, "owner": owner, **options})
+
+    def chat(self, chat: Any) -> dict:
+        return self._call("GET", f"/sandbox/chats/{_ref(chat)}")
+
+    def member(self, chat: Any, user: Any) -> dict:
+        return self._call("GET", f"/sandbox/chats/{_ref(chat)}/members/{_ref(user)}")
+
+    def add_member(self, chat: Any, user: Any, **options: Any) -> dict:
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/members", {"user": user, **options})
+
+    def leave(self, chat: Any, user: Any) -> dict:
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/leave", {"user": user})
+
+    def remove(self, chat: Any, user: Any, **options: Any) -> dict:
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/remove", {"user": user, **options})
+
+    def promote(self, chat: Any, user: Any, **options: Any) -> dict:
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/promote", {"user": user, **options})
+
+    def restrict(self, chat: Any, user: Any, **options: Any) -> dict:
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/restrict", {"user": user, **options})
+
+    def upgrade_group(self, chat: Any, by: Any = None) -> dict:
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/upgrade", self._clean(by=by))
+
+    # messages
+    def send_message(self, chat: Any, user: Any, text: str, *, reply_to: int | None = None,
+                     anonymous: bool | None = None, parse_mode: str | None = None) -> dict:
+        body = self._clean(text=text, reply_to_message_id=reply_to, anonymous=anonymous, parse_mode=parse_mode)
+        body["from"] = user
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/messages", body)
+
+    def messages(self, chat: Any, *, since_id: int = 0, sender: Any = None, user: Any = None, wait: float = 0,
+                 count: int = 1) -> list[dict]:
+        params = self._clean(since_id=since_id, sender=sender, user=user, wait=wait, count=count)
+        return self._call("GET", f"/sandbox/chats/{_ref(chat)}/messages", params=params)
+
+    def edit_message(self, chat: Any, message_id: int, text: str, user: Any = None) -> dict:
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/messages/{message_id}/edit",
+                          self._clean(text=text, user=user))
+
+    def delete_message(self, chat: Any, message_id: int) -> bool:
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/messages/{message_id}/delete")
+
+    def press_button(self, chat: Any, message_id: int, user: Any, data: str) -> dict:
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/messages/{message_id}/press",
+                          {"user": user, "data": data})
+
+    def start_bot(self, user: Any, bot: Any = None) -> dict:
+        return self._call("POST", "/sandbox/private/start", self._clean(user=user, bot=bot))
+
+    def block_bot(self, user: Any, bot: Any = None) -> dict:
+        return self._call("POST", "/sandbox/private/block", self._clean(user=user, bot=bot))
+
+    # what the bot did, and knobs
+    def calls(self, *, since: int = 0, method: str | None = None, exclude: tuple[str, ...] | list[str] = (),
+              bot: Any = None, wait: float = 0) -> dict:
+        params = self._clean(since=since, method=method, exclude=",".join(exclude) or None, bot=bot, wait=wait)
+        return self._call("GET", "/sandbox/calls", params=params)
+
+    def set_rate_limits(self, **limits: Any) -> dict:
+        return self._call("POST", "/sandbox/rate_limits", limits)
+
+    def fail_next(self, method: str, **options: Any) -> dict:
+        return self._call("POST", "/sandbox/faults", {"method": method, **options})
+
+    def clear_faults(self) -> bool:
+        return self._call("DELETE", "/sandbox/faults")
