@@ -2,8 +2,8 @@
 
 ``seed_demo(world)`` creates (ids are fixed, so scripts can rely on them):
 
-* the bot: token ``SANDBOX_BOT_TOKEN`` (default ``1000000001:SANDBOX-local-development-token``,
-  so its user id is 1000000001) and username ``SANDBOX_BOT_USERNAME`` (default ``sandbox_mod_bot``);
+* the bot: token ``SANDBOX_BOT_TOKEN`` (default ``123456:sandbox-token``, the bot role's development
+  default, so its user id is 123456) and username ``SANDBOX_BOT_USERNAME`` (default ``sandbox_mod_bot``);
 * people: ``@alice`` (owner), ``@bob_mod`` (admin who may restrict and delete), ``@carol``,
   ``@dave`` and ``@spammer``;
 * "Sandbox Group" (@sandbox_group, a supergroup) owned by alice with bob as admin, carol, dave and
@@ -21,7 +21,8 @@ from typing import Any
 
 from .state import ALL_RIGHTS, World
 
-DEFAULT_BOT_TOKEN = "1000000001:SANDBOX-local-development-token"  # noqa: S105 - a fake, local-only token
+# The bot role's development default (config/settings/bot.py), so both agree without configuration.
+DEFAULT_BOT_TOKEN = "123456:sandbox-token"  # noqa: S105 - a fake, local-only token
 DEFAULT_BOT_USERNAME = "sandbox_mod_bot"
 DEMO_USERS = [
     # (id, first name, last name, username)

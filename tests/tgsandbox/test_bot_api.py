@@ -16,7 +16,7 @@ NOT_MODIFIED = ("Message is not modified: specified new message content and repl
 async def test_get_me_is_the_token_owner(demo):
     async with demo.bot() as bot:
         me = await bot.get_me()
-    assert me.id == 1000000001 == int(demo.token.split(":")[0])
+    assert me.id == 123456 == int(demo.token.split(":")[0])
     assert (me.is_bot, me.username, me.can_join_groups, me.can_read_all_group_messages) == (
         True, "sandbox_mod_bot", True, False)
 
