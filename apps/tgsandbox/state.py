@@ -1138,8 +1138,11 @@ class World:
         """A group by reference, or the private chat with a bot when ``chat`` names a bot."""
         try:
             return self.chat(chat)
-        except SandboxError:
-            bot = self.bot(chat)
+        except SandboxError as missing:
+            try:
+                bot = self.bot(chat)
+            except SandboxError:
+                raise missing from None
             return self.private_chat(bot, sender, create=True)
 
     def _chat_any(self, chat: Any, user: Any) -> Chat:
@@ -1147,10 +1150,14 @@ class World:
             return chat
         try:
             return self.chat(chat)
-        except SandboxError:
+        except SandboxError as missing:
             if user is None:
                 raise
-            return self.private_chat(self.bot(chat), user)
+            try:
+                bot = self.bot(chat)
+            except SandboxError:
+                raise missing from None
+            return self.private_chat(bot, user)
 
     # --- reading what happened ---
 
