@@ -869,8 +869,18 @@ async def get_updates(world: World, bot: Bot, p: Params) -> Any:
             bot.updates[:] = [u for u in bot.updates if u["update_id"] >= offset]
         elif offset < 0:
             bot.updates[:] = bot.updates[offset:]
+        bot.polling += 1
+        bot.last_poll_at = world.now_float()
     world.notifier.notify()
-    deadline = time.monotonic() + timeout
+    try:
+        return await _poll(world, bot, generation, limit, time.monotonic() + timeout)
+    finally:
+        with world.lock:
+            bot.polling -= 1
+            bot.last_poll_at = world.now_float()
+
+
+async def _poll(world: World, bot: Bot, generation: int, limit: int, deadline: float) -> list[dict[str, Any]]:
     while True:
         version = world.notifier.version
         with world.lock:

@@ -141,11 +141,13 @@ class BotChat:
         state = self.client.state()
         self.out(f"Telegram sandbox at {self.client.url}")
         for bot in state["bots"]:
+            ago = bot.get("last_get_updates_ago")
             if bot["webhook_url"]:
                 mode = f"webhook {bot['webhook_url']}"
+            elif bot.get("long_polling") or (ago is not None and ago < 60):
+                mode = "polling"
             else:
-                polls = self.client.calls(method="getUpdates", bot=bot["id"])["calls"]
-                mode = "polling" if polls else "not connected yet (start the bot against this sandbox)"
+                mode = "not connected yet (start the bot against this sandbox)"
             self.out(f"bot @{bot['username']} ({bot['id']}): {mode}")
         self.out(f"you are {self.who} in {self.chat_title}.  /sandbox for help, /quit to leave.")
 

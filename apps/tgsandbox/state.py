@@ -290,6 +290,8 @@ class Bot:
     webhook_last_error_date: int | None = None
     webhook_last_error_message: str | None = None
     poll_generation: int = 0
+    last_poll_at: float | None = None  # sandbox time a getUpdates last started or ended
+    polling: int = 0  # getUpdates requests in flight
     commands: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     sent: deque = field(default_factory=deque)  # (time, chat_id) of sent messages, for rate limits
     delivered: int = 0
@@ -1193,6 +1195,9 @@ class World:
                 "now": self.now(),
                 "bots": [{**bot.user.to_dict(), "token_id": bot.id, "webhook_url": bot.webhook_url,
                           "pending_update_count": len(bot.updates), "allowed_updates": bot.allowed_updates,
+                          "long_polling": bot.polling > 0,
+                          "last_get_updates_ago": (None if bot.last_poll_at is None
+                                                   else round(self.now_float() - bot.last_poll_at, 1)),
                           "can_read_all_group_messages": bot.can_read_all_group_messages}
                          for bot in self.bots.values()],
                 "users": [u.to_dict() for u in self.users.values() if not u.is_bot],
