@@ -242,6 +242,12 @@ def _register_control_routes(app: SandboxApp) -> None:
         found = world.set_privacy(bot, can_read_all_group_messages=_flag(body["can_read_all_group_messages"]))
         return {"can_read_all_group_messages": found.can_read_all_group_messages}
 
+    def bot_webhook(world, query, body, bot):
+        found = world.set_webhook(body.get("url", ""), bot=bot, secret_token=body.get("secret_token"),
+                                  allowed_updates=body.get("allowed_updates"),
+                                  drop_pending_updates=_flag(body.get("drop_pending_updates", False)))
+        return {"url": found.webhook_url, "allowed_updates": found.allowed_updates}
+
     def bot_updates(world, query, body, bot):
         with world.lock:
             found = world.bot(bot)
@@ -384,6 +390,7 @@ def _register_control_routes(app: SandboxApp) -> None:
         ("POST", "/sandbox/bots", create_bot),
         ("POST", "/sandbox/bots/{bot}/privacy", bot_privacy),
         ("GET", "/sandbox/bots/{bot}/updates", bot_updates),
+        ("POST", "/sandbox/bots/{bot}/webhook", bot_webhook),
         ("POST", "/sandbox/users", create_user),
         ("POST", "/sandbox/chats", create_chat),
         ("GET", "/sandbox/chats/{chat}", get_chat),

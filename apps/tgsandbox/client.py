@@ -73,6 +73,16 @@ class SandboxClient:
         return self._call("POST", f"/sandbox/bots/{_ref(bot)}/privacy",
                           {"can_read_all_group_messages": can_read_all_group_messages})
 
+    def set_webhook(self, url: str, *, bot: Any = None, **options: Any) -> dict:
+        return self._call("POST", f"/sandbox/bots/{_ref(bot if bot is not None else self._first_bot())}/webhook",
+                          {"url": url, **options})
+
+    def _first_bot(self) -> Any:
+        bots = self.state()["bots"]
+        if not bots:
+            raise SandboxError("no bot registered", 404)
+        return bots[0]["id"]
+
     def pending_updates(self, bot: Any) -> dict:
         return self._call("GET", f"/sandbox/bots/{_ref(bot)}/updates")
 

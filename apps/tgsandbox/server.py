@@ -2,7 +2,10 @@
 
 Environment (all optional): ``SANDBOX_HOST`` (127.0.0.1), ``SANDBOX_PORT`` (8081),
 ``SANDBOX_SEED`` (1: create the demo world, 0: start empty), ``SANDBOX_RATE_LIMITS`` (1: Telegram's
-flood limits on, 0: off), ``SANDBOX_BOT_TOKEN`` and ``SANDBOX_BOT_USERNAME`` (the demo bot).
+flood limits on, 0: off), ``SANDBOX_BOT_TOKEN`` and ``SANDBOX_BOT_USERNAME`` (the demo bot), and
+``SANDBOX_WEBHOOK_URL`` / ``SANDBOX_WEBHOOK_SECRET`` / ``SANDBOX_WEBHOOK_ALLOWED_UPDATES`` (comma
+separated): register the demo bot's webhook at start, as if the bot had called setWebhook (for a bot
+that runs in webhook mode and does not register itself).
 """
 
 from __future__ import annotations
@@ -31,13 +34,18 @@ def _env_flag(name: str, default: bool) -> bool:
 
 def serve(host: str | None = None, port: int | None = None, *, seed: bool | None = None,
           rate_limits: bool | None = None, world: World | None = None, log_level: str = "info",
-          **seed_options: Any) -> None:
+          webhook: str | None = None, **seed_options: Any) -> None:
     """Serve the sandbox in the foreground until interrupted (Ctrl-C / SIGTERM)."""
     host = host or os.environ.get("SANDBOX_HOST") or DEFAULT_HOST
     port = port if port is not None else int(os.environ.get("SANDBOX_PORT") or DEFAULT_PORT)
     seed = _env_flag("SANDBOX_SEED", True) if seed is None else seed
     app = create_app(world, seed=seed, **seed_options)
     app.world.set_rate_limits(enabled=_env_flag("SANDBOX_RATE_LIMITS", True) if rate_limits is None else rate_limits)
+    webhook_url = os.environ.get("SANDBOX_WEBHOOK_URL") if webhook is None else webhook
+    if webhook_url and seed:
+        allowed = os.environ.get("SANDBOX_WEBHOOK_ALLOWED_UPDATES", "")
+        app.world.set_webhook(webhook_url, secret_token=os.environ.get("SANDBOX_WEBHOOK_SECRET") or None,
+                              allowed_updates=[a.strip() for a in allowed.split(",") if a.strip()] or None)
     uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
 
 
@@ -105,8 +113,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-rate-limits", action="store_true", help="disable flood limits ($SANDBOX_RATE_LIMITS=0)")
     parser.add_argument("--token", default=None, help="demo bot token ($SANDBOX_BOT_TOKEN)")
     parser.add_argument("--bot-username", default=None, help="demo bot username ($SANDBOX_BOT_USERNAME)")
+    parser.add_argument("--webhook", default=None, help="register this webhook URL for the demo bot "
+                                                         "($SANDBOX_WEBHOOK_URL; secret: $SANDBOX_WEBHOOK_SECRET)")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     seed_options = {k: v for k, v in (("token", args.token), ("bot_username", args.bot_username)) if v}
     serve(args.host, args.port, seed=False if args.empty else None,
-          rate_limits=False if args.no_rate_limits else None, log_level=args.log_level, **seed_options)
+          rate_limits=False if args.no_rate_limits else None, log_level=args.log_level, webhook=args.webhook,
+          **seed_options)

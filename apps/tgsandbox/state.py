@@ -591,7 +591,7 @@ class World:
         for bot in self.chat_bots(chat):
             if bot.id == user_id:
                 kind = "my_chat_member"
-            elif self.member(chat, bot.id).is_admin and not self.users[user_id].is_bot:
+            elif self.member(chat, bot.id).is_admin:
                 kind = "chat_member"
             else:
                 continue
@@ -961,6 +961,22 @@ class World:
             chat = self.chat(chat)
             chat.permissions.update({k: bool(v) for k, v in permissions.items() if k in PERMISSION_FIELDS})
             return dict(chat.permissions)
+
+    def set_webhook(self, url: str, *, bot: Any = None, secret_token: str | None = None,
+                    allowed_updates: list[str] | None = None, drop_pending_updates: bool = False) -> Bot:
+        """What the bot's setWebhook would do, done from outside (e.g. ``make run`` wiring); "" deletes it."""
+        with self.lock:
+            target = self.bot(bot)
+            if drop_pending_updates:
+                target.updates.clear()
+            target.webhook_url, target.webhook_secret = url, (secret_token or None) if url else None
+            if allowed_updates is not None:
+                target.allowed_updates = list(allowed_updates) or None
+            target.webhook_generation += 1
+            target.poll_generation += 1
+            target.webhook_last_error_date = target.webhook_last_error_message = None
+        self.notifier.notify()
+        return target
 
     def set_privacy(self, bot: Any, *, can_read_all_group_messages: bool) -> Bot:
         """BotFather's /setprivacy: False = privacy mode on (the default)."""

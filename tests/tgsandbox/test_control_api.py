@@ -115,7 +115,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_runs_standalone_without_django():
+def test_runs_standalone_without_django(receiver):
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     probe = subprocess.run(
         [sys.executable, "-c", "import sys, apps.tgsandbox.server, apps.tgsandbox.botchat; "
@@ -125,7 +125,9 @@ def test_runs_standalone_without_django():
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "apps.tgsandbox", "--port", str(port), "--log-level", "warning"],
-        cwd=REPO_ROOT, env={**env, "SANDBOX_BOT_USERNAME": "standalone_bot"},
+        cwd=REPO_ROOT, env={**env, "SANDBOX_BOT_USERNAME": "standalone_bot", "SANDBOX_WEBHOOK_URL": receiver.url,
+                            "SANDBOX_WEBHOOK_SECRET": "dev-webhook-secret",
+                            "SANDBOX_WEBHOOK_ALLOWED_UPDATES": "message,chat_member"},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline, state = time.monotonic() + 15, None
@@ -140,6 +142,13 @@ def test_runs_standalone_without_django():
         assert [c["title"] for c in state["chats"]] == ["Sandbox Group", "Basic Group"]
         me = httpx.get(f"http://127.0.0.1:{port}/bot123456:sandbox-token/getMe").json()
         assert me["result"]["username"] == "standalone_bot"
+        with SandboxClient(f"http://127.0.0.1:{port}") as standalone:
+            standalone.send_message("Sandbox Group", "carol", "hello from make run")
+            standalone.promote("Sandbox Group", "dave", rights={"can_pin_messages": True})
+        delivered = receiver.wait_for(2)
+        assert [r["headers"]["X-Telegram-Bot-Api-Secret-Token"] for r in delivered] == ["dev-webhook-secret"] * 2
+        assert delivered[0]["body"]["message"]["text"] == "hello from make run"
+        assert delivered[1]["body"]["chat_member"]["new_chat_member"]["status"] == "administrator"
     finally:
         process.terminate()
         process.wait(10)
