@@ -2,6 +2,7 @@
 chat_member/my_chat_member objects PTB can parse, anonymous admins, service messages, callbacks."""
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -160,3 +161,21 @@ async def test_get_updates_conflicts(demo, receiver):
             await first.get_updates()
         await first.delete_webhook()
         assert await first.get_updates() == ()
+
+
+async def test_concurrent_bot_calls_and_people_keep_the_world_consistent(demo):
+    demo.world.set_rate_limits(enabled=False)
+
+    def people_talk():
+        for n in range(40):
+            demo.world.send_message(demo.group, demo.carol, f"person {n}")
+
+    talker = threading.Thread(target=people_talk)
+    async with demo.bot() as bot:
+        talker.start()
+        sent = await asyncio.gather(*(bot.send_message(demo.group.id, f"bot {n}") for n in range(40)))
+        talker.join()
+        updates = await bot.get_updates()
+    ids = [m.message_id for m in demo.world.messages(demo.group)]
+    assert len(ids) == len(set(ids)) and {m.message_id for m in sent} <= set(ids)
+    assert [u.message.text for u in updates] == [f"person {n}" for n in range(40)]
