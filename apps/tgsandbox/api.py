@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from . import botapi
 from .errors import SandboxError
@@ -421,7 +421,6 @@ def _register_control_routes(app: SandboxApp) -> None:
 
 def _unquoted(handler: Handler) -> Handler:
     """Path parameters arrive percent-encoded (``%40spammer``, ``Sandbox%20Group``)."""
-    from urllib.parse import unquote
 
     def wrapper(world, *, query, body, **params) -> Any | Awaitable[Any]:
         return handler(world, query, body, **{k: unquote(v) for k, v in params.items()})

@@ -35,13 +35,6 @@ from .errors import SandboxError, too_many_requests
 ANONYMOUS_ADMIN_ID = 1087968824
 ANONYMOUS_ADMIN = {"id": ANONYMOUS_ADMIN_ID, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
 
-UPDATE_TYPES = (
-    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
-    "business_message", "edited_business_message", "deleted_business_messages", "message_reaction",
-    "message_reaction_count", "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
-    "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "chat_member",
-    "chat_join_request", "chat_boost", "removed_chat_boost",
-)
 # Without allowed_updates Telegram sends every type except these.
 NOT_DEFAULT_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
