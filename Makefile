@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 REQUIREMENTS := $(wildcard requirements/*.txt)
 DEV_ENV := APP_ENV=development
 
-.PHONY: run run-core test test-fast lint bench migrate seed clean help
+.PHONY: run run-core run-bot test lint bench clean help
 
 help:
 	@echo "make run       all roles on the embedded defaults (SQLite, locmem), demo data loaded once"
 	@echo "make run-core  core alone: migrate, then serve on PORT (default 8000)"
+	@echo "make run-bot   the bot alone on PORT (default 8001); BOT_MODE=polling for long polling"
 	@echo "make test      the whole test suite"
 	@echo "make bench     benchmarks (wrk against gunicorn, DEBUG off)"
 	@echo "make lint      ruff"
@@ -30,6 +31,15 @@ run: $(STAMP)
 run-core: $(STAMP)
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) PORT=$${PORT:-8000} $(BIN)/gunicorn -c deploy/gunicorn/conf.py config.wsgi
+
+# The bot alone (webhook mode under uvicorn; BOT_MODE=polling for long polling). Needs core running.
+run-bot: $(STAMP)
+	@if [ "$${BOT_MODE:-webhook}" = polling ]; then \
+		$(DEV_ENV) DJANGO_SETTINGS_MODULE=config.settings.bot $(BIN)/python manage.py runbot; \
+	else \
+		$(DEV_ENV) DJANGO_SETTINGS_MODULE=config.settings.bot $(BIN)/uvicorn apps.botgateway.asgi:application \
+			--host $${BIND_HOST:-127.0.0.1} --port $${PORT:-8001} --lifespan on --no-access-log; \
+	fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

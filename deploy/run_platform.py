@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """`make run`: migrate, load demo data once, start every role on loopback, stop them all on Ctrl-C.
 
-Runs on the embedded defaults: SQLite under data/, locmem cache, no Redis, no Docker, no token.
+Runs on the embedded defaults: SQLite under data/, locmem cache, no Redis, no Docker. Without
+TELEGRAM_BOT_TOKEN the bot talks to the local Telegram sandbox, which this also starts.
 """
 
 import os
@@ -10,27 +11,48 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
-
-ROLES = [
-    # name, settings module, port, wsgi module
-    ("core", "config.settings.core", int(os.environ.get("CORE_PORT", "8000")), "config.wsgi"),
-]
+BIN = Path(sys.executable).parent
+CORE_PORT = int(os.environ.get("CORE_PORT", "8000"))
+BOT_PORT = int(os.environ.get("BOT_PORT", "8001"))
+SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8081"))
 
 
-def manage(*args: str, settings: str = "config.settings.core") -> None:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings}
-    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
+@dataclass
+class Role:
+    name: str
+    command: list[str]
+    health_url: str
+    env: dict = field(default_factory=dict)
 
 
-def wait_healthy(port: int, deadline: float) -> bool:
+def roles() -> list[Role]:
+    core = Role("core", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "config.wsgi"],
+                f"http://127.0.0.1:{CORE_PORT}/api/health",
+                {"DJANGO_SETTINGS_MODULE": "config.settings.core", "PORT": str(CORE_PORT)})
+    bot_env = {"DJANGO_SETTINGS_MODULE": "config.settings.bot", "CORE_API_URL": f"http://127.0.0.1:{CORE_PORT}"}
+    started = [core]
+    if not os.environ.get("TELEGRAM_BOT_TOKEN"):
+        started.append(Role("sandbox", [sys.executable, "-m", "apps.tgsandbox"],
+                            f"http://127.0.0.1:{SANDBOX_PORT}/sandbox", {"SANDBOX_PORT": str(SANDBOX_PORT)}))
+        bot_env["TELEGRAM_API_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}/bot"
+    started.append(Role("bot", [str(BIN / "uvicorn"), "apps.botgateway.asgi:application", "--host", "127.0.0.1",
+                                "--port", str(BOT_PORT), "--lifespan", "on", "--no-access-log"],
+                        f"http://127.0.0.1:{BOT_PORT}/api/health", bot_env))
+    return started
+
+
+def manage(*args: str, env: dict | None = None) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**os.environ, **(env or {})}, check=True)
+
+
+def wait_healthy(url: str, deadline: float) -> bool:
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as response:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (our own loopback URL)
                 if response.status == 200:
                     return True
         except OSError:
@@ -46,7 +68,7 @@ def main() -> int:
     processes: list[subprocess.Popen] = []
 
     def stop(*_):
-        for process in processes:
+        for process in reversed(processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in processes:
@@ -57,23 +79,25 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
     try:
-        for _name, settings, port, app in ROLES:
-            env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings, "PORT": str(port)}
+        for role in roles():
+            env = {**os.environ, **role.env}
             env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-            processes.append(
-                subprocess.Popen([GUNICORN, "-c", "deploy/gunicorn/conf.py", app], cwd=ROOT, env=env)
-            )
-        deadline = time.monotonic() + 30
-        for name, _, port, _ in ROLES:
-            if not wait_healthy(port, deadline):
-                print(f"{name} did not become healthy on port {port}; stopping.", file=sys.stderr)
-                stop()
+            processes.append(subprocess.Popen(role.command, cwd=ROOT, env=env))
+            if not wait_healthy(role.health_url, time.monotonic() + 30):
+                print(f"{role.name} did not become healthy ({role.health_url}); stopping.", file=sys.stderr)
                 return 1
+            if role.name == "bot" and not os.environ.get("TELEGRAM_BOT_TOKEN"):
+                manage("telegram_webhook", "set", "--url", f"http://127.0.0.1:{BOT_PORT}/telegram/webhook",
+                       env=role.env)
         print("\nThe platform is up (Ctrl-C stops everything):")
-        print("  core API          http://127.0.0.1:8000/api/health")
-        print("  API docs          http://127.0.0.1:8000/api/docs   (log in at /api-auth/login/ as the admin)")
-        print("  Django admin      http://127.0.0.1:8000/admin/")
+        print(f"  core API          http://127.0.0.1:{CORE_PORT}/api/health")
+        print(f"  API docs          http://127.0.0.1:{CORE_PORT}/api/docs   (log in at /api-auth/login/ as the admin)")
+        print(f"  Django admin      http://127.0.0.1:{CORE_PORT}/admin/")
         print("  service API key   X-API-Key: dev-service-key   (SERVICE_API_KEYS, development only)")
+        print(f"  bot               http://127.0.0.1:{BOT_PORT}/api/health")
+        if not os.environ.get("TELEGRAM_BOT_TOKEN"):
+            print(f"  Telegram sandbox  http://127.0.0.1:{SANDBOX_PORT}/sandbox   chat with the bot: "
+                  ".venv/bin/python manage.py botchat")
         print("  demo admin login  printed above on the first run; reset with: manage.py changepassword admin\n")
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)

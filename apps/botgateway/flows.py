@@ -67,14 +67,41 @@ async def core_call(coroutine):
 
 
 async def ensure_group(context: BotContext, chat: Chat) -> str:
+    """Core's id for this chat. The first time this process meets a chat it registers it (idempotent in core)
+    and syncs its administrators, so a group the bot joined before it started is governed like any other."""
     known = context.bot_data.groups.get(chat.id)
     if known is not None:
         return known
-    group = await core_call(context.core.group_register(
-        telegram_chat_id=chat.id, title=chat.title or str(chat.id), type=chat.type if chat.type in (
-            ChatType.GROUP, ChatType.SUPERGROUP) else ChatType.SUPERGROUP))
+    kind = chat.type if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) else ChatType.SUPERGROUP
+    group = await core_call(context.core.group_register(telegram_chat_id=chat.id, title=chat.title or str(chat.id),
+                                                        type=kind))
     context.bot_data.groups[chat.id] = group["id"]
+    try:
+        await sync_admins(context, chat)
+    except (CoreUnavailable, CoreError, TelegramError) as exc:
+        logger.warning("admin sync failed; the next chat_member update or /sync repairs it",
+                       extra={"chat_id": chat.id, "error": str(exc)})
     return group["id"]
+
+
+async def sync_admins(context: BotContext, chat) -> dict:
+    """Telegram's admin list -> core: creator becomes owner, administrators admin, anonymous ones the group's
+    anonymous-admin principal."""
+    group_id = await ensure_group(context, chat)
+    admins = await context.bot.get_chat_administrators(chat.id)
+    payload = []
+    for admin in admins:
+        if admin.user.is_bot:
+            continue
+        payload.append({
+            "telegram_user_id": admin.user.id,
+            "status": "creator" if isinstance(admin, ChatMemberOwner) else "administrator",
+            "custom_title": getattr(admin, "custom_title", None) or "",
+            "username": admin.user.username or "",
+            "display_name": admin.user.full_name,
+            "is_anonymous": bool(getattr(admin, "is_anonymous", False)),
+        })
+    return await context.core.group_admins_sync(group_id, admins=payload)
 
 
 async def resolve_actor(context: BotContext, message: Message) -> Actor:
@@ -91,9 +118,11 @@ async def resolve_actor(context: BotContext, message: Message) -> Actor:
     return Actor(telegram_user_id=user.id, core_user_id=None, display=user.mention_html())
 
 
-async def require_permission(context: BotContext, chat: Chat, actor: Actor, permission: str) -> None:
-    decision = await core_call(context.core.check_permission(
-        permission=permission, telegram_chat_id=chat.id, **actor.check_kwargs()))
+async def require_permission(context: BotContext, chat: Chat | None, actor: Actor, permission: str) -> None:
+    """Core decides; `chat=None` asks for a platform-wide (global) grant."""
+    scope = {"telegram_chat_id": chat.id} if chat is not None else {}
+    decision = await core_call(context.core.check_permission(permission=permission, **scope,
+                                                             **actor.check_kwargs()))
     if not decision["allowed"]:
         raise StopCommand(f"You need the {permission} permission to do that.")
 

@@ -15,6 +15,8 @@ async def start_webhook_application() -> BotApplication:
 
     application = build_application(with_updater=False)
     await application.initialize()
+    # run_polling/run_webhook call these hooks themselves; serving the webhook from Django, we do.
+    await application.post_init(application)
     await application.start()
     _application = application
     return application
@@ -25,4 +27,5 @@ async def stop_webhook_application() -> None:
     application, _application = _application, None
     if application is not None:
         await application.stop()
+        await application.post_shutdown(application)
         await application.shutdown()

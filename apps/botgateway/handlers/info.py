@@ -8,9 +8,17 @@ from telegram.ext import CommandHandler, filters
 from apps.coreclient import CoreError
 
 from ..context import BotContext
-from ..flows import StopCommand, core_call, ensure_group, reply, require_permission, resolve_actor, resolve_target
+from ..flows import (
+    StopCommand,
+    core_call,
+    ensure_group,
+    reply,
+    require_permission,
+    resolve_actor,
+    resolve_target,
+    sync_admins,
+)
 from ..parsing import UsageError, parse_target_args
-from .lifecycle import sync_admins
 from .moderation import TARGET_COMMANDS, _reply_target, run_command
 
 # What /help lists, each line shown only to those core allows to use it (None: everyone).
@@ -185,7 +193,7 @@ async def admin_dashboard(update: Update, context: BotContext) -> None:
     """The seed's flow: check ADMIN_DASHBOARD, fetch system stats, reply formatted."""
     async def body():
         actor = await resolve_actor(context, update.effective_message)
-        await require_permission(context, update.effective_chat, actor, "ADMIN_DASHBOARD")
+        await require_permission(context, None, actor, "ADMIN_DASHBOARD")  # platform-wide figures: a global grant
         stats = await core_call(context.core.system_stats())
         await reply(update, "\n".join([
             "<b>Platform</b>",

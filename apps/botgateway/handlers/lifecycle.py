@@ -2,7 +2,7 @@
 
 import logging
 
-from telegram import ChatMemberAdministrator, ChatMemberOwner, ChatMemberUpdated, Update
+from telegram import ChatMemberAdministrator, ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import ChatMemberHandler, MessageHandler, filters
@@ -10,7 +10,7 @@ from telegram.ext import ChatMemberHandler, MessageHandler, filters
 from apps.coreclient import CoreError, CoreUnavailable
 
 from ..context import BotContext
-from ..flows import ensure_group, is_group
+from ..flows import ensure_group, is_group, sync_admins
 
 logger = logging.getLogger(__name__)
 
@@ -24,26 +24,6 @@ CORE_STATUS = {
     ChatMemberStatus.LEFT: "left",
     ChatMemberStatus.BANNED: "banned",
 }
-
-
-async def sync_admins(context: BotContext, chat) -> dict:
-    """Telegram's admin list -> core: creator becomes owner, administrators admin, anonymous ones the group's
-    anonymous-admin principal."""
-    group_id = await ensure_group(context, chat)
-    admins = await context.bot.get_chat_administrators(chat.id)
-    payload = []
-    for admin in admins:
-        if admin.user.is_bot:
-            continue
-        payload.append({
-            "telegram_user_id": admin.user.id,
-            "status": "creator" if isinstance(admin, ChatMemberOwner) else "administrator",
-            "custom_title": getattr(admin, "custom_title", None) or "",
-            "username": admin.user.username or "",
-            "display_name": admin.user.full_name,
-            "is_anonymous": bool(getattr(admin, "is_anonymous", False)),
-        })
-    return await context.core.group_admins_sync(group_id, admins=payload)
 
 
 async def _guarded(description: str, coroutine) -> None:
@@ -62,10 +42,9 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
     now_in = change.new_chat_member.status in PRESENT
     was_in = change.old_chat_member.status in PRESENT
     if now_in and not was_in:
-        context.bot_data.groups.pop(chat.id, None)
+        context.bot_data.groups.pop(chat.id, None)  # registers again and syncs the admins
         group_id = await ensure_group(context, chat)
         await _guarded("reactivating a group", context.core.group_update(group_id, is_active=True, title=chat.title))
-        await _guarded("admin sync", sync_admins(context, chat))
     elif was_in and not now_in:
         group_id = await ensure_group(context, chat)
         await _guarded("deactivating a group", context.core.group_update(group_id, is_active=False))

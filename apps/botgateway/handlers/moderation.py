@@ -58,8 +58,8 @@ async def _mute(context, chat_id, user_id, seconds):
 
 
 async def _unmute(context, chat_id, user_id, seconds):
-    chat = await context.bot.get_chat(chat_id)
-    await context.bot.restrict_chat_member(chat_id, user_id, chat.permissions or ChatPermissions.all_permissions())
+    # Only all-true permissions lift a restriction; the chat's defaults still apply to everyone.
+    await context.bot.restrict_chat_member(chat_id, user_id, ChatPermissions.all_permissions())
 
 
 _MODERATOR_RIGHTS = {"can_delete_messages": True, "can_restrict_members": True, "can_pin_messages": True,
