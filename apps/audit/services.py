@@ -69,8 +69,10 @@ SQL_VENDORS = frozenset({"sqlite", "postgresql", "mysql"})
 class PreparedQuery:
     """An ORM statement compiled once for one connection, executed again with fresh parameters.
 
-    `slots` names parameters by the placeholder values the statement was built with; `run` substitutes
-    them. Rows go through the compiler's own converters, so they read exactly as the ORM returns them.
+    `slots` names parameters by the stand-in values the queryset was built with: one value, or a tuple of
+    them for an IN list (then `rows` takes a list of the same length). Stand-ins must be values no real
+    parameter of the statement takes. Rows go through the compiler's own converters, so they read exactly
+    as the ORM returns them.
     """
 
     _by_connection: "WeakKeyDictionary[object, dict]" = WeakKeyDictionary()
@@ -80,12 +82,16 @@ class PreparedQuery:
         self.compiler = queryset.query.get_compiler(connection=connection)
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
-        self.slots = {}
-        for name, placeholder in (slots or {}).items():
-            positions = [index for index, value in enumerate(self.params) if value == placeholder]
-            if not positions:
-                raise ValueError(f"placeholder for {name!r} not found in the compiled statement")
-            self.slots[name] = positions
+        self.slots: dict[str, tuple[bool, list[list[int]]]] = {}
+        for name, stand_in in (slots or {}).items():
+            many = isinstance(stand_in, tuple | list)
+            positions = []
+            for each in stand_in if many else (stand_in,):
+                found = [index for index, value in enumerate(self.params) if value == each]
+                if not found:
+                    raise ValueError(f"stand-in {each!r} for {name!r} is not in the compiled statement")
+                positions.append(found)
+            self.slots[name] = (many, positions)
 
     @classmethod
     def get(cls, key, build, using: str = DEFAULT_DB_ALIAS) -> "PreparedQuery | None":
@@ -104,33 +110,46 @@ class PreparedQuery:
         if values:
             params = list(params)
             for name, value in values.items():
-                for position in self.slots[name]:
-                    params[position] = value
+                many, positions = self.slots[name]
+                if many:
+                    if len(value) != len(positions):
+                        raise ValueError(f"{name!r} takes {len(positions)} values, got {len(value)}")
+                    for each, places in zip(value, positions, strict=True):
+                        for position in places:
+                            params[position] = each
+                else:
+                    for position in positions[0]:
+                        params[position] = value
         with self.connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             fetched = cursor.fetchall()
         return list(self.compiler.results_iter(results=[fetched], tuple_expected=True))
 
 
-_HEAD_QUERY_KEY = "audit:chain-head"
+def _head_query():
+    return AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash")
 
 
 def _chain_head() -> tuple[int, str]:
-    statement = PreparedQuery.get(
-        _HEAD_QUERY_KEY,
-        lambda connection: PreparedQuery(AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash")[:1],
-                                     connection),
-    )
-    if statement is None:
-        head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
-    else:
-        rows = statement.rows()
-        head = rows[0] if rows else None
+    statement = PreparedQuery.get("audit:chain-head", lambda connection: PreparedQuery(_head_query()[:1], connection))
+    head = _head_query().first() if statement is None else next(iter(statement.rows()), None)
     return tuple(head) if head else (0, GENESIS_HASH)
 
 
+_TEXT_TYPES = frozenset({"CharField", "TextField"})
+_INT_TYPES = frozenset({"IntegerField", "BigIntegerField", "PositiveIntegerField", "PositiveBigIntegerField"})
+
+
 class _Insert:
-    """The ORM's single-row INSERT of an AuditEvent, compiled once, run with executemany."""
+    """The ORM's single-row INSERT of an AuditEvent, compiled once, run with executemany.
+
+    Column values are what the field's get_db_prep_save() returns. Where that is the value itself (a str
+    into a text column, an int into an integer column: checked once, here) the call is skipped, and a value
+    shared by every row (the timestamp) is converted once. `prepare` converts all but the chain's columns
+    before the write lock is taken; `run` adds those and inserts.
+    """
+
+    CHAIN_COLUMNS = ("sequence", "previous_hash", "hash")
 
     def __init__(self, connection):
         self.connection = connection
@@ -142,12 +161,56 @@ class _Insert:
         if len(statements) != 1:
             raise ValueError("expected one INSERT statement")
         self.sql = statements[0][0]
+        self.as_is = [self._unchanged_type(f) for f in self.fields]
+        self.chain = [(index, f.attname, self.as_is[index]) for index, f in enumerate(self.fields)
+                      if f.attname in self.CHAIN_COLUMNS]
 
-    def run(self, rows: list[dict]) -> None:
-        connection = self.connection
-        params = [[f.get_db_prep_save(row[f.attname], connection=connection) for f in self.fields] for row in rows]
-        with connection.cursor() as cursor:
-            cursor.executemany(self.sql, params)
+    def _unchanged_type(self, field) -> type | None:
+        """str or int when values of that type reach this column unchanged, else None."""
+        internal = field.get_internal_type()
+        kind, sample = (str, "sample") if internal in _TEXT_TYPES else (int, 1234567) if internal in _INT_TYPES else (
+            None, None)
+        if kind is None or field.get_db_prep_save(sample, connection=self.connection) is not sample:
+            return None
+        return kind
+
+    def _value(self, index: int, value):
+        kind = self.as_is[index]
+        if kind is not None and type(value) is kind:
+            return value
+        return self.fields[index].get_db_prep_save(value, connection=self.connection)
+
+    def prepare(self, rows: list[dict]) -> list[list]:
+        """Database values of every column but the chain's (left None), in column order."""
+        names = [None if f.attname in self.CHAIN_COLUMNS else f.attname for f in self.fields]
+        converted = [index for index, name in enumerate(names) if name is not None and self.as_is[index] is None]
+        checked = [(index, self.as_is[index]) for index, name in enumerate(names)
+                   if name is not None and self.as_is[index] is not None]
+        field_objects, connection = self.fields, self.connection
+        shared: dict[int, tuple] = {}  # column -> (raw, converted) of the previous row, for values shared by all
+        prepared = []
+        for row in rows:
+            values = [None if name is None else row[name] for name in names]
+            for index, kind in checked:
+                if type(values[index]) is not kind:
+                    values[index] = field_objects[index].get_db_prep_save(values[index], connection=connection)
+            for index in converted:
+                raw = values[index]
+                previous = shared.get(index)
+                if previous is not None and previous[0] is raw and type(raw) not in (dict, list):
+                    values[index] = previous[1]
+                else:
+                    values[index] = field_objects[index].get_db_prep_save(raw, connection=connection)
+                    shared[index] = (raw, values[index])
+            prepared.append(values)
+        return prepared
+
+    def run(self, rows: list[dict], prepared: list[list]) -> None:
+        for row, values in zip(rows, prepared, strict=True):
+            for index, name, _ in self.chain:
+                values[index] = self._value(index, row[name])
+        with self.connection.cursor() as cursor:
+            cursor.executemany(self.sql, prepared)
 
 
 # One open lock file per (process, path): flock belongs to the open file, so a forked worker needs its own.
@@ -171,7 +234,7 @@ def _writer_lock_file(connection) -> int | None:
 
 @contextmanager
 def _writer_turn(using: str = DEFAULT_DB_ALIAS):
-    """Waits for this process's (and, on SQLite, every process's) turn to open a write transaction."""
+    """On SQLite, outside any transaction: waits for this writer's turn among every thread and process."""
     connection = connections[using]
     descriptor = None if connection.in_atomic_block else _writer_lock_file(connection)
     if descriptor is None:
@@ -195,18 +258,14 @@ def _stored_details(details: dict) -> dict:
     return json.loads(json.dumps(details, default=str))
 
 
-def _chain(entries: list[AuditEntry]) -> list[dict]:
-    """Links `entries` to the chain head: the rows to insert, hashes included. Call under the write lock."""
+def _rows(entries: list[AuditEntry]) -> list[dict]:
+    """The entries as rows: everything but their place in the chain (sequence, previous_hash, hash)."""
     context = current_context()
     service = context.service or "internal"
     request_id = context.request_id
     created_at = _now_ms()
-    sequence, previous_hash = _chain_head()
-    rows = []
-    for entry in entries:
-        sequence += 1
-        values = {
-            "sequence": sequence,
+    return [
+        {
             "created_at": created_at,
             "service": service,
             "request_id": request_id,
@@ -218,11 +277,20 @@ def _chain(entries: list[AuditEntry]) -> list[dict]:
             "result": entry.result,
             "reason": entry.reason[:255],
             "details": _stored_details(entry.details),
-            "previous_hash": previous_hash,
         }
-        previous_hash = values["hash"] = event_hash(**values)
-        rows.append(values)
-    return rows
+        for entry in entries
+    ]
+
+
+def _link(rows: list[dict]) -> None:
+    """Gives each row its place after the chain head: sequence, previous_hash, hash. Call under the write lock."""
+    sequence, previous_hash = _chain_head()
+    for row in rows:
+        sequence += 1
+        row["sequence"] = sequence
+        row["previous_hash"] = previous_hash
+        previous_hash = event_hash(**row)
+        row["hash"] = previous_hash
 
 
 def audit_append_many(entries: list[AuditEntry]) -> None:
@@ -230,13 +298,15 @@ def audit_append_many(entries: list[AuditEntry]) -> None:
     Joins the caller's transaction when there is one."""
     if not entries:
         return
+    rows = _rows(entries)
+    insert = PreparedQuery.get("audit:insert", _Insert)
+    prepared = insert.prepare(rows) if insert is not None else None
     with _writer_turn(), transaction.atomic():
-        rows = _chain(entries)
-        insert = PreparedQuery.get("audit:insert", _Insert)
+        _link(rows)
         if insert is None:
             AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
         else:
-            insert.run(rows)
+            insert.run(rows, prepared)
 
 
 def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
@@ -244,8 +314,10 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
     Joins the caller's transaction when there is one."""
     if not entries:
         return []
+    rows = _rows(entries)
     with _writer_turn(), transaction.atomic():
-        events = [AuditEvent(**row) for row in _chain(entries)]
+        _link(rows)
+        events = [AuditEvent(**row) for row in rows]
         AuditEvent.objects.bulk_create(events)
     return events
 
