@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.db.models import Count, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -63,22 +63,23 @@ class Decision:
     group_pk: object = None
 
 
-@dataclass(frozen=True)
-class _Grant:
-    role: str
-    rank: int
-    permissions: frozenset
-    expires_at: float | None  # epoch seconds
+# A snapshot is plain tuples (they unpickle several times faster than dataclasses; the cache holds them):
+# (grants, membership_status), each grant (role name, rank, frozenset of permission codes, expiry epoch or None).
+_Grant = tuple[str, int, frozenset, float | None]
+_Snapshot = tuple[tuple[_Grant, ...], str | None]
+_SNAPSHOT_KEY = "rbac:snapshot"  # renamed with the tuple form: entries in the earlier form are never read
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    grants: tuple[_Grant, ...]
-    membership_status: str | None
+def _catalogue_statement(connection) -> PreparedQuery:
+    return PreparedQuery(CatalogueVersion.objects.order_by("pk").values_list("version")[:1], connection)
 
 
 def catalogue_version() -> int:
-    return CatalogueVersion.objects.values_list("version", flat=True).first() or 0
+    statement = PreparedQuery.get("rbac:catalogue", _catalogue_statement)
+    if statement is None:
+        return CatalogueVersion.objects.values_list("version", flat=True).first() or 0
+    rows = statement.rows()
+    return (rows[0][0] if rows else None) or 0
 
 
 def permission_codes(version: int | None = None) -> frozenset[str]:
@@ -112,58 +113,96 @@ def _load_snapshot(user_pk, group_pk) -> _Snapshot:
     for role_id, code in through:
         permissions_by_role[role_id].add(code)
     grants = tuple(
-        _Grant(
-            role=roles[role_id].name,
-            rank=roles[role_id].rank,
-            permissions=frozenset(permissions_by_role[role_id]),
-            expires_at=expires_at.timestamp() if expires_at else None,
+        (
+            roles[role_id].name,
+            roles[role_id].rank,
+            frozenset(permissions_by_role[role_id]),
+            expires_at.timestamp() if expires_at else None,
         )
         for role_id, expires_at in rows
     )
     status = None
     if group_pk is not None:
         status = Membership.objects.filter(user_id=user_pk, group_id=group_pk).values_list("status", flat=True).first()
-    return _Snapshot(grants=grants, membership_status=status)
+    return grants, status
 
 
-def _snapshot(user_pk, user_version: int, group_pk, catalogue: int) -> _Snapshot:
-    key = f"rbac:snap:{user_pk}:{user_version}:{catalogue}:{group_pk if group_pk is not None else '-'}"
-    snapshot = cache.get(key)
+def _snapshot(user_pk, user_version: int, group_pk, catalogue: int, backend=None) -> _Snapshot:
+    backend = backend or caches[DEFAULT_CACHE_ALIAS]
+    key = f"{_SNAPSHOT_KEY}:{user_pk}:{user_version}:{catalogue}:{group_pk if group_pk is not None else '-'}"
+    snapshot = backend.get(key)
     if snapshot is None:
         snapshot = _load_snapshot(user_pk, group_pk)
-        cache.set(key, snapshot, settings.RBAC_DECISION_CACHE_SECONDS)
+        backend.set(key, snapshot, settings.RBAC_DECISION_CACHE_SECONDS)
     return snapshot
 
 
+_NOT_MEMBER = frozenset({Membership.Status.LEFT, Membership.Status.KICKED})
+
+
 def _decide(snapshot: _Snapshot, permission: str, group_scoped: bool, now: float) -> tuple[bool, str]:
+    grants, membership_status = snapshot
     holding = [
-        grant
-        for grant in snapshot.grants
-        if permission in grant.permissions and (grant.expires_at is None or grant.expires_at > now)
+        grant for grant in grants if permission in grant[2] and (grant[3] is None or grant[3] > now)
     ]
     if not holding:
         return False, NOT_GRANTED
     if group_scoped:
-        if snapshot.membership_status is None or snapshot.membership_status in {
-            Membership.Status.LEFT,
-            Membership.Status.KICKED,
-        }:
+        if membership_status is None or membership_status in _NOT_MEMBER:
             return False, NOT_A_MEMBER
-        if snapshot.membership_status == Membership.Status.BANNED:
+        if membership_status == Membership.Status.BANNED:
             return False, BANNED_IN_GROUP
-    best = max(holding, key=lambda grant: (grant.rank, grant.role))
-    return True, f"{GRANTED_BY_ROLE}:{best.role}"
+    best = max(holding, key=lambda grant: (grant[1], grant[0]))
+    return True, f"{GRANTED_BY_ROLE}:{best[0]}"
+
+
+# Batch lookups run as statements compiled once with this many stand-in ids per IN list (a batch holds at
+# most 100 checks); unused places keep their stand-ins, which match no row. Larger sets use the plain ORM.
+_IN_SIZE = 100
+
+
+def _stand_ins(base: int) -> tuple[int, ...]:
+    return tuple(base - index for index in range(_IN_SIZE))
+
+
+_USER_PKS, _USER_TELEGRAM_IDS = _stand_ins(-7_302_000_000_000_000_000), _stand_ins(-7_303_000_000_000_000_000)
+_GROUP_PKS, _GROUP_CHAT_IDS = _stand_ins(-7_304_000_000_000_000_000), _stand_ins(-7_305_000_000_000_000_000)
+
+
+def _in_list(values: set, stand_ins: tuple[int, ...]) -> list | None:
+    """`values` padded with stand-ins, or None when they do not fit a prepared IN list."""
+    if len(values) > _IN_SIZE or any(type(value) is not int for value in values):
+        return None
+    return [*values, *stand_ins[len(values):]]
+
+
+def _prepared_in(key: str, model, fields: tuple[str, ...], first: str, second: str, stand_ins: tuple, values: tuple):
+    """Rows of `model` WHERE first IN (...) OR second IN (...), through a prepared statement when it fits."""
+    firsts, seconds = _in_list(values[0], stand_ins[0]), _in_list(values[1], stand_ins[1])
+    if firsts is not None and seconds is not None:
+        statement = PreparedQuery.get(
+            key,
+            lambda connection: PreparedQuery(
+                model.objects.filter(Q(**{f"{first}__in": stand_ins[0]}) | Q(**{f"{second}__in": stand_ins[1]}))
+                .values_list(*fields).order_by(),
+                connection,
+                {"firsts": stand_ins[0], "seconds": stand_ins[1]},
+            ),
+        )
+        if statement is not None:
+            return statement.rows(firsts=firsts, seconds=seconds)
+    condition = Q(**{f"{first}__in": values[0]}) | Q(**{f"{second}__in": values[1]})
+    return model.objects.filter(condition).values_list(*fields)
 
 
 def _users_by(queries: list[PermissionQuery]) -> tuple[dict, dict]:
     """(pk -> (pk, is_active, version), telegram id -> same) for every user the queries name."""
     pks = {parse_pk(User, q.user_id) for q in queries if q.user_id is not None} - {None}
     telegram_ids = {q.telegram_user_id for q in queries if q.user_id is None and q.telegram_user_id is not None}
-    condition = Q(pk__in=pks) | Q(telegram_user_id__in=telegram_ids)
     by_pk, by_telegram = {}, {}
-    for pk, telegram_id, is_active, version in User.objects.filter(condition).values_list(
-        "pk", "telegram_user_id", "is_active", "rbac_version"
-    ):
+    rows = _prepared_in("rbac:users-in", User, ("pk", "telegram_user_id", "is_active", "rbac_version"),
+                        "pk", "telegram_user_id", (_USER_PKS, _USER_TELEGRAM_IDS), (pks, telegram_ids))
+    for pk, telegram_id, is_active, version in rows:
         by_pk[pk] = (pk, is_active, version)
         if telegram_id is not None:
             by_telegram[telegram_id] = (pk, is_active, version)
@@ -176,9 +215,9 @@ def _groups_by(queries: list[PermissionQuery]) -> tuple[dict, dict]:
     if not pks and not chat_ids:
         return {}, {}
     by_pk, by_chat = {}, {}
-    for pk, chat_id, is_active in Group.objects.filter(Q(pk__in=pks) | Q(telegram_chat_id__in=chat_ids)).values_list(
-        "pk", "telegram_chat_id", "is_active"
-    ):
+    rows = _prepared_in("rbac:groups-in", Group, ("pk", "telegram_chat_id", "is_active"),
+                        "pk", "telegram_chat_id", (_GROUP_PKS, _GROUP_CHAT_IDS), (pks, chat_ids))
+    for pk, chat_id, is_active in rows:
         by_pk[pk] = by_chat[chat_id] = (pk, is_active)
     migrated_from = chat_ids - set(by_chat)
     if migrated_from:  # a chat id the group had before Telegram made it a supergroup
@@ -188,8 +227,9 @@ def _groups_by(queries: list[PermissionQuery]) -> tuple[dict, dict]:
     return by_pk, by_chat
 
 
-def _decision(query: PermissionQuery, user: tuple | None, group: tuple | None, catalogue: int, now: float) -> Decision:
-    """user: (pk, is_active, rbac_version) or None; group: (pk, is_active) or None."""
+def _decision(query: PermissionQuery, user: tuple | None, group: tuple | None, catalogue: int, now: float,
+              backend) -> Decision:
+    """user: (pk, is_active, rbac_version) or None; group: (pk, is_active) or None; backend: the cache."""
     user_pk, group_pk = (user[0] if user else None), (group[0] if group else None)
     if user is None:
         allowed, reason = False, USER_NOT_FOUND
@@ -200,7 +240,7 @@ def _decision(query: PermissionQuery, user: tuple | None, group: tuple | None, c
     elif group is not None and not group[1]:
         allowed, reason = False, GROUP_INACTIVE
     else:
-        snapshot = _snapshot(user_pk, user[2], group_pk, catalogue)
+        snapshot = _snapshot(user_pk, user[2], group_pk, catalogue, backend)
         allowed, reason = _decide(snapshot, query.permission, query.group_scoped, now)
     return Decision(allowed, reason, query.permission, user_pk, group_pk)
 
@@ -257,7 +297,8 @@ def _decide_single(query: PermissionQuery) -> Decision | None:
         return None
     catalogue = catalogue or 0
     ensure_known_permissions({query.permission}, catalogue)
-    return _decision(query, (user_pk, is_active, version), tuple(group) if group else None, catalogue, time.time())
+    group = tuple(group) if group else None
+    return _decision(query, (user_pk, is_active, version), group, catalogue, time.time(), caches[DEFAULT_CACHE_ALIAS])
 
 
 def permission_decide_many(queries: list[PermissionQuery]) -> list[Decision]:
@@ -271,6 +312,7 @@ def permission_decide_many(queries: list[PermissionQuery]) -> list[Decision]:
     users_by_pk, users_by_telegram = _users_by(queries)
     groups_by_pk, groups_by_chat = _groups_by(queries)
     now = time.time()
+    backend = caches[DEFAULT_CACHE_ALIAS]
     decisions = []
     for query in queries:
         if query.user_id is not None:
@@ -282,7 +324,7 @@ def permission_decide_many(queries: list[PermissionQuery]) -> list[Decision]:
             group = groups_by_pk.get(parse_pk(Group, query.group_id))
         elif query.telegram_chat_id is not None:
             group = groups_by_chat.get(query.telegram_chat_id)
-        decisions.append(_decision(query, user, group, catalogue, now))
+        decisions.append(_decision(query, user, group, catalogue, now, backend))
     return decisions
 
 
