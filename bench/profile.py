@@ -1,0 +1,95 @@
+"""Profile the permission-check hot path in-process (cProfile), on the bench data set.
+
+    python -m bench.profile [--single 2000] [--batches 50] [--top 40]
+
+Same settings profile as `make bench` (bench.settings, APP_ENV=production, DEBUG off), requests through
+Django's test client (the whole middleware and DRF stack, no sockets), caches warmed first.
+"""
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.run import BATCH_SIZE, ROOT, bench_environment
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile")
+    parser.add_argument("--single", type=int, default=2000)
+    parser.add_argument("--batches", type=int, default=50)
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--sort", default="cumulative")
+    args = parser.parse_args(argv)
+
+    data_dir = Path(tempfile.mkdtemp(prefix="tgmod-bench-profile-"))
+    try:
+        api_key = secrets.token_urlsafe(32)
+        env = bench_environment(data_dir, 0, 1, api_key)
+        env["ALLOWED_HOSTS"] = "127.0.0.1,testserver"
+        os.environ.update(env)
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.test import Client
+
+        from bench.seed import check_queries, seed
+
+        call_command("migrate", interactive=False, verbosity=0)
+        seeded = seed()
+        client = Client(HTTP_X_API_KEY=api_key)
+        singles = [json.dumps(q) for q in check_queries(seeded, 5000)]
+        batch_queries = check_queries(seeded, 300 * BATCH_SIZE, seed_value=11)
+        batches = [json.dumps({"checks": batch_queries[i:i + BATCH_SIZE]})
+                   for i in range(0, len(batch_queries), BATCH_SIZE)]
+
+        def single(i):
+            response = client.post("/api/rbac/check-permission", singles[i % len(singles)],
+                                   content_type="application/json")
+            assert response.status_code == 200, response.content
+
+        def batch(i):
+            response = client.post("/api/rbac/check-permissions", batches[i % len(batches)],
+                                   content_type="application/json")
+            assert response.status_code == 200, response.content
+
+        def echo(i):
+            response = client.post("/bench/echo", singles[i % len(singles)], content_type="application/json")
+            assert response.status_code == 200, response.content
+
+        for i in range(len(singles)):  # warm the decision cache
+            single(i)
+        for i in range(len(batches)):
+            batch(i)
+        for name, fn, count in (("echo", echo, args.single), ("single", single, args.single),
+                                ("batch", batch, args.batches)):
+            started = time.perf_counter()
+            for i in range(count):
+                fn(i)
+            elapsed = time.perf_counter() - started
+            per = elapsed / count * 1000
+            print(f"{name:<7} {count} requests in {elapsed:.2f} s: {per:.3f} ms/request")
+        for name, fn, count in (("single", single, args.single), ("batch", batch, args.batches)):
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for i in range(count):
+                fn(i)
+            profiler.disable()
+            print(f"\n=== {name} x{count} ===")
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+        return 0
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
