@@ -1,0 +1,110 @@
+import itertools
+import time
+
+import pytest
+
+from apps.coreclient import CoreClient
+from apps.tgsandbox.client import SandboxClient
+
+from .processes import TEST_KEY, WEBHOOK_SECRET, bot_process, core_process, free_port, sandbox_process
+
+ALLOWED_UPDATES = ["message", "edited_message", "chat_member", "my_chat_member", "callback_query"]
+_names = itertools.count(1)
+
+
+class Platform:
+    """Core, the sandbox and the bot as real processes, and the handles a test drives them with."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.core_port, self.sandbox_port, self.bot_port = free_port(), free_port(), free_port()
+        self.core = core_process(tmp, self.core_port)
+        self.sandbox = sandbox_process(tmp, self.sandbox_port)
+        self.bot = bot_process(tmp, self.bot_port, self.core_port, self.sandbox_port)
+
+    def start(self):
+        self.core.start()
+        self.sandbox.start()
+        self.bot.start()
+        self.telegram = SandboxClient(f"http://127.0.0.1:{self.sandbox_port}", timeout=10)
+        self.api = CoreClient(f"http://127.0.0.1:{self.core_port}", TEST_KEY, timeout=5)
+        self.point_webhook()
+        return self
+
+    def point_webhook(self):
+        self.telegram.set_webhook(f"http://127.0.0.1:{self.bot_port}/telegram/webhook",
+                                  secret_token=WEBHOOK_SECRET, allowed_updates=ALLOWED_UPDATES)
+
+    def stop(self):
+        for process in (self.bot, self.sandbox, self.core):
+            process.stop()
+
+    # -- driving
+
+    def new_group(self, *, bot_rights: dict | None = None, members=("carol", "dave", "spammer"),
+                  admins=("bob_mod",), type="supergroup") -> dict:
+        """A fresh group owned by alice, with the bot added as an admin (or a member with bot_rights={})."""
+        number = next(_names)
+        chat = self.telegram.create_chat(f"E2E group {number}", "alice", type=type,
+                                         members=[*members, *admins])
+        for admin in admins:
+            self.telegram.promote(chat["id"], admin, rights={"can_restrict_members": True,
+                                                             "can_delete_messages": True})
+        rights = {"can_restrict_members": True, "can_delete_messages": True, "can_pin_messages": True,
+                  "can_promote_members": True, "can_invite_users": True, "can_manage_chat": True}
+        if bot_rights is not None:
+            rights = bot_rights
+        status = "administrator" if rights else "member"
+        self.telegram.add_member(chat["id"], "@sandbox_mod_bot", by="alice", status=status, rights=rights or None)
+        self.wait_for(lambda: self._core_group(chat["id"]) is not None, "core to register the group")
+        return chat
+
+    def _core_group(self, chat_id):
+        from apps.coreclient import CoreError
+
+        try:
+            return self.api.group_by_chat(chat_id)
+        except CoreError:
+            return None
+
+    def say(self, chat_id, user, text, *, reply_to=None, anonymous=None, wait=4.0) -> tuple[dict, list[str]]:
+        """Sends a message as `user`; returns it and the bot's text replies (service messages left out)."""
+        message = self.telegram.send_message(chat_id, user, text, reply_to=reply_to, anonymous=anonymous)
+        deadline = time.monotonic() + wait
+        texts: list[str] = []
+        while True:
+            remaining = deadline - time.monotonic()
+            found = self.telegram.messages(chat_id, since_id=message["message_id"], sender="@sandbox_mod_bot",
+                                           wait=max(0.0, min(remaining, 1.0)), count=1)
+            texts = [reply["text"] for reply in found if "text" in reply]
+            if texts or remaining <= 0:
+                return message, texts
+            time.sleep(0.05)
+
+    def calls(self, method: str, since: int = 0) -> list[dict]:
+        return self.telegram.calls(since=since, method=method)["calls"]
+
+    def call_mark(self) -> int:
+        return self.telegram.calls(since=0, exclude=["getUpdates"])["last_seq"]
+
+    @staticmethod
+    def wait_for(condition, what: str, timeout: float = 5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory):
+    platform = Platform(tmp_path_factory.mktemp("e2e"))
+    try:
+        platform.start()
+    except Exception:
+        platform.stop()
+        raise
+    yield platform
+    platform.stop()

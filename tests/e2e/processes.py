@@ -1,0 +1,104 @@
+"""Real role processes on loopback ports, for end-to-end tests: core under gunicorn, the bot under uvicorn,
+the Telegram sandbox. Each is started with its production server and stopped by PID."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+BOT_KEY = "e2e-bot-key"
+TEST_KEY = "e2e-test-key"
+WEBHOOK_SECRET = "e2e-webhook-secret"  # noqa: S105 (test fixture)
+BOT_TOKEN = "123456:sandbox-token"  # noqa: S105 (the sandbox's fake token)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Process:
+    def __init__(self, name: str, command: list[str], env: dict, health_url: str, log_dir: Path):
+        self.name, self.command, self.env, self.health_url = name, command, env, health_url
+        self.log_path = log_dir / f"{name}.log"
+        self.popen: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> "Process":
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(self.command, cwd=ROOT, env={**os.environ, **self.env}, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log_tail()}")
+            try:
+                if httpx.get(self.health_url, timeout=1, headers={"X-API-Key": TEST_KEY}).status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not become healthy: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def core_process(data_dir: Path, port: int) -> Process:
+    env = {
+        "APP_ENV": "development",
+        "DJANGO_SETTINGS_MODULE": "config.settings.core",
+        "DATA_DIR": str(data_dir),
+        "SERVICE_API_KEYS": f"bot={BOT_KEY},tests={TEST_KEY}",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env={**os.environ, **env},
+                   check=True)
+    return Process("core", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "config.wsgi"], env,
+                   f"http://127.0.0.1:{port}/api/health", data_dir)
+
+
+def sandbox_process(data_dir: Path, port: int) -> Process:
+    return Process("sandbox", [sys.executable, "-m", "apps.tgsandbox", "--port", str(port), "--no-rate-limits"],
+                   {"SANDBOX_PORT": str(port), "SANDBOX_BOT_TOKEN": BOT_TOKEN},
+                   f"http://127.0.0.1:{port}/sandbox", data_dir)
+
+
+def bot_process(data_dir: Path, port: int, core_port: int, sandbox_port: int) -> Process:
+    env = {
+        "APP_ENV": "development",
+        "DJANGO_SETTINGS_MODULE": "config.settings.bot",
+        "DATA_DIR": str(data_dir),
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{sandbox_port}/bot",
+        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "CORE_API_URL": f"http://127.0.0.1:{core_port}",
+        "CORE_API_KEY": BOT_KEY,
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [str(BIN / "uvicorn"), "apps.botgateway.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+               "--lifespan", "on", "--no-access-log", "--log-level", "warning"]
+    return Process("bot", command, env, f"http://127.0.0.1:{port}/api/health", data_dir)

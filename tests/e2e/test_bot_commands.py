@@ -1,0 +1,138 @@
+"""The bot end to end: Telegram sandbox -> bot (webhook, uvicorn) -> core (gunicorn) -> Telegram."""
+
+import time
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def core_member(platform, chat_id, telegram_user_id):
+    group = platform.api.group_by_chat(chat_id)
+    user = platform.api.user_list(telegram_user_id=telegram_user_id)["items"][0]
+    return platform.api._send(__import__("apps.coreclient.client", fromlist=["Call"]).Call(
+        "GET", f"/api/groups/{group['id']}/members/{user['id']}"))
+
+
+def test_owner_bans_by_reply_and_everything_is_recorded(platform):
+    chat = platform.new_group()
+    spam, _ = platform.say(chat["id"], "spammer", "buy cheap followers")
+    mark = platform.call_mark()
+    _, replies = platform.say(chat["id"], "alice", "/ban flooding", reply_to=spam["message_id"])
+    assert any("banned" in text for text in replies), replies
+    bans = platform.calls("banChatMember", since=mark)
+    assert bans and bans[0]["params"]["user_id"] in (2000005, "2000005")
+    assert platform.telegram.member(chat["id"], "spammer")["status"] == "kicked"
+    assert core_member(platform, chat["id"], 2000005)["status"] == "banned"
+    actions = platform.api.moderation_list(type="ban", status="executed")["items"]
+    assert any(action["reason"] == "flooding" for action in actions)
+
+
+def test_a_member_is_denied_and_told_which_permission_is_missing(platform):
+    chat = platform.new_group()
+    platform.say(chat["id"], "spammer", "hi")
+    mark = platform.call_mark()
+    _, replies = platform.say(chat["id"], "carol", "/ban @spammer")
+    assert replies == ["You need the BAN_USERS permission to do that."]
+    assert platform.calls("banChatMember", since=mark) == []
+    denials = platform.api.audit_events(action="permission.check", result="denied", limit=5)["items"]
+    assert any(event["details"]["permission"] == "BAN_USERS" for event in denials)
+
+
+def test_the_bot_names_the_telegram_right_it_lacks(platform):
+    chat = platform.new_group(bot_rights={"can_delete_messages": True})
+    platform.say(chat["id"], "spammer", "hi")
+    _, replies = platform.say(chat["id"], "alice", "/kick @spammer")
+    assert replies == ["I need the 'Ban users' admin right (can_restrict_members) in this group to do that."]
+
+
+def test_never_acts_on_the_owner_or_itself(platform):
+    chat = platform.new_group()
+    _, replies = platform.say(chat["id"], "bob_mod", "/ban @alice")
+    assert replies == ["That's the group's owner: nobody can do that to them."]
+    _, replies = platform.say(chat["id"], "alice", "/mute 123456")
+    assert replies == ["I won't do that to myself."]
+
+
+def test_temporary_mute_with_a_duration(platform):
+    chat = platform.new_group()
+    platform.say(chat["id"], "dave", "noise")
+    mark = platform.call_mark()
+    _, replies = platform.say(chat["id"], "bob_mod", "/tmute @dave 10m calm down")
+    assert replies == ["@dave is muted for 10 minutes."]
+    restrict = platform.calls("restrictChatMember", since=mark)[0]["params"]
+    assert 590 <= int(restrict["until_date"]) - time.time() <= 610
+    _, replies = platform.say(chat["id"], "bob_mod", "/tmute @dave")
+    assert replies == ["Give a duration such as 30s, 10m, 3h, 2d or 1w."]
+
+
+def test_warnings_up_to_the_groups_limit_apply_its_action(platform):
+    chat = platform.new_group()
+    platform.say(chat["id"], "spammer", "spam")
+    group = platform.api.group_by_chat(chat["id"])
+    platform.api.group_update(group["id"], warn_limit=2, warn_action="kick")
+    _, first = platform.say(chat["id"], "alice", "/warn @spammer links")
+    assert first == ["@spammer has been warned (1/2)."]
+    mark = platform.call_mark()
+    _, second = platform.say(chat["id"], "alice", "/warn @spammer more links")
+    assert second == ["@spammer reached 2 warnings and is kicked."]
+    assert platform.calls("banChatMember", since=mark) and platform.calls("unbanChatMember", since=mark)
+    _, warns = platform.say(chat["id"], "alice", "/warns @spammer")
+    assert warns[0].startswith("@spammer: 0/2 warnings.")
+
+
+def test_help_lists_only_what_the_asker_may_do(platform):
+    chat = platform.new_group()
+    _, owner = platform.say(chat["id"], "alice", "/help")
+    _, member = platform.say(chat["id"], "carol", "/help")
+    assert "/ban" in owner[0] and "/grant" in owner[0]
+    assert "/ban" not in member[0] and "/report" in member[0]
+
+
+def test_usage_errors_explain_and_unknown_targets_are_named(platform):
+    chat = platform.new_group()
+    _, replies = platform.say(chat["id"], "alice", "/ban")
+    assert replies == ["Reply to the user's message, or name them: @username or their numeric id."]
+    _, replies = platform.say(chat["id"], "alice", "/ban @nobody_here")
+    assert replies == ["I don't know @nobody_here yet. Reply to one of their messages instead."]
+
+
+def test_delete_and_purge(platform):
+    chat = platform.new_group()
+    first, _ = platform.say(chat["id"], "spammer", "one", wait=0)
+    platform.say(chat["id"], "spammer", "two", wait=0)
+    mark = platform.call_mark()
+    _, replies = platform.say(chat["id"], "alice", "/purge", reply_to=first["message_id"])
+    assert replies == ["Purged 3 messages."]
+    deleted = platform.calls("deleteMessages", since=mark)
+    assert deleted
+
+
+def test_grant_follows_cores_rank_rule(platform):
+    chat = platform.new_group()
+    platform.say(chat["id"], "carol", "hi")
+    _, replies = platform.say(chat["id"], "bob_mod", "/grant owner @carol")
+    assert replies and "rank" in replies[0].lower()
+    _, replies = platform.say(chat["id"], "alice", "/grant moderator @carol trusted")
+    assert replies == ["@carol is now moderator here."]
+    _, replies = platform.say(chat["id"], "carol", "/roles @carol")
+    assert "moderator" in replies[0]
+
+
+def test_webhook_refuses_requests_without_the_secret(platform):
+    url = f"http://127.0.0.1:{platform.bot_port}/telegram/webhook"
+    assert httpx.post(url, json={"update_id": 1}).status_code == 403
+    wrong = httpx.post(url, json={"update_id": 1}, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+    assert wrong.status_code == 403
+
+
+def test_malformed_updates_are_acknowledged_not_retried_forever(platform):
+    from .processes import WEBHOOK_SECRET
+
+    url = f"http://127.0.0.1:{platform.bot_port}/telegram/webhook"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    assert httpx.post(url, content=b"{not json", headers=headers).status_code == 200
+    assert httpx.post(url, json={"update_id": 99, "mystery": {"x": 1}}, headers=headers).status_code == 200
+    health = httpx.get(f"http://127.0.0.1:{platform.bot_port}/api/health").json()["data"]
+    assert health["status"] == "healthy"
