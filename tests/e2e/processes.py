@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 BOT_KEY = "e2e-bot-key"
 TEST_KEY = "e2e-test-key"
-WEBHOOK_SECRET = "e2e-webhook-secret"  # noqa: S105 (test fixture)
-BOT_TOKEN = "123456:sandbox-token"  # noqa: S105 (the sandbox's fake token)
+WEBHOOK_SECRET = "e2e-webhook-secret"
+BOT_TOKEN = "123456:sandbox-token"
 
 
 def free_port() -> int:

@@ -11,8 +11,8 @@ pytestmark = pytest.mark.e2e
 def core_member(platform, chat_id, telegram_user_id):
     group = platform.api.group_by_chat(chat_id)
     user = platform.api.user_list(telegram_user_id=telegram_user_id)["items"][0]
-    return platform.api._send(__import__("apps.coreclient.client", fromlist=["Call"]).Call(
-        "GET", f"/api/groups/{group['id']}/members/{user['id']}"))
+    members = platform.api.members(group["id"], limit=200)["items"]
+    return next(member for member in members if member["user_id"] == user["id"])
 
 
 def test_owner_bans_by_reply_and_everything_is_recorded(platform):
