@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 REQUIREMENTS := $(wildcard requirements/*.txt)
 DEV_ENV := APP_ENV=development
 
-.PHONY: run run-core test test-fast lint bench migrate seed clean help
+.PHONY: run run-core test test-mongo test-fast lint bench migrate seed clean help
 
 help:
 	@echo "make run       all roles on the embedded defaults (SQLite, locmem), demo data loaded once"
 	@echo "make run-core  core alone: migrate, then serve on PORT (default 8000)"
 	@echo "make test      the whole test suite"
+	@echo "make test-mongo  the whole test suite on the MongoDB profile (a throwaway SecantusDB server)"
 	@echo "make bench     benchmarks (wrk against gunicorn, DEBUG off)"
 	@echo "make lint      ruff"
 
@@ -34,6 +35,10 @@ run-core: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# SecantusDB goes into its own .venv-secantus/ (test tool, GPL), never into $(VENV).
+test-mongo: $(STAMP)
+	$(BIN)/python -m tests.mongo.run
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -41,4 +46,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) .venv-secantus data .pytest_cache

@@ -5,10 +5,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from apps.common.context import current_context
+from apps.common.db import atomic
 
 from .chain import GENESIS_HASH, event_hash
 from .models import AuditEvent
@@ -49,7 +49,7 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
     context = current_context()
     service = context.service or "internal"
     created_at = _now_ms()
-    with transaction.atomic():
+    with atomic():
         sequence, previous_hash = _chain_head()
         events = []
         for entry in entries:

@@ -1,7 +1,8 @@
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from apps.audit import actions
 from apps.audit.services import audit_record
+from apps.common.db import atomic
 from apps.users.models import User
 from apps.users.services import user_bump_rbac_version
 
@@ -14,7 +15,7 @@ def group_register(*, telegram_chat_id: int, title: str, type: str, actor: User 
     if existing:
         return existing, False
     try:
-        with transaction.atomic():
+        with atomic():
             group = Group.objects.create(telegram_chat_id=telegram_chat_id, title=title, type=type)
             audit_record(
                 action=actions.GROUP_CREATE,
@@ -32,7 +33,7 @@ def group_register(*, telegram_chat_id: int, title: str, type: str, actor: User 
 
 def membership_set(*, group: Group, user: User, status: str, actor: User | None = None) -> Membership:
     """Creates or updates a user's membership; its status feeds group-scoped permission checks."""
-    with transaction.atomic():
+    with atomic():
         membership, created = Membership.objects.get_or_create(group=group, user=user, defaults={"status": status})
         previous = None if created else membership.status
         if not created and membership.status != status:

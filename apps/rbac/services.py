@@ -3,12 +3,13 @@
 import logging
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
 from apps.audit import actions
 from apps.audit.services import AuditEntry, audit_record, audit_record_many
+from apps.common.db import atomic
 from apps.common.errors import ConflictError, PermissionDeniedError, ValidationFailed
 from apps.common.metrics import PERMISSION_CHECKS
 from apps.groups.models import Group
@@ -136,7 +137,7 @@ def role_create(*, name: str, rank: int, permissions: list[str], description: st
     _authorize_role_change(action=actions.ROLE_CREATE, actor=actor, role_rank=rank, group=None,
                            target_type="role", target_id=name)
     permission_rows = _permissions_for(permissions)
-    with transaction.atomic():
+    with atomic():
         if Role.objects.filter(name=name).exists():
             raise ConflictError(f"Role {name!r} already exists")
         role = Role.objects.create(name=name, rank=rank, description=description)
@@ -159,7 +160,7 @@ def role_update(*, role: Role, rank: int | None = None, permissions: list[str] |
                            target_type="role", target_id=role.name, new_rank=rank)
     permission_rows = _permissions_for(permissions) if permissions is not None else None
     changes = {}
-    with transaction.atomic():
+    with atomic():
         if rank is not None and rank != role.rank:
             changes["rank"] = [role.rank, rank]
             role.rank = rank
@@ -203,7 +204,7 @@ def role_assign(*, user: User, role: Role, group: Group | None = None, expires_a
     _authorize_role_change(action=actions.ROLE_ASSIGN, actor=actor, role_rank=role.rank, group=group,
                            target_type="user", target_id=user.pk)
     try:
-        with transaction.atomic():
+        with atomic():
             current = RoleAssignment.objects.filter(user=user, role=role, scope=scope, revoked_at__isnull=True).first()
             if current is not None:
                 if current.expires_at is None or current.expires_at > now:
@@ -211,10 +212,11 @@ def role_assign(*, user: User, role: Role, group: Group | None = None, expires_a
                 # Expired: close it (kept as history, reads as expired) so the new grant can be the open one.
                 current.revoked_at = current.expires_at
                 current.revoke_reason = "expired"
-                current.save(update_fields=["revoked_at", "revoke_reason"])
+                current.active_scope = None
+                current.save(update_fields=["revoked_at", "revoke_reason", "active_scope"])
             assignment = RoleAssignment.objects.create(
-                user=user, role=role, group=group, scope=scope, expires_at=expires_at, reason=reason,
-                granted_by=actor, source=source,
+                user=user, role=role, group=group, scope=scope, active_scope=scope, expires_at=expires_at,
+                reason=reason, granted_by=actor, source=source,
             )
             user_bump_rbac_version(user_id=user.pk)
             audit_record(
@@ -239,15 +241,15 @@ def role_revoke(*, assignment: RoleAssignment, reason: str = "", actor: User | N
     group = assignment.group
     _authorize_role_change(action=actions.ROLE_REVOKE, actor=actor, role_rank=assignment.role.rank, group=group,
                            target_type="user", target_id=assignment.user_id)
-    with transaction.atomic():
-        # Re-read under the write lock: a concurrent revoke must not be recorded twice.
-        locked = RoleAssignment.objects.select_for_update().get(pk=assignment.pk)
-        if locked.revoked_at is not None:
+    with atomic():
+        # A conditional update instead of SELECT ... FOR UPDATE (which MongoDB lacks): of two concurrent
+        # revokes exactly one changes the row, and only that one is recorded.
+        closed = RoleAssignment.objects.filter(pk=assignment.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=actor, revoke_reason=reason, active_scope=None
+        )
+        if not closed:
             raise ConflictError(f"Assignment {assignment.pk} was already revoked")
-        locked.revoked_at = timezone.now()
-        locked.revoked_by = actor
-        locked.revoke_reason = reason
-        locked.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+        locked = RoleAssignment.objects.get(pk=assignment.pk)
         user_bump_rbac_version(user_id=locked.user_id)
         audit_record(
             action=actions.ROLE_REVOKE,

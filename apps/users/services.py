@@ -1,10 +1,11 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 
 from apps.audit import actions
 from apps.audit.services import audit_record
+from apps.common.db import atomic
 from apps.common.errors import ConflictError, ValidationFailed
 
 from .models import User
@@ -49,7 +50,7 @@ def user_create(
         is_active=is_active,
     )
     _set_password(user, password)
-    with transaction.atomic():
+    with atomic():
         _check_unique(username=username, telegram_user_id=telegram_user_id)
         try:
             user.save()
@@ -73,7 +74,7 @@ def user_update(*, user: User, actor: User | None = None, password: str | None =
     if "telegram_username" in changes:
         changes["telegram_username"] = changes["telegram_username"].lstrip("@")
     changed = {name: value for name, value in changes.items() if getattr(user, name) != value}
-    with transaction.atomic():
+    with atomic():
         if "telegram_user_id" in changed and changed["telegram_user_id"] is not None:
             _check_unique(telegram_user_id=changed["telegram_user_id"], exclude_pk=user.pk)
         for name, value in changed.items():

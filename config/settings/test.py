@@ -10,5 +10,6 @@ from .core import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"
 
-# A file, not SQLite's shared-cache memory database: real WAL locking, so concurrency tests mean something.
-DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_core.sqlite3")}
+if not MONGODB:
+    # A file, not SQLite's shared-cache memory database: real WAL locking, so concurrency tests mean something.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_core.sqlite3")}
