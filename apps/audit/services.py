@@ -8,7 +8,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from apps.common.context import current_context
-from apps.common.db import atomic
+from apps.common.db import atomic_attempts
 
 from .chain import GENESIS_HASH, event_hash
 from .models import AuditEvent
@@ -49,31 +49,32 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
     context = current_context()
     service = context.service or "internal"
     created_at = _now_ms()
-    with atomic():
-        sequence, previous_hash = _chain_head()
-        events = []
-        for entry in entries:
-            sequence += 1
-            # A JSON round trip stores exactly what verification will later read back.
-            details = json.loads(json.dumps(entry.details, default=str))
-            values = {
-                "sequence": sequence,
-                "created_at": created_at,
-                "service": service,
-                "request_id": context.request_id,
-                "actor_user_id": _as_id(entry.actor_user_id),
-                "action": entry.action,
-                "target_type": entry.target_type,
-                "target_id": _as_id(entry.target_id),
-                "group_id": _as_id(entry.group_id),
-                "result": entry.result,
-                "reason": entry.reason[:255],
-                "details": details,
-                "previous_hash": previous_hash,
-            }
-            previous_hash = event_hash(**values)
-            events.append(AuditEvent(**values, hash=previous_hash))
-        AuditEvent.objects.bulk_create(events)
+    for attempt in atomic_attempts():
+        with attempt:
+            sequence, previous_hash = _chain_head()
+            events = []
+            for entry in entries:
+                sequence += 1
+                # A JSON round trip stores exactly what verification will later read back.
+                details = json.loads(json.dumps(entry.details, default=str))
+                values = {
+                    "sequence": sequence,
+                    "created_at": created_at,
+                    "service": service,
+                    "request_id": context.request_id,
+                    "actor_user_id": _as_id(entry.actor_user_id),
+                    "action": entry.action,
+                    "target_type": entry.target_type,
+                    "target_id": _as_id(entry.target_id),
+                    "group_id": _as_id(entry.group_id),
+                    "result": entry.result,
+                    "reason": entry.reason[:255],
+                    "details": details,
+                    "previous_hash": previous_hash,
+                }
+                previous_hash = event_hash(**values)
+                events.append(AuditEvent(**values, hash=previous_hash))
+            AuditEvent.objects.bulk_create(events)
     return events
 
 

@@ -4,8 +4,10 @@
 
 Installs SecantusDB into .venv-secantus/ when needed, starts it on a free loopback port, runs pytest with
 config.settings.test_mongo (MONGODB_TEST_URL points at the server), stops the server by its PID, and exits
-with pytest's status. The plugin tests/mongo/secantus_compat.py works around one emulator difference (see there
-and docs/mongodb.md); --no-secantus-compat runs without it, to see what the emulator alone gets wrong. To run against a real MongoDB replica set instead, skip this script:
+with pytest's status. The plugin tests/mongo/secantus_compat.py works around two emulator differences (see there
+and docs/mongodb.md); --no-secantus-compat runs without it, to see what the emulator alone gets wrong.
+
+To run against a real MongoDB replica set instead, skip this script (and its plugin):
     MONGODB_TEST_URL=mongodb://host:27017/core?replicaSet=rs0 pytest --ds=config.settings.test_mongo
 """
 
