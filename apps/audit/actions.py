@@ -8,7 +8,15 @@ ROLE_UPDATE = "role.update"
 ROLE_ASSIGN = "role.assign"
 ROLE_REVOKE = "role.revoke"
 GROUP_CREATE = "group.create"
+GROUP_UPDATE = "group.update"
+GROUP_MIGRATE = "group.migrate"
+GROUP_ADMINS_SYNC = "group.admins_sync"
 MEMBERSHIP_UPSERT = "membership.upsert"
+MODERATION_REQUEST = "moderation.request"
+MODERATION_COMPLETE = "moderation.complete"
+WARNING_REMOVE = "warning.remove"
+WARNINGS_RESET = "warnings.reset"
+EVENTS_INGEST = "events.ingest"
 
 ALL_ACTIONS = [
     PERMISSION_CHECK,
@@ -19,5 +27,13 @@ ALL_ACTIONS = [
     ROLE_ASSIGN,
     ROLE_REVOKE,
     GROUP_CREATE,
+    GROUP_UPDATE,
+    GROUP_MIGRATE,
+    GROUP_ADMINS_SYNC,
     MEMBERSHIP_UPSERT,
+    MODERATION_REQUEST,
+    MODERATION_COMPLETE,
+    WARNING_REMOVE,
+    WARNINGS_RESET,
+    EVENTS_INGEST,
 ]

@@ -1,14 +1,20 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+import csv
+import json
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.envelope import EnvelopeJSONRenderer
 from apps.common.parsing import parse_query
 from apps.common.schema import envelope, error_responses
 
 from .actions import ALL_ACTIONS
 from .models import AuditEvent
-from .selectors import audit_event_list
+from .selectors import audit_event_filter, audit_event_list
 
 
 class BlankAsNullField(serializers.CharField):
@@ -36,6 +42,8 @@ class AuditEventOutputSerializer(serializers.Serializer):
 
 class AuditEventListApi(APIView):
     class FilterSerializer(serializers.Serializer):
+        """Shared with the CSV export (which ignores the paging fields)."""
+
         actor_user_id = serializers.CharField(required=False, max_length=64)
         service = serializers.CharField(required=False, max_length=64)
         action = serializers.ChoiceField(required=False, choices=ALL_ACTIONS)
@@ -79,3 +87,59 @@ class AuditEventListApi(APIView):
                 "limit": filters["limit"],
             }
         )
+
+
+CSV_COLUMNS = ["sequence", "created_at", "service", "request_id", "actor_user_id", "action", "target_type",
+               "target_id", "group_id", "result", "reason", "details", "previous_hash", "hash"]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_cell(value):
+    text = "" if value is None else (json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value))
+    # Spreadsheet formula injection: a leading =, +, - or @ would run as a formula when opened.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class CsvRenderer(EnvelopeJSONRenderer):
+    """Lets clients ask for text/csv. Rows are streamed past it; errors are switched back to JSON below."""
+
+    media_type = "text/csv"
+    format = "csv"
+
+
+class AuditEventCsvApi(APIView):
+    renderer_classes = [EnvelopeJSONRenderer, CsvRenderer]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = EnvelopeJSONRenderer(), "application/json"
+        return response
+
+    class FilterSerializer(AuditEventListApi.FilterSerializer):
+        pass
+
+    @extend_schema(
+        operation_id="audit_events_csv",
+        parameters=[FilterSerializer],
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, newest first"),
+                   **error_responses()},
+    )
+    def get(self, request):
+        filters = parse_query(self.FilterSerializer, request)
+        filters.pop("limit", None)
+        cursor = filters.pop("cursor", None)
+        queryset = audit_event_filter(**filters, before_sequence=cursor).values_list(*CSV_COLUMNS)
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield writer.writerow(CSV_COLUMNS)
+            for row in queryset.iterator(chunk_size=2000):
+                yield writer.writerow([_csv_cell(value) for value in row])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+        return response

@@ -56,7 +56,8 @@ class AuditEvent(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AppendOnlyError("Audit events are append-only")
-        super().save(*args, **kwargs)
+        # Always an INSERT: a new instance carrying an existing event's primary key must not turn into an UPDATE.
+        super().save(*args, **{**kwargs, "force_insert": True})
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events are append-only")

@@ -1,11 +1,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import QuerySet
+
 from .chain import GENESIS_HASH, event_hash
 from .models import AuditEvent
 
 
-def audit_event_list(
+def audit_event_filter(
     *,
     actor_user_id: str | None = None,
     service: str | None = None,
@@ -15,9 +17,8 @@ def audit_event_list(
     since: datetime | None = None,
     until: datetime | None = None,
     before_sequence: int | None = None,
-    limit: int = 50,
-) -> tuple[list[AuditEvent], int | None]:
-    """Newest first. Returns the page and the cursor of the next one (None on the last page)."""
+) -> QuerySet[AuditEvent]:
+    """Newest first."""
     filters = {
         "actor_user_id": actor_user_id,
         "service": service,
@@ -29,7 +30,12 @@ def audit_event_list(
         "sequence__lt": before_sequence,
     }
     queryset = AuditEvent.objects.filter(**{key: value for key, value in filters.items() if value is not None})
-    events = list(queryset.order_by("-sequence")[: limit + 1])
+    return queryset.order_by("-sequence")
+
+
+def audit_event_list(*, limit: int = 50, **filters) -> tuple[list[AuditEvent], int | None]:
+    """One page, newest first, and the cursor of the next one (None on the last page)."""
+    events = list(audit_event_filter(**filters)[: limit + 1])
     has_more = len(events) > limit
     events = events[:limit]
     return events, (events[-1].sequence if has_more else None)

@@ -42,6 +42,23 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class TelegramUsernameField(StrictCharField):
+    """A Telegram username, "@" optional on the wire, kept without it: at most 32 characters once stripped."""
+
+    MAX_LENGTH = 32
+    default_error_messages = {"too_long": "A Telegram username has at most 32 characters (besides the \"@\")."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", self.MAX_LENGTH + 1)  # room for the "@"
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data).lstrip("@")
+        if len(value) > self.MAX_LENGTH:
+            self.fail("too_long")
+        return value
+
+
 class ObjectIdField(serializers.CharField):
     """A core object id: a string on the wire whatever the storage backend."""
 

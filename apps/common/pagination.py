@@ -3,10 +3,12 @@
 from rest_framework import serializers
 
 MAX_LIMIT = 200
+# Far beyond any real list; keeps the row offset inside what every database accepts.
+MAX_PAGE = 1_000_000
 
 
 class PageQuerySerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=20)
 
 

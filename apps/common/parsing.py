@@ -2,12 +2,26 @@
 
 from django.http import QueryDict
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
+
+
+def request_json(request):
+    """The parsed body. JSON nested too deep for the parser is malformed input, not a server error."""
+    try:
+        return request.data
+    except RecursionError:
+        raise ParseError("JSON nested too deeply") from None
 
 
 def parse_body(serializer_class: type[serializers.Serializer], request) -> dict:
-    if not isinstance(request.data, dict):
+    data = request_json(request)
+    if not isinstance(data, dict):
         raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
-    serializer = serializer_class(data=request.data)
+    serializer = serializer_class(data=data)
+    unknown = sorted(set(data) - set(serializer.fields))
+    if unknown:
+        # A misspelt field silently ignored is a change silently not made: refuse it instead.
+        raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

@@ -47,16 +47,34 @@ def list_envelope(serializer) -> serializers.Serializer:
 _ERROR_TEXT = {
     400: "Invalid input (validation_error, malformed_request, unknown_permission, ...)",
     401: "Missing or unknown X-API-Key (unauthenticated)",
-    403: "Forbidden (permission_denied, rank_violation)",
+    403: "Forbidden: a session user who is not staff (permission_denied), or a refused change (rank_violation)",
     404: "Unknown id (not_found)",
     409: "Conflicts with existing state (conflict)",
     413: "Body over 1 MiB (payload_too_large)",
+    415: "Body not sent as application/json (unsupported_media_type)",
 }
 
 
 def error_responses(*codes: int) -> dict:
-    wanted = sorted({400, 401, 413, *codes})
+    """The errors particular to an operation; those every operation shares are added by the hook below."""
+    wanted = sorted({400, *codes})
     return {code: OpenApiResponse(ErrorEnvelopeSerializer, description=_ERROR_TEXT[code]) for code in wanted}
+
+
+def document_common_errors(result, generator, request, public):
+    """Postprocessing hook: the errors any authenticated operation can answer, and those of any body."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+    for path, item in result.get("paths", {}).items():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            codes = [] if path.endswith("/health") else [401, 403]
+            if "requestBody" in operation:
+                codes += [400, 413, 415]
+            for code in codes:
+                responses.setdefault(str(code), {"description": _ERROR_TEXT[code], **error})
+    return result
 
 
 def component_name(serializer_class: type) -> str:

@@ -1,5 +1,9 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+MIN_RESTRICTION_SECONDS = 30  # Telegram treats shorter restrictions as forever
+MAX_RESTRICTION_SECONDS = 366 * 24 * 3600  # and longer ones too
 
 
 class Group(models.Model):
@@ -7,15 +11,51 @@ class Group(models.Model):
         GROUP = "group"
         SUPERGROUP = "supergroup"
 
+    class WarnAction(models.TextChoices):
+        BAN = "ban"
+        KICK = "kick"
+        MUTE = "mute"
+        TMUTE = "tmute"
+
     telegram_chat_id = models.BigIntegerField(unique=True)
     title = models.CharField(max_length=255)
     type = models.CharField(max_length=16, choices=Type.choices, default=Type.SUPERGROUP)
     is_active = models.BooleanField(default=True)
+    warn_limit = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(100)])
+    warn_action = models.CharField(max_length=8, choices=WarnAction.choices, default=WarnAction.BAN)
+    # For tmute: how long the mute lasts.
+    warn_action_duration_seconds = models.PositiveIntegerField(
+        null=True, blank=True,
+        validators=[MinValueValidator(MIN_RESTRICTION_SECONDS), MaxValueValidator(MAX_RESTRICTION_SECONDS)],
+    )
+    welcome_text = models.TextField(blank=True, max_length=4096)
+    rules_text = models.TextField(blank=True, max_length=4096)
+    log_chat_id = models.BigIntegerField(null=True, blank=True)
+    # Denormalised counters for sorting the group list without a join: kept by the services.
+    member_count = models.PositiveIntegerField(default=0)
+    message_count = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        indexes = [
+            models.Index(fields=["is_active", "title"], name="group_active_title"),
+            models.Index(fields=["created_at"], name="group_created"),
+        ]
+
     def __str__(self):
         return f"{self.title} ({self.telegram_chat_id})"
+
+
+class ChatIdAlias(models.Model):
+    """A chat id a group had before Telegram migrated it to a supergroup: lookups by the old id still find it."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="chat_id_aliases")
+    telegram_chat_id = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.telegram_chat_id} -> {self.group_id}"
 
 
 class Membership(models.Model):
@@ -29,17 +69,30 @@ class Membership(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.MEMBER)
+    is_admin = models.BooleanField(default=False)
+    custom_title = models.CharField(max_length=16, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    restricted_until = models.DateTimeField(null=True, blank=True)
+    message_count = models.PositiveBigIntegerField(default=0)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["group", "user"], name="unique_membership")]
-        indexes = [models.Index(fields=["user", "group"], name="membership_user_group")]
+        indexes = [
+            models.Index(fields=["user", "group"], name="membership_user_group"),
+            # The member list: by group, optionally by status, in a stable order.
+            models.Index(fields=["group", "status", "id"], name="membership_group_status"),
+            models.Index(fields=["group", "id"], name="membership_group_order"),
+        ]
 
     def __str__(self):
         return f"{self.user} in {self.group}: {self.status}"
 
+    PRESENT = frozenset({Status.MEMBER, Status.RESTRICTED})
+
     @property
     def counts_as_member(self) -> bool:
         """Present in the group and not banned: the condition for a group-scoped permission."""
-        return self.status in {self.Status.MEMBER, self.Status.RESTRICTED}
+        return self.status in self.PRESENT

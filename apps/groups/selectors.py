@@ -1,7 +1,12 @@
-from apps.common.errors import NotFoundError
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Lower
+
+from apps.common.errors import NotFoundError, ValidationFailed
 from apps.common.ids import get_or_404
 
-from .models import Group
+from .models import ChatIdAlias, Group, Membership
+
+GROUP_SORTS = {"title": "title", "created": "created_at", "members": "member_count", "messages": "message_count"}
 
 
 def group_get(*, group_id) -> Group:
@@ -9,10 +14,14 @@ def group_get(*, group_id) -> Group:
 
 
 def group_get_by_chat(*, telegram_chat_id: int) -> Group:
-    try:
-        return Group.objects.get(telegram_chat_id=telegram_chat_id)
-    except Group.DoesNotExist:
-        raise NotFoundError(f"No group with Telegram chat id {telegram_chat_id}") from None
+    """By the current chat id, or by one the group had before Telegram migrated it."""
+    group = Group.objects.filter(telegram_chat_id=telegram_chat_id).first()
+    if group is None:
+        alias = ChatIdAlias.objects.filter(telegram_chat_id=telegram_chat_id).values_list("group_id", flat=True).first()
+        group = Group.objects.filter(pk=alias).first() if alias is not None else None
+    if group is None:
+        raise NotFoundError(f"No group with Telegram chat id {telegram_chat_id}")
+    return group
 
 
 def group_resolve(*, group_id=None, telegram_chat_id: int | None = None) -> Group | None:
@@ -22,3 +31,42 @@ def group_resolve(*, group_id=None, telegram_chat_id: int | None = None) -> Grou
     if telegram_chat_id is not None:
         return group_get_by_chat(telegram_chat_id=telegram_chat_id)
     return None
+
+
+def group_list(*, active: bool | None = None, q: str | None = None, sort: str = "title") -> QuerySet[Group]:
+    field = GROUP_SORTS.get(sort.removeprefix("-"))
+    if field is None:
+        raise ValidationFailed(
+            f"Unknown sort {sort!r}; use one of {', '.join(sorted(GROUP_SORTS))}, with '-' for descending",
+            details={"sort": [f"Must be one of {sorted(GROUP_SORTS)}, optionally prefixed with '-'."]},
+        )
+    queryset = Group.objects.all()
+    if active is not None:
+        queryset = queryset.filter(is_active=active)
+    if q:
+        queryset = queryset.filter(title__icontains=q)
+    key = Lower(field) if field == "title" else F(field)  # titles sort as people read them, not by code point
+    if sort.startswith("-"):
+        return queryset.order_by(key.desc(), "-id")
+    return queryset.order_by(key.asc(), "id")
+
+
+def membership_list(*, group: Group, status: str | None = None) -> QuerySet[Membership]:
+    queryset = Membership.objects.filter(group=group)
+    if status is not None:
+        queryset = queryset.filter(status=status)
+    return queryset.select_related("user").order_by("id")
+
+
+def membership_get(*, group: Group, user_id) -> Membership:
+    from apps.users.selectors import user_get
+
+    user = user_get(user_id=user_id)
+    membership = Membership.objects.filter(group=group, user=user).select_related("user").first()
+    if membership is None:
+        raise NotFoundError(f"User {user_id} is not a member of group {group.pk}")
+    return membership
+
+
+def present_member_filter() -> Q:
+    return Q(status__in=Membership.PRESENT)

@@ -19,7 +19,7 @@ from apps.audit import actions
 from apps.audit.models import AuditEvent
 from apps.common.errors import NotFoundError
 from apps.common.ids import parse_pk
-from apps.groups.models import Group, Membership
+from apps.groups.models import ChatIdAlias, Group, Membership
 from apps.users.models import User
 
 from .errors import UnknownPermissionError
@@ -174,6 +174,11 @@ def _groups_by(queries: list[PermissionQuery]) -> tuple[dict, dict]:
         "pk", "telegram_chat_id", "is_active"
     ):
         by_pk[pk] = by_chat[chat_id] = (pk, is_active)
+    migrated_from = chat_ids - set(by_chat)
+    if migrated_from:  # a chat id the group had before Telegram made it a supergroup
+        aliases = ChatIdAlias.objects.filter(telegram_chat_id__in=migrated_from)
+        for chat_id, pk, is_active in aliases.values_list("telegram_chat_id", "group_id", "group__is_active"):
+            by_chat[chat_id] = (pk, is_active)
     return by_pk, by_chat
 
 

@@ -4,7 +4,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.fields import ObjectIdField, StrictBooleanField, StrictCharField, TelegramIdField
+from apps.common.fields import (
+    ObjectIdField,
+    StrictBooleanField,
+    StrictCharField,
+    TelegramIdField,
+    TelegramUsernameField,
+)
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope, error_responses, list_envelope
@@ -28,7 +34,7 @@ class UserListApi(APIView):
     class InputSerializer(serializers.Serializer):
         username = StrictCharField(max_length=150, validators=[UnicodeUsernameValidator()])
         telegram_user_id = TelegramIdField(required=False, allow_null=True)
-        telegram_username = StrictCharField(max_length=33, required=False, allow_blank=True)
+        telegram_username = TelegramUsernameField(required=False, allow_blank=True)
         display_name = StrictCharField(max_length=255, required=False, allow_blank=True)
         password = StrictCharField(max_length=128, required=False, trim_whitespace=False)
         is_active = StrictBooleanField(required=False)
@@ -60,7 +66,7 @@ class UserListApi(APIView):
 class UserDetailApi(APIView):
     class PatchSerializer(serializers.Serializer):
         telegram_user_id = TelegramIdField(required=False, allow_null=True)
-        telegram_username = StrictCharField(max_length=33, required=False, allow_blank=True)
+        telegram_username = TelegramUsernameField(required=False, allow_blank=True)
         display_name = StrictCharField(max_length=255, required=False, allow_blank=True)
         password = StrictCharField(max_length=128, required=False, trim_whitespace=False)
         is_active = StrictBooleanField(required=False)

@@ -106,3 +106,24 @@ def user_update(*, user: User, actor: User | None = None, password: str | None =
 def user_bump_rbac_version(*, user_id) -> None:
     """Makes every cached decision about this user stale. Call inside the change's transaction."""
     User.objects.filter(pk=user_id).update(rbac_version=F("rbac_version") + 1)
+
+
+def user_ensure_telegram(*, telegram_user_id: int, telegram_username: str = "", display_name: str = "",
+                         actor: User | None = None) -> User:
+    """The user behind a Telegram account, created on first sight; a changed @username or name is kept current."""
+    user = User.objects.filter(telegram_user_id=telegram_user_id).first()
+    if user is None:
+        username = f"tg{telegram_user_id}".replace("-", "_")
+        if User.objects.filter(username=username).exists():
+            username = f"{username}_{User.objects.count()}"
+        try:
+            return user_create(username=username, telegram_user_id=telegram_user_id,
+                               telegram_username=telegram_username, display_name=display_name, actor=actor)
+        except ConflictError:  # created concurrently
+            return User.objects.get(telegram_user_id=telegram_user_id)
+    changes = {}
+    if telegram_username and telegram_username.lstrip("@") != user.telegram_username:
+        changes["telegram_username"] = telegram_username
+    if display_name and display_name != user.display_name:
+        changes["display_name"] = display_name
+    return user_update(user=user, actor=actor, **changes) if changes else user

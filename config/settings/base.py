@@ -124,11 +124,26 @@ SPECTACULAR_SETTINGS = {
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and the docs need a key (or a staff session) like every endpoint but health and metrics.
+    "SERVE_AUTHENTICATION": [
+        "apps.common.auth.ServiceAPIKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SERVE_PERMISSIONS": ["apps.common.auth.IsServiceOrStaff"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.common.schema.document_common_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ConnectionState": ["connected", "unreachable"],
         "HealthStatus": ["healthy", "degraded", "unhealthy"],
         "MembershipStatus": "apps.groups.models.Membership.Status",
         "AuditResult": "apps.audit.models.AuditEvent.Result",
+        "GroupType": "apps.groups.models.Group.Type",
+        "WarnAction": "apps.groups.models.Group.WarnAction",
+        "ModerationActionType": "apps.moderation.models.ModerationAction.Type",
+        "ModerationActionStatus": "apps.moderation.models.ModerationAction.Status",
+        "GroupEventType": "apps.events.models.GroupEvent.Type",
     },
 }
 

@@ -17,6 +17,8 @@ INSTALLED_APPS = [
     "apps.groups",
     "apps.rbac",
     "apps.audit",
+    "apps.moderation",
+    "apps.events",
 ]
 AUTH_USER_MODEL = "users.User"
 
@@ -84,7 +86,7 @@ if MONGODB:
     INSTALLED_APPS = [_MONGO_APP_CONFIGS.get(app, app) for app in INSTALLED_APPS]
     MIGRATION_MODULES = {
         label: f"mongo_migrations.{label}"
-        for label in ("admin", "auth", "contenttypes", "users", "groups", "rbac", "audit")
+        for label in ("admin", "auth", "contenttypes", "users", "groups", "rbac", "audit", "moderation", "events")
     }
 else:
     DATABASES = {"default": _sqlite_database(DATABASE_URL)}

@@ -1,6 +1,8 @@
 """Test profile: core on a throwaway SQLite database, fast hashing, known API keys."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("APP_ENV", "development")
 os.environ.setdefault("SERVICE_API_KEYS", "tests=test-key,bot=bot-key,web=web-key")
@@ -12,4 +14,5 @@ LOGGING["root"]["level"] = "WARNING"
 
 if not MONGODB:
     # A file, not SQLite's shared-cache memory database: real WAL locking, so concurrency tests mean something.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_core.sqlite3")}
+    # Named per process, so concurrent test runs never share one file.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"tgmod-test-{os.getpid()}.sqlite3")}

@@ -11,6 +11,8 @@ api = [
     path("", include("apps.groups.urls")),
     path("", include("apps.rbac.urls")),
     path("", include("apps.audit.urls")),
+    path("", include("apps.moderation.urls")),
+    path("", include("apps.events.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -1,12 +1,16 @@
 """Demo data for a first look: an admin with a generated password (printed once), groups, users and roles."""
 
 import logging
+import random
 import secrets
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from apps.common.context import bind_context
 from apps.common.db import atomic
+from apps.events.services import events_ingest
 from apps.groups.models import Membership
 from apps.groups.services import group_register, membership_set
 from apps.rbac.selectors import role_get
@@ -30,6 +34,26 @@ DEMO_USERS = [
     ("erin", 10005, "erin_tg", "Erin Member", {0: "member", 1: "member", 2: "member"}),
     ("spammer", 10006, "spam_bot_9000", "Totally Not Spam", {}),
 ]
+
+
+def _demo_activity(groups) -> list[dict]:
+    """Two days of chatter, so the stats endpoints have something to chart."""
+    rng = random.Random(7)  # the same demo every time
+    now = timezone.now()
+    speakers = [telegram_id for _, telegram_id, *_ in DEMO_USERS if telegram_id != 10006]
+    events = []
+    for number in range(600):
+        group = groups[number % len(groups)]
+        kind = rng.choices(["message", "command", "join", "leave"], weights=[90, 5, 3, 2])[0]
+        events.append({
+            "event_id": f"demo-{number}",
+            "type": kind,
+            "telegram_chat_id": group.telegram_chat_id,
+            "telegram_user_id": rng.choice(speakers) if kind in ("message", "command") else 20000 + number,
+            "command": "help" if kind == "command" else "",
+            "occurred_at": now - timedelta(minutes=rng.randint(1, 48 * 60)),
+        })
+    return events
 
 
 class Command(BaseCommand):
@@ -60,5 +84,6 @@ class Command(BaseCommand):
                                 reason="demo data")
             spammer = User.objects.get(username="spammer")
             membership_set(group=groups[0], user=spammer, status=Membership.Status.BANNED)
+            events_ingest(events=_demo_activity(groups))
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self.stdout.write(f"  Admin login: {ADMIN_USERNAME} / {password}   (shown once; change it in /admin)")

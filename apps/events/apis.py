@@ -1,0 +1,101 @@
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField
+from apps.common.parsing import parse_body, parse_query
+from apps.common.schema import envelope, error_responses
+from apps.groups.selectors import group_get
+
+from .models import GroupEvent
+from .selectors import BUCKETS, group_stats
+from .services import MAX_BATCH, events_ingest
+
+
+class EventInputSerializer(serializers.Serializer):
+    event_id = StrictCharField(max_length=64)
+    type = serializers.ChoiceField(choices=GroupEvent.Type.choices)
+    group_id = ObjectIdField(required=False)
+    telegram_chat_id = TelegramIdField(required=False)
+    telegram_user_id = TelegramIdField(required=False, allow_null=True)
+    username = StrictCharField(max_length=33, required=False, allow_blank=True)
+    display_name = StrictCharField(max_length=255, required=False, allow_blank=True)
+    command = StrictCharField(max_length=64, required=False, allow_blank=True)
+    occurred_at = serializers.DateTimeField()
+
+    def validate(self, attrs):
+        if ("group_id" in attrs) == ("telegram_chat_id" in attrs):
+            raise serializers.ValidationError("Give exactly one of group_id or telegram_chat_id.")
+        if attrs["occurred_at"] > timezone.now() + timedelta(minutes=5):
+            raise serializers.ValidationError({"occurred_at": "Lies in the future."})
+        return attrs
+
+
+class EventBatchApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        events = EventInputSerializer(many=True, min_length=1, max_length=MAX_BATCH)
+
+    class OutputSerializer(serializers.Serializer):
+        received = serializers.IntegerField()
+        accepted = serializers.IntegerField()
+        duplicates = serializers.IntegerField(help_text="Events already stored under the same event_id")
+
+    @extend_schema(operation_id="events_batch", request=InputSerializer,
+                   responses={200: envelope(OutputSerializer), **error_responses()})
+    def post(self, request):
+        data = parse_body(self.InputSerializer, request)
+        return Response(events_ingest(events=data["events"]))
+
+
+class StatsPointSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    messages = serializers.IntegerField()
+    joins = serializers.IntegerField()
+    leaves = serializers.IntegerField()
+    commands = serializers.IntegerField()
+    active_members = serializers.IntegerField()
+    moderation = serializers.DictField(child=serializers.IntegerField(), help_text="Executed actions by type")
+
+
+class StatsTotalsSerializer(serializers.Serializer):
+    messages = serializers.IntegerField()
+    joins = serializers.IntegerField()
+    leaves = serializers.IntegerField()
+    commands = serializers.IntegerField()
+    active_members = serializers.IntegerField(help_text="Distinct members who spoke in the range")
+    moderation = serializers.DictField(child=serializers.IntegerField())
+
+
+class GroupStatsApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+        bucket = serializers.ChoiceField(choices=list(BUCKETS), default="hour")
+
+        def validate(self, attrs):
+            now = timezone.now()
+            attrs.setdefault("until", now)
+            attrs.setdefault("since", attrs["until"] - (timedelta(days=1) if attrs["bucket"] == "hour"
+                                                         else timedelta(days=30)))
+            if attrs["since"] >= attrs["until"]:
+                raise serializers.ValidationError("since must be before until.")
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        group_id = ObjectIdField()
+        bucket = serializers.CharField()
+        since = serializers.DateTimeField()
+        until = serializers.DateTimeField()
+        series = StatsPointSerializer(many=True)
+        totals = StatsTotalsSerializer()
+
+    @extend_schema(operation_id="stats_group", parameters=[FilterSerializer],
+                   responses={200: envelope(OutputSerializer), **error_responses(404)})
+    def get(self, request, group_id):
+        group = group_get(group_id=group_id)
+        filters = parse_query(self.FilterSerializer, request)
+        return Response(self.OutputSerializer(group_stats(group=group, **filters)).data)

@@ -1,0 +1,77 @@
+"""Analytics reads: per-group series from the hourly counters, and platform-wide totals."""
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDay, TruncHour
+
+from apps.common.errors import ValidationFailed
+from apps.groups.models import Group
+from apps.moderation.models import ModerationAction
+
+from .models import ActiveMember, ActivityBucket
+
+BUCKETS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+MAX_POINTS = 24 * 92  # a quarter of hourly points
+COUNTERS = ("messages", "joins", "leaves", "commands")
+
+
+def _floor(moment: datetime, bucket: str) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if bucket == "day" else moment
+
+
+def group_stats(*, group: Group, since: datetime, until: datetime, bucket: str) -> dict:
+    step = BUCKETS[bucket]
+    first, end = _floor(since, bucket), until
+    points = int((end - first) / step) + 1
+    if points > MAX_POINTS:
+        raise ValidationFailed(f"That range has {points} {bucket} buckets; at most {MAX_POINTS} per request")
+    trunc = TruncDay if bucket == "day" else TruncHour
+    series: dict[datetime, dict] = {}
+    moment = first
+    while moment < end:
+        series[moment] = {"start": moment, **dict.fromkeys(COUNTERS, 0), "active_members": 0, "moderation": {}}
+        moment += step
+
+    hour_range = {"group": group, "start__gte": first, "start__lt": end}
+    counter_rows = (ActivityBucket.objects.filter(**hour_range).annotate(slot=trunc("start")).values("slot")
+                    .annotate(**{name: Sum(name) for name in COUNTERS}))
+    for row in counter_rows:
+        if row["slot"] in series:
+            series[row["slot"]].update({name: row[name] or 0 for name in COUNTERS})
+    active_rows = (ActiveMember.objects.filter(**hour_range).annotate(slot=trunc("start")).values("slot")
+                   .annotate(users=Count("user", distinct=True)))
+    for row in active_rows:
+        if row["slot"] in series:
+            series[row["slot"]]["active_members"] = row["users"]
+    moderation_rows = (
+        ModerationAction.objects.filter(group=group, status=ModerationAction.Status.EXECUTED,
+                                        created_at__gte=first, created_at__lt=end)
+        .annotate(slot=trunc("created_at")).values("slot", "type").annotate(n=Count("id"))
+    )
+    for row in moderation_rows:
+        if row["slot"] in series:
+            series[row["slot"]]["moderation"][row["type"]] = row["n"]
+
+    totals: dict = {name: sum(point[name] for point in series.values()) for name in COUNTERS}
+    moderation_totals: dict = defaultdict(int)
+    for point in series.values():
+        for kind, count in point["moderation"].items():
+            moderation_totals[kind] += count
+    totals["moderation"] = dict(moderation_totals)
+    totals["active_members"] = (ActiveMember.objects.filter(**hour_range).values("user").distinct().count())
+    return {"group_id": group.pk, "bucket": bucket, "since": first, "until": end, "series": list(series.values()),
+            "totals": totals}
+
+
+def platform_activity(*, since: datetime) -> dict:
+    sums = ActivityBucket.objects.filter(start__gte=_floor(since, "hour")).aggregate(
+        **{name: Sum(name) for name in COUNTERS}
+    )
+    actions = ModerationAction.objects.filter(created_at__gte=since, status=ModerationAction.Status.EXECUTED)
+    return {
+        **{f"{name}_24h": sums[name] or 0 for name in COUNTERS},
+        "moderation_actions_24h": actions.count(),
+    }

@@ -1,0 +1,196 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField
+from apps.common.pagination import PageQuerySerializer, paginate
+from apps.common.parsing import parse_body, parse_query
+from apps.common.schema import envelope, error_responses, list_envelope
+from apps.groups.selectors import group_get, group_resolve
+from apps.users.selectors import actor_get, user_get
+
+from .models import ModerationAction
+from .selectors import moderation_action_get, moderation_action_list, warning_get, warning_list
+from .services import moderation_action_complete, moderation_action_record, warning_remove, warnings_reset
+
+
+class ActionOutputSerializer(serializers.Serializer):
+    id = ObjectIdField()
+    type = serializers.ChoiceField(choices=ModerationAction.Type.choices)
+    group_id = ObjectIdField()
+    actor_user_id = ObjectIdField(source="actor_id", allow_null=True)
+    target_user_id = ObjectIdField(source="target_id", allow_null=True)
+    reason = serializers.CharField()
+    until = serializers.DateTimeField(allow_null=True)
+    telegram_message_id = serializers.IntegerField(allow_null=True)
+    source_service = serializers.CharField()
+    status = serializers.ChoiceField(choices=ModerationAction.Status.choices)
+    error = serializers.CharField()
+    details = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class RequiredActionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["ban", "kick", "mute"])
+    duration_seconds = serializers.IntegerField(allow_null=True)
+
+
+class WarningStateSerializer(serializers.Serializer):
+    active_warnings = serializers.IntegerField()
+    warn_limit = serializers.IntegerField()
+    limit_reached = serializers.SerializerMethodField()
+    required_action = RequiredActionSerializer(allow_null=True)
+
+    def get_limit_reached(self, outcome) -> bool:
+        return outcome.required_action is not None
+
+
+class WarningOutputSerializer(serializers.Serializer):
+    id = ObjectIdField()
+    group_id = ObjectIdField()
+    user_id = ObjectIdField()
+    action_id = ObjectIdField(allow_null=True)
+    issued_by_user_id = ObjectIdField(source="issued_by_id", allow_null=True)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    removed_at = serializers.DateTimeField(allow_null=True)
+    removed_by_user_id = ObjectIdField(source="removed_by_id", allow_null=True)
+    remove_reason = serializers.CharField()
+
+
+class ActionListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        type = serializers.ChoiceField(choices=ModerationAction.Type.choices)
+        group_id = ObjectIdField(required=False)
+        telegram_chat_id = TelegramIdField(required=False)
+        actor_user_id = ObjectIdField(required=False)
+        target_user_id = ObjectIdField(required=False)
+        reason = StrictCharField(max_length=1024, required=False, allow_blank=True, default="")
+        until = serializers.DateTimeField(required=False, allow_null=True)
+        telegram_message_id = TelegramIdField(required=False, allow_null=True)
+        details = serializers.DictField(required=False)
+
+        def validate(self, attrs):
+            if ("group_id" in attrs) == ("telegram_chat_id" in attrs):
+                raise serializers.ValidationError("Give exactly one of group_id or telegram_chat_id.")
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        action = ActionOutputSerializer()
+        warnings = WarningStateSerializer(allow_null=True)
+
+    class FilterSerializer(PageQuerySerializer):
+        group_id = serializers.CharField(required=False)
+        actor_user_id = serializers.CharField(required=False)
+        target_user_id = serializers.CharField(required=False)
+        type = serializers.ChoiceField(required=False, choices=ModerationAction.Type.choices)
+        status = serializers.ChoiceField(required=False, choices=ModerationAction.Status.choices)
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+
+    @extend_schema(operation_id="moderation_actions_list", parameters=[FilterSerializer],
+                   responses={200: list_envelope(ActionOutputSerializer), **error_responses(404)})
+    def get(self, request):
+        filters = parse_query(self.FilterSerializer, request)
+        page, limit = filters.pop("page"), filters.pop("limit")
+        queryset = moderation_action_list(
+            group=group_get(group_id=filters["group_id"]) if "group_id" in filters else None,
+            actor=user_get(user_id=filters["actor_user_id"]) if "actor_user_id" in filters else None,
+            target=user_get(user_id=filters["target_user_id"]) if "target_user_id" in filters else None,
+            type=filters.get("type"), status=filters.get("status"), since=filters.get("since"),
+            until=filters.get("until"),
+        )
+        return Response(paginate(queryset, page=page, limit=limit, serializer_class=ActionOutputSerializer))
+
+    @extend_schema(operation_id="moderation_actions_record", request=InputSerializer,
+                   responses={201: envelope(OutputSerializer), **error_responses(404)})
+    def post(self, request):
+        data = parse_body(self.InputSerializer, request)
+        group = group_resolve(group_id=data.get("group_id"), telegram_chat_id=data.get("telegram_chat_id"))
+        target = user_get(user_id=data["target_user_id"]) if "target_user_id" in data else None
+        action, warn_outcome = moderation_action_record(
+            type=data["type"], group=group, actor=actor_get(actor_user_id=data.get("actor_user_id")), target=target,
+            reason=data["reason"], until=data.get("until"), telegram_message_id=data.get("telegram_message_id"),
+            details=data.get("details"),
+        )
+        body = {"action": action, "warnings": warn_outcome}
+        return Response(self.OutputSerializer(body).data, status=201)
+
+
+class ActionCompleteApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=[ModerationAction.Status.EXECUTED, ModerationAction.Status.FAILED])
+        error = StrictCharField(max_length=1024, required=False, allow_blank=True, default="")
+
+    @extend_schema(operation_id="moderation_actions_complete", request=InputSerializer,
+                   responses={200: envelope(ActionOutputSerializer), **error_responses(404, 409)})
+    def post(self, request, action_id):
+        action = moderation_action_get(action_id=action_id)
+        data = parse_body(self.InputSerializer, request)
+        return Response(ActionOutputSerializer(moderation_action_complete(action=action, **data)).data)
+
+
+class ActionDetailApi(APIView):
+    @extend_schema(operation_id="moderation_actions_retrieve",
+                   responses={200: envelope(ActionOutputSerializer), **error_responses(404)})
+    def get(self, request, action_id):
+        return Response(ActionOutputSerializer(moderation_action_get(action_id=action_id)).data)
+
+
+class _ActorReasonSerializer(serializers.Serializer):
+    reason = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+    actor_user_id = ObjectIdField(required=False)
+
+
+class WarningListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        include_removed = serializers.BooleanField(required=False, default=False)
+
+    class OutputSerializer(serializers.Serializer):
+        active_warnings = serializers.IntegerField()
+        warn_limit = serializers.IntegerField()
+        items = WarningOutputSerializer(many=True)
+
+    @extend_schema(operation_id="warnings_list", parameters=[FilterSerializer],
+                   responses={200: envelope(OutputSerializer), **error_responses(404)})
+    def get(self, request, group_id, user_id):
+        group, user = group_get(group_id=group_id), user_get(user_id=user_id)
+        filters = parse_query(self.FilterSerializer, request)
+        warnings = list(warning_list(group=group, user=user, include_removed=filters["include_removed"]))
+        active = sum(1 for warning in warnings if warning.removed_at is None)
+        return Response(self.OutputSerializer(
+            {"active_warnings": active, "warn_limit": group.warn_limit, "items": warnings}
+        ).data)
+
+
+class WarningRemoveApi(APIView):
+    @extend_schema(operation_id="warnings_remove", request=_ActorReasonSerializer,
+                   responses={200: envelope(WarningOutputSerializer), **error_responses(404, 409)})
+    def post(self, request, group_id, user_id, warning_id):
+        group, user = group_get(group_id=group_id), user_get(user_id=user_id)
+        warning = warning_get(group=group, user=user, warning_id=warning_id)
+        data = parse_body(_ActorReasonSerializer, request)
+        actor = actor_get(actor_user_id=data.get("actor_user_id"))
+        return Response(WarningOutputSerializer(warning_remove(warning=warning, actor=actor,
+                                                               reason=data["reason"])).data)
+
+
+class WarningResetApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        removed = serializers.IntegerField()
+        active_warnings = serializers.IntegerField()
+
+    @extend_schema(operation_id="warnings_reset", request=_ActorReasonSerializer,
+                   responses={200: envelope(OutputSerializer), **error_responses(404)})
+    def post(self, request, group_id, user_id):
+        group, user = group_get(group_id=group_id), user_get(user_id=user_id)
+        data = parse_body(_ActorReasonSerializer, request)
+        actor = actor_get(actor_user_id=data.get("actor_user_id"))
+        removed = warnings_reset(group=group, user=user, actor=actor, reason=data["reason"])
+        return Response({"removed": removed, "active_warnings": 0})
+
+
+
+

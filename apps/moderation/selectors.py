@@ -1,0 +1,39 @@
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from apps.common.errors import NotFoundError
+from apps.common.ids import get_or_404, parse_pk
+from apps.groups.models import Group
+from apps.users.models import User
+
+from .models import ModerationAction, Warning
+
+
+def moderation_action_get(*, action_id) -> ModerationAction:
+    queryset = ModerationAction.objects.select_related("group", "actor", "target")
+    return get_or_404(ModerationAction, action_id, label="Moderation action", queryset=queryset)
+
+
+def moderation_action_list(*, group: Group | None = None, actor: User | None = None, target: User | None = None,
+                           type: str | None = None, status: str | None = None, since: datetime | None = None,
+                           until: datetime | None = None) -> QuerySet[ModerationAction]:
+    filters = {"group": group, "actor": actor, "target": target, "type": type, "status": status,
+               "created_at__gte": since, "created_at__lt": until}
+    queryset = ModerationAction.objects.filter(**{key: value for key, value in filters.items() if value is not None})
+    return queryset.order_by("-created_at", "-id")
+
+
+def warning_list(*, group: Group, user: User, include_removed: bool = False) -> QuerySet[Warning]:
+    queryset = Warning.objects.filter(group=group, user=user)
+    if not include_removed:
+        queryset = queryset.filter(removed_at__isnull=True)
+    return queryset.order_by("-created_at", "-id")
+
+
+def warning_get(*, group: Group, user: User, warning_id) -> Warning:
+    pk = parse_pk(Warning, warning_id)
+    warning = Warning.objects.filter(pk=pk, group=group, user=user).first() if pk is not None else None
+    if warning is None:
+        raise NotFoundError(f"Warning {warning_id} not found for user {user.pk} in group {group.pk}")
+    return warning

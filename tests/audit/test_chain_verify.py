@@ -1,0 +1,126 @@
+"""Tamper evidence: `audit_verify` recomputes the hash chain and names the first event that breaks it."""
+
+from io import StringIO
+from itertools import pairwise
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from apps.audit.chain import event_hash
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import audit_chain_verify
+from tests.factories import grant, make_group, make_member, make_user
+
+
+def verify() -> str:
+    out = StringIO()
+    call_command("audit_verify", stdout=out)
+    return out.getvalue()
+
+
+def raw(sql: str, params=()) -> None:
+    """Behind the ORM's back, as someone with database access would."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@pytest.fixture
+def trail(api):
+    """A realistic chain: API writes of every kind, Unicode, 64-bit ids, permission checks."""
+    admin = make_user("root")
+    grant(admin, "admin")
+    group = make_group(telegram_chat_id=-1001234567890, title="Группа ✓")
+    user_id = api.post("/api/users", {"username": "zoë", "display_name": "Zoë 🚀", "telegram_user_id": 2**62,
+                                      "actor_user_id": str(admin.pk)}).json()["data"]["id"]
+    api.patch(f"/api/users/{user_id}", {"display_name": "Z", "actor_user_id": str(admin.pk)})
+    make_member(make_user(), group)
+    assignment = api.post("/api/rbac/assignments", {"user_id": user_id, "role": "moderator",
+                                                    "group_id": str(group.pk), "reason": "helps ✓"}).json()["data"]
+    api.post(f"/api/rbac/assignments/{assignment['id']}/revoke", {"reason": "done"})
+    api.post("/api/rbac/check-permissions",
+             {"checks": [{"user_id": user_id, "permission": "BAN_USERS"}, {"user_id": "0", "permission": "BAN_USERS"}]})
+    count = AuditEvent.objects.count()
+    assert sorted(set(AuditEvent.objects.values_list("action", flat=True))) == [
+        "group.create", "membership.upsert", "permission.check", "role.assign", "role.revoke", "user.create",
+        "user.update"]
+    return count
+
+
+def test_intact_chain_passes(trail):
+    assert f"{trail} events verified" in verify()
+
+
+def test_empty_trail_passes(db):
+    assert "0 events verified" in verify()
+
+
+def test_every_event_links_to_the_previous_one(trail):
+    events = list(AuditEvent.objects.order_by("sequence"))
+    assert events[0].previous_hash == "0" * 64
+    for previous, event in pairwise(events):
+        assert event.previous_hash == previous.hash
+        assert event.sequence == previous.sequence + 1
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("reason", "x"),
+        ("result", "allowed"),
+        ("actor_user_id", "999"),
+        ("service", "bot"),
+        ("details", '{"username": "mallory"}'),
+        ("created_at", "2020-01-01 00:00:00"),
+    ],
+)
+def test_an_edited_row_is_named(trail, column, value):
+    raw(f"UPDATE audit_auditevent SET {column} = %s WHERE sequence = 4", [value])  # noqa: S608 (fixed names)
+    with pytest.raises(CommandError, match=r"#4\b"):
+        verify()
+
+
+def test_the_briefs_example_edit_is_detected(trail):
+    raw("UPDATE audit_auditevent SET reason='x' WHERE sequence=5")
+    with pytest.raises(CommandError, match=r"#5\b.*content does not match its hash"):
+        verify()
+
+
+def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(trail):
+    """Rewriting one row consistently is not enough: the following event still names the old hash."""
+    fields = [f.name for f in AuditEvent._meta.concrete_fields if f.name not in {"id", "hash"}]
+    values = AuditEvent.objects.filter(sequence=3).values(*fields).get()
+    values["reason"] = "innocent"
+    raw("UPDATE audit_auditevent SET reason = %s, hash = %s WHERE sequence = 3", ["innocent", event_hash(**values)])
+    with pytest.raises(CommandError, match=r"#4\b.*previous_hash"):
+        verify()
+
+
+def test_a_deleted_middle_row_is_detected(trail):
+    raw("DELETE FROM audit_auditevent WHERE sequence = 6")
+    with pytest.raises(CommandError, match=r"#7\b.*expected sequence 6"):
+        verify()
+
+
+def test_a_deleted_first_row_is_detected(trail):
+    raw("DELETE FROM audit_auditevent WHERE sequence = 1")
+    with pytest.raises(CommandError, match=r"#2\b"):
+        verify()
+
+
+def test_swapped_rows_are_detected(trail):
+    raw("UPDATE audit_auditevent SET sequence = -1 WHERE sequence = 2")
+    raw("UPDATE audit_auditevent SET sequence = 2 WHERE sequence = 3")
+    raw("UPDATE audit_auditevent SET sequence = 3 WHERE sequence = -1")
+    with pytest.raises(CommandError, match=r"#2\b"):
+        verify()
+
+
+def test_report_counts_what_verified_before_the_break(trail):
+    raw("UPDATE audit_auditevent SET reason='x' WHERE sequence=8")
+    report = audit_chain_verify(batch_size=3)  # several chunks: the break is found across chunk borders
+    assert (report.intact, report.first_broken_sequence, report.checked) == (False, 8, 7)
+
+
+def test_verification_spans_chunks(trail):
+    assert audit_chain_verify(batch_size=2).checked == trail

@@ -1,0 +1,114 @@
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.utils import timezone
+
+from apps.audit.models import AuditEvent
+from apps.events.models import GroupEvent
+from apps.groups.models import Membership
+from apps.users.models import User
+from tests.factories import make_group
+
+BATCH = "/api/events/batch"
+
+
+def hour_ago(hours=1, minutes=0):
+    moment = timezone.now().astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+    return (moment + timedelta(minutes=minutes)).isoformat()
+
+
+def event(group, number, type="message", user=1001, **extra):
+    return {"event_id": f"e-{number}", "type": type, "telegram_chat_id": group.telegram_chat_id,
+            "telegram_user_id": user, "occurred_at": hour_ago(1, number % 50), **extra}
+
+
+@pytest.fixture
+def group(db):
+    return make_group()
+
+
+def test_batch_is_stored_counted_and_idempotent(api, group):
+    events = [event(group, n, user=1001 + n % 3) for n in range(10)] + [event(group, 99, "join", user=2002)]
+    first = api.post(BATCH, {"events": events})
+    assert first.json()["data"] == {"received": 11, "accepted": 11, "duplicates": 0}
+    again = api.post(BATCH, {"events": events})
+    assert again.json()["data"] == {"received": 11, "accepted": 0, "duplicates": 11}
+    assert GroupEvent.objects.count() == 11
+    speaker = Membership.objects.get(group=group, user__telegram_user_id=1001)
+    assert speaker.message_count == 4 and speaker.last_seen_at is not None
+    assert Membership.objects.get(group=group, user__telegram_user_id=2002).status == "member"
+    group.refresh_from_db()
+    assert group.message_count == 10
+
+
+def test_duplicates_inside_one_batch_count_once(api, group):
+    response = api.post(BATCH, {"events": [event(group, 1), event(group, 1)]})
+    assert response.json()["data"]["accepted"] == 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "dance"},
+        {"telegram_chat_id": -100777},
+        {"telegram_user_id": "12"},
+        {"occurred_at": "yesterday"},
+        {"event_id": ""},
+        {"telegram_chat_id": 2**64},
+    ],
+)
+def test_one_bad_event_rejects_the_whole_batch(api, group, bad):
+    before = (AuditEvent.objects.count(), User.objects.count())
+    events = [event(group, 1), {**event(group, 2), **bad}]
+    response = api.post(BATCH, {"events": events})
+    assert response.status_code == 400
+    assert not GroupEvent.objects.exists()
+    assert (AuditEvent.objects.count(), User.objects.count()) == before
+
+
+def test_batch_limit(api, group):
+    events = [event(group, n) for n in range(1001)]
+    assert api.post(BATCH, {"events": events}).status_code == 400
+    assert api.post(BATCH, {"events": []}).status_code == 400
+
+
+def test_group_stats_by_hour_and_day(api, group):
+    api.post(BATCH, {"events": [
+        event(group, 1, user=1), event(group, 2, user=1), event(group, 3, user=2),
+        event(group, 4, "join", user=3), event(group, 5, "leave", user=3),
+        event(group, 6, "command", user=2, command="ban"),
+    ]})
+    target = User.objects.get(telegram_user_id=2)
+    action = api.post("/api/moderation/actions", {"type": "kick", "group_id": str(group.pk),
+                                                 "target_user_id": str(target.pk)}).json()["data"]["action"]
+    api.post(f"/api/moderation/actions/{action['id']}/complete", {"status": "executed"})
+
+    hourly = api.get(f"/api/stats/groups/{group.pk}?bucket=hour").json()["data"]
+    assert len(hourly["series"]) >= 24
+    point = next(p for p in hourly["series"] if p["messages"])
+    assert (point["messages"], point["joins"], point["leaves"], point["commands"], point["active_members"]) == (
+        3, 1, 1, 1, 2)
+    assert hourly["totals"]["moderation"] == {"kick": 1}
+    query = urlencode({"bucket": "day", "since": hour_ago(48)})
+    daily = api.get(f"/api/stats/groups/{group.pk}?{query}").json()["data"]
+    assert daily["totals"]["messages"] == 3 and daily["totals"]["active_members"] == 2
+    assert sum(p["active_members"] for p in daily["series"]) >= 2
+
+    stats = api.get("/api/rbac/system/stats").json()["data"]
+    assert (stats["messages_24h"], stats["joins_24h"], stats["moderation_actions_24h"]) == (3, 1, 1)
+
+
+@pytest.mark.parametrize("query", ["bucket=minute", "since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z",
+                                   "since=2000-01-01T00:00:00Z&bucket=hour", "since=notadate"])
+def test_stats_query_is_validated(api, group, query):
+    assert api.get(f"/api/stats/groups/{group.pk}?{query}").status_code == 400
+
+
+def test_stats_of_unknown_group_is_404(api, db):
+    assert api.get("/api/stats/groups/987654").status_code == 404
+
+
+def test_events_in_the_future_are_refused(api, group):
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert api.post(BATCH, {"events": [{**event(group, 1), "occurred_at": future}]}).status_code == 400
