@@ -1,0 +1,4 @@
+from .client import AsyncCoreClient, CoreClient
+from .errors import CoreError, CoreUnavailable
+
+__all__ = ["AsyncCoreClient", "CoreClient", "CoreError", "CoreUnavailable"]

@@ -1,0 +1,275 @@
+"""The only code that speaks to core: one method per endpoint, sync and async from one definition.
+
+Each endpoint method builds a `Call`; `CoreClient` sends it with httpx.Client, `AsyncCoreClient` with
+httpx.AsyncClient (so `await client.check_permission(...)` there). Explicit timeouts; retries with jittered
+backoff only for calls that are safe to repeat; a circuit breaker; the envelope unwrapped into the data or
+`CoreError(code)`; anything else is `CoreUnavailable`.
+"""
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+
+from apps.common.context import current_context
+
+from .breaker import CircuitBreaker
+from .errors import CoreError, CoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    json: dict | None = None
+    params: dict | None = field(default=None)
+    # Safe to send again after a timeout or a 5xx: reads, checks, and writes core de-duplicates.
+    retry: bool = False
+
+
+def _compact(values: dict) -> dict:
+    return {key: (value.isoformat() if isinstance(value, datetime) else value)
+            for key, value in values.items() if value is not None}
+
+
+def _unwrap(response: httpx.Response):
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("success") is True:
+        return body.get("data")
+    if isinstance(body, dict) and body.get("success") is False and response.status_code < 500:
+        raise CoreError(body.get("error", "error"), body.get("message", ""), response.status_code, body.get("details"))
+    raise CoreUnavailable(f"core answered {response.status_code}")
+
+
+def _request_id() -> str:
+    return current_context().request_id or uuid.uuid4().hex
+
+
+class _Endpoints:
+    """One method per core endpoint. `_send` is synchronous or a coroutine, depending on the client."""
+
+    def _send(self, call: Call):
+        raise NotImplementedError
+
+    # -- health, users
+    def health(self):
+        return self._send(Call("GET", "/api/health", retry=True))
+
+    def user_create(self, *, username: str, **fields):
+        return self._send(Call("POST", "/api/users", json=_compact({"username": username, **fields})))
+
+    def user_get(self, user_id: str):
+        return self._send(Call("GET", f"/api/users/{user_id}", retry=True))
+
+    def user_list(self, **filters):
+        return self._send(Call("GET", "/api/users", params=_compact(filters), retry=True))
+
+    def user_update(self, user_id: str, **fields):
+        return self._send(Call("PATCH", f"/api/users/{user_id}", json=_compact(fields)))
+
+    # -- RBAC
+    def check_permission(self, *, permission: str, user_id: str | None = None, telegram_user_id: int | None = None,
+                         group_id: str | None = None, telegram_chat_id: int | None = None):
+        body = _compact({"permission": permission, "user_id": user_id, "telegram_user_id": telegram_user_id,
+                         "group_id": group_id, "telegram_chat_id": telegram_chat_id})
+        return self._send(Call("POST", "/api/rbac/check-permission", json=body, retry=True))
+
+    def check_permissions(self, checks: list[dict]):
+        body = {"checks": [_compact(check) for check in checks]}
+        return self._send(Call("POST", "/api/rbac/check-permissions", json=body, retry=True))
+
+    def permissions(self):
+        return self._send(Call("GET", "/api/rbac/permissions", retry=True))
+
+    def roles(self):
+        return self._send(Call("GET", "/api/rbac/roles", retry=True))
+
+    def role_get(self, name: str):
+        return self._send(Call("GET", f"/api/rbac/roles/{name}", retry=True))
+
+    def assignments(self, **filters):
+        return self._send(Call("GET", "/api/rbac/assignments", params=_compact(filters), retry=True))
+
+    def assign_role(self, *, user_id: str, role: str, **fields):
+        body = _compact({"user_id": user_id, "role": role, **fields})
+        # Granting a held role returns the existing assignment, so a retry cannot grant twice.
+        return self._send(Call("POST", "/api/rbac/assignments", json=body, retry=True))
+
+    def revoke_assignment(self, assignment_id: str, **fields):
+        return self._send(Call("POST", f"/api/rbac/assignments/{assignment_id}/revoke", json=_compact(fields)))
+
+    def system_stats(self):
+        return self._send(Call("GET", "/api/rbac/system/stats", retry=True))
+
+    # -- groups and members
+    def group_register(self, *, telegram_chat_id: int, title: str, type: str):
+        body = {"telegram_chat_id": telegram_chat_id, "title": title, "type": type}
+        return self._send(Call("POST", "/api/groups", json=body, retry=True))  # idempotent on the chat id
+
+    def group_get(self, group_id: str):
+        return self._send(Call("GET", f"/api/groups/{group_id}", retry=True))
+
+    def group_by_chat(self, telegram_chat_id: int):
+        return self._send(Call("GET", f"/api/groups/by-chat/{telegram_chat_id}", retry=True))
+
+    def group_list(self, **filters):
+        return self._send(Call("GET", "/api/groups", params=_compact(filters), retry=True))
+
+    def group_update(self, group_id: str, **fields):
+        return self._send(Call("PATCH", f"/api/groups/{group_id}", json=_compact(fields), retry=True))
+
+    def group_migrate(self, group_id: str, *, new_telegram_chat_id: int):
+        body = {"new_telegram_chat_id": new_telegram_chat_id}
+        return self._send(Call("POST", f"/api/groups/{group_id}/migrate", json=body, retry=True))
+
+    def group_admins_sync(self, group_id: str, *, admins: list[dict]):
+        body = {"admins": [_compact(admin) for admin in admins]}
+        return self._send(Call("POST", f"/api/groups/{group_id}/admins/sync", json=body, retry=True))
+
+    def members(self, group_id: str, **filters):
+        return self._send(Call("GET", f"/api/groups/{group_id}/members", params=_compact(filters), retry=True))
+
+    def member_set(self, group_id: str, *, user_id: str, **fields):
+        body = _compact({"user_id": user_id, **fields})
+        return self._send(Call("POST", f"/api/groups/{group_id}/members", json=body, retry=True))
+
+    def member_update(self, group_id: str, user_id: str, **fields):
+        return self._send(Call("PATCH", f"/api/groups/{group_id}/members/{user_id}", json=_compact(fields),
+                               retry=True))
+
+    # -- moderation
+    def moderation_record(self, *, type: str, **fields):
+        return self._send(Call("POST", "/api/moderation/actions", json=_compact({"type": type, **fields})))
+
+    def moderation_complete(self, action_id: str, *, status: str, error: str | None = None):
+        body = _compact({"status": status, "error": error})
+        return self._send(Call("POST", f"/api/moderation/actions/{action_id}/complete", json=body))
+
+    def moderation_list(self, **filters):
+        return self._send(Call("GET", "/api/moderation/actions", params=_compact(filters), retry=True))
+
+    def warnings(self, group_id: str, user_id: str, **filters):
+        path = f"/api/groups/{group_id}/members/{user_id}/warnings"
+        return self._send(Call("GET", path, params=_compact(filters), retry=True))
+
+    def warning_remove(self, group_id: str, user_id: str, warning_id: str, **fields):
+        path = f"/api/groups/{group_id}/members/{user_id}/warnings/{warning_id}/remove"
+        return self._send(Call("POST", path, json=_compact(fields)))
+
+    def warnings_reset(self, group_id: str, user_id: str, **fields):
+        path = f"/api/groups/{group_id}/members/{user_id}/warnings/reset"
+        return self._send(Call("POST", path, json=_compact(fields), retry=True))
+
+    # -- events, stats, audit
+    def events_batch(self, events: list[dict]):
+        body = {"events": [_compact(event) for event in events]}
+        return self._send(Call("POST", "/api/events/batch", json=body, retry=True))  # idempotent by event_id
+
+    def group_stats(self, group_id: str, **query):
+        return self._send(Call("GET", f"/api/stats/groups/{group_id}", params=_compact(query), retry=True))
+
+    def audit_events(self, **filters):
+        return self._send(Call("GET", "/api/audit/events", params=_compact(filters), retry=True))
+
+
+class _Transport:
+    """What both clients share: configuration, headers, the breaker, the backoff."""
+
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = 2.0, retries: int = 2,
+                 backoff_seconds: float = 0.05, breaker: CircuitBreaker | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 1.0))
+        self.retries = retries
+        self.backoff_seconds = backoff_seconds
+        self.breaker = breaker or CircuitBreaker()
+
+    def _headers(self) -> dict:
+        return {"X-API-Key": self.api_key, "X-Request-ID": _request_id(), "Accept": "application/json"}
+
+    def _attempts(self, call: Call) -> int:
+        return 1 + (self.retries if call.retry else 0)
+
+    def _delay(self, attempt: int) -> float:
+        return self.backoff_seconds * (2**attempt) * random.uniform(0.5, 1.5)
+
+    def _admit(self, call: Call) -> None:
+        if not self.breaker.allow():
+            raise CoreUnavailable(f"core is failing; circuit open ({call.method} {call.path} not sent)")
+
+    def _settle(self, call: Call, response: httpx.Response | None, error: Exception | None, last: bool):
+        """Returns the data, raises the final error, or returns `_RETRY`."""
+        if error is not None or response.status_code >= 500:
+            self.breaker.record_failure()
+            reason = f"{type(error).__name__}: {error}" if error else f"HTTP {response.status_code}"
+            logger.warning("core call failed", extra={"method": call.method, "path": call.path, "error": reason,
+                                                       "will_retry": not last})
+            if last:
+                raise CoreUnavailable(f"{call.method} {call.path}: {reason}") from error
+            return _RETRY
+        self.breaker.record_success()
+        return _unwrap(response)
+
+
+_RETRY = object()
+
+
+class CoreClient(_Transport, _Endpoints):
+    def __init__(self, base_url: str, api_key: str, *, transport: httpx.BaseTransport | None = None, **options):
+        super().__init__(base_url, api_key, **options)
+        self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=transport)
+
+    def _send(self, call: Call):
+        attempts = self._attempts(call)
+        for attempt in range(attempts):
+            self._admit(call)
+            response, error = None, None
+            try:
+                response = self._http.request(call.method, call.path, json=call.json, params=call.params,
+                                              headers=self._headers())
+            except httpx.HTTPError as exc:
+                error = exc
+            outcome = self._settle(call, response, error, last=attempt == attempts - 1)
+            if outcome is not _RETRY:
+                return outcome
+            time.sleep(self._delay(attempt))
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class AsyncCoreClient(_Transport, _Endpoints):
+    def __init__(self, base_url: str, api_key: str, *, transport: httpx.AsyncBaseTransport | None = None,
+                 **options):
+        super().__init__(base_url, api_key, **options)
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout, transport=transport)
+
+    async def _send(self, call: Call):
+        attempts = self._attempts(call)
+        for attempt in range(attempts):
+            self._admit(call)
+            response, error = None, None
+            try:
+                response = await self._http.request(call.method, call.path, json=call.json, params=call.params,
+                                                    headers=self._headers())
+            except httpx.HTTPError as exc:
+                error = exc
+            outcome = self._settle(call, response, error, last=attempt == attempts - 1)
+            if outcome is not _RETRY:
+                return outcome
+            await asyncio.sleep(self._delay(attempt))
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

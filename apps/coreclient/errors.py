@@ -1,0 +1,13 @@
+class CoreUnavailable(Exception):
+    """Core could not be reached, timed out, answered 5xx, or the circuit breaker is open."""
+
+
+class CoreError(Exception):
+    """Core answered with an error envelope: `code` is its stable machine code (permission_denied, not_found...)."""
+
+    def __init__(self, code: str, message: str, status_code: int, details=None):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status_code = status_code
+        self.details = details
