@@ -6,13 +6,14 @@ STAMP := $(VENV)/.installed
 REQUIREMENTS := $(wildcard requirements/*.txt)
 DEV_ENV := APP_ENV=development
 
-.PHONY: run run-core run-bot test lint bench clean help
+.PHONY: run run-core run-bot test test-mongo lint bench clean help
 
 help:
 	@echo "make run       all roles on the embedded defaults (SQLite, locmem), demo data loaded once"
 	@echo "make run-core  core alone: migrate, then serve on PORT (default 8000)"
 	@echo "make run-bot   the bot alone on PORT (default 8001); BOT_MODE=polling for long polling"
 	@echo "make test      the whole test suite"
+	@echo "make test-mongo  the whole test suite on the MongoDB profile (a throwaway SecantusDB server)"
 	@echo "make bench     benchmarks (wrk against gunicorn, DEBUG off)"
 	@echo "make lint      ruff"
 
@@ -44,6 +45,10 @@ run-bot: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# SecantusDB goes into its own .venv-secantus/ (test tool, GPL), never into $(VENV).
+test-mongo: $(STAMP)
+	$(BIN)/python -m tests.mongo.run
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -51,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) .venv-secantus data .pytest_cache

@@ -10,9 +10,8 @@ import logging
 import random
 from dataclasses import dataclass, field
 
-from django.db import transaction
-
 from apps.common.context import bind_context
+from apps.common.db import atomic
 from apps.groups.models import Membership
 from apps.groups.services import group_register, membership_set
 from apps.rbac.selectors import role_get
@@ -52,7 +51,7 @@ def seed(*, users: int = 1000, groups: int = 50, groups_per_user: int = 5, seed_
     roles = {name: role_get(name=name) for name in ("owner", "admin", "moderator", "helper", "member")}
     seeded_users, seeded_groups = [], []
     assignments = memberships = 0
-    with transaction.atomic():
+    with atomic():
         group_rows = []
         for index in range(groups):
             group, _ = group_register(telegram_chat_id=TELEGRAM_CHAT_BASE - index, title=f"Bench group {index}",

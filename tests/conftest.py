@@ -47,6 +47,31 @@ def api(db):
     return ApiClient()
 
 
+def _uses_database(request) -> bool:
+    return request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "_django_db_helper"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _builtin_catalogue(request):
+    """The built-in roles every test may rely on, as the data migration installed them.
+
+    On SQLite a test is rolled back, so they stay. A backend without Django-managed transactions (MongoDB)
+    runs each test like a TransactionTestCase: the database is flushed after it, catalogue included.
+    """
+    if not _uses_database(request):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from apps.rbac.catalogue import install_builtin_catalogue
+    from apps.rbac.models import CatalogueVersion, Permission, Role
+
+    if not Role.objects.filter(is_builtin=True).exists():
+        install_builtin_catalogue(
+            permission_model=Permission, role_model=Role, catalogue_version_model=CatalogueVersion
+        )
+
+
 @pytest.fixture(autouse=True)
 def _clean_state():
     cache.clear()

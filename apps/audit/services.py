@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from weakref import WeakKeyDictionary
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from apps.common.context import current_context
+from apps.common.db import atomic_attempts
 
 from .chain import GENESIS_HASH, event_hash
 from .models import AuditEvent
@@ -301,12 +302,14 @@ def audit_append_many(entries: list[AuditEntry]) -> None:
     rows = _rows(entries)
     insert = PreparedQuery.get("audit:insert", _Insert)
     prepared = insert.prepare(rows) if insert is not None else None
-    with _writer_turn(), transaction.atomic():
-        _link(rows)
-        if insert is None:
-            AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
-        else:
-            insert.run(rows, prepared)
+    with _writer_turn():
+        for attempt in atomic_attempts():  # one attempt on SQLite; MongoDB retries a lost write race
+            with attempt:
+                _link(rows)
+                if insert is None:
+                    AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
+                else:
+                    insert.run(rows, prepared)
 
 
 def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
@@ -315,10 +318,12 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
     if not entries:
         return []
     rows = _rows(entries)
-    with _writer_turn(), transaction.atomic():
-        _link(rows)
-        events = [AuditEvent(**row) for row in rows]
-        AuditEvent.objects.bulk_create(events)
+    with _writer_turn():
+        for attempt in atomic_attempts():
+            with attempt:
+                _link(rows)
+                events = [AuditEvent(**row) for row in rows]
+                AuditEvent.objects.bulk_create(events)
     return events
 
 

@@ -4,16 +4,15 @@ import logging
 import uuid
 
 from django.core.cache import cache
-from django.db import connection
+
+from .db import ping
 
 logger = logging.getLogger(__name__)
 
 
 def probe_database() -> bool:
     try:
-        connection.ensure_connection()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        ping()
         return True
     except Exception as exc:  # any driver error means "unreachable" here
         logger.warning("health: database unreachable", extra={"error": str(exc)})

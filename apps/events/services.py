@@ -4,11 +4,11 @@ from collections import Counter, defaultdict
 from datetime import datetime
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
 from django.db.models import F
 
 from apps.audit import actions
 from apps.audit.services import AuditEntry, audit_record_many
+from apps.common.db import atomic_attempts
 from apps.common.errors import ValidationFailed
 from apps.common.ids import parse_pk
 from apps.groups.models import ChatIdAlias, Group, Membership
@@ -82,38 +82,39 @@ def _resolve_users(events: list[dict]) -> tuple[dict[int, User], list[User]]:
 def events_ingest(*, events: list[dict]) -> dict:
     if len(events) > MAX_BATCH:
         raise ValidationFailed(f"At most {MAX_BATCH} events per batch")
-    with transaction.atomic():
-        groups = _resolve_groups(events)
-        ids = [event["event_id"] for event in events]
-        seen = set(GroupEvent.objects.filter(event_id__in=set(ids)).values_list("event_id", flat=True))
-        fresh = []
-        for event, group in zip(events, groups, strict=True):
-            if event["event_id"] in seen:
-                continue
-            seen.add(event["event_id"])
-            fresh.append((event, group))
-        if not fresh:
-            return {"received": len(events), "accepted": 0, "duplicates": len(events)}
-        users, new_users = _resolve_users([event for event, _ in fresh])
+    for attempt in atomic_attempts():
+        with attempt:
+            groups = _resolve_groups(events)
+            ids = [event["event_id"] for event in events]
+            seen = set(GroupEvent.objects.filter(event_id__in=set(ids)).values_list("event_id", flat=True))
+            fresh = []
+            for event, group in zip(events, groups, strict=True):
+                if event["event_id"] in seen:
+                    continue
+                seen.add(event["event_id"])
+                fresh.append((event, group))
+            if not fresh:
+                return {"received": len(events), "accepted": 0, "duplicates": len(events)}
+            users, new_users = _resolve_users([event for event, _ in fresh])
 
-        GroupEvent.objects.bulk_create(
-            [
-                GroupEvent(event_id=event["event_id"], group=group, user=users.get(event.get("telegram_user_id")),
-                           type=event["type"], command=event.get("command", ""), occurred_at=event["occurred_at"])
-                for event, group in fresh
-            ],
-            batch_size=500,
-        )
-        _update_buckets(fresh, users)
-        _update_memberships(fresh, users)
-        audit_record_many(
-            [AuditEntry(action=actions.USER_CREATE, result="success", target_type="user", target_id=user.pk,
-                        details={"username": user.username, "telegram_user_id": user.telegram_user_id,
-                                 "via": "events"}) for user in new_users]
-            + [AuditEntry(action=actions.EVENTS_INGEST, result="success", target_type="events",
-                          details={"received": len(events), "accepted": len(fresh),
-                                   "by_type": dict(Counter(event["type"] for event, _ in fresh))})]
-        )
+            GroupEvent.objects.bulk_create(
+                [
+                    GroupEvent(event_id=event["event_id"], group=group, user=users.get(event.get("telegram_user_id")),
+                               type=event["type"], command=event.get("command", ""), occurred_at=event["occurred_at"])
+                    for event, group in fresh
+                ],
+                batch_size=500,
+            )
+            _update_buckets(fresh, users)
+            _update_memberships(fresh, users)
+            audit_record_many(
+                [AuditEntry(action=actions.USER_CREATE, result="success", target_type="user", target_id=user.pk,
+                            details={"username": user.username, "telegram_user_id": user.telegram_user_id,
+                                     "via": "events"}) for user in new_users]
+                + [AuditEntry(action=actions.EVENTS_INGEST, result="success", target_type="events",
+                              details={"received": len(events), "accepted": len(fresh),
+                                       "by_type": dict(Counter(event["type"] for event, _ in fresh))})]
+            )
     return {"received": len(events), "accepted": len(fresh), "duplicates": len(events) - len(fresh)}
 
 

@@ -1,11 +1,12 @@
 """Every write to groups and memberships; each audits itself in the same transaction."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
 from apps.audit import actions
 from apps.audit.services import audit_record
+from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, ValidationFailed
 from apps.users.models import User
 from apps.users.services import user_bump_rbac_version
@@ -29,17 +30,18 @@ def group_register(*, telegram_chat_id: int, title: str, type: str, actor: User 
     if existing:
         return existing, False
     try:
-        with transaction.atomic():
-            group = Group.objects.create(telegram_chat_id=telegram_chat_id, title=title, type=type)
-            audit_record(
-                action=actions.GROUP_CREATE,
-                result="success",
-                actor_user_id=_actor_id(actor),
-                target_type="group",
-                target_id=group.pk,
-                group_id=group.pk,
-                details={"telegram_chat_id": telegram_chat_id, "title": title, "type": type},
-            )
+        for attempt in atomic_attempts():
+            with attempt:
+                group = Group.objects.create(telegram_chat_id=telegram_chat_id, title=title, type=type)
+                audit_record(
+                    action=actions.GROUP_CREATE,
+                    result="success",
+                    actor_user_id=_actor_id(actor),
+                    target_type="group",
+                    target_id=group.pk,
+                    group_id=group.pk,
+                    details={"telegram_chat_id": telegram_chat_id, "title": title, "type": type},
+                )
     except IntegrityError:  # registered concurrently
         return Group.objects.get(telegram_chat_id=telegram_chat_id), False
     return group, True
@@ -60,21 +62,22 @@ def group_update(*, group: Group, actor: User | None = None, **changes) -> Group
     changed = {name: value for name, value in changes.items() if getattr(group, name) != value}
     if not changed:
         return group
-    with transaction.atomic():
-        before = {name: getattr(group, name) for name in changed}
-        for name, value in changed.items():
-            setattr(group, name, value)
-        # is_active needs no cache bump: permission checks read the group row itself on every call.
-        group.save(update_fields=[*changed, "updated_at"])
-        audit_record(
-            action=actions.GROUP_UPDATE,
-            result="success",
-            actor_user_id=_actor_id(actor),
-            target_type="group",
-            target_id=group.pk,
-            group_id=group.pk,
-            details={"changed": {name: [before[name], value] for name, value in changed.items()}},
-        )
+    before = {name: getattr(group, name) for name in changed}
+    for attempt in atomic_attempts():
+        with attempt:
+            for name, value in changed.items():
+                setattr(group, name, value)
+            # is_active needs no cache bump: permission checks read the group row itself on every call.
+            group.save(update_fields=[*changed, "updated_at"])
+            audit_record(
+                action=actions.GROUP_UPDATE,
+                result="success",
+                actor_user_id=_actor_id(actor),
+                target_type="group",
+                target_id=group.pk,
+                group_id=group.pk,
+                details={"changed": {name: [before[name], value] for name, value in changed.items()}},
+            )
     return group
 
 
@@ -83,23 +86,24 @@ def group_migrate(*, group: Group, new_telegram_chat_id: int, actor: User | None
     old_chat_id = group.telegram_chat_id
     if new_telegram_chat_id == old_chat_id:
         return group
-    with transaction.atomic():
-        if Group.objects.filter(telegram_chat_id=new_telegram_chat_id).exclude(pk=group.pk).exists():
-            raise ConflictError(f"Chat id {new_telegram_chat_id} already belongs to another group")
-        ChatIdAlias.objects.filter(telegram_chat_id=new_telegram_chat_id).delete()
-        ChatIdAlias.objects.create(group=group, telegram_chat_id=old_chat_id)
-        group.telegram_chat_id = new_telegram_chat_id
-        group.type = Group.Type.SUPERGROUP
-        group.save(update_fields=["telegram_chat_id", "type", "updated_at"])
-        audit_record(
-            action=actions.GROUP_MIGRATE,
-            result="success",
-            actor_user_id=_actor_id(actor),
-            target_type="group",
-            target_id=group.pk,
-            group_id=group.pk,
-            details={"from_telegram_chat_id": old_chat_id, "to_telegram_chat_id": new_telegram_chat_id},
-        )
+    for attempt in atomic_attempts():
+        with attempt:
+            if Group.objects.filter(telegram_chat_id=new_telegram_chat_id).exclude(pk=group.pk).exists():
+                raise ConflictError(f"Chat id {new_telegram_chat_id} already belongs to another group")
+            ChatIdAlias.objects.filter(telegram_chat_id=new_telegram_chat_id).delete()
+            ChatIdAlias.objects.create(group=group, telegram_chat_id=old_chat_id)
+            group.telegram_chat_id = new_telegram_chat_id
+            group.type = Group.Type.SUPERGROUP
+            group.save(update_fields=["telegram_chat_id", "type", "updated_at"])
+            audit_record(
+                action=actions.GROUP_MIGRATE,
+                result="success",
+                actor_user_id=_actor_id(actor),
+                target_type="group",
+                target_id=group.pk,
+                group_id=group.pk,
+                details={"from_telegram_chat_id": old_chat_id, "to_telegram_chat_id": new_telegram_chat_id},
+            )
     return group
 
 
@@ -107,53 +111,54 @@ def membership_set(*, group: Group, user: User, status: str | None = None, is_ad
                    custom_title: str | None = None, restricted_until=None, actor: User | None = None,
                    audit: bool = True) -> Membership:
     """Creates or updates a membership. Its status feeds group-scoped permission checks, so changes bump versions."""
-    with transaction.atomic():
-        membership = Membership.objects.filter(group=group, user=user).first()
-        created = membership is None
-        if created:
-            membership = Membership(group=group, user=user, status=status or Membership.Status.MEMBER)
-            previous_status = None
-        else:
-            previous_status = membership.status
-        changes = {}
-        if status is not None and (created or status != membership.status):
-            changes["status"] = status
-        if is_admin is not None and (created or is_admin != membership.is_admin):
-            changes["is_admin"] = is_admin
-        if custom_title is not None and (created or custom_title != membership.custom_title):
-            changes["custom_title"] = custom_title
-        if restricted_until is not None:
-            changes["restricted_until"] = restricted_until
-        elif membership.restricted_until and changes.get("status", Membership.Status.RESTRICTED) != (
-            Membership.Status.RESTRICTED
-        ):
-            changes["restricted_until"] = None  # no longer restricted
-        if not created and not changes:
-            return membership
-        for name, value in changes.items():
-            setattr(membership, name, value)
-        was_present = previous_status in Membership.PRESENT
-        is_present = membership.status in Membership.PRESENT
-        now = timezone.now()
-        if is_present and not was_present and not created:
-            membership.joined_at, membership.left_at = now, None  # came back
-        elif (was_present or created) and not is_present:
-            membership.left_at = now
-        membership.save()
-        if was_present != is_present:
-            Group.objects.filter(pk=group.pk).update(member_count=F("member_count") + (1 if is_present else -1))
-        if created or "status" in changes:
-            user_bump_rbac_version(user_id=user.pk)
-        if audit:
-            audit_record(
-                action=actions.MEMBERSHIP_UPSERT,
-                result="success",
-                actor_user_id=_actor_id(actor),
-                target_type="user",
-                target_id=user.pk,
-                group_id=group.pk,
-                details={"previous_status": previous_status, **{k: _plain(v) for k, v in changes.items()}},
-            )
+    for attempt in atomic_attempts():
+        with attempt:
+            membership = Membership.objects.filter(group=group, user=user).first()
+            created = membership is None
+            if created:
+                membership = Membership(group=group, user=user, status=status or Membership.Status.MEMBER)
+                previous_status = None
+            else:
+                previous_status = membership.status
+            changes = {}
+            if status is not None and (created or status != membership.status):
+                changes["status"] = status
+            if is_admin is not None and (created or is_admin != membership.is_admin):
+                changes["is_admin"] = is_admin
+            if custom_title is not None and (created or custom_title != membership.custom_title):
+                changes["custom_title"] = custom_title
+            if restricted_until is not None:
+                changes["restricted_until"] = restricted_until
+            elif membership.restricted_until and changes.get("status", Membership.Status.RESTRICTED) != (
+                Membership.Status.RESTRICTED
+            ):
+                changes["restricted_until"] = None  # no longer restricted
+            if not created and not changes:
+                return membership
+            for name, value in changes.items():
+                setattr(membership, name, value)
+            was_present = previous_status in Membership.PRESENT
+            is_present = membership.status in Membership.PRESENT
+            now = timezone.now()
+            if is_present and not was_present and not created:
+                membership.joined_at, membership.left_at = now, None  # came back
+            elif (was_present or created) and not is_present:
+                membership.left_at = now
+            membership.save()
+            if was_present != is_present:
+                Group.objects.filter(pk=group.pk).update(member_count=F("member_count") + (1 if is_present else -1))
+            if created or "status" in changes:
+                user_bump_rbac_version(user_id=user.pk)
+            if audit:
+                audit_record(
+                    action=actions.MEMBERSHIP_UPSERT,
+                    result="success",
+                    actor_user_id=_actor_id(actor),
+                    target_type="user",
+                    target_id=user.pk,
+                    group_id=group.pk,
+                    details={"previous_status": previous_status, **{k: _plain(v) for k, v in changes.items()}},
+                )
     return membership
 
 
@@ -185,54 +190,56 @@ def group_admins_sync(*, group: Group, admins: list[dict], actor: User | None = 
     from apps.users.services import user_ensure_telegram
 
     role_for_status = {"creator": role_get(name="owner"), "administrator": role_get(name="admin")}
-    granted, revoked, wanted = [], [], set()
-    with transaction.atomic():
-        synced_user_ids = set()
-        for admin in admins:
-            user = user_ensure_telegram(
-                telegram_user_id=admin["telegram_user_id"],
-                telegram_username=admin.get("username") or "",
-                display_name=admin.get("display_name") or "",
-                actor=actor,
+    for attempt in atomic_attempts():
+        with attempt:
+            granted, revoked, wanted, synced_user_ids = [], [], set(), set()
+            for admin in admins:
+                user = user_ensure_telegram(
+                    telegram_user_id=admin["telegram_user_id"],
+                    telegram_username=admin.get("username") or "",
+                    display_name=admin.get("display_name") or "",
+                    actor=actor,
+                )
+                synced_user_ids.add(user.pk)
+                membership_set(group=group, user=user, status=Membership.Status.MEMBER, is_admin=True,
+                               custom_title=admin.get("custom_title") or "", actor=actor)
+                role = role_for_status[admin["status"]]
+                wanted.add((user.pk, role.pk))
+                assignment, created = role_assign(user=user, role=role, group=group, actor=None,
+                                                  reason="Telegram administrator sync",
+                                                  source=RoleAssignment.Source.TELEGRAM_SYNC)
+                if created:
+                    granted.append({"user_id": str(user.pk), "role": role.name})
+            if any(admin.get("is_anonymous") for admin in admins):
+                # Messages "sent as the group" come from some anonymous admin: the group's own principal stands
+                # for them, with the admin role (never the owner's, never a blanket pass, never Telegram's
+                # shared bot id).
+                principal = anonymous_admin_principal(group=group, actor=actor)
+                synced_user_ids.add(principal.pk)
+                role = role_for_status["administrator"]
+                wanted.add((principal.pk, role.pk))
+                _, created = role_assign(user=principal, role=role, group=group, actor=None,
+                                         reason="Telegram anonymous administrators",
+                                         source=RoleAssignment.Source.TELEGRAM_SYNC)
+                if created:
+                    granted.append({"user_id": str(principal.pk), "role": role.name})
+            stale = RoleAssignment.objects.filter(
+                group=group, source=RoleAssignment.Source.TELEGRAM_SYNC, revoked_at__isnull=True
+            ).select_related("role", "group")
+            for assignment in stale:
+                if (assignment.user_id, assignment.role_id) not in wanted:
+                    role_revoke(assignment=assignment, reason="no longer a Telegram administrator", actor=None)
+                    revoked.append({"user_id": str(assignment.user_id), "role": assignment.role.name})
+            former_admins = Membership.objects.filter(group=group, is_admin=True).exclude(user_id__in=synced_user_ids)
+            for membership in former_admins:
+                membership_set(group=group, user=membership.user, is_admin=False, custom_title="", actor=actor)
+            audit_record(
+                action=actions.GROUP_ADMINS_SYNC,
+                result="success",
+                actor_user_id=_actor_id(actor),
+                target_type="group",
+                target_id=group.pk,
+                group_id=group.pk,
+                details={"admins": len(admins), "granted": granted, "revoked": revoked},
             )
-            synced_user_ids.add(user.pk)
-            membership_set(group=group, user=user, status=Membership.Status.MEMBER, is_admin=True,
-                           custom_title=admin.get("custom_title") or "", actor=actor)
-            role = role_for_status[admin["status"]]
-            wanted.add((user.pk, role.pk))
-            assignment, created = role_assign(user=user, role=role, group=group, actor=None,
-                                              reason="Telegram administrator sync",
-                                              source=RoleAssignment.Source.TELEGRAM_SYNC)
-            if created:
-                granted.append({"user_id": str(user.pk), "role": role.name})
-        if any(admin.get("is_anonymous") for admin in admins):
-            # Messages "sent as the group" come from some anonymous admin; the group's own principal stands for
-            # them with the admin role (never the owner's, never a blanket pass, never Telegram's shared bot id).
-            principal = anonymous_admin_principal(group=group, actor=actor)
-            synced_user_ids.add(principal.pk)
-            role = role_for_status["administrator"]
-            wanted.add((principal.pk, role.pk))
-            _, created = role_assign(user=principal, role=role, group=group, actor=None,
-                                     reason="Telegram anonymous administrators",
-                                     source=RoleAssignment.Source.TELEGRAM_SYNC)
-            if created:
-                granted.append({"user_id": str(principal.pk), "role": role.name})
-        stale = RoleAssignment.objects.filter(
-            group=group, source=RoleAssignment.Source.TELEGRAM_SYNC, revoked_at__isnull=True
-        ).select_related("role", "group")
-        for assignment in stale:
-            if (assignment.user_id, assignment.role_id) not in wanted:
-                role_revoke(assignment=assignment, reason="no longer a Telegram administrator", actor=None)
-                revoked.append({"user_id": str(assignment.user_id), "role": assignment.role.name})
-        for membership in Membership.objects.filter(group=group, is_admin=True).exclude(user_id__in=synced_user_ids):
-            membership_set(group=group, user=membership.user, is_admin=False, custom_title="", actor=actor)
-        audit_record(
-            action=actions.GROUP_ADMINS_SYNC,
-            result="success",
-            actor_user_id=_actor_id(actor),
-            target_type="group",
-            target_id=group.pk,
-            group_id=group.pk,
-            details={"admins": len(admins), "granted": granted, "revoked": revoked},
-        )
     return {"admins": len(admins), "granted": granted, "revoked": revoked}

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from apps.audit import actions
 from apps.audit.services import audit_record
 from apps.common.context import current_context
+from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, DomainError, ValidationFailed
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group, Membership
 from apps.groups.services import membership_set
@@ -69,33 +69,36 @@ def moderation_action_record(*, type: str, group: Group, actor: User | None, tar
         raise ValidationFailed(f"A {type} needs a target user", details={"target_user_id": ["Required."]})
     _validate_until(type, until, now)
     warn_outcome = None
-    with transaction.atomic():
-        if type in (Type.WARN, Type.UNWARN) and _present_membership(group, target) is None:
-            raise NotAMemberError(f"User {target.pk} is not a member of group {group.pk}")
-        action = ModerationAction.objects.create(
-            type=type, group=group, actor=actor, target=target, reason=reason, until=until,
-            telegram_message_id=telegram_message_id, source_service=current_context().service or "internal",
-            details=details or {},
-        )
-        if type == Type.WARN:
-            warning = Warning.objects.create(group=group, user=target, action=action, issued_by=actor, reason=reason)
-            warn_outcome = _warn_outcome(group, target, warning)
-        elif type == Type.UNWARN:
-            latest = Warning.objects.filter(group=group, user=target, removed_at__isnull=True).order_by("-id").first()
-            if latest is not None:
-                _remove(latest, actor=actor, reason=reason or "unwarn", now=now)
-            warn_outcome = _warn_outcome(group, target, latest)
-        audit_record(
-            action=actions.MODERATION_REQUEST,
-            result="success",
-            actor_user_id=actor.pk if actor else None,
-            target_type="user" if target else "group",
-            target_id=target.pk if target else group.pk,
-            group_id=group.pk,
-            reason=reason[:255],
-            details={"type": type, "action_id": str(action.pk), "until": until.isoformat() if until else None,
-                     **({"active_warnings": warn_outcome.active_warnings} if warn_outcome else {})},
-        )
+    for attempt in atomic_attempts():
+        with attempt:
+            if type in (Type.WARN, Type.UNWARN) and _present_membership(group, target) is None:
+                raise NotAMemberError(f"User {target.pk} is not a member of group {group.pk}")
+            action = ModerationAction.objects.create(
+                type=type, group=group, actor=actor, target=target, reason=reason, until=until,
+                telegram_message_id=telegram_message_id, source_service=current_context().service or "internal",
+                details=details or {},
+            )
+            if type == Type.WARN:
+                warning = Warning.objects.create(group=group, user=target, action=action, issued_by=actor,
+                                                 reason=reason)
+                warn_outcome = _warn_outcome(group, target, warning)
+            elif type == Type.UNWARN:
+                latest = (Warning.objects.filter(group=group, user=target, removed_at__isnull=True)
+                          .order_by("-id").first())
+                if latest is not None:
+                    _remove(latest, actor=actor, reason=reason or "unwarn", now=now)
+                warn_outcome = _warn_outcome(group, target, latest)
+            audit_record(
+                action=actions.MODERATION_REQUEST,
+                result="success",
+                actor_user_id=actor.pk if actor else None,
+                target_type="user" if target else "group",
+                target_id=target.pk if target else group.pk,
+                group_id=group.pk,
+                reason=reason[:255],
+                details={"type": type, "action_id": str(action.pk), "until": until.isoformat() if until else None,
+                         **({"active_warnings": warn_outcome.active_warnings} if warn_outcome else {})},
+            )
     return action, warn_outcome
 
 
@@ -118,36 +121,39 @@ _MEMBERSHIP_EFFECTS = {
 
 
 def moderation_action_complete(*, action: ModerationAction, status: str, error: str = "") -> ModerationAction:
-    with transaction.atomic():
-        locked = ModerationAction.objects.select_for_update().get(pk=action.pk)
-        if locked.status != ModerationAction.Status.REQUESTED:
-            raise ConflictError(f"Action {action.pk} was already completed ({locked.status})")
-        locked.status = status
-        locked.error = error if status == ModerationAction.Status.FAILED else ""
-        locked.completed_at = timezone.now()
-        locked.save(update_fields=["status", "error", "completed_at"])
-        effect = _MEMBERSHIP_EFFECTS.get(locked.type)
-        if status == ModerationAction.Status.EXECUTED and effect and locked.target_id:
-            if locked.type == Type.UNBAN and not Membership.objects.filter(
-                group_id=locked.group_id, user_id=locked.target_id, status=Membership.Status.BANNED
-            ).exists():
-                effect = None  # unbanning someone who was not banned changes nothing
-            if effect:
-                extra = {"restricted_until": locked.until} if locked.type == Type.MUTE and locked.until else {}
-                membership_set(group=locked.group, user=locked.target, actor=locked.actor, **effect, **extra)
-        if status == ModerationAction.Status.FAILED and locked.type == Type.WARN:
-            for warning in Warning.objects.filter(action=locked, removed_at__isnull=True):
-                _remove(warning, actor=None, reason="the warn could not be delivered", now=locked.completed_at)
-        audit_record(
-            action=actions.MODERATION_COMPLETE,
-            result="success" if status == ModerationAction.Status.EXECUTED else "failure",
-            actor_user_id=locked.actor_id,
-            target_type="user" if locked.target_id else "group",
-            target_id=locked.target_id or locked.group_id,
-            group_id=locked.group_id,
-            reason=error[:255],
-            details={"type": locked.type, "action_id": str(locked.pk), "status": status},
-        )
+    for attempt in atomic_attempts():
+        with attempt:
+            # A conditional update instead of SELECT ... FOR UPDATE (which MongoDB lacks): of two concurrent
+            # completions exactly one moves the action out of "requested".
+            claimed = ModerationAction.objects.filter(pk=action.pk, status=ModerationAction.Status.REQUESTED).update(
+                status=status, error=error if status == ModerationAction.Status.FAILED else "",
+                completed_at=timezone.now(),
+            )
+            locked = ModerationAction.objects.get(pk=action.pk)
+            if not claimed:
+                raise ConflictError(f"Action {action.pk} was already completed ({locked.status})")
+            effect = _MEMBERSHIP_EFFECTS.get(locked.type)
+            if status == ModerationAction.Status.EXECUTED and effect and locked.target_id:
+                if locked.type == Type.UNBAN and not Membership.objects.filter(
+                    group_id=locked.group_id, user_id=locked.target_id, status=Membership.Status.BANNED
+                ).exists():
+                    effect = None  # unbanning someone who was not banned changes nothing
+                if effect:
+                    extra = {"restricted_until": locked.until} if locked.type == Type.MUTE and locked.until else {}
+                    membership_set(group=locked.group, user=locked.target, actor=locked.actor, **effect, **extra)
+            if status == ModerationAction.Status.FAILED and locked.type == Type.WARN:
+                for warning in Warning.objects.filter(action=locked, removed_at__isnull=True):
+                    _remove(warning, actor=None, reason="the warn could not be delivered", now=locked.completed_at)
+            audit_record(
+                action=actions.MODERATION_COMPLETE,
+                result="success" if status == ModerationAction.Status.EXECUTED else "failure",
+                actor_user_id=locked.actor_id,
+                target_type="user" if locked.target_id else "group",
+                target_id=locked.target_id or locked.group_id,
+                group_id=locked.group_id,
+                reason=error[:255],
+                details={"type": locked.type, "action_id": str(locked.pk), "status": status},
+            )
     return locked
 
 
@@ -159,29 +165,34 @@ def _remove(warning: Warning, *, actor: User | None, reason: str, now: datetime)
 
 
 def warning_remove(*, warning: Warning, actor: User | None = None, reason: str = "") -> Warning:
-    with transaction.atomic():
-        locked = Warning.objects.select_for_update().get(pk=warning.pk)
-        if locked.removed_at is not None:
-            raise ConflictError(f"Warning {warning.pk} was already removed")
-        _remove(locked, actor=actor, reason=reason, now=timezone.now())
-        audit_record(
-            action=actions.WARNING_REMOVE, result="success", actor_user_id=actor.pk if actor else None,
-            target_type="user", target_id=locked.user_id, group_id=locked.group_id, reason=reason[:255],
-            details={"warning_id": str(locked.pk)},
-        )
+    for attempt in atomic_attempts():
+        with attempt:
+            # A conditional update instead of SELECT ... FOR UPDATE: only one of two concurrent removals applies.
+            removed = Warning.objects.filter(pk=warning.pk, removed_at__isnull=True).update(
+                removed_at=timezone.now(), removed_by=actor, remove_reason=reason[:255]
+            )
+            if not removed:
+                raise ConflictError(f"Warning {warning.pk} was already removed")
+            locked = Warning.objects.get(pk=warning.pk)
+            audit_record(
+                action=actions.WARNING_REMOVE, result="success", actor_user_id=actor.pk if actor else None,
+                target_type="user", target_id=locked.user_id, group_id=locked.group_id, reason=reason[:255],
+                details={"warning_id": str(locked.pk)},
+            )
     return locked
 
 
 def warnings_reset(*, group: Group, user: User, actor: User | None = None, reason: str = "") -> int:
     now = timezone.now()
-    with transaction.atomic():
-        removed = Warning.objects.filter(group=group, user=user, removed_at__isnull=True).update(
-            removed_at=now, removed_by=actor, remove_reason=(reason or "reset")[:255]
-        )
-        audit_record(
-            action=actions.WARNINGS_RESET, result="success", actor_user_id=actor.pk if actor else None,
-            target_type="user", target_id=user.pk, group_id=group.pk, reason=reason[:255],
-            details={"removed": removed},
-        )
+    for attempt in atomic_attempts():
+        with attempt:
+            removed = Warning.objects.filter(group=group, user=user, removed_at__isnull=True).update(
+                removed_at=now, removed_by=actor, remove_reason=(reason or "reset")[:255]
+            )
+            audit_record(
+                action=actions.WARNINGS_RESET, result="success", actor_user_id=actor.pk if actor else None,
+                target_type="user", target_id=user.pk, group_id=group.pk, reason=reason[:255],
+                details={"removed": removed},
+            )
     return removed
 

@@ -23,6 +23,7 @@ from .selectors import (
     role_get,
     role_list,
     role_permission_codes,
+    role_permission_codes_by_role,
     system_stats,
 )
 from .services import permission_check, permission_check_many, role_assign, role_create, role_revoke, role_update
@@ -43,7 +44,8 @@ class RoleOutputSerializer(serializers.Serializer):
     permissions = serializers.SerializerMethodField()
 
     def get_permissions(self, role) -> list[str]:
-        return role_permission_codes(role)
+        codes_by_role = self.context.get("permission_codes")  # given by list views, to read all roles' at once
+        return codes_by_role[role.pk] if codes_by_role is not None else role_permission_codes(role)
 
 
 class AssignmentOutputSerializer(serializers.Serializer):
@@ -85,7 +87,9 @@ class RoleListApi(APIView):
     @extend_schema(operation_id="rbac_roles_list",
                    responses={200: envelope(RoleOutputSerializer, many=True), **error_responses()})
     def get(self, request):
-        return Response(RoleOutputSerializer(role_list().prefetch_related("permissions"), many=True).data)
+        roles = list(role_list())
+        context = {"permission_codes": role_permission_codes_by_role(roles)}
+        return Response(RoleOutputSerializer(roles, many=True, context=context).data)
 
     @extend_schema(operation_id="rbac_roles_create", request=InputSerializer,
                    responses={201: envelope(RoleOutputSerializer), **error_responses(403, 404, 409)})

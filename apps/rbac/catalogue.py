@@ -1,4 +1,4 @@
-"""The built-in permission catalogue and roles, created by migration (0002) and described in the docs."""
+"""The built-in permission catalogue and roles, installed by a data migration (one per migration tree)."""
 
 PERMISSIONS = {
     "ADMIN_DASHBOARD": "Open the admin dashboard and platform-wide statistics",
@@ -42,3 +42,22 @@ BUILTIN_ROLES = [
     },
     {"name": "member", "rank": 10, "description": "An ordinary member", "permissions": ["VIEW_GROUPS"]},
 ]
+
+
+def install_builtin_catalogue(*, permission_model, role_model, catalogue_version_model) -> None:
+    """Creates the permissions and built-in roles that are missing; leaves existing ones as they are.
+
+    Takes the models as arguments so that data migrations can pass their historical models.
+    """
+    by_code = {}
+    for code, description in PERMISSIONS.items():
+        by_code[code], _ = permission_model.objects.get_or_create(code=code, defaults={"description": description})
+    for spec in BUILTIN_ROLES:
+        role, created = role_model.objects.get_or_create(
+            name=spec["name"],
+            defaults={"rank": spec["rank"], "description": spec["description"], "is_builtin": True},
+        )
+        if created:
+            role.permissions.set([by_code[code] for code in spec["permissions"]])
+    if not catalogue_version_model.objects.exists():
+        catalogue_version_model.objects.create(version=1)

@@ -46,8 +46,12 @@ class RoleAssignment(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="role_assignments")
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="assignments")
     group = models.ForeignKey("groups.Group", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    # "global" or the group's id: a non-null scope so one active assignment per (user, role, scope) is enforceable.
+    # "global" or the group's id.
     scope = models.CharField(max_length=64)
+    # `scope` while the assignment is unrevoked, NULL once revoked: a plain unique (user, role, active_scope)
+    # then allows one unrevoked assignment per scope on every backend, as NULLs never collide (a condition on
+    # `revoked_at IS NULL` would need a partial index MongoDB cannot build). Written by the services only.
+    active_scope = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
     reason = models.CharField(max_length=255, blank=True)
     granted_by = models.ForeignKey(
@@ -64,11 +68,7 @@ class RoleAssignment(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "role", "scope"],
-                condition=models.Q(revoked_at__isnull=True),
-                name="one_unrevoked_assignment_per_scope",
-            )
+            models.UniqueConstraint(fields=["user", "role", "active_scope"], name="one_unrevoked_assignment_per_scope")
         ]
         indexes = [
             models.Index(fields=["user", "revoked_at", "scope"], name="assignment_user_active"),

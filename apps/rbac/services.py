@@ -3,12 +3,13 @@
 import logging
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
 from apps.audit import actions
 from apps.audit.services import AuditEntry, audit_append_many, audit_record
+from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, PermissionDeniedError, ValidationFailed
 from apps.common.metrics import PERMISSION_CHECKS
 from apps.groups.models import Group
@@ -140,20 +141,21 @@ def role_create(*, name: str, rank: int, permissions: list[str], description: st
     _authorize_role_change(action=actions.ROLE_CREATE, actor=actor, role_rank=rank, group=None,
                            target_type="role", target_id=name)
     permission_rows = _permissions_for(permissions)
-    with transaction.atomic():
-        if Role.objects.filter(name=name).exists():
-            raise ConflictError(f"Role {name!r} already exists")
-        role = Role.objects.create(name=name, rank=rank, description=description)
-        role.permissions.set(permission_rows)
-        _catalogue_bump()
-        audit_record(
-            action=actions.ROLE_CREATE,
-            result="success",
-            actor_user_id=actor.pk if actor else None,
-            target_type="role",
-            target_id=name,
-            details={"rank": rank, "permissions": sorted(permissions)},
-        )
+    for attempt in atomic_attempts():
+        with attempt:
+            if Role.objects.filter(name=name).exists():
+                raise ConflictError(f"Role {name!r} already exists")
+            role = Role.objects.create(name=name, rank=rank, description=description)
+            role.permissions.set(permission_rows)
+            _catalogue_bump()
+            audit_record(
+                action=actions.ROLE_CREATE,
+                result="success",
+                actor_user_id=actor.pk if actor else None,
+                target_type="role",
+                target_id=name,
+                details={"rank": rank, "permissions": sorted(permissions)},
+            )
     return role
 
 
@@ -162,35 +164,37 @@ def role_update(*, role: Role, rank: int | None = None, permissions: list[str] |
     _authorize_role_change(action=actions.ROLE_UPDATE, actor=actor, role_rank=role.rank, group=None,
                            target_type="role", target_id=role.name, new_rank=rank)
     permission_rows = _permissions_for(permissions) if permissions is not None else None
-    changes = {}
-    with transaction.atomic():
-        if rank is not None and rank != role.rank:
-            changes["rank"] = [role.rank, rank]
-            role.rank = rank
-        if description is not None and description != role.description:
-            changes["description"] = [role.description, description]
-            role.description = description
-        if changes:
-            role.save()
-        if permission_rows is not None:
-            before = sorted(role.permissions.values_list("code", flat=True))
-            after = sorted({row.code for row in permission_rows})
-            if before != after:
-                role.permissions.set(permission_rows)
-                changes["permissions"] = {
-                    "added": sorted(set(after) - set(before)),
-                    "removed": sorted(set(before) - set(after)),
-                }
-        if changes:
-            _catalogue_bump()
-            audit_record(
-                action=actions.ROLE_UPDATE,
-                result="success",
-                actor_user_id=actor.pk if actor else None,
-                target_type="role",
-                target_id=role.name,
-                details=changes,
-            )
+    field_changes = {}
+    if rank is not None and rank != role.rank:
+        field_changes["rank"] = [role.rank, rank]
+    if description is not None and description != role.description:
+        field_changes["description"] = [role.description, description]
+    for attempt in atomic_attempts():  # each attempt starts from the same intended changes
+        with attempt:
+            changes = dict(field_changes)
+            if changes:
+                for name, (_, new_value) in changes.items():
+                    setattr(role, name, new_value)
+                role.save()
+            if permission_rows is not None:
+                before = sorted(role.permissions.values_list("code", flat=True))
+                after = sorted({row.code for row in permission_rows})
+                if before != after:
+                    role.permissions.set(permission_rows)
+                    changes["permissions"] = {
+                        "added": sorted(set(after) - set(before)),
+                        "removed": sorted(set(before) - set(after)),
+                    }
+            if changes:
+                _catalogue_bump()
+                audit_record(
+                    action=actions.ROLE_UPDATE,
+                    result="success",
+                    actor_user_id=actor.pk if actor else None,
+                    target_type="role",
+                    target_id=role.name,
+                    details=changes,
+                )
     return role
 
 
@@ -207,31 +211,34 @@ def role_assign(*, user: User, role: Role, group: Group | None = None, expires_a
     _authorize_role_change(action=actions.ROLE_ASSIGN, actor=actor, role_rank=role.rank, group=group,
                            target_type="user", target_id=user.pk)
     try:
-        with transaction.atomic():
-            current = RoleAssignment.objects.filter(user=user, role=role, scope=scope, revoked_at__isnull=True).first()
-            if current is not None:
-                if current.expires_at is None or current.expires_at > now:
-                    return current, False
-                # Expired: close it (kept as history, reads as expired) so the new grant can be the open one.
-                current.revoked_at = current.expires_at
-                current.revoke_reason = "expired"
-                current.save(update_fields=["revoked_at", "revoke_reason"])
-            assignment = RoleAssignment.objects.create(
-                user=user, role=role, group=group, scope=scope, expires_at=expires_at, reason=reason,
-                granted_by=actor, source=source,
-            )
-            user_bump_rbac_version(user_id=user.pk)
-            audit_record(
-                action=actions.ROLE_ASSIGN,
-                result="success",
-                actor_user_id=actor.pk if actor else None,
-                target_type="user",
-                target_id=user.pk,
-                group_id=group.pk if group else None,
-                reason=reason,
-                details={"role": role.name, "assignment_id": str(assignment.pk), "scope": scope,
-                         "expires_at": expires_at.isoformat() if expires_at else None, "source": source},
-            )
+        for attempt in atomic_attempts():
+            with attempt:
+                current = RoleAssignment.objects.filter(user=user, role=role, scope=scope,
+                                                        revoked_at__isnull=True).first()
+                if current is not None:
+                    if current.expires_at is None or current.expires_at > now:
+                        return current, False
+                    # Expired: close it (kept as history, reads as expired) so the new grant can be the open one.
+                    current.revoked_at = current.expires_at
+                    current.revoke_reason = "expired"
+                    current.active_scope = None
+                    current.save(update_fields=["revoked_at", "revoke_reason", "active_scope"])
+                assignment = RoleAssignment.objects.create(
+                    user=user, role=role, group=group, scope=scope, active_scope=scope, expires_at=expires_at,
+                    reason=reason, granted_by=actor, source=source,
+                )
+                user_bump_rbac_version(user_id=user.pk)
+                audit_record(
+                    action=actions.ROLE_ASSIGN,
+                    result="success",
+                    actor_user_id=actor.pk if actor else None,
+                    target_type="user",
+                    target_id=user.pk,
+                    group_id=group.pk if group else None,
+                    reason=reason,
+                    details={"role": role.name, "assignment_id": str(assignment.pk), "scope": scope,
+                             "expires_at": expires_at.isoformat() if expires_at else None, "source": source},
+                )
     except IntegrityError:
         # A concurrent grant of the same role in the same scope won: that one is the active assignment.
         existing = RoleAssignment.objects.get(user=user, role=role, scope=scope, revoked_at__isnull=True)
@@ -243,24 +250,25 @@ def role_revoke(*, assignment: RoleAssignment, reason: str = "", actor: User | N
     group = assignment.group
     _authorize_role_change(action=actions.ROLE_REVOKE, actor=actor, role_rank=assignment.role.rank, group=group,
                            target_type="user", target_id=assignment.user_id)
-    with transaction.atomic():
-        # Re-read under the write lock: a concurrent revoke must not be recorded twice.
-        locked = RoleAssignment.objects.select_for_update().get(pk=assignment.pk)
-        if locked.revoked_at is not None:
-            raise ConflictError(f"Assignment {assignment.pk} was already revoked")
-        locked.revoked_at = timezone.now()
-        locked.revoked_by = actor
-        locked.revoke_reason = reason
-        locked.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
-        user_bump_rbac_version(user_id=locked.user_id)
-        audit_record(
-            action=actions.ROLE_REVOKE,
-            result="success",
-            actor_user_id=actor.pk if actor else None,
-            target_type="user",
-            target_id=locked.user_id,
-            group_id=group.pk if group else None,
-            reason=reason,
-            details={"role": assignment.role.name, "assignment_id": str(assignment.pk), "scope": locked.scope},
-        )
+    for attempt in atomic_attempts():
+        with attempt:
+            # A conditional update instead of SELECT ... FOR UPDATE (which MongoDB lacks): of two concurrent
+            # revokes exactly one changes the row, and only that one is recorded.
+            closed = RoleAssignment.objects.filter(pk=assignment.pk, revoked_at__isnull=True).update(
+                revoked_at=timezone.now(), revoked_by=actor, revoke_reason=reason, active_scope=None
+            )
+            if not closed:
+                raise ConflictError(f"Assignment {assignment.pk} was already revoked")
+            locked = RoleAssignment.objects.get(pk=assignment.pk)
+            user_bump_rbac_version(user_id=locked.user_id)
+            audit_record(
+                action=actions.ROLE_REVOKE,
+                result="success",
+                actor_user_id=actor.pk if actor else None,
+                target_type="user",
+                target_id=locked.user_id,
+                group_id=group.pk if group else None,
+                reason=reason,
+                details={"role": assignment.role.name, "assignment_id": str(assignment.pk), "scope": locked.scope},
+            )
     return locked

@@ -12,13 +12,10 @@ class User(AbstractUser):
     rbac_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["telegram_user_id"],
-                condition=models.Q(telegram_user_id__isnull=False),
-                name="unique_telegram_user_id",
-            )
-        ]
+        # No condition needed: NULLs never collide in a unique index, on SQL backends and on MongoDB (whose
+        # backend indexes only documents where the field has its type). Partial indexes on IS NULL / IS NOT
+        # NULL are not available on MongoDB.
+        constraints = [models.UniqueConstraint(fields=["telegram_user_id"], name="unique_telegram_user_id")]
 
     def __str__(self):
         return self.username

@@ -1,10 +1,11 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 
 from apps.audit import actions
 from apps.audit.services import audit_record
+from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, ValidationFailed
 
 from .models import User
@@ -49,20 +50,21 @@ def user_create(
         is_active=is_active,
     )
     _set_password(user, password)
-    with transaction.atomic():
-        _check_unique(username=username, telegram_user_id=telegram_user_id)
-        try:
-            user.save()
-        except IntegrityError:
-            raise ConflictError("A user with this username or Telegram id already exists") from None
-        audit_record(
-            action=actions.USER_CREATE,
-            result="success",
-            actor_user_id=actor.pk if actor else None,
-            target_type="user",
-            target_id=user.pk,
-            details={"username": username, "telegram_user_id": telegram_user_id},
-        )
+    for attempt in atomic_attempts():
+        with attempt:
+            _check_unique(username=username, telegram_user_id=telegram_user_id)
+            try:
+                user.save()
+            except IntegrityError:
+                raise ConflictError("A user with this username or Telegram id already exists") from None
+            audit_record(
+                action=actions.USER_CREATE,
+                result="success",
+                actor_user_id=actor.pk if actor else None,
+                target_type="user",
+                target_id=user.pk,
+                details={"username": username, "telegram_user_id": telegram_user_id},
+            )
     return user
 
 
@@ -73,30 +75,31 @@ def user_update(*, user: User, actor: User | None = None, password: str | None =
     if "telegram_username" in changes:
         changes["telegram_username"] = changes["telegram_username"].lstrip("@")
     changed = {name: value for name, value in changes.items() if getattr(user, name) != value}
-    with transaction.atomic():
-        if "telegram_user_id" in changed and changed["telegram_user_id"] is not None:
-            _check_unique(telegram_user_id=changed["telegram_user_id"], exclude_pk=user.pk)
-        for name, value in changed.items():
-            setattr(user, name, value)
-        if password is not None:
-            _set_password(user, password)
-        fields = [*changed, *(["password"] if password is not None else [])]
-        if not fields:
-            return user
-        user.rbac_version = F("rbac_version") + 1
-        try:
-            user.save(update_fields=[*fields, "rbac_version"])
-        except IntegrityError:
-            raise ConflictError("A user with this Telegram id already exists") from None
-        user.refresh_from_db(fields=["rbac_version"])
-        audit_record(
-            action=actions.USER_UPDATE,
-            result="success",
-            actor_user_id=actor.pk if actor else None,
-            target_type="user",
-            target_id=user.pk,
-            details={"changed": sorted(fields)},
-        )
+    for attempt in atomic_attempts():
+        with attempt:
+            if "telegram_user_id" in changed and changed["telegram_user_id"] is not None:
+                _check_unique(telegram_user_id=changed["telegram_user_id"], exclude_pk=user.pk)
+            for name, value in changed.items():
+                setattr(user, name, value)
+            if password is not None:
+                _set_password(user, password)
+            fields = [*changed, *(["password"] if password is not None else [])]
+            if not fields:
+                return user
+            user.rbac_version = F("rbac_version") + 1
+            try:
+                user.save(update_fields=[*fields, "rbac_version"])
+            except IntegrityError:
+                raise ConflictError("A user with this Telegram id already exists") from None
+            user.refresh_from_db(fields=["rbac_version"])
+            audit_record(
+                action=actions.USER_UPDATE,
+                result="success",
+                actor_user_id=actor.pk if actor else None,
+                target_type="user",
+                target_id=user.pk,
+                details={"changed": sorted(fields)},
+            )
     return user
 
 

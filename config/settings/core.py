@@ -40,12 +40,26 @@ SPECTACULAR_SETTINGS = {
 }
 
 
-def _database_from_url(url: str) -> dict:
-    if url.startswith(("mongodb://", "mongodb+srv://")):
-        raise ImproperlyConfigured("MongoDB support is not available in this build; use a sqlite:// DATABASE_URL")
+MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
+
+
+def _mongodb_database(url: str) -> dict:
+    """django-mongodb-backend takes the connection string as HOST; the database is the URL's path."""
+    from pymongo.uri_parser import parse_uri
+
+    try:
+        parsed = parse_uri(url)
+    except Exception as exc:  # pymongo's InvalidURI / ConfigurationError: report them as a settings error
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid MongoDB connection string: {exc}") from None
+    if not parsed.get("database"):
+        raise ImproperlyConfigured("DATABASE_URL must name the database: mongodb://host:27017/<database>?replicaSet=...")
+    return {"ENGINE": "django_mongodb_backend", "HOST": url, "NAME": parsed["database"]}
+
+
+def _sqlite_database(url: str) -> dict:
     config = dj_database_url.parse(url, conn_max_age=None)
     if config["ENGINE"] != "django.db.backends.sqlite3":
-        raise ImproperlyConfigured("DATABASE_URL must be sqlite:///<path> (MongoDB arrives with its own profile)")
+        raise ImproperlyConfigured("DATABASE_URL must be sqlite:///<path> or mongodb://host/<database>")
     config["OPTIONS"] = {
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of deadlocking.
         "transaction_mode": "IMMEDIATE",
@@ -56,7 +70,26 @@ def _database_from_url(url: str) -> dict:
 
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
-DATABASES = {"default": _database_from_url(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'core.sqlite3'}"))}
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'core.sqlite3'}")
+MONGODB = DATABASE_URL.startswith(MONGODB_SCHEMES)
+
+if MONGODB:
+    # The MongoDB profile (docs/mongodb.md): ObjectId primary keys everywhere, so the contrib apps get
+    # app configs that say so, and every app with models migrates from its own tree under mongo_migrations/.
+    DATABASES = {"default": _mongodb_database(DATABASE_URL)}
+    DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
+    _MONGO_APP_CONFIGS = {
+        "django.contrib.admin": "config.mongo_apps.MongoAdminConfig",
+        "django.contrib.auth": "config.mongo_apps.MongoAuthConfig",
+        "django.contrib.contenttypes": "config.mongo_apps.MongoContentTypesConfig",
+    }
+    INSTALLED_APPS = [_MONGO_APP_CONFIGS.get(app, app) for app in INSTALLED_APPS]
+    MIGRATION_MODULES = {
+        label: f"mongo_migrations.{label}"
+        for label in ("admin", "auth", "contenttypes", "users", "groups", "rbac", "audit", "moderation", "events")
+    }
+else:
+    DATABASES = {"default": _sqlite_database(DATABASE_URL)}
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

