@@ -46,8 +46,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # SecantusDB goes into its own .venv-secantus/ (test tool, GPL), never into $(VENV).
+# The core suite on the MongoDB profile; the role processes and the sandbox have no database to vary.
 test-mongo: $(STAMP)
-	$(BIN)/python -m tests.mongo.run
+	$(BIN)/python -m tests.mongo.run --ignore=tests/e2e --ignore=tests/tgsandbox --ignore=tests/botgateway \
+		--ignore=tests/common/test_role_profiles.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,123 @@
+"""Groups joining, changing and leaving; anonymous admins; events and the outbox through outages."""
+
+import time
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ANONYMOUS_BOT = 1087968824
+
+
+def allowed(platform, chat_id, telegram_user_id, permission):
+    return platform.api.check_permission(permission=permission, telegram_user_id=telegram_user_id,
+                                         telegram_chat_id=chat_id)["allowed"]
+
+
+def test_bot_added_registers_the_group_and_syncs_its_admins(platform):
+    chat = platform.new_group()
+    group = platform.api.group_by_chat(chat["id"])
+    assert (group["title"], group["is_active"]) == (chat["title"], True)
+    platform.wait_for(lambda: allowed(platform, chat["id"], 2000001, "MANAGE_ADMINS"), "alice to own the group")
+    assert allowed(platform, chat["id"], 2000002, "BAN_USERS")  # bob, a Telegram administrator
+    assert not allowed(platform, chat["id"], 2000003, "BAN_USERS")  # carol, a member
+
+
+def test_promotion_in_telegram_reaches_core_and_removal_deactivates(platform):
+    chat = platform.new_group()
+    platform.telegram.promote(chat["id"], "carol", rights={"can_delete_messages": True})
+    platform.wait_for(lambda: allowed(platform, chat["id"], 2000003, "DELETE_MESSAGES"), "carol to become admin")
+    platform.telegram.promote(chat["id"], "carol", rights={})
+    platform.wait_for(lambda: not allowed(platform, chat["id"], 2000003, "DELETE_MESSAGES"), "carol's demotion")
+
+    platform.telegram.remove(chat["id"], "@sandbox_mod_bot", by="alice")
+    platform.wait_for(lambda: not platform.api.group_by_chat(chat["id"])["is_active"], "the group to deactivate")
+
+
+def test_a_group_upgraded_to_a_supergroup_moves_in_core(platform):
+    chat = platform.new_group(type="group", admins=())
+    group = platform.api.group_by_chat(chat["id"])
+    upgraded = platform.telegram.upgrade_group(chat["id"])
+    new_id = upgraded["id"]
+    platform.wait_for(lambda: platform.api.group_get(group["id"])["telegram_chat_id"] == new_id, "the migration")
+    assert platform.api.group_by_chat(chat["id"])["id"] == group["id"]  # the old id still resolves
+
+
+def test_anonymous_admins_act_through_the_groups_principal_only(platform):
+    chat = platform.new_group()
+    platform.say(chat["id"], "spammer", "spam")
+    platform.telegram.promote(chat["id"], "dave", rights={"can_restrict_members": True}, is_anonymous=True)
+    group = platform.api.group_by_chat(chat["id"])
+    platform.wait_for(lambda: platform.api.group_anonymous_admin(group["id"])["user_id"], "the principal")
+    mark = platform.call_mark()
+    _, replies = platform.say(chat["id"], "dave", "/ban @spammer", anonymous=True)
+    assert replies == ["@spammer is banned."]
+    assert platform.calls("banChatMember", since=mark)
+    assert platform.api.user_list(telegram_user_id=ANONYMOUS_BOT)["total"] == 0
+    # The principal holds admin here, not owner, and nothing elsewhere.
+    _, replies = platform.say(chat["id"], "dave", "/promote @carol", anonymous=True)
+    assert replies == ["You need the MANAGE_ADMINS permission to do that."]
+
+
+def test_rate_limit_answers_are_honoured(platform):
+    chat = platform.new_group()
+    platform.say(chat["id"], "spammer", "spam")
+    platform.telegram.fail_next("banChatMember", retry_after=1)
+    started = time.monotonic()
+    _, replies = platform.say(chat["id"], "alice", "/ban @spammer", wait=6)
+    assert replies == ["@spammer is banned."]
+    assert time.monotonic() - started >= 1.0
+    bans = platform.calls("banChatMember")
+    assert [call for call in bans if call.get("error_code") == 429 or "retry" in str(call.get("error", ""))]
+
+
+def _messages_in_core(platform, chat_id) -> int:
+    group = platform.api.group_by_chat(chat_id)
+    return platform.api.group_stats(group["id"], bucket="hour")["totals"]["messages"]
+
+
+def _bot_health(platform) -> dict:
+    body = httpx.get(f"http://127.0.0.1:{platform.bot_port}/api/health", timeout=5).json()
+    return body.get("data") or body["details"]
+
+
+def test_messages_reach_core_within_about_a_second(platform):
+    chat = platform.new_group()
+    for number in range(5):
+        platform.telegram.send_message(chat["id"], "carol", f"message {number}")
+    started = time.monotonic()
+    platform.wait_for(lambda: _messages_in_core(platform, chat["id"]) >= 5, "the events to arrive", timeout=5)
+    assert time.monotonic() - started < 3
+
+
+def test_core_outage_keeps_events_and_answers_commands_quickly(platform):
+    chat = platform.new_group()
+    platform.core.stop()
+    try:
+        for number in range(7):
+            platform.telegram.send_message(chat["id"], "carol", f"during the outage {number}")
+        started = time.monotonic()
+        _, replies = platform.say(chat["id"], "alice", "/ban @spammer", wait=4)
+        assert replies == ["The moderation service is temporarily unavailable. Please try again in a minute."]
+        assert time.monotonic() - started < 2.5
+        platform.wait_for(lambda: (_bot_health(platform)["outbox_depth"] or 0) >= 7, "the outbox to hold them")
+        assert _bot_health(platform)["core_api"] == "unreachable"
+    finally:
+        platform.core.start()
+    platform.wait_for(lambda: _messages_in_core(platform, chat["id"]) >= 7, "the replay", timeout=15)
+    platform.wait_for(lambda: _bot_health(platform)["outbox_depth"] == 0, "the outbox to drain", timeout=10)
+
+
+def test_the_outbox_survives_a_bot_restart(platform):
+    chat = platform.new_group()
+    platform.core.stop()
+    try:
+        for number in range(4):
+            platform.telegram.send_message(chat["id"], "dave", f"before the restart {number}")
+        platform.wait_for(lambda: (_bot_health(platform)["outbox_depth"] or 0) >= 4, "the outbox to hold them")
+        platform.bot.stop()
+        platform.bot.start()
+    finally:
+        platform.core.start()
+    platform.wait_for(lambda: _messages_in_core(platform, chat["id"]) >= 4, "the replay after restart", timeout=15)
