@@ -1,5 +1,7 @@
 """Tamper evidence: `audit_verify` recomputes the hash chain and names the first event that breaks it."""
 
+import json
+from datetime import datetime
 from io import StringIO
 from itertools import pairwise
 
@@ -10,6 +12,7 @@ from django.db import connection
 from apps.audit.chain import event_hash
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_chain_verify
+from apps.common.db import is_mongodb
 from tests.factories import grant, make_group, make_member, make_user
 
 
@@ -19,10 +22,30 @@ def verify() -> str:
     return out.getvalue()
 
 
-def raw(sql: str, params=()) -> None:
-    """Behind the ORM's back, as someone with database access would."""
+TABLE = AuditEvent._meta.db_table
+
+
+def tamper(at_sequence: int, /, **changes) -> None:
+    """Edits one stored event behind the ORM's back, as someone with database access would."""
+    if is_mongodb():
+        if "created_at" in changes:
+            changes["created_at"] = datetime.fromisoformat(changes["created_at"])
+        if "details" in changes:
+            changes["details"] = json.loads(changes["details"])
+        connection.get_collection(TABLE).update_one({"sequence": at_sequence}, {"$set": changes})
+        return
+    assignments = ", ".join(f"{column} = %s" for column in changes)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"UPDATE {TABLE} SET {assignments} WHERE sequence = %s",  # noqa: S608 (fixed names)
+                       [*changes.values(), at_sequence])
+
+
+def tamper_delete(sequence: int) -> None:
+    if is_mongodb():
+        connection.get_collection(TABLE).delete_one({"sequence": sequence})
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE sequence = %s", [sequence])  # noqa: S608 (fixed names)
 
 
 @pytest.fixture
@@ -75,13 +98,13 @@ def test_every_event_links_to_the_previous_one(trail):
     ],
 )
 def test_an_edited_row_is_named(trail, column, value):
-    raw(f"UPDATE audit_auditevent SET {column} = %s WHERE sequence = 4", [value])  # noqa: S608 (fixed names)
+    tamper(4, **{column: value})
     with pytest.raises(CommandError, match=r"#4\b"):
         verify()
 
 
 def test_the_briefs_example_edit_is_detected(trail):
-    raw("UPDATE audit_auditevent SET reason='x' WHERE sequence=5")
+    tamper(5, reason="x")
     with pytest.raises(CommandError, match=r"#5\b.*content does not match its hash"):
         verify()
 
@@ -91,33 +114,33 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(trail):
     fields = [f.name for f in AuditEvent._meta.concrete_fields if f.name not in {"id", "hash"}]
     values = AuditEvent.objects.filter(sequence=3).values(*fields).get()
     values["reason"] = "innocent"
-    raw("UPDATE audit_auditevent SET reason = %s, hash = %s WHERE sequence = 3", ["innocent", event_hash(**values)])
+    tamper(3, reason="innocent", hash=event_hash(**values))
     with pytest.raises(CommandError, match=r"#4\b.*previous_hash"):
         verify()
 
 
 def test_a_deleted_middle_row_is_detected(trail):
-    raw("DELETE FROM audit_auditevent WHERE sequence = 6")
+    tamper_delete(6)
     with pytest.raises(CommandError, match=r"#7\b.*expected sequence 6"):
         verify()
 
 
 def test_a_deleted_first_row_is_detected(trail):
-    raw("DELETE FROM audit_auditevent WHERE sequence = 1")
+    tamper_delete(1)
     with pytest.raises(CommandError, match=r"#2\b"):
         verify()
 
 
 def test_swapped_rows_are_detected(trail):
-    raw("UPDATE audit_auditevent SET sequence = -1 WHERE sequence = 2")
-    raw("UPDATE audit_auditevent SET sequence = 2 WHERE sequence = 3")
-    raw("UPDATE audit_auditevent SET sequence = 3 WHERE sequence = -1")
+    tamper(2, sequence=-1)
+    tamper(3, sequence=2)
+    tamper(-1, sequence=3)
     with pytest.raises(CommandError, match=r"#2\b"):
         verify()
 
 
 def test_report_counts_what_verified_before_the_break(trail):
-    raw("UPDATE audit_auditevent SET reason='x' WHERE sequence=8")
+    tamper(8, reason="x")
     report = audit_chain_verify(batch_size=3)  # several chunks: the break is found across chunk borders
     assert (report.intact, report.first_broken_sequence, report.checked) == (False, 8, 7)
 
