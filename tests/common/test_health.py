@@ -6,6 +6,7 @@ import pytest
 from django.db import OperationalError, connections
 
 from apps.common import health
+from apps.common.db import is_mongodb
 from tests.common.assertions import assert_error
 from tests.conftest import ApiClient
 
@@ -51,15 +52,16 @@ def test_unreachable_database_is_503_in_the_envelope(anonymous, monkeypatch):
 
 
 def test_failing_query_counts_as_unreachable(db, monkeypatch):
-    class BrokenCursor:
-        def __enter__(self):
-            raise OperationalError("disk I/O error")
+    """The driver's error on the round trip (SQL or Mongo's ping) marks the database unreachable."""
 
-        def __exit__(self, *exc):
-            return False
+    def broken_round_trip(*args, **kwargs):
+        raise OperationalError("disk I/O error")
 
     with monkeypatch.context() as patch:
-        patch.setattr(type(connections["default"]), "cursor", lambda self: BrokenCursor())
+        if is_mongodb():
+            patch.setattr(type(connections["default"].connection.admin), "command", broken_round_trip)
+        else:
+            patch.setattr(type(connections["default"]), "cursor", lambda self: broken_round_trip())
         assert health.probe_database() is False
     assert health.probe_database() is True
 
