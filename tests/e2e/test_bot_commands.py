@@ -136,3 +136,61 @@ def test_malformed_updates_are_acknowledged_not_retried_forever(platform):
     assert httpx.post(url, json={"update_id": 99, "mystery": {"x": 1}}, headers=headers).status_code == 200
     health = httpx.get(f"http://127.0.0.1:{platform.bot_port}/api/health").json()["data"]
     assert health["status"] == "healthy"
+
+
+@pytest.fixture(scope="module")
+def shared_group(platform):
+    chat = platform.new_group()
+    victim, _ = platform.say(chat["id"], "spammer", "a message to point at")
+    return chat, victim
+
+
+@pytest.mark.parametrize(
+    ("command", "permission"),
+    [
+        ("/ban @spammer", "BAN_USERS"), ("/tban @spammer 1h", "BAN_USERS"), ("/unban @spammer", "BAN_USERS"),
+        ("/kick @spammer", "KICK_USERS"), ("/mute @spammer", "MUTE_USERS"), ("/tmute @spammer 5m", "MUTE_USERS"),
+        ("/unmute @spammer", "MUTE_USERS"), ("/warn @spammer", "WARN_USERS"), ("/unwarn @spammer", "WARN_USERS"),
+        ("/resetwarns @spammer", "WARN_USERS"), ("/promote @spammer", "MANAGE_ADMINS"),
+        ("/demote @spammer", "MANAGE_ADMINS"), ("/grant helper @spammer", "MANAGE_ROLES"),
+        ("/revoke helper @spammer", "MANAGE_ROLES"), ("/sync", "MANAGE_ROLES"), ("/stats", "VIEW_STATS"),
+        ("/admin_dashboard", "ADMIN_DASHBOARD"), ("/pin", "PIN_MESSAGES"), ("/unpin", "PIN_MESSAGES"),
+        ("/del", "DELETE_MESSAGES"), ("/purge", "DELETE_MESSAGES"), ("/warns @spammer", "WARN_USERS"),
+    ],
+)
+def test_every_command_is_denied_to_a_plain_member(platform, shared_group, command, permission):
+    chat, victim = shared_group
+    mark = platform.call_mark()
+    reply_to = None if "@" in command else victim["message_id"]  # message commands point by reply
+    _, replies = platform.say(chat["id"], "carol", command, reply_to=reply_to)
+    assert replies == [f"You need the {permission} permission to do that."]
+    acted = [call for call in platform.telegram.calls(since=mark, exclude=["getUpdates"])["calls"]
+             if call["method"] not in ("sendMessage", "getChatMember", "getChatAdministrators")]
+    assert acted == []
+
+
+@pytest.mark.parametrize(
+    ("command", "telegram_method", "reply"),
+    [
+        ("/pin", "pinChatMessage", None),
+        ("/unpin", "unpinChatMessage", None),
+        ("/mute", "restrictChatMember", "is muted."),
+        ("/unmute", "restrictChatMember", "may speak again."),
+        ("/promote", "promoteChatMember", "is now an admin."),
+        ("/demote", "promoteChatMember", "is no longer an admin."),
+        ("/kick", "banChatMember", "was kicked."),
+        ("/unban", "unbanChatMember", "may come back."),
+        ("/del", "deleteMessages", None),
+    ],
+)
+def test_commands_by_the_owner_act_on_telegram(platform, command, telegram_method, reply):
+    chat = platform.new_group()
+    target, _ = platform.say(chat["id"], "dave", "look at me")
+    mark = platform.call_mark()
+    _, replies = platform.say(chat["id"], "alice", command, reply_to=target["message_id"], wait=2 if reply else 1)
+    assert platform.calls(telegram_method, since=mark), (command, replies)
+    if reply:
+        assert replies and replies[0].endswith(reply)
+    action = command.removeprefix("/").replace("del", "delete")
+    recorded = platform.api.moderation_list(type=action, limit=1)["items"][0]
+    assert recorded["status"] == "executed"
