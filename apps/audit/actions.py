@@ -37,3 +37,8 @@ ALL_ACTIONS = [
     WARNINGS_RESET,
     EVENTS_INGEST,
 ]
+
+# Dashboard logins (apps.accounts): every attempt, and every token revocation.
+AUTH_LOGIN = "auth.login"
+AUTH_TOKEN_REVOKE = "auth.token_revoke"  # noqa: S105 (an action name)
+ALL_ACTIONS += [AUTH_LOGIN, AUTH_TOKEN_REVOKE]

@@ -184,6 +184,20 @@ class _Endpoints:
     def audit_events(self, **filters):
         return self._send(Call("GET", "/api/audit/events", params=_compact(filters), retry=True))
 
+    # -- accounts: web's logins and its token revocation store
+    def verify_credentials(self, *, username: str, password: str, client_ip: str | None = None):
+        body = _compact({"username": username, "password": password, "client_ip": client_ip})
+        # Not retried: every attempt is audited, and a login is cheap to try again by hand.
+        return self._send(Call("POST", "/api/auth/verify-credentials", json=body))
+
+    def token_revoke(self, *, jti: str, expires_at: datetime, user_id: str | None = None, reason: str | None = None):
+        body = _compact({"jti": jti, "expires_at": expires_at, "user_id": user_id, "reason": reason})
+        # Not retried: the answer's already_revoked decides a refresh rotation, and only the first call is True.
+        return self._send(Call("POST", "/api/auth/revoked-tokens", json=body))
+
+    def token_revocation(self, jti: str):
+        return self._send(Call("GET", f"/api/auth/revoked-tokens/{jti}", retry=True))
+
 
 class _Transport:
     """What both clients share: configuration, headers, the breaker, the backoff."""

@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.moderation",
     "apps.events",
+    "apps.accounts",
 ]
 AUTH_USER_MODEL = "users.User"
 
@@ -86,7 +87,8 @@ if MONGODB:
     INSTALLED_APPS = [_MONGO_APP_CONFIGS.get(app, app) for app in INSTALLED_APPS]
     MIGRATION_MODULES = {
         label: f"mongo_migrations.{label}"
-        for label in ("admin", "auth", "contenttypes", "users", "groups", "rbac", "audit", "moderation", "events")
+        for label in ("admin", "auth", "contenttypes", "users", "groups", "rbac", "audit", "moderation", "events",
+                      "accounts")
     }
 else:
     DATABASES = {"default": _sqlite_database(DATABASE_URL)}

@@ -13,6 +13,7 @@ api = [
     path("", include("apps.audit.urls")),
     path("", include("apps.moderation.urls")),
     path("", include("apps.events.urls")),
+    path("", include("apps.accounts.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -1,0 +1,88 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.fields import ObjectIdField, StrictCharField
+from apps.common.parsing import parse_body
+from apps.common.schema import ErrorEnvelopeSerializer, envelope, error_responses
+
+from .models import RevokedToken
+from .selectors import revoked_token_get
+from .services import credentials_verify, token_revoke
+
+JTI_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_INVALID_CREDENTIALS = OpenApiResponse(
+    ErrorEnvelopeSerializer,
+    description="Unknown user, wrong password, no usable password or inactive user, all alike "
+    "(invalid_credentials); or a missing or unknown X-API-Key (unauthenticated)",
+)
+
+
+class AccountUserOutputSerializer(serializers.Serializer):
+    id = ObjectIdField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    is_active = serializers.BooleanField()
+    is_staff = serializers.BooleanField()
+
+
+class VerifyCredentialsApi(APIView):
+    """For web's login: the user behind a username and password. Every attempt lands on the audit trail."""
+
+    class InputSerializer(serializers.Serializer):
+        username = StrictCharField(max_length=150)
+        password = StrictCharField(max_length=4096, trim_whitespace=False)
+        client_ip = serializers.IPAddressField(required=False, help_text="The browser's address, for the audit trail")
+
+    @extend_schema(operation_id="auth_verify_credentials", request=InputSerializer,
+                   responses={200: envelope(AccountUserOutputSerializer), 401: _INVALID_CREDENTIALS,
+                              **error_responses()})
+    def post(self, request):
+        data = parse_body(self.InputSerializer, request)
+        user = credentials_verify(username=data["username"], password=data["password"],
+                                  client_ip=data.get("client_ip", ""))
+        return Response(AccountUserOutputSerializer(user).data)
+
+
+class RevokedTokenOutputSerializer(serializers.Serializer):
+    jti = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    already_revoked = serializers.BooleanField(help_text="True when an earlier call had revoked it")
+
+
+class RevokedTokenListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        jti = serializers.RegexField(JTI_PATTERN)
+        expires_at = serializers.DateTimeField(help_text="The token's own expiry: the row may be purged after it")
+        user_id = ObjectIdField(required=False, max_length=64)
+        reason = serializers.ChoiceField(choices=RevokedToken.Reason.choices, required=False, default="")
+
+    @extend_schema(operation_id="auth_revoked_tokens_create", request=InputSerializer,
+                   responses={201: envelope(RevokedTokenOutputSerializer), 200: envelope(RevokedTokenOutputSerializer),
+                              **error_responses()})
+    def post(self, request):
+        data = parse_body(self.InputSerializer, request)
+        token, created = token_revoke(jti=data["jti"], expires_at=data["expires_at"],
+                                      user_id=data.get("user_id", ""), reason=data["reason"])
+        body = {"jti": token.jti, "expires_at": token.expires_at, "revoked_at": token.revoked_at,
+                "reason": token.reason, "already_revoked": not created}
+        return Response(RevokedTokenOutputSerializer(body).data, status=201 if created else 200)
+
+
+class RevokedTokenDetailApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        jti = serializers.CharField()
+        revoked = serializers.BooleanField()
+        expires_at = serializers.DateTimeField(allow_null=True)
+        revoked_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(operation_id="auth_revoked_tokens_check",
+                   responses={200: envelope(OutputSerializer), **error_responses()})
+    def get(self, request, jti):
+        token = revoked_token_get(jti=jti)
+        body = {"jti": jti, "revoked": token is not None, "expires_at": token.expires_at if token else None,
+                "revoked_at": token.revoked_at if token else None}
+        return Response(self.OutputSerializer(body).data)

@@ -1,0 +1,103 @@
+"""Every write of the accounts app, each with its audit event in the same transaction."""
+
+import logging
+from datetime import datetime
+
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError
+from django.utils import timezone
+
+from apps.audit import actions
+from apps.audit.services import audit_record
+from apps.common.db import atomic_attempts
+from apps.users.models import User
+
+from .errors import InvalidCredentialsError
+from .models import RevokedToken
+
+logger = logging.getLogger(__name__)
+
+# Why a login failed: kept on the audit trail, never told to the caller (one answer for all of them).
+UNKNOWN_USER = "unknown_user"
+NO_PASSWORD = "no_password"  # noqa: S105 (a reason code)
+WRONG_PASSWORD = "wrong_password"  # noqa: S105
+USER_INACTIVE = "user_inactive"
+ALREADY_REVOKED = "already_revoked"
+
+
+def _ms(value: datetime) -> datetime:
+    """Millisecond precision, what every backend stores (MongoDB keeps no more)."""
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
+def credentials_verify(*, username: str, password: str, client_ip: str = "") -> User:
+    """The active user with this username and password, or InvalidCredentialsError. Every attempt is audited.
+
+    The password hasher runs whether or not the user exists (or has a usable password), so the answer's
+    timing does not tell which usernames exist.
+    """
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        make_password(password)
+        reason = UNKNOWN_USER
+    elif not user.has_usable_password():
+        make_password(password)
+        reason = NO_PASSWORD
+    elif not user.check_password(password):
+        reason = WRONG_PASSWORD
+    elif not user.is_active:
+        reason = USER_INACTIVE
+    else:
+        reason = ""
+    now = timezone.now()
+    for attempt in atomic_attempts():
+        with attempt:
+            if not reason:
+                User.objects.filter(pk=user.pk).update(last_login=now)
+            audit_record(
+                action=actions.AUTH_LOGIN,
+                result="failure" if reason else "success",
+                actor_user_id=user.pk if user else None,
+                target_type="user",
+                target_id=user.pk if user else None,
+                reason=reason,
+                details={"username": username[:150], "client_ip": client_ip},
+            )
+    if reason:
+        raise InvalidCredentialsError()
+    return user
+
+
+def token_revoke(*, jti: str, expires_at: datetime, user_id: str = "", reason: str = "") -> tuple[RevokedToken, bool]:
+    """Records `jti` as revoked; returns the row and whether this call revoked it.
+
+    Exactly one of several concurrent calls for the same jti gets True (the unique jti decides), which is
+    what makes refresh-token rotation single-use. A repeat is audited as a failure: presenting a token
+    that was already rotated away is what a stolen refresh token looks like.
+    """
+    now = _ms(timezone.now())
+    try:
+        for attempt in atomic_attempts():
+            with attempt:
+                existing = RevokedToken.objects.filter(jti=jti).first()
+                if existing is not None:
+                    audit_record(action=actions.AUTH_TOKEN_REVOKE, result="failure", actor_user_id=user_id or None,
+                                 target_type="token", target_id=jti, reason=ALREADY_REVOKED,
+                                 details={"requested_reason": reason})
+                    return existing, False
+                token = RevokedToken.objects.create(jti=jti, expires_at=_ms(expires_at), revoked_at=now,
+                                                    user_id=user_id, reason=reason)
+                audit_record(action=actions.AUTH_TOKEN_REVOKE, result="success", actor_user_id=user_id or None,
+                             target_type="token", target_id=jti, reason=reason,
+                             details={"expires_at": token.expires_at.isoformat()})
+    except IntegrityError:  # a concurrent call inserted the same jti first
+        return RevokedToken.objects.get(jti=jti), False
+    return token, True
+
+
+def revoked_tokens_purge(*, now: datetime | None = None) -> int:
+    """Deletes the rows of tokens that have expired anyway (they can no longer be presented). Returns how many."""
+    deleted, _ = RevokedToken.objects.filter(expires_at__lt=now or timezone.now()).delete()
+    if deleted:
+        logger.info("revoked tokens purged", extra={"deleted": deleted})
+    return deleted

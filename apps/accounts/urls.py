@@ -1,0 +1,9 @@
+from django.urls import path
+
+from .apis import RevokedTokenDetailApi, RevokedTokenListApi, VerifyCredentialsApi
+
+urlpatterns = [
+    path("auth/verify-credentials", VerifyCredentialsApi.as_view(), name="auth-verify-credentials"),
+    path("auth/revoked-tokens", RevokedTokenListApi.as_view(), name="auth-revoked-tokens"),
+    path("auth/revoked-tokens/<str:jti>", RevokedTokenDetailApi.as_view(), name="auth-revoked-token"),
+]
