@@ -1,11 +1,19 @@
 """The web role: browser API and dashboard backed by core; it has no database (an ORM call fails loudly)."""
 
+from datetime import timedelta
+
+from apps.dashboard.keys import load_jwt_keys
+
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS
+from .base import DATA_DIR, INSTALLED_APPS, PRODUCTION, REST_FRAMEWORK, SPECTACULAR_SETTINGS
+from .env import env_int, env_str
 
 SERVICE_NAME = "web"
 ROOT_URLCONF = "config.urls.web"
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in {"django.contrib.sessions", "django.contrib.messages"}]
+INSTALLED_APPS = [
+    *(app for app in INSTALLED_APPS if app not in {"django.contrib.sessions", "django.contrib.messages"}),
+    "apps.dashboard",
+]
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.common.middleware.RequestContextMiddleware",
@@ -17,3 +25,63 @@ MIDDLEWARE = [
 # No usable database: Django's dummy backend raises on any query.
 DATABASES: dict = {}
 HEALTH_CHECKS = ["cache"]
+
+# Core, over HTTP. User-facing calls time out at 0.8 s and are retried at most once, so a request answers
+# (503 core_unavailable when core is down) within 2 s.
+CORE_API_URL = env_str("CORE_API_URL", "http://127.0.0.1:8000")
+CORE_API_KEY = env_str("CORE_API_KEY", "" if PRODUCTION else "dev-service-key")
+WEB_CORE_TIMEOUT_SECONDS = 0.8
+WEB_CORE_RETRIES = 1
+
+# JWT (djangorestframework-simplejwt), asymmetric: see README "Web API" and apps/dashboard/keys.py.
+JWT_KEYS = load_jwt_keys(
+    algorithm=env_str("JWT_ALGORITHM", "EdDSA"),
+    private_pem=env_str("JWT_PRIVATE_KEY"),
+    private_file=env_str("JWT_PRIVATE_KEY_FILE"),
+    public_pem=env_str("JWT_PUBLIC_KEY"),
+    public_file=env_str("JWT_PUBLIC_KEY_FILE"),
+    production=PRODUCTION,
+    data_dir=DATA_DIR,
+)
+SIMPLE_JWT = {
+    "ALGORITHM": JWT_KEYS.algorithm,
+    "SIGNING_KEY": JWT_KEYS.private_pem,
+    "VERIFYING_KEY": JWT_KEYS.public_pem,
+    "AUDIENCE": env_str("JWT_AUDIENCE", "tgmod-dashboard"),
+    "ISSUER": env_str("JWT_ISSUER", "tgmod-web"),
+    "LEEWAY": env_int("JWT_LEEWAY_SECONDS", 5),
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_SECONDS", 300)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_TOKEN_SECONDS", 86_400)),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+}
+
+# Failed logins (apps/dashboard/ratelimit.py). Shared by every worker and replica only with REDIS_URL.
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+# Reverse proxies in front of web whose X-Forwarded-For is trusted (0: use the socket's address).
+WEB_TRUSTED_PROXIES = env_int("WEB_TRUSTED_PROXIES", 0)
+
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.dashboard.authentication.JWTBearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.dashboard.authentication.IsDashboardUser"],
+    "EXCEPTION_HANDLER": "apps.dashboard.errors.dashboard_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
+    "TITLE": "Dashboard API (web)",
+    "DESCRIPTION": "The browser's API: log in for a JWT, then every call is checked against core's permissions.",
+    # The schema is public (integrators read it before they have a token); every operation but login needs one.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "ENUM_NAME_OVERRIDES": {"ConnectionState": ["connected", "unreachable"]},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.dashboard.schema.document_web_errors",
+    ],
+}

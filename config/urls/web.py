@@ -1,13 +1,24 @@
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.common.apis import HealthApi
 from apps.common.errors import json_not_found
+from apps.dashboard.health import WebHealthApi
+
+api = [
+    path("health", WebHealthApi.as_view(), name="health"),
+    path("", include("apps.dashboard.urls")),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
 
 urlpatterns = [
-    path("api/health", HealthApi.as_view(), name="health"),
+    path("api/", include(api)),
+    # Dashboard pages (server-rendered) mount here, outside /api/.
     path("", include("django_prometheus.urls")),
     re_path(r"^api/", json_not_found),
 ]
 
+handler400 = "apps.common.errors.json_bad_request"
+handler403 = "apps.common.errors.json_forbidden"
 handler404 = "apps.common.errors.json_not_found"
 handler500 = "apps.common.errors.json_server_error"

@@ -1,5 +1,5 @@
-"""Real role processes on loopback ports, for end-to-end tests: core under gunicorn, the bot under uvicorn,
-the Telegram sandbox. Each is started with its production server and stopped by PID."""
+"""Real role processes on loopback ports, for end-to-end tests: core and web under gunicorn, the bot under
+uvicorn, the Telegram sandbox. Each is started with its production server and stopped by PID."""
 
 import os
 import signal
@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 BOT_KEY = "e2e-bot-key"
 TEST_KEY = "e2e-test-key"
+WEB_KEY = "e2e-web-key"
 WEBHOOK_SECRET = "e2e-webhook-secret"
 BOT_TOKEN = "123456:sandbox-token"
 
@@ -70,7 +71,7 @@ def core_process(data_dir: Path, port: int) -> Process:
         "APP_ENV": "development",
         "DJANGO_SETTINGS_MODULE": "config.settings.core",
         "DATA_DIR": str(data_dir),
-        "SERVICE_API_KEYS": f"bot={BOT_KEY},tests={TEST_KEY}",
+        "SERVICE_API_KEYS": f"bot={BOT_KEY},tests={TEST_KEY},web={WEB_KEY}",
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
         "LOG_LEVEL": "WARNING",
@@ -102,3 +103,21 @@ def bot_process(data_dir: Path, port: int, core_port: int, sandbox_port: int) ->
     command = [str(BIN / "uvicorn"), "apps.botgateway.asgi:application", "--host", "127.0.0.1", "--port", str(port),
                "--lifespan", "on", "--no-access-log", "--log-level", "warning"]
     return Process("bot", command, env, f"http://127.0.0.1:{port}/api/health", data_dir)
+
+
+def web_process(data_dir: Path, port: int, core_port: int, *, name: str = "web", workers: int = 1,
+                env: dict | None = None) -> Process:
+    """The web role under gunicorn, like core. One worker by default: on locmem the login limits are per worker."""
+    web_env = {
+        "APP_ENV": "development",
+        "DJANGO_SETTINGS_MODULE": "config.settings.web",
+        "DATA_DIR": str(data_dir),
+        "CORE_API_URL": f"http://127.0.0.1:{core_port}",
+        "CORE_API_KEY": WEB_KEY,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        "LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    return Process(name, [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "config.wsgi"], web_env,
+                   f"http://127.0.0.1:{port}/api/health", data_dir)

@@ -1,0 +1,315 @@
+"""The web role's REST API: parse the request, call a service, shape the answer. No rule lives here."""
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.audit.actions import ALL_ACTIONS
+from apps.common.envelope import EnvelopeJSONRenderer
+from apps.common.fields import StrictCharField
+from apps.common.pagination import PageQuerySerializer
+from apps.common.parsing import parse_body, parse_query
+from apps.common.schema import envelope
+
+from . import schema, services
+
+MEMBER_STATUSES = ["member", "restricted", "banned", "left", "kicked"]
+AUDIT_RESULTS = ["allowed", "denied", "success", "failure"]
+GROUP_SORTS = ["title", "created", "members", "messages"]
+OBJECT_ID = {"max_length": 64}
+
+
+def client_ip(request) -> str:
+    """The browser's address: REMOTE_ADDR, or with WEB_TRUSTED_PROXIES=n the n-th X-Forwarded-For entry from the
+    right (the one the nearest trusted proxy saw). Never the client-supplied leftmost entry."""
+    hops = settings.WEB_TRUSTED_PROXIES
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def web_list(page: dict) -> Response:
+    """Core's page (items, total, page, limit) in web's list shape, at the top level of the envelope."""
+    response = Response({"success": True, "data": page["items"], "total": page["total"], "page": page["page"],
+                         "limit": page["limit"]})
+    response.raw_body = True
+    return response
+
+
+# -- authentication
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    token_type = serializers.CharField(default="Bearer")
+    access_expires_at = serializers.DateTimeField()
+    refresh_expires_at = serializers.DateTimeField()
+    user = inline_serializer("TokenUser", {"id": serializers.CharField(), "username": serializers.CharField(),
+                                           "display_name": serializers.CharField(),
+                                           "is_staff": serializers.BooleanField()})
+
+
+class _OpenApi(APIView):
+    """Login, refresh and logout carry their credential in the body: a stale bearer header must not stop them."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class LoginApi(_OpenApi):
+    class InputSerializer(serializers.Serializer):
+        username = StrictCharField(max_length=150)
+        password = StrictCharField(max_length=4096, trim_whitespace=False)
+
+    @extend_schema(operation_id="auth_login", request=InputSerializer, auth=[],
+                   responses={200: envelope(TokenPairSerializer), **schema.web_errors(400, 401, 429, 503)})
+    def post(self, request):
+        data = parse_body(self.InputSerializer, request)
+        return Response(services.login(username=data["username"], password=data["password"],
+                                       client_ip=client_ip(request)))
+
+
+class _RefreshInputSerializer(serializers.Serializer):
+    refresh = StrictCharField(max_length=4096)
+
+
+class RefreshApi(_OpenApi):
+    @extend_schema(operation_id="auth_refresh", request=_RefreshInputSerializer, auth=[],
+                   responses={200: envelope(TokenPairSerializer), **schema.web_errors(400, 401, 503)})
+    def post(self, request):
+        data = parse_body(_RefreshInputSerializer, request)
+        return Response(services.refresh(refresh_token=data["refresh"]))
+
+
+class LogoutApi(_OpenApi):
+    class OutputSerializer(serializers.Serializer):
+        revoked = serializers.BooleanField()
+
+    @extend_schema(operation_id="auth_logout", request=_RefreshInputSerializer, auth=[],
+                   responses={200: envelope(OutputSerializer), **schema.web_errors(400, 401, 503)})
+    def post(self, request):
+        data = parse_body(_RefreshInputSerializer, request)
+        return Response(services.logout(refresh_token=data["refresh"]))
+
+
+class MeApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        user = inline_serializer("MeUser", {"id": serializers.CharField(), "username": serializers.CharField(),
+                                            "display_name": serializers.CharField(),
+                                            "is_active": serializers.BooleanField(),
+                                            "is_staff": serializers.BooleanField()})
+        permissions = serializers.ListField(child=serializers.CharField(), help_text="Held globally")
+
+    @extend_schema(operation_id="me", responses={200: envelope(OutputSerializer)})
+    def get(self, request):
+        return Response(services.me(request.user))
+
+
+# -- groups and users
+
+
+class GroupListApi(APIView):
+    class FilterSerializer(PageQuerySerializer):
+        active = serializers.BooleanField(required=False, allow_null=True, default=None)
+        q = serializers.CharField(required=False, max_length=100)
+        sort = serializers.ChoiceField(required=False, default="title",
+                                       choices=[*GROUP_SORTS, *(f"-{name}" for name in GROUP_SORTS)])
+
+    @extend_schema(operation_id="groups_list", parameters=[FilterSerializer],
+                   responses={200: schema.web_list(schema.GroupSerializer)})
+    def get(self, request):
+        return web_list(services.group_list(request.user, **parse_query(self.FilterSerializer, request)))
+
+
+class GroupDetailApi(APIView):
+    @extend_schema(operation_id="groups_retrieve",
+                   responses={200: envelope(schema.GroupSerializer), **schema.web_errors(404)})
+    def get(self, request, group_id):
+        return Response(services.group_get(request.user, group_id))
+
+
+class GroupMemberListApi(APIView):
+    class FilterSerializer(PageQuerySerializer):
+        status = serializers.ChoiceField(required=False, choices=MEMBER_STATUSES)
+
+    @extend_schema(operation_id="groups_members_list", parameters=[FilterSerializer],
+                   responses={200: schema.web_list(schema.MemberSerializer), **schema.web_errors(404)})
+    def get(self, request, group_id):
+        filters = parse_query(self.FilterSerializer, request)
+        return web_list(services.group_members(request.user, group_id, **filters))
+
+
+class UserListApi(APIView):
+    class FilterSerializer(PageQuerySerializer):
+        q = serializers.CharField(required=False, max_length=100, help_text="In username, display name, @username")
+        username = serializers.CharField(required=False, max_length=150)
+        telegram_username = serializers.CharField(required=False, max_length=33)
+        is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    @extend_schema(operation_id="users_list", parameters=[FilterSerializer],
+                   responses={200: schema.web_list(schema.UserSerializer)})
+    def get(self, request):
+        return web_list(services.user_list(request.user, **parse_query(self.FilterSerializer, request)))
+
+
+class UserDetailApi(APIView):
+    @extend_schema(operation_id="users_retrieve",
+                   responses={200: envelope(schema.UserSerializer), **schema.web_errors(404)})
+    def get(self, request, user_id):
+        return Response(services.user_get(request.user, user_id))
+
+
+# -- roles and assignments
+
+
+class RoleListApi(APIView):
+    @extend_schema(operation_id="roles_list", responses={200: schema.web_list(schema.RoleSerializer)})
+    def get(self, request):
+        roles = services.role_list(request.user)
+        return web_list({"items": roles, "total": len(roles), "page": 1, "limit": max(len(roles), 1)})
+
+
+class AssignmentListApi(APIView):
+    class FilterSerializer(PageQuerySerializer):
+        user_id = serializers.CharField(required=False, **OBJECT_ID)
+        group_id = serializers.CharField(required=False, **OBJECT_ID)
+        role = serializers.CharField(required=False, max_length=32)
+        active = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    class InputSerializer(serializers.Serializer):
+        user_id = StrictCharField(**OBJECT_ID)
+        role = StrictCharField(max_length=32)
+        group_id = StrictCharField(required=False, **OBJECT_ID, help_text="Omit for a global grant")
+        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+        reason = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+
+    @extend_schema(operation_id="assignments_list", parameters=[FilterSerializer],
+                   responses={200: schema.web_list(schema.AssignmentSerializer), **schema.web_errors(404)})
+    def get(self, request):
+        return web_list(services.assignment_list(request.user, **parse_query(self.FilterSerializer, request)))
+
+    @extend_schema(operation_id="assignments_grant", request=InputSerializer,
+                   responses={200: envelope(schema.AssignmentSerializer), **schema.web_errors(404)},
+                   description="Grants as the token user: core's rank rule applies (403 rank_violation).")
+    def post(self, request):
+        data = parse_body(self.InputSerializer, request)
+        return Response(services.assignment_grant(request.user, **data))
+
+
+class AssignmentRevokeApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        reason = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+        group_id = StrictCharField(required=False, **OBJECT_ID,
+                                   help_text="The assignment's group, for a group admin's permission check")
+
+    @extend_schema(operation_id="assignments_revoke", request=InputSerializer,
+                   responses={200: envelope(schema.AssignmentSerializer), **schema.web_errors(404, 409)},
+                   description="Revokes as the token user: core's rank rule applies (403 rank_violation).")
+    def post(self, request, assignment_id):
+        data = parse_body(self.InputSerializer, request)
+        return Response(services.assignment_revoke(request.user, assignment_id, **data))
+
+
+# -- audit, moderation, stats
+
+
+class AuditFilterSerializer(serializers.Serializer):
+    actor_user_id = serializers.CharField(required=False, **OBJECT_ID)
+    service = serializers.CharField(required=False, max_length=64)
+    action = serializers.ChoiceField(required=False, choices=ALL_ACTIONS)
+    result = serializers.ChoiceField(required=False, choices=AUDIT_RESULTS)
+    group_id = serializers.CharField(required=False, **OBJECT_ID)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError("since must be before until.")
+        return attrs
+
+
+class AuditListApi(APIView):
+    class FilterSerializer(AuditFilterSerializer):
+        cursor = serializers.IntegerField(required=False, min_value=1, help_text="next_cursor of the previous page")
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+    @extend_schema(operation_id="audit_list", parameters=[FilterSerializer],
+                   responses={200: schema.cursor_list(schema.AuditEventSerializer)})
+    def get(self, request):
+        page = services.audit_list(request.user, **parse_query(self.FilterSerializer, request))
+        response = Response({"success": True, "data": page["items"], "limit": page["limit"],
+                             "next_cursor": page["next_cursor"]})
+        response.raw_body = True
+        return response
+
+
+class CsvRenderer(EnvelopeJSONRenderer):
+    """Lets browsers ask for text/csv; errors are switched back to JSON below."""
+
+    media_type = "text/csv"
+    format = "csv"
+
+
+class AuditCsvApi(APIView):
+    renderer_classes = [EnvelopeJSONRenderer, CsvRenderer]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = EnvelopeJSONRenderer(), "application/json"
+        return response
+
+    @extend_schema(operation_id="audit_csv", parameters=[AuditFilterSerializer],
+                   responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, newest first, "
+                                                                "streamed from core")})
+    def get(self, request):
+        chunks = services.audit_csv(request.user, **parse_query(AuditFilterSerializer, request))
+        response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+        return response
+
+
+class ModerationListApi(APIView):
+    class FilterSerializer(PageQuerySerializer):
+        group_id = serializers.CharField(required=False, **OBJECT_ID)
+        actor_user_id = serializers.CharField(required=False, **OBJECT_ID)
+        target_user_id = serializers.CharField(required=False, **OBJECT_ID)
+        type = serializers.CharField(required=False, max_length=16, help_text="ban, mute, warn... (core's catalogue)")
+        status = serializers.ChoiceField(required=False, choices=["requested", "executed", "failed"])
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+
+    @extend_schema(operation_id="moderation_list", parameters=[FilterSerializer],
+                   responses={200: schema.web_list(schema.ModerationActionSerializer), **schema.web_errors(404)})
+    def get(self, request):
+        return web_list(services.moderation_list(request.user, **parse_query(self.FilterSerializer, request)))
+
+
+class StatsApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        group_id = serializers.CharField(required=False, **OBJECT_ID,
+                                         help_text="Per-group series instead of the platform overview")
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+        bucket = serializers.ChoiceField(required=False, choices=["hour", "day"])
+
+        def validate(self, attrs):
+            if "group_id" not in attrs and set(attrs) & {"since", "until", "bucket"}:
+                raise serializers.ValidationError("since, until and bucket apply to a group's series: give group_id.")
+            return attrs
+
+    @extend_schema(operation_id="stats", parameters=[FilterSerializer],
+                   responses={200: envelope(schema.StatsSerializer), **schema.web_errors(404)})
+    def get(self, request):
+        query = parse_query(self.FilterSerializer, request)
+        group_id = query.pop("group_id", None)
+        if group_id is None:
+            return Response({"overview": services.stats_overview(request.user)})
+        return Response({"group": services.stats_group(request.user, group_id, **query)})

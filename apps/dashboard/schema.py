@@ -1,0 +1,232 @@
+"""OpenAPI shapes of what web answers: core's objects as they pass through, web's list envelope, its errors."""
+
+from functools import cache
+
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+from apps.common.schema import ErrorEnvelopeSerializer, component_name
+
+
+def _nullable(field_class, **kwargs):
+    return field_class(allow_null=True, **kwargs)
+
+
+class GroupSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    telegram_chat_id = serializers.IntegerField()
+    title = serializers.CharField()
+    type = serializers.CharField()
+    is_active = serializers.BooleanField()
+    warn_limit = serializers.IntegerField()
+    warn_action = serializers.CharField()
+    warn_action_duration_seconds = _nullable(serializers.IntegerField)
+    welcome_text = serializers.CharField()
+    rules_text = serializers.CharField()
+    log_chat_id = _nullable(serializers.IntegerField)
+    member_count = serializers.IntegerField()
+    message_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class MemberSerializer(serializers.Serializer):
+    group_id = serializers.CharField()
+    user_id = serializers.CharField()
+    username = serializers.CharField()
+    telegram_user_id = _nullable(serializers.IntegerField)
+    telegram_username = serializers.CharField()
+    display_name = serializers.CharField()
+    status = serializers.CharField()
+    is_admin = serializers.BooleanField()
+    custom_title = serializers.CharField()
+    joined_at = serializers.DateTimeField()
+    left_at = _nullable(serializers.DateTimeField)
+    restricted_until = _nullable(serializers.DateTimeField)
+    message_count = serializers.IntegerField()
+    last_seen_at = _nullable(serializers.DateTimeField)
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    telegram_user_id = _nullable(serializers.IntegerField)
+    telegram_username = serializers.CharField()
+    display_name = serializers.CharField()
+    is_active = serializers.BooleanField()
+    is_staff = serializers.BooleanField()
+    date_joined = serializers.DateTimeField()
+
+
+class RoleSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    rank = serializers.IntegerField()
+    description = serializers.CharField()
+    is_builtin = serializers.BooleanField()
+    permissions = serializers.ListField(child=serializers.CharField())
+
+
+class AssignmentSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    user_id = serializers.CharField()
+    role = serializers.CharField()
+    group_id = _nullable(serializers.CharField)
+    telegram_chat_id = _nullable(serializers.IntegerField)
+    scope = serializers.CharField()
+    status = serializers.CharField(help_text="active, expired or revoked")
+    source = serializers.CharField()
+    reason = serializers.CharField()
+    granted_by_user_id = _nullable(serializers.CharField)
+    created_at = serializers.DateTimeField()
+    expires_at = _nullable(serializers.DateTimeField)
+    revoked_at = _nullable(serializers.DateTimeField)
+    revoked_by_user_id = _nullable(serializers.CharField)
+    revoke_reason = serializers.CharField()
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    sequence = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    service = serializers.CharField()
+    request_id = serializers.CharField()
+    actor_user_id = _nullable(serializers.CharField)
+    action = serializers.CharField()
+    target_type = serializers.CharField()
+    target_id = serializers.CharField()
+    group_id = _nullable(serializers.CharField)
+    result = serializers.CharField()
+    reason = serializers.CharField()
+    details = serializers.JSONField()
+    previous_hash = serializers.CharField()
+    hash = serializers.CharField()
+
+
+class ModerationActionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    group_id = serializers.CharField()
+    actor_user_id = _nullable(serializers.CharField)
+    target_user_id = _nullable(serializers.CharField)
+    reason = serializers.CharField()
+    until = _nullable(serializers.DateTimeField)
+    telegram_message_id = _nullable(serializers.IntegerField)
+    source_service = serializers.CharField()
+    status = serializers.CharField()
+    error = serializers.CharField()
+    details = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    completed_at = _nullable(serializers.DateTimeField)
+
+
+class SystemStatsSerializer(serializers.Serializer):
+    users = serializers.IntegerField()
+    active_users = serializers.IntegerField()
+    groups = serializers.IntegerField()
+    active_groups = serializers.IntegerField()
+    roles = serializers.IntegerField()
+    active_assignments = serializers.IntegerField()
+    checks_24h = serializers.IntegerField()
+    denials_24h = serializers.IntegerField()
+    audit_events = serializers.IntegerField()
+    messages_24h = serializers.IntegerField()
+    joins_24h = serializers.IntegerField()
+    leaves_24h = serializers.IntegerField()
+    commands_24h = serializers.IntegerField()
+    moderation_actions_24h = serializers.IntegerField()
+    generated_at = serializers.DateTimeField()
+
+
+class StatsPointSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    messages = serializers.IntegerField()
+    joins = serializers.IntegerField()
+    leaves = serializers.IntegerField()
+    commands = serializers.IntegerField()
+    active_members = serializers.IntegerField()
+    moderation = serializers.DictField(child=serializers.IntegerField())
+
+
+class StatsTotalsSerializer(serializers.Serializer):
+    messages = serializers.IntegerField()
+    joins = serializers.IntegerField()
+    leaves = serializers.IntegerField()
+    commands = serializers.IntegerField()
+    active_members = serializers.IntegerField()
+    moderation = serializers.DictField(child=serializers.IntegerField())
+
+
+class GroupStatsSerializer(serializers.Serializer):
+    group_id = serializers.CharField()
+    bucket = serializers.CharField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    series = StatsPointSerializer(many=True)
+    totals = StatsTotalsSerializer()
+
+
+class StatsSerializer(serializers.Serializer):
+    overview = SystemStatsSerializer(required=False, help_text="Without group_id: core's platform-wide numbers")
+    group = GroupStatsSerializer(required=False, help_text="With group_id: the group's series and totals")
+
+
+@cache
+def web_list(serializer) -> serializers.Serializer:
+    """Web's list shape: {"success": true, "data": [...], "total": N, "page": p, "limit": l}."""
+    return inline_serializer(f"{component_name(serializer)}WebList", {
+        "success": serializers.BooleanField(default=True),
+        "data": serializer(many=True),
+        "total": serializers.IntegerField(),
+        "page": serializers.IntegerField(),
+        "limit": serializers.IntegerField(),
+    })
+
+
+@cache
+def cursor_list(serializer) -> serializers.Serializer:
+    """The audit trail's list: newest first, paged by cursor (no total: the trail only grows)."""
+    return inline_serializer(f"{component_name(serializer)}CursorList", {
+        "success": serializers.BooleanField(default=True),
+        "data": serializer(many=True),
+        "limit": serializers.IntegerField(),
+        "next_cursor": serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next page"),
+    })
+
+
+_WEB_ERRORS = {
+    400: "Invalid input: an unknown query parameter, sort field or body field, a wrong type (validation_error); "
+         "or core's own refusal of a value",
+    401: "Missing, malformed, tampered, wrongly signed, wrong-audience or expired token (unauthenticated, "
+         "invalid_token, token_expired, token_revoked)",
+    403: "The token user lacks the permission in core (permission_denied, naming it), or core's rank rule refused "
+         "the change (rank_violation, with core's message)",
+    404: "Unknown id (not_found)",
+    409: "Conflicts with the current state (conflict)",
+    413: "Body over 1 MiB (payload_too_large)",
+    415: "Body not sent as application/json (unsupported_media_type)",
+    429: "Too many failed logins for the account or the address (rate_limited, with Retry-After)",
+    503: "Core is unreachable or failing (core_unavailable), answered within 2 s",
+}
+
+
+def web_errors(*codes: int) -> dict:
+    return {code: OpenApiResponse(ErrorEnvelopeSerializer, description=_WEB_ERRORS[code]) for code in sorted(codes)}
+
+
+def document_web_errors(result, generator, request, public):
+    """Postprocessing hook: the errors every operation of web can answer (its own, and core being down)."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+    for path, item in result.get("paths", {}).items():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            if path.endswith(("/health", "/schema", "/docs")):
+                continue
+            codes = [400, 503]
+            if operation.get("security"):
+                codes += [401, 403]
+            if "requestBody" in operation:
+                codes += [413, 415]
+            for code in codes:
+                operation["responses"].setdefault(str(code), {"description": _WEB_ERRORS[code], **error})
+    return result

@@ -1,0 +1,208 @@
+"""Everything the web role does, behind thin views: logins and tokens, and every read and write of the
+dashboard's API, each preceded by the token user's permission check in core. Pages and the WebSocket feed
+call these too, so they follow the same rules.
+"""
+
+import logging
+from functools import cache
+
+from django.conf import settings
+
+from apps.common.errors import PermissionDeniedError
+from apps.coreclient import CoreError
+
+from .core import core
+from .errors import InvalidCredentials, LoginThrottled, SigningUnavailable, TokenRejected, TokenRevoked
+from .ratelimit import Limit, LoginRateLimiter
+from .tokens import DashboardUser, can_sign, expiry, issue_pair, read_refresh
+
+logger = logging.getLogger(__name__)
+
+# The permissions the dashboard asks core about (apps/rbac/catalogue.py holds the catalogue).
+ADMIN_DASHBOARD = "ADMIN_DASHBOARD"
+VIEW_GROUPS = "VIEW_GROUPS"
+MANAGE_ROLES = "MANAGE_ROLES"
+VIEW_AUDIT = "VIEW_AUDIT"
+VIEW_STATS = "VIEW_STATS"
+
+
+@cache
+def login_limiter() -> LoginRateLimiter:
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    lockout = settings.LOGIN_LOCKOUT_SECONDS
+    return LoginRateLimiter(account=Limit("account", settings.LOGIN_MAX_FAILURES_PER_ACCOUNT, window, lockout),
+                            ip=Limit("ip", settings.LOGIN_MAX_FAILURES_PER_IP, window, lockout))
+
+
+# -- authentication
+
+
+def login(*, username: str, password: str, client_ip: str) -> dict:
+    """Core checks the password (and audits the attempt); web issues the tokens. Failures count against the
+    account and the address; at the limit, attempts are refused here without reaching core."""
+    limiter = login_limiter()
+    locked = limiter.lockout(username=username, ip=client_ip)
+    if locked is not None:
+        logger.warning("login throttled", extra={"scope": locked.scope, "retry_after": locked.retry_after,
+                                                 "client_ip": client_ip})
+        raise LoginThrottled(scope=locked.scope, retry_after=locked.retry_after)
+    if not can_sign():  # before the password is sent anywhere
+        raise SigningUnavailable()
+    try:
+        user = core().verify_credentials(username=username, password=password, client_ip=client_ip or None)
+    except CoreError as exc:
+        if exc.code != "invalid_credentials":
+            raise
+        limiter.record_failure(username=username, ip=client_ip)
+        raise InvalidCredentials() from None
+    limiter.record_success(username=username)
+    return issue_pair(user)
+
+
+def refresh(*, refresh_token: str) -> dict:
+    """Rotation: the presented refresh token is revoked in core, and only the call that revoked it gets a new
+    pair. A refresh token that was already used (or logged out) is refused: 401 token_revoked."""
+    token = read_refresh(refresh_token)
+    if not can_sign():  # before the token is spent
+        raise SigningUnavailable()
+    revocation = core().token_revoke(jti=token["jti"], expires_at=expiry(token), user_id=token["user_id"],
+                                     reason="rotated")
+    if revocation["already_revoked"]:
+        logger.warning("refresh token reused", extra={"user_id": token["user_id"], "sid": token.get("sid")})
+        raise TokenRevoked()
+    try:
+        user = core().user_get(token["user_id"])
+    except CoreError as exc:
+        if exc.status_code == 404:
+            raise TokenRejected("The token's user no longer exists") from None
+        raise
+    if not user["is_active"]:
+        raise TokenRejected("The token's user has been deactivated")
+    return issue_pair(user, session_id=token.get("sid"))
+
+
+def logout(*, refresh_token: str) -> dict:
+    """Makes the refresh token unusable (idempotent). The access token lives out its short lifetime."""
+    token = read_refresh(refresh_token)
+    core().token_revoke(jti=token["jti"], expires_at=expiry(token), user_id=token["user_id"], reason="logout")
+    return {"revoked": True}
+
+
+# -- permission checks
+
+
+def _denied(permission: str, reason: str) -> PermissionDeniedError:
+    return PermissionDeniedError(f"You need the {permission} permission for this ({reason})",
+                                 details={"permission": permission, "reason": reason})
+
+
+def require(user: DashboardUser, permission: str, *, group_id: str | None = None) -> None:
+    """Asks core whether `user` holds `permission`: globally, or, for a request about one group, globally or
+    in that group (a platform admin holds global roles without being a member of every group, which core's
+    group-scoped check alone would require). Raises 403 permission_denied naming the permission."""
+    if group_id is None:
+        decision = core().check_permission(user_id=user.id, permission=permission)
+        if not decision["allowed"]:
+            raise _denied(permission, decision["reason"])
+        return
+    checks = [{"user_id": user.id, "permission": permission},
+              {"user_id": user.id, "permission": permission, "group_id": group_id}]
+    global_decision, group_decision = core().check_permissions(checks)["results"]
+    if not (global_decision["allowed"] or group_decision["allowed"]):
+        raise _denied(permission, group_decision["reason"])
+
+
+def me(user: DashboardUser) -> dict:
+    """The token user and the permissions they hold globally (what the dashboard may show them)."""
+    profile = core().user_get(user.id)
+    codes = [permission["code"] for permission in core().permissions()]
+    results = core().check_permissions([{"user_id": user.id, "permission": code} for code in codes])["results"]
+    return {
+        "user": {key: profile.get(key) for key in ("id", "username", "display_name", "is_active", "is_staff")},
+        "permissions": [code for code, result in zip(codes, results, strict=True) if result["allowed"]],
+    }
+
+
+# -- groups and users
+
+
+def group_list(user: DashboardUser, **filters) -> dict:
+    require(user, VIEW_GROUPS)
+    return core().group_list(**filters)
+
+
+def group_get(user: DashboardUser, group_id: str) -> dict:
+    require(user, VIEW_GROUPS, group_id=group_id)
+    return core().group_get(group_id)
+
+
+def group_members(user: DashboardUser, group_id: str, **filters) -> dict:
+    require(user, VIEW_GROUPS, group_id=group_id)
+    return core().members(group_id, **filters)
+
+
+def user_list(user: DashboardUser, **filters) -> dict:
+    require(user, ADMIN_DASHBOARD)
+    return core().user_list(**filters)
+
+
+def user_get(user: DashboardUser, user_id: str) -> dict:
+    require(user, ADMIN_DASHBOARD)
+    return core().user_get(user_id)
+
+
+# -- roles and assignments
+
+
+def role_list(user: DashboardUser) -> list[dict]:
+    require(user, MANAGE_ROLES)
+    return core().roles()
+
+
+def assignment_list(user: DashboardUser, **filters) -> dict:
+    require(user, MANAGE_ROLES, group_id=filters.get("group_id"))
+    return core().assignments(**filters)
+
+
+def assignment_grant(user: DashboardUser, *, user_id: str, role: str, group_id: str | None = None,
+                     expires_at=None, reason: str = "") -> dict:
+    """Core applies the rank rule to the token user (actor_user_id): no one grants at or above their own rank."""
+    require(user, MANAGE_ROLES, group_id=group_id)
+    return core().assign_role(user_id=user_id, role=role, group_id=group_id, expires_at=expires_at, reason=reason,
+                              actor_user_id=user.id)
+
+
+def assignment_revoke(user: DashboardUser, assignment_id: str, *, reason: str = "",
+                      group_id: str | None = None) -> dict:
+    """`group_id` (the assignment's group, which the dashboard shows) lets a group's own admin pass the first
+    check; core then holds the actor to the assignment's real scope and the rank rule, whatever was claimed."""
+    require(user, MANAGE_ROLES, group_id=group_id)
+    return core().revoke_assignment(assignment_id, reason=reason, actor_user_id=user.id)
+
+
+# -- audit, moderation, stats
+
+
+def audit_list(user: DashboardUser, **filters) -> dict:
+    require(user, VIEW_AUDIT, group_id=filters.get("group_id"))
+    return core().audit_events(**filters)
+
+
+def audit_csv(user: DashboardUser, **filters):
+    require(user, VIEW_AUDIT, group_id=filters.get("group_id"))
+    return core().audit_csv(**filters)
+
+
+def moderation_list(user: DashboardUser, **filters) -> dict:
+    require(user, VIEW_AUDIT, group_id=filters.get("group_id"))
+    return core().moderation_list(**filters)
+
+
+def stats_overview(user: DashboardUser) -> dict:
+    require(user, ADMIN_DASHBOARD)
+    return core().system_stats()
+
+
+def stats_group(user: DashboardUser, group_id: str, **query) -> dict:
+    require(user, VIEW_STATS, group_id=group_id)
+    return core().group_stats(group_id, **query)

@@ -1,0 +1,89 @@
+"""Access and refresh tokens (djangorestframework-simplejwt), signed with the web role's private key.
+
+Claims: user_id (core's id), username, sid (the login session: the first refresh token's jti, kept through
+rotations), jti, token_type, iat, exp, aud, iss. simplejwt's backend decodes with exactly one algorithm
+(JWT_ALGORITHM) and checks signature, expiry, audience and issuer; anything it refuses is a 401.
+"""
+
+from datetime import UTC, datetime
+
+from django.conf import settings
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from .errors import SigningUnavailable, TokenExpired, TokenRejected
+
+MAX_TOKEN_LENGTH = 4096
+
+
+class DashboardUser:
+    """The browser's user, as its access token names it. Permissions are never read from the token: every
+    request asks core."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+
+    def __init__(self, token: AccessToken):
+        self.token = token
+        self.id = str(token["user_id"])
+        self.username = str(token.get("username", ""))
+        self.session_id = str(token.get("sid", ""))
+
+    @property
+    def pk(self) -> str:
+        return self.id
+
+    def __str__(self):
+        return self.username or self.id
+
+
+def expiry(token) -> datetime:
+    return datetime.fromtimestamp(token["exp"], UTC)
+
+
+def can_sign() -> bool:
+    return bool(settings.SIMPLE_JWT.get("SIGNING_KEY"))
+
+
+def issue_pair(user: dict, *, session_id: str | None = None) -> dict:
+    """A fresh access and refresh token for `user` (core's user object)."""
+    if not can_sign():
+        raise SigningUnavailable()
+    refresh = RefreshToken()
+    refresh["user_id"] = str(user["id"])
+    refresh["username"] = user["username"]
+    refresh["sid"] = session_id or refresh["jti"]
+    access = refresh.access_token
+    return {
+        "access": str(access),
+        "refresh": str(refresh),
+        "token_type": "Bearer",
+        "access_expires_at": expiry(access).isoformat(),
+        "refresh_expires_at": expiry(refresh).isoformat(),
+        "user": {key: user[key] for key in ("id", "username", "display_name", "is_staff") if key in user},
+    }
+
+
+def _decode(token_class, raw):
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_TOKEN_LENGTH:
+        raise TokenRejected("The token is missing or not a JWT")
+    try:
+        token = token_class(raw)
+    except ExpiredTokenError:
+        raise TokenExpired() from None
+    except TokenError:
+        raise TokenRejected() from None
+    if not isinstance(token.get("user_id"), str) or not token["user_id"]:
+        raise TokenRejected("The token names no user")
+    return token
+
+
+def read_refresh(raw) -> RefreshToken:
+    return _decode(RefreshToken, raw)
+
+
+def access_token_user(raw) -> DashboardUser:
+    """The user of a valid access token, or TokenRejected / TokenExpired. Also the WebSocket feed's check."""
+    return DashboardUser(_decode(AccessToken, raw))
