@@ -14,6 +14,7 @@ from telegram.ext import CommandHandler, filters
 
 from ..context import BotContext
 from ..flows import (
+    Actor,
     StopCommand,
     complete_action,
     core_call,
@@ -28,7 +29,7 @@ from ..flows import (
     resolve_target,
 )
 from ..metrics import BOT_COMMANDS
-from ..parsing import TargetRef, UsageError, parse_target_args
+from ..parsing import ParsedCommand, TargetRef, UsageError, parse_target_args
 
 TELEGRAM_DELETE_WINDOW = timedelta(hours=48)
 
@@ -159,17 +160,34 @@ async def perform(context: BotContext, update: Update, actor, command_action: st
     return record
 
 
+@dataclass(frozen=True)
+class Targeted:
+    actor: Actor
+    parsed: ParsedCommand
+    target_id: int
+
+
+async def authorize_on_member(update: Update, context: BotContext, permission: str, *,
+                              wants_duration: bool = False, protect: bool = True) -> Targeted:
+    """The opening every member-targeted command shares: parse, who asks, core's decision, whom it targets."""
+    message, chat = update.effective_message, update.effective_chat
+    parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), wants_duration=wants_duration)
+    actor = await resolve_actor(context, message)
+    await ensure_group(context, chat)
+    await require_permission(context, chat, actor, permission)
+    target_id = await resolve_target(context, chat, parsed.target)
+    if protect:
+        await refuse_protected_target(context, chat, target_id)
+    return Targeted(actor, parsed, target_id)
+
+
 def target_handler(command: TargetCommand) -> CommandHandler:
     async def handle(update: Update, context: BotContext) -> None:
         async def body():
-            message, chat = update.effective_message, update.effective_chat
-            parsed = parse_target_args(context.args or [], reply_from=_reply_target(update),
-                                       wants_duration=command.temporary)
-            actor = await resolve_actor(context, message)
-            await ensure_group(context, chat)
-            await require_permission(context, chat, actor, command.permission)
-            target_id = await resolve_target(context, chat, parsed.target)
-            await refuse_protected_target(context, chat, target_id)
+            chat = update.effective_chat
+            targeted = await authorize_on_member(update, context, command.permission,
+                                                 wants_duration=command.temporary)
+            actor, parsed, target_id = targeted.actor, targeted.parsed, targeted.target_id
             await require_bot_right(context, chat, command.bot_right)
             seconds = parsed.duration_seconds
             done = command.done.format(target=parsed.target.display or target_id,
@@ -187,13 +205,9 @@ def target_handler(command: TargetCommand) -> CommandHandler:
 
 async def warn(update: Update, context: BotContext) -> None:
     async def body():
-        message, chat = update.effective_message, update.effective_chat
-        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update))
-        actor = await resolve_actor(context, message)
-        await ensure_group(context, chat)
-        await require_permission(context, chat, actor, "WARN_USERS")
-        target_id = await resolve_target(context, chat, parsed.target)
-        await refuse_protected_target(context, chat, target_id)
+        chat = update.effective_chat
+        targeted = await authorize_on_member(update, context, "WARN_USERS")
+        actor, parsed, target_id = targeted.actor, targeted.parsed, targeted.target_id
         record = await record_action(context, chat, actor, "warn", target_telegram_user_id=target_id,
                                      reason=parsed.reason)
         await complete_action(context, record["action"]["id"], None)
@@ -245,14 +259,9 @@ async def warns(update: Update, context: BotContext) -> None:
 
 async def unwarn(update: Update, context: BotContext) -> None:
     async def body():
-        message, chat = update.effective_message, update.effective_chat
-        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update))
-        actor = await resolve_actor(context, message)
-        await ensure_group(context, chat)
-        await require_permission(context, chat, actor, "WARN_USERS")
-        target_id = await resolve_target(context, chat, parsed.target)
-        record = await record_action(context, chat, actor, "unwarn", target_telegram_user_id=target_id,
-                                     reason=parsed.reason)
+        targeted = await authorize_on_member(update, context, "WARN_USERS", protect=False)
+        record = await record_action(context, update.effective_chat, targeted.actor, "unwarn",
+                                     target_telegram_user_id=targeted.target_id, reason=targeted.parsed.reason)
         await complete_action(context, record["action"]["id"], None)
         state = record["warnings"]
         await reply(update, f"Removed a warning: {state['active_warnings']}/{state['warn_limit']} left.")
@@ -262,15 +271,12 @@ async def unwarn(update: Update, context: BotContext) -> None:
 
 async def resetwarns(update: Update, context: BotContext) -> None:
     async def body():
-        message, chat = update.effective_message, update.effective_chat
-        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update))
-        actor = await resolve_actor(context, message)
-        await require_permission(context, chat, actor, "WARN_USERS")
-        target_id = await resolve_target(context, chat, parsed.target)
-        group_id, user_id = await _target_in_core(context, chat, target_id)
+        targeted = await authorize_on_member(update, context, "WARN_USERS", protect=False)
+        group_id, user_id = await _target_in_core(context, update.effective_chat, targeted.target_id)
+        actor = targeted.actor
         fields = {"actor_user_id": actor.core_user_id} if actor.core_user_id else {}
-        result = await core_call(context.core.warnings_reset(group_id, user_id, reason=parsed.reason or "reset",
-                                                             **fields))
+        result = await core_call(context.core.warnings_reset(
+            group_id, user_id, reason=targeted.parsed.reason or "reset", **fields))
         await reply(update, f"Cleared {result['removed']} warning(s).")
 
     await run_command(update, context, "resetwarns", body)
