@@ -20,6 +20,9 @@ MIDDLEWARE = [
     "apps.common.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # For the dashboard's pages and forms; the JSON API (bearer tokens, never cookies) is exempt, as DRF makes it.
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 # No usable database: Django's dummy backend raises on any query.
