@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 REQUIREMENTS := $(wildcard requirements/*.txt)
 DEV_ENV := APP_ENV=development
 
-.PHONY: run run-core run-bot test test-mongo lint bench clean help
+.PHONY: run run-core run-bot run-web test test-mongo lint bench clean help
 
 help:
 	@echo "make run       all roles on the embedded defaults (SQLite, locmem), demo data loaded once"
 	@echo "make run-core  core alone: migrate, then serve on PORT (default 8000)"
 	@echo "make run-bot   the bot alone on PORT (default 8001); BOT_MODE=polling for long polling"
+	@echo "make run-web   the web role (dashboard API) alone on PORT (default 8002)"
 	@echo "make test      the whole test suite"
 	@echo "make test-mongo  the whole test suite on the MongoDB profile (a throwaway SecantusDB server)"
 	@echo "make bench     benchmarks (wrk against gunicorn, DEBUG off)"
@@ -41,6 +42,11 @@ run-bot: $(STAMP)
 		$(DEV_ENV) DJANGO_SETTINGS_MODULE=config.settings.bot $(BIN)/uvicorn apps.botgateway.asgi:application \
 			--host $${BIND_HOST:-127.0.0.1} --port $${PORT:-8001} --lifespan on --no-access-log; \
 	fi
+
+# The web role alone (browser API; gunicorn like core). Needs core running (CORE_API_URL, default :8000).
+run-web: $(STAMP)
+	$(DEV_ENV) DJANGO_SETTINGS_MODULE=config.settings.web PORT=$${PORT:-8002} $(BIN)/gunicorn -c deploy/gunicorn/conf.py \
+		config.wsgi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

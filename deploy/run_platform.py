@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CORE_PORT = int(os.environ.get("CORE_PORT", "8000"))
 BOT_PORT = int(os.environ.get("BOT_PORT", "8001"))
+WEB_PORT = int(os.environ.get("WEB_PORT", "8002"))
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8081"))
 
 
@@ -42,6 +43,10 @@ def roles() -> list[Role]:
     started.append(Role("bot", [str(BIN / "uvicorn"), "apps.botgateway.asgi:application", "--host", "127.0.0.1",
                                 "--port", str(BOT_PORT), "--lifespan", "on", "--no-access-log"],
                         f"http://127.0.0.1:{BOT_PORT}/api/health", bot_env))
+    started.append(Role("web", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "config.wsgi"],
+                        f"http://127.0.0.1:{WEB_PORT}/api/health",
+                        {"DJANGO_SETTINGS_MODULE": "config.settings.web", "PORT": str(WEB_PORT),
+                         "CORE_API_URL": f"http://127.0.0.1:{CORE_PORT}"}))
     return started
 
 
@@ -98,7 +103,10 @@ def main() -> int:
         if not os.environ.get("TELEGRAM_BOT_TOKEN"):
             print(f"  Telegram sandbox  http://127.0.0.1:{SANDBOX_PORT}/sandbox   chat with the bot: "
                   ".venv/bin/python manage.py botchat")
-        print("  demo admin login  printed above on the first run; reset with: manage.py changepassword admin\n")
+        print(f"  dashboard API     http://127.0.0.1:{WEB_PORT}/api/docs   (POST /api/auth/login as the demo admin, "
+              "then Authorize with the access token)")
+        print("  demo admin login  admin / the password printed above on the first run; reset with: "
+              "manage.py changepassword admin\n")
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         print("A role exited; stopping the others.", file=sys.stderr)
