@@ -725,3 +725,13 @@ def test_tokens_expire_on_time(web):
                       exp=int((now - timedelta(seconds=10)).timestamp()))
     assert web.browser().get("/api/groups", token=fresh).status_code == 200
     error(web.browser().get("/api/groups", token=stale), 401, "token_expired")
+
+
+def test_the_request_id_travels_from_the_browser_to_core_s_audit_trail(web, admin):
+    actor, browser = admin
+    request_id = f"web-e2e-{uuid.uuid4().hex}"
+    response = browser.get("/api/groups", headers={"X-Request-ID": request_id})
+    assert response.headers["X-Request-ID"] == request_id
+    checks = [event for event in web.audit(actor_user_id=actor["id"], action="permission.check", limit=20)
+              if event["request_id"] == request_id]
+    assert len(checks) == 1 and checks[0]["service"] == "web"
