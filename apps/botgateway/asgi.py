@@ -10,12 +10,16 @@ from django.core.asgi import get_asgi_application
 
 django_application = get_asgi_application()
 
+from . import webhook  # noqa: E402
 from .runtime import start_webhook_application, stop_webhook_application  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
 
 async def application(scope, receive, send):
+    if scope["type"] == "http" and scope["path"] == webhook.PATH:
+        await webhook.handle_webhook(scope, receive, send)
+        return
     if scope["type"] != "lifespan":
         await django_application(scope, receive, send)
         return

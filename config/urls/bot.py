@@ -1,12 +1,10 @@
 from django.urls import include, path, re_path
 
 from apps.botgateway.health import bot_health
-from apps.botgateway.views import telegram_webhook
 from apps.common.errors import json_not_found
 
 urlpatterns = [
     path("api/health", bot_health, name="health"),
-    path("telegram/webhook", telegram_webhook, name="telegram-webhook"),
     path("", include("django_prometheus.urls")),
     re_path(r"^api/", json_not_found),
 ]
