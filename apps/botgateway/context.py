@@ -15,7 +15,9 @@ class BotData:
     shipper: EventShipper | None = None
     # Telegram chat id -> core group id, for chats core already knows.
     groups: dict[int, str] = field(default_factory=dict)
-    bot_user_id: int | None = None
+    # Chat id -> (the bot's own ChatMember there, when fetched): its rights, reused for a short while and
+    # dropped as soon as a my_chat_member update says they changed.
+    own_membership: dict[int, tuple[object, float]] = field(default_factory=dict)
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

@@ -2,6 +2,7 @@
 and the record of each action in core (requested, then executed or failed)."""
 
 import logging
+import time
 from dataclasses import dataclass
 
 from telegram import Chat, ChatMemberAdministrator, ChatMemberOwner, Message, Update, User
@@ -150,10 +151,18 @@ async def refuse_protected_target(context: BotContext, chat: Chat, target_id: in
         raise StopCommand("That's the group's owner: nobody can do that to them.")
 
 
+OWN_RIGHTS_SECONDS = 60
+
+
 async def require_bot_right(context: BotContext, chat: Chat, right: str | None) -> None:
     if right is None:
         return
-    me = await context.bot.get_chat_member(chat.id, context.bot.id)
+    cached = context.bot_data.own_membership.get(chat.id)
+    if cached is not None and time.monotonic() - cached[1] < OWN_RIGHTS_SECONDS:
+        me = cached[0]
+    else:
+        me = await context.bot.get_chat_member(chat.id, context.bot.id)
+        context.bot_data.own_membership[chat.id] = (me, time.monotonic())
     if isinstance(me, ChatMemberOwner):
         return
     if not isinstance(me, ChatMemberAdministrator) or not getattr(me, right, False):

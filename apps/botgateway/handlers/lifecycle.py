@@ -37,6 +37,7 @@ async def _guarded(description: str, coroutine) -> None:
 async def my_chat_member(update: Update, context: BotContext) -> None:
     change: ChatMemberUpdated = update.my_chat_member
     chat = change.chat
+    context.bot_data.own_membership.pop(chat.id, None)  # the bot's rights there just changed
     if not is_group(chat):
         return
     now_in = change.new_chat_member.status in PRESENT

@@ -2,6 +2,7 @@
 Telegram rights, never touches the owner or itself, records the action in core as requested, acts on
 Telegram, and completes the record as executed or failed with Telegram's error."""
 
+import asyncio
 import html
 import time
 from collections.abc import Awaitable, Callable
@@ -152,11 +153,11 @@ async def perform(context: BotContext, update: Update, actor, command_action: st
         await act(context, chat.id, target_id, seconds)
     except TelegramError as exc:
         error = exc
+    if error is None and done:
+        await reply(update, done)  # the user hears first; core learns the outcome right after
     await complete_action(context, action_id, error)
     if error is not None:
         raise StopCommand(f"Telegram refused: {html.escape(error.message)}")
-    if done:
-        await reply(update, done)
     return record
 
 
@@ -174,11 +175,16 @@ async def authorize_on_member(update: Update, context: BotContext, permission: s
     parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), wants_duration=wants_duration)
     actor = await resolve_actor(context, message)
     await ensure_group(context, chat)
-    await require_permission(context, chat, actor, permission)
-    target_id = await resolve_target(context, chat, parsed.target)
+    # Core's decision and the target lookup are independent reads: one round trip's worth of waiting, not two.
+    # A denial still wins: it is raised before anything acts.
+    decision, target = await asyncio.gather(require_permission(context, chat, actor, permission),
+                                            resolve_target(context, chat, parsed.target), return_exceptions=True)
+    for outcome in (decision, target):
+        if isinstance(outcome, BaseException):
+            raise outcome
     if protect:
-        await refuse_protected_target(context, chat, target_id)
-    return Targeted(actor, parsed, target_id)
+        await refuse_protected_target(context, chat, target)
+    return Targeted(actor, parsed, target)
 
 
 def target_handler(command: TargetCommand) -> CommandHandler:
@@ -188,7 +194,7 @@ def target_handler(command: TargetCommand) -> CommandHandler:
             targeted = await authorize_on_member(update, context, command.permission,
                                                  wants_duration=command.temporary)
             actor, parsed, target_id = targeted.actor, targeted.parsed, targeted.target_id
-            await require_bot_right(context, chat, command.bot_right)
+            await require_bot_right(context, chat, command.bot_right)  # usually cached (see flows)
             seconds = parsed.duration_seconds
             done = command.done.format(target=parsed.target.display or target_id,
                                        duration=_describe(seconds) if seconds else "")
