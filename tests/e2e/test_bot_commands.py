@@ -192,5 +192,7 @@ def test_commands_by_the_owner_act_on_telegram(platform, command, telegram_metho
     if reply:
         assert replies and replies[0].endswith(reply)
     action = command.removeprefix("/").replace("del", "delete")
-    recorded = platform.api.moderation_list(type=action, limit=1)["items"][0]
-    assert recorded["status"] == "executed"
+    group = platform.api.group_by_chat(chat["id"])
+    # The bot replies first and completes the record right after.
+    platform.wait_for(lambda: platform.api.moderation_list(type=action, group_id=group["id"], limit=1)["items"][0][
+        "status"] == "executed", f"core to record the {action} as executed")
