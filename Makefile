@@ -60,8 +60,10 @@ test-mongo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Core's permission checks, then the bot (webhook throughput, command round trip); see docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.bot
 
 clean:
 	rm -rf $(VENV) .venv-secantus data .pytest_cache
