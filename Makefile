@@ -60,9 +60,10 @@ test-mongo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Core's permission checks, then the bot (webhook throughput, command round trip); see docs/benchmarks.md.
+# Core's permission checks, event ingest and the member list, then the bot (webhook throughput, command round trip); see docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.core_data
 	$(BIN)/python -m bench.bot
 
 clean:

@@ -4,7 +4,8 @@ from collections import Counter, defaultdict
 from datetime import datetime
 
 from django.contrib.auth.hashers import make_password
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from apps.audit import actions
 from apps.audit.services import AuditEntry, audit_record_many
@@ -183,14 +184,17 @@ def _update_memberships(fresh: list[tuple[dict, Group]], users: dict[int, User])
         return
     candidates = Membership.objects.filter(group_id__in={group.pk for group, _ in spoken},
                                            user_id__in={user.pk for _, user in spoken})
-    memberships = {(m.group_id, m.user_id): m for m in candidates}
-    changed = []
+    known = {(group_id, user_id): pk for pk, group_id, user_id in candidates.values_list("pk", "group_id", "user_id")}
+    # One UPDATE per distinct (messages, last seen to the second), not one per member: a batch of live traffic
+    # has a handful of those, where per-row updates (or bulk_update's CASE per row) cost most of the ingest.
+    same_change: dict[tuple, list] = defaultdict(list)
     for (group, user), (messages, last_seen) in spoken.items():
-        membership = memberships.get((group.pk, user.pk))
-        if membership is None:  # first sight of someone already in the chat
-            membership = membership_set(group=group, user=user, status=Membership.Status.MEMBER)
-        membership.message_count += messages
-        if membership.last_seen_at is None or last_seen > membership.last_seen_at:
-            membership.last_seen_at = last_seen
-        changed.append(membership)
-    Membership.objects.bulk_update(changed, ["message_count", "last_seen_at"])
+        pk = known.get((group.pk, user.pk))
+        if pk is None:  # first sight of someone already in the chat
+            pk = membership_set(group=group, user=user, status=Membership.Status.MEMBER).pk
+        same_change[(messages, last_seen.replace(microsecond=0))].append(pk)
+    for (messages, last_seen), pks in same_change.items():
+        Membership.objects.filter(pk__in=pks).update(
+            message_count=F("message_count") + messages,
+            last_seen_at=Greatest(Coalesce(F("last_seen_at"), Value(last_seen)), Value(last_seen)),
+        )
