@@ -13,6 +13,7 @@ best of 5 per page.
 
 import argparse
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -24,8 +25,6 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import logging
 
 import httpx
 
