@@ -22,7 +22,6 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.sql import InsertQuery
@@ -30,6 +29,7 @@ from django.utils import timezone
 
 from apps.common.context import current_context
 from apps.common.db import atomic_attempts
+from apps.common.prepared import PreparedQuery
 
 from .chain import GENESIS_HASH, event_hash
 from .models import AuditEvent
@@ -61,70 +61,6 @@ def _now_ms() -> datetime:
 
 def _as_id(value) -> str:
     return "" if value is None else str(value)
-
-
-# Vendors whose compiler emits SQL that can be executed again with new parameters.
-SQL_VENDORS = frozenset({"sqlite", "postgresql", "mysql"})
-
-
-class PreparedQuery:
-    """An ORM statement compiled once for one connection, executed again with fresh parameters.
-
-    `slots` names parameters by the stand-in values the queryset was built with: one value, or a tuple of
-    them for an IN list (then `rows` takes a list of the same length). Stand-ins must be values no real
-    parameter of the statement takes. Rows go through the compiler's own converters, so they read exactly
-    as the ORM returns them.
-    """
-
-    _by_connection: "WeakKeyDictionary[object, dict]" = WeakKeyDictionary()
-
-    def __init__(self, queryset, connection, slots: dict | None = None):
-        self.connection = connection
-        self.compiler = queryset.query.get_compiler(connection=connection)
-        self.sql, params = self.compiler.as_sql()
-        self.params = list(params)
-        self.slots: dict[str, tuple[bool, list[list[int]]]] = {}
-        for name, stand_in in (slots or {}).items():
-            many = isinstance(stand_in, tuple | list)
-            positions = []
-            for each in stand_in if many else (stand_in,):
-                found = [index for index, value in enumerate(self.params) if value == each]
-                if not found:
-                    raise ValueError(f"stand-in {each!r} for {name!r} is not in the compiled statement")
-                positions.append(found)
-            self.slots[name] = (many, positions)
-
-    @classmethod
-    def get(cls, key, build, using: str = DEFAULT_DB_ALIAS) -> "PreparedQuery | None":
-        """The statement `build(connection)` made for this connection, or None off SQL backends."""
-        connection = connections[using]
-        if connection.vendor not in SQL_VENDORS:
-            return None
-        statements = cls._by_connection.setdefault(connection, {})
-        statement = statements.get(key)
-        if statement is None:
-            statement = statements[key] = build(connection)
-        return statement
-
-    def rows(self, **values) -> list[tuple]:
-        params = self.params
-        if values:
-            params = list(params)
-            for name, value in values.items():
-                many, positions = self.slots[name]
-                if many:
-                    if len(value) != len(positions):
-                        raise ValueError(f"{name!r} takes {len(positions)} values, got {len(value)}")
-                    for each, places in zip(value, positions, strict=True):
-                        for position in places:
-                            params[position] = each
-                else:
-                    for position in positions[0]:
-                        params[position] = value
-        with self.connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
-            fetched = cursor.fetchall()
-        return list(self.compiler.results_iter(results=[fetched], tuple_expected=True))
 
 
 def _head_query():

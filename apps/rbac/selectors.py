@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from apps.audit import actions
 from apps.audit.models import AuditEvent
-from apps.audit.services import PreparedQuery
 from apps.common.errors import NotFoundError
 from apps.common.ids import parse_pk
+from apps.common.prepared import PreparedQuery
 from apps.groups.models import ChatIdAlias, Group, Membership
 from apps.users.models import User
 
