@@ -119,6 +119,17 @@ async def resolve_actor(context: BotContext, message: Message) -> Actor:
     return Actor(telegram_user_id=user.id, core_user_id=None, display=user.mention_html())
 
 
+async def core_user(context: BotContext, telegram_user_id: int, *, create: bool = False, **profile) -> dict | None:
+    """Core's record of a Telegram account; with `create`, made first when core has never seen it."""
+    found = (await core_call(context.core.user_list(telegram_user_id=telegram_user_id, limit=1)))["items"]
+    if found:
+        return found[0]
+    if not create:
+        return None
+    return await core_call(context.core.user_create(username=f"tg{telegram_user_id}",
+                                                    telegram_user_id=telegram_user_id, **profile))
+
+
 async def require_permission(context: BotContext, chat: Chat | None, actor: Actor, permission: str) -> None:
     """Core decides; `chat=None` asks for a platform-wide (global) grant."""
     scope = {"telegram_chat_id": chat.id} if chat is not None else {}

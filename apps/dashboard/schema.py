@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from apps.common.schema import ErrorEnvelopeSerializer, component_name
+from apps.common.shapes import GroupStatsSerializer, SystemStatsSerializer
 
 
 def _nullable(field_class, **kwargs):
@@ -117,52 +118,6 @@ class ModerationActionSerializer(serializers.Serializer):
     details = serializers.JSONField()
     created_at = serializers.DateTimeField()
     completed_at = _nullable(serializers.DateTimeField)
-
-
-class SystemStatsSerializer(serializers.Serializer):
-    users = serializers.IntegerField()
-    active_users = serializers.IntegerField()
-    groups = serializers.IntegerField()
-    active_groups = serializers.IntegerField()
-    roles = serializers.IntegerField()
-    active_assignments = serializers.IntegerField()
-    checks_24h = serializers.IntegerField()
-    denials_24h = serializers.IntegerField()
-    audit_events = serializers.IntegerField()
-    messages_24h = serializers.IntegerField()
-    joins_24h = serializers.IntegerField()
-    leaves_24h = serializers.IntegerField()
-    commands_24h = serializers.IntegerField()
-    moderation_actions_24h = serializers.IntegerField()
-    generated_at = serializers.DateTimeField()
-
-
-class StatsPointSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
-    messages = serializers.IntegerField()
-    joins = serializers.IntegerField()
-    leaves = serializers.IntegerField()
-    commands = serializers.IntegerField()
-    active_members = serializers.IntegerField()
-    moderation = serializers.DictField(child=serializers.IntegerField())
-
-
-class StatsTotalsSerializer(serializers.Serializer):
-    messages = serializers.IntegerField()
-    joins = serializers.IntegerField()
-    leaves = serializers.IntegerField()
-    commands = serializers.IntegerField()
-    active_members = serializers.IntegerField()
-    moderation = serializers.DictField(child=serializers.IntegerField())
-
-
-class GroupStatsSerializer(serializers.Serializer):
-    group_id = serializers.CharField()
-    bucket = serializers.CharField()
-    since = serializers.DateTimeField()
-    until = serializers.DateTimeField()
-    series = StatsPointSerializer(many=True)
-    totals = StatsTotalsSerializer()
 
 
 class StatsSerializer(serializers.Serializer):

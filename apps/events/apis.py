@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope, error_responses
+from apps.common.shapes import GroupStatsSerializer
 from apps.groups.selectors import group_get
 
 from .models import GroupEvent
@@ -51,25 +52,6 @@ class EventBatchApi(APIView):
         return Response(events_ingest(events=data["events"]))
 
 
-class StatsPointSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
-    messages = serializers.IntegerField()
-    joins = serializers.IntegerField()
-    leaves = serializers.IntegerField()
-    commands = serializers.IntegerField()
-    active_members = serializers.IntegerField()
-    moderation = serializers.DictField(child=serializers.IntegerField(), help_text="Executed actions by type")
-
-
-class StatsTotalsSerializer(serializers.Serializer):
-    messages = serializers.IntegerField()
-    joins = serializers.IntegerField()
-    leaves = serializers.IntegerField()
-    commands = serializers.IntegerField()
-    active_members = serializers.IntegerField(help_text="Distinct members who spoke in the range")
-    moderation = serializers.DictField(child=serializers.IntegerField())
-
-
 class GroupStatsApi(APIView):
     class FilterSerializer(serializers.Serializer):
         since = serializers.DateTimeField(required=False)
@@ -85,17 +67,9 @@ class GroupStatsApi(APIView):
                 raise serializers.ValidationError("since must be before until.")
             return attrs
 
-    class OutputSerializer(serializers.Serializer):
-        group_id = ObjectIdField()
-        bucket = serializers.CharField()
-        since = serializers.DateTimeField()
-        until = serializers.DateTimeField()
-        series = StatsPointSerializer(many=True)
-        totals = StatsTotalsSerializer()
-
     @extend_schema(operation_id="stats_group", parameters=[FilterSerializer],
-                   responses={200: envelope(OutputSerializer), **error_responses(404)})
+                   responses={200: envelope(GroupStatsSerializer), **error_responses(404)})
     def get(self, request, group_id):
         group = group_get(group_id=group_id)
         filters = parse_query(self.FilterSerializer, request)
-        return Response(self.OutputSerializer(group_stats(group=group, **filters)).data)
+        return Response(GroupStatsSerializer(group_stats(group=group, **filters)).data)

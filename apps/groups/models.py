@@ -90,9 +90,5 @@ class Membership(models.Model):
     def __str__(self):
         return f"{self.user} in {self.group}: {self.status}"
 
+    # In the group and not banned: the condition for a group-scoped permission.
     PRESENT = frozenset({Status.MEMBER, Status.RESTRICTED})
-
-    @property
-    def counts_as_member(self) -> bool:
-        """Present in the group and not banned: the condition for a group-scoped permission."""
-        return self.status in self.PRESENT

@@ -1,4 +1,4 @@
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.db.models.functions import Lower
 
 from apps.common.errors import NotFoundError, ValidationFailed
@@ -66,10 +66,6 @@ def membership_get(*, group: Group, user_id) -> Membership:
     if membership is None:
         raise NotFoundError(f"User {user_id} is not a member of group {group.pk}")
     return membership
-
-
-def present_member_filter() -> Q:
-    return Q(status__in=Membership.PRESENT)
 
 
 def anonymous_admin_get(*, group: Group):

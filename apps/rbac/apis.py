@@ -10,6 +10,7 @@ from apps.common.ids import get_or_404
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope, error_responses, list_envelope
+from apps.common.shapes import SystemStatsSerializer
 from apps.events.selectors import platform_activity
 from apps.groups.selectors import group_resolve
 from apps.users.selectors import actor_get, user_get
@@ -236,25 +237,9 @@ class PermissionCheckBatchApi(APIView):
 
 
 class SystemStatsApi(APIView):
-    class OutputSerializer(serializers.Serializer):
-        users = serializers.IntegerField()
-        active_users = serializers.IntegerField()
-        groups = serializers.IntegerField()
-        active_groups = serializers.IntegerField()
-        roles = serializers.IntegerField()
-        active_assignments = serializers.IntegerField()
-        checks_24h = serializers.IntegerField()
-        denials_24h = serializers.IntegerField()
-        audit_events = serializers.IntegerField()
-        messages_24h = serializers.IntegerField()
-        joins_24h = serializers.IntegerField()
-        leaves_24h = serializers.IntegerField()
-        commands_24h = serializers.IntegerField()
-        moderation_actions_24h = serializers.IntegerField(help_text="Executed moderation actions")
-        generated_at = serializers.DateTimeField()
-
-    @extend_schema(operation_id="rbac_system_stats", responses={200: envelope(OutputSerializer), **error_responses()})
+    @extend_schema(operation_id="rbac_system_stats",
+                   responses={200: envelope(SystemStatsSerializer), **error_responses()})
     def get(self, request):
         stats = system_stats()
         stats.update(platform_activity(since=stats["generated_at"] - timedelta(hours=24)))
-        return Response(self.OutputSerializer(stats).data)
+        return Response(SystemStatsSerializer(stats).data)

@@ -11,6 +11,7 @@ from ..context import BotContext
 from ..flows import (
     StopCommand,
     core_call,
+    core_user,
     ensure_group,
     reply,
     require_permission,
@@ -74,10 +75,9 @@ async def info(update: Update, context: BotContext) -> None:
         actor = await resolve_actor(context, message)
         await require_permission(context, chat, actor, "VIEW_GROUPS")
         target_id = await resolve_target(context, chat, parsed.target) if parsed.target else actor.telegram_user_id
-        users = (await core_call(context.core.user_list(telegram_user_id=target_id, limit=1)))["items"]
-        if not users:
+        user = await core_user(context, target_id)
+        if user is None:
             raise StopCommand("Core has no record of that user yet.")
-        user = users[0]
         group_id = await ensure_group(context, chat)
         roles = await core_call(context.core.assignments(user_id=user["id"], active=True))
         here = [a["role"] for a in roles["items"] if a["group_id"] in (None, group_id)]
@@ -121,10 +121,10 @@ async def roles(update: Update, context: BotContext) -> None:
             await reply(update, "Roles in this group:\n" + ("\n".join(lines) or "none"))
             return
         target_id = await resolve_target(context, chat, parsed.target)
-        users = (await core_call(context.core.user_list(telegram_user_id=target_id, limit=1)))["items"]
+        user = await core_user(context, target_id)
         held = []
-        if users:
-            listed = await core_call(context.core.assignments(user_id=users[0]["id"], active=True))
+        if user is not None:
+            listed = await core_call(context.core.assignments(user_id=user["id"], active=True))
             held = [f"{a['role']} ({'global' if a['group_id'] is None else 'here'})" for a in listed["items"]
                     if a["group_id"] in (None, group_id)]
         await reply(update, f"{parsed.target.display}: {', '.join(held) or 'no roles'}")
@@ -146,20 +146,18 @@ async def _role_change(update: Update, context: BotContext, *, grant: bool) -> N
         group_id = await ensure_group(context, chat)
         await require_permission(context, chat, actor, "MANAGE_ROLES")
         target_id = await resolve_target(context, chat, parsed.target)
-        actor_id = actor.core_user_id or (await core_call(context.core.user_list(
-            telegram_user_id=actor.telegram_user_id, limit=1)))["items"][0]["id"]
+        # The permission check just passed, so core knows the actor.
+        actor_id = actor.core_user_id or (await core_user(context, actor.telegram_user_id, create=True))["id"]
         try:
             if grant:
-                users = (await core_call(context.core.user_list(telegram_user_id=target_id, limit=1)))["items"]
-                user_id = users[0]["id"] if users else (await core_call(context.core.user_create(
-                    username=f"tg{target_id}", telegram_user_id=target_id)))["id"]
-                await core_call(context.core.assign_role(user_id=user_id, role=role, group_id=group_id,
+                user = await core_user(context, target_id, create=True)
+                await core_call(context.core.assign_role(user_id=user["id"], role=role, group_id=group_id,
                                                          actor_user_id=actor_id, reason=parsed.reason))
                 await reply(update, f"{parsed.target.display or target_id} is now {html.escape(role)} here.")
                 return
-            users = (await core_call(context.core.user_list(telegram_user_id=target_id, limit=1)))["items"]
-            held = (await core_call(context.core.assignments(user_id=users[0]["id"], group_id=group_id, role=role,
-                                                             active=True)))["items"] if users else []
+            user = await core_user(context, target_id)
+            held = (await core_call(context.core.assignments(user_id=user["id"], group_id=group_id, role=role,
+                                                             active=True)))["items"] if user else []
             if not held:
                 raise StopCommand(f"{parsed.target.display or target_id} does not hold {html.escape(role)} here.")
             await core_call(context.core.revoke_assignment(held[0]["id"], actor_user_id=actor_id,

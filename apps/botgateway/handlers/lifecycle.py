@@ -10,7 +10,7 @@ from telegram.ext import ChatMemberHandler, MessageHandler, filters
 from apps.coreclient import CoreError, CoreUnavailable
 
 from ..context import BotContext
-from ..flows import ensure_group, is_group, sync_admins
+from ..flows import core_user, ensure_group, is_group, sync_admins
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +64,8 @@ async def chat_member(update: Update, context: BotContext) -> None:
     if user.is_bot:
         return
     group_id = await ensure_group(context, chat)
-    core_user = await context.core.user_list(telegram_user_id=user.id, limit=1)
-    if core_user["items"]:
-        user_id = core_user["items"][0]["id"]
-    else:
-        user_id = (await context.core.user_create(username=f"tg{user.id}", telegram_user_id=user.id,
-                                                  telegram_username=user.username or "",
-                                                  display_name=user.full_name))["id"]
+    user_id = (await core_user(context, user.id, create=True, telegram_username=user.username or "",
+                               display_name=user.full_name))["id"]
     status = CORE_STATUS.get(new.status, "left")
     await context.core.member_set(group_id, user_id=user_id, status=status,
                                   is_admin=new.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER),

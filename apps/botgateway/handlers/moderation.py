@@ -19,6 +19,7 @@ from ..flows import (
     StopCommand,
     complete_action,
     core_call,
+    core_user,
     ensure_group,
     is_group,
     record_action,
@@ -239,10 +240,10 @@ async def warn(update: Update, context: BotContext) -> None:
 
 async def _target_in_core(context: BotContext, chat, target_id: int) -> tuple[str, str]:
     group_id = await ensure_group(context, chat)
-    users = await core_call(context.core.user_list(telegram_user_id=target_id, limit=1))
-    if not users["items"]:
+    user = await core_user(context, target_id)
+    if user is None:
         raise StopCommand("That user has no warnings.")
-    return group_id, users["items"][0]["id"]
+    return group_id, user["id"]
 
 
 async def warns(update: Update, context: BotContext) -> None:
