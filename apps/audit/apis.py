@@ -52,11 +52,18 @@ class AuditEventListApi(APIView):
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
         cursor = serializers.IntegerField(required=False, min_value=1, help_text="next_cursor of the previous page")
+        after = serializers.IntegerField(
+            required=False, min_value=0,
+            help_text="The change feed: only events with a sequence above this, oldest first; next_cursor is then "
+                      "the next page's `after`. Not combined with `cursor`.")
         limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
 
         def validate(self, attrs):
             if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
                 raise serializers.ValidationError("since must be before until.")
+            if attrs.get("cursor") is not None and attrs.get("after") is not None:
+                raise serializers.ValidationError({"after": ["Use either cursor (newest first) or after (oldest "
+                                                             "first), not both."]})
             return attrs
 
     @extend_schema(
@@ -79,7 +86,8 @@ class AuditEventListApi(APIView):
     def get(self, request):
         filters = parse_query(self.FilterSerializer, request)
         cursor = filters.pop("cursor", None)
-        events, next_cursor = audit_event_list(**filters, before_sequence=cursor)
+        after = filters.pop("after", None)
+        events, next_cursor = audit_event_list(**filters, before_sequence=cursor, after_sequence=after)
         return Response(
             {
                 "items": AuditEventOutputSerializer(events, many=True).data,
@@ -125,14 +133,16 @@ class AuditEventCsvApi(APIView):
     @extend_schema(
         operation_id="audit_events_csv",
         parameters=[FilterSerializer],
-        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, newest first"),
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR,
+                                                      description="CSV, newest first (oldest first with after)"),
                    **error_responses()},
     )
     def get(self, request):
         filters = parse_query(self.FilterSerializer, request)
         filters.pop("limit", None)
         cursor = filters.pop("cursor", None)
-        queryset = audit_event_filter(**filters, before_sequence=cursor).values_list(*CSV_COLUMNS)
+        after = filters.pop("after", None)
+        queryset = audit_event_filter(**filters, before_sequence=cursor, after_sequence=after).values_list(*CSV_COLUMNS)
         writer = csv.writer(_Echo())
 
         def rows():

@@ -17,8 +17,9 @@ def audit_event_filter(
     since: datetime | None = None,
     until: datetime | None = None,
     before_sequence: int | None = None,
+    after_sequence: int | None = None,
 ) -> QuerySet[AuditEvent]:
-    """Newest first."""
+    """Newest first; oldest first with `after_sequence` (the change feed: what happened since N, in order)."""
     filters = {
         "actor_user_id": actor_user_id,
         "service": service,
@@ -28,13 +29,15 @@ def audit_event_filter(
         "created_at__gte": since,
         "created_at__lt": until,
         "sequence__lt": before_sequence,
+        "sequence__gt": after_sequence,
     }
     queryset = AuditEvent.objects.filter(**{key: value for key, value in filters.items() if value is not None})
-    return queryset.order_by("-sequence")
+    return queryset.order_by("sequence" if after_sequence is not None else "-sequence")
 
 
 def audit_event_list(*, limit: int = 50, **filters) -> tuple[list[AuditEvent], int | None]:
-    """One page, newest first, and the cursor of the next one (None on the last page)."""
+    """One page and the cursor of the next one (None on the last page): newest first, or with `after_sequence`
+    oldest first, the cursor then being the next page's `after`."""
     events = list(audit_event_filter(**filters)[: limit + 1])
     has_more = len(events) > limit
     events = events[:limit]

@@ -7,21 +7,28 @@ backoff only for calls that are safe to repeat; a circuit breaker; the envelope 
 """
 
 import asyncio
+import functools
 import logging
 import random
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
+from django.conf import settings
 
 from apps.common.context import current_context
 
+from . import metrics
 from .breaker import CircuitBreaker
 from .errors import CoreError, CoreUnavailable
 
 logger = logging.getLogger(__name__)
+
+# The endpoint method running right now: names the Call it builds, for the metrics.
+_endpoint_name: ContextVar[str] = ContextVar("core_endpoint_name", default="unnamed")
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,8 @@ class Call:
     params: dict | None = field(default=None)
     # Safe to send again after a timeout or a 5xx: reads, checks, and writes core de-duplicates.
     retry: bool = False
+    # The endpoint's name in the table below (`check_permission`), the metrics' label; never the raw path.
+    endpoint: str = field(default_factory=_endpoint_name.get)
 
 
 def _compact(values: dict) -> dict:
@@ -48,7 +57,7 @@ def _unwrap(response: httpx.Response):
         return body.get("data")
     if isinstance(body, dict) and body.get("success") is False and response.status_code < 500:
         raise CoreError(body.get("error", "error"), body.get("message", ""), response.status_code, body.get("details"))
-    raise CoreUnavailable(f"core answered {response.status_code}")
+    raise CoreUnavailable(f"core answered {response.status_code}", outcome=metrics.BAD_RESPONSE)
 
 
 def _request_id() -> str:
@@ -184,6 +193,13 @@ class _Endpoints:
     def audit_events(self, **filters):
         return self._send(Call("GET", "/api/audit/events", params=_compact(filters), retry=True))
 
+    def audit_verify(self):
+        return self._send(Call("GET", "/api/audit/verify", retry=True))
+
+    def audit_feed(self, *, after: int, limit: int = 200):
+        """The change feed: events with a sequence above `after`, oldest first (web's live updates)."""
+        return self._send(Call("GET", "/api/audit/events", params={"after": after, "limit": limit}, retry=True))
+
     # -- accounts: web's logins and its token revocation store
     def verify_credentials(self, *, username: str, password: str, client_ip: str | None = None):
         body = _compact({"username": username, "password": password, "client_ip": client_ip})
@@ -199,6 +215,36 @@ class _Endpoints:
         return self._send(Call("GET", f"/api/auth/revoked-tokens/{jti}", retry=True))
 
 
+def _named(name: str, method):
+    @functools.wraps(method)
+    def endpoint(self, *args, **kwargs):
+        token = _endpoint_name.set(name)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _endpoint_name.reset(token)
+
+    return endpoint
+
+
+# Every endpoint names its calls after itself, including endpoints added to the table later.
+for _name, _method in list(vars(_Endpoints).items()):
+    if not _name.startswith("_") and callable(_method):
+        setattr(_Endpoints, _name, _named(_name, _method))
+
+
+def _outcome(error: BaseException | None) -> str:
+    if error is None:
+        return metrics.OK
+    if isinstance(error, CoreError):
+        return metrics.CLIENT_ERROR
+    if isinstance(error, CoreUnavailable):
+        return error.outcome
+    if isinstance(error, asyncio.CancelledError):
+        return metrics.CANCELLED
+    return metrics.ERROR
+
+
 class _Transport:
     """What both clients share: configuration, headers, the breaker, the backoff."""
 
@@ -210,6 +256,7 @@ class _Transport:
         self.retries = retries
         self.backoff_seconds = backoff_seconds
         self.breaker = breaker or CircuitBreaker()
+        self.service = settings.SERVICE_NAME if settings.configured else "unknown"
 
     def _headers(self) -> dict:
         return {"X-API-Key": self.api_key, "X-Request-ID": _request_id(), "Accept": "application/json"}
@@ -222,7 +269,8 @@ class _Transport:
 
     def _admit(self, call: Call) -> None:
         if not self.breaker.allow():
-            raise CoreUnavailable(f"core is failing; circuit open ({call.method} {call.path} not sent)")
+            raise CoreUnavailable(f"core is failing; circuit open ({call.method} {call.path} not sent)",
+                                  outcome=metrics.BREAKER_OPEN)
 
     def _settle(self, call: Call, response: httpx.Response | None, error: Exception | None, last: bool):
         """Returns the data, raises the final error, or returns `_RETRY`."""
@@ -232,10 +280,20 @@ class _Transport:
             logger.warning("core call failed", extra={"method": call.method, "path": call.path, "error": reason,
                                                        "will_retry": not last})
             if last:
-                raise CoreUnavailable(f"{call.method} {call.path}: {reason}") from error
+                if error is None:
+                    outcome = metrics.SERVER_ERROR
+                else:
+                    outcome = metrics.TIMEOUT if isinstance(error, httpx.TimeoutException) else metrics.UNAVAILABLE
+                raise CoreUnavailable(f"{call.method} {call.path}: {reason}", outcome=outcome) from error
             return _RETRY
         self.breaker.record_success()
         return _unwrap(response)
+
+    def _observe(self, call: Call, started: float, error: BaseException | None) -> None:
+        metrics.CORE_CLIENT_REQUESTS.labels(service=self.service, endpoint=call.endpoint,
+                                            outcome=_outcome(error)).inc()
+        metrics.CORE_CLIENT_DURATION.labels(service=self.service, endpoint=call.endpoint).observe(
+            time.perf_counter() - started)
 
 
 _RETRY = object()
@@ -247,6 +305,16 @@ class CoreClient(_Transport, _Endpoints):
         self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=transport)
 
     def _send(self, call: Call):
+        started, failure = time.perf_counter(), None
+        try:
+            return self._attempt_all(call)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            self._observe(call, started, failure)
+
+    def _attempt_all(self, call: Call):
         attempts = self._attempts(call)
         for attempt in range(attempts):
             self._admit(call)
@@ -273,6 +341,16 @@ class AsyncCoreClient(_Transport, _Endpoints):
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout, transport=transport)
 
     async def _send(self, call: Call):
+        started, failure = time.perf_counter(), None
+        try:
+            return await self._attempt_all(call)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            self._observe(call, started, failure)
+
+    async def _attempt_all(self, call: Call):
         attempts = self._attempts(call)
         for attempt in range(attempts):
             self._admit(call)
