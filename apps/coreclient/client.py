@@ -196,6 +196,9 @@ class _Endpoints:
     def audit_verify(self):
         return self._send(Call("GET", "/api/audit/verify", retry=True))
 
+    def audit_verify(self):
+        return self._send(Call("GET", "/api/audit/verify", retry=True))
+
     def audit_feed(self, *, after: int, limit: int = 200):
         """The change feed: events with a sequence above `after`, oldest first (web's live updates)."""
         return self._send(Call("GET", "/api/audit/events", params={"after": after, "limit": limit}, retry=True))
