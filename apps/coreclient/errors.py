@@ -1,5 +1,11 @@
 class CoreUnavailable(Exception):
-    """Core could not be reached, timed out, answered 5xx, or the circuit breaker is open."""
+    """Core could not be reached, timed out, answered 5xx, or the circuit breaker is open.
+
+    `outcome` says which, in the words of the `core_client_requests_total` metric."""
+
+    def __init__(self, message: str = "", *, outcome: str = "unavailable"):
+        super().__init__(message)
+        self.outcome = outcome
 
 
 class CoreError(Exception):
