@@ -10,6 +10,7 @@ from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope, error_responses
 from apps.common.shapes import GroupStatsSerializer
+from apps.common.validation import Shape, aware_datetime, choice, exactly_one, int64, list_of, object_id, optional, text
 from apps.groups.selectors import group_get
 
 from .models import GroupEvent
@@ -36,6 +37,28 @@ class EventInputSerializer(serializers.Serializer):
         return attrs
 
 
+def _not_in_the_future(event: dict) -> bool:
+    return event["occurred_at"] <= timezone.now() + timedelta(minutes=5)
+
+
+# EventInputSerializer as a plain validator (see apps.common.validation): the serializer still documents the body
+# and words every error.
+EVENT_SHAPE = Shape(
+    {
+        "event_id": text(max_length=64),
+        "type": choice(GroupEvent.Type.values),
+        "group_id": optional(object_id()),
+        "telegram_chat_id": optional(int64()),
+        "telegram_user_id": optional(int64(allow_null=True)),
+        "username": optional(text(max_length=33, allow_blank=True)),
+        "display_name": optional(text(max_length=255, allow_blank=True)),
+        "command": optional(text(max_length=64, allow_blank=True)),
+        "occurred_at": aware_datetime(),
+    },
+    rules=(exactly_one("group_id", "telegram_chat_id"), _not_in_the_future),
+)
+
+
 class EventBatchApi(APIView):
     class InputSerializer(serializers.Serializer):
         events = EventInputSerializer(many=True, min_length=1, max_length=MAX_BATCH)
@@ -45,10 +68,12 @@ class EventBatchApi(APIView):
         accepted = serializers.IntegerField()
         duplicates = serializers.IntegerField(help_text="Events already stored under the same event_id")
 
+    shape = Shape({"events": list_of(EVENT_SHAPE, min_length=1, max_length=MAX_BATCH)})
+
     @extend_schema(operation_id="events_batch", request=InputSerializer,
                    responses={200: envelope(OutputSerializer), **error_responses()})
     def post(self, request):
-        data = parse_body(self.InputSerializer, request)
+        data = parse_body(self.InputSerializer, request, shape=self.shape)
         return Response(events_ingest(events=data["events"]))
 
 

@@ -11,6 +11,7 @@ from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope, error_responses, list_envelope
 from apps.common.shapes import SystemStatsSerializer
+from apps.common.validation import Shape, at_most_one, exactly_one, int64, list_of, object_id, optional, text
 from apps.events.selectors import platform_activity
 from apps.groups.selectors import group_resolve
 from apps.users.selectors import actor_get, user_get
@@ -204,6 +205,20 @@ class CheckInputSerializer(_ScopeMixin):
         return attrs
 
 
+# CheckInputSerializer's fields and rules as a plain validator (see apps.common.validation): the serializer still
+# documents the body and words every error.
+CHECK_SHAPE = Shape(
+    {
+        "group_id": optional(object_id()),
+        "telegram_chat_id": optional(int64()),
+        "user_id": optional(object_id()),
+        "telegram_user_id": optional(int64()),
+        "permission": text(max_length=64),
+    },
+    rules=(at_most_one("group_id", "telegram_chat_id"), exactly_one("user_id", "telegram_user_id")),
+)
+
+
 class CheckOutputSerializer(serializers.Serializer):
     allowed = serializers.BooleanField()
     reason = serializers.CharField(help_text="granted_by_role:<role>, or the denial's code")
@@ -217,7 +232,7 @@ class PermissionCheckApi(APIView):
     @extend_schema(operation_id="rbac_check_permission", request=CheckInputSerializer,
                    responses={200: envelope(CheckOutputSerializer), **error_responses()})
     def post(self, request):
-        data = parse_body(CheckInputSerializer, request)
+        data = parse_body(CheckInputSerializer, request, shape=CHECK_SHAPE)
         return Response(_decision_body(permission_check(query=PermissionQuery(**data))))
 
 
@@ -228,10 +243,12 @@ class PermissionCheckBatchApi(APIView):
     class OutputSerializer(serializers.Serializer):
         results = CheckOutputSerializer(many=True)
 
+    shape = Shape({"checks": list_of(CHECK_SHAPE, min_length=1, max_length=MAX_BATCH_CHECKS)})
+
     @extend_schema(operation_id="rbac_check_permissions", request=InputSerializer,
                    responses={200: envelope(OutputSerializer), **error_responses()})
     def post(self, request):
-        data = parse_body(self.InputSerializer, request)
+        data = parse_body(self.InputSerializer, request, shape=self.shape)
         decisions = permission_check_many(queries=[PermissionQuery(**check) for check in data["checks"]])
         return Response({"results": [_decision_body(decision) for decision in decisions]})
 

@@ -1,0 +1,172 @@
+"""Plain validators for the hottest request bodies (permission checks, event batches), declared field by field.
+
+A DRF serializer builds and deep-copies its fields on every request and runs each value through several layers
+of validators: about 0.2 ms for a single check, 0.15 ms per event of a batch. A `Shape` declares the same
+fields with the same rules and checks a valid body in a few microseconds.
+
+It only ever says yes or "not sure": a `Shape` accepts exactly the values its serializer would accept *and
+convert the same way*; anything else (a wrong type, a blank, an id out of range, a missing field, a broken
+cross-field rule, or merely an unusual but valid spelling) raises `Unsure`, and `parse_body` then hands the body
+to the serializer, which accepts it or raises its own error. So the 400 envelopes (field paths, messages) are
+DRF's by construction, the OpenAPI schema still comes from the serializer, and a rule missing here costs
+speed, never correctness. tests/common/test_validation.py checks each shape against its serializer.
+"""
+
+import re
+from collections.abc import Callable, Iterable
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .fields import INT64_MAX, INT64_MIN
+
+
+class Unsure(Exception):
+    """The shape cannot vouch for the value: let the serializer decide (and word the error)."""
+
+
+_UNSURE = Unsure()
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+Check = Callable[[object], object]
+
+
+def _clean_text(value: str, max_length: int | None, allow_blank: bool) -> str:
+    """What DRF's CharField makes of a str: stripped; refused blank, too long, with NUL or surrogates."""
+    value = value.strip()
+    if not value:
+        if allow_blank:
+            return ""
+        raise _UNSURE
+    if (max_length is not None and len(value) > max_length) or "\x00" in value:
+        raise _UNSURE
+    if not value.isascii() and _SURROGATES.search(value):
+        raise _UNSURE
+    return value
+
+
+def text(*, max_length: int | None = None, allow_blank: bool = False) -> Check:
+    """StrictCharField: a JSON string."""
+
+    def check(value):
+        if type(value) is not str:
+            raise _UNSURE
+        return _clean_text(value, max_length, allow_blank)
+
+    return check
+
+
+def object_id() -> Check:
+    """ObjectIdField: a string (or a JSON integer), kept as a string."""
+
+    def check(value):
+        kind = type(value)
+        if kind is int:
+            return str(value)
+        if kind is not str:
+            raise _UNSURE
+        return _clean_text(value, None, False)
+
+    return check
+
+
+def int64(*, allow_null: bool = False) -> Check:
+    """TelegramIdField: a JSON integer within signed 64 bits."""
+
+    def check(value):
+        if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+            return value
+        if value is None and allow_null:
+            return None
+        raise _UNSURE
+
+    return check
+
+
+def choice(choices: Iterable[str]) -> Check:
+    """ChoiceField over strings, given exactly."""
+    allowed = frozenset(choices)
+
+    def check(value):
+        if type(value) is str and value in allowed:
+            return value
+        raise _UNSURE
+
+    return check
+
+
+def aware_datetime() -> Check:
+    """DateTimeField (ISO 8601, USE_TZ): a string with an explicit offset, in the current time zone.
+
+    A time without an offset is left to the serializer (it makes it aware, and may refuse a time that does
+    not exist in the zone)."""
+
+    def check(value):
+        if type(value) is not str:
+            raise _UNSURE
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            raise _UNSURE from None
+        if parsed is None or parsed.utcoffset() is None:
+            raise _UNSURE
+        try:
+            return parsed.astimezone(timezone.get_current_timezone())
+        except OverflowError:
+            raise _UNSURE from None
+
+    return check
+
+
+def optional(check: Check) -> Check:
+    """A field that may be left out (required=False). Present, it is checked as usual."""
+    check.optional = True
+    return check
+
+
+Rule = Callable[[dict], bool]
+
+
+def exactly_one(*names: str) -> Rule:
+    return lambda data: sum(name in data for name in names) == 1
+
+
+def at_most_one(*names: str) -> Rule:
+    return lambda data: sum(name in data for name in names) <= 1
+
+
+class Shape:
+    """A JSON object: declared fields (each a check, `optional(...)` when it may be absent) and rules over the
+    present fields (each returns False when broken). Keys not declared are ignored, as a nested DRF serializer
+    ignores them; `parse_body` refuses them at the top level before a shape sees the body."""
+
+    def __init__(self, fields: dict[str, Check], rules: tuple[Rule, ...] = ()):
+        self.fields = fields
+        self.required = frozenset(name for name, check in fields.items() if not getattr(check, "optional", False))
+        self.items = tuple(fields.items())
+        self.rules = rules
+
+    def __call__(self, value) -> dict:
+        if type(value) is not dict or not self.required.issubset(value):
+            raise _UNSURE
+        data = {name: check(value[name]) for name, check in self.items if name in value}
+        for rule in self.rules:
+            if not rule(data):
+                raise _UNSURE
+        return data
+
+    def validate(self, value) -> dict:
+        """The validated body, or Unsure."""
+        return self(value)
+
+
+def list_of(child: Check, *, min_length: int = 0, max_length: int | None = None) -> Check:
+    """A JSON array of `child` items (ListField / many=True), its length within bounds."""
+
+    def check(value):
+        if type(value) is not list or len(value) < min_length or (max_length is not None and len(value) > max_length):
+            raise _UNSURE
+        return [child(item) for item in value]
+
+    return check
+
