@@ -2,12 +2,14 @@
 closed in post_shutdown, one error handler."""
 
 import logging
+import uuid
 
 from django.conf import settings
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
+from apps.common.context import bind_context
 from apps.coreclient import AsyncCoreClient
 
 from .context import BotApplication, BotContext, BotData
@@ -34,6 +36,22 @@ async def post_shutdown(application: BotApplication) -> None:
         data.shipper.outbox.close()
     if data.core is not None:
         await data.core.aclose()
+
+
+async def trace_update(update: Update, context: BotContext) -> None:
+    """Gives the update its request id: every core call made for it carries it (X-Request-ID), so core's log lines
+    and audit events of this update share it with the bot's. Commands are logged at INFO, other updates at DEBUG."""
+    request_id = f"tg-{update.update_id}-{uuid.uuid4().hex[:12]}"
+    bind_context(request_id=request_id, service="bot")
+    message = update.effective_message
+    text = (message.text or "") if message is not None else ""
+    command = text.split()[0][1:].split("@")[0][:64] if text.startswith("/") else None
+    level = logging.INFO if command else logging.DEBUG
+    if logger.isEnabledFor(level):
+        chat = update.effective_chat
+        logger.log(level, "update", extra={
+            "update_id": update.update_id, "command": command, "chat_id": chat.id if chat else None,
+            "message_id": message.message_id if message is not None else None})
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -65,6 +83,8 @@ def build_application(*, with_updater: bool) -> BotApplication:
     if not with_updater:
         builder = builder.updater(None)
     application = builder.build()
+    # Group -2 runs first for every update, so whatever the update causes carries that update's request id.
+    application.add_handler(TypeHandler(Update, trace_update), group=-2)
     application.add_handlers(activity.handlers(), group=-1)
     application.add_handlers([*moderation.handlers(), *info.handlers(), *lifecycle.handlers()])
     application.add_error_handler(on_error)

@@ -8,4 +8,9 @@ API_REQUEST_DURATION = Histogram(
     ["endpoint", "method"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+API_REQUESTS = Counter(
+    "api_requests_total",
+    "Requests served, by route pattern, method and status code",
+    ["endpoint", "method", "status"],
+)
 PERMISSION_CHECKS = Counter("permission_checks_total", "Permission checks decided by core", ["result"])

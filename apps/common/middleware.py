@@ -1,14 +1,18 @@
+import logging
 import re
 import time
 import uuid
 
 from django.conf import settings
 
-from .context import bind_context, reset_context
+from .context import bind_context, current_context, reset_context
 from .envelope import error_response
-from .metrics import API_REQUEST_DURATION
+from .metrics import API_REQUEST_DURATION, API_REQUESTS
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+request_logger = logging.getLogger("apps.request")
+# Probes and scrapers call these every few seconds: their lines would drown the rest at INFO.
+_QUIET_ROUTES = {"api/health", "metrics"}
 
 
 class RequestContextMiddleware:
@@ -25,13 +29,27 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         try:
             response = self.get_response(request)
+            elapsed = time.perf_counter() - started
+            match = getattr(request, "resolver_match", None)
+            endpoint = match.route if match else "unmatched"
+            self._log(request, response, endpoint, elapsed)
         finally:
             reset_context(token)
-        match = getattr(request, "resolver_match", None)
-        endpoint = match.route if match else "unmatched"
-        API_REQUEST_DURATION.labels(endpoint=endpoint, method=request.method).observe(time.perf_counter() - started)
+        API_REQUEST_DURATION.labels(endpoint=endpoint, method=request.method).observe(elapsed)
+        API_REQUESTS.labels(endpoint=endpoint, method=request.method, status=str(response.status_code)).inc()
         response["X-Request-ID"] = request_id
         return response
+
+    @staticmethod
+    def _log(request, response, endpoint: str, elapsed: float) -> None:
+        """One line per request, inside the request's context (its request id; the calling service's name)."""
+        level = logging.DEBUG if endpoint in _QUIET_ROUTES else logging.INFO
+        if request_logger.isEnabledFor(level):
+            request_logger.log(level, "request", extra={
+                "method": request.method, "path": request.path, "endpoint": endpoint,
+                "status": response.status_code, "duration_ms": round(elapsed * 1000, 2),
+                "caller": current_context().service or None,
+            })
 
 
 class BodySizeLimitMiddleware:
