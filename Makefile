@@ -43,10 +43,12 @@ run-bot: $(STAMP)
 			--host $${BIND_HOST:-127.0.0.1} --port $${PORT:-8001} --lifespan on --no-access-log; \
 	fi
 
-# The web role alone (browser API; gunicorn like core). Needs core running (CORE_API_URL, default :8000).
+# The web role alone (browser API, dashboard, live-updates WebSocket; ASGI under uvicorn). Needs core running
+# (CORE_API_URL, default :8000). Several workers: gunicorn -c deploy/gunicorn/conf.py -k uvicorn_worker.UvicornWorker
+# apps.dashboard.asgi:application, with REDIS_URL so they share the live feed.
 run-web: $(STAMP)
-	$(DEV_ENV) DJANGO_SETTINGS_MODULE=config.settings.web PORT=$${PORT:-8002} $(BIN)/gunicorn -c deploy/gunicorn/conf.py \
-		config.wsgi
+	$(DEV_ENV) DJANGO_SETTINGS_MODULE=config.settings.web $(BIN)/uvicorn apps.dashboard.asgi:application \
+		--host $${BIND_HOST:-127.0.0.1} --port $${PORT:-8002} --lifespan on --no-access-log
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

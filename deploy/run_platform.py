@@ -43,7 +43,8 @@ def roles() -> list[Role]:
     started.append(Role("bot", [str(BIN / "uvicorn"), "apps.botgateway.asgi:application", "--host", "127.0.0.1",
                                 "--port", str(BOT_PORT), "--lifespan", "on", "--no-access-log"],
                         f"http://127.0.0.1:{BOT_PORT}/api/health", bot_env))
-    started.append(Role("web", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "config.wsgi"],
+    started.append(Role("web", [str(BIN / "uvicorn"), "apps.dashboard.asgi:application", "--host", "127.0.0.1",
+                                "--port", str(WEB_PORT), "--lifespan", "on", "--no-access-log"],
                         f"http://127.0.0.1:{WEB_PORT}/api/health",
                         {"DJANGO_SETTINGS_MODULE": "config.settings.web", "PORT": str(WEB_PORT),
                          "CORE_API_URL": f"http://127.0.0.1:{CORE_PORT}"}))

@@ -1,5 +1,5 @@
-"""Real role processes on loopback ports, for end-to-end tests: core and web under gunicorn, the bot under
-uvicorn, the Telegram sandbox. Each is started with its production server and stopped by PID."""
+"""Real role processes on loopback ports, for end-to-end tests: core under gunicorn, the bot and web under
+uvicorn (web under gunicorn's uvicorn workers when it has several), the Telegram sandbox. Each is started with its production server and stopped by PID."""
 
 import os
 import signal
@@ -107,7 +107,9 @@ def bot_process(data_dir: Path, port: int, core_port: int, sandbox_port: int) ->
 
 def web_process(data_dir: Path, port: int, core_port: int, *, name: str = "web", workers: int = 1,
                 env: dict | None = None) -> Process:
-    """The web role under gunicorn, like core. One worker by default: on locmem the login limits are per worker."""
+    """The web role under its ASGI server: uvicorn for one worker (as `make run-web`), gunicorn with uvicorn
+    workers for more (as in production). On locmem the login limits and the live feed are per process: several
+    workers need REDIS_URL in `env` to share them."""
     web_env = {
         "APP_ENV": "development",
         "DJANGO_SETTINGS_MODULE": "config.settings.web",
@@ -119,5 +121,10 @@ def web_process(data_dir: Path, port: int, core_port: int, *, name: str = "web",
         "LOG_LEVEL": "WARNING",
         **(env or {}),
     }
-    return Process(name, [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "config.wsgi"], web_env,
-                   f"http://127.0.0.1:{port}/api/health", data_dir)
+    if workers > 1:
+        command = [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "-k", "uvicorn_worker.UvicornWorker",
+                   "apps.dashboard.asgi:application"]
+    else:
+        command = [str(BIN / "uvicorn"), "apps.dashboard.asgi:application", "--host", "127.0.0.1", "--port",
+                   str(port), "--lifespan", "on", "--no-access-log", "--log-level", "warning"]
+    return Process(name, command, web_env, f"http://127.0.0.1:{port}/api/health", data_dir)

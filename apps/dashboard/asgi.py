@@ -1,0 +1,54 @@
+"""ASGI entry of the web role: Django serves HTTP (API, pages, metrics) and Channels the live-updates WebSocket
+(/ws/live). Serve with: uvicorn apps.dashboard.asgi:application --lifespan on (development), or gunicorn with
+uvicorn_worker.UvicornWorker (deploy/gunicorn/web.py)."""
+
+import logging
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.web")
+
+from django.core.asgi import get_asgi_application
+
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from .live.client import close_async_core  # noqa: E402
+from .live.feed import stop_live_feed  # noqa: E402
+from .live.routing import websocket_urlpatterns  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+websockets = URLRouter(websocket_urlpatterns)
+checked_websockets = AllowedHostsOriginValidator(websockets)
+
+
+async def websocket_application(scope, receive, send):
+    """Browsers send Origin with a WebSocket handshake, but no CORS check guards it: a page from another site
+    could open the socket with the user's cookie. So a handshake with an Origin must come from this site's
+    hosts (ALLOWED_HOSTS). Browsers always send one; other clients (no cookies to abuse) need not."""
+    has_origin = any(name == b"origin" for name, _ in scope.get("headers", []))
+    await (checked_websockets if has_origin else websockets)(scope, receive, send)
+
+
+router = ProtocolTypeRouter({"http": django_application, "websocket": websocket_application})
+
+
+async def application(scope, receive, send):
+    if scope["type"] != "lifespan":
+        await router(scope, receive, send)
+        return
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            # The feed starts with the first live connection (live.consumers); nothing to prepare here.
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            try:
+                await stop_live_feed()
+                await close_async_core()
+            except Exception:
+                logger.exception("web: live feed did not stop cleanly")
+            await send({"type": "lifespan.shutdown.complete"})
+            return

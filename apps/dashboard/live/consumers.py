@@ -1,0 +1,257 @@
+"""The WebSocket at /ws/live: what happens on the platform, pushed to an open dashboard page.
+
+Authentication: the access-token cookie the pages set at login (DASHBOARD_ACCESS_COOKIE), or, for clients
+without cookies, a first message {"type": "auth", "token": "<access JWT>"} within 5 s. A missing, bad or
+expired token closes the socket with 4401. Core is asked once, on connect, whether the user may see audit
+events (VIEW_AUDIT) and stats (VIEW_STATS); neither closes it with 4403.
+
+To the client:  {"type": "hello", "latest_sequence": N, "audit": bool, "stats": bool}
+                {"type": "audit", "event": {...core's audit event...}}
+                {"type": "stats", "stats": {...core's system stats...}}
+                {"type": "error", "code": "...", "message": "..."}      (a bad message; the socket stays open)
+From the client: {"type": "resume", "after": N}  the events after N that it missed, in order, before live ones
+                 {"type": "ping"}                 answered with {"type": "pong"}
+
+A connection never gets an event twice: whatever is sent is remembered by sequence (resume and the live group
+can overlap, and a change of feed leader can republish a few events).
+"""
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict, deque
+
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http import parse_cookie
+
+from apps.coreclient import CoreError, CoreUnavailable
+from apps.dashboard.errors import TokenRejected
+from apps.dashboard.services import VIEW_AUDIT, VIEW_STATS
+from apps.dashboard.tokens import access_token_user
+
+from .client import async_core
+from .feed import GROUP, PAGE_SIZE, is_published, live_feed
+from .metrics import MESSAGES_SENT, OPEN_CONNECTIONS
+
+logger = logging.getLogger(__name__)
+
+AUTH_TIMEOUT_SECONDS = 5.0
+RESUME_MAX_EVENTS = 5000  # read from core per resume; past that the page should reload
+REMEMBERED_SEQUENCES = 8192
+MAX_MESSAGE_BYTES = 4096
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+class _Encoded:
+    """Each event serialized once per process, however many connections send it."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._texts: OrderedDict[int, str] = OrderedDict()
+
+    def audit(self, event: dict) -> str:
+        sequence = event["sequence"]
+        text = self._texts.get(sequence)
+        if text is None:
+            text = json.dumps({"type": "audit", "event": event})
+            self._texts[sequence] = text
+            if len(self._texts) > self.size:
+                self._texts.popitem(last=False)
+        return text
+
+
+_encoded = _Encoded()
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.user = None
+        self.audit = self.stats = False
+        self._joined = False
+        self._sent: set[int] = set()
+        self._sent_order: deque[int] = deque()
+        self._auth_timer: asyncio.Task | None = None
+        await self.accept()
+        OPEN_CONNECTIONS.inc()
+        self._counted = True
+        token = self._cookie_token()
+        if token:
+            await self._authenticate(token)
+        else:
+            self._auth_timer = asyncio.get_running_loop().create_task(self._auth_deadline())
+
+    async def disconnect(self, code):
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+        if self._joined:
+            self._joined = False
+            await self.channel_layer.group_discard(GROUP, self.channel_name)
+        if getattr(self, "_counted", False):
+            self._counted = False
+            OPEN_CONNECTIONS.dec()
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections in a thread before every message; web has no database,
+        # and that thread hop per message per connection is what a burst to a thousand pages would wait on.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # -- authentication
+
+    def _cookie_token(self) -> str | None:
+        for name, value in self.scope.get("headers", []):
+            if name == b"cookie":
+                return parse_cookie(value.decode("latin-1")).get(settings.DASHBOARD_ACCESS_COOKIE) or None
+        return None
+
+    async def _auth_deadline(self):
+        await asyncio.sleep(AUTH_TIMEOUT_SECONDS)
+        if self.user is None:
+            await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated",
+                               "Send the access token first: {\"type\": \"auth\", \"token\": \"...\"}")
+
+    async def _refuse(self, close_code: int, code: str, message: str):
+        await self._error(code, message)
+        await self.close(close_code)
+
+    async def _authenticate(self, raw) -> None:
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+            self._auth_timer = None
+        try:
+            user = access_token_user(raw)
+        except TokenRejected as exc:
+            await self._refuse(CLOSE_UNAUTHENTICATED, exc.code, exc.message)
+            return
+        checks = [{"user_id": user.id, "permission": VIEW_AUDIT}, {"user_id": user.id, "permission": VIEW_STATS}]
+        try:
+            audit, stats = (await async_core().check_permissions(checks))["results"]
+        except CoreUnavailable:
+            await self._refuse(CLOSE_TRY_AGAIN_LATER, "core_unavailable", "Core cannot be reached; try again")
+            return
+        except CoreError as exc:
+            logger.warning("live: permission check refused", extra={"user_id": user.id, "error": exc.code})
+            await self._refuse(CLOSE_FORBIDDEN, exc.code, exc.message or "Core refused the permission check")
+            return
+        if not (audit["allowed"] or stats["allowed"]):
+            await self._refuse(CLOSE_FORBIDDEN, "permission_denied",
+                               f"You need the {VIEW_AUDIT} or {VIEW_STATS} permission for live updates")
+            return
+        self.user, self.audit, self.stats = user, audit["allowed"], stats["allowed"]
+        feed = live_feed()
+        feed.start()
+        await self.channel_layer.group_add(GROUP, self.channel_name)
+        self._joined = True
+        latest = await feed.latest_sequence()
+        await self._send({"type": "hello", "latest_sequence": latest, "audit": self.audit, "stats": self.stats},
+                         "hello")
+
+    # -- from the client
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data is None:
+            await self._error("bad_message", "Send JSON text frames, not binary ones")
+            return
+        if len(text_data) > MAX_MESSAGE_BYTES:
+            await self._error("bad_message", f"Messages are at most {MAX_MESSAGE_BYTES} bytes")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self._error("bad_message", "The message is not JSON")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self._error("bad_message", "A message is a JSON object with a string \"type\"")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        kind = content["type"]
+        if kind == "auth":
+            if self.user is not None:
+                await self._error("already_authenticated", "This connection is already authenticated")
+            else:
+                await self._authenticate(content.get("token"))
+        elif self.user is None:
+            await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated",
+                               "The first message must be {\"type\": \"auth\", \"token\": \"...\"}")
+        elif kind == "resume":
+            after = content.get("after")
+            if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+                await self._error("bad_message", "resume needs \"after\": a sequence number (an integer >= 0)")
+            elif not self.audit:
+                await self._error("permission_denied", f"You need the {VIEW_AUDIT} permission for audit events")
+            else:
+                await self._resume(after)
+        elif kind == "ping":
+            await self._send({"type": "pong"}, "pong")
+        else:
+            await self._error("unknown_type", f"Unknown message type {kind[:40]!r} (auth, resume, ping)")
+
+    async def _resume(self, after: int) -> None:
+        """Sends what happened after `after`, oldest first. Live events that arrive meanwhile wait in this
+        connection's channel (the consumer handles one message at a time) and are sent after, minus repeats."""
+        client = async_core()
+        read = 0
+        while True:
+            try:
+                page = await client.audit_feed(after=after, limit=PAGE_SIZE)
+            except (CoreUnavailable, CoreError):
+                await self._error("core_unavailable", "Core cannot be reached; missed events could not be sent")
+                return
+            items = page["items"]
+            for event in items:
+                if is_published(event):
+                    await self._send_event(event)
+            read += len(items)
+            if len(items) < PAGE_SIZE:
+                return
+            after = items[-1]["sequence"]
+            if read >= RESUME_MAX_EVENTS:
+                await self._error("resume_incomplete",
+                                  f"More than {RESUME_MAX_EVENTS} events were missed; reload the page")
+                return
+
+    # -- from the feed (the channel layer group)
+
+    async def live_audit(self, message):
+        if self.audit:
+            for event in message["events"]:
+                await self._send_event(event)
+
+    async def live_stats(self, message):
+        if self.stats:
+            await self._send({"type": "stats", "stats": message["stats"]}, "stats")
+
+    # -- sending
+
+    async def _send_event(self, event: dict) -> None:
+        sequence = event["sequence"]
+        if sequence in self._sent:
+            return
+        self._sent.add(sequence)
+        self._sent_order.append(sequence)
+        if len(self._sent_order) > REMEMBERED_SEQUENCES:
+            self._sent.discard(self._sent_order.popleft())
+        await self.send(text_data=_encoded.audit(event))
+        MESSAGES_SENT.labels(type="audit").inc()
+
+    async def _send(self, content: dict, kind: str) -> None:
+        await self.send(text_data=json.dumps(content))
+        MESSAGES_SENT.labels(type=kind).inc()
+
+    async def _error(self, code: str, message: str) -> None:
+        await self._send({"type": "error", "code": code, "message": message}, "error")
+
+
+class NoRouteConsumer(AsyncJsonWebsocketConsumer):
+    """Any other WebSocket path: closed with 4404 instead of an ASGI error."""
+
+    async def connect(self):
+        await self.close(4404)

@@ -1,0 +1,229 @@
+"""The live feed: one poller per web process follows core's audit trail and publishes what happened.
+
+Every ~250 ms the poller asks core for the events after the last sequence it published
+(GET /api/audit/events?after=N, oldest first, paged) and sends them to the channel layer's `live` group, where
+every open page's consumer picks them up. Core's stats are fetched when events arrive (at most once a second)
+and every 5 s, and published when they changed.
+
+With several workers or replicas on the Redis channel layer, only one poller may publish, or each browser
+would get every event once per worker: the pollers elect a leader with a Redis lock (SET NX PX, renewed on
+every poll), and the leader keeps the last published sequence in Redis so a successor continues where it
+stopped. Without REDIS_URL the channel layer is in-memory, there is one process, and it always leads.
+A handover can republish a few events; consumers drop what a connection already got (by sequence).
+"""
+
+import asyncio
+import logging
+import secrets
+import weakref
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from .client import async_core
+from .metrics import EVENTS_PUBLISHED
+
+logger = logging.getLogger(__name__)
+
+GROUP = "live"
+POLL_SECONDS = 0.25
+PAGE_SIZE = 200  # core's maximum
+STATS_EVERY_SECONDS = 5.0
+STATS_MIN_GAP_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 5.0
+LEADER_TTL_MS = 3000
+SEQUENCE_TTL_SECONDS = 120
+
+
+def is_published(event: dict) -> bool:
+    """Allowed permission checks stay off the live feed: core records one for every API call (each dashboard
+    page load and this feed's own connections included), so they would bury what people act on. Denied checks
+    and every other event are published. The audit pages still list everything."""
+    return not (event.get("action") == "permission.check" and event.get("result") == "allowed")
+
+
+async def core_latest_sequence(client) -> int:
+    page = await client.audit_events(limit=1)
+    return page["items"][0]["sequence"] if page["items"] else 0
+
+
+class LocalCoordinator:
+    """One process on the in-memory channel layer: always the leader, the sequence kept in memory."""
+
+    def __init__(self):
+        self._sequence: int | None = None
+
+    async def lead(self) -> bool:
+        return True
+
+    async def sequence(self) -> int | None:
+        return self._sequence
+
+    async def set_sequence(self, value: int) -> None:
+        self._sequence = value
+
+    async def close(self) -> None:
+        pass
+
+
+class RedisCoordinator:
+    """Leadership and the last published sequence, shared by every web worker and replica through Redis."""
+
+    _RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+              "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+    def __init__(self, url: str, *, prefix: str = "tgmod"):
+        from redis import asyncio as aioredis
+
+        self.redis = aioredis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self.leader_key = f"{prefix}:live:leader"
+        self.sequence_key = f"{prefix}:live:sequence"
+        self.token = secrets.token_hex(16)
+        self.leading = False
+
+    async def lead(self) -> bool:
+        """Renews the lock if this process holds it, else tries to take it. True while this process leads."""
+        if self.leading:
+            self.leading = bool(await self.redis.eval(self._RENEW, 1, self.leader_key, self.token, LEADER_TTL_MS))
+        if not self.leading:
+            self.leading = bool(await self.redis.set(self.leader_key, self.token, nx=True, px=LEADER_TTL_MS))
+        return self.leading
+
+    async def sequence(self) -> int | None:
+        value = await self.redis.get(self.sequence_key)
+        return int(value) if value is not None else None
+
+    async def set_sequence(self, value: int) -> None:
+        await self.redis.set(self.sequence_key, value, ex=SEQUENCE_TTL_SECONDS)
+
+    async def close(self) -> None:
+        try:
+            if self.leading:  # a successor need not wait for the lock to expire
+                await self.redis.eval(self._RELEASE, 1, self.leader_key, self.token)
+        except Exception:  # noqa: BLE001 - shutting down; the lock expires on its own
+            pass
+        self.leading = False
+        await self.redis.aclose()
+
+
+class Feed:
+    def __init__(self, *, layer, coordinator, poll_seconds: float = POLL_SECONDS):
+        self.layer = layer
+        self.coordinator = coordinator
+        self.poll_seconds = poll_seconds
+        self.cursor: int | None = None  # the last sequence this process handled as the leader
+        self._stats_key: dict | None = None
+        self._stats_at: float | None = None
+        self._task: asyncio.Task | None = None
+        self._failing = False
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        if not self.running:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="live-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        await self.coordinator.close()
+
+    async def latest_sequence(self) -> int | None:
+        """Where a newly connected page starts: the last published sequence (shared by all workers), or
+        core's latest before anything was published. None when neither can be reached."""
+        try:
+            shared = await self.coordinator.sequence()
+            return shared if shared is not None else await core_latest_sequence(async_core())
+        except Exception as exc:  # noqa: BLE001 - a hello without a position is still useful
+            logger.warning("live feed: latest sequence unknown", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return None
+
+    async def _run(self) -> None:
+        delay = self.poll_seconds
+        while True:
+            try:
+                await self.step()
+                if self._failing:
+                    logger.info("live feed: polling core again")
+                    self._failing = False
+                delay = self.poll_seconds
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - core or Redis down: log once, back off, keep going
+                if not self._failing:
+                    logger.warning("live feed: cannot poll", extra={"error": f"{type(exc).__name__}: {exc}"})
+                    self._failing = True
+                delay = min(max(delay * 2, 0.5), MAX_BACKOFF_SECONDS)
+            await asyncio.sleep(delay)
+
+    async def step(self) -> int:
+        """One poll: publishes what is new if this process leads. Returns the number of events published."""
+        if not await self.coordinator.lead():
+            self.cursor = None  # another process leads; start from the shared position if this one takes over
+            return 0
+        client = async_core()
+        if self.cursor is None:
+            latest = await core_latest_sequence(client)
+            shared = await self.coordinator.sequence()
+            # A shared position ahead of core belongs to another core (a reset database): start afresh.
+            self.cursor = shared if shared is not None and shared <= latest else latest
+            logger.info("live feed: leading", extra={"sequence": self.cursor, "resumed": shared is not None})
+        published = 0
+        while True:
+            page = await client.audit_feed(after=self.cursor, limit=PAGE_SIZE)
+            items = page["items"]
+            if not items:
+                break
+            events = [event for event in items if is_published(event)]
+            if events:
+                await self.layer.group_send(GROUP, {"type": "live.audit", "events": events})
+                published += len(events)
+            self.cursor = items[-1]["sequence"]
+            if len(items) < PAGE_SIZE:
+                break
+        await self.coordinator.set_sequence(self.cursor)
+        if published:
+            EVENTS_PUBLISHED.inc(published)
+        await self._maybe_stats(client, changed=published > 0)
+        return published
+
+    async def _maybe_stats(self, client, *, changed: bool) -> None:
+        now = asyncio.get_running_loop().time()
+        since = None if self._stats_at is None else now - self._stats_at
+        if not (since is None or since >= STATS_EVERY_SECONDS or (changed and since >= STATS_MIN_GAP_SECONDS)):
+            return
+        self._stats_at = now
+        stats = await client.system_stats()
+        key = {name: value for name, value in stats.items() if name != "generated_at"}
+        if key != self._stats_key:
+            self._stats_key = key
+            await self.layer.group_send(GROUP, {"type": "live.stats", "stats": stats})
+
+
+_feeds: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Feed]" = weakref.WeakKeyDictionary()
+
+
+def live_feed() -> Feed:
+    """This process's feed (one per event loop), built on first use; consumers start it."""
+    loop = asyncio.get_running_loop()
+    feed = _feeds.get(loop)
+    if feed is None:
+        redis_url = settings.REDIS_URL
+        coordinator = (RedisCoordinator(redis_url, prefix=settings.LIVE_REDIS_PREFIX) if redis_url
+                       else LocalCoordinator())
+        feed = _feeds[loop] = Feed(layer=get_channel_layer(), coordinator=coordinator)
+    return feed
+
+
+async def stop_live_feed() -> None:
+    feed = _feeds.pop(asyncio.get_running_loop(), None)
+    if feed is not None:
+        await feed.stop()
