@@ -5,7 +5,7 @@ from datetime import timedelta
 from apps.dashboard.keys import load_jwt_keys
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, INSTALLED_APPS, PRODUCTION, REST_FRAMEWORK, SPECTACULAR_SETTINGS
+from .base import DATA_DIR, INSTALLED_APPS, PRODUCTION, REDIS_URL, REST_FRAMEWORK, SPECTACULAR_SETTINGS
 from .env import env_int, env_str
 
 SERVICE_NAME = "web"
@@ -88,3 +88,19 @@ SPECTACULAR_SETTINGS = {
         "apps.dashboard.schema.document_web_errors",
     ],
 }
+
+# -- live updates (apps/dashboard/live): Channels WebSocket at /ws/live, served by apps.dashboard.asgi
+INSTALLED_APPS += ["channels"]
+ASGI_APPLICATION = "apps.dashboard.asgi.application"
+# Keys of the feed's leader lock and shared position, and the channel layer's names, start with this:
+# deployments sharing one Redis keep them apart.
+LIVE_REDIS_PREFIX = env_str("LIVE_REDIS_PREFIX", "tgmod")
+if REDIS_URL:
+    # Every worker and replica shares one `live` group: one publish reaches each open page once.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                                  "CONFIG": {"hosts": [REDIS_URL], "prefix": LIVE_REDIS_PREFIX}}}
+else:
+    # One process: the feed and every page's consumer in one event loop. A page's channel holds what it has
+    # not been sent yet (during a resume, say); a burst larger than this would be dropped for it.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
+                                  "CONFIG": {"capacity": 1000}}}

@@ -1,5 +1,6 @@
 """Real role processes on loopback ports, for end-to-end tests: core under gunicorn, the bot and web under
-uvicorn (web under gunicorn's uvicorn workers when it has several), the Telegram sandbox. Each is started with its production server and stopped by PID."""
+uvicorn (web under gunicorn's uvicorn workers when it has several), the Telegram sandbox. Each is started
+with its production server and stopped by PID."""
 
 import os
 import signal

@@ -46,6 +46,10 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
 
 
+def ACCESS_COOKIE() -> str:  # noqa: N802
+    return getattr(settings, "DASHBOARD_ACCESS_COOKIE", "dashboard_access")
+
+
 class _Encoded:
     """Each event serialized once per process, however many connections send it."""
 
@@ -107,7 +111,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     def _cookie_token(self) -> str | None:
         for name, value in self.scope.get("headers", []):
             if name == b"cookie":
-                return parse_cookie(value.decode("latin-1")).get(settings.DASHBOARD_ACCESS_COOKIE) or None
+                return parse_cookie(value.decode("latin-1")).get(ACCESS_COOKIE()) or None
         return None
 
     async def _auth_deadline(self):

@@ -13,6 +13,7 @@ A handover can republish a few events; consumers drop what a connection already 
 """
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import weakref
@@ -101,8 +102,8 @@ class RedisCoordinator:
         try:
             if self.leading:  # a successor need not wait for the lock to expire
                 await self.redis.eval(self._RELEASE, 1, self.leader_key, self.token)
-        except Exception:  # noqa: BLE001 - shutting down; the lock expires on its own
-            pass
+        except Exception as exc:  # shutting down; the lock expires on its own
+            logger.info("live feed: leader lock not released", extra={"error": f"{type(exc).__name__}: {exc}"})
         self.leading = False
         await self.redis.aclose()
 
@@ -129,10 +130,8 @@ class Feed:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         await self.coordinator.close()
 
@@ -142,7 +141,7 @@ class Feed:
         try:
             shared = await self.coordinator.sequence()
             return shared if shared is not None else await core_latest_sequence(async_core())
-        except Exception as exc:  # noqa: BLE001 - a hello without a position is still useful
+        except Exception as exc:  # a hello without a position is still useful
             logger.warning("live feed: latest sequence unknown", extra={"error": f"{type(exc).__name__}: {exc}"})
             return None
 
@@ -157,7 +156,7 @@ class Feed:
                 delay = self.poll_seconds
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - core or Redis down: log once, back off, keep going
+            except Exception as exc:  # core or Redis down: log once, back off, keep going
                 if not self._failing:
                     logger.warning("live feed: cannot poll", extra={"error": f"{type(exc).__name__}: {exc}"})
                     self._failing = True
