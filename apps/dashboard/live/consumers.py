@@ -46,7 +46,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
 
 
-def ACCESS_COOKIE() -> str:  # noqa: N802
+def access_cookie_name() -> str:
     return getattr(settings, "DASHBOARD_ACCESS_COOKIE", "dashboard_access")
 
 
@@ -111,7 +111,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     def _cookie_token(self) -> str | None:
         for name, value in self.scope.get("headers", []):
             if name == b"cookie":
-                return parse_cookie(value.decode("latin-1")).get(ACCESS_COOKIE()) or None
+                return parse_cookie(value.decode("latin-1")).get(access_cookie_name()) or None
         return None
 
     async def _auth_deadline(self):
