@@ -206,3 +206,34 @@ def stats_overview(user: DashboardUser) -> dict:
 def stats_group(user: DashboardUser, group_id: str, **query) -> dict:
     require(user, VIEW_STATS, group_id=group_id)
     return core().group_stats(group_id, **query)
+
+
+# -- for the dashboard's pages
+
+MANAGE_GROUPS = "MANAGE_GROUPS"
+TIMELINE_GROUPS = 8
+
+
+def group_update(user: DashboardUser, group_id: str, **fields) -> dict:
+    """A group's settings, changed as the token user (core audits the change under their id)."""
+    require(user, MANAGE_GROUPS, group_id=group_id)
+    return core().group_update(group_id, actor_user_id=user.id, **fields)
+
+
+def stats_timeline(user: DashboardUser, *, groups: int = TIMELINE_GROUPS) -> dict:
+    """Messages and executed moderation actions per hour over the last day, summed over the busiest groups
+    (core keeps series per group only). {"groups": n, "points": [{"start", "messages", "moderation"}]}"""
+    require(user, ADMIN_DASHBOARD)
+    busiest = core().group_list(sort="-messages", limit=groups, page=1)["items"]
+    points: dict[str, dict] = {}
+    for group in busiest:
+        for point in core().group_stats(group["id"], bucket="hour")["series"]:
+            total = points.setdefault(point["start"], {"start": point["start"], "messages": 0, "moderation": 0})
+            total["messages"] += point["messages"]
+            total["moderation"] += sum(point["moderation"].values())
+    return {"groups": len(busiest), "points": [points[start] for start in sorted(points)]}
+
+
+def audit_verify(user: DashboardUser) -> dict:
+    require(user, VIEW_AUDIT)
+    return core().audit_verify()

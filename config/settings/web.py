@@ -13,12 +13,15 @@ ROOT_URLCONF = "config.urls.web"
 INSTALLED_APPS = [
     *(app for app in INSTALLED_APPS if app not in {"django.contrib.sessions", "django.contrib.messages"}),
     "apps.dashboard",
+    "drf_spectacular_sidecar",
 ]
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.common.middleware.RequestContextMiddleware",
     "apps.common.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.dashboard.pages.security.ContentSecurityPolicyMiddleware",
     "django.middleware.common.CommonMiddleware",
     # For the dashboard's pages and forms; the JSON API (bearer tokens, never cookies) is exempt, as DRF makes it.
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,11 +86,39 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "ENUM_NAME_OVERRIDES": {"ConnectionState": ["connected", "unreachable"]},
+    # Swagger UI and ReDoc from this instance's static files: no page loads anything from another host.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.dashboard.schema.document_web_errors",
     ],
 }
+
+# -- dashboard pages (apps/dashboard/pages)
+# The JWT pair lives in these cookies (HttpOnly, SameSite=Lax, Secure in production); the WebSocket feed reads
+# the access cookie in its handshake.
+DASHBOARD_ACCESS_COOKIE = "dashboard_access"
+DASHBOARD_REFRESH_COOKIE = "dashboard_refresh"
+DASHBOARD_COOKIE_SECURE = PRODUCTION
+CSRF_FAILURE_VIEW = "apps.dashboard.pages.views.csrf_failure"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": ["django.template.context_processors.request"],
+        },
+    },
+]
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+# One web container serves its own static files: WhiteNoise, straight from the apps' static directories
+# (no collectstatic step needed; files are cached by the browser for WHITENOISE_MAX_AGE).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 # -- live updates (apps/dashboard/live): Channels WebSocket at /ws/live, served by apps.dashboard.asgi
 INSTALLED_APPS += ["channels"]

@@ -8,12 +8,14 @@ api = [
     path("health", WebHealthApi.as_view(), name="health"),
     path("", include("apps.dashboard.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema", template_name="dashboard/swagger_ui.html"),
+         name="docs"),
 ]
 
 urlpatterns = [
     path("api/", include(api)),
     # Dashboard pages (server-rendered) mount here, outside /api/.
+    path("", include("apps.dashboard.pages.urls")),
     path("", include("django_prometheus.urls")),
     re_path(r"^api/", json_not_found),
 ]

@@ -1,0 +1,1 @@
+"""The dashboard's server-rendered pages: Django-admin look, everything read and written through services."""
