@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -10,10 +11,18 @@ from .context import current_context
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 _SECRET_MARKERS = ("key", "secret", "password", "token", "authorization")
+# The Bot API puts the bot's token in the URL path (/bot<token>/method); httpx logs request URLs at INFO.
+_BOT_TOKEN_IN_URL = re.compile(r"(/(?:file/)?bot)\d+:[^/\s\"']+(?=/)")
+
+
+def _scrub(text: str) -> str:
+    return _BOT_TOKEN_IN_URL.sub(r"\1[redacted]", text)
 
 
 def _redact(name: str, value):
-    return "[redacted]" if any(marker in name.lower() for marker in _SECRET_MARKERS) else value
+    if any(marker in name.lower() for marker in _SECRET_MARKERS):
+        return "[redacted]"
+    return _scrub(value) if isinstance(value, str) else value
 
 
 class JsonFormatter(logging.Formatter):
@@ -23,7 +32,7 @@ class JsonFormatter(logging.Formatter):
             "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "service": getattr(settings, "SERVICE_NAME", "unknown"),
             "level": record.levelname.lower(),
-            "event": record.getMessage(),
+            "event": _scrub(record.getMessage()),
             "logger": record.name,
             "request_id": context.request_id or None,
         }
@@ -31,5 +40,5 @@ class JsonFormatter(logging.Formatter):
             if name not in _STANDARD_ATTRS and not name.startswith("_"):
                 entry[name] = _redact(name, value)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = _scrub(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
