@@ -8,7 +8,7 @@ it cheap without changing what is written:
   would produce, minus rebuilding a QuerySet and recompiling it for every event. Backends that do not
   compile to SQL (the MongoDB profile) take the plain ORM path.
 - On SQLite, a transaction this module opens itself first takes an exclusive lock on a file beside the
-  database (`_writer_turn`). Writers from several worker processes then queue in the kernel and each is
+  database (`writer_turn`). Writers from several worker processes then queue in the kernel and each is
   woken the moment the previous one is done, instead of retrying BEGIN IMMEDIATE on SQLite's busy handler,
   which sleeps 1, 2, 5, 10... ms between attempts. SQLite's own lock still guarantees correctness; the file
   lock only decides who goes next. It is never taken inside a caller's transaction (that one already holds
@@ -170,8 +170,9 @@ def _writer_lock_file(connection) -> int | None:
 
 
 @contextmanager
-def _writer_turn(using: str = DEFAULT_DB_ALIAS):
-    """On SQLite, outside any transaction: waits for this writer's turn among every thread and process."""
+def writer_turn(using: str = DEFAULT_DB_ALIAS):
+    """On SQLite, outside any transaction: waits for this writer's turn among every thread and process.
+    Other services that open a big write transaction of their own (event ingest) take their turn here too."""
     connection = connections[using]
     descriptor = None if connection.in_atomic_block else _writer_lock_file(connection)
     if descriptor is None:
@@ -238,7 +239,7 @@ def audit_append_many(entries: list[AuditEntry]) -> None:
     rows = _rows(entries)
     insert = PreparedQuery.get("audit:insert", _Insert)
     prepared = insert.prepare(rows) if insert is not None else None
-    with _writer_turn():
+    with writer_turn():
         for attempt in atomic_attempts():  # one attempt on SQLite; MongoDB retries a lost write race
             with attempt:
                 _link(rows)
@@ -254,7 +255,7 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
     if not entries:
         return []
     rows = _rows(entries)
-    with _writer_turn():
+    with writer_turn():
         for attempt in atomic_attempts():
             with attempt:
                 _link(rows)

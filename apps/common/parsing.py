@@ -23,7 +23,7 @@ def parse_body(serializer_class: type[serializers.Serializer], request, *, shape
         raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
     if shape is not None and shape.fields.keys() >= data.keys():
         try:
-            return shape(data)
+            return shape.validate(data)
         except Unsure:
             pass
     serializer = serializer_class(data=data)

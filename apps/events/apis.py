@@ -10,7 +10,18 @@ from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope, error_responses
 from apps.common.shapes import GroupStatsSerializer
-from apps.common.validation import Shape, aware_datetime, choice, exactly_one, int64, list_of, object_id, optional, text
+from apps.common.validation import (
+    Shape,
+    aware_datetime,
+    choice,
+    exactly_one,
+    int64,
+    list_of,
+    object_id,
+    optional,
+    text,
+    validation_now,
+)
 from apps.groups.selectors import group_get
 
 from .models import GroupEvent
@@ -38,7 +49,10 @@ class EventInputSerializer(serializers.Serializer):
 
 
 def _not_in_the_future(event: dict) -> bool:
-    return event["occurred_at"] <= timezone.now() + timedelta(minutes=5)
+    return event["occurred_at"] <= validation_now() + _FUTURE_LEEWAY
+
+
+_FUTURE_LEEWAY = timedelta(minutes=5)
 
 
 # EventInputSerializer as a plain validator (see apps.common.validation): the serializer still documents the body
