@@ -1,10 +1,11 @@
 """`make bench`: wrk against core served as deployed, and against a bare DRF view served the same way.
 
     python -m bench.run [--duration 10] [--warmup 3] [--cache-warmup 40] [--connections 32] [--threads 2]
-                        [--workers 2] [--json FILE]
+                        [--workers 2] [--scale default|large] [--json FILE]
 
-Steps: a temporary data directory; migrate; seed a realistic data set in-process (bench.seed); gunicorn with
-deploy/gunicorn/conf.py, APP_ENV=production, DEBUG off, on a free loopback port; a smoke request per
+Steps: a temporary data directory; migrate; seed a realistic data set in-process (bench.seed; `--scale large`:
+100,000 users, 1,000 groups and 200,000 role assignments inserted in bulk by bench.seed.seed_bulk); gunicorn
+with deploy/gunicorn/conf.py, APP_ENV=production, DEBUG off, on a free loopback port; a smoke request per
 endpoint; batches covering every check in rotation until throughput stops rising (warm decision caches in
 every worker), a short warm-up per scenario; then wrk on (a) POST /bench/echo, the bare view, (b) single
 permission checks, (c) batches of 100 checks. Afterwards: the audit trail grew by exactly the checks served,
@@ -410,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as deployed)")
+    parser.add_argument("--scale", choices=("default", "large"), default="default",
+                        help="default: 1,000 users seeded through the services; large: 100,000 users, 1,000 groups "
+                             "and 200,000 role assignments inserted in bulk")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
 
@@ -435,11 +439,11 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
         from django.db import connections
 
-        from bench.seed import check_queries, seed
+        from bench.seed import check_queries, seed, seed_bulk
 
         started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
-        seeded = seed()
+        seeded = seed_bulk() if args.scale == "large" else seed()
         seed_seconds = time.monotonic() - started
         data_summary = (f"{len(seeded.users):,} users, {len(seeded.groups)} groups, {seeded.memberships:,} "
                         f"memberships, {seeded.assignments:,} role assignments (migrate + seed {seed_seconds:.1f} s), "
@@ -513,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
 
         context = {"workers": args.workers, "threads": args.threads, "connections": args.connections,
                    "duration": args.duration, "warmup": args.warmup, "machine": machine(), "data": data_summary,
-                   "sanity": sanity, "busy_before": busy_before}
+                   "sanity": sanity, "busy_before": busy_before, "scale": args.scale}
         report = print_report(results, context)
         if args.json:
             args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -123,3 +123,88 @@ def check_queries(seeded: Seeded, count: int, *, seed_value: int = 7) -> list[di
             query["telegram_user_id"] = TELEGRAM_USER_BASE + 10_000_000 + rng.randrange(1000)
         queries.append(query)
     return queries
+
+
+def seed_bulk(*, users: int = 100_000, groups: int = 1_000, assignments: int = 200_000, groups_per_user: int = 3,
+              seed_value: int = 20240602) -> Seeded:
+    """The large data set, inserted in bulk through the models: seeding it through the services (one audited
+    transaction per row) would take longer than the benchmark. Same shape as `seed` (statuses, staff per group,
+    global admins, deactivated users), every user a member of `groups_per_user` groups, and `member` role
+    assignments added until the total is `assignments`. Invariants the checks rely on hold: one unrevoked
+    assignment per (user, role, scope), `active_scope` set, member counts right, the catalogue untouched (its
+    version comes from the migrations); rbac_version stays at its default, which every worker reads afresh.
+    These rows are not on the audit trail (the chain starts with the benchmark's own events)."""
+    from apps.groups.models import Group
+    from apps.rbac.models import Role, RoleAssignment
+    from apps.users.models import User
+
+    rng = random.Random(seed_value)
+    roles = {role.name: role.pk for role in Role.objects.filter(name__in=["owner", "admin", "moderator", "helper",
+                                                                         "member"])}
+    inactive = set(rng.sample(range(users), 100))
+    plan = [rng.sample(range(groups), groups_per_user) for _ in range(users)]
+    statuses = []
+    present_in: dict[int, list] = {index: [] for index in range(groups)}
+    for user_index, chosen in enumerate(plan):
+        row = []
+        for group_index in chosen:
+            roll = rng.random()
+            status = (Membership.Status.BANNED if roll < 0.02 else
+                      Membership.Status.LEFT if roll < 0.04 else Membership.Status.MEMBER)
+            row.append(status)
+            if status == Membership.Status.MEMBER:
+                present_in[group_index].append(user_index)
+        statuses.append(row)
+
+    with atomic():
+        Group.objects.bulk_create(
+            [Group(telegram_chat_id=TELEGRAM_CHAT_BASE - index, title=f"Bench group {index}", type="supergroup",
+                   member_count=len(present_in[index])) for index in range(groups)],
+            batch_size=1000,
+        )
+        group_pk = dict(Group.objects.filter(telegram_chat_id__gt=TELEGRAM_CHAT_BASE - groups,
+                                             telegram_chat_id__lte=TELEGRAM_CHAT_BASE)
+                        .values_list("telegram_chat_id", "pk"))
+        group_pks = [group_pk[TELEGRAM_CHAT_BASE - index] for index in range(groups)]
+        User.objects.bulk_create(
+            [User(username=f"bench_user_{index}", telegram_user_id=TELEGRAM_USER_BASE + index,
+                  telegram_username=f"bench_{index}", display_name=f"Bench User {index}", password="!",  # noqa: S106
+                  is_active=index not in inactive) for index in range(users)],
+            batch_size=5000,
+        )
+        user_pk = dict(User.objects.filter(telegram_user_id__gte=TELEGRAM_USER_BASE,
+                                           telegram_user_id__lt=TELEGRAM_USER_BASE + users)
+                       .values_list("telegram_user_id", "pk"))
+        user_pks = [user_pk[TELEGRAM_USER_BASE + index] for index in range(users)]
+        Membership.objects.bulk_create(
+            [Membership(group_id=group_pks[group_index], user_id=user_pks[user_index], status=status)
+             for user_index, chosen in enumerate(plan) for group_index, status in zip(chosen, statuses[user_index],
+                                                                                        strict=True)],
+            batch_size=5000,
+        )
+
+        def grant(user_index: int, role: str, group_index: int | None):
+            scope = "global" if group_index is None else str(group_pks[group_index])
+            return RoleAssignment(user_id=user_pks[user_index], role_id=roles[role], scope=scope, active_scope=scope,
+                                  group_id=None if group_index is None else group_pks[group_index], reason="bench")
+
+        rows = []
+        for group_index in range(groups):
+            staff = rng.sample(present_in[group_index], sum(count for _, count in STAFF_PER_GROUP))
+            for role_name, count in STAFF_PER_GROUP:
+                rows.extend(grant(user_index, role_name, group_index) for user_index in staff[:count])
+                staff = staff[count:]
+        rows.extend(grant(user_index, "admin", None) for user_index in rng.sample(range(users), 10))
+        for round_number in range(groups_per_user):
+            for user_index, chosen in enumerate(plan):
+                if len(rows) >= assignments:
+                    break
+                rows.append(grant(user_index, "member", chosen[round_number]))
+        RoleAssignment.objects.bulk_create(rows, batch_size=5000)
+
+    seeded_groups = [SeedGroup(pk=pk, telegram_chat_id=TELEGRAM_CHAT_BASE - index)
+                     for index, pk in enumerate(group_pks)]
+    seeded_users = [SeedUser(pk=pk, telegram_user_id=TELEGRAM_USER_BASE + index, groups=plan[index])
+                    for index, pk in enumerate(user_pks)]
+    return Seeded(users=seeded_users, groups=seeded_groups, assignments=len(rows),
+                  memberships=sum(len(chosen) for chosen in plan))
