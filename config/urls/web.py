@@ -1,5 +1,5 @@
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.common.errors import json_not_found
 from apps.dashboard.health import WebHealthApi
@@ -8,7 +8,7 @@ api = [
     path("health", WebHealthApi.as_view(), name="health"),
     path("", include("apps.dashboard.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema", template_name="dashboard/swagger_ui.html"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="dashboard/swagger_ui.html"),
          name="docs"),
 ]
 

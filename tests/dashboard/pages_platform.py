@@ -33,8 +33,10 @@ class DashboardPlatform:
         self.api = CoreClient(f"http://127.0.0.1:{self.core_port}", TEST_KEY, timeout=10)
 
     def web_env(self) -> dict:
+        # Core hashes passwords with PBKDF2 (1,000,000 rounds): with other work on the machine a login can take
+        # longer than web's 0.8 s default for a call to core, which would make these tests fail by chance.
         return {"JWT_PRIVATE_KEY": self.private_pem, "LOGIN_MAX_FAILURES_PER_IP": "1000",
-                "LOGIN_MAX_FAILURES_PER_ACCOUNT": "1000"}
+                "LOGIN_MAX_FAILURES_PER_ACCOUNT": "1000", "WEB_CORE_TIMEOUT_SECONDS": "5"}
 
     def start(self) -> "DashboardPlatform":
         self.core.start()
@@ -103,6 +105,11 @@ class PageClient:
 
     def login(self, username: str, password: str = PASSWORD, next_url: str = "/") -> httpx.Response:
         return self.post_form("/login", {"username": username, "password": password, "next": next_url})
+
+    def copy_session(self, other: "PageClient") -> "PageClient":
+        for name in ("dashboard_access", "dashboard_refresh"):
+            self.http.cookies.set(name, other.http.cookies[name], domain="127.0.0.1")
+        return self
 
 
 def visible_text(html: str) -> str:
