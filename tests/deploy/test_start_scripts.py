@@ -1,9 +1,7 @@
 """The start scripts the image runs: their command lines (dry run) name modules that import, and each one,
 run for real on loopback, serves its role; the image's health check script judges them as Docker would."""
 
-import os
 import re
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -11,21 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.processes import BOT_TOKEN, WEBHOOK_SECRET, Process, free_port, sandbox_process
+from tests.e2e.processes import WEBHOOK_SECRET, free_port
 
-from .tools import DEPLOY, ROOT
+from .conftest import START, script_env
+from .tools import ROOT
 
-START = DEPLOY / "start"
-VENV_BIN = str(Path(sys.executable).parent)
 ROLES = {"core": "config.settings.core", "web": "config.settings.web", "bot": "config.settings.bot",
          "migrate": "config.settings.core", "wait-for-migrations": "config.settings.core"}
-
-
-def script_env(**extra) -> dict:
-    env = {key: value for key, value in os.environ.items() if key not in {"DJANGO_SETTINGS_MODULE", "PORT"}}
-    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}"
-    env.update({key: str(value) for key, value in extra.items()})
-    return env
 
 
 def dry_run(name: str, **extra) -> list[str]:
@@ -121,52 +111,6 @@ def healthcheck(port: int, **extra) -> subprocess.CompletedProcess:
 
 def health(port: int, host: str) -> httpx.Response:
     return httpx.get(f"http://127.0.0.1:{port}/api/health", headers={"Host": host}, timeout=10)
-
-
-@pytest.fixture(scope="module")
-def roles(tmp_path_factory):
-    """core (production settings, SQLite) after migrate.sh, web and the bot (with the Telegram sandbox)."""
-    tmp = tmp_path_factory.mktemp("start-scripts")
-    core_port, web_port, bot_port, sandbox_port = free_port(), free_port(), free_port(), free_port()
-    core_env = {"APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(50), "DATA_DIR": str(tmp / "core"),
-                "ALLOWED_HOSTS": "tgmod.test,core,localhost,127.0.0.1",
-                "SERVICE_API_KEYS": "web=start-web-key,bot=start-bot-key",
-                # As compose and the Kubernetes manifests run core: plain HTTP from bot and web, no redirect.
-                "SECURE_SSL_REDIRECT": "false",
-                "BIND_HOST": "127.0.0.1", "PORT": str(core_port), "WEB_CONCURRENCY": "2", "LOG_LEVEL": "WARNING"}
-    waiting = subprocess.run([str(START / "wait-for-migrations.sh")], env=script_env(**core_env,
-                             MIGRATION_WAIT_ATTEMPTS=1), capture_output=True, text=True, timeout=120)
-    migrated = subprocess.run([str(START / "migrate.sh")], env=script_env(**core_env), capture_output=True,
-                              text=True, timeout=300)
-    assert migrated.returncode == 0, migrated.stderr[-3000:]
-    waited = subprocess.run([str(START / "wait-for-migrations.sh")], env=script_env(**core_env), capture_output=True,
-                            text=True, timeout=120)
-    dev = {"APP_ENV": "development", "BIND_HOST": "127.0.0.1", "LOG_LEVEL": "WARNING",
-           "CORE_API_URL": f"http://127.0.0.1:{core_port}"}
-    processes = {
-        "core": Process("core", [str(START / "core.sh")], script_env(**core_env),
-                        f"http://127.0.0.1:{core_port}/api/health", tmp),
-        "web": Process("web", [str(START / "web.sh")],
-                       script_env(**dev, DATA_DIR=tmp / "web", PORT=web_port, WEB_CONCURRENCY=2,
-                                  CORE_API_KEY="start-web-key"),
-                       f"http://127.0.0.1:{web_port}/api/health", tmp),
-        "sandbox": sandbox_process(tmp, sandbox_port),
-        "bot": Process("bot", [str(START / "bot.sh")],
-                       script_env(**dev, DATA_DIR=tmp / "bot", PORT=bot_port, CORE_API_KEY="start-bot-key",
-                                  TELEGRAM_BOT_TOKEN=BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                                  TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{sandbox_port}/bot"),
-                       f"http://127.0.0.1:{bot_port}/api/health", tmp),
-    }
-    started = []
-    try:
-        for process in processes.values():
-            process.start(timeout=60)
-            started.append(process)
-        yield {"ports": {"core": core_port, "web": web_port, "bot": bot_port}, "processes": processes,
-               "waiting": waiting, "waited": waited}
-    finally:
-        for process in reversed(started):
-            process.stop()
 
 
 pytestmark_live = pytest.mark.e2e
