@@ -15,7 +15,7 @@ import pytest
 from apps.botgateway.flows import UNAVAILABLE_REPLY
 from tests.observability.scrape import Scrape
 
-from .conftest import require_redis_server
+from .conftest import require_role_processes
 from .netns import Network, unavailable_reason
 from .roles import ROLES, Deployment, Placement
 
@@ -26,12 +26,12 @@ PORTS = {"core": 8000, "bot": 8001, "web": 8002, "sandbox": 8081, "redis": 6379}
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
+    require_role_processes()
     reason = unavailable_reason()
     if reason:
         if os.environ.get("REQUIRE_NETNS_TESTS"):
             pytest.fail(reason)
         pytest.skip(reason)
-    require_redis_server()
     network = Network(list(ROLES))
     try:
         network.create()

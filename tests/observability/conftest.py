@@ -1,6 +1,6 @@
 import pytest
 
-from tests.deploy_models.conftest import require_redis_server
+from tests.deploy_models.conftest import require_role_processes
 from tests.deploy_models.roles import Deployment, Placement
 
 
@@ -9,7 +9,7 @@ def deployment(tmp_path_factory):
     """Every role on loopback under its production server (core: gunicorn, 2 workers), logging at INFO.
 
     Core's multiprocess metrics directory is the test's, so a test can read what each worker counted."""
-    require_redis_server()
+    require_role_processes()
     tmp = tmp_path_factory.mktemp("observability")
     deployment = Deployment(tmp, Placement.loopback())
     metrics_dir = tmp / "core-metrics"
