@@ -66,9 +66,12 @@ class PageAudit(HTMLParser):
         self.labels: set[str] = set()
         self.controls: list[tuple[str, dict]] = []
         self.open_labels = 0
+        self.ids: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.append(attrs["id"])
         for name in attrs:
             if name.startswith("on"):
                 self.problems.append(f"inline handler {name} on <{tag}>")
@@ -105,6 +108,7 @@ def check_page(response: httpx.Response, *, dashboard: bool = True) -> str:
     audit.feed(response.text)
     assert audit.problems == [], audit.problems
     assert audit.unlabelled() == [], audit.unlabelled()
+    assert len(audit.ids) == len(set(audit.ids)), sorted({i for i in audit.ids if audit.ids.count(i) > 1})
     assert "Traceback" not in response.text
     if dashboard:
         assert "<main" in response.text and '<a class="skip-link" href="#content-start">' in response.text

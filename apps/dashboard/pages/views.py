@@ -332,7 +332,7 @@ def assignments(request):
     page = services.assignment_list(user, **filters)
     return _page(request, "assignments.html", {
         "assignments": page["items"], "pager": _pager(request, page, "assignments"), "form": form,
-        "filter_form": forms.AssignmentFilterForm(request.GET),
+        "filter_form": forms.AssignmentFilterForm(request.GET, auto_id="filter_%s"),
         "filters": [_choice_filter(request, "active", "By status", [("true", "Active"), ("false", "Not active")])],
         "granted": request.GET.get("granted"), "revoked": request.GET.get("revoked"),
     }, status=status, nav="assignments")
@@ -375,7 +375,7 @@ def audit(request):
     csv_params = {key: value for key, value in request.GET.items()
                   if value and key in apis.AuditFilterSerializer().fields}
     return _page(request, "audit.html", {
-        "events": page["items"], "filter_form": forms.AuditFilterForm(request.GET),
+        "events": page["items"], "filter_form": forms.AuditFilterForm(request.GET, auto_id="filter_%s"),
         "next_url": _url(request, cursor=page["next_cursor"]) if page["next_cursor"] else None,
         "first_url": _url(request, cursor=None) if "cursor" in request.GET else None,
         "csv_url": f"/audit.csv?{urlencode(csv_params)}" if csv_params else "/audit.csv",
@@ -399,7 +399,7 @@ def moderation(request):
     page = services.moderation_list(request.dashboard_user, **filters)
     return _page(request, "moderation.html", {
         "actions": page["items"], "pager": _pager(request, page, "actions"),
-        "filter_form": forms.ModerationFilterForm(request.GET),
+        "filter_form": forms.ModerationFilterForm(request.GET, auto_id="filter_%s"),
         "filters": [_choice_filter(request, "status", "By status", [(value, value.capitalize())
                                                                     for value in forms.MODERATION_STATUSES])],
     }, nav="moderation")

@@ -1,0 +1,138 @@
+"""The dashboard in headless Chromium: sign in with the keyboard, the overview with its chart drawn, a group,
+a grant that core's rank rule refuses, a grant and its revocation, signing out. No page breaks its CSP."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import log_in
+
+pytestmark = pytest.mark.e2e
+
+# The live feed's script and socket belong to another part of the dashboard; this file checks the pages.
+LIVE = ("/static/dashboard/js/live.js", "/ws/live")
+
+
+def test_keyboard_sign_in_and_the_overview_with_its_chart(browser_page, dashboard_platform, dashboard_admin):
+    page = browser_page
+    group = dashboard_platform.group("Chart group")
+    dashboard_platform.messages(group, 12)
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2F$"))
+    # The username field has focus on arrival; Tab walks to the password and the button, Enter submits.
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type(dashboard_admin["user"]["username"])
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(dashboard_admin["password"])
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Log in")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+    expect(page.locator('[data-stat="groups"]')).to_have_text(str(dashboard_platform.api.system_stats()["groups"]))
+    expect(page.locator('[data-stat="users"]')).to_be_visible()
+    expect(page.locator('[data-stat="moderation_actions_24h"]')).to_be_visible()
+    expect(page.locator('[data-stat="denials_24h"]')).to_be_visible()
+    # Chart.js (from this origin) drew the chart: a canvas with pixels, and the chart knows its data.
+    canvas = page.locator("canvas#chart-overview")
+    expect(canvas).to_have_attribute("data-drawn", "true")
+    total = page.evaluate("""() => {
+        const chart = window.Chart.getChart(document.getElementById('chart-overview'));
+        return chart.data.datasets[0].data.reduce((a, b) => a + b, 0);
+    }""")
+    assert total >= 12
+    painted = page.evaluate("""() => {
+        const canvas = document.getElementById('chart-overview');
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0;
+        for (let i = 3; i < pixels.length; i += 4) { if (pixels[i] > 0) painted++; }
+        return painted;
+    }""")
+    assert painted > 1000
+    # The skip link is the first thing Tab reaches, and it moves focus to the content.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    assert page.problems.besides(*LIVE) == []
+
+
+def test_open_a_group_then_grant_refused_by_rank_grant_and_revoke(logged_in_page, dashboard_platform):
+    page = logged_in_page
+    group = dashboard_platform.group("Browser group")
+    target = dashboard_platform.user(group=group, display_name="Gina Grantee")
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Groups").click()
+    page.get_by_label("Search groups").fill("Browser group")
+    page.get_by_label("Search groups").press("Enter")
+    page.get_by_role("link", name="Browser group").first.click()
+    expect(page.get_by_role("heading", name="Browser group", level=1)).to_be_visible()
+    expect(page.get_by_role("navigation", name="Breadcrumbs")).to_contain_text("Groups")
+    expect(page.get_by_role("rowheader", name="Gina Grantee")).to_be_visible()
+
+    # Above one's own rank: core refuses, and its message is on the form.
+    page.goto(f"/assignments?user_id={target['id']}")
+    grant = page.locator("#grant-form")
+    expect(grant.get_by_label("User id")).to_have_value(target["id"])
+    grant.get_by_label("Role").select_option("owner")
+    grant.get_by_label("Scope").select_option(label="Browser group")
+    grant.get_by_label("Reason").fill("too much")
+    grant.get_by_role("button", name="Grant").click()
+    expect(page.get_by_role("alert")).to_contain_text("rank")
+    assert dashboard_platform.api.assignments(user_id=target["id"])["total"] == 0
+
+    # Below it: granted.
+    grant = page.locator("#grant-form")
+    grant.get_by_label("Role").select_option("helper")
+    grant.get_by_label("Scope").select_option(label="Browser group")
+    grant.get_by_label("Reason").fill("helps out")
+    grant.get_by_role("button", name="Grant").click()
+    expect(page.get_by_role("status")).to_contain_text("The role was granted")
+    (assignment,) = dashboard_platform.api.assignments(user_id=target["id"])["items"]
+    assert (assignment["role"], assignment["group_id"], assignment["status"]) == ("helper", group["id"], "active")
+
+    # Revoke: a confirmation page first, then the POST.
+    page.goto(f"/assignments?user_id={target['id']}")
+    page.get_by_role("link", name=re.compile(r"^Revoke helper")).click()
+    expect(page.get_by_role("heading", name="Are you sure?")).to_be_visible()
+    assert dashboard_platform.api.assignments(user_id=target["id"], active=True)["total"] == 1
+    page.get_by_label("Reason").fill("no longer needed")
+    page.get_by_role("button", name="Yes, revoke it").click()
+    expect(page.get_by_role("status")).to_contain_text("was revoked")
+    (revoked,) = dashboard_platform.api.assignments(user_id=target["id"])["items"]
+    assert (revoked["status"], revoked["revoke_reason"]) == ("revoked", "no longer needed")
+    assert page.problems.besides(*LIVE) == []
+
+
+def test_every_page_keeps_its_content_security_policy(logged_in_page, dashboard_platform):
+    page = logged_in_page
+    group = dashboard_platform.group("CSP group")
+    for path in ("/", "/groups", f"/groups/{group['id']}", "/users", "/roles", "/assignments", "/audit?verify=1",
+                 "/moderation", "/api/docs"):
+        response = page.goto(path)
+        assert response.status == 200, path
+        assert "content-security-policy" in response.headers, path
+    expect(page.locator("#swagger-ui")).to_contain_text("Dashboard API", timeout=10_000)
+    violations = [problem for problem in page.problems if "Content Security Policy" in problem]
+    assert violations == []
+    assert page.problems.besides(*LIVE) == []
+
+
+def test_log_out(logged_in_page):
+    page = logged_in_page
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login\?logged_out=1$"))
+    expect(page.get_by_role("status")).to_have_text("You are logged out.")
+    page.goto("/groups")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fgroups$"))
+    assert not [cookie for cookie in page.context.cookies() if cookie["name"].startswith("dashboard_")]
+
+
+def test_a_wrong_password_is_announced(browser_page, dashboard_admin):
+    log_in_page = browser_page
+    log_in_page.goto("/login")
+    log_in_page.get_by_label("Username").fill(dashboard_admin["user"]["username"])
+    log_in_page.get_by_label("Password").fill("wrong-password")
+    log_in_page.get_by_role("button", name="Log in").click()
+    expect(log_in_page.get_by_role("alert")).to_contain_text("Invalid username or password")
+    log_in(log_in_page, dashboard_admin["user"]["username"], dashboard_admin["password"])
+    expect(log_in_page.get_by_role("heading", name="Overview")).to_be_visible()
