@@ -211,7 +211,7 @@
     Object.keys(stats).forEach(function (key) {
       var value = stats[key];
       Array.prototype.forEach.call(document.querySelectorAll('[data-stat="' + key + '"]'), function (element) {
-        element.textContent = typeof value === "number" ? value.toLocaleString() : String(value);
+        element.textContent = String(value);
       });
     });
   }
