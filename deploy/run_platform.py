@@ -104,6 +104,7 @@ def main() -> int:
         if not os.environ.get("TELEGRAM_BOT_TOKEN"):
             print(f"  Telegram sandbox  http://127.0.0.1:{SANDBOX_PORT}/sandbox   chat with the bot: "
                   ".venv/bin/python manage.py botchat")
+        print(f"  dashboard         http://127.0.0.1:{WEB_PORT}/   (log in as the demo admin below)")
         print(f"  dashboard API     http://127.0.0.1:{WEB_PORT}/api/docs   (POST /api/auth/login as the demo admin, "
               "then Authorize with the access token)")
         print("  demo admin login  admin / the password printed above on the first run; reset with: "
