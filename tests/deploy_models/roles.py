@@ -1,6 +1,6 @@
 """The whole platform as real processes under their production servers, for the deployment-model and
-observability tests: core (gunicorn, 2 workers), the bot (uvicorn), web (its production server, as
-tests/e2e/processes.py starts it), the Telegram sandbox and a redis-server.
+observability tests: core (gunicorn, 2 workers), the bot (uvicorn), web (2 workers: gunicorn with uvicorn
+workers, as tests/e2e/processes.py starts it), the Telegram sandbox and a redis-server.
 
 Every role gets its own data directory (its log file, the bot's outbox, core's SQLite), as on separate servers.
 Where each role listens is a `Placement`: loopback with free ports on one machine, or one network namespace per
@@ -93,7 +93,7 @@ class RedisProcess(Process):
 class Deployment(Platform):
     """Platform (tests/e2e/conftest.py) with web and Redis, each role placed by a `Placement`."""
 
-    def __init__(self, tmp: Path, placement: Placement, *, log_level: str = "INFO"):
+    def __init__(self, tmp: Path, placement: Placement, *, log_level: str = "INFO", web_workers: int = 2):
         self.tmp, self.placement = tmp, placement
         hosts, ports = placement.hosts, placement.ports
         redis_url = f"redis://{hosts['redis']}:{ports['redis']}/0"
@@ -115,7 +115,8 @@ class Deployment(Platform):
                                      "CORE_API_URL": placement.url("core"),
                                      "TELEGRAM_API_BASE_URL": f"{placement.url('sandbox')}/bot"})
         self.private_pem = generate_private_pem("EdDSA")
-        self.web = _relocate(web_process(dirs["web"], ports["web"], ports["core"]), placement, "web", {
+        web = web_process(dirs["web"], ports["web"], ports["core"], workers=web_workers)
+        self.web = _relocate(web, placement, "web", {
             **common, "BIND_HOST": hosts["web"], "ALLOWED_HOSTS": allowed("web"),
             "CORE_API_URL": placement.url("core"), "JWT_PRIVATE_KEY": self.private_pem,
             # Core's password hash takes ~0.5 s idle and over 1 s on a busy two-CPU test host: above web's 0.8 s.

@@ -1,5 +1,5 @@
-"""/metrics under gunicorn with two workers: whichever worker answers the scrape, it reports what all the
-workers counted (prometheus_client's multiprocess mode), not its own share."""
+"""/metrics under gunicorn with two workers (core: sync workers; web: uvicorn workers): whichever worker answers
+the scrape, it reports what all the workers counted (prometheus_client's multiprocess mode), not its own share."""
 
 import json
 import re
@@ -17,7 +17,6 @@ from .scrape import Scrape
 pytestmark = pytest.mark.e2e
 
 N = 60
-ENDPOINT = "api/rbac/roles/<str:name>"
 
 
 def per_worker(metrics_dir, sample_name: str, labels: dict) -> Counter:
@@ -32,27 +31,35 @@ def per_worker(metrics_dir, sample_name: str, labels: dict) -> Counter:
     return counts
 
 
-def test_counts_from_both_workers_are_summed_in_every_scrape(deployment):
-    labels = {"endpoint": ENDPOINT, "method": "GET", "status": "200"}
-    before = Scrape(deployment.scrape("core")).value("api_requests_total", **labels)
-    assert before == 0  # this route is this test's alone
+@pytest.mark.parametrize(("role", "path", "endpoint"), [
+    ("core", "/api/rbac/roles/moderator", "api/rbac/roles/<str:name>"),
+    ("web", "/api/health", "api/health"),
+])
+def test_counts_from_both_workers_are_summed_in_every_scrape(deployment, role, path, endpoint):
+    labels = {"endpoint": endpoint, "method": "GET", "status": "200"}
+    metrics_dir = deployment.metrics_dirs[role]
+    before = Scrape(deployment.scrape(role))
+    workers_before = per_worker(metrics_dir, "api_requests_total", labels)
+    assert before.value("api_requests_total", **labels) == sum(workers_before.values())
 
-    core = deployment.placement.url("core")
-    with httpx.Client(base_url=core, headers={"X-API-Key": TEST_KEY}, timeout=10) as http:
+    with httpx.Client(base_url=deployment.placement.url(role), headers={"X-API-Key": TEST_KEY}, timeout=10) as http:
         def fetch(_):
             # A fresh connection each time, so gunicorn hands requests to whichever worker is free.
-            return http.get("/api/rbac/roles/moderator", headers={"Connection": "close"}).status_code
+            return http.get(path, headers={"Connection": "close"}).status_code
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             statuses = list(pool.map(fetch, range(N)))
     assert statuses == [200] * N
 
-    workers = per_worker(deployment.core_metrics_dir, "api_requests_total", labels)
-    assert len([pid for pid, count in workers.items() if count]) == 2, workers  # both served some
+    workers = per_worker(metrics_dir, "api_requests_total", labels) - workers_before
+    assert len(workers) == 2, workers  # both workers served some of them
     assert sum(workers.values()) == N
 
     for _ in range(6):  # each scrape lands on either worker
-        scrape = Scrape(deployment.scrape("core"))
-        assert scrape.value("api_requests_total", **labels) == N
-        assert scrape.value("api_request_duration_seconds_count", endpoint=ENDPOINT, method="GET") == N
-        assert scrape.value("api_request_duration_seconds_bucket", endpoint=ENDPOINT, method="GET", le="+Inf") == N
+        scrape = Scrape(deployment.scrape(role))
+        grown = {sample: scrape.value(sample, **series) - before.value(sample, **series) for sample, series in [
+            ("api_requests_total", labels),
+            ("api_request_duration_seconds_count", {"endpoint": endpoint, "method": "GET"}),
+            ("api_request_duration_seconds_bucket", {"endpoint": endpoint, "method": "GET", "le": "+Inf"}),
+        ]}
+        assert set(grown.values()) == {N}, grown
