@@ -70,3 +70,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-secantus data .pytest_cache
+
+# The deploy artifacts only (Dockerfile, compose, Kubernetes, nginx, observability; no Docker engine needed).
+.PHONY: deploy-check
+deploy-check: $(STAMP)
+	$(BIN)/python -m pytest tests/deploy

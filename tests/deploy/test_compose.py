@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from .tools import ROOT
+from .tools import ROOT, script_settings
 
 COMPOSE = ROOT / "docker-compose.yml"
 SCHEMA = json.loads((ROOT / "tests/deploy/schemas/compose-spec.json").read_text())
@@ -160,3 +160,9 @@ def test_env_example_holds_no_secret():
     for name in ("SECRET_KEY", "BOT_CORE_API_KEY", "WEB_CORE_API_KEY", "TELEGRAM_BOT_TOKEN",
                  "TELEGRAM_WEBHOOK_SECRET", "JWT_PRIVATE_KEY", "GRAFANA_ADMIN_PASSWORD"):
         assert values[name] == "", f"{name} must be empty in .env.example"
+
+
+def test_app_services_carry_their_scripts_settings_for_compose_exec(compose):
+    for name, service in compose["services"].items():
+        if "build" in service:
+            assert service["environment"]["DJANGO_SETTINGS_MODULE"] == script_settings(service["command"][0]), name

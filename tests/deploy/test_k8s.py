@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from .kustomize import KustomizeError, containers, merge, pod_spec, render
-from .tools import K8S, KUBERNETES_VERSION, OVERLAYS, ROOT
+from .tools import K8S, KUBERNETES_VERSION, OVERLAYS, ROOT, script_settings
 
 TARGETS = ("base", *OVERLAYS)
 
@@ -255,3 +255,16 @@ def test_prod_overlay_needs_the_operators_secrets_file(tmp_path):
     directory = K8S / "overlays" / "prod"
     with pytest.raises(KustomizeError, match=r"secrets\.env does not exist"):
         render(directory, {str(directory / "secrets.env"): str(tmp_path / "absent")})
+
+
+def test_containers_carry_their_scripts_settings_for_kubectl_exec(manifests):
+    _, docs = manifests
+    checked = 0
+    for doc in docs:
+        for container in containers(doc):
+            command = container.get("command", [""])[0]
+            if command.startswith("deploy/start/"):
+                env = {e["name"]: e.get("value") for e in container["env"]}
+                assert env["DJANGO_SETTINGS_MODULE"] == script_settings(command), container["name"]
+                checked += 1
+    assert checked == 5

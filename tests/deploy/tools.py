@@ -17,3 +17,11 @@ def tool(name: str) -> str:
     found = shutil.which(name, path=f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin")
     assert found, f"{name} is not installed: requirements/dev.txt or .ci/run provide it"
     return found
+
+
+def script_settings(command: str) -> str:
+    """The settings module a deploy/start script forces (`export DJANGO_SETTINGS_MODULE=...`)."""
+    import re
+
+    text = (ROOT / command).read_text()
+    return re.search(r"^export DJANGO_SETTINGS_MODULE=(\S+)$", text, re.M).group(1)
