@@ -154,3 +154,21 @@ def test_websocket_upgrade_through_nginx(nginx):
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv(timeout=10)
         assert closed.value.rcvd.code == 4401
+
+
+@pytest.mark.e2e
+def test_core_admin_login_passes_csrf_through_nginx(nginx):
+    """Core runs production settings here (secure cookies, CSRF's origin check): the admin's login form posted
+    through nginx's core port is judged on its credentials, not refused as a cross-site request."""
+    origin = f"https://127.0.0.1:{nginx['core']}"
+    with httpx.Client(verify=False, timeout=10) as http:  # noqa: S501 (self-signed, loopback)
+        form = http.get(f"{origin}/admin/login/")
+        assert form.status_code == 200
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        answer = http.post(f"{origin}/admin/login/", headers={"Origin": origin, "Referer": f"{origin}/admin/login/"},
+                           data={"csrfmiddlewaretoken": token, "username": "nobody", "password": "wrong-password"})
+        assert answer.status_code == 200, answer.text[:500]
+        assert "Please enter the correct username and password" in answer.text
+        # The same post without the token is refused: the check is on.
+        assert http.post(f"{origin}/admin/login/", headers={"Origin": origin},
+                         data={"username": "nobody", "password": "x"}).status_code == 403
