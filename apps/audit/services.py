@@ -231,14 +231,8 @@ def _link(rows: list[dict]) -> None:
         row["hash"] = previous_hash
 
 
-def audit_append_many(entries: list[AuditEntry]) -> None:
-    """Appends `entries` to the chain, in order, without building model instances (the hot path).
-    Joins the caller's transaction when there is one."""
-    if not entries:
-        return
-    rows = _rows(entries)
-    insert = PreparedQuery.get("audit:insert", _Insert)
-    prepared = insert.prepare(rows) if insert is not None else None
+def _append(rows: list[dict], insert: "_Insert | None", prepared: list[list] | None) -> None:
+    """One transaction (joined when the caller is in one) that links `rows` after the chain head and inserts them."""
     with writer_turn():
         for attempt in atomic_attempts():  # one attempt on SQLite; MongoDB retries a lost write race
             with attempt:
@@ -247,6 +241,88 @@ def audit_append_many(entries: list[AuditEntry]) -> None:
                     AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
                 else:
                     insert.run(rows, prepared)
+
+
+class _Waiting:
+    __slots__ = ("error", "lead", "prepared", "rows", "woken")
+
+    def __init__(self, rows: list[dict], prepared: list[list] | None):
+        self.rows, self.prepared = rows, prepared
+        self.woken = threading.Event()
+        self.lead = False
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Appends from concurrent request threads of one process share a transaction.
+
+    The first thread to arrive leads: it takes every append waiting at that moment, writes them in one
+    transaction (in arrival order), commits, and only then wakes the others, each of which returns (or raises
+    the commit's error) knowing its own events are committed. Appends arriving during that commit wait for the
+    next one, led by the first of them. With one thread per process (sync workers) every group holds one
+    append, and this is the plain path plus a lock taken without contention.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.waiting: list[_Waiting] = []
+        self.busy = False
+
+    def append(self, rows: list[dict], insert: "_Insert | None", prepared: list[list] | None) -> None:
+        mine = _Waiting(rows, prepared)
+        with self.lock:
+            self.waiting.append(mine)
+            leading = not self.busy
+            self.busy = True
+        if not leading:
+            mine.woken.wait()
+            if not mine.lead:
+                if mine.error is not None:
+                    raise mine.error
+                return
+        with self.lock:
+            group, self.waiting = self.waiting, []
+        error = None
+        try:
+            if len(group) == 1:
+                _append(rows, insert, prepared)
+            else:
+                all_prepared = None if insert is None else [values for each in group for values in each.prepared]
+                _append([row for each in group for row in each.rows], insert, all_prepared)
+        except BaseException as exc:  # every append of the group failed with it: none of them is on the record
+            error = exc
+        finally:
+            for each in group:
+                if each is not mine:
+                    each.error = error
+                    each.woken.set()
+            with self.lock:
+                if self.waiting:
+                    self.waiting[0].lead = True
+                    self.waiting[0].woken.set()
+                else:
+                    self.busy = False
+        if error is not None:
+            raise error
+
+
+_group_commit = _GroupCommit()
+
+
+def audit_append_many(entries: list[AuditEntry]) -> None:
+    """Appends `entries` to the chain, in order, without building model instances (the hot path).
+    Joins the caller's transaction when there is one; outside one, concurrent appends of the process's
+    threads share a transaction (`_GroupCommit`), and each returns once its events are committed."""
+    if not entries:
+        return
+    rows = _rows(entries)
+    insert = PreparedQuery.get("audit:insert", _Insert)
+    prepared = insert.prepare(rows) if insert is not None else None
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.in_atomic_block or getattr(connection, "in_atomic_block_mongo", False):
+        _append(rows, insert, prepared)  # inside the caller's transaction, never another thread's
+    else:
+        _group_commit.append(rows, insert, prepared)
 
 
 def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
