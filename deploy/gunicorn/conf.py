@@ -1,7 +1,8 @@
 """Gunicorn settings shared by every role: `gunicorn -c deploy/gunicorn/conf.py config.wsgi`.
 
 Environment: PORT, BIND_HOST (default 127.0.0.1), WEB_CONCURRENCY (workers, default 2),
-GUNICORN_TIMEOUT, PROMETHEUS_MULTIPROC_DIR (made fresh when unset, so /metrics sums all workers).
+GUNICORN_TIMEOUT, GUNICORN_WORKER_CLASS and GUNICORN_THREADS (worker_class and threads, when set),
+PROMETHEUS_MULTIPROC_DIR (made fresh when unset, so /metrics sums all workers).
 """
 
 import os
@@ -10,6 +11,12 @@ import tempfile
 
 bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Core may run threaded workers (GUNICORN_WORKER_CLASS=gthread, GUNICORN_THREADS=8): concurrent permission checks
+# of one process then share audit commits (apps/audit/services.py). Unset: gunicorn's defaults (sync, 1 thread).
+if os.environ.get("GUNICORN_WORKER_CLASS"):
+    worker_class = os.environ["GUNICORN_WORKER_CLASS"]
+if os.environ.get("GUNICORN_THREADS"):
+    threads = int(os.environ["GUNICORN_THREADS"])
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 # Several gunicorns run side by side (one per role); a shared control socket path would collide.
