@@ -117,8 +117,10 @@ def test_every_page_keeps_its_content_security_policy(logged_in_page, dashboard_
     assert page.problems.besides(*LIVE) == []
 
 
-def test_log_out(logged_in_page):
-    page = logged_in_page
+def test_log_out(browser_page, dashboard_platform):
+    page = browser_page
+    user = dashboard_platform.user("admin")  # its own session: logging out revokes it
+    log_in(page, user["username"])
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/login\?logged_out=1$"))
     expect(page.get_by_role("status")).to_have_text("You are logged out.")
@@ -128,11 +130,11 @@ def test_log_out(logged_in_page):
 
 
 def test_a_wrong_password_is_announced(browser_page, dashboard_admin):
-    log_in_page = browser_page
-    log_in_page.goto("/login")
-    log_in_page.get_by_label("Username").fill(dashboard_admin["user"]["username"])
-    log_in_page.get_by_label("Password").fill("wrong-password")
-    log_in_page.get_by_role("button", name="Log in").click()
-    expect(log_in_page.get_by_role("alert")).to_contain_text("Invalid username or password")
-    log_in(log_in_page, dashboard_admin["user"]["username"], dashboard_admin["password"])
-    expect(log_in_page.get_by_role("heading", name="Overview")).to_be_visible()
+    page = browser_page
+    page.goto("/login")
+    page.get_by_label("Username").fill(dashboard_admin["user"]["username"])
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Invalid username or password")
+    expect(page.get_by_label("Username")).to_have_value(dashboard_admin["user"]["username"])
+    assert not [cookie for cookie in page.context.cookies() if cookie["name"].startswith("dashboard_")]

@@ -433,3 +433,53 @@ def test_core_down_is_a_503_page_with_a_banner(web, world, admin_browser, lonely
         assert "Core unavailable" in check_page(response)
     login = PageClient(lonely_web).login("anyone")
     assert login.status_code == 503 and "Core unavailable" in visible_text(login.text)
+
+
+# -- production settings
+
+
+def test_production_profile_secures_the_pages(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from apps.dashboard.keys import generate_private_pem
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.web", "APP_ENV": "production",
+           "SECRET_KEY": "p" * 60, "ALLOWED_HOSTS": "dash.example.org", "CORE_API_KEY": "k",
+           "JWT_PRIVATE_KEY": generate_private_pem("EdDSA"), "DATA_DIR": str(tmp_path)}
+    script = ("import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({"
+              "'hsts': s.SECURE_HSTS_SECONDS, 'csrf_secure': s.CSRF_COOKIE_SECURE, "
+              "'cookie_secure': s.DASHBOARD_COOKIE_SECURE, 'ssl_redirect': s.SECURE_SSL_REDIRECT, "
+              "'middleware': s.MIDDLEWARE, 'csrf_sessions': s.CSRF_USE_SESSIONS, "
+              "'swagger': s.SPECTACULAR_SETTINGS['SWAGGER_UI_DIST']}))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["hsts"] >= 31_536_000 and found["csrf_secure"] and found["cookie_secure"] and found["ssl_redirect"]
+    assert found["csrf_sessions"] is False and found["swagger"] == "SIDECAR"
+    middleware = found["middleware"]
+    assert middleware.index("django.middleware.security.SecurityMiddleware") \
+        < middleware.index("whitenoise.middleware.WhiteNoiseMiddleware")
+    assert "apps.dashboard.pages.security.ContentSecurityPolicyMiddleware" in middleware
+    assert "django.middleware.csrf.CsrfViewMiddleware" in middleware
+
+
+def test_token_cookies_are_secure_when_configured(settings):
+    from datetime import timedelta
+
+    from django.http import HttpResponse
+
+    from apps.dashboard.pages.auth import set_token_cookies
+
+    settings.DASHBOARD_ACCESS_COOKIE, settings.DASHBOARD_REFRESH_COOKIE = "dashboard_access", "dashboard_refresh"
+    settings.DASHBOARD_COOKIE_SECURE = True
+    settings.SIMPLE_JWT = {"ACCESS_TOKEN_LIFETIME": timedelta(minutes=5), "REFRESH_TOKEN_LIFETIME": timedelta(days=1)}
+    response = HttpResponse()
+    set_token_cookies(response, {"access": "a", "refresh": "r"})
+    for name, max_age in (("dashboard_access", 300), ("dashboard_refresh", 86_400)):
+        cookie = response.cookies[name]
+        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+        assert cookie["max-age"] == max_age
