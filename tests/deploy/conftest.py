@@ -47,8 +47,9 @@ def roles(tmp_path_factory):
         "core": Process("core", [str(START / "core.sh")], script_env(**core_env),
                         f"http://127.0.0.1:{core_port}/api/health", tmp),
         "web": Process("web", [str(START / "web.sh")],
+                       # A worker class meant for core in the shared environment: web's script overrides it.
                        script_env(**dev, DATA_DIR=tmp / "web", PORT=web_port, WEB_CONCURRENCY=2,
-                                  CORE_API_KEY="start-web-key"),
+                                  CORE_API_KEY="start-web-key", GUNICORN_WORKER_CLASS="gthread"),
                        f"http://127.0.0.1:{web_port}/api/health", tmp),
         "sandbox": sandbox_process(tmp, sandbox_port),
         "bot": Process("bot", [str(START / "bot.sh")],

@@ -5,6 +5,7 @@ Compose's service names (web, bot, core) resolve only inside compose, and nginx 
 its configuration, so the checks run a copy whose upstream addresses, listen ports, certificate and temp paths
 are rewritten to this machine's; every directive and location is the file's own."""
 
+import datetime
 import json
 import re
 import ssl
@@ -13,6 +14,10 @@ import time
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.e2e.processes import WEBHOOK_SECRET, free_port
 
@@ -22,9 +27,19 @@ CONF = DEPLOY / "nginx" / "nginx.conf"
 
 
 def certificate(directory):
-    subprocess.run([tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-keyout", str(directory / "privkey.pem"),
-                    "-out", str(directory / "fullchain.pem")], check=True, capture_output=True, timeout=60)
+    """A self-signed pair for localhost, as deploy/nginx/certs/README.md makes one."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    (directory / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "privkey.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                              serialization.PrivateFormat.PKCS8,
+                                                              serialization.NoEncryption()))
 
 
 def local_copy(tmp_path, upstreams: dict[str, int], listen: dict[int, int]) -> str:

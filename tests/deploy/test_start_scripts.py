@@ -109,6 +109,19 @@ def healthcheck(port: int, **extra) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=30)
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (gunicorn's workers), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def health(port: int, host: str) -> httpx.Response:
     return httpx.get(f"http://127.0.0.1:{port}/api/health", headers={"Host": host}, timeout=10)
 
@@ -131,9 +144,7 @@ def test_core_waits_for_migrations_then_serves_on_production_settings(roles):
 
 @pytestmark_live
 def test_core_runs_several_gunicorn_workers(roles):
-    core = roles["processes"]["core"]
-    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(core.popen.pid)], capture_output=True, text=True)
-    assert len(children.stdout.split()) == 2
+    assert len(children(roles["processes"]["core"].popen.pid)) == 2
 
 
 @pytestmark_live
@@ -149,9 +160,7 @@ def test_asgi_roles_serve_health(roles, role, service):
 def test_web_serves_websockets_from_several_uvicorn_workers(roles):
     from websockets.sync.client import connect
 
-    web = roles["processes"]["web"]
-    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(web.popen.pid)], capture_output=True, text=True)
-    assert len(children.stdout.split()) == 2
+    assert len(children(roles["processes"]["web"].popen.pid)) == 2
     # Only the ASGI application accepts a WebSocket handshake on /ws/live (WSGI cannot upgrade).
     with connect(f"ws://127.0.0.1:{roles['ports']['web']}/ws/live", open_timeout=10) as socket:
         assert socket.response.status_code == 101
