@@ -1,7 +1,6 @@
 """The start scripts the image runs: their command lines (dry run) name modules that import, and each one,
 run for real on loopback, serves its role; the image's health check script judges them as Docker would."""
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -197,4 +196,4 @@ def test_healthcheck_host_header_choice():
     assert host_header("*,.example.org,core") == "example.org"
     assert host_header(" core , web") == "core"
     assert host_header("") == "localhost"
-    assert re.fullmatch(r"[a-z.]+", host_header("*")) is not None
+    assert host_header("*") == "localhost"
