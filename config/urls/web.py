@@ -22,5 +22,5 @@ urlpatterns = [
 
 handler400 = "apps.common.errors.json_bad_request"
 handler403 = "apps.common.errors.json_forbidden"
-handler404 = "apps.common.errors.json_not_found"
+handler404 = "apps.dashboard.pages.views.not_found"  # JSON under /api/, a page elsewhere
 handler500 = "apps.common.errors.json_server_error"

@@ -318,7 +318,7 @@ def test_audit_filters_csv_and_chain_verification(web, world, admin_browser):
 def test_moderation_filters(world, admin_browser):
     warned = visible_text(admin_browser.get("/moderation", params={"type": "warn",
                                                                     "group_id": world["group"]["id"]}).text)
-    assert "be nice" in warned and "1 actions" in warned
+    assert "be nice" in warned and "1 action " in warned
     assert "No moderation actions match" in visible_text(admin_browser.get("/moderation", params={"type": "ban"}).text)
 
 
@@ -433,6 +433,16 @@ def test_core_down_is_a_503_page_with_a_banner(web, world, admin_browser, lonely
         assert "Core unavailable" in check_page(response)
     login = PageClient(lonely_web).login("anyone")
     assert login.status_code == 503 and "Core unavailable" in visible_text(login.text)
+
+
+def test_unknown_things_are_404_pages_and_unknown_api_paths_stay_json(web, admin_browser):
+    # (An unknown page path is Django's debug 404 here: the test instances run with DEBUG on.)
+    for path in ("/groups/999999", "/users/999999"):
+        response = admin_browser.get(path)
+        assert response.status_code == 404, path
+        assert "not found" in check_page(response).lower(), path
+    api = httpx.get(f"{web.url}/api/no-such-endpoint", timeout=10)
+    assert api.status_code == 404 and api.json()["error"] == "not_found"
 
 
 # -- production settings

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework import serializers
 
-from apps.common.errors import DomainError, PermissionDeniedError
+from apps.common.errors import DomainError, PermissionDeniedError, json_not_found
 from apps.coreclient import CoreError, CoreUnavailable
 from apps.dashboard import apis, services
 from apps.dashboard.apis import client_ip
@@ -76,6 +76,7 @@ def _pager(request, page: dict, noun: str) -> dict:
             links.append({"gap": True})
         links.append({"number": number, "url": _url(request, page=number), "current": number == current})
         previous = number
+    noun = noun if page["total"] != 1 else noun.removesuffix("s")
     return {"total": page["total"], "page": current, "pages": pages, "noun": noun, "links": links,
             "previous_url": _url(request, page=current - 1) if current > 1 else None,
             "next_url": _url(request, page=current + 1) if current < pages else None}
@@ -192,6 +193,14 @@ def logout(request):
                            "usable elsewhere until it expires."}, status=503)
     clear_token_cookies(response)
     return response
+
+
+def not_found(request, exception=None):
+    """Web's 404: the JSON envelope under /api/, a page elsewhere."""
+    if request.path.startswith("/api/"):
+        return json_not_found(request, exception)
+    return render(request, "dashboard/error.html", {
+        "title": "Not found", "status": 404, "message": f"There is no page at {request.path}."}, status=404)
 
 
 def csrf_failure(request, reason=""):
