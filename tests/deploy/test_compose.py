@@ -166,3 +166,55 @@ def test_app_services_carry_their_scripts_settings_for_compose_exec(compose):
     for name, service in compose["services"].items():
         if "build" in service:
             assert service["environment"]["DJANGO_SETTINGS_MODULE"] == script_settings(service["command"][0]), name
+
+
+def interpolate(text: str, env: dict[str, str]) -> tuple[str, list[str]]:
+    """Compose's variable substitution (${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}); returns the
+    text and the errors compose would stop with."""
+    errors = []
+
+    def substitute(match):
+        name, operator, argument = match.groups()
+        value = env.get(name)
+        if operator == ":-":
+            return value if value else argument
+        if operator == "-":
+            return argument if value is None else value
+        if operator in {":?", "?"}:
+            missing = not value if operator == ":?" else value is None
+            if missing:
+                errors.append(f"{name}: {argument}")
+            return value or ""
+        return value or ""
+
+    return VARIABLE.sub(substitute, text), errors
+
+
+def env_example() -> dict[str, str]:
+    return dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                if re.match(r"^\w+=", line))
+
+
+def test_compose_refuses_to_start_until_the_secrets_are_filled_in():
+    _, errors = interpolate(COMPOSE.read_text(), env_example())
+    assert {error.split(":")[0] for error in errors} == {
+        "BOT_CORE_API_KEY", "WEB_CORE_API_KEY", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "JWT_PRIVATE_KEY",
+        "GRAFANA_ADMIN_PASSWORD"}
+    # SECRET_KEY reaches the roles through env_file: production settings refuse to start without it.
+    assert env_example()["SECRET_KEY"] == "" and env_example()["APP_ENV"] == "production"
+
+
+def test_filled_in_compose_file_is_complete_and_valid():
+    env = {**env_example(), "PUBLIC_HOST": "mod.example.org", "BOT_CORE_API_KEY": "k1", "WEB_CORE_API_KEY": "k2",
+           "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": "s", "JWT_PRIVATE_KEY": "pem",
+           "GRAFANA_ADMIN_PASSWORD": "p"}
+    text, errors = interpolate(COMPOSE.read_text(), env)
+    assert errors == [] and "${" not in text
+    document = yaml.safe_load(text)
+    assert schema_errors(document) == []
+    services = document["services"]
+    assert services["core"]["environment"]["SERVICE_API_KEYS"] == "bot=k1,web=k2"
+    assert services["core"]["environment"]["ALLOWED_HOSTS"].split(",")[0] == "mod.example.org"
+    assert services["bot"]["environment"]["TELEGRAM_WEBHOOK_URL"] == "https://mod.example.org/telegram/webhook"
+    assert services["nginx"]["ports"] == ["80:80", "443:443", "127.0.0.1:8443:8443"]
+    assert services["core"]["environment"]["DATABASE_URL"] == "mongodb://mongo:27017/tgmod?replicaSet=rs0"
