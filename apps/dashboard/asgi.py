@@ -16,6 +16,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from .live.client import close_async_core  # noqa: E402
 from .live.feed import stop_live_feed  # noqa: E402
+from .live.hub import stop_live_hub  # noqa: E402
 from .live.routing import websocket_urlpatterns  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ async def application(scope, receive, send):
         elif message["type"] == "lifespan.shutdown":
             try:
                 await stop_live_feed()
+                await stop_live_hub()
                 await close_async_core()
             except Exception:
                 logger.exception("web: live feed did not stop cleanly")

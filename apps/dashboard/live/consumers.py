@@ -32,7 +32,8 @@ from apps.dashboard.services import VIEW_AUDIT, VIEW_STATS
 from apps.dashboard.tokens import access_token_user
 
 from .client import async_core
-from .feed import GROUP, PAGE_SIZE, is_published, live_feed
+from .feed import PAGE_SIZE, is_published, live_feed
+from .hub import live_hub
 from .metrics import MESSAGES_SENT, OPEN_CONNECTIONS
 
 logger = logging.getLogger(__name__)
@@ -40,10 +41,12 @@ logger = logging.getLogger(__name__)
 AUTH_TIMEOUT_SECONDS = 5.0
 RESUME_MAX_EVENTS = 5000  # read from core per resume; past that the page should reload
 REMEMBERED_SEQUENCES = 8192
+OUTBOX_SIZE = 1000  # feed messages (batches) waiting for a slow client before it is dropped
 MAX_MESSAGE_BYTES = 4096
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_TOO_SLOW = 4408
 
 
 def access_cookie_name() -> str:
@@ -72,13 +75,20 @@ _encoded = _Encoded()
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
+    # Events reach a connection through its process's hub (hub.py), not through a channel of its own.
+    channel_layer_alias = None
+
     async def connect(self):
         self.user = None
         self.audit = self.stats = False
-        self._joined = False
+        self._hub = None
         self._sent: set[int] = set()
         self._sent_order: deque[int] = deque()
         self._auth_timer: asyncio.Task | None = None
+        self._outbox: asyncio.Queue = asyncio.Queue(maxsize=OUTBOX_SIZE)
+        self._sender: asyncio.Task | None = None
+        self._resumed = asyncio.Event()
+        self._resumed.set()
         await self.accept()
         OPEN_CONNECTIONS.inc()
         self._counted = True
@@ -91,9 +101,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if self._auth_timer is not None:
             self._auth_timer.cancel()
-        if self._joined:
-            self._joined = False
-            await self.channel_layer.group_discard(GROUP, self.channel_name)
+        if self._hub is not None:
+            self._hub.unsubscribe(self)
+            self._hub = None
+        if self._sender is not None:
+            self._sender.cancel()
         if getattr(self, "_counted", False):
             self._counted = False
             OPEN_CONNECTIONS.dec()
@@ -150,11 +162,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.user, self.audit, self.stats = user, audit["allowed"], stats["allowed"]
         feed = live_feed()
         feed.start()
-        await self.channel_layer.group_add(GROUP, self.channel_name)
-        self._joined = True
+        self._hub = live_hub()
+        await self._hub.subscribe(self)  # before reading the position: nothing above it can be missed
         latest = await feed.latest_sequence()
         await self._send({"type": "hello", "latest_sequence": latest, "audit": self.audit, "stats": self.stats},
                          "hello")
+        self._sender = asyncio.get_running_loop().create_task(self._send_live())
 
     # -- from the client
 
@@ -199,8 +212,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self._error("unknown_type", f"Unknown message type {kind[:40]!r} (auth, resume, ping)")
 
     async def _resume(self, after: int) -> None:
-        """Sends what happened after `after`, oldest first. Live events that arrive meanwhile wait in this
-        connection's channel (the consumer handles one message at a time) and are sent after, minus repeats."""
+        """Sends what happened after `after`, oldest first. Live events that arrive meanwhile wait in the
+        outbox and are sent after, minus repeats."""
+        self._resumed.clear()
+        try:
+            await self._catch_up(after)
+        finally:
+            self._resumed.set()
+
+    async def _catch_up(self, after: int) -> None:
         client = async_core()
         read = 0
         while True:
@@ -222,16 +242,27 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                                   f"More than {RESUME_MAX_EVENTS} events were missed; reload the page")
                 return
 
-    # -- from the feed (the channel layer group)
+    # -- from the feed, through the hub
 
-    async def live_audit(self, message):
-        if self.audit:
-            for event in message["events"]:
-                await self._send_event(event)
+    def offer(self, message: dict) -> None:
+        """Called by the hub for every feed message; never blocks the hub."""
+        try:
+            self._outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            logger.warning("live: a client fell too far behind; closing", extra={"user_id": self.user.id})
+            self._hub.unsubscribe(self)
+            asyncio.get_running_loop().create_task(self._refuse(
+                CLOSE_TOO_SLOW, "too_slow", "The connection fell too far behind; reconnect and resume"))
 
-    async def live_stats(self, message):
-        if self.stats:
-            await self._send({"type": "stats", "stats": message["stats"]}, "stats")
+    async def _send_live(self) -> None:
+        while True:
+            message = await self._outbox.get()
+            await self._resumed.wait()
+            if message["type"] == "live.audit" and self.audit:
+                for event in message["events"]:
+                    await self._send_event(event)
+            elif message["type"] == "live.stats" and self.stats:
+                await self._send({"type": "stats", "stats": message["stats"]}, "stats")
 
     # -- sending
 

@@ -2,8 +2,8 @@
 
 Every ~250 ms the poller asks core for the events after the last sequence it published
 (GET /api/audit/events?after=N, oldest first, paged) and sends them to the channel layer's `live` group, where
-every open page's consumer picks them up. Core's stats are fetched when events arrive (at most once a second)
-and every 5 s, and published when they changed.
+each process's hub (hub.py) hands them to its open pages. Core's stats are fetched when events arrive (at
+most once a second) and every 5 s, and published when they changed.
 
 With several workers or replicas on the Redis channel layer, only one poller may publish, or each browser
 would get every event once per worker: the pollers elect a leader with a Redis lock (SET NX PX, renewed on
@@ -135,14 +135,20 @@ class Feed:
             self._task = None
         await self.coordinator.close()
 
-    async def latest_sequence(self) -> int | None:
-        """Where a newly connected page starts: the last published sequence (shared by all workers), or
-        core's latest before anything was published. None when neither can be reached."""
+    async def latest_sequence(self, *, wait: float = 2.0) -> int | None:
+        """Where a newly connected page starts: the feed's position, shared by all workers. Read after the
+        connection has joined the hub, every event above it reaches that connection (the leader moves the
+        position before it publishes). Waits up to `wait` seconds for a feed that has just started to take
+        its position; None when it cannot be known."""
         try:
-            shared = await self.coordinator.sequence()
-            return shared if shared is not None else await core_latest_sequence(async_core())
+            deadline = asyncio.get_running_loop().time() + wait
+            while True:
+                position = await self.coordinator.sequence()
+                if position is not None or asyncio.get_running_loop().time() >= deadline:
+                    return position
+                await asyncio.sleep(0.05)
         except Exception as exc:  # a hello without a position is still useful
-            logger.warning("live feed: latest sequence unknown", extra={"error": f"{type(exc).__name__}: {exc}"})
+            logger.warning("live feed: position unknown", extra={"error": f"{type(exc).__name__}: {exc}"})
             return None
 
     async def _run(self) -> None:
@@ -174,6 +180,7 @@ class Feed:
             shared = await self.coordinator.sequence()
             # A shared position ahead of core belongs to another core (a reset database): start afresh.
             self.cursor = shared if shared is not None and shared <= latest else latest
+            await self.coordinator.set_sequence(self.cursor)
             logger.info("live feed: leading", extra={"sequence": self.cursor, "resumed": shared is not None})
         published = 0
         while True:
@@ -182,13 +189,17 @@ class Feed:
             if not items:
                 break
             events = [event for event in items if is_published(event)]
+            self.cursor = items[-1]["sequence"]
+            # The position moves before the publish: a page that joined and then read the position gets every
+            # event above it. (A leader that dies between the two loses this page for connected clients;
+            # pages that reconnect resume from what they last saw.)
+            await self.coordinator.set_sequence(self.cursor)
             if events:
                 await self.layer.group_send(GROUP, {"type": "live.audit", "events": events})
                 published += len(events)
-            self.cursor = items[-1]["sequence"]
             if len(items) < PAGE_SIZE:
                 break
-        await self.coordinator.set_sequence(self.cursor)
+        await self.coordinator.set_sequence(self.cursor)  # keeps the shared position from expiring
         if published:
             EVENTS_PUBLISHED.inc(published)
         await self._maybe_stats(client, changed=published > 0)
