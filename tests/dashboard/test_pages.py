@@ -356,7 +356,10 @@ def test_revoke_asks_for_confirmation_then_revokes(web, world, admin_browser):
     link = next(part for part in listing.split('"') if part.startswith(f"/assignments/{assignment['id']}/revoke"))
     confirm = admin_browser.get(link.replace("&amp;", "&"))
     text = check_page(confirm)
-    assert "Are you sure?" in text and "helper" in text
+    assert "Are you sure?" in text and "Role helper" in text and f"group {world['group']['id']}" in text
+    crafted = check_page(admin_browser.get(f"/assignments/{assignment['id']}/revoke",
+                                           params={"user_id": target["id"], "role": "owner"}))
+    assert "Role helper" in crafted and "owner" not in crafted  # the page shows core's record, not the link's
     assert web.api.assignments(user_id=target["id"], active=True)["total"] == 1  # nothing happened yet
     response = admin_browser.post_form(f"/assignments/{assignment['id']}/revoke",
                                        {"reason": "no longer needed", "group_id": world["group"]["id"]},

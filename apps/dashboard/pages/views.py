@@ -366,10 +366,22 @@ def assignment_revoke(request, assignment_id):
             status = 400
     else:
         form = forms.RevokeForm(initial={"group_id": request.GET.get("group_id", "")})
-    return _page(request, "revoke.html", {
-        "assignment_id": assignment_id, "form": form, "role": request.GET.get("role", ""),
-        "user_id": request.GET.get("user_id", ""), "group_id": request.GET.get("group_id", ""),
-    }, status=status, nav="assignments")
+    return _page(request, "revoke.html", {"assignment_id": assignment_id, "form": form,
+                                          "assignment": _assignment(request, assignment_id)},
+                 status=status, nav="assignments")
+
+
+def _assignment(request, assignment_id: str) -> dict | None:
+    """The assignment as core has it, for the confirmation page: looked up among the user's assignments that the
+    revoke link names (core has no lookup by id), so the page never shows what a crafted link claims."""
+    user_id = request.GET.get("user_id") or request.POST.get("user_id")
+    if not user_id:
+        return None
+    try:
+        found = services.assignment_list(request.dashboard_user, user_id=user_id, limit=200)["items"]
+    except (CoreError, DomainError):
+        return None
+    return next((item for item in found if item["id"] == assignment_id), None)
 
 
 # -- audit and moderation
@@ -380,7 +392,13 @@ def audit(request):
     user = request.dashboard_user
     filters = _query(apis.AuditListApi.FilterSerializer, request, drop={"verify"})
     page = services.audit_list(user, **filters)
-    verification = services.audit_verify(user) if request.GET.get("verify") else None
+    verification, verification_error = None, None
+    if request.GET.get("verify"):
+        try:
+            verification = services.audit_verify(user)
+        except CoreUnavailable:  # a long chain can take core longer than web waits; the log itself is still shown
+            verification_error = "Core did not finish checking the chain in time; try again later or run " \
+                                 "manage.py audit_verify on core."
     csv_params = {key: value for key, value in request.GET.items()
                   if value and key in apis.AuditFilterSerializer().fields}
     return _page(request, "audit.html", {
@@ -389,6 +407,7 @@ def audit(request):
         "first_url": _url(request, cursor=None) if "cursor" in request.GET else None,
         "csv_url": f"/audit.csv?{urlencode(csv_params)}" if csv_params else "/audit.csv",
         "verify_url": _url(request, verify=1), "verification": verification,
+        "verification_error": verification_error,
         "filters": [_choice_filter(request, "result", "By result", [(value, value.capitalize())
                                                                     for value in apis.AUDIT_RESULTS])],
     }, nav="audit")
