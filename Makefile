@@ -62,11 +62,13 @@ test-mongo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Core's permission checks, event ingest and the member list, then the bot (webhook throughput, command round trip); see docs/benchmarks.md.
+# Core's permission checks, event ingest and the member list, then the bot (webhook throughput, command round trip),
+# then web (groups list through web against core's own, 1,000 live WebSocket clients); see docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.core_data
 	$(BIN)/python -m bench.bot
+	$(BIN)/python -m bench.web
 
 clean:
 	rm -rf $(VENV) .venv-secantus data .pytest_cache
