@@ -23,8 +23,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     BIND_HOST=0.0.0.0
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
-    && mkdir -p /data \
-    && chown app:app /data
+    && mkdir -p /data/static \
+    && chown -R app:app /data
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 # The code stays owned by root: the app user can read it, not change it.
