@@ -5,14 +5,14 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /build
 COPY requirements/ requirements/
 # Wheels only: every pinned package ships one for CPython 3.11, so neither stage needs a compiler.
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --only-binary=:all: \
-        -r requirements/core.txt -r requirements/bot.txt -r requirements/web.txt
+        -r requirements/core.txt -r requirements/bot.txt -r requirements/web.txt \
+    && /opt/venv/bin/python -m compileall -q -j 0 /opt/venv/lib
 
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
@@ -33,7 +33,7 @@ COPY config/ config/
 COPY apps/ apps/
 COPY mongo_migrations/ mongo_migrations/
 COPY deploy/ deploy/
-# Bytecode made once here: the app user cannot write next to the code, so it would otherwise compile every start.
+# Bytecode made at build time (here and in the venv): the app user cannot write next to the code.
 RUN python -m compileall -q -j 0 apps config mongo_migrations
 USER 10001:10001
 EXPOSE 8000 8001 8002
