@@ -67,7 +67,9 @@ def test_start_order_is_expressed_with_conditions(compose):
         assert isinstance(depends, dict), f"{name}: depends_on needs conditions, not a list"
         for target, rule in depends.items():
             assert target in services
-            expected = "service_completed_successfully" if target == "migrate" else "service_healthy"
+            expected = {"migrate": "service_completed_successfully"}.get(target, "service_healthy")
+            if (name, target) == ("nginx", "bot"):
+                expected = "service_started"
             assert rule["condition"] == expected, (name, target)
     # Migrations once, before core serves; core first for bot and web; nginx after the roles it fronts.
     assert services["migrate"]["depends_on"] == {"mongo": {"condition": "service_healthy"}}

@@ -1,9 +1,9 @@
 """deploy/nginx/nginx.conf: `nginx -t` on it, then nginx itself in front of the real roles (started by their
 start scripts), proving the routes: web, the webhook to the bot, WebSocket upgrades, core on its own port.
 
-Compose's service names (web, bot, core) resolve only inside compose, and nginx resolves upstreams when it loads
-its configuration, so the checks run a copy whose upstream addresses, listen ports, certificate and temp paths
-are rewritten to this machine's; every directive and location is the file's own."""
+Compose's service names (web, bot, core) resolve only inside compose (through Docker's DNS, which the file names
+as its resolver), so the checks run a copy whose role addresses, listen ports, certificate and temp paths are
+rewritten to this machine's; every directive and location is the file's own."""
 
 import datetime
 import json
@@ -45,7 +45,7 @@ def certificate(directory):
 def local_copy(tmp_path, upstreams: dict[str, int], listen: dict[int, int]) -> str:
     text = CONF.read_text()
     for name, port in upstreams.items():
-        text, count = re.subn(rf"server {name}:\d+;", f"server 127.0.0.1:{port};", text)
+        text, count = re.subn(rf"set \${name} http://{name}:\d+;", f"set ${name} http://127.0.0.1:{port};", text)
         assert count == 1, name
     for original, port in listen.items():
         text, count = re.subn(rf"listen {original}( |;)", rf"listen 127.0.0.1:{port}\1", text)
@@ -77,7 +77,7 @@ def test_nginx_accepts_the_configuration(config_dir):
 
 
 @pytest.mark.parametrize(("find", "replace"), [
-    ("proxy_pass http://web;", "proxy_pass http://nowhere-upstream-x;"),
+    ("proxy_pass $web;", "proxy_pass $nowhere;"),
     ("proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Upgrade;"),
     ("return 404;", "retrun 404;"),
 ])
@@ -92,9 +92,9 @@ def test_nginx_t_catches_mistakes(config_dir, find, replace):
 
 def test_routes_are_the_ones_documented():
     text = CONF.read_text()
-    assert re.search(r"location = /telegram/webhook \{\s*proxy_pass http://bot;", text)
+    assert re.search(r"location = /telegram/webhook \{\s*proxy_pass \$bot;", text)
     websocket = re.search(r"location /ws/ \{(.*?)\}", text, re.S).group(1)
-    assert "proxy_pass http://web;" in websocket
+    assert "proxy_pass $web;" in websocket
     assert "proxy_set_header Upgrade $http_upgrade;" in websocket
     assert "proxy_set_header Connection $connection_upgrade;" in websocket
     assert text.count("location = /metrics {\n            return 404;") == 2
