@@ -7,9 +7,29 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.web")
 
-from django.core.asgi import get_asgi_application
+import django
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
 
-django_application = get_asgi_application()
+django.setup(set_prefix=False)
+
+
+class SyncChainASGIHandler(ASGIHandler):
+    """Django over ASGI for a role whose views and middleware are all synchronous: the whole request (middleware
+    and view) runs in one worker thread, one hop per request. Django's own ASGI path runs each middleware's
+    hooks through a thread hop of their own (MiddlewareMixin under async), which took web from 4.4 to 7.8 ms
+    of CPU per API request. Each request still gets its own thread (ASGIHandler's ThreadSensitiveContext), so
+    requests waiting on core do not wait on each other."""
+
+    def __init__(self):
+        super().__init__()
+        self.load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+django_application = SyncChainASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
