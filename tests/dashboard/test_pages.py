@@ -310,6 +310,8 @@ def test_audit_filters_csv_and_chain_verification(web, world, admin_browser):
     lines = csv.text.strip().splitlines()
     assert lines[0].startswith("sequence,created_at") and len(lines) > 1
     assert all(",auth.login," in line for line in lines[1:])
+    # Streamed as it comes from core: never read whole into web's memory first (Django warns when it has to).
+    assert "must consume synchronous iterators" not in web.web.log_path.read_text(errors="replace")
     older = admin_browser.get("/audit", params={"limit": 2})
     next_link = [part for part in older.text.split('"') if "cursor=" in part]
     assert next_link, "no link to older events"

@@ -5,7 +5,9 @@ import logging
 from math import ceil
 from urllib.parse import urlencode
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -413,9 +415,25 @@ def audit(request):
     }, nav="audit")
 
 
+async def _async_chunks(chunks):
+    """Core's CSV chunks as an async iterator: under the ASGI server Django reads a synchronous one whole into
+    memory before sending the first byte; this passes each chunk on as it arrives."""
+    iterator = iter(chunks)
+    done = object()
+    try:
+        while (chunk := await sync_to_async(next, thread_sensitive=False)(iterator, done)) is not done:
+            yield chunk
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            await sync_to_async(close, thread_sensitive=False)()
+
+
 @dashboard_page
 def audit_csv(request):
     chunks = services.audit_csv(request.dashboard_user, **_query(apis.AuditFilterSerializer, request))
+    if isinstance(request, ASGIRequest):
+        chunks = _async_chunks(chunks)
     response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
     return response
