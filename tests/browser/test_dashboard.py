@@ -4,6 +4,7 @@ a grant that core's rank rule refuses, a grant and its revocation, signing out. 
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from .conftest import log_in
@@ -138,3 +139,38 @@ def test_a_wrong_password_is_announced(browser_page, dashboard_admin):
     expect(page.get_by_role("alert")).to_contain_text("Invalid username or password")
     expect(page.get_by_label("Username")).to_have_value(dashboard_admin["user"]["username"])
     assert not [cookie for cookie in page.context.cookies() if cookie["name"].startswith("dashboard_")]
+
+
+AXE_RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
+                                                    "best-practice"]}}
+
+
+def test_pages_pass_axe_wcag_aa_checks(browser_page, dashboard_platform, dashboard_admin):
+    """axe-core's WCAG 2.x A/AA rules (contrast, labels, landmarks, headings, ARIA, ...) on every page, with data,
+    an error on a form and an error page."""
+    page = browser_page
+    axe = Axe()
+    group = dashboard_platform.group("Axe group")
+    member = dashboard_platform.user(group=group, display_name="Axel Member")
+    dashboard_platform.messages(group, 4)
+    dashboard_platform.api.moderation_record(type="warn", group_id=group["id"], reason="noise",
+                                             actor_user_id=dashboard_admin["user"]["id"], target_user_id=member["id"])
+
+    def audit(label):
+        results = axe.run(page, options=AXE_RULES).response
+        assert len(results["passes"]) > 10, f"{label}: axe did not run"
+        return [(label, violation["id"], [node["target"] for node in violation["nodes"]])
+                for violation in results["violations"]]
+
+    page.goto("/login")
+    violations = audit("/login")
+    log_in(page, dashboard_admin["user"]["username"], dashboard_admin["password"])
+    for path in ("/", "/groups?o=-title", f"/groups/{group['id']}?status=member", "/users", f"/users/{member['id']}",
+                 "/roles", "/assignments", "/audit?verify=1", "/moderation", "/groups?o=bogus"):
+        page.goto(path)
+        violations += audit(path)
+    page.goto("/assignments")
+    page.locator("#grant-form").get_by_role("button", name="Grant").click()  # empty: errors on the fields
+    expect(page.locator("ul.errorlist").first).to_be_visible()
+    violations += audit("/assignments with errors")
+    assert violations == []
