@@ -1,7 +1,7 @@
 """`make bench`: wrk against core served as deployed, and against a bare DRF view served the same way.
 
     python -m bench.run [--duration 10] [--warmup 3] [--cache-warmup 40] [--connections 32] [--threads 2]
-                        [--workers 2] [--scale default|large] [--json FILE]
+                        [--workers 2] [--worker-threads 0] [--scale default|large] [--json FILE]
 
 Steps: a temporary data directory; migrate; seed a realistic data set in-process (bench.seed; `--scale large`:
 100,000 users, 1,000 groups and 200,000 role assignments inserted in bulk by bench.seed.seed_bulk); gunicorn
@@ -316,7 +316,8 @@ def print_report(results: dict[str, Result], context: dict) -> dict:
 
     machine_info = context["machine"]
     print()
-    print(f"core under gunicorn: {context['workers']} workers (sync), DEBUG off, APP_ENV=production, SQLite (WAL), "
+    kind = f"gthread, {context['worker_threads']} threads each" if context["worker_threads"] else "sync"
+    print(f"core under gunicorn: {context['workers']} workers ({kind}), DEBUG off, APP_ENV=production, SQLite (WAL), "
           f"locmem cache, audit on")
     print(f"wrk: {context['threads']} threads, {context['connections']} connections, {context['duration']:.0f} s "
           f"per scenario, after warming the decision caches and {context['warmup']:.0f} s per scenario")
@@ -356,7 +357,8 @@ def print_report(results: dict[str, Result], context: dict) -> dict:
         "command": "make bench",
         "machine": machine_info,
         "busy_elsewhere_before_cpus": round(context["busy_before"], 2),
-        "settings": {key: context[key] for key in ("workers", "threads", "connections", "duration", "warmup")},
+        "settings": {key: context[key] for key in ("workers", "worker_threads", "threads", "connections", "duration",
+                                                   "warmup", "scale")},
         "data": context["data"],
         "results": {
             name: {"requests_per_s": round(result.rps, 1), "checks_per_s": round(result.checks_per_s, 1),
@@ -411,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as deployed)")
+    parser.add_argument("--worker-threads", type=int, default=0,
+                        help="0: sync workers, as deployed by default; N: gthread workers with N threads each "
+                             "(GUNICORN_WORKER_CLASS/GUNICORN_THREADS), whose concurrent checks share audit commits")
     parser.add_argument("--scale", choices=("default", "large"), default="default",
                         help="default: 1,000 users seeded through the services; large: 100,000 users, 1,000 groups "
                              "and 200,000 role assignments inserted in bulk")
@@ -430,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         api_key = secrets.token_urlsafe(32)
         env = bench_environment(data_dir, port, args.workers, api_key)
+        if args.worker_threads:
+            env |= {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": str(args.worker_threads)}
         os.environ.update(env)
         sys.path.insert(0, str(ROOT))
 
@@ -517,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
 
         context = {"workers": args.workers, "threads": args.threads, "connections": args.connections,
                    "duration": args.duration, "warmup": args.warmup, "machine": machine(), "data": data_summary,
-                   "sanity": sanity, "busy_before": busy_before, "scale": args.scale}
+                   "sanity": sanity, "busy_before": busy_before, "scale": args.scale,
+                   "worker_threads": args.worker_threads}
         report = print_report(results, context)
         if args.json:
             args.json.write_text(json.dumps(report, indent=2) + "\n")
