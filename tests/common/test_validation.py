@@ -192,8 +192,8 @@ def test_batch_shape_defers_on_bad_lists(checks):
 def test_one_bad_check_in_a_batch_gets_the_serializers_error(api, db):
     good = {"user_id": "1", "permission": "BAN_USERS"}
     with nothing_written():
-        body = assert_error(api.post("/api/rbac/check-permissions", {"checks": [good, {**good, "telegram_user_id": 5}]}),
-                            400, "validation_error", "exactly one of user_id or telegram_user_id")
+        response = api.post("/api/rbac/check-permissions", {"checks": [good, {**good, "telegram_user_id": 5}]})
+        body = assert_error(response, 400, "validation_error", "exactly one of user_id or telegram_user_id")
     assert list(body["details"]["checks"]) == ["1"]
 
 
