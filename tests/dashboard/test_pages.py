@@ -310,11 +310,30 @@ def test_audit_filters_csv_and_chain_verification(web, world, admin_browser):
     lines = csv.text.strip().splitlines()
     assert lines[0].startswith("sequence,created_at") and len(lines) > 1
     assert all(",auth.login," in line for line in lines[1:])
-    # Streamed as it comes from core: never read whole into web's memory first (Django warns when it has to).
-    assert "must consume synchronous iterators" not in web.web.log_path.read_text(errors="replace")
     older = admin_browser.get("/audit", params={"limit": 2})
     next_link = [part for part in older.text.split('"') if "cursor=" in part]
     assert next_link, "no link to older events"
+
+
+BUFFERED = "must consume synchronous iterators"
+
+
+def test_the_audit_csv_is_streamed_not_buffered(web, admin_browser, tmp_path_factory):
+    """Under the ASGI server Django reads a synchronous streaming body whole into memory, and warns (once per
+    process). A fresh web instance: the CSV must not set the warning off; a static file (WhiteNoise's synchronous
+    file iterator) then does, which shows the check sees it."""
+    port = free_port()
+    fresh = web_process(tmp_path_factory.mktemp("fresh"), port, web.core_port, name="web-fresh",
+                        env=web.web_env()).start()
+    try:
+        browser = PageClient(f"http://127.0.0.1:{port}").copy_session(admin_browser)
+        csv = browser.get("/audit.csv")
+        assert csv.status_code == 200 and csv.text.startswith("sequence,")
+        assert BUFFERED not in fresh.log_path.read_text(errors="replace")
+        assert browser.get("/static/dashboard/css/dashboard.css").status_code == 200
+        assert BUFFERED in fresh.log_path.read_text(errors="replace")
+    finally:
+        fresh.stop()
 
 
 def test_moderation_filters(world, admin_browser):
@@ -399,6 +418,14 @@ def test_posting_without_the_csrf_token_is_refused(web, world, admin_browser):
         assert "CSRF" in check_page(response)
     assert web.api.assignments(user_id=world["member"]["id"], role="helper")["total"] == 0
     assert admin_browser.get("/").status_code == 200  # still signed in
+
+
+def test_read_only_pages_refuse_other_methods(admin_browser):
+    token = admin_browser.csrf_token("/groups")
+    for path in ("/", "/groups", "/users", "/roles", "/audit", "/moderation"):
+        response = admin_browser.http.post(path, data={"csrfmiddlewaretoken": token})
+        assert response.status_code == 405, path
+        assert response.headers["allow"] in ("GET, HEAD", "HEAD, GET"), path
 
 
 # -- permissions and core down

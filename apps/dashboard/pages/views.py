@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from rest_framework import serializers
 
 from apps.common.errors import DomainError, PermissionDeniedError, json_not_found
@@ -216,6 +216,7 @@ def csrf_failure(request, reason=""):
 
 
 @dashboard_page
+@require_safe
 def overview(request):
     user = request.dashboard_user
     stats, stats_denied = _optional(services.stats_overview, user)
@@ -238,6 +239,7 @@ GROUP_COLUMNS = [("Title", "title"), ("Type", None), ("Active", None), ("Members
 
 
 @dashboard_page
+@require_safe
 def group_list(request):
     filters = _query(apis.GroupListApi.FilterSerializer, request, rename={"o": "sort"})
     page = services.group_list(request.dashboard_user, **filters)
@@ -249,6 +251,7 @@ def group_list(request):
 
 
 @dashboard_page
+@require_http_methods(["GET", "POST"])
 def group_detail(request, group_id):
     user = request.dashboard_user
     group = services.group_get(user, group_id)
@@ -286,6 +289,7 @@ def group_detail(request, group_id):
 
 
 @dashboard_page
+@require_safe
 def user_list(request):
     filters = _query(apis.UserListApi.FilterSerializer, request)
     page = services.user_list(request.dashboard_user, **filters)
@@ -296,6 +300,7 @@ def user_list(request):
 
 
 @dashboard_page
+@require_safe
 def user_detail(request, user_id):
     user = request.dashboard_user
     profile = services.user_get(user, user_id)
@@ -313,11 +318,13 @@ def user_detail(request, user_id):
 
 
 @dashboard_page
+@require_safe
 def role_list(request):
     return _page(request, "role_list.html", {"roles": services.role_list(request.dashboard_user)}, nav="roles")
 
 
 @dashboard_page
+@require_http_methods(["GET", "POST"])
 def assignments(request):
     user = request.dashboard_user
     roles = services.role_list(user)
@@ -390,6 +397,7 @@ def _assignment(request, assignment_id: str) -> dict | None:
 
 
 @dashboard_page
+@require_safe
 def audit(request):
     user = request.dashboard_user
     filters = _query(apis.AuditListApi.FilterSerializer, request, drop={"verify"})
@@ -430,6 +438,7 @@ async def _async_chunks(chunks):
 
 
 @dashboard_page
+@require_safe
 def audit_csv(request):
     chunks = services.audit_csv(request.dashboard_user, **_query(apis.AuditFilterSerializer, request))
     if isinstance(request, ASGIRequest):
@@ -440,6 +449,7 @@ def audit_csv(request):
 
 
 @dashboard_page
+@require_safe
 def moderation(request):
     filters = _query(apis.ModerationListApi.FilterSerializer, request)
     page = services.moderation_list(request.dashboard_user, **filters)
