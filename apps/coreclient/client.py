@@ -39,8 +39,16 @@ class Call:
     params: dict | None = field(default=None)
     # Safe to send again after a timeout or a 5xx: reads, checks, and writes core de-duplicates.
     retry: bool = False
+    # A floor under the client's read timeout, for calls whose cost core chooses (a password hash is slow on
+    # purpose). Connecting still fails fast, so a core that is down is reported as quickly as for any call.
+    min_read_timeout: float | None = None
     # The endpoint's name in the table below (`check_permission`), the metrics' label; never the raw path.
     endpoint: str = field(default_factory=_endpoint_name.get)
+
+
+# Core checks a password with a deliberately slow hash (PBKDF2, 1,000,000 rounds: about 0.5 s of CPU on a
+# busy 2-core machine, more under load); a user-facing 0.8 s timeout would turn slow successes into 503s.
+PASSWORD_CHECK_SECONDS = 3.0
 
 
 def _compact(values: dict) -> dict:
@@ -196,9 +204,6 @@ class _Endpoints:
     def audit_verify(self):
         return self._send(Call("GET", "/api/audit/verify", retry=True))
 
-    def audit_verify(self):
-        return self._send(Call("GET", "/api/audit/verify", retry=True))
-
     def audit_feed(self, *, after: int, limit: int = 200):
         """The change feed: events with a sequence above `after`, oldest first (web's live updates)."""
         return self._send(Call("GET", "/api/audit/events", params={"after": after, "limit": limit}, retry=True))
@@ -207,7 +212,8 @@ class _Endpoints:
     def verify_credentials(self, *, username: str, password: str, client_ip: str | None = None):
         body = _compact({"username": username, "password": password, "client_ip": client_ip})
         # Not retried: every attempt is audited, and a login is cheap to try again by hand.
-        return self._send(Call("POST", "/api/auth/verify-credentials", json=body))
+        return self._send(Call("POST", "/api/auth/verify-credentials", json=body,
+                               min_read_timeout=PASSWORD_CHECK_SECONDS))
 
     def token_revoke(self, *, jti: str, expires_at: datetime, user_id: str | None = None, reason: str | None = None):
         body = _compact({"jti": jti, "expires_at": expires_at, "user_id": user_id, "reason": reason})
@@ -263,6 +269,11 @@ class _Transport:
 
     def _headers(self) -> dict:
         return {"X-API-Key": self.api_key, "X-Request-ID": _request_id(), "Accept": "application/json"}
+
+    def _timeout(self, call: Call) -> httpx.Timeout:
+        if call.min_read_timeout is None or call.min_read_timeout <= self.timeout.read:
+            return self.timeout
+        return httpx.Timeout(call.min_read_timeout, connect=self.timeout.connect)
 
     def _attempts(self, call: Call) -> int:
         return 1 + (self.retries if call.retry else 0)
@@ -324,7 +335,7 @@ class CoreClient(_Transport, _Endpoints):
             response, error = None, None
             try:
                 response = self._http.request(call.method, call.path, json=call.json, params=call.params,
-                                              headers=self._headers())
+                                              headers=self._headers(), timeout=self._timeout(call))
             except httpx.HTTPError as exc:
                 error = exc
             outcome = self._settle(call, response, error, last=attempt == attempts - 1)
@@ -360,7 +371,7 @@ class AsyncCoreClient(_Transport, _Endpoints):
             response, error = None, None
             try:
                 response = await self._http.request(call.method, call.path, json=call.json, params=call.params,
-                                                    headers=self._headers())
+                                                    headers=self._headers(), timeout=self._timeout(call))
             except httpx.HTTPError as exc:
                 error = exc
             outcome = self._settle(call, response, error, last=attempt == attempts - 1)

@@ -170,3 +170,46 @@ def test_async_client_against_a_live_core(live_server):
 
     mute, ban, health = asyncio.run(scenario())
     assert (mute["allowed"], ban["allowed"], health["service"]) == (True, False, "centralized-api")
+
+
+@pytest.fixture
+def slow_core():
+    """A real HTTP server that answers every request after 0.4 s, like core hashing a password on a busy machine."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(0.4)
+            body = json.dumps({"success": True, "data": {"id": "1", "username": "alice"}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_password_check_may_take_longer_than_the_user_facing_timeout(slow_core):
+    core = CoreClient(slow_core, API_KEY, timeout=0.2, retries=0)
+    with pytest.raises(CoreUnavailable):  # an ordinary call keeps the short timeout
+        core.moderation_record(type="warn", telegram_chat_id=-1, actor_telegram_user_id=1, target_telegram_user_id=2)
+    assert core.verify_credentials(username="alice", password="secret")["username"] == "alice"
+
+
+def test_a_password_check_still_fails_fast_when_core_is_down():
+    core = CoreClient(f"http://127.0.0.1:{_closed_port()}", API_KEY, timeout=0.2, retries=0)
+    started = time.monotonic()
+    with pytest.raises(CoreUnavailable):
+        core.verify_credentials(username="alice", password="secret")
+    assert time.monotonic() - started < 1
