@@ -9,6 +9,7 @@ import itertools
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -111,7 +112,13 @@ def run(scenario):
             await stop_live_hub()
             await close_async_core()
 
-    return asyncio.run(wrapped())
+    return in_fresh_loop(wrapped)
+
+
+def in_fresh_loop(factory):
+    """asyncio.run in a thread of its own: the session's Playwright fixture may hold a running loop here."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, factory()).result()
 
 
 def communicator(*, cookie: str | None = None, origin: str | None = None, path="/ws/live") -> WebsocketCommunicator:

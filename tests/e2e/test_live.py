@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -21,6 +22,12 @@ from .processes import free_port, web_process
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct-Horse-battery-9"
+
+
+def in_fresh_loop(factory):
+    """asyncio.run in a thread of its own: the session's Playwright fixture may hold a running loop here."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, factory()).result()
 
 
 class LiveWeb:
@@ -155,7 +162,7 @@ def test_a_ban_through_the_bot_reaches_an_open_socket_within_a_second(platform, 
         await client.close()
         return latency
 
-    latency = asyncio.run(scenario())
+    latency = in_fresh_loop(scenario)
     assert latency < 1.0, f"the ban reached the socket {latency:.3f} s after the command"
 
 
@@ -187,7 +194,7 @@ def test_with_redis_and_several_workers_every_client_gets_each_event_exactly_onc
         for client in clients:
             await client.close()
 
-    asyncio.run(scenario())
+    in_fresh_loop(scenario)
 
 
 def test_a_client_that_lost_its_connection_resumes_and_gets_what_it_missed_once(platform, live_web):
@@ -216,4 +223,4 @@ def test_a_client_that_lost_its_connection_resumes_and_gets_what_it_missed_once(
         assert set(missed) <= set(sequences)
         await back.close()
 
-    asyncio.run(scenario())
+    in_fresh_loop(scenario)
