@@ -22,17 +22,23 @@ pytestmark = pytest.mark.e2e
 class LivePlatform:
     def __init__(self, tmp):
         self.platform = Platform(tmp)
-        self.port = free_port()
-        self.web = web_process(tmp, self.port, self.platform.core_port, name="live-browser-web", env={
-            "JWT_PRIVATE_KEY": generate_private_pem("EdDSA"), "WEB_CORE_TIMEOUT_SECONDS": "5"})
+        self.port, self.short_port = free_port(), free_port()
+        env = {"JWT_PRIVATE_KEY": generate_private_pem("EdDSA"), "WEB_CORE_TIMEOUT_SECONDS": "5"}
+        self.web = web_process(tmp, self.port, self.platform.core_port, name="live-browser-web", env=env)
+        # Access tokens of 3 s: the socket outlives several, renewing the sign-in each time.
+        self.short_web = web_process(tmp, self.short_port, self.platform.core_port, name="live-browser-web-short",
+                                     env={**env, "JWT_ACCESS_TOKEN_SECONDS": "3"})
         self.url = f"http://127.0.0.1:{self.port}"
+        self.short_url = f"http://127.0.0.1:{self.short_port}"
 
     def start(self):
         self.platform.start()
         self.web.start()
+        self.short_web.start()
         return self
 
     def stop(self):
+        self.short_web.stop()
         self.web.stop()
         self.platform.stop()
 
@@ -48,11 +54,15 @@ def live_platform(tmp_path_factory):
 
 @pytest.fixture
 def overview(browser, live_platform):
+    yield from open_overview(browser, live_platform, live_platform.url)
+
+
+def open_overview(browser, live_platform, url):
     """An admin signed in on the overview, with live updates connected."""
     api = live_platform.platform.api
     user = api.user_create(username=f"live_admin_{int(time.time() * 1000) % 10**8}", password=PASSWORD)
     api.assign_role(user_id=user["id"], role="admin")
-    context = browser.new_context(base_url=live_platform.url)
+    context = browser.new_context(base_url=url)
     context.set_default_timeout(10_000)
     page = context.new_page()
     from .conftest import PageProblems
@@ -113,3 +123,23 @@ def test_the_page_reconnects_after_web_restarts_and_catches_up(overview, live_pl
     expect(page.locator("#live-status")).to_have_text("Live", timeout=40_000)
     expect(page.locator("#live-feed li", has_text="group.create").filter(has_text=group["id"])).to_have_count(
         1, timeout=5000)
+
+
+def test_the_socket_outlives_short_access_tokens_by_renewing_the_sign_in(browser, live_platform):
+    pages = open_overview(browser, live_platform, live_platform.short_url)
+    page = next(pages)
+    try:
+        first = [c["value"] for c in page.context.cookies() if c["name"] == "dashboard_access"]
+        page.evaluate("window.__notReloaded = true")
+        time.sleep(7)  # two token lifetimes: the socket was closed with 4401 and the page renewed its sign-in
+        expect(page.locator("#live-status")).to_have_text("Live", timeout=10_000)
+        renewed = [c["value"] for c in page.context.cookies() if c["name"] == "dashboard_access"]
+        assert renewed and renewed != first
+        group = live_platform.platform.api.group_register(
+            telegram_chat_id=-1007000000000 - int(time.time() * 1000) % 10**9, title="After renewal",
+            type="supergroup")
+        expect(page.locator("#live-feed li", has_text="group.create").filter(has_text=group["id"])).to_have_count(
+            1, timeout=5000)
+        assert page.evaluate("window.__notReloaded") is True
+    finally:
+        pages.close()

@@ -263,6 +263,16 @@ def test_no_token_within_the_deadline_closes_with_4401(web, monkeypatch):
     run(scenario)
 
 
+def test_a_browser_without_the_cookie_is_refused_at_once(web):
+    async def scenario():
+        ws = communicator(origin="http://testserver")
+        assert (await ws.connect())[0]
+        assert (await receive(ws, "error", timeout=1.0))["code"] == "not_authenticated"
+        assert await closed_with(ws, timeout=1.0) == 4401
+
+    run(scenario)
+
+
 def test_anything_but_auth_first_closes_with_4401(web):
     async def scenario():
         ws = communicator()
@@ -270,6 +280,39 @@ def test_anything_but_auth_first_closes_with_4401(web):
         await ws.send_json_to({"type": "resume", "after": 0})
         assert (await receive(ws, "error"))["code"] == "not_authenticated"
         assert await closed_with(ws) == 4401
+
+    run(scenario)
+
+
+def test_the_socket_closes_with_4401_when_its_token_expires(web):
+    token = access_token(user_with(web, "admin"), exp=int(time.time()) + 2)
+
+    async def scenario():
+        ws = communicator(cookie=token)
+        assert (await ws.connect())[0]
+        assert (await receive(ws, "hello"))["audit"] is True
+        error = await receive(ws, "error", timeout=5)
+        assert error["code"] == "token_expired"
+        assert await closed_with(ws) == 4401
+
+    run(scenario)
+
+
+def test_resumes_are_limited_per_connection(web):
+    token = access_token(user_with(web, "admin"))
+
+    async def scenario():
+        ws = communicator(cookie=token)
+        assert (await ws.connect())[0]
+        latest = (await receive(ws, "hello"))["latest_sequence"]
+        for _ in range(6):
+            await ws.send_json_to({"type": "resume", "after": latest})
+        await ws.send_json_to({"type": "resume", "after": latest})
+        error = await receive(ws, "error")
+        assert error["code"] == "rate_limited"
+        await ws.send_json_to({"type": "ping"})
+        assert (await receive(ws, "pong"))["type"] == "pong"
+        await ws.disconnect()
 
     run(scenario)
 

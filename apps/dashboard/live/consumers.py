@@ -2,14 +2,16 @@
 
 Authentication: the access-token cookie the pages set at login (DASHBOARD_ACCESS_COOKIE), or, for clients
 without cookies, a first message {"type": "auth", "token": "<access JWT>"} within 5 s. A missing, bad or
-expired token closes the socket with 4401. Core is asked once, on connect, whether the user may see audit
-events (VIEW_AUDIT) and stats (VIEW_STATS); neither closes it with 4403.
+expired token closes the socket with 4401, and so does the token's expiry later on (the page renews its
+sign-in and resumes). Core is asked once, on connect, whether the user may see audit events (VIEW_AUDIT) and
+stats (VIEW_STATS); neither closes it with 4403.
 
 To the client:  {"type": "hello", "latest_sequence": N, "audit": bool, "stats": bool}
                 {"type": "audit", "event": {...core's audit event...}}
                 {"type": "stats", "stats": {...core's system stats...}}
                 {"type": "error", "code": "...", "message": "..."}      (a bad message; the socket stays open)
 From the client: {"type": "resume", "after": N}  the events after N that it missed, in order, before live ones
+                                                  (at most 6 a minute)
                  {"type": "ping"}                 answered with {"type": "pong"}
 
 A connection never gets an event twice: whatever is sent is remembered by sequence (resume and the live group
@@ -19,7 +21,9 @@ can overlap, and a change of feed leader can republish a few events).
 import asyncio
 import json
 import logging
+import time
 from collections import OrderedDict, deque
+from datetime import timedelta
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -42,7 +46,8 @@ AUTH_TIMEOUT_SECONDS = 5.0
 RESUME_MAX_EVENTS = 5000  # read from core per resume; past that the page should reload
 REMEMBERED_SEQUENCES = 8192
 OUTBOX_SIZE = 1000  # feed messages (batches) waiting for a slow client before it is dropped
-MAX_MESSAGE_BYTES = 4096
+MAX_MESSAGE_BYTES = 8192
+RESUMES_PER_MINUTE = 6
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
@@ -81,10 +86,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.user = None
         self.audit = self.stats = False
+        self._closed = False
         self._hub = None
         self._sent: set[int] = set()
         self._sent_order: deque[int] = deque()
         self._auth_timer: asyncio.Task | None = None
+        self._expiry_timer: asyncio.Task | None = None
+        self._resume_times: deque[float] = deque()
         self._outbox: asyncio.Queue = asyncio.Queue(maxsize=OUTBOX_SIZE)
         self._sender: asyncio.Task | None = None
         self._resumed = asyncio.Event()
@@ -95,12 +103,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         token = self._cookie_token()
         if token:
             await self._authenticate(token)
+        elif self._from_a_browser():  # a page without the cookie: its sign-in has lapsed, no message will come
+            await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated", "Not signed in (no access cookie)")
         else:
             self._auth_timer = asyncio.get_running_loop().create_task(self._auth_deadline())
 
     async def disconnect(self, code):
-        if self._auth_timer is not None:
-            self._auth_timer.cancel()
+        for timer in (self._auth_timer, self._expiry_timer):
+            if timer is not None:
+                timer.cancel()
         if self._hub is not None:
             self._hub.unsubscribe(self)
             self._hub = None
@@ -126,14 +137,22 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 return parse_cookie(value.decode("latin-1")).get(access_cookie_name()) or None
         return None
 
+    def _from_a_browser(self) -> bool:
+        return any(name == b"origin" for name, _ in self.scope.get("headers", []))
+
     async def _auth_deadline(self):
         await asyncio.sleep(AUTH_TIMEOUT_SECONDS)
         if self.user is None:
             await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated",
                                "Send the access token first: {\"type\": \"auth\", \"token\": \"...\"}")
 
+    async def _expire(self, seconds: float):
+        await asyncio.sleep(max(0.0, seconds))
+        await self._refuse(CLOSE_UNAUTHENTICATED, "token_expired", "The access token has expired; sign in again")
+
     async def _refuse(self, close_code: int, code: str, message: str):
         await self._error(code, message)
+        self._closed = True
         await self.close(close_code)
 
     async def _authenticate(self, raw) -> None:
@@ -167,7 +186,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         latest = await feed.latest_sequence()
         await self._send({"type": "hello", "latest_sequence": latest, "audit": self.audit, "stats": self.stats},
                          "hello")
-        self._sender = asyncio.get_running_loop().create_task(self._send_live())
+        loop = asyncio.get_running_loop()
+        self._sender = loop.create_task(self._send_live())
+        # A socket lives no longer than its token (with the same leeway the check allows): logging out, or losing
+        # access, reaches open pages within an access token's lifetime. The page renews its sign-in and resumes.
+        leeway = settings.SIMPLE_JWT.get("LEEWAY", 0)
+        leeway = leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway)
+        expires = float(user.token["exp"]) + leeway
+        self._expiry_timer = loop.create_task(self._expire(expires - time.time()))
 
     # -- from the client
 
@@ -204,12 +230,23 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 await self._error("bad_message", "resume needs \"after\": a sequence number (an integer >= 0)")
             elif not self.audit:
                 await self._error("permission_denied", f"You need the {VIEW_AUDIT} permission for audit events")
+            elif not self._resume_allowed():
+                await self._error("rate_limited", f"At most {RESUMES_PER_MINUTE} resumes a minute")
             else:
                 await self._resume(after)
         elif kind == "ping":
             await self._send({"type": "pong"}, "pong")
         else:
             await self._error("unknown_type", f"Unknown message type {kind[:40]!r} (auth, resume, ping)")
+
+    def _resume_allowed(self) -> bool:
+        now = time.monotonic()
+        while self._resume_times and now - self._resume_times[0] > 60:
+            self._resume_times.popleft()
+        if len(self._resume_times) >= RESUMES_PER_MINUTE:
+            return False
+        self._resume_times.append(now)
+        return True
 
     async def _resume(self, after: int) -> None:
         """Sends what happened after `after`, oldest first. Live events that arrive meanwhile wait in the
@@ -268,7 +305,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_event(self, event: dict) -> None:
         sequence = event["sequence"]
-        if sequence in self._sent:
+        if sequence in self._sent or self._closed:
             return
         self._sent.add(sequence)
         self._sent_order.append(sequence)
@@ -278,6 +315,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         MESSAGES_SENT.labels(type="audit").inc()
 
     async def _send(self, content: dict, kind: str) -> None:
+        if self._closed:
+            return
         await self.send(text_data=json.dumps(content))
         MESSAGES_SENT.labels(type=kind).inc()
 
