@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=50)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--scale", choices=("default", "large"), default="default", help="as in bench.run")
     parser.add_argument("--ingest", type=int, default=0, help="profile this many event batches instead of checks")
     args = parser.parse_args(argv)
 
@@ -44,13 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
         from django.test import Client
 
-        from bench.seed import check_queries, seed
+        from bench.seed import check_queries, seed, seed_bulk
 
         call_command("migrate", interactive=False, verbosity=0)
         client = Client(HTTP_X_API_KEY=api_key)
         if args.ingest:
             return profile_ingest(client, args)
-        seeded = seed()
+        seeded = seed_bulk() if args.scale == "large" else seed()
         singles = [json.dumps(q) for q in check_queries(seeded, 5000)]
         batch_queries = check_queries(seeded, 300 * BATCH_SIZE, seed_value=11)
         batches = [json.dumps({"checks": batch_queries[i:i + BATCH_SIZE]})
