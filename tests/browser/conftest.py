@@ -1,6 +1,6 @@
 """Headless Chromium (Debian's, driven by Playwright) against real core and web processes.
 
-Fixtures for any browser test: `browser` (one Chromium per session), `browser_page` (a fresh context and page on
+Fixtures for any browser test: `browser` (one Chromium for this package's tests), `browser_page` (a fresh context and page on
 the dashboard, collecting console errors, failed requests and CSP violations), `dashboard_admin` (credentials of a
 platform admin; override it for another user) and `logged_in_page` (browser_page signed in with them).
 Skipped when Chromium is missing, unless REQUIRE_BROWSER_TESTS is set (CI sets it): then that is a failure.
@@ -25,7 +25,9 @@ def chromium_path() -> str | None:
     return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: sync Playwright keeps an event loop running in the main thread while it lives, and
+# every later test that runs a loop of its own (asyncio.run) would fail with "another loop is running".
+@pytest.fixture(scope="package")
 def browser():
     path = chromium_path()
     if path is None:
