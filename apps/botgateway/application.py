@@ -7,14 +7,16 @@ import uuid
 from django.conf import settings
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from apps.common.context import bind_context
 from apps.coreclient import AsyncCoreClient
 
 from .context import BotApplication, BotContext, BotData
 from .handlers import activity, info, lifecycle, moderation
+from .ordering import PerChatUpdateProcessor
 from .outbox import EventShipper, Outbox
+from .ratelimit import SendRateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +76,8 @@ def build_application(*, with_updater: bool) -> BotApplication:
         .base_file_url(settings.TELEGRAM_API_BASE_URL.replace("/bot", "/file/bot"))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(SendRateLimiter(max_retries=2))
+        .concurrent_updates(PerChatUpdateProcessor())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .connect_timeout(5)

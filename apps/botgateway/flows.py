@@ -126,8 +126,17 @@ async def core_user(context: BotContext, telegram_user_id: int, *, create: bool 
         return found[0]
     if not create:
         return None
-    return await core_call(context.core.user_create(username=f"tg{telegram_user_id}",
-                                                    telegram_user_id=telegram_user_id, **profile))
+    try:
+        return await core_call(context.core.user_create(username=f"tg{telegram_user_id}",
+                                                        telegram_user_id=telegram_user_id, **profile))
+    except CoreError as exc:
+        if exc.code != "conflict":
+            raise
+        # Created meanwhile for the update of another chat (chats are handled side by side): that record it is.
+        found = (await core_call(context.core.user_list(telegram_user_id=telegram_user_id, limit=1)))["items"]
+        if not found:
+            raise
+        return found[0]
 
 
 async def require_permission(context: BotContext, chat: Chat | None, actor: Actor, permission: str) -> None:

@@ -1,4 +1,5 @@
-"""What deploy/SCALING.md and the one-replica bot Deployment rely on: the bot handles updates one at a time."""
+"""What deploy/SCALING.md and the one-replica bot Deployment rely on: one process handles each chat's updates in turn,
+in arrival order (different chats side by side; tests/botgateway/test_ordering.py shows the order)."""
 
 import subprocess
 import sys
@@ -7,11 +8,11 @@ from .conftest import script_env
 from .tools import ROOT
 
 
-def test_bot_application_handles_one_update_at_a_time(tmp_path):
+def test_bot_application_orders_updates_per_chat(tmp_path):
     code = ("import django; django.setup(); from apps.botgateway.application import build_application; "
-            "app = build_application(with_updater=False); print(app.concurrent_updates)")
+            "app = build_application(with_updater=False); print(type(app.update_processor).__name__)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                             env=script_env(DJANGO_SETTINGS_MODULE="config.settings.bot", APP_ENV="development",
                                            DATA_DIR=tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split()[-1] == "1"
+    assert result.stdout.split()[-1] == "PerChatUpdateProcessor"

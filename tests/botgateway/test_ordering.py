@@ -1,0 +1,85 @@
+"""Per-chat order: one chat's updates are handled one after another in arrival order; other chats meanwhile."""
+
+import asyncio
+
+from telegram import Chat, Message, Update
+
+from apps.botgateway.ordering import PerChatUpdateProcessor
+from apps.botgateway.ratelimit import UNPACED_READS, SendRateLimiter
+
+
+def message_update(update_id: int, chat_id: int) -> Update:
+    chat = Chat(chat_id, Chat.SUPERGROUP)
+    return Update(update_id, message=Message(update_id, date=None, chat=chat, text="hi"))
+
+
+async def _run(updates, durations):
+    processor = PerChatUpdateProcessor()
+    log: list[tuple[str, int, int]] = []
+
+    async def handle(update):
+        chat = update.effective_chat.id
+        log.append(("start", chat, update.update_id))
+        await asyncio.sleep(durations.get(update.update_id, 0.01))
+        log.append(("end", chat, update.update_id))
+
+    # As python-telegram-bot does with concurrent updates: one task per update, created in queue order.
+    tasks = [asyncio.create_task(processor.process_update(update, handle(update))) for update in updates]
+    await asyncio.gather(*tasks)
+    return processor, log
+
+
+def test_one_chats_updates_run_in_turn_and_in_order_while_other_chats_go_on():
+    updates = [message_update(1, -100), message_update(2, -100), message_update(3, -200), message_update(4, -100)]
+    processor, log = asyncio.run(_run(updates, {1: 0.15, 3: 0.01}))
+    chat_a = [(kind, update_id) for kind, chat, update_id in log if chat == -100]
+    assert chat_a == [("start", 1), ("end", 1), ("start", 2), ("end", 2), ("start", 4), ("end", 4)]
+    # The other chat neither waited for the slow update nor was waited for.
+    assert log.index(("end", -200, 3)) < log.index(("end", -100, 1))
+    assert processor.chats_in_progress == 0  # no per-chat state left behind
+
+
+def test_a_failing_update_releases_its_chat():
+    processor = PerChatUpdateProcessor()
+
+    async def fail():
+        raise RuntimeError("handler failed")
+
+    async def ok():
+        return None
+
+    async def scenario():
+        first = asyncio.create_task(processor.process_update(message_update(1, -1), fail()))
+        second = asyncio.create_task(processor.process_update(message_update(2, -1), ok()))
+        results = await asyncio.gather(first, second, return_exceptions=True)
+        return results
+
+    results = asyncio.run(scenario())
+    assert isinstance(results[0], RuntimeError) and results[1] is None
+    assert processor.chats_in_progress == 0
+
+
+def test_reads_bypass_the_send_limiter_and_sends_are_paced():
+    limiter = SendRateLimiter(overall_max_rate=1, overall_time_period=60, max_retries=0)
+    calls: list[str] = []
+
+    async def request(name):
+        calls.append(name)
+        return True
+
+    async def scenario():
+        await limiter.initialize()
+        await limiter.process_request(request, ("sendMessage",), {}, "sendMessage", {"chat_id": -1}, None)
+        # The one send a minute is spent: another send waits, a read does not.
+        blocked = asyncio.create_task(
+            limiter.process_request(request, ("sendMessage",), {}, "sendMessage", {"chat_id": -1}, None))
+        await asyncio.wait_for(
+            limiter.process_request(request, ("getChatMember",), {}, "getChatMember", {"chat_id": -1}, None), 1)
+        await asyncio.sleep(0.2)
+        still_waiting = not blocked.done()
+        blocked.cancel()
+        return still_waiting
+
+    assert asyncio.run(scenario()) is True
+    assert calls == ["sendMessage", "getChatMember"]
+    assert "getChatMember" in UNPACED_READS and "sendMessage" not in UNPACED_READS
