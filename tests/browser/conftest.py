@@ -1,8 +1,8 @@
 """Headless Chromium (Debian's, driven by Playwright) against real core and web processes.
 
-Fixtures for any browser test: `browser` (one Chromium for this package's tests), `browser_page` (a fresh context and page on
-the dashboard, collecting console errors, failed requests and CSP violations), `dashboard_admin` (credentials of a
-platform admin; override it for another user) and `logged_in_page` (browser_page signed in with them).
+Fixtures for any browser test: `browser` (one Chromium for this package's tests), `browser_page` (a fresh context
+and page on the dashboard, collecting console errors, failed requests and CSP violations), `dashboard_admin`
+(credentials of a platform admin; override it for another user) and `logged_in_page` (browser_page signed in with them).
 Skipped when Chromium is missing, unless REQUIRE_BROWSER_TESTS is set (CI sets it): then that is a failure.
 """
 
