@@ -4,7 +4,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, INSTALLED_APPS, REST_FRAMEWORK, SPECTACULAR_SETTINGS
+from .base import DATA_DIR, INSTALLED_APPS, MIDDLEWARE, PRODUCTION, REST_FRAMEWORK, SPECTACULAR_SETTINGS
 from .env import env_str
 
 SERVICE_NAME = "centralized-api"
@@ -107,3 +107,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # How long a cached permission decision may live; correctness never depends on it (see rbac.selectors).
 RBAC_DECISION_CACHE_SECONDS = 300
 HEALTH_CHECKS = ["database", "cache"]
+
+# The admin's and the browsable API's static files, served by core itself in production (WhiteNoise, straight from
+# the apps' static directories: no collectstatic step), so an operator's admin is styled without another server.
+_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+MIDDLEWARE = [*MIDDLEWARE[:_security + 1], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[_security + 1:]]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = not PRODUCTION

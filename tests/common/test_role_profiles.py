@@ -63,3 +63,16 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
                             text=True, timeout=60)
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
+
+
+def test_production_core_serves_the_admins_static_files(tmp_path):
+    """No separate static server in production: core's admin and browsable API are styled by core itself."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.core", "APP_ENV": "production",
+           "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-key-for-the-check", "ALLOWED_HOSTS": "testserver",
+           "SERVICE_API_KEYS": "bot=k1", "DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+    probe = ("import django; django.setup(); from django.test import Client; "
+             "r = Client().get('/static/admin/css/base.css', secure=True); print(r.status_code, r['Content-Type'])")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:2] == ["200", "text/css;"]
