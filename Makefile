@@ -54,10 +54,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # SecantusDB goes into its own .venv-secantus/ (test tool, GPL), never into $(VENV).
-# The core suite on the MongoDB profile; the role processes and the sandbox have no database to vary.
+# The core suite on the MongoDB profile. Left out: what has no database to vary (bot, web, the sandbox, the deploy
+# artifacts) and the suites that start role processes, which run core on its default store.
 test-mongo: $(STAMP)
 	$(BIN)/python -m tests.mongo.run --ignore=tests/e2e --ignore=tests/tgsandbox --ignore=tests/botgateway \
-		--ignore=tests/common/test_role_profiles.py
+		--ignore=tests/common/test_role_profiles.py --ignore=tests/dashboard --ignore=tests/browser \
+		--ignore=tests/deploy --ignore=tests/deploy_models --ignore=tests/observability
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
