@@ -1,6 +1,6 @@
 """ASGI entry of the web role: Django serves HTTP (API, pages, metrics) and Channels the live-updates WebSocket
 (/ws/live). Serve with: uvicorn apps.dashboard.asgi:application --lifespan on (development), or gunicorn with
-uvicorn_worker.UvicornWorker (deploy/gunicorn/web.py)."""
+uvicorn_worker.UvicornWorker (deploy/start/web.sh)."""
 
 import logging
 import os
