@@ -8,6 +8,10 @@ orders two chats against each other.
 Order holds because python-telegram-bot starts one task per update in queue order, each task's first step takes its
 chat's turn without yielding when the turn is free, and asyncio's locks and semaphores wake waiters first in, first
 out.
+
+A group upgraded to a supergroup continues under a new chat id: Telegram sends "migrated to" in the old chat, then
+"migrated from" and the new chat's messages. Until the old chat's updates are done (core has moved the group), the
+new chat's updates take the old chat's turn, so none of them registers the new id as a group of its own first.
 """
 
 import asyncio
@@ -32,9 +36,24 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         # chat -> [its turn, how many updates hold or wait for it]; dropped when the last one is done.
         self._turns: dict[object, list] = {}
+        # new chat id -> the migrated chat's key, while that chat still has updates in hand
+        self._migrated: dict[object, object] = {}
+
+    def _key(self, update: object) -> object:
+        key = chat_key(update)
+        key = self._migrated.get(key, key)
+        message = update.effective_message if isinstance(update, Update) else None
+        if message is not None and message.migrate_to_chat_id:
+            self._migrated[message.migrate_to_chat_id] = key
+        return key
+
+    def _release(self, key: object) -> None:
+        del self._turns[key]
+        for new_id in [new_id for new_id, old in self._migrated.items() if old == key]:
+            del self._migrated[new_id]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = chat_key(update)
+        key = self._key(update)
         entry = self._turns.get(key)
         if entry is None:
             entry = self._turns[key] = [asyncio.Lock(), 0]
@@ -45,7 +64,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         finally:
             entry[1] -= 1
             if entry[1] == 0:
-                del self._turns[key]
+                self._release(key)
 
     @property
     def chats_in_progress(self) -> int:

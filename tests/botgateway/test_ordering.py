@@ -13,8 +13,8 @@ def message_update(update_id: int, chat_id: int) -> Update:
     return Update(update_id, message=Message(update_id, date=None, chat=chat, text="hi"))
 
 
-async def _run(updates, durations):
-    processor = PerChatUpdateProcessor()
+async def _run(updates, durations, processor=None):
+    processor = processor or PerChatUpdateProcessor()
     log: list[tuple[str, int, int]] = []
 
     async def handle(update):
@@ -37,6 +37,18 @@ def test_one_chats_updates_run_in_turn_and_in_order_while_other_chats_go_on():
     # The other chat neither waited for the slow update nor was waited for.
     assert log.index(("end", -200, 3)) < log.index(("end", -100, 1))
     assert processor.chats_in_progress == 0  # no per-chat state left behind
+
+
+def test_a_migrated_groups_new_chat_waits_for_the_old_chats_updates():
+    old_chat, new_chat = Chat(-5, Chat.GROUP), Chat(-1005, Chat.SUPERGROUP)
+    migrate_to = Update(1, message=Message(1, date=None, chat=old_chat, migrate_to_chat_id=new_chat.id))
+    migrate_from = Update(2, message=Message(1, date=None, chat=new_chat, migrate_from_chat_id=old_chat.id))
+    processor, log = asyncio.run(_run([migrate_to, migrate_from, message_update(3, -1005)], {1: 0.15}))
+    assert [entry[2] for entry in log] == [1, 1, 2, 2, 3, 3]  # the old chat's update ends before the new chat's
+    assert processor.chats_in_progress == 0 and processor._migrated == {}
+    # Once the old chat is done, the new chat has a turn of its own again.
+    processor, log = asyncio.run(_run([message_update(4, -1005), message_update(5, -5)], {4: 0.15}, processor))
+    assert log.index(("end", -5, 5)) < log.index(("end", -1005, 4))
 
 
 def test_a_failing_update_releases_its_chat():
