@@ -32,7 +32,7 @@ import httpx
 from apps.coreclient import CoreClient
 from apps.dashboard.keys import generate_private_pem
 from bench.run import bench_environment, busy_elsewhere, server_cpu
-from tests.e2e.processes import BIN, ROOT, Process, free_port
+from tests.e2e.processes import BIN, ROOT, Process, free_port, web_command
 
 SCRIPT = Path(__file__).resolve().parent / "wrk" / "get_headers.lua"
 LIST_PATH = "/api/groups?limit=20"
@@ -92,13 +92,7 @@ def start_web(tmp: Path, port: int, core_port: int, api_key: str, workers: int) 
         "WEB_CONCURRENCY": str(workers),
         "LOG_LEVEL": "WARNING",
     }
-    if workers > 1:
-        command = [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "-k", "uvicorn_worker.UvicornWorker",
-                   "apps.dashboard.asgi:application"]
-    else:
-        command = [str(BIN / "uvicorn"), "apps.dashboard.asgi:application", "--host", "127.0.0.1", "--port",
-                   str(port), "--lifespan", "on", "--no-access-log", "--log-level", "warning"]
-    return Process("web", command, env, f"http://127.0.0.1:{port}/api/health", tmp).start()
+    return Process("web", web_command(port, workers), env, f"http://127.0.0.1:{port}/api/health", tmp).start()
 
 
 def seed(api: CoreClient, groups: int) -> dict:

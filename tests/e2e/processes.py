@@ -122,10 +122,13 @@ def web_process(data_dir: Path, port: int, core_port: int, *, name: str = "web",
         "LOG_LEVEL": "WARNING",
         **(env or {}),
     }
+    return Process(name, web_command(port, workers), web_env, f"http://127.0.0.1:{port}/api/health", data_dir)
+
+
+def web_command(port: int, workers: int = 1) -> list[str]:
+    """uvicorn for one process; gunicorn with uvicorn workers (as deploy/start/web.sh) for several."""
     if workers > 1:
-        command = [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "-k", "uvicorn_worker.UvicornWorker",
-                   "apps.dashboard.asgi:application"]
-    else:
-        command = [str(BIN / "uvicorn"), "apps.dashboard.asgi:application", "--host", "127.0.0.1", "--port",
-                   str(port), "--lifespan", "on", "--no-access-log", "--log-level", "warning"]
-    return Process(name, command, web_env, f"http://127.0.0.1:{port}/api/health", data_dir)
+        return [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "-k", "uvicorn_worker.UvicornWorker",
+                "apps.dashboard.asgi:application"]
+    return [str(BIN / "uvicorn"), "apps.dashboard.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+            "--lifespan", "on", "--no-access-log", "--log-level", "warning"]
