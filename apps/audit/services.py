@@ -28,7 +28,7 @@ from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from apps.common.context import current_context
-from apps.common.db import atomic_attempts
+from apps.common.db import atomic_attempts, in_transaction
 from apps.common.prepared import PreparedQuery
 
 from .chain import GENESIS_HASH, event_hash
@@ -318,8 +318,7 @@ def audit_append_many(entries: list[AuditEntry]) -> None:
     rows = _rows(entries)
     insert = PreparedQuery.get("audit:insert", _Insert)
     prepared = insert.prepare(rows) if insert is not None else None
-    connection = connections[DEFAULT_DB_ALIAS]
-    if connection.in_atomic_block or getattr(connection, "in_atomic_block_mongo", False):
+    if in_transaction():
         _append(rows, insert, prepared)  # inside the caller's transaction, never another thread's
     else:
         _group_commit.append(rows, insert, prepared)

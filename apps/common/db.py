@@ -25,6 +25,12 @@ def is_mongodb(using: str = DEFAULT_DB_ALIAS) -> bool:
     return connections[using].vendor == "mongodb"
 
 
+def in_transaction(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether the caller is inside a transaction from `atomic()` (each backend keeps its own flag)."""
+    connection = connections[using]
+    return connection.in_atomic_block_mongo if is_mongodb(using) else connection.in_atomic_block
+
+
 def atomic(using: str = DEFAULT_DB_ALIAS):
     """A transaction around the block; nested blocks join the outer one.
 
@@ -45,7 +51,7 @@ def atomic_attempts(using: str = DEFAULT_DB_ALIAS, *, max_attempts: int = MAX_AT
     attempt's, propagates. Inside an enclosing MongoDB transaction there is nothing to retry here: the
     conflict aborts that transaction, and its own loop runs it again.
     """
-    if not is_mongodb(using) or connections[using].in_atomic_block_mongo:
+    if not is_mongodb(using) or in_transaction(using):
         yield atomic(using)
         return
     for number in range(1, max_attempts + 1):
