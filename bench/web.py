@@ -85,7 +85,6 @@ def start_web(tmp: Path, port: int, core_port: int, api_key: str, workers: int) 
         "CORE_API_KEY": api_key,
         "JWT_PRIVATE_KEY": generate_private_pem("EdDSA"),
         "JWT_ACCESS_TOKEN_SECONDS": "3600",
-        "WEB_CORE_TIMEOUT_SECONDS": "5",  # the one login waits on PBKDF2 with the machine busy
         "REDIS_URL": "",
         "PORT": str(port),
         "BIND_HOST": "127.0.0.1",

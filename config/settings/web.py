@@ -36,7 +36,7 @@ HEALTH_CHECKS = ["cache"]
 # (503 core_unavailable when core is down) within 2 s.
 CORE_API_URL = env_str("CORE_API_URL", "http://127.0.0.1:8000")
 CORE_API_KEY = env_str("CORE_API_KEY", "" if PRODUCTION else "dev-service-key")
-WEB_CORE_TIMEOUT_SECONDS = float(env_str("WEB_CORE_TIMEOUT_SECONDS", "0.8"))  # tests on a loaded machine raise it
+WEB_CORE_TIMEOUT_SECONDS = float(env_str("WEB_CORE_TIMEOUT_SECONDS", "0.8"))
 WEB_CORE_RETRIES = 1
 
 # JWT (djangorestframework-simplejwt), asymmetric: see README "Web API" and apps/dashboard/keys.py.

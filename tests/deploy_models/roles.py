@@ -118,9 +118,7 @@ class Deployment(Platform):
         web = web_process(dirs["web"], ports["web"], ports["core"], workers=web_workers)
         self.web = _relocate(web, placement, "web", {
             **common, "BIND_HOST": hosts["web"], "ALLOWED_HOSTS": allowed("web"),
-            "CORE_API_URL": placement.url("core"), "JWT_PRIVATE_KEY": self.private_pem,
-            # Core's password hash takes ~0.5 s idle and over 1 s on a busy two-CPU test host: above web's 0.8 s.
-            "WEB_CORE_TIMEOUT_SECONDS": "3"})
+            "CORE_API_URL": placement.url("core"), "JWT_PRIVATE_KEY": self.private_pem})
         self.core_port, self.sandbox_port, self.bot_port = ports["core"], ports["sandbox"], ports["bot"]
 
     @property

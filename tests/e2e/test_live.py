@@ -39,8 +39,7 @@ class LiveWeb:
         self.processes, self.ports = [], []
         for number, options in enumerate(instances):
             port = free_port()
-            # A login waits on core's password hashing: on a loaded machine longer than the 0.8 s default.
-            env = {"JWT_PRIVATE_KEY": key, "WEB_CORE_TIMEOUT_SECONDS": "5", **options.get("env", {})}
+            env = {"JWT_PRIVATE_KEY": key, **options.get("env", {})}
             self.processes.append(web_process(tmp, port, platform.core_port, name=f"live-web{number}",
                                               workers=options.get("workers", 1), env=env))
             self.ports.append(port)
