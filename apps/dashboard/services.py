@@ -99,17 +99,22 @@ def _denied(permission: str, reason: str) -> PermissionDeniedError:
 def require(user: DashboardUser, permission: str, *, group_id: str | None = None) -> None:
     """Asks core whether `user` holds `permission`: globally, or, for a request about one group, globally or
     in that group (a platform admin holds global roles without being a member of every group, which core's
-    group-scoped check alone would require). Raises 403 permission_denied naming the permission."""
+    group-scoped check alone would require). Raises 403 permission_denied naming the permission. What core
+    allowed is remembered for the rest of the request (`DashboardUser.granted`)."""
+    if (permission, None) in user.granted or (permission, group_id) in user.granted:
+        return
     if group_id is None:
         decision = core().check_permission(user_id=user.id, permission=permission)
         if not decision["allowed"]:
             raise _denied(permission, decision["reason"])
+        user.granted.add((permission, None))
         return
     checks = [{"user_id": user.id, "permission": permission},
               {"user_id": user.id, "permission": permission, "group_id": group_id}]
     global_decision, group_decision = core().check_permissions(checks)["results"]
     if not (global_decision["allowed"] or group_decision["allowed"]):
         raise _denied(permission, group_decision["reason"])
+    user.granted.add((permission, None if global_decision["allowed"] else group_id))
 
 
 def me(user: DashboardUser) -> dict:

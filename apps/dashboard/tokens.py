@@ -30,6 +30,9 @@ class DashboardUser:
         self.id = str(token["user_id"])
         self.username = str(token.get("username", ""))
         self.session_id = str(token.get("sid", ""))
+        # (permission, group id or None) that core allowed during this request: a page that reads a group, its
+        # members and its settings asks core once, not once per read. Lives as long as the request's user.
+        self.granted: set[tuple[str, str | None]] = set()
 
     @property
     def pk(self) -> str:
