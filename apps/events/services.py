@@ -29,37 +29,37 @@ def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _resolve_groups(events: list[dict]) -> list[Group]:
-    chat_ids = {e["telegram_chat_id"] for e in events if "telegram_chat_id" in e}
-    group_ids = {str(e["group_id"]) for e in events if "group_id" in e}
-    by_chat, by_pk = {}, {}
+def _group_ref(event: dict) -> tuple:
+    """How an event names its group: by Telegram chat id or by core id (resolved in the writer's turn)."""
+    if "telegram_chat_id" in event:
+        return ("chat", event["telegram_chat_id"])
+    return ("pk", str(event["group_id"]))
+
+
+def _resolve_groups(events: list[dict], refs: list[tuple]) -> dict[tuple, Group]:
+    chat_ids = {value for kind, value in set(refs) if kind == "chat"}
+    group_ids = {value for kind, value in set(refs) if kind == "pk"}
+    found: dict[tuple, Group] = {}
     if chat_ids:
         for group in Group.objects.filter(telegram_chat_id__in=chat_ids):
-            by_chat[group.telegram_chat_id] = group
-        missing = chat_ids - set(by_chat)
+            found[("chat", group.telegram_chat_id)] = group
+        missing = {chat_id for chat_id in chat_ids if ("chat", chat_id) not in found}
         if missing:
             for alias in ChatIdAlias.objects.filter(telegram_chat_id__in=missing).select_related("group"):
-                by_chat[alias.telegram_chat_id] = alias.group
+                found[("chat", alias.telegram_chat_id)] = alias.group
     if group_ids:
         pks = {parse_pk(Group, value) for value in group_ids} - {None}
-        by_pk = {str(group.pk): group for group in Group.objects.filter(pk__in=pks)}
-    groups, unknown = [], {}
-    for index, event in enumerate(events):
-        group = by_chat.get(event["telegram_chat_id"]) if "telegram_chat_id" in event else by_pk.get(
-            str(event["group_id"]))
-        if group is None:
-            unknown[str(index)] = ["Unknown group."]
-        groups.append(group)
+        found.update((("pk", str(group.pk)), group) for group in Group.objects.filter(pk__in=pks))
+    unknown = {str(index): ["Unknown group."] for index, ref in enumerate(refs) if ref not in found}
     if unknown:
         raise ValidationFailed(f"{len(unknown)} event(s) name an unknown group; the batch was not stored",
                                details={"events": unknown})
-    return groups
+    return found
 
 
-def _resolve_users(events: list[dict]) -> tuple[dict[int, object], list[User]]:
-    """Core user pks by Telegram id; users seen for the first time are created (and returned as such, to be
-    audited)."""
-    wanted = {e["telegram_user_id"]: e for e in events if e.get("telegram_user_id") is not None}
+def _resolve_users(wanted: dict[int, dict]) -> tuple[dict[int, object], list[User]]:
+    """Core user pks by Telegram id (`wanted`: Telegram id -> the event that names the user best); users seen
+    for the first time are created (and returned as such, to be audited)."""
     pks = dict(User.objects.filter(telegram_user_id__in=wanted).values_list("telegram_user_id", "pk"))
     missing = [telegram_id for telegram_id in wanted if telegram_id not in pks]
     if not missing:
@@ -138,40 +138,81 @@ def _seen_event_ids(ids: set[str]) -> set[str]:
     return {event_id for (event_id,) in statement.rows(ids=list(ids))}
 
 
+class _Plan:
+    """What a batch writes, worked out from its events alone before the writer's turn, while another worker may
+    hold it: the rows, and every counter keyed by group reference and Telegram user id. The turn then only
+    resolves those keys to primary keys and writes."""
+
+    def __init__(self, events: list[dict], refs: list[tuple], times: list, indexes: list[int]):
+        self.indexes = indexes
+        self.rows: list[tuple] = []  # (event_id, group ref, telegram user id, type, command, stored time)
+        self.counts: dict[tuple, Counter] = defaultdict(Counter)  # (ref, hour) -> counter field -> amount
+        self.active: set[tuple] = set()  # (ref, hour, telegram user id) of everyone who wrote
+        self.spoken: dict[tuple, list] = {}  # (ref, telegram user id) -> [messages, last seen]
+        self.presence: list[tuple] = []  # (ref, telegram user id, membership status), joins and leaves in order
+        self.senders: dict[int, dict] = {}  # telegram user id -> its latest event (names a new user)
+        self.by_type: Counter = Counter()
+        member, left = Membership.Status.MEMBER, Membership.Status.LEFT
+        for index in indexes:
+            event = events[index]
+            ref, kind, sender, moment = refs[index], event["type"], event.get("telegram_user_id"), event["occurred_at"]
+            self.rows.append((event["event_id"], ref, sender, kind, event.get("command", ""), times[index]))
+            self.by_type[kind] += 1
+            hour = _hour(moment)
+            self.counts[(ref, hour)][_COUNTER_FIELD[kind]] += 1
+            if sender is None:
+                continue
+            self.senders[sender] = event
+            if kind == "join":
+                self.presence.append((ref, sender, member))
+            elif kind == "leave":
+                self.presence.append((ref, sender, left))
+            else:
+                self.active.add((ref, hour, sender))
+                entry = self.spoken.get((ref, sender))
+                if entry is None:
+                    entry = self.spoken[(ref, sender)] = [0, moment]
+                entry[0] += kind == "message"
+                if moment > entry[1]:
+                    entry[1] = moment
+
+
+def _first_of_each_id(events: list[dict]) -> list[int]:
+    """Indexes of the events whose event_id the batch has not named before."""
+    named, indexes = set(), []
+    for index, event in enumerate(events):
+        if event["event_id"] not in named:
+            named.add(event["event_id"])
+            indexes.append(index)
+    return indexes
+
+
 def events_ingest(*, events: list[dict]) -> dict:
     if len(events) > MAX_BATCH:
         raise ValidationFailed(f"At most {MAX_BATCH} events per batch")
-    # What needs no database is done before this writer's turn, while another worker may be writing.
-    hours = [_hour(event["occurred_at"]) for event in events]
+    refs = [_group_ref(event) for event in events]
     insert = PreparedQuery.get("events:insert", _EventInsert)
-    times = insert.times(events) if insert is not None else None
+    times = insert.times(events) if insert is not None else [event["occurred_at"] for event in events]
+    plan = _Plan(events, refs, times, _first_of_each_id(events))
     with writer_turn():
         for attempt in atomic_attempts():
             with attempt:
-                groups = _resolve_groups(events)
-                seen = _seen_event_ids({event["event_id"] for event in events})
-                fresh = []  # indexes of the events stored now
-                for index, event in enumerate(events):
-                    if event["event_id"] in seen:
-                        continue
-                    seen.add(event["event_id"])
-                    fresh.append(index)
+                groups = _resolve_groups(events, refs)
+                stored = _seen_event_ids({event["event_id"] for event in events})
+                fresh = [index for index in plan.indexes if events[index]["event_id"] not in stored]
                 if not fresh:
                     return {"received": len(events), "accepted": 0, "duplicates": len(events)}
-                users, new_users = _resolve_users([events[index] for index in fresh])
-                rows = [
-                    (events[index]["event_id"], groups[index].pk, users.get(events[index].get("telegram_user_id")),
-                     events[index]["type"], events[index].get("command", ""),
-                     events[index]["occurred_at"] if times is None else times[index])
-                    for index in fresh
-                ]
+                batch = plan if len(fresh) == len(plan.indexes) else _Plan(events, refs, times, fresh)
+                users, new_users = _resolve_users(batch.senders)
+                group_pks = {ref: group.pk for ref, group in groups.items()}
+                rows = [(event_id, group_pks[ref], users.get(sender), kind, command, moment)
+                        for event_id, ref, sender, kind, command, moment in batch.rows]
                 if insert is not None:
                     insert.run(rows)
                 else:
                     _bulk_create_events(rows)
-                _update_buckets([(events[index], groups[index], hours[index]) for index in fresh], users)
-                _update_memberships([(events[index], groups[index]) for index in fresh], users,
-                                    {user.pk: user for user in new_users})
+                _update_buckets(batch, group_pks, users)
+                _update_memberships(batch, groups, users, {user.pk: user for user in new_users})
                 audit_record_many(
                     [AuditEntry(action=actions.USER_CREATE, result="success", target_type="user",
                                 target_id=user.pk, details={"username": user.username,
@@ -179,63 +220,44 @@ def events_ingest(*, events: list[dict]) -> dict:
                                                             "via": "events"}) for user in new_users]
                     + [AuditEntry(action=actions.EVENTS_INGEST, result="success", target_type="events",
                                   details={"received": len(events), "accepted": len(fresh),
-                                           "by_type": dict(Counter(events[index]["type"] for index in fresh))})]
+                                           "by_type": dict(batch.by_type)})]
                 )
     return {"received": len(events), "accepted": len(fresh), "duplicates": len(events) - len(fresh)}
 
 
-def _update_buckets(fresh: list[tuple[dict, Group, datetime]], users: dict[int, object]) -> None:
+def _update_buckets(batch: _Plan, group_pks: dict[tuple, object], users: dict[int, object]) -> None:
+    """Adds the batch's counts to each (group, hour) bucket, records who was active in it, and adds the messages
+    to each group's total. One statement per bucket and per group: a batch of live traffic touches a few."""
     counts: dict[tuple, Counter] = defaultdict(Counter)
-    active: set[tuple] = set()
-    for event, group, hour in fresh:
-        key = (group.pk, hour)
-        counts[key][_COUNTER_FIELD[event["type"]]] += 1
-        user_pk = users.get(event.get("telegram_user_id"))
-        if event["type"] in ("message", "command") and user_pk is not None:
-            active.add((*key, user_pk))
-
-    group_ids = {group_id for group_id, _ in counts}
-    starts = {start for _, start in counts}
-    existing = {
-        (bucket.group_id, bucket.start): bucket
-        for bucket in ActivityBucket.objects.filter(group_id__in=group_ids, start__in=starts)
-    }
-    to_create, to_update = [], []
+    for (ref, hour), counter in batch.counts.items():
+        counts[(group_pks[ref], hour)].update(counter)
+    active: dict[tuple, set] = defaultdict(set)
+    for ref, hour, sender in batch.active:
+        active[(group_pks[ref], hour)].add(users[sender])
+    messages_by_group: Counter = Counter()
     for (group_id, start), counter in counts.items():
-        bucket = existing.get((group_id, start))
-        if bucket is None:
-            to_create.append(ActivityBucket(group_id=group_id, start=start, **counter))
-            continue
-        for field, amount in counter.items():
-            setattr(bucket, field, getattr(bucket, field) + amount)
-        to_update.append(bucket)
-    ActivityBucket.objects.bulk_create(to_create)
-    if to_update:
-        ActivityBucket.objects.bulk_update(to_update, ["messages", "joins", "leaves", "commands"])
-
-    if active:
-        present = set(
-            ActiveMember.objects.filter(group_id__in=group_ids, start__in=starts,
-                                        user_id__in={user_id for *_, user_id in active})
-            .values_list("group_id", "start", "user_id")
-        )
-        ActiveMember.objects.bulk_create(
-            [ActiveMember(group_id=g, start=s, user_id=u) for g, s, u in active - present]
-        )
-    messages_by_group = Counter()
-    for (group_id, _), counter in counts.items():
         messages_by_group[group_id] += counter["messages"]
+        added = ActivityBucket.objects.filter(group_id=group_id, start=start).update(
+            **{field: F(field) + amount for field, amount in counter.items()})
+        if not added:
+            ActivityBucket.objects.create(group_id=group_id, start=start, **counter)
+    for (group_id, start), user_ids in active.items():
+        present = set(ActiveMember.objects.filter(group_id=group_id, start=start, user_id__in=user_ids)
+                      .values_list("user_id", flat=True))
+        ActiveMember.objects.bulk_create(
+            [ActiveMember(group_id=group_id, start=start, user_id=user_id) for user_id in user_ids - present])
     for group_id, amount in messages_by_group.items():
         if amount:
             Group.objects.filter(pk=group_id).update(message_count=F("message_count") + amount)
 
 
-def _update_memberships(fresh: list[tuple[dict, Group]], users: dict[int, object], known_users: dict) -> None:
+def _update_memberships(batch: _Plan, groups: dict[tuple, Group], users: dict[int, object],
+                        known_users: dict) -> None:
     """Message counts and last-seen times in bulk; joins and leaves that change a membership through the
     membership service (audited). One read of every membership the batch touches decides which those are: a
     join of someone already a member changes nothing, so it needs no call (which would find that out itself)."""
-    touched = {(group.pk, users[event["telegram_user_id"]]) for event, group in fresh
-               if event.get("telegram_user_id") is not None}
+    touched = {(groups[ref].pk, users[sender]) for ref, sender in batch.spoken}
+    touched.update((groups[ref].pk, users[sender]) for ref, sender, _ in batch.presence)
     if not touched:
         return
     state = {
@@ -258,27 +280,22 @@ def _update_memberships(fresh: list[tuple[dict, Group]], users: dict[int, object
         membership = membership_set(group=group, user=user_of(user_pk), status=status)
         state[(group.pk, user_pk)] = (membership.pk, membership.status, membership.restricted_until)
 
-    spoken: dict[tuple, list] = defaultdict(lambda: [0, None])
-    for event, group in fresh:
-        user_pk = users.get(event.get("telegram_user_id"))
-        if user_pk is None:
-            continue
-        if event["type"] == "join":
-            set_status(group, user_pk, Membership.Status.MEMBER)
-        elif event["type"] == "leave":
-            set_status(group, user_pk, Membership.Status.LEFT)
-        else:
-            entry = spoken[(group, user_pk)]
-            entry[0] += 1 if event["type"] == "message" else 0
-            entry[1] = max(entry[1] or event["occurred_at"], event["occurred_at"])
+    for ref, sender, status in batch.presence:
+        set_status(groups[ref], users[sender], status)
+    spoken: dict[tuple, list] = {}  # two references to one group (a chat id and its alias) add up here
+    for (ref, sender), (messages, last_seen) in batch.spoken.items():
+        group = groups[ref]
+        entry = spoken.setdefault((group.pk, users[sender]), [group, 0, last_seen])
+        entry[1] += messages
+        entry[2] = max(entry[2], last_seen)
     # One UPDATE per distinct (messages, last seen to the second), not one per member: a batch of live traffic
     # has a handful of those, where per-row updates (or bulk_update's CASE per row) cost most of the ingest.
     same_change: dict[tuple, list] = defaultdict(list)
-    for (group, user_pk), (messages, last_seen) in spoken.items():
-        current = state.get((group.pk, user_pk))
+    for (group_pk, user_pk), (group, messages, last_seen) in spoken.items():
+        current = state.get((group_pk, user_pk))
         if current is None:  # first sight of someone already in the chat
             membership = membership_set(group=group, user=user_of(user_pk), status=Membership.Status.MEMBER)
-            current = state[(group.pk, user_pk)] = (membership.pk, membership.status, membership.restricted_until)
+            current = state[(group_pk, user_pk)] = (membership.pk, membership.status, membership.restricted_until)
         same_change[(messages, last_seen.replace(microsecond=0))].append(current[0])
     for (messages, last_seen), pks in same_change.items():
         Membership.objects.filter(pk__in=pks).update(

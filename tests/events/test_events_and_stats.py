@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
-from apps.events.models import GroupEvent
-from apps.groups.models import Membership
+from apps.events.models import ActiveMember, ActivityBucket, GroupEvent
+from apps.groups.models import ChatIdAlias, Membership
 from apps.users.models import User
 from tests.factories import make_group
 
@@ -45,6 +45,57 @@ def test_batch_is_stored_counted_and_idempotent(api, group):
 def test_duplicates_inside_one_batch_count_once(api, group):
     response = api.post(BATCH, {"events": [event(group, 1), event(group, 1)]})
     assert response.json()["data"]["accepted"] == 1
+
+
+def test_one_group_named_three_ways_adds_up_in_one_place(api, group):
+    """By chat id, by core id and by the chat id it had before a migration: one bucket, one member row."""
+    ChatIdAlias.objects.create(group=group, telegram_chat_id=-4242)
+    by_chat = event(group, 1)
+    by_id = {**event(group, 2), "group_id": str(group.pk)}
+    del by_id["telegram_chat_id"]
+    by_alias = {**event(group, 3), "telegram_chat_id": -4242}
+    response = api.post(BATCH, {"events": [by_chat, by_id, by_alias]})
+    assert response.json()["data"]["accepted"] == 3
+    bucket = ActivityBucket.objects.get(group=group)
+    assert bucket.messages == 3
+    speaker = Membership.objects.get(group=group, user__telegram_user_id=1001)
+    assert speaker.message_count == 3
+    assert speaker.last_seen_at.isoformat() == datetime.fromisoformat(by_alias["occurred_at"]).isoformat()
+    assert list(ActiveMember.objects.filter(group=group).values_list("user__telegram_user_id", flat=True)) == [1001]
+    group.refresh_from_db()
+    assert group.message_count == 3
+
+
+def test_joins_and_leaves_apply_in_the_order_they_happened(api, group):
+    api.post(BATCH, {"events": [event(group, 1, "join", user=3003), event(group, 2, "leave", user=3003),
+                                event(group, 3, "leave", user=3004), event(group, 4, "join", user=3004)]})
+    assert Membership.objects.get(group=group, user__telegram_user_id=3003).status == "left"
+    assert Membership.objects.get(group=group, user__telegram_user_id=3004).status == "member"
+    bucket = ActivityBucket.objects.get(group=group)
+    assert (bucket.joins, bucket.leaves, bucket.messages) == (2, 2, 0)
+    assert not ActiveMember.objects.exists()  # joining and leaving is not taking part
+
+
+def test_a_partly_stored_batch_counts_only_what_is_new(api, group):
+    api.post(BATCH, {"events": [event(group, 1), event(group, 2, user=1002)]})
+    response = api.post(BATCH, {"events": [event(group, 1), event(group, 2, user=1002), event(group, 3),
+                                           event(group, 4, "command", user=1002, command="ban")]})
+    assert response.json()["data"] == {"received": 4, "accepted": 2, "duplicates": 2}
+    bucket = ActivityBucket.objects.get(group=group)
+    assert (bucket.messages, bucket.commands) == (3, 1)
+    counts = dict(Membership.objects.filter(group=group).values_list("user__telegram_user_id", "message_count"))
+    assert counts == {1001: 2, 1002: 1}
+    assert ActiveMember.objects.filter(group=group).count() == 2
+    assert AuditEvent.objects.filter(action="events.ingest").latest("sequence").details["by_type"] == {
+        "message": 1, "command": 1}
+
+
+def test_hours_get_buckets_of_their_own(api, group):
+    events = [{**event(group, n), "occurred_at": hour_ago(2 - n % 2, 5)} for n in range(5)]
+    api.post(BATCH, {"events": events})
+    api.post(BATCH, {"events": [{**event(group, n), "occurred_at": hour_ago(1, 7)} for n in (9, 10)]})
+    assert sorted(ActivityBucket.objects.filter(group=group).values_list("messages", flat=True)) == [3, 4]
+    assert ActiveMember.objects.filter(group=group).count() == 2  # one speaker, two hours
 
 
 @pytest.mark.parametrize(
