@@ -13,6 +13,18 @@ from django.db import DEFAULT_DB_ALIAS, connections
 SQL_VENDORS = frozenset({"sqlite", "postgresql", "mysql"})
 
 
+def in_list_size(count: int) -> int:
+    """The IN-list length a statement for `count` values is compiled with: the next power of two, so that a
+    handful of statements per connection serve lists of any length (`padded` fills the rest)."""
+    return 1 << max(count - 1, 0).bit_length()
+
+
+def padded(values, size: int) -> list:
+    """`values` as a list of `size`, the last value repeated: a repeat in an IN list matches nothing new."""
+    values = list(values)
+    return values + values[-1:] * (size - len(values))
+
+
 class PreparedQuery:
     """An ORM statement compiled once for one connection, executed again with fresh parameters.
 

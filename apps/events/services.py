@@ -1,12 +1,12 @@
 """Ingest of group events: all or nothing, idempotent by event_id, counters kept in the same transaction."""
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib.auth.hashers import make_password
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 from apps.audit import actions
@@ -14,7 +14,7 @@ from apps.audit.services import AuditEntry, audit_record_many, writer_turn
 from apps.common.db import atomic_attempts
 from apps.common.errors import ValidationFailed
 from apps.common.ids import parse_pk
-from apps.common.prepared import PreparedQuery
+from apps.common.prepared import PreparedQuery, in_list_size, padded
 from apps.groups.models import ChatIdAlias, Group, Membership
 from apps.groups.services import membership_set
 from apps.users.models import User
@@ -60,7 +60,7 @@ def _resolve_groups(events: list[dict], refs: list[tuple]) -> dict[tuple, Group]
 def _resolve_users(wanted: dict[int, dict]) -> tuple[dict[int, object], list[User]]:
     """Core user pks by Telegram id (`wanted`: Telegram id -> the event that names the user best); users seen
     for the first time are created (and returned as such, to be audited)."""
-    pks = dict(User.objects.filter(telegram_user_id__in=wanted).values_list("telegram_user_id", "pk"))
+    pks = _user_pks(list(wanted))
     missing = [telegram_id for telegram_id in wanted if telegram_id not in pks]
     if not missing:
         return pks, []
@@ -125,17 +125,61 @@ def _bulk_create_events(rows: list[tuple]) -> None:
 
 
 def _seen_event_ids(ids: set[str]) -> set[str]:
-    """Which of `ids` are stored already. On SQL backends one compiled statement per batch size is reused."""
-    stand_ins = tuple(f"\x00stand-in-{number}" for number in range(len(ids)))
+    """Which of `ids` are stored already."""
+    size = in_list_size(len(ids))
+    stand_ins = tuple(f"\x00stand-in-{number}" for number in range(size))
 
     def build(connection):
         queryset = GroupEvent.objects.filter(event_id__in=stand_ins).values_list("event_id")
         return PreparedQuery(queryset, connection, {"ids": stand_ins})
 
-    statement = PreparedQuery.get(("events:seen", len(ids)), build)
+    statement = PreparedQuery.get(("events:seen", size), build)
     if statement is None:
         return set(GroupEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
-    return {event_id for (event_id,) in statement.rows(ids=list(ids))}
+    return {event_id for (event_id,) in statement.rows(ids=padded(ids, size))}
+
+
+# Stand-ins for integer keys in compiled statements: no row has a negative primary key or Telegram id this low.
+_KEY_STAND_IN = -(2**62)
+
+
+def _stand_ins(size: int) -> tuple[int, ...]:
+    return tuple(_KEY_STAND_IN - number for number in range(size))
+
+
+def _user_pks(telegram_ids) -> dict[int, object]:
+    """Core user pks by Telegram id, for those of `telegram_ids` that have a user."""
+    size = in_list_size(len(telegram_ids))
+
+    def build(connection):
+        queryset = User.objects.filter(telegram_user_id__in=_stand_ins(size)).values_list("telegram_user_id", "pk")
+        return PreparedQuery(queryset, connection, {"ids": _stand_ins(size)})
+
+    statement = PreparedQuery.get(("events:user-pks", size), build)
+    if statement is None:
+        return dict(User.objects.filter(telegram_user_id__in=telegram_ids).values_list("telegram_user_id", "pk"))
+    return dict(statement.rows(ids=padded(telegram_ids, size)))
+
+
+def _membership_state(group_ids: set, user_ids: set) -> dict[tuple, tuple]:
+    """(group pk, user pk) -> (membership pk, status, restricted_until) of those pairs' memberships (and of
+    other pairs of the same groups and users, which the caller ignores)."""
+    groups_size, users_size = in_list_size(len(group_ids)), in_list_size(len(user_ids))
+    fields = ("pk", "group_id", "user_id", "status", "restricted_until")
+
+    def build(connection):
+        group_stand_ins, user_stand_ins = _stand_ins(groups_size), _stand_ins(groups_size + users_size)[groups_size:]
+        queryset = Membership.objects.filter(group_id__in=group_stand_ins, user_id__in=user_stand_ins)
+        return PreparedQuery(queryset.values_list(*fields), connection,
+                             {"groups": group_stand_ins, "users": user_stand_ins})
+
+    statement = PreparedQuery.get(("events:membership-state", groups_size, users_size), build)
+    if statement is None:
+        rows = Membership.objects.filter(group_id__in=group_ids, user_id__in=user_ids).values_list(*fields)
+    else:
+        rows = statement.rows(groups=padded(group_ids, groups_size), users=padded(user_ids, users_size))
+    return {(group_id, user_id): (pk, status, restricted_until)
+            for pk, group_id, user_id, status, restricted_until in rows}
 
 
 class _Plan:
@@ -242,13 +286,34 @@ def _update_buckets(batch: _Plan, group_pks: dict[tuple, object], users: dict[in
         if not added:
             ActivityBucket.objects.create(group_id=group_id, start=start, **counter)
     for (group_id, start), user_ids in active.items():
-        present = set(ActiveMember.objects.filter(group_id=group_id, start=start, user_id__in=user_ids)
-                      .values_list("user_id", flat=True))
+        present = _active_already(group_id, start, user_ids)
         ActiveMember.objects.bulk_create(
             [ActiveMember(group_id=group_id, start=start, user_id=user_id) for user_id in user_ids - present])
     for group_id, amount in messages_by_group.items():
         if amount:
             Group.objects.filter(pk=group_id).update(message_count=F("message_count") + amount)
+
+
+def _active_already(group_id, start: datetime, user_ids: set) -> set:
+    """Which of `user_ids` are recorded as active in that group during the hour from `start`."""
+    size = in_list_size(len(user_ids))
+    hour_stand_in = datetime(1901, 1, 1, tzinfo=UTC)
+
+    def build(connection):
+        user_stand_ins = _stand_ins(size + 1)[1:]
+        queryset = ActiveMember.objects.filter(group_id=_KEY_STAND_IN, start=hour_stand_in,
+                                               user_id__in=user_stand_ins).values_list("user_id")
+        start_field = ActiveMember._meta.get_field("start")
+        return PreparedQuery(queryset, connection, {"group": _KEY_STAND_IN, "users": user_stand_ins,
+                                                    "start": start_field.get_db_prep_value(hour_stand_in, connection)})
+
+    statement = PreparedQuery.get(("events:active", size), build)
+    if statement is None:
+        return set(ActiveMember.objects.filter(group_id=group_id, start=start, user_id__in=user_ids)
+                   .values_list("user_id", flat=True))
+    start_value = ActiveMember._meta.get_field("start").get_db_prep_value(start, statement.connection)
+    return {user_id for (user_id,) in statement.rows(group=group_id, start=start_value,
+                                                     users=padded(user_ids, size))}
 
 
 def _update_memberships(batch: _Plan, groups: dict[tuple, Group], users: dict[int, object],
@@ -260,12 +325,7 @@ def _update_memberships(batch: _Plan, groups: dict[tuple, Group], users: dict[in
     touched.update((groups[ref].pk, users[sender]) for ref, sender, _ in batch.presence)
     if not touched:
         return
-    state = {
-        (group_id, user_id): (pk, status, restricted_until)
-        for pk, group_id, user_id, status, restricted_until in Membership.objects.filter(
-            group_id__in={group_id for group_id, _ in touched}, user_id__in={user_id for _, user_id in touched},
-        ).values_list("pk", "group_id", "user_id", "status", "restricted_until")
-    }
+    state = _membership_state({group_id for group_id, _ in touched}, {user_id for _, user_id in touched})
 
     def user_of(pk):
         if pk not in known_users:
@@ -288,17 +348,54 @@ def _update_memberships(batch: _Plan, groups: dict[tuple, Group], users: dict[in
         entry = spoken.setdefault((group.pk, users[sender]), [group, 0, last_seen])
         entry[1] += messages
         entry[2] = max(entry[2], last_seen)
-    # One UPDATE per distinct (messages, last seen to the second), not one per member: a batch of live traffic
-    # has a handful of those, where per-row updates (or bulk_update's CASE per row) cost most of the ingest.
-    same_change: dict[tuple, list] = defaultdict(list)
+    changes = []
     for (group_pk, user_pk), (group, messages, last_seen) in spoken.items():
         current = state.get((group_pk, user_pk))
         if current is None:  # first sight of someone already in the chat
             membership = membership_set(group=group, user=user_of(user_pk), status=Membership.Status.MEMBER)
             current = state[(group_pk, user_pk)] = (membership.pk, membership.status, membership.restricted_until)
-        same_change[(messages, last_seen.replace(microsecond=0))].append(current[0])
+        changes.append((current[0], messages, last_seen.replace(microsecond=0)))
+    update = PreparedQuery.get("events:spoken", _SpokenUpdate)
+    if update is not None:
+        update.run(changes)
+        return
+    # One UPDATE per distinct (messages, last seen to the second), not one per member: a batch of live traffic
+    # has a handful of those.
+    same_change: dict[tuple, list] = defaultdict(list)
+    for pk, messages, last_seen in changes:
+        same_change[(messages, last_seen)].append(pk)
     for (messages, last_seen), pks in same_change.items():
-        Membership.objects.filter(pk__in=pks).update(
-            message_count=F("message_count") + messages,
-            last_seen_at=Greatest(Coalesce(F("last_seen_at"), Value(last_seen)), Value(last_seen)),
-        )
+        Membership.objects.filter(pk__in=pks).update(**_spoken(messages, last_seen))
+
+
+def _spoken(messages: int, last_seen: datetime) -> dict:
+    """A membership's update for `messages` more messages, the last of them at `last_seen`."""
+    return {"message_count": F("message_count") + messages,
+            "last_seen_at": Greatest(Coalesce(F("last_seen_at"), Value(last_seen)), Value(last_seen))}
+
+
+class _SpokenUpdate:
+    """The ORM's UPDATE of one membership by `_spoken`, compiled once per connection and run with executemany:
+    one statement for everyone who spoke in a batch."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.last_seen = Membership._meta.get_field("last_seen_at")
+        moment = datetime(1901, 1, 1, tzinfo=UTC)
+        query = Membership.objects.filter(pk=_KEY_STAND_IN).query.chain(UpdateQuery)
+        query.add_update_values(_spoken(_KEY_STAND_IN - 1, moment))
+        self.sql, params = query.get_compiler(connection=connection).as_sql()
+        slot = {_KEY_STAND_IN: 0, _KEY_STAND_IN - 1: 1, self.last_seen.get_db_prep_save(moment, connection): 2}
+        if len(set(params) - set(slot)) or len(params) != 4:
+            raise ValueError(f"unexpected parameters in the compiled update: {params!r}")
+        self.positions = [slot[param] for param in params]
+
+    def run(self, changes: list[tuple]) -> None:
+        """changes: (membership pk, messages, last seen)."""
+        prepare, connection = self.last_seen.get_db_prep_save, self.connection
+        rows = []
+        for pk, messages, last_seen in changes:
+            values = (pk, messages, prepare(last_seen, connection))
+            rows.append([values[position] for position in self.positions])
+        with connection.cursor() as cursor:
+            cursor.executemany(self.sql, rows)
