@@ -21,6 +21,7 @@ from pathlib import Path
 
 from apps.coreclient import CoreClient, CoreError
 from apps.tgsandbox.client import SandboxClient
+from bench.run import server_cpu
 from tests.e2e.processes import (
     BIN,
     TEST_KEY,
@@ -132,16 +133,21 @@ def main(argv: list[str]) -> int:
         time.sleep(1.5)  # the events naming @bench_target reach core
 
         print("measuring the bare baseline ...", flush=True)
+        cpu_before = server_cpu(bare.popen.pid)
         baseline = wrk(f"http://127.0.0.1:{bare_port}", str(chat["id"]), WEBHOOK_SECRET, duration=options.duration)
+        baseline_cpu_ms = (server_cpu(bare.popen.pid) - cpu_before) * 1000 / max(1, baseline["requests"])
         before = messages_in_core(api, group_id)
         started = time.monotonic()
         print("measuring the bot's webhook ...", flush=True)
+        cpu_before = server_cpu(bot.popen.pid)
         intake = wrk(f"http://127.0.0.1:{bot_port}", str(chat["id"]), WEBHOOK_SECRET, duration=options.duration)
         accepted = intake["requests"] - intake["errors"]["status"]
         while messages_in_core(api, group_id) - before < accepted and time.monotonic() - started < 120:
             time.sleep(0.2)
         counted = messages_in_core(api, group_id) - before
         end_to_end_seconds = time.monotonic() - started
+        # Everything the bot spent on the run's updates: intake, handlers, shipping the events to core.
+        bot_cpu_ms = (server_cpu(bot.popen.pid) - cpu_before) * 1000 / max(1, accepted)
         end_to_end = counted / end_to_end_seconds
 
         print(f"core counted {counted}/{accepted}; timing commands ...", flush=True)
@@ -152,9 +158,10 @@ def main(argv: list[str]) -> int:
         print(f"\nbot benchmarks ({options.duration} s wrk runs, 32 connections; {options.commands} commands, "
               f"at most {options.command_rate:g} a second)")
         base_p99, intake_p99 = baseline["latency_ms"]["p99"], intake["latency_ms"]["p99"]
-        print(f"  bare ASGI baseline          {baseline['rps']:9.0f} requests/s   p99 {base_p99:.1f} ms")
+        print(f"  bare ASGI baseline          {baseline['rps']:9.0f} requests/s   p99 {base_p99:.1f} ms"
+              f"   CPU {baseline_cpu_ms:.3f} ms/request")
         print(f"  bot webhook intake          {intake['rps']:9.0f} updates/s    p99 {intake_p99:.1f} ms"
-              f"   ratio {intake['rps'] / baseline['rps']:.2f}")
+              f"   ratio {intake['rps'] / baseline['rps']:.2f}   bot CPU {bot_cpu_ms:.3f} ms/update")
         verdict = "PASS" if end_to_end >= TARGET_MESSAGES_PER_S and counted >= accepted else "FAIL"
         print(f"  counted in core (end to end) {end_to_end:8.0f} messages/s   {counted}/{accepted} accepted"
               f"   target >= {TARGET_MESSAGES_PER_S}: {verdict}")
