@@ -146,7 +146,8 @@ class WebPlatform:
         return user
 
     def group(self, title: str | None = None) -> dict:
-        return self.core.group_register(telegram_chat_id=-1002000000000 - next(_numbers),
+        # Far from the sandbox's chat ids (-1002000000001 up): the bot's tests share this core.
+        return self.core.group_register(telegram_chat_id=-1009000000000 - next(_numbers),
                                         title=title or unique("Web group "), type="supergroup")
 
     def token(self, claims: dict | None = None, *, key=None, algorithm: str = "EdDSA", headers=None, **overrides):

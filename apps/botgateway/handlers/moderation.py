@@ -176,15 +176,20 @@ async def authorize_on_member(update: Update, context: BotContext, permission: s
     parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), wants_duration=wants_duration)
     actor = await resolve_actor(context, message)
     await ensure_group(context, chat)
-    # Core's decision and the target lookup are independent reads: one round trip's worth of waiting, not two.
-    # A denial still wins: it is raised before anything acts.
-    decision, target = await asyncio.gather(require_permission(context, chat, actor, permission),
-                                            resolve_target(context, chat, parsed.target), return_exceptions=True)
+    # Core's decision and the target (looked up, then checked on Telegram) are independent reads: they wait side
+    # by side. A denial still wins: it is raised first, and before anything acts.
+
+    async def checked_target():
+        target = await resolve_target(context, chat, parsed.target)
+        if protect:
+            await refuse_protected_target(context, chat, target)
+        return target
+
+    decision, target = await asyncio.gather(require_permission(context, chat, actor, permission), checked_target(),
+                                            return_exceptions=True)
     for outcome in (decision, target):
         if isinstance(outcome, BaseException):
             raise outcome
-    if protect:
-        await refuse_protected_target(context, chat, target)
     return Targeted(actor, parsed, target)
 
 
