@@ -143,7 +143,8 @@ class _Endpoints:
         return self._send(Call("GET", "/api/groups", params=_compact(filters), retry=True))
 
     def group_update(self, group_id: str, **fields):
-        return self._send(Call("PATCH", f"/api/groups/{group_id}", json=_compact(fields), retry=True))
+        """Changes the fields given; one given as None is sent as null, which clears it (log_chat_id)."""
+        return self._send(Call("PATCH", f"/api/groups/{group_id}", json=fields, retry=True))
 
     def group_migrate(self, group_id: str, *, new_telegram_chat_id: int):
         body = {"new_telegram_chat_id": new_telegram_chat_id}

@@ -411,6 +411,18 @@ def test_group_settings_form_saves_and_shows_core_s_messages(web, world, admin_b
     assert 'aria-invalid="true"' in refused.text
 
 
+def test_group_log_chat_is_set_and_cleared_from_the_form(web, world, admin_browser):
+    group = web.group()
+    path = f"/groups/{group['id']}"
+    form = {"title": group["title"], "is_active": "on", "warn_limit": "3", "warn_action": "ban",
+            "log_chat_id": "-1001234567890"}
+    assert admin_browser.post_form(path, form).status_code == 302
+    assert web.api.group_get(group["id"])["log_chat_id"] == -1001234567890
+    assert admin_browser.post_form(path, {**form, "log_chat_id": ""}).status_code == 302
+    assert web.api.group_get(group["id"])["log_chat_id"] is None
+    assert admin_browser.post_form(path, {**form, "log_chat_id": ""}).headers["location"] == f"{path}?saved=0"
+
+
 def test_posting_without_the_csrf_token_is_refused(web, world, admin_browser):
     for path, data in (("/assignments", {"user_id": world["member"]["id"], "role": "helper"}), ("/logout", {})):
         response = admin_browser.http.post(path, data=data)

@@ -56,12 +56,14 @@ class GroupSettingsForm(forms.Form):
     rules_text = forms.CharField(required=False, max_length=4096, strip=False, widget=forms.Textarea(
         attrs={"rows": 3}))
     log_chat_id = forms.IntegerField(required=False, label="Log chat id",
-                                     help_text="Telegram chat that receives the moderation log; empty keeps it")
+                                     help_text="Telegram chat that receives the moderation log; empty for none")
+
+    CLEARABLE = frozenset({"log_chat_id"})  # an emptied field clears these; others keep their value when empty
 
     def changes(self, group: dict) -> dict:
         """Only what differs from the group as core has it (core audits each change)."""
         return {name: value for name, value in self.cleaned_data.items()
-                if value is not None and value != group.get(name)}
+                if (value is not None or name in self.CLEARABLE) and value != group.get(name)}
 
 
 class GrantForm(forms.Form):
