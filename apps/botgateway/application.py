@@ -1,18 +1,21 @@
 """Builds the python-telegram-bot Application: handlers by feature, shared clients made in post_init and
 closed in post_shutdown, one error handler."""
 
+import functools
 import logging
 import uuid
 
 from django.conf import settings
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from apps.common.context import bind_context
-from apps.coreclient import AsyncCoreClient
+from apps.coreclient import AsyncCoreClient, CoreUnavailable
 
 from .context import BotApplication, BotContext, BotData
+from .flows import StopCommand, ensure_group
 from .handlers import activity, info, lifecycle, moderation
 from .ordering import PerChatUpdateProcessor
 from .outbox import EventShipper, Outbox
@@ -27,7 +30,8 @@ async def post_init(application: BotApplication) -> None:
     data = application.bot_data
     data.core = AsyncCoreClient(settings.CORE_API_URL, settings.CORE_API_KEY,
                                 timeout=settings.BOT_CORE_TIMEOUT_SECONDS, retries=1)
-    data.shipper = EventShipper(Outbox(settings.BOT_OUTBOX_PATH), data.core)
+    data.shipper = EventShipper(Outbox(settings.BOT_OUTBOX_PATH), data.core,
+                                register_chats=functools.partial(register_chats, application))
     data.shipper.start()
 
 
@@ -38,6 +42,23 @@ async def post_shutdown(application: BotApplication) -> None:
         data.shipper.outbox.close()
     if data.core is not None:
         await data.core.aclose()
+
+
+async def register_chats(application: BotApplication, chat_ids: set[int]) -> None:
+    """Registers chats whose events core refused as naming an unknown group: chats the bot met while core was
+    down. A chat Telegram no longer shows the bot is skipped (its events are then dropped, and logged)."""
+    context = BotContext(application)
+    for chat_id in chat_ids:
+        try:
+            chat = await application.bot.get_chat(chat_id)
+        except TelegramError as exc:
+            logger.warning("a chat core does not know could not be looked up", extra={"chat_id": chat_id,
+                                                                                      "error": str(exc)})
+            continue
+        try:
+            await ensure_group(context, chat)
+        except StopCommand as exc:  # core unreachable again: the events stay in the outbox
+            raise CoreUnavailable(str(exc)) from exc
 
 
 async def trace_update(update: Update, context: BotContext) -> None:

@@ -12,6 +12,7 @@ import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from prometheus_client import Counter, Gauge
@@ -69,9 +70,12 @@ class EventShipper:
     """Collects events from the handlers and gets them to core, in order, at most about a second late."""
 
     def __init__(self, outbox: Outbox, core, *, flush_interval: float = 0.25, batch_size: int = 500,
-                 max_backoff: float = 5.0):
+                 max_backoff: float = 5.0, register_chats: Callable[[set[int]], Awaitable[None]] | None = None):
         self.outbox = outbox
         self.core = core
+        # Registers in core the chats of events it refused as naming an unknown group: a group the bot first met
+        # while core was down has events in the outbox before core has the group.
+        self.register_chats = register_chats
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.max_backoff = max_backoff
@@ -130,18 +134,38 @@ class EventShipper:
             await self._ship_rows(rows)
             await asyncio.to_thread(self.outbox.ack, [seq for seq, _ in rows])
 
-    async def _ship_rows(self, rows: list[tuple[int, dict]]) -> None:
-        """Ships rows; an invalid batch is bisected so one bad event cannot block the rest forever."""
+    async def _ship_rows(self, rows: list[tuple[int, dict]], *, registered: bool = False) -> None:
+        """Ships rows. Events of chats core does not know yet are shipped again once those chats are registered;
+        a batch still refused is bisected, so one bad event cannot block the rest forever."""
         try:
             await self.core.events_batch([event for _, event in rows])
             EVENTS_SHIPPED.inc(len(rows))
         except CoreError as exc:
             if exc.status_code >= 500 or exc.code in {"unauthenticated", "rate_limited"}:
                 raise CoreUnavailable(str(exc)) from exc
+            unknown = _unknown_chats(exc, rows)
+            if unknown and not registered and self.register_chats is not None:
+                await self.register_chats(unknown)  # core down again: CoreUnavailable, the rows stay on disk
+                await self._ship_rows(rows, registered=True)
+                return
             if len(rows) == 1:
                 EVENTS_DEAD.inc()
                 logger.error("core refused an event; dropped", extra={"event": rows[0][1], "error": exc.message})
                 return
             middle = len(rows) // 2
-            await self._ship_rows(rows[:middle])
-            await self._ship_rows(rows[middle:])
+            await self._ship_rows(rows[:middle], registered=registered)
+            await self._ship_rows(rows[middle:], registered=registered)
+
+
+def _unknown_chats(exc: CoreError, rows: list[tuple[int, dict]]) -> set[int]:
+    """The chat ids of the events core refused as naming an unknown group (its details name them by index)."""
+    refused = (exc.details or {}).get("events") if isinstance(exc.details, dict) else None
+    if exc.code != "validation_error" or not isinstance(refused, dict):
+        return set()
+    chats = set()
+    for index, messages in refused.items():
+        if str(index).isdigit() and int(index) < len(rows) and "Unknown group." in (messages or []):
+            chat_id = rows[int(index)][1].get("telegram_chat_id")
+            if chat_id is not None:
+                chats.add(chat_id)
+    return chats

@@ -130,3 +130,21 @@ def test_the_outbox_survives_a_bot_restart(platform):
         platform.core.start()
     platform.wait_for(lambda: _messages_in_core(platform, chat["id"]) >= 4, "the replay after restart", timeout=15)
     _wait_until_the_bot_trusts_core(platform)
+
+
+def test_a_group_first_met_during_an_outage_is_registered_and_keeps_its_events(platform):
+    platform.core.stop()
+    try:
+        chat = platform.telegram.create_chat("Met during the outage", "alice", members=["carol"])
+        platform.telegram.add_member(chat["id"], "@sandbox_mod_bot", by="alice", status="administrator",
+                                     rights={"can_restrict_members": True, "can_delete_messages": True})
+        for number in range(3):
+            platform.telegram.send_message(chat["id"], "carol", f"before core knows this group {number}")
+        platform.wait_for(lambda: (_bot_health(platform)["outbox_depth"] or 0) >= 3, "the outbox to hold them")
+    finally:
+        platform.core.start()
+    # No new message in the chat: the replay itself registers the group, and no event is dropped.
+    platform.wait_for(lambda: platform._core_group(chat["id"]) is not None, "the group to be registered", timeout=15)
+    platform.wait_for(lambda: _messages_in_core(platform, chat["id"]) >= 3, "the replay", timeout=15)
+    assert platform.api.group_by_chat(chat["id"])["title"] == "Met during the outage"
+    _wait_until_the_bot_trusts_core(platform)
