@@ -9,7 +9,8 @@ from django.conf import settings
 
 from .context import current_context
 
-_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# color_message: uvicorn's copy of the message with terminal colour codes.
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
 _SECRET_MARKERS = ("key", "secret", "password", "token", "authorization")
 # The Bot API puts the bot's token in the URL path (/bot<token>/method); httpx logs request URLs at INFO.
 _BOT_TOKEN_IN_URL = re.compile(r"(/(?:file/)?bot)\d+:[^/\s\"']+(?=/)")

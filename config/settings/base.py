@@ -157,6 +157,10 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
         "gunicorn.access": {"level": "WARNING"},
+        # uvicorn (bot, web) installs plain-text handlers of its own before it imports the application; these
+        # replace them once Django is set up, so its lines are JSON too.
+        "uvicorn": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
+        "uvicorn.access": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
     },
 }
 

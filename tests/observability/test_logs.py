@@ -3,9 +3,11 @@
 import io
 import json
 import logging
+import logging.config
 from datetime import datetime
 
 import pytest
+import uvicorn.config
 
 from apps.common.context import bind_context, reset_context
 from apps.common.logging import JsonFormatter
@@ -43,6 +45,19 @@ def test_a_line_has_the_fields_and_the_request_id_of_its_context():
     assert (line["event"], line["level"], line["request_id"], line["user_id"], line["duration_ms"]) == (
         "core call failed", "error", "req-42", "7", 12.5)
     assert datetime.fromisoformat(line["timestamp"]).tzinfo is not None
+
+
+def test_uvicorn_lines_are_json_once_django_is_set_up(settings):
+    """uvicorn (bot, web) installs plain-text handlers before it imports the application; the settings replace
+    them, and its colour-coded copy of each message stays out of the line."""
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)  # what uvicorn does first,
+    logging.config.dictConfig(settings.LOGGING)  # then django.setup(), when uvicorn imports the application
+    for name in ("uvicorn", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        assert not logger.propagate and logger.handlers, name
+        assert all(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers), name
+    line = formatted("Started server process [%d]", 42, color_message="Started server process [\x1b[36m%d\x1b[0m]")
+    assert line["event"] == "Started server process [42]" and "color_message" not in line
 
 
 def test_secrets_are_kept_out_of_lines():
