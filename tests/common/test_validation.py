@@ -120,10 +120,14 @@ NOW = datetime.now(UTC)
 @pytest.mark.parametrize(
     "occurred_at",
     [
-        NOW.isoformat(), (NOW - timedelta(days=3)).isoformat(), "2026-01-01T10:00:00Z", "2026-01-01T10:00:00+05:30",
+        # Times relative to now are named, so that every process collects the same test ids (xdist).
+        pytest.param(NOW.isoformat(), id="now"), pytest.param((NOW - timedelta(days=3)).isoformat(), id="3-days-ago"),
+        "2026-01-01T10:00:00Z", "2026-01-01T10:00:00+05:30",
         "2026-01-01T10:00:00", "2026-01-01", "2026-01-01 10:00:00Z", "20260101T100000Z", "2026-02-30T10:00:00Z",
-        "2026-01-01T25:00:00Z", "yesterday", "", 1700000000, None, (NOW + timedelta(minutes=4)).isoformat(),
-        (NOW + timedelta(minutes=6)).isoformat(), "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
+        "2026-01-01T25:00:00Z", "yesterday", "", 1700000000, None,
+        pytest.param((NOW + timedelta(minutes=4)).isoformat(), id="in-4-minutes"),
+        pytest.param((NOW + timedelta(minutes=6)).isoformat(), id="in-6-minutes"),
+        "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
         "2026-01-01T10:00:00.123456789Z", "2026-01-01T10:00Z",
     ],
 )
