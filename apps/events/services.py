@@ -36,7 +36,8 @@ def _group_ref(event: dict) -> tuple:
     return ("pk", str(event["group_id"]))
 
 
-def _resolve_groups(events: list[dict], refs: list[tuple]) -> dict[tuple, Group]:
+def _resolve_groups(refs: list[tuple]) -> dict[tuple, Group]:
+    """Each group reference of the batch -> its group; refuses the whole batch when an event names none."""
     chat_ids = {value for kind, value in set(refs) if kind == "chat"}
     group_ids = {value for kind, value in set(refs) if kind == "pk"}
     found: dict[tuple, Group] = {}
@@ -241,7 +242,7 @@ def events_ingest(*, events: list[dict]) -> dict:
     with writer_turn():
         for attempt in atomic_attempts():
             with attempt:
-                groups = _resolve_groups(events, refs)
+                groups = _resolve_groups(refs)
                 stored = _seen_event_ids({event["event_id"] for event in events})
                 fresh = [index for index in plan.indexes if events[index]["event_id"] not in stored]
                 if not fresh:
