@@ -14,7 +14,7 @@ from apps.audit.services import AuditEntry, audit_record_many, writer_turn
 from apps.common.db import atomic_attempts
 from apps.common.errors import ValidationFailed
 from apps.common.ids import parse_pk
-from apps.common.prepared import PreparedQuery, in_list_size, padded
+from apps.common.prepared import PreparedQuery, aware_datetime_adapter, in_list_size, padded
 from apps.groups.models import ChatIdAlias, Group, Membership
 from apps.groups.services import membership_set
 from apps.users.models import User
@@ -103,16 +103,18 @@ class _EventInsert:
         if len(statements) != 1:
             raise ValueError("expected one INSERT statement")
         self.sql = statements[0][0]
-        self.occurred_at, self.received_at = fields[-2], fields[-1]
+        # Validation gives aware datetimes only.
+        self.occurred_at = aware_datetime_adapter(fields[-2], connection)
+        self.received_at = aware_datetime_adapter(fields[-1], connection)
 
     def times(self, events: list[dict]) -> list:
         """Every event's occurred_at as the database takes it."""
-        connection, prepare = self.connection, self.occurred_at.get_db_prep_save
-        return [prepare(event["occurred_at"], connection=connection) for event in events]
+        prepare = self.occurred_at
+        return [prepare(event["occurred_at"]) for event in events]
 
     def run(self, rows: list[tuple]) -> None:
         """rows: (event_id, group pk, user pk or None, type, command, occurred_at as `times` gave it)."""
-        received = self.received_at.get_db_prep_save(timezone.now(), connection=self.connection)
+        received = self.received_at(timezone.now())
         with self.connection.cursor() as cursor:
             cursor.executemany(self.sql, [(*row, received) for row in rows])
 
@@ -381,22 +383,22 @@ class _SpokenUpdate:
 
     def __init__(self, connection):
         self.connection = connection
-        self.last_seen = Membership._meta.get_field("last_seen_at")
+        self.last_seen = aware_datetime_adapter(Membership._meta.get_field("last_seen_at"), connection)
         moment = datetime(1901, 1, 1, tzinfo=UTC)
         query = Membership.objects.filter(pk=_KEY_STAND_IN).query.chain(UpdateQuery)
         query.add_update_values(_spoken(_KEY_STAND_IN - 1, moment))
         self.sql, params = query.get_compiler(connection=connection).as_sql()
-        slot = {_KEY_STAND_IN: 0, _KEY_STAND_IN - 1: 1, self.last_seen.get_db_prep_save(moment, connection): 2}
+        slot = {_KEY_STAND_IN: 0, _KEY_STAND_IN - 1: 1, self.last_seen(moment): 2}
         if len(set(params) - set(slot)) or len(params) != 4:
             raise ValueError(f"unexpected parameters in the compiled update: {params!r}")
         self.positions = [slot[param] for param in params]
 
     def run(self, changes: list[tuple]) -> None:
         """changes: (membership pk, messages, last seen)."""
-        prepare, connection = self.last_seen.get_db_prep_save, self.connection
+        prepare = self.last_seen
         rows = []
         for pk, messages, last_seen in changes:
-            values = (pk, messages, prepare(last_seen, connection))
+            values = (pk, messages, prepare(last_seen))
             rows.append([values[position] for position in self.positions])
-        with connection.cursor() as cursor:
+        with self.connection.cursor() as cursor:
             cursor.executemany(self.sql, rows)
