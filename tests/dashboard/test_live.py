@@ -399,6 +399,27 @@ def test_resume_sends_the_missed_events_once_in_order_then_live_ones(web):
     run(scenario)
 
 
+def test_a_new_page_gets_no_event_from_before_it_started(web):
+    """A successor leader republishes what its predecessor may not have sent: to a page that started after those
+    events, they are old news (its hello said where it starts), so they are not sent."""
+    from channels.layers import get_channel_layer
+
+    token = access_token(user_with(web, "admin"))
+
+    async def scenario():
+        ws = communicator(cookie=token)
+        assert (await ws.connect())[0]
+        start = (await receive(ws, "hello"))["latest_sequence"]
+        before = dict(web.audit_feed(after=start - 1, limit=1)["items"][0])
+        after = {**before, "sequence": start + 1_000_000, "action": "group.update", "result": "success"}
+        await get_channel_layer().group_send("live", {"type": "live.audit", "events": [before, after]})
+        sequences = audit_sequences(await quiet_messages(ws, 0.5))
+        assert start + 1_000_000 in sequences and start not in sequences
+        await ws.disconnect()
+
+    run(scenario)
+
+
 def test_allowed_permission_checks_stay_off_the_feed_but_denials_arrive(web):
     token = access_token(user_with(web, "admin"))
     nobody = user_with(web, None)
@@ -538,6 +559,46 @@ def test_one_leader_publishes_among_workers_and_a_successor_continues_without_lo
         assert len({e["sequence"] for e in events}) == len(events)
         for feed in feeds:
             await feed.stop()
+
+    run(scenario)
+
+
+@pytest.mark.redis
+def test_a_page_of_events_whose_leader_died_while_publishing_is_published_by_the_successor(web, redis_url):
+    """The leader has moved the position new pages start from, then dies before its publish reaches anyone: the
+    successor resumes from what was published, so the page of events is published (once) after all."""
+    from channels.layers import InMemoryChannelLayer
+
+    from apps.dashboard.live.feed import Feed, RedisCoordinator
+
+    prefix = f"test{uuid.uuid4().hex[:8]}"
+
+    class DyingLayer:
+        def __init__(self, layer):
+            self.layer = layer
+
+        async def group_send(self, group, message):
+            if message["type"] == "live.audit":
+                raise ConnectionError("the process died while publishing")
+            await self.layer.group_send(group, message)
+
+    async def scenario():
+        layer = InMemoryChannelLayer()
+        page = await Page(layer).join()
+        leader = Feed(layer=DyingLayer(layer), coordinator=RedisCoordinator(redis_url, prefix=prefix))
+        successor = Feed(layer=layer, coordinator=RedisCoordinator(redis_url, prefix=prefix))
+        assert await leader.step() == 0 and leader.coordinator.leading  # takes the lead at core's latest event
+        lost = [await asyncio.to_thread(new_group, web) for _ in range(2)]
+        with pytest.raises(ConnectionError):
+            await leader.step()
+        claimed, published = await leader.coordinator.sequence(), await leader.coordinator.published()
+        assert claimed > published  # new pages start after these events; a successor resumes before them
+        await leader.coordinator.close()  # the lock goes with the process
+        assert await successor.step() == 2  # takes over where publishing stopped, and publishes the page again
+        events = await page.events()
+        assert [e["target_id"] for e in events if e["action"] == "group.create"] == [g["id"] for g in lost]
+        assert await successor.coordinator.sequence() == claimed  # pages that started meanwhile keep their start
+        await successor.stop()
 
     run(scenario)
 

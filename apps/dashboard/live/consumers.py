@@ -90,6 +90,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self._hub = None
         self._sent: set[int] = set()
         self._sent_order: deque[int] = deque()
+        self._floor: int | None = None  # events up to this sequence are not sent (see _authenticate)
         self._auth_timer: asyncio.Task | None = None
         self._expiry_timer: asyncio.Task | None = None
         self._resume_times: deque[float] = deque()
@@ -184,6 +185,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self._hub = live_hub()
         await self._hub.subscribe(self)  # before reading the position: nothing above it can be missed
         latest = await feed.latest_sequence()
+        self._floor = latest  # what happened up to here is on the page already (a resume lowers it)
         await self._send({"type": "hello", "latest_sequence": latest, "audit": self.audit, "stats": self.stats},
                          "hello")
         loop = asyncio.get_running_loop()
@@ -251,6 +253,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def _resume(self, after: int) -> None:
         """Sends what happened after `after`, oldest first. Live events that arrive meanwhile wait in the
         outbox and are sent after, minus repeats."""
+        if self._floor is not None:
+            self._floor = min(self._floor, after)
         self._resumed.clear()
         try:
             await self._catch_up(after)
@@ -305,7 +309,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_event(self, event: dict) -> None:
         sequence = event["sequence"]
-        if sequence in self._sent or self._closed:
+        if sequence in self._sent or self._closed or (self._floor is not None and sequence <= self._floor):
             return
         self._sent.add(sequence)
         self._sent_order.append(sequence)

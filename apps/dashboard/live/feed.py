@@ -7,9 +7,11 @@ most once a second) and every 5 s, and published when they changed.
 
 With several workers or replicas on the Redis channel layer, only one poller may publish, or each browser
 would get every event once per worker: the pollers elect a leader with a Redis lock (SET NX PX, renewed on
-every poll), and the leader keeps the last published sequence in Redis so a successor continues where it
-stopped. Without REDIS_URL the channel layer is in-memory, there is one process, and it always leads.
-A handover can republish a few events; consumers drop what a connection already got (by sequence).
+every poll), and the leader keeps two positions in Redis: where new pages start (moved before a publish) and
+where a successor resumes (moved after it), so a leader that dies while publishing leaves that page of events to
+its successor instead of losing it. Without REDIS_URL the channel layer is in-memory, there is one process, and it
+always leads. A handover can republish a few events; consumers drop what a connection already got or what
+happened before its page started (by sequence).
 """
 
 import asyncio
@@ -49,10 +51,11 @@ async def core_latest_sequence(client) -> int:
 
 
 class LocalCoordinator:
-    """One process on the in-memory channel layer: always the leader, the sequence kept in memory."""
+    """One process on the in-memory channel layer: always the leader, the positions kept in memory."""
 
     def __init__(self):
         self._sequence: int | None = None
+        self._published: int | None = None
 
     async def lead(self) -> bool:
         return True
@@ -63,12 +66,18 @@ class LocalCoordinator:
     async def set_sequence(self, value: int) -> None:
         self._sequence = value
 
+    async def published(self) -> int | None:
+        return self._published
+
+    async def set_published(self, value: int) -> None:
+        self._published = value
+
     async def close(self) -> None:
         pass
 
 
 class RedisCoordinator:
-    """Leadership and the last published sequence, shared by every web worker and replica through Redis."""
+    """Leadership and the feed's two positions, shared by every web worker and replica through Redis."""
 
     _RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
               "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
@@ -80,6 +89,7 @@ class RedisCoordinator:
         self.redis = aioredis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self.leader_key = f"{prefix}:live:leader"
         self.sequence_key = f"{prefix}:live:sequence"
+        self.published_key = f"{prefix}:live:published"
         self.token = secrets.token_hex(16)
         self.leading = False
 
@@ -97,6 +107,13 @@ class RedisCoordinator:
 
     async def set_sequence(self, value: int) -> None:
         await self.redis.set(self.sequence_key, value, ex=SEQUENCE_TTL_SECONDS)
+
+    async def published(self) -> int | None:
+        value = await self.redis.get(self.published_key)
+        return int(value) if value is not None else None
+
+    async def set_published(self, value: int) -> None:
+        await self.redis.set(self.published_key, value, ex=SEQUENCE_TTL_SECONDS)
 
     async def close(self) -> None:
         try:
@@ -176,12 +193,7 @@ class Feed:
             return 0
         client = async_core()
         if self.cursor is None:
-            latest = await core_latest_sequence(client)
-            shared = await self.coordinator.sequence()
-            # A shared position ahead of core belongs to another core (a reset database): start afresh.
-            self.cursor = shared if shared is not None and shared <= latest else latest
-            await self.coordinator.set_sequence(self.cursor)
-            logger.info("live feed: leading", extra={"sequence": self.cursor, "resumed": shared is not None})
+            await self._take_over(client)
         published = 0
         while True:
             page = await client.audit_feed(after=self.cursor, limit=PAGE_SIZE)
@@ -190,20 +202,37 @@ class Feed:
                 break
             events = [event for event in items if is_published(event)]
             self.cursor = items[-1]["sequence"]
-            # The position moves before the publish: a page that joined and then read the position gets every
-            # event above it. (A leader that dies between the two loses this page for connected clients;
-            # pages that reconnect resume from what they last saw.)
+            # Where new pages start moves before the publish: a page that joined and then read it gets every event
+            # above it. Where a successor resumes moves after: if this process dies in between, the successor
+            # publishes this page again.
             await self.coordinator.set_sequence(self.cursor)
             if events:
                 await self.layer.group_send(GROUP, {"type": "live.audit", "events": events})
                 published += len(events)
+            await self.coordinator.set_published(self.cursor)
             if len(items) < PAGE_SIZE:
                 break
-        await self.coordinator.set_sequence(self.cursor)  # keeps the shared position from expiring
+        await self.coordinator.set_sequence(self.cursor)  # keeps the shared positions from expiring
+        await self.coordinator.set_published(self.cursor)
         if published:
             EVENTS_PUBLISHED.inc(published)
         await self._maybe_stats(client, changed=published > 0)
         return published
+
+    async def _take_over(self, client) -> None:
+        """Where this leader starts: after what the previous one finished publishing (or core's latest event)."""
+        latest = await core_latest_sequence(client)
+        start = await self.coordinator.sequence()
+        resume = await self.coordinator.published()
+        if resume is None:
+            resume = start
+        # Positions ahead of core belong to another core (a reset database): start afresh.
+        self.cursor = resume if resume is not None and resume <= latest else latest
+        if start is None or not self.cursor <= start <= latest:
+            start = self.cursor
+        await self.coordinator.set_sequence(start)
+        await self.coordinator.set_published(self.cursor)
+        logger.info("live feed: leading", extra={"sequence": self.cursor, "resumed": resume is not None})
 
     async def _maybe_stats(self, client, *, changed: bool) -> None:
         now = asyncio.get_running_loop().time()
