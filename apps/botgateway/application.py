@@ -12,10 +12,10 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from apps.common.context import bind_context
-from apps.coreclient import AsyncCoreClient, CoreUnavailable
+from apps.coreclient import AsyncCoreClient, CoreError, CoreUnavailable
 
 from .context import BotApplication, BotContext, BotData
-from .flows import StopCommand, ensure_group
+from .flows import StopCommand, ensure_group, sync_admins
 from .handlers import activity, info, lifecycle, moderation
 from .ordering import PerChatUpdateProcessor
 from .outbox import EventShipper, Outbox
@@ -31,7 +31,8 @@ async def post_init(application: BotApplication) -> None:
     data.core = AsyncCoreClient(settings.CORE_API_URL, settings.CORE_API_KEY,
                                 timeout=settings.BOT_CORE_TIMEOUT_SECONDS, retries=1)
     data.shipper = EventShipper(Outbox(settings.BOT_OUTBOX_PATH), data.core,
-                                register_chats=functools.partial(register_chats, application))
+                                register_chats=functools.partial(register_chats, application),
+                                resync=functools.partial(resync, application))
     data.shipper.start()
 
 
@@ -59,6 +60,29 @@ async def register_chats(application: BotApplication, chat_ids: set[int]) -> Non
             await ensure_group(context, chat)
         except StopCommand as exc:  # core unreachable again: the events stay in the outbox
             raise CoreUnavailable(str(exc)) from exc
+
+
+async def resync(application: BotApplication, chat_id: int, telegram_user_id: int | None) -> None:
+    """After a change core missed: the chat's admins, and the member's status when one is named, as Telegram has
+    them now (not as the missed update had them: later changes may have followed it). A chat Telegram no longer
+    shows the bot is left alone."""
+    context = BotContext(application)
+    try:
+        chat = await application.bot.get_chat(chat_id)
+        member = await application.bot.get_chat_member(chat_id, telegram_user_id) if telegram_user_id else None
+    except TelegramError as exc:
+        logger.warning("resync: Telegram does not show the chat or member", extra={
+            "chat_id": chat_id, "telegram_user_id": telegram_user_id, "error": str(exc)})
+        return
+    try:
+        if member is not None and not member.user.is_bot:
+            await lifecycle.apply_member(context, chat, member)
+        await sync_admins(context, chat)
+    except StopCommand as exc:  # core unreachable again
+        raise CoreUnavailable(str(exc)) from exc
+    except CoreError as exc:  # refused for good: trying again would not help
+        logger.warning("resync: core refused the change", extra={
+            "chat_id": chat_id, "telegram_user_id": telegram_user_id, "error": str(exc)})
 
 
 async def trace_update(update: Update, context: BotContext) -> None:

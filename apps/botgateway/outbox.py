@@ -34,6 +34,10 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT)")
+        # Chats (user_id 0) and members whose change on Telegram could not reach core: synced again from
+        # Telegram's current state once core answers (EventShipper.resync).
+        self._db.execute("CREATE TABLE IF NOT EXISTS resync (chat_id INTEGER NOT NULL, user_id INTEGER NOT NULL, "
+                         "PRIMARY KEY (chat_id, user_id))")
 
     def append(self, events: list[dict]) -> None:
         if not events:
@@ -61,6 +65,19 @@ class Outbox:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
 
+    def mark_resync(self, chat_id: int, user_id: int | None = None) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO resync (chat_id, user_id) VALUES (?, ?)", (chat_id, user_id or 0))
+
+    def resyncs(self) -> list[tuple[int, int | None]]:
+        with self._lock:
+            rows = self._db.execute("SELECT chat_id, user_id FROM resync ORDER BY chat_id, user_id").fetchall()
+        return [(chat_id, user_id or None) for chat_id, user_id in rows]
+
+    def resynced(self, chat_id: int, user_id: int | None) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM resync WHERE chat_id = ? AND user_id = ?", (chat_id, user_id or 0))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -70,12 +87,17 @@ class EventShipper:
     """Collects events from the handlers and gets them to core, in order, at most about a second late."""
 
     def __init__(self, outbox: Outbox, core, *, flush_interval: float = 0.25, batch_size: int = 500,
-                 max_backoff: float = 5.0, register_chats: Callable[[set[int]], Awaitable[None]] | None = None):
+                 max_backoff: float = 5.0, register_chats: Callable[[set[int]], Awaitable[None]] | None = None,
+                 resync: Callable[[int, int | None], Awaitable[None]] | None = None):
         self.outbox = outbox
         self.core = core
         # Registers in core the chats of events it refused as naming an unknown group: a group the bot first met
         # while core was down has events in the outbox before core has the group.
         self.register_chats = register_chats
+        # Brings core in line with Telegram for a chat's admins, and a member's status when one is named: for
+        # changes whose update could not reach core (see Outbox.mark_resync).
+        self.resync = resync
+        self._resync_waiting = True  # the file may hold some from before a restart
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.max_backoff = max_backoff
@@ -115,6 +137,7 @@ class EventShipper:
             await self.flush_to_disk()
             try:
                 await self.ship()
+                await self.resync_pending()
                 backoff = self.flush_interval
                 self.core_reachable = True
             except CoreUnavailable as exc:
@@ -125,6 +148,26 @@ class EventShipper:
             except Exception:  # never let the shipper die: the next tick tries again
                 logger.exception("event shipper failed")
             OUTBOX_DEPTH.set(self.outbox.depth())
+
+    async def mark_resync(self, chat_id: int, user_id: int | None = None) -> None:
+        """Remembers (on disk) that core missed a change of this chat's admins or of this member."""
+        await asyncio.to_thread(self.outbox.mark_resync, chat_id, user_id)
+        self._resync_waiting = True
+
+    async def resync_pending(self) -> None:
+        """Runs the resyncs that changes during a core outage left; each is dropped once done. Core unreachable
+        again: CoreUnavailable, and they wait for the next round."""
+        if self.resync is None or not self._resync_waiting:
+            return
+        self._resync_waiting = False
+        try:
+            for chat_id, user_id in await asyncio.to_thread(self.outbox.resyncs):
+                await self.resync(chat_id, user_id)
+                await asyncio.to_thread(self.outbox.resynced, chat_id, user_id)
+                logger.info("resynced after an outage", extra={"chat_id": chat_id, "telegram_user_id": user_id})
+        except BaseException:
+            self._resync_waiting = True
+            raise
 
     async def ship(self) -> None:
         while True:

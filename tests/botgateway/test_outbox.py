@@ -84,3 +84,36 @@ def test_core_down_while_registering_keeps_the_events_for_later(outbox):
     with pytest.raises(CoreUnavailable):
         ship(shipper, events(-400, 3))
     assert outbox.depth() == 3 and not core.stored
+
+
+def test_resyncs_wait_on_disk_for_core_and_run_once_it_answers(tmp_path):
+    path = tmp_path / "outbox.sqlite3"
+    core = Core(known={-100})
+    done = []
+
+    async def resync(chat_id, user_id):
+        if core.down:
+            raise CoreUnavailable("core is down")
+        done.append((chat_id, user_id))
+
+    async def scenario(shipper):
+        await shipper.mark_resync(-100, 42)
+        await shipper.mark_resync(-100)
+        await shipper.mark_resync(-100, 42)  # once is enough
+        with pytest.raises(CoreUnavailable):
+            await shipper.resync_pending()
+
+    first = Outbox(path)
+    core.down = True
+    asyncio.run(scenario(EventShipper(first, core, resync=resync)))
+    first.close()
+    assert done == []
+
+    again = Outbox(path)  # the bot restarted; core is back
+    core.down = False
+    shipper = EventShipper(again, core, resync=resync)
+    asyncio.run(shipper.resync_pending())
+    assert done == [(-100, None), (-100, 42)]
+    asyncio.run(shipper.resync_pending())
+    assert len(done) == 2 and again.resyncs() == []
+    again.close()

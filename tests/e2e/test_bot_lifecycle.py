@@ -148,3 +148,21 @@ def test_a_group_first_met_during_an_outage_is_registered_and_keeps_its_events(p
     platform.wait_for(lambda: _messages_in_core(platform, chat["id"]) >= 3, "the replay", timeout=15)
     assert platform.api.group_by_chat(chat["id"])["title"] == "Met during the outage"
     _wait_until_the_bot_trusts_core(platform)
+
+
+def test_an_admin_demoted_during_an_outage_loses_the_role_in_core_once_it_is_back(platform):
+    chat = platform.new_group()
+    platform.wait_for(lambda: allowed(platform, chat["id"], 2000002, "BAN_USERS"), "bob to be an admin in core")
+    platform.core.stop()
+    try:
+        platform.telegram.promote(chat["id"], "bob_mod", rights={})  # demoted while core cannot hear of it
+        platform.telegram.remove(chat["id"], "dave", by="alice", ban=True)
+        time.sleep(1.0)  # the bot gets both updates and finds core away
+    finally:
+        platform.core.start()
+    platform.wait_for(lambda: not allowed(platform, chat["id"], 2000002, "BAN_USERS"), "bob's demotion in core",
+                      timeout=15)
+    group = platform.api.group_by_chat(chat["id"])
+    platform.wait_for(lambda: [m["status"] for m in platform.api.members(group["id"])["items"]
+                               if m["telegram_user_id"] == 2000004] == ["banned"], "dave's ban in core", timeout=15)
+    _wait_until_the_bot_trusts_core(platform)

@@ -27,7 +27,8 @@ def event_for(update: Update) -> dict | None:
                 "display_name": member.full_name}
     if message.left_chat_member:
         member = message.left_chat_member
-        return {**base, "type": "leave", "telegram_user_id": member.id}
+        return {**base, "type": "leave", "telegram_user_id": member.id, "username": member.username or "",
+                "display_name": member.full_name}
     user = None if anonymous or sender is None else sender.id
     command = None
     if message.text and message.text.startswith("/"):

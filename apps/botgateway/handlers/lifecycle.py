@@ -10,7 +10,7 @@ from telegram.ext import ChatMemberHandler, MessageHandler, filters
 from apps.coreclient import CoreError, CoreUnavailable
 
 from ..context import BotContext
-from ..flows import core_user, ensure_group, is_group, sync_admins
+from ..flows import StopCommand, core_user, ensure_group, is_group, sync_admins
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,12 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
         await _guarded("deactivating a group", context.core.group_update(group_id, is_active=False))
     elif isinstance(change.new_chat_member, ChatMemberAdministrator) != isinstance(
             change.old_chat_member, ChatMemberAdministrator):
-        await _guarded("admin sync", sync_admins(context, chat))
+        try:
+            await sync_admins(context, chat)
+        except (CoreUnavailable, StopCommand) as exc:
+            await _resync_later(context, chat.id, None, exc)
+        except (CoreError, TelegramError) as exc:
+            logger.warning("admin sync failed", extra={"error": str(exc)})
 
 
 async def chat_member(update: Update, context: BotContext) -> None:
@@ -60,20 +65,35 @@ async def chat_member(update: Update, context: BotContext) -> None:
     if not is_group(chat):
         return
     old, new = change.old_chat_member, change.new_chat_member
-    user = new.user
-    if user.is_bot:
+    if new.user.is_bot:
         return
+    admin_before = old.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+    admin_now = new.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+    try:
+        await apply_member(context, chat, new)
+        if admin_before != admin_now or getattr(old, "is_anonymous", False) != getattr(new, "is_anonymous", False):
+            await sync_admins(context, chat)
+    except (CoreUnavailable, StopCommand) as exc:
+        # Core must not keep a demoted admin's role, or a banned member's membership, because it was away.
+        await _resync_later(context, chat.id, new.user.id, exc)
+
+
+async def apply_member(context: BotContext, chat, member) -> None:
+    """Core's membership of `member` (a ChatMember) in `chat`, as Telegram has it."""
+    user = member.user
     group_id = await ensure_group(context, chat)
     user_id = (await core_user(context, user.id, create=True, telegram_username=user.username or "",
                                display_name=user.full_name))["id"]
-    status = CORE_STATUS.get(new.status, "left")
+    status = CORE_STATUS.get(member.status, "left")
     await context.core.member_set(group_id, user_id=user_id, status=status,
-                                  is_admin=new.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER),
-                                  custom_title=getattr(new, "custom_title", None) or "")
-    admin_before = old.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
-    admin_now = new.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
-    if admin_before != admin_now or getattr(old, "is_anonymous", False) != getattr(new, "is_anonymous", False):
-        await sync_admins(context, chat)
+                                  is_admin=member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER),
+                                  custom_title=getattr(member, "custom_title", None) or "")
+
+
+async def _resync_later(context: BotContext, chat_id: int, user_id: int | None, exc: Exception) -> None:
+    logger.warning("core unavailable: the change is synced from Telegram once core is back",
+                   extra={"chat_id": chat_id, "telegram_user_id": user_id, "error": str(exc)})
+    await context.shipper.mark_resync(chat_id, user_id)
 
 
 async def migrated(update: Update, context: BotContext) -> None:
