@@ -64,8 +64,17 @@ async def register_chats(application: BotApplication, chat_ids: set[int]) -> Non
 
 async def resync(application: BotApplication, chat_id: int, telegram_user_id: int | None) -> None:
     """After a change core missed: the chat's admins, and the member's status when one is named, as Telegram has
-    them now (not as the missed update had them: later changes may have followed it). A chat Telegram no longer
-    shows the bot is left alone."""
+    them now (not as the missed update had them: later changes may have followed it). Runs in the chat's turn, so
+    no update of that chat is handled meanwhile. A chat Telegram no longer shows the bot is left alone."""
+    processor = application.update_processor
+    work = _resync(application, chat_id, telegram_user_id)
+    if isinstance(processor, PerChatUpdateProcessor):
+        await processor.in_chat_turn(chat_id, work)
+    else:
+        await work
+
+
+async def _resync(application: BotApplication, chat_id: int, telegram_user_id: int | None) -> None:
     context = BotContext(application)
     try:
         chat = await application.bot.get_chat(chat_id)

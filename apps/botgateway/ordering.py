@@ -53,14 +53,21 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             del self._migrated[new_id]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = self._key(update)
+        await self._in_turn(self._key(update), coroutine)
+
+    async def in_chat_turn(self, chat_id: int, coroutine: Awaitable[Any]) -> Any:
+        """Runs `coroutine` in the chat's turn, as one of its updates would run: for work on a chat that does not
+        come with an update (the resync after a core outage), so that it never interleaves with the chat's updates."""
+        return await self._in_turn(self._migrated.get(chat_id, chat_id), coroutine)
+
+    async def _in_turn(self, key: object, coroutine: Awaitable[Any]) -> Any:
         entry = self._turns.get(key)
         if entry is None:
             entry = self._turns[key] = [asyncio.Lock(), 0]
         entry[1] += 1
         try:
             async with entry[0]:
-                await coroutine
+                return await coroutine
         finally:
             entry[1] -= 1
             if entry[1] == 0:

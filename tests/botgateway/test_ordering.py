@@ -95,3 +95,31 @@ def test_reads_bypass_the_send_limiter_and_sends_are_paced():
     assert asyncio.run(scenario()) is True
     assert calls == ["sendMessage", "getChatMember"]
     assert "getChatMember" in UNPACED_READS and "sendMessage" not in UNPACED_READS
+
+
+def test_work_on_a_chat_without_an_update_takes_the_chats_turn():
+    processor = PerChatUpdateProcessor()
+    log = []
+
+    async def step(name, seconds):
+        log.append(("start", name))
+        await asyncio.sleep(seconds)
+        log.append(("end", name))
+        return name
+
+    async def scenario():
+        first = asyncio.create_task(processor.process_update(message_update(1, -7), step("update 1", 0.1)))
+        await asyncio.sleep(0.01)
+        resync = asyncio.create_task(processor.in_chat_turn(-7, step("resync", 0.01)))
+        await asyncio.sleep(0.01)
+        later = asyncio.create_task(processor.process_update(message_update(2, -7), step("update 2", 0.01)))
+        other = asyncio.create_task(processor.in_chat_turn(-8, step("other chat", 0.01)))
+        return await asyncio.gather(first, resync, later, other)
+
+    results = asyncio.run(scenario())
+    assert results[1] == "resync"
+    chat = [entry for entry in log if entry[1] != "other chat"]
+    assert chat == [("start", "update 1"), ("end", "update 1"), ("start", "resync"), ("end", "resync"),
+                    ("start", "update 2"), ("end", "update 2")]
+    assert log.index(("end", "other chat")) < log.index(("end", "update 1"))
+    assert processor.chats_in_progress == 0
