@@ -1,7 +1,10 @@
 """The Telegram webhook, served straight from the ASGI entry point: it is the bot's hottest path (every message
-of every group arrives here), so it skips Django's request machinery. Telegram's rules: a request without the
-right X-Telegram-Bot-Api-Secret-Token is refused (403) and not processed; anything else is acknowledged (200)
-once queued, even a malformed update, which is logged instead: Telegram would redeliver it forever."""
+of every group arrives here), so it skips Django's request machinery, and a plain message in a known group, which
+needs nothing but counting, skips python-telegram-bot's as well (see activity.plain_message_event).
+
+Telegram's rules: a request without the right X-Telegram-Bot-Api-Secret-Token is refused (403) and not processed;
+anything else is acknowledged (200) once queued or counted, even a malformed update, which is logged instead:
+Telegram would redeliver it forever."""
 
 import hmac
 import json
@@ -12,7 +15,8 @@ from telegram import Update
 
 from apps.common.envelope import error_body
 
-from .metrics import WEBHOOK_REQUESTS
+from .handlers.activity import plain_message_event
+from .metrics import BOT_UPDATES, WEBHOOK_REQUESTS
 from .runtime import current_application
 
 logger = logging.getLogger(__name__)
@@ -60,7 +64,19 @@ async def handle_webhook(scope, receive, send) -> None:
     try:
         if body is None:
             raise ValueError("update larger than 1 MiB")
-        update = Update.de_json(json.loads(body), application.bot)
+        payload = json.loads(body)
+        event = plain_message_event(payload, application.bot_data.groups)
+        if event is not None:  # counted here; nothing else acts on it
+            application.bot_data.shipper.record(event)
+            BOT_UPDATES.labels(kind="message").inc()
+            WEBHOOK_REQUESTS.labels(outcome="counted").inc()
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("update", extra={"update_id": payload["update_id"], "command": None,
+                                              "chat_id": event["telegram_chat_id"],
+                                              "message_id": payload["message"]["message_id"]})
+            await _respond(send, 200, {"ok": True})
+            return
+        update = Update.de_json(payload, application.bot)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         WEBHOOK_REQUESTS.labels(outcome="malformed").inc()
         logger.error("malformed update dropped", extra={"error": str(exc)})
