@@ -89,8 +89,8 @@ async def _resync(application: BotApplication, chat_id: int, telegram_user_id: i
         await sync_admins(context, chat)
     except StopCommand as exc:  # core unreachable again
         raise CoreUnavailable(str(exc)) from exc
-    except CoreError as exc:  # refused for good: trying again would not help
-        logger.warning("resync: core refused the change", extra={
+    except (CoreError, TelegramError) as exc:  # refused for good: trying again would not help
+        logger.warning("resync: not done", extra={
             "chat_id": chat_id, "telegram_user_id": telegram_user_id, "error": str(exc)})
 
 
