@@ -137,17 +137,20 @@ class EventShipper:
             await self.flush_to_disk()
             try:
                 await self.ship()
+                OUTBOX_DEPTH.set(0)  # ship() returns once the outbox is empty
                 await self.resync_pending()
                 backoff = self.flush_interval
                 self.core_reachable = True
             except CoreUnavailable as exc:
                 self.core_reachable = False
                 backoff = min(max(backoff * 2, self.flush_interval), self.max_backoff)
+                depth = await asyncio.to_thread(self.outbox.depth)
+                OUTBOX_DEPTH.set(depth)
                 logger.warning("core unreachable; events kept in the outbox",
-                               extra={"error": str(exc), "outbox_depth": self.outbox.depth()})
+                               extra={"error": str(exc), "outbox_depth": depth})
             except Exception:  # never let the shipper die: the next tick tries again
                 logger.exception("event shipper failed")
-            OUTBOX_DEPTH.set(self.outbox.depth())
+                OUTBOX_DEPTH.set(await asyncio.to_thread(self.outbox.depth))
 
     async def mark_resync(self, chat_id: int, user_id: int | None = None) -> None:
         """Remembers (on disk) that core missed a change of this chat's admins or of this member."""
