@@ -10,6 +10,8 @@ from django.core.asgi import get_asgi_application
 
 django_application = get_asgi_application()
 
+from apps.common.heap import freeze_startup_objects  # noqa: E402
+
 from . import webhook  # noqa: E402
 from .runtime import start_webhook_application, stop_webhook_application  # noqa: E402
 
@@ -32,6 +34,7 @@ async def application(scope, receive, send):
                 logger.exception("bot failed to start")
                 await send({"type": "lifespan.startup.failed", "message": str(exc)})
                 return
+            freeze_startup_objects()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await stop_webhook_application()

@@ -34,6 +34,8 @@ django_application = SyncChainASGIHandler()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from apps.common.heap import freeze_startup_objects  # noqa: E402
+
 from .live.client import close_async_core  # noqa: E402
 from .live.feed import stop_live_feed  # noqa: E402
 from .live.hub import stop_live_hub  # noqa: E402
@@ -63,7 +65,8 @@ async def application(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            # The feed starts with the first live connection (live.consumers); nothing to prepare here.
+            # The feed starts with the first live connection (live.consumers); nothing else to prepare.
+            freeze_startup_objects()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             try:

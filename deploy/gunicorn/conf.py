@@ -47,6 +47,12 @@ def on_starting(server):
             os.unlink(path)
 
 
+def post_worker_init(worker):
+    from apps.common.heap import freeze_startup_objects
+
+    freeze_startup_objects()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
