@@ -139,13 +139,17 @@ async def core_user(context: BotContext, telegram_user_id: int, *, create: bool 
         return found[0]
 
 
+def denial(permission: str) -> StopCommand:
+    return StopCommand(f"You need the {permission} permission to do that.")
+
+
 async def require_permission(context: BotContext, chat: Chat | None, actor: Actor, permission: str) -> None:
     """Core decides; `chat=None` asks for a platform-wide (global) grant."""
     scope = {"telegram_chat_id": chat.id} if chat is not None else {}
     decision = await core_call(context.core.check_permission(permission=permission, **scope,
                                                              **actor.check_kwargs()))
     if not decision["allowed"]:
-        raise StopCommand(f"You need the {permission} permission to do that.")
+        raise denial(permission)
 
 
 async def resolve_target(context: BotContext, chat: Chat, ref: TargetRef) -> User | int:
@@ -159,10 +163,14 @@ async def resolve_target(context: BotContext, chat: Chat, ref: TargetRef) -> Use
     return matches[0]["telegram_user_id"]
 
 
-async def refuse_protected_target(context: BotContext, chat: Chat, target_id: int) -> None:
-    """Never act on the bot itself or on the group's owner."""
+def refuse_self(context: BotContext, target_id: int) -> None:
     if target_id == context.bot.id:
         raise StopCommand("I won't do that to myself.")
+
+
+async def refuse_protected_target(context: BotContext, chat: Chat, target_id: int) -> None:
+    """Never act on the bot itself or on the group's owner."""
+    refuse_self(context, target_id)
     try:
         member = await context.bot.get_chat_member(chat.id, target_id)
     except TelegramError:
@@ -190,16 +198,26 @@ async def require_bot_right(context: BotContext, chat: Chat, right: str | None) 
         raise StopCommand(f"I need the '{label}' admin right ({right}) in this group to do that.")
 
 
-async def record_action(context: BotContext, chat: Chat, actor: Actor, type: str, **fields) -> dict:
-    return await core_call(context.core.moderation_record(
-        type=type, telegram_chat_id=chat.id, **actor.record_kwargs(), **fields))
-
-
-async def complete_action(context: BotContext, action_id: str, error: TelegramError | None) -> None:
-    """Best effort: the action happened (or failed) on Telegram either way; core learns it when it can."""
+async def record_action(context: BotContext, chat: Chat, actor: Actor, type: str, *, permission: str | None = None,
+                        **fields) -> dict:
+    """The action, recorded in core as requested. With `permission`, core first checks that the actor holds it in
+    the group (on the audit trail like any check): one call instead of a check and then a record. Refused: the
+    denial reply, and nothing is recorded."""
     try:
-        await context.core.moderation_complete(action_id, status="failed" if error else "executed",
-                                               error=error.message if error else None)
+        return await core_call(context.core.moderation_record(
+            type=type, telegram_chat_id=chat.id, **actor.record_kwargs(), permission=permission, **fields))
+    except CoreError as exc:
+        if permission is not None and exc.code == "permission_denied":
+            raise denial(permission) from None
+        raise
+
+
+async def complete_action(context: BotContext, action_id: str, error: TelegramError | str | None) -> None:
+    """Best effort: the action happened (or failed) on Telegram either way; core learns it when it can. A failure
+    is Telegram's error, or the bot's own refusal (a str)."""
+    message = error if isinstance(error, str) or error is None else error.message
+    try:
+        await context.core.moderation_complete(action_id, status="failed" if error else "executed", error=message)
     except (CoreUnavailable, CoreError) as exc:
         logger.warning("could not complete an action in core", extra={"action_id": action_id, "error": str(exc)})
 

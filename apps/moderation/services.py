@@ -9,9 +9,11 @@ from apps.audit import actions
 from apps.audit.services import audit_record
 from apps.common.context import current_context
 from apps.common.db import atomic_attempts
-from apps.common.errors import ConflictError, DomainError, ValidationFailed
+from apps.common.errors import ConflictError, DomainError, PermissionDeniedError, ValidationFailed
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group, Membership
 from apps.groups.services import membership_set
+from apps.rbac.selectors import PermissionQuery
+from apps.rbac.services import permission_check
 from apps.users.models import User
 
 from .models import ModerationAction, Warning
@@ -59,6 +61,17 @@ def _required_action(group: Group) -> dict:
     if group.warn_action == Group.WarnAction.TMUTE:
         required = {"type": "mute", "duration_seconds": group.warn_action_duration_seconds}
     return required
+
+
+def moderation_actor_authorize(*, permission: str, group: Group, actor_user_id=None,
+                               actor_telegram_user_id: int | None = None) -> None:
+    """Core's permission check of a request's actor in its group, put on the record like any other check.
+    Refused: PermissionDeniedError naming the permission, before anything about the request is written."""
+    decision = permission_check(query=PermissionQuery(permission=permission, user_id=actor_user_id,
+                                                      telegram_user_id=actor_telegram_user_id, group_id=group.pk))
+    if not decision.allowed:
+        raise PermissionDeniedError(f"The actor needs the {permission} permission in this group ({decision.reason})",
+                                    details={"permission": permission, "reason": decision.reason})
 
 
 def moderation_action_record(*, type: str, group: Group, actor: User | None, target: User | None, reason: str = "",

@@ -38,6 +38,8 @@ def test_a_member_is_denied_and_told_which_permission_is_missing(platform):
     assert platform.calls("banChatMember", since=mark) == []
     denials = platform.api.audit_events(action="permission.check", result="denied", limit=5)["items"]
     assert any(event["details"]["permission"] == "BAN_USERS" for event in denials)
+    group = platform.api.group_by_chat(chat["id"])
+    assert platform.api.moderation_list(group_id=group["id"])["total"] == 0  # core refused before recording
 
 
 def test_the_bot_names_the_telegram_right_it_lacks(platform):
@@ -49,8 +51,15 @@ def test_the_bot_names_the_telegram_right_it_lacks(platform):
 
 def test_never_acts_on_the_owner_or_itself(platform):
     chat = platform.new_group()
+    mark = platform.call_mark()
     _, replies = platform.say(chat["id"], "bob_mod", "/ban @alice")
     assert replies == ["That's the group's owner: nobody can do that to them."]
+    assert platform.calls("banChatMember", since=mark) == []
+    group = platform.api.group_by_chat(chat["id"])
+    # Core recorded the request beside the bot's look at the target; the refusal completes it as failed.
+    [action] = platform.api.moderation_list(group_id=group["id"])["items"]
+    assert (action["type"], action["status"]) == ("ban", "failed")
+    assert action["error"] == "That's the group's owner: nobody can do that to them."
     _, replies = platform.say(chat["id"], "alice", "/mute 123456")
     assert replies == ["I won't do that to myself."]
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from apps.audit.models import AuditEvent
 from apps.groups.models import Membership
 from apps.moderation.models import ModerationAction, Warning
-from tests.factories import make_group, make_member, make_user
+from tests.factories import grant, make_group, make_member, make_user
 
 ACTIONS = "/api/moderation/actions"
 
@@ -194,3 +194,35 @@ def test_records_by_telegram_ids_create_unknown_accounts(api, scene):
     assert action["target_user_id"] == str(User.objects.get(telegram_user_id=88_000_111).pk)
     both = {**body, "target_user_id": str(moderator.pk)}
     assert api.post(ACTIONS, both).status_code == 400
+
+
+def test_a_request_with_a_permission_is_checked_before_anything_is_recorded(api, scene):
+    group, moderator, target = scene
+    body = {"type": "mute", "telegram_chat_id": group.telegram_chat_id, "permission": "MUTE_USERS",
+            "actor_telegram_user_id": moderator.telegram_user_id, "target_user_id": str(target.pk)}
+    refused = api.post(ACTIONS, body)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "permission_denied"
+    assert refused.json()["details"]["permission"] == "MUTE_USERS"
+    assert not ModerationAction.objects.exists()
+    check = AuditEvent.objects.get(action="permission.check")
+    assert (check.result, check.actor_user_id, check.group_id) == ("denied", str(moderator.pk), str(group.pk))
+
+    grant(moderator, "moderator", group)
+    allowed = api.post(ACTIONS, body)
+    assert allowed.status_code == 201
+    assert allowed.json()["data"]["action"]["status"] == "requested"
+    trail = list(AuditEvent.objects.order_by("sequence").values_list("action", "result"))
+    assert trail[-2:] == [("permission.check", "allowed"), ("moderation.request", "success")]
+
+
+def test_a_permission_needs_an_actor_and_a_known_code(api, scene):
+    group, moderator, target = scene
+    body = {"type": "mute", "group_id": str(group.pk), "target_user_id": str(target.pk), "permission": "MUTE_USERS"}
+    assert api.post(ACTIONS, body).status_code == 400
+    unknown = api.post(ACTIONS, {**body, "actor_user_id": str(moderator.pk), "permission": "NUKE_GROUPS"})
+    assert unknown.status_code == 400
+    assert unknown.json()["error"] == "unknown_permission"
+    stranger = api.post(ACTIONS, {**body, "actor_telegram_user_id": 77_000_123})
+    assert stranger.status_code == 403
+    assert not ModerationAction.objects.exists()

@@ -24,6 +24,7 @@ from ..flows import (
     is_group,
     record_action,
     refuse_protected_target,
+    refuse_self,
     reply,
     require_bot_right,
     require_permission,
@@ -144,22 +145,25 @@ async def run_command(update: Update, context: BotContext, name: str, body) -> N
 async def perform(context: BotContext, update: Update, actor, command_action: str, act: Act, target_id: int,
                   seconds: int | None, reason: str, done: str) -> dict | None:
     """Records, acts, completes. Returns the core record; replies with Telegram's error on failure."""
-    chat = update.effective_chat
-    until = _until(seconds)
-    record = await record_action(context, chat, actor, command_action, target_telegram_user_id=target_id,
-                                 reason=reason, until=until)
-    action_id = record["action"]["id"]
+    record = await record_action(context, update.effective_chat, actor, command_action,
+                                 target_telegram_user_id=target_id, reason=reason, until=_until(seconds))
+    await execute(context, update, record, act, target_id, seconds, done)
+    return record
+
+
+async def execute(context: BotContext, update: Update, record: dict, act: Act, target_id: int, seconds: int | None,
+                  done: str) -> None:
+    """Acts on Telegram, replies, and completes the recorded action as executed or failed with Telegram's error."""
     error = None
     try:
-        await act(context, chat.id, target_id, seconds)
+        await act(context, update.effective_chat.id, target_id, seconds)
     except TelegramError as exc:
         error = exc
     if error is None and done:
         await reply(update, done)  # the user hears first; core learns the outcome right after
-    await complete_action(context, action_id, error)
+    await complete_action(context, record["action"]["id"], error)
     if error is not None:
         raise StopCommand(f"Telegram refused: {html.escape(error.message)}")
-    return record
 
 
 @dataclass(frozen=True)
@@ -169,9 +173,49 @@ class Targeted:
     target_id: int
 
 
+async def _target_or_denial(context: BotContext, chat, actor: Actor, parsed: ParsedCommand, permission: str) -> int:
+    """The target's Telegram id. When it cannot be found, the actor's permission is asked first: someone who may
+    not act learns that, not whom core knows."""
+    try:
+        return await resolve_target(context, chat, parsed.target)
+    except StopCommand:
+        await require_permission(context, chat, actor, permission)
+        raise
+
+
+async def targeted_member(update: Update, context: BotContext, permission: str, *,
+                          wants_duration: bool = False) -> Targeted:
+    """Parse, who asks, whom it targets; core's decision is left to the request (`request_action`)."""
+    message, chat = update.effective_message, update.effective_chat
+    parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), wants_duration=wants_duration)
+    actor = await resolve_actor(context, message)
+    await ensure_group(context, chat)
+    return Targeted(actor, parsed, await _target_or_denial(context, chat, actor, parsed, permission))
+
+
+async def request_action(context: BotContext, update: Update, targeted: Targeted, permission: str, action: str, *,
+                         refusals: list[Awaitable[None]], **fields) -> dict:
+    """Core checks the permission and records the request in one call; the bot's own refusals (the target is
+    the owner, the bot lacks a right: reads on Telegram) are awaited beside it. Core's denial wins and nothing is
+    recorded; a refusal of the bot's after core recorded the request completes it as failed, with the reason."""
+    record, *refused = await asyncio.gather(
+        record_action(context, update.effective_chat, targeted.actor, action, permission=permission,
+                      target_telegram_user_id=targeted.target_id, reason=targeted.parsed.reason, **fields),
+        *refusals, return_exceptions=True)
+    if isinstance(record, BaseException):
+        raise record
+    for refusal in refused:
+        if isinstance(refusal, BaseException):
+            reason = refusal.reply if isinstance(refusal, StopCommand) else str(refusal)
+            await complete_action(context, record["action"]["id"], reason or "refused by the bot")
+            raise refusal
+    return record
+
+
 async def authorize_on_member(update: Update, context: BotContext, permission: str, *,
                               wants_duration: bool = False, protect: bool = True) -> Targeted:
-    """The opening every member-targeted command shares: parse, who asks, core's decision, whom it targets."""
+    """The opening of member-targeted commands that do not record a request: parse, who asks, core's decision,
+    whom it targets."""
     message, chat = update.effective_message, update.effective_chat
     parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), wants_duration=wants_duration)
     actor = await resolve_actor(context, message)
@@ -197,15 +241,16 @@ def target_handler(command: TargetCommand) -> CommandHandler:
     async def handle(update: Update, context: BotContext) -> None:
         async def body():
             chat = update.effective_chat
-            targeted = await authorize_on_member(update, context, command.permission,
-                                                 wants_duration=command.temporary)
-            actor, parsed, target_id = targeted.actor, targeted.parsed, targeted.target_id
-            await require_bot_right(context, chat, command.bot_right)  # usually cached (see flows)
-            seconds = parsed.duration_seconds
-            done = command.done.format(target=parsed.target.display or target_id,
+            targeted = await targeted_member(update, context, command.permission, wants_duration=command.temporary)
+            refuse_self(context, targeted.target_id)
+            seconds = targeted.parsed.duration_seconds
+            refusals = [refuse_protected_target(context, chat, targeted.target_id),
+                        require_bot_right(context, chat, command.bot_right)]  # the bot's rights: usually cached
+            record = await request_action(context, update, targeted, command.permission, command.action,
+                                          refusals=refusals, until=_until(seconds))
+            done = command.done.format(target=targeted.parsed.target.display or targeted.target_id,
                                        duration=_describe(seconds) if seconds else "")
-            await perform(context, update, actor, command.action, command.act, target_id, seconds, parsed.reason,
-                          done)
+            await execute(context, update, record, command.act, targeted.target_id, seconds, done)
 
         await run_command(update, context, command.name, body)
 
@@ -218,10 +263,11 @@ def target_handler(command: TargetCommand) -> CommandHandler:
 async def warn(update: Update, context: BotContext) -> None:
     async def body():
         chat = update.effective_chat
-        targeted = await authorize_on_member(update, context, "WARN_USERS")
+        targeted = await targeted_member(update, context, "WARN_USERS")
         actor, parsed, target_id = targeted.actor, targeted.parsed, targeted.target_id
-        record = await record_action(context, chat, actor, "warn", target_telegram_user_id=target_id,
-                                     reason=parsed.reason)
+        refuse_self(context, target_id)
+        record = await request_action(context, update, targeted, "WARN_USERS", "warn",
+                                      refusals=[refuse_protected_target(context, chat, target_id)])
         await complete_action(context, record["action"]["id"], None)
         state = record["warnings"]
         who = parsed.target.display or target_id
