@@ -420,9 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as deployed)")
-    parser.add_argument("--worker-threads", type=int, default=0,
-                        help="0: sync workers, as deployed by default; N: gthread workers with N threads each "
-                             "(GUNICORN_WORKER_CLASS/GUNICORN_THREADS), whose concurrent checks share audit commits")
+    parser.add_argument("--worker-threads", type=int, default=4,
+                        help="N: gthread workers with N threads each (default 4, as deployed), whose concurrent "
+                             "checks share audit commits; 0: gunicorn's sync workers")
     parser.add_argument("--scale", choices=("default", "large"), default="default",
                         help="default: 1,000 users seeded through the services; large: 100,000 users, 1,000 groups "
                              "and 200,000 role assignments inserted in bulk")
@@ -444,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         env = bench_environment(data_dir, port, args.workers, api_key)
         if args.worker_threads:
             env |= {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": str(args.worker_threads)}
+        else:
+            env |= {"GUNICORN_WORKER_CLASS": "sync"}
         os.environ.update(env)
         sys.path.insert(0, str(ROOT))
 
