@@ -20,6 +20,7 @@ from .handlers import activity, info, lifecycle, moderation
 from .ordering import PerChatUpdateProcessor
 from .outbox import EventShipper, Outbox
 from .ratelimit import SendRateLimiter
+from .telegram_request import AiohttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +135,8 @@ def build_application(*, with_updater: bool) -> BotApplication:
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .connect_timeout(5)
-        .read_timeout(10)
+        .request(AiohttpRequest(connect_timeout=5, read_timeout=10))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1, connect_timeout=5, read_timeout=10))
     )
     if not with_updater:
         builder = builder.updater(None)

@@ -11,6 +11,8 @@ from rest_framework.permissions import BasePermission
 from .context import bind_context
 
 API_KEY_HEADER = "X-API-Key"
+# A service's request made for one of its users: core authorizes it as that user (apps/rbac/permissions.py).
+ACTING_USER_HEADER = "X-Acting-User-ID"
 
 
 @dataclass(frozen=True)

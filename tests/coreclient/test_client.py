@@ -213,3 +213,33 @@ def test_a_password_check_still_fails_fast_when_core_is_down():
     with pytest.raises(CoreUnavailable):
         core.verify_credentials(username="alice", password="secret")
     assert time.monotonic() - started < 1
+
+
+def test_the_async_client_reports_a_core_that_is_down_or_too_slow(slow_core):
+    async def failures():
+        down = AsyncCoreClient(f"http://127.0.0.1:{_closed_port()}", API_KEY, timeout=0.2, retries=0)
+        slow = AsyncCoreClient(slow_core, API_KEY, timeout=0.2, retries=0)
+        try:
+            errors = []
+            for client in (down, slow):
+                started = time.monotonic()
+                with pytest.raises(CoreUnavailable) as caught:
+                    await client.moderation_record(type="warn", telegram_chat_id=-1, actor_telegram_user_id=1,
+                                                   target_telegram_user_id=2)
+                errors.append((caught.value.outcome, time.monotonic() - started < 1))
+            errors.append((await slow.verify_credentials(username="alice", password="secret"))["username"])
+            return errors
+        finally:
+            await down.aclose()
+            await slow.aclose()
+
+    assert asyncio.run(failures()) == [("unavailable", True), ("timeout", True), "alice"]
+
+
+def test_the_async_client_spells_query_values_as_the_sync_one():
+    from apps.coreclient.client import _query
+
+    assert _query({"is_active": True, "q": "x y", "limit": 2, "ids": [1, 2]}) == [
+        ("is_active", "true"), ("q", "x y"), ("limit", "2"), ("ids", "1"), ("ids", "2")]
+    assert str(httpx.Request("GET", "http://core/", params={"is_active": True}).url) == "http://core/?is_active=true"
+    assert _query({}) is None

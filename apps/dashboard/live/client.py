@@ -1,5 +1,5 @@
 """The async client of core for the live feed and its consumers: one per event loop (one per process when
-served; each test's loop gets its own), since an httpx.AsyncClient cannot cross loops."""
+served; each test's loop gets its own), since an aiohttp session cannot cross loops."""
 
 import asyncio
 import weakref
