@@ -41,6 +41,8 @@ class AuditEventOutputSerializer(serializers.Serializer):
 
 
 class AuditEventListApi(APIView):
+    acting_user_permissions = {"GET": "VIEW_AUDIT"}  # see apps/rbac/permissions.py
+
     class FilterSerializer(serializers.Serializer):
         """Shared with the CSV export (which ignores the paging fields)."""
 

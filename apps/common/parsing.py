@@ -1,10 +1,12 @@
 """Thin-view helpers: validate a body or a query string with a serializer, or raise the envelope's 400."""
 
+import functools
+
 from django.http import QueryDict
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 
-from .validation import Shape, Unsure
+from .validation import Shape, Unsure, query_shape
 
 
 def request_json(request):
@@ -35,12 +37,26 @@ def parse_body(serializer_class: type[serializers.Serializer], request, *, shape
     return serializer.validated_data
 
 
+@functools.cache
+def _query_plan(serializer_class: type[serializers.Serializer]) -> tuple[frozenset, tuple[Shape, dict] | None]:
+    """The parameter names `serializer_class` reads, and its query-string shape (see `query_shape`)."""
+    return frozenset(serializer_class().fields), query_shape(serializer_class)
+
+
 def parse_query(serializer_class: type[serializers.Serializer], request) -> dict:
+    """The validated query string. A query the serializer's derived shape vouches for skips the serializer
+    (filled in with the serializer's defaults); anything else goes to the serializer, which words the error."""
     params: QueryDict = request.query_params
-    known = set(serializer_class().fields)
+    known, shape = _query_plan(serializer_class)
     unknown = sorted(set(params) - known - {"format"})
     if unknown:
         raise serializers.ValidationError({name: ["Unknown query parameter."] for name in unknown})
-    serializer = serializer_class(data={key: params.get(key) for key in params if key in known})
+    data = {key: params.get(key) for key in params if key in known}
+    if shape is not None:
+        try:
+            return {**shape[1], **shape[0](data)}
+        except Unsure:
+            pass
+    serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -55,22 +55,39 @@ def aware_datetime_adapter(field, connection):
     return by_field
 
 
+# A paged statement is compiled from the queryset sliced [PAGE_OFFSET:PAGE_OFFSET + PAGE_LIMIT]; the ORM writes
+# the bounds into the SQL text, where they become the last two parameters.
+PAGE_OFFSET, PAGE_LIMIT = 7_301_000_001, 7_301_000_002
+
+
+def page_slice(queryset):
+    """`queryset` with the stand-in bounds a paged PreparedQuery is built from."""
+    return queryset[PAGE_OFFSET : PAGE_OFFSET + PAGE_LIMIT]
+
+
 class PreparedQuery:
     """An ORM statement compiled once for one connection, executed again with fresh parameters.
 
     `slots` names parameters by the stand-in values the queryset was built with: one value, or a tuple of
     them for an IN list (then `rows` takes a list of the same length). Stand-ins must be values no real
-    parameter of the statement takes. Rows go through the compiler's own converters, so they read exactly
-    as the ORM returns them.
+    parameter of the statement takes. With `paged`, the queryset is `page_slice(...)` of one and `rows` takes
+    `page=(offset, limit)`. Rows go through the compiler's own converters, so they read exactly as the ORM
+    returns them.
     """
 
     _by_connection: "WeakKeyDictionary[object, dict]" = WeakKeyDictionary()
 
-    def __init__(self, queryset, connection, slots: dict | None = None):
+    def __init__(self, queryset, connection, slots: dict | None = None, *, paged: bool = False):
         self.connection = connection
         self.compiler = queryset.query.get_compiler(connection=connection)
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
+        self.paged = paged
+        if paged:
+            bounds = connection.ops.limit_offset_sql(PAGE_OFFSET, PAGE_OFFSET + PAGE_LIMIT)
+            if not self.sql.endswith(" " + bounds) or self.sql.count(bounds) != 1:
+                raise ValueError(f"no stand-in bounds at the end of the compiled statement: {self.sql[-80:]}")
+            self.sql = self.sql[: -len(bounds)] + "LIMIT %s OFFSET %s"  # the same clause on every SQL_VENDORS backend
         self.slots: dict[str, tuple[bool, list[list[int]]]] = {}
         for name, stand_in in (slots or {}).items():
             many = isinstance(stand_in, tuple | list)
@@ -94,8 +111,11 @@ class PreparedQuery:
             statement = statements[key] = build(connection)
         return statement
 
-    def rows(self, **values) -> list[tuple]:
+    def rows(self, *, page: tuple[int, int] | None = None, **values) -> list[tuple]:
         params = self.params
+        if self.paged:
+            offset, limit = page
+            params = [*params, limit, offset]
         if values:
             params = list(params)
             for name, value in values.items():

@@ -189,3 +189,81 @@ def list_of(child: Check, *, min_length: int = 0, max_length: int | None = None)
 
     return check
 
+
+
+# -- query strings: every value is a string; a serializer reads "20" as 20 and "true" as True
+
+
+def query_int(*, min_value: int | None, max_value: int | None) -> Check:
+    """IntegerField in a query string: plain ASCII digits within bounds (no sign, no spaces, no "20.0")."""
+
+    def check(value):
+        if type(value) is not str or not value.isascii() or not value.isdigit() or len(value) > 15:
+            raise _UNSURE
+        number = int(value)
+        if (min_value is not None and number < min_value) or (max_value is not None and number > max_value):
+            raise _UNSURE
+        return number
+
+    return check
+
+
+_QUERY_BOOLEANS = {"true": True, "True": True, "1": True, "false": False, "False": False, "0": False}
+
+
+def query_bool() -> Check:
+    def check(value):
+        try:
+            return _QUERY_BOOLEANS[value]
+        except (KeyError, TypeError):
+            raise _UNSURE from None
+
+    return check
+
+
+def _query_check(field) -> Check | None:
+    """The check standing for `field` in a query string, or None when this module has none for it."""
+    from rest_framework import serializers
+
+    kind = type(field)
+    validators = len(field.validators)
+    if kind is serializers.IntegerField:
+        expected = (field.min_value is not None) + (field.max_value is not None)
+        if validators == expected:
+            return query_int(min_value=field.min_value, max_value=field.max_value)
+    elif kind is serializers.BooleanField:
+        if not validators:
+            return query_bool()
+    elif kind is serializers.ChoiceField:
+        if not validators and not field.allow_blank and all(type(key) is str for key in field.choices):
+            return choice(field.choices)
+    elif kind is serializers.CharField:
+        # DRF's own: max_length, no NUL, no surrogates.
+        expected = 2 + (field.max_length is not None)
+        if validators == expected and field.trim_whitespace and field.min_length is None:
+            return text(max_length=field.max_length, allow_blank=field.allow_blank)
+    return None
+
+
+def query_shape(serializer_class) -> tuple[Shape, dict] | None:
+    """A Shape for `serializer_class` reading a query string, and the values it fills in for absent parameters;
+    None when a field (or the serializer's own validation) is beyond what the checks here can vouch for."""
+    from rest_framework import serializers
+    from rest_framework.fields import empty
+
+    own = [klass for klass in serializer_class.__mro__ if klass not in serializers.Serializer.__mro__]
+    if any(name.startswith("validate") for klass in own for name in vars(klass)):
+        return None
+    fields = serializer_class().fields
+    checks = {}
+    for name, field in fields.items():
+        if field.read_only or field.source != name or (field.default is not empty and callable(field.default)):
+            return None
+        check = _query_check(field)
+        if check is None:
+            return None
+        checks[name] = optional(check)
+    empty = serializer_class(data={})
+    if not empty.is_valid():
+        return None  # a required parameter: left to the serializer
+    return Shape(checks), dict(empty.validated_data)

@@ -117,6 +117,23 @@ def require(user: DashboardUser, permission: str, *, group_id: str | None = None
     user.granted.add((permission, None if global_decision["allowed"] else group_id))
 
 
+def read_as(user: DashboardUser, permission: str, read, /, **arguments):
+    """`require(user, permission)` and then `read(**arguments)`, in one round trip: core's endpoint checks
+    `permission` globally for the user (`acting_user_id`; audited like a separate check) before it reads, and
+    refuses with 403 naming it. For global rules only: core's endpoint declares the same permission."""
+    if (permission, None) in user.granted:
+        return read(**arguments)
+    try:
+        result = read(acting_user_id=user.id, **arguments)
+    except CoreError as exc:
+        details = exc.details if isinstance(exc.details, dict) else {}
+        if exc.status_code == 403 and exc.code == "permission_denied" and details.get("permission") == permission:
+            raise _denied(permission, details.get("reason", "")) from None
+        raise
+    user.granted.add((permission, None))
+    return result
+
+
 def me(user: DashboardUser) -> dict:
     """The token user and the permissions they hold globally (what the dashboard may show them)."""
     profile = core().user_get(user.id)
@@ -132,8 +149,7 @@ def me(user: DashboardUser) -> dict:
 
 
 def group_list(user: DashboardUser, **filters) -> dict:
-    require(user, VIEW_GROUPS)
-    return core().group_list(**filters)
+    return read_as(user, VIEW_GROUPS, core().group_list, **filters)
 
 
 def group_get(user: DashboardUser, group_id: str) -> dict:
@@ -147,8 +163,7 @@ def group_members(user: DashboardUser, group_id: str, **filters) -> dict:
 
 
 def user_list(user: DashboardUser, **filters) -> dict:
-    require(user, ADMIN_DASHBOARD)
-    return core().user_list(**filters)
+    return read_as(user, ADMIN_DASHBOARD, core().user_list, **filters)
 
 
 def user_get(user: DashboardUser, user_id: str) -> dict:
@@ -160,12 +175,13 @@ def user_get(user: DashboardUser, user_id: str) -> dict:
 
 
 def role_list(user: DashboardUser) -> list[dict]:
-    require(user, MANAGE_ROLES)
-    return core().roles()
+    return read_as(user, MANAGE_ROLES, core().roles)
 
 
 def assignment_list(user: DashboardUser, **filters) -> dict:
-    require(user, MANAGE_ROLES, group_id=filters.get("group_id"))
+    if filters.get("group_id") is None:
+        return read_as(user, MANAGE_ROLES, core().assignments, **filters)
+    require(user, MANAGE_ROLES, group_id=filters["group_id"])
     return core().assignments(**filters)
 
 
@@ -189,7 +205,9 @@ def assignment_revoke(user: DashboardUser, assignment_id: str, *, reason: str = 
 
 
 def audit_list(user: DashboardUser, **filters) -> dict:
-    require(user, VIEW_AUDIT, group_id=filters.get("group_id"))
+    if filters.get("group_id") is None:
+        return read_as(user, VIEW_AUDIT, core().audit_events, **filters)
+    require(user, VIEW_AUDIT, group_id=filters["group_id"])
     return core().audit_events(**filters)
 
 

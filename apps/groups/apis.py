@@ -14,6 +14,7 @@ from apps.common.fields import (
 )
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
+from apps.common.plain import PlainRows
 from apps.common.schema import envelope, error_responses, list_envelope
 from apps.users.selectors import actor_get, user_get
 
@@ -23,7 +24,7 @@ from .selectors import (
     anonymous_admin_get,
     group_get,
     group_get_by_chat,
-    group_list,
+    group_page,
     membership_get,
     membership_list,
 )
@@ -48,6 +49,9 @@ class GroupOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+GROUP_ROWS = PlainRows(GroupOutputSerializer)
+
+
 class MembershipOutputSerializer(serializers.Serializer):
     group_id = ObjectIdField()
     user_id = ObjectIdField()
@@ -66,6 +70,8 @@ class MembershipOutputSerializer(serializers.Serializer):
 
 
 class GroupListApi(APIView):
+    acting_user_permissions = {"GET": "VIEW_GROUPS"}  # see apps/rbac/permissions.py
+
     class InputSerializer(serializers.Serializer):
         telegram_chat_id = TelegramIdField()
         title = StrictCharField(max_length=255)
@@ -84,7 +90,8 @@ class GroupListApi(APIView):
     def get(self, request):
         filters = parse_query(self.FilterSerializer, request)
         page, limit = filters.pop("page"), filters.pop("limit")
-        return Response(paginate(group_list(**filters), page=page, limit=limit, serializer_class=GroupOutputSerializer))
+        items, total = group_page(columns=GROUP_ROWS.columns, page=page, limit=limit, **filters)
+        return Response({"items": GROUP_ROWS(items), "total": total, "page": page, "limit": limit})
 
     @extend_schema(operation_id="groups_register", request=InputSerializer,
                    responses={200: envelope(GroupOutputSerializer), 201: envelope(GroupOutputSerializer),

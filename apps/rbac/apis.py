@@ -79,6 +79,8 @@ class PermissionCatalogueApi(APIView):
 
 
 class RoleListApi(APIView):
+    acting_user_permissions = {"GET": "MANAGE_ROLES"}  # see permissions.py
+
     class InputSerializer(serializers.Serializer):
         name = serializers.RegexField(ROLE_NAME_PATTERN, max_length=32)
         rank = StrictIntegerField(min_value=1, max_value=MAX_RANK)
@@ -134,6 +136,8 @@ class _ScopeMixin(serializers.Serializer):
 
 
 class AssignmentListApi(APIView):
+    acting_user_permissions = {"GET": "MANAGE_ROLES"}
+
     class InputSerializer(_ScopeMixin):
         user_id = ObjectIdField()
         role = StrictCharField(max_length=32)

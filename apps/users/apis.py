@@ -31,6 +31,8 @@ class UserOutputSerializer(serializers.Serializer):
 
 
 class UserListApi(APIView):
+    acting_user_permissions = {"GET": "ADMIN_DASHBOARD"}  # see apps/rbac/permissions.py
+
     class InputSerializer(serializers.Serializer):
         username = StrictCharField(max_length=150, validators=[UnicodeUsernameValidator()])
         telegram_user_id = TelegramIdField(required=False, allow_null=True)

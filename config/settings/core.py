@@ -33,6 +33,10 @@ REST_FRAMEWORK = {
         "apps.common.auth.ServiceAPIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        *REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"],
+        "apps.rbac.permissions.ActingUserPermission",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,

@@ -3,6 +3,7 @@
 import pytest
 
 from apps.common.errors import PermissionDeniedError
+from apps.coreclient import CoreError
 from apps.dashboard import services
 from apps.dashboard.tokens import DashboardUser
 
@@ -59,3 +60,52 @@ def test_a_global_grant_answers_every_group_and_a_refusal_is_asked_again(core):
         with pytest.raises(PermissionDeniedError):
             services.require(user, "MANAGE_ROLES")
     assert recording.calls == 3
+
+
+class ActingCore(RecordingCore):
+    """Also core's groups list, which authorizes a read for X-Acting-User-ID itself (apps/rbac/permissions.py)."""
+
+    def __init__(self, grants):
+        super().__init__(grants)
+        self.reads = []
+
+    def group_list(self, *, acting_user_id=None, **filters):
+        self.calls += 1
+        if acting_user_id is not None:
+            decision = self._decide({"permission": "VIEW_GROUPS"})
+            if not decision["allowed"]:
+                raise CoreError("permission_denied", "User does not have permission for this action (VIEW_GROUPS)",
+                                403, {"permission": "VIEW_GROUPS", "reason": decision["reason"]})
+        self.reads.append((acting_user_id, filters))
+        return {"items": [], "total": 0, "page": 1, "limit": 20}
+
+
+def test_a_list_is_authorized_by_core_in_the_same_call(monkeypatch):
+    recording = ActingCore({("VIEW_GROUPS", None)})
+    monkeypatch.setattr(services, "core", lambda: recording)
+    user = DashboardUser({"user_id": "1"})
+    assert services.group_list(user, sort="title")["total"] == 0
+    assert recording.calls == 1 and recording.reads == [("1", {"sort": "title"})]
+    services.require(user, "VIEW_GROUPS", group_id="7")  # what core allowed is remembered for the request
+    services.group_list(user)
+    assert recording.calls == 2 and recording.reads[-1] == (None, {})
+
+
+def test_a_refused_list_is_webs_403_naming_the_permission(monkeypatch):
+    recording = ActingCore(set())
+    monkeypatch.setattr(services, "core", lambda: recording)
+    with pytest.raises(PermissionDeniedError) as refused:
+        services.group_list(DashboardUser({"user_id": "1"}))
+    assert refused.value.message == "You need the VIEW_GROUPS permission for this (permission_not_granted)"
+    assert refused.value.details == {"permission": "VIEW_GROUPS", "reason": "permission_not_granted"}
+    assert recording.reads == []
+
+
+def test_other_core_errors_pass_through(monkeypatch):
+    class Failing(ActingCore):
+        def group_list(self, **kwargs):
+            raise CoreError("permission_denied", "something else", 403, {"permission": "MANAGE_ROLES"})
+
+    monkeypatch.setattr(services, "core", lambda: Failing(set()))
+    with pytest.raises(CoreError):
+        services.group_list(DashboardUser({"user_id": "1"}))

@@ -1,0 +1,53 @@
+"""Reads a trusted service makes for one of its users, authorized by core in the same request.
+
+A service (web) sends `X-Acting-User-ID: <user id>`; the view declares which permission a read of it needs for
+that user (`acting_user_permissions = {"GET": "VIEW_GROUPS"}`). Core checks it with the permission check service,
+which puts the decision on the audit trail exactly as POST /api/rbac/check-permission does, and refuses with 403
+permission_denied naming the permission before the view runs. The header on a view or method that declares no
+permission is a 400: a caller must never believe a read was authorized when nothing checked it. Without the header
+nothing changes: the service reads as itself.
+"""
+
+import re
+
+from rest_framework.permissions import BasePermission
+
+from apps.common.auth import ACTING_USER_HEADER, ServicePrincipal
+from apps.common.errors import PermissionDeniedError, ValidationFailed
+
+from .selectors import PermissionQuery
+from .services import permission_check
+
+_META_KEY = "HTTP_" + ACTING_USER_HEADER.upper().replace("-", "_")
+# Core's ids: integers on SQL, 24 hex digits on MongoDB.
+_USER_ID = re.compile(r"[0-9A-Za-z]{1,64}")
+
+
+def acting_user_permission(view, method: str) -> str | None:
+    """The permission `view` requires of the acting user for `method`, if it declares one."""
+    declared = getattr(view, "acting_user_permissions", None) or {}
+    return declared.get("GET" if method == "HEAD" else method)
+
+
+class ActingUserPermission(BasePermission):
+    def has_permission(self, request, view):
+        raw = request.META.get(_META_KEY)
+        if raw is None:
+            return True
+        if not isinstance(request.user, ServicePrincipal):
+            raise PermissionDeniedError(f"Only a service may send {ACTING_USER_HEADER}")
+        permission = acting_user_permission(view, request.method)
+        if permission is None:
+            raise ValidationFailed(
+                f"{request.method} {request.path} does not authorize requests for a user; "
+                f"leave out {ACTING_USER_HEADER}",
+                details={ACTING_USER_HEADER: ["Not accepted by this endpoint and method."]},
+            )
+        if not _USER_ID.fullmatch(raw):
+            raise ValidationFailed(f"{ACTING_USER_HEADER} must be a user id",
+                                   details={ACTING_USER_HEADER: ["Must be a user id."]})
+        decision = permission_check(query=PermissionQuery(permission=permission, user_id=raw))
+        if not decision.allowed:
+            raise PermissionDeniedError(f"User does not have permission for this action ({permission})",
+                                        details={"permission": permission, "reason": decision.reason})
+        return True

@@ -1,0 +1,118 @@
+"""A service's read made for one of its users (X-Acting-User-ID): core authorizes it in the same request, with
+the audited permission check, and refuses before reading anything."""
+
+import pytest
+
+from apps.audit import actions
+from apps.audit.models import AuditEvent
+from tests.factories import grant, make_group, make_member, make_user
+
+ACTING = "HTTP_X_ACTING_USER_ID"
+
+
+def checks():
+    return list(AuditEvent.objects.filter(action=actions.PERMISSION_CHECK).order_by("sequence"))
+
+
+@pytest.fixture
+def groups(db):
+    return [make_group(title=f"Acting {number}") for number in range(3)]
+
+
+def test_allowed_the_list_is_read_and_the_decision_audited(api, groups):
+    viewer = make_user()
+    grant(viewer, "admin")
+    before = len(checks())
+    response = api.get("/api/groups?limit=2", **{ACTING: str(viewer.pk)})
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["total"] == 3 and len(response.json()["data"]["items"]) == 2
+    (event,) = checks()[before:]
+    assert (event.result, event.actor_user_id, event.reason) == ("allowed", str(viewer.pk), "granted_by_role:admin")
+    assert event.details == {"permission": "VIEW_GROUPS"}
+
+
+def test_the_same_answer_as_without_the_header(api, groups):
+    viewer = make_user()
+    grant(viewer, "admin")
+    plain = api.get("/api/groups?sort=-created&limit=2&page=2").json()
+    assert api.get("/api/groups?sort=-created&limit=2&page=2", **{ACTING: str(viewer.pk)}).json() == plain
+
+
+def test_denied_403_names_the_permission_and_returns_nothing(api, groups):
+    group = groups[0]
+    member = make_user()
+    make_member(member, group)
+    grant(member, "moderator", group)  # VIEW_GROUPS in one group: not enough to list every group
+    before = len(checks())
+    response = api.get("/api/groups", **{ACTING: str(member.pk)})
+    assert response.status_code == 403
+    body = response.json()
+    assert body["success"] is False and body["error"] == "permission_denied" and "data" not in body
+    assert "VIEW_GROUPS" in body["message"]
+    assert body["details"] == {"permission": "VIEW_GROUPS", "reason": "permission_not_granted"}
+    (event,) = checks()[before:]
+    assert (event.result, event.actor_user_id, event.reason) == ("denied", str(member.pk), "permission_not_granted")
+
+
+def test_an_inactive_user_is_refused(api, groups):
+    user = make_user(is_active=False)
+    response = api.get("/api/groups", **{ACTING: str(user.pk)})
+    assert response.status_code == 403
+    assert response.json()["details"]["reason"] == "user_inactive"
+
+
+def test_an_unknown_user_is_refused_and_audited(api, groups):
+    before = len(checks())
+    response = api.get("/api/groups", **{ACTING: "987654321"})
+    assert response.status_code == 403
+    assert response.json()["details"] == {"permission": "VIEW_GROUPS", "reason": "user_not_found"}
+    (event,) = checks()[before:]
+    assert (event.result, event.reason, event.actor_user_id) == ("denied", "user_not_found", "")
+    assert event.details == {"permission": "VIEW_GROUPS", "user": "987654321"}
+
+
+@pytest.mark.parametrize("value", ["", " ", "1 2", "1,2", "../1", "x" * 65, "1\x00"])
+def test_a_malformed_user_id_is_400_and_nothing_is_checked(api, groups, value):
+    before = len(checks())
+    response = api.get("/api/groups", **{ACTING: value})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "validation_error" and "X-Acting-User-ID" in body["message"]
+    assert len(checks()) == before
+
+
+def test_an_endpoint_or_method_that_declares_no_permission_refuses_the_header(api, groups):
+    viewer = make_user()
+    grant(viewer, "admin")
+    before = len(checks())
+    response = api.get(f"/api/groups/{groups[0].pk}", **{ACTING: str(viewer.pk)})
+    assert response.status_code == 400 and response.json()["error"] == "validation_error"
+    created = api.post("/api/groups", {"telegram_chat_id": -1009999000001, "title": "New", "type": "supergroup"},
+                       **{ACTING: str(viewer.pk)})
+    assert created.status_code == 400
+    assert len(checks()) == before
+    assert not AuditEvent.objects.filter(action=actions.GROUP_CREATE, details__title="New").exists()
+
+
+def test_only_a_service_may_act_for_a_user(db, groups):
+    from tests.conftest import ApiClient
+
+    viewer = make_user()
+    grant(viewer, "admin")
+    anonymous = ApiClient(api_key=None, validate=False)
+    assert anonymous.get("/api/groups", **{ACTING: str(viewer.pk)}).status_code == 401
+
+
+@pytest.mark.parametrize(("path", "permission"), [
+    ("/api/users", "ADMIN_DASHBOARD"),
+    ("/api/rbac/roles", "MANAGE_ROLES"),
+    ("/api/rbac/assignments", "MANAGE_ROLES"),
+    ("/api/audit/events", "VIEW_AUDIT"),
+])
+def test_the_other_lists_web_reads(api, db, path, permission):
+    admin, nobody = make_user(), make_user()
+    grant(admin, "admin")
+    assert api.get(path, **{ACTING: str(admin.pk)}).status_code == 200
+    refused = api.get(path, **{ACTING: str(nobody.pk)})
+    assert refused.status_code == 403
+    assert refused.json()["details"] == {"permission": permission, "reason": "permission_not_granted"}
