@@ -3,14 +3,16 @@ trip of a command (update in, permission check, Bot API call, reply), with core 
 
     python -m bench.bot [--duration 10] [--commands 200] [--command-rate 8]
 
-Real processes on loopback: core under gunicorn (2 workers), the Telegram sandbox, the bot under uvicorn, and
-a bare ASGI app under the same uvicorn as the baseline. wrk posts updates straight to the webhook (as Telegram
-would); the run then waits until core has counted every accepted message, so the figure is end to end.
+Real processes on loopback, with production settings (DEBUG off): core under gunicorn (2 workers), the Telegram
+sandbox, the bot under uvicorn, and a bare ASGI app under the same uvicorn as the baseline. wrk posts updates
+straight to the webhook (as Telegram would); the run then waits until core has counted every accepted message,
+so the figure is end to end.
 """
 
 import argparse
 import json
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -113,6 +115,9 @@ def main(argv: list[str]) -> int:
     core = core_process(tmp, core_port)
     sandbox = sandbox_process(tmp, sandbox_port)
     bot = bot_process(tmp, bot_port, core_port, sandbox_port)
+    for role in (core, bot):  # as deployed: production settings, DEBUG off
+        role.env.update({"APP_ENV": "production", "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
+                         "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false"})
     bare = Process("bare", [str(BIN / "uvicorn"), "bench.bare_asgi:application", "--host", "127.0.0.1", "--port",
                             str(bare_port), "--no-access-log", "--log-level", "warning"], {},
                    f"http://127.0.0.1:{bare_port}/", tmp)

@@ -159,8 +159,12 @@ async def resolve_target(context: BotContext, chat: Chat, ref: TargetRef) -> Use
     users = await core_call(context.core.user_list(telegram_username=ref.username, limit=2))
     matches = [user for user in users["items"] if user["telegram_user_id"] is not None]
     if len(matches) != 1:
-        raise StopCommand(f"I don't know {ref.display} yet. Reply to one of their messages instead.")
+        raise unknown_target(ref)
     return matches[0]["telegram_user_id"]
+
+
+def unknown_target(ref: TargetRef) -> StopCommand:
+    return StopCommand(f"I don't know {ref.display} yet. Reply to one of their messages instead.")
 
 
 def refuse_self(context: BotContext, target_id: int) -> None:

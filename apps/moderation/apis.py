@@ -3,12 +3,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField
+from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField, TelegramUsernameField
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope, error_responses, list_envelope
 from apps.groups.selectors import group_get, group_resolve
-from apps.users.selectors import actor_get, user_get
+from apps.users.selectors import actor_get, user_by_telegram_username, user_get
 from apps.users.services import user_ensure_telegram
 
 from .models import ModerationAction
@@ -77,6 +77,9 @@ class ActionListApi(APIView):
         # Telegram ids instead of core ids (the bot's view): unknown accounts are created on first sight.
         actor_telegram_user_id = TelegramIdField(required=False)
         target_telegram_user_id = TelegramIdField(required=False)
+        target_telegram_username = TelegramUsernameField(
+            required=False, help_text="The target by @username: the one Telegram account core knows by it; none: "
+                                      "404 unknown_target (after the permission, when one is given).")
         reason = StrictCharField(max_length=1024, required=False, allow_blank=True, default="")
         until = serializers.DateTimeField(required=False, allow_null=True)
         telegram_message_id = TelegramIdField(required=False, allow_null=True)
@@ -96,11 +99,16 @@ class ActionListApi(APIView):
             for role in ("actor", "target"):
                 if f"{role}_user_id" in attrs and f"{role}_telegram_user_id" in attrs:
                     raise serializers.ValidationError(f"Give {role}_user_id or {role}_telegram_user_id, not both.")
+            if "target_telegram_username" in attrs and ("target_user_id" in attrs
+                                                         or "target_telegram_user_id" in attrs):
+                raise serializers.ValidationError("Give one of target_user_id, target_telegram_user_id or "
+                                                  "target_telegram_username.")
             return attrs
 
     class OutputSerializer(serializers.Serializer):
         action = ActionOutputSerializer()
         warnings = WarningStateSerializer(allow_null=True)
+        target_telegram_user_id = serializers.IntegerField(allow_null=True, help_text="The target's Telegram id")
 
     class FilterSerializer(PageQuerySerializer):
         group_id = serializers.CharField(required=False)
@@ -134,16 +142,20 @@ class ActionListApi(APIView):
             moderation_actor_authorize(permission=data["permission"], group=group,
                                        actor_user_id=data.get("actor_user_id"),
                                        actor_telegram_user_id=data.get("actor_telegram_user_id"))
+        target = _person(data, "target")
         action, warn_outcome = moderation_action_record(
-            type=data["type"], group=group, actor=_person(data, "actor"), target=_person(data, "target"),
+            type=data["type"], group=group, actor=_person(data, "actor"), target=target,
             reason=data["reason"], until=data.get("until"), telegram_message_id=data.get("telegram_message_id"),
             details=data.get("details"),
         )
-        body = {"action": action, "warnings": warn_outcome}
+        body = {"action": action, "warnings": warn_outcome,
+                "target_telegram_user_id": target.telegram_user_id if target else None}
         return Response(self.OutputSerializer(body).data, status=201)
 
 
 def _person(data: dict, role: str):
+    if f"{role}_telegram_username" in data:
+        return user_by_telegram_username(telegram_username=data[f"{role}_telegram_username"])
     if f"{role}_telegram_user_id" in data:
         return user_ensure_telegram(telegram_user_id=data[f"{role}_telegram_user_id"])
     if f"{role}_user_id" in data:

@@ -1,5 +1,6 @@
 from django.db.models import Q, QuerySet
 
+from apps.common.errors import NotFoundError
 from apps.common.ids import get_or_404
 
 from .models import User
@@ -31,6 +32,22 @@ def user_list(
             Q(username__icontains=q) | Q(display_name__icontains=q) | Q(telegram_username__icontains=q)
         )
     return queryset.order_by("id")
+
+
+class UnknownTargetError(NotFoundError):
+    code = "unknown_target"
+    default_message = "No Telegram account is known by that @username"
+
+
+def user_by_telegram_username(*, telegram_username: str) -> User:
+    """The one user whose Telegram account core knows by this @username (case-insensitive, as Telegram's).
+    None, or several (a stale name not yet seen to move): UnknownTargetError, never a guess."""
+    matches = list(User.objects.filter(telegram_username__iexact=telegram_username.lstrip("@"),
+                                       telegram_user_id__isnull=False).order_by("id")[:2])
+    if len(matches) != 1:
+        raise UnknownTargetError(f"No single Telegram account is known as @{telegram_username.lstrip('@')}",
+                                 details={"telegram_username": telegram_username.lstrip("@"), "matches": len(matches)})
+    return matches[0]
 
 
 def actor_get(*, actor_user_id) -> User | None:

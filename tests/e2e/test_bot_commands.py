@@ -105,6 +105,10 @@ def test_usage_errors_explain_and_unknown_targets_are_named(platform):
     assert replies == ["Reply to the user's message, or name them: @username or their numeric id."]
     _, replies = platform.say(chat["id"], "alice", "/ban @nobody_here")
     assert replies == ["I don't know @nobody_here yet. Reply to one of their messages instead."]
+    _, replies = platform.say(chat["id"], "carol", "/mute @nobody_here")  # who may not act learns only that
+    assert replies == ["You need the MUTE_USERS permission to do that."]
+    group = platform.api.group_by_chat(chat["id"])
+    assert platform.api.moderation_list(group_id=group["id"])["total"] == 0
 
 
 def test_delete_and_purge(platform):

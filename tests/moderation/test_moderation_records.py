@@ -226,3 +226,37 @@ def test_a_permission_needs_an_actor_and_a_known_code(api, scene):
     stranger = api.post(ACTIONS, {**body, "actor_telegram_user_id": 77_000_123})
     assert stranger.status_code == 403
     assert not ModerationAction.objects.exists()
+
+
+def test_a_target_named_by_username_is_resolved_by_core_after_the_permission(api, scene):
+    group, moderator, target = scene
+    target.telegram_username = "Spammer_1"
+    target.save(update_fields=["telegram_username"])
+    body = {"type": "ban", "group_id": str(group.pk), "actor_user_id": str(moderator.pk), "permission": "BAN_USERS",
+            "target_telegram_username": "@spammer_1"}
+    assert api.post(ACTIONS, body).status_code == 403  # the permission first: nothing said about the target
+    unknown = api.post(ACTIONS, {**body, "permission": None, "target_telegram_username": "nobody_here"})
+    assert unknown.status_code == 400  # permission: null is not a permission
+    grant(moderator, "moderator", group)
+    unknown = api.post(ACTIONS, {**body, "target_telegram_username": "nobody_here"})
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "unknown_target")
+    assert not ModerationAction.objects.exists()
+    created = api.post(ACTIONS, body)
+    assert created.status_code == 201
+    data = created.json()["data"]
+    assert (data["action"]["target_user_id"], data["target_telegram_user_id"]) == (str(target.pk),
+                                                                                    target.telegram_user_id)
+    both = {**body, "target_user_id": str(target.pk)}
+    assert api.post(ACTIONS, both).status_code == 400
+
+
+def test_a_username_two_accounts_carry_is_not_guessed(api, scene):
+    group, moderator, target = scene
+    other = make_user(telegram_username="twin")
+    target.telegram_username = "TWIN"
+    target.save(update_fields=["telegram_username"])
+    body = {"type": "kick", "group_id": str(group.pk), "actor_user_id": str(moderator.pk),
+            "target_telegram_username": "twin"}
+    answer = api.post(ACTIONS, body)
+    assert (answer.status_code, answer.json()["details"]["matches"]) == (404, 2)
+    assert other.pk != target.pk and not ModerationAction.objects.exists()

@@ -13,6 +13,8 @@ from telegram import ChatPermissions, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
+from apps.coreclient import CoreError
+
 from ..context import BotContext
 from ..flows import (
     Actor,
@@ -30,6 +32,7 @@ from ..flows import (
     require_permission,
     resolve_actor,
     resolve_target,
+    unknown_target,
 )
 from ..metrics import BOT_COMMANDS
 from ..parsing import ParsedCommand, TargetRef, UsageError, parse_target_args
@@ -170,46 +173,53 @@ async def execute(context: BotContext, update: Update, record: dict, act: Act, t
 class Targeted:
     actor: Actor
     parsed: ParsedCommand
-    target_id: int
+    target_id: int | None  # None: named by @username, which core resolves with the request (`request_action`)
 
 
-async def _target_or_denial(context: BotContext, chat, actor: Actor, parsed: ParsedCommand, permission: str) -> int:
-    """The target's Telegram id. When it cannot be found, the actor's permission is asked first: someone who may
-    not act learns that, not whom core knows."""
-    try:
-        return await resolve_target(context, chat, parsed.target)
-    except StopCommand:
-        await require_permission(context, chat, actor, permission)
-        raise
-
-
-async def targeted_member(update: Update, context: BotContext, permission: str, *,
-                          wants_duration: bool = False) -> Targeted:
-    """Parse, who asks, whom it targets; core's decision is left to the request (`request_action`)."""
+async def targeted_member(update: Update, context: BotContext, *, wants_duration: bool = False) -> Targeted:
+    """Parse, who asks, whom it targets; core's decision and its reading of a @username are left to the request
+    (`request_action`)."""
     message, chat = update.effective_message, update.effective_chat
     parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), wants_duration=wants_duration)
     actor = await resolve_actor(context, message)
     await ensure_group(context, chat)
-    return Targeted(actor, parsed, await _target_or_denial(context, chat, actor, parsed, permission))
+    return Targeted(actor, parsed, parsed.target.telegram_user_id)
 
 
 async def request_action(context: BotContext, update: Update, targeted: Targeted, permission: str, action: str, *,
-                         refusals: list[Awaitable[None]], **fields) -> dict:
-    """Core checks the permission and records the request in one call; the bot's own refusals (the target is
-    the owner, the bot lacks a right: reads on Telegram) are awaited beside it. Core's denial wins and nothing is
-    recorded; a refusal of the bot's after core recorded the request completes it as failed, with the reason."""
+                         refusals: list[Awaitable[None]], **fields) -> tuple[dict, int]:
+    """Core checks the permission, resolves a target named by @username and records the request, in one call;
+    the bot's own refusals (the target is the owner or the bot, the bot lacks a right: reads on Telegram) are
+    awaited beside it, or for a target core had to name, right after it. Core's denial wins (it decides before
+    it reads the name) and nothing is recorded; a refusal of the bot's after core recorded the request completes
+    it as failed, with the reason. Returns the record and the target's Telegram id."""
+    chat, ref = update.effective_chat, targeted.parsed.target
+    if targeted.target_id is not None:
+        refuse_self(context, targeted.target_id)
+        target = {"target_telegram_user_id": targeted.target_id}
+        refusals = [*refusals, refuse_protected_target(context, chat, targeted.target_id)]
+    else:
+        target = {"target_telegram_username": ref.username}
     record, *refused = await asyncio.gather(
-        record_action(context, update.effective_chat, targeted.actor, action, permission=permission,
-                      target_telegram_user_id=targeted.target_id, reason=targeted.parsed.reason, **fields),
+        record_action(context, chat, targeted.actor, action, permission=permission, reason=targeted.parsed.reason,
+                      **target, **fields),
         *refusals, return_exceptions=True)
+    if isinstance(record, CoreError) and record.code == "unknown_target":
+        raise unknown_target(ref) from None
     if isinstance(record, BaseException):
         raise record
+    target_id = record["target_telegram_user_id"]
+    if targeted.target_id is None:
+        try:
+            await refuse_protected_target(context, chat, target_id)
+        except StopCommand as refusal:
+            refused.append(refusal)
     for refusal in refused:
         if isinstance(refusal, BaseException):
             reason = refusal.reply if isinstance(refusal, StopCommand) else str(refusal)
             await complete_action(context, record["action"]["id"], reason or "refused by the bot")
             raise refusal
-    return record
+    return record, target_id
 
 
 async def authorize_on_member(update: Update, context: BotContext, permission: str, *,
@@ -241,16 +251,14 @@ def target_handler(command: TargetCommand) -> CommandHandler:
     async def handle(update: Update, context: BotContext) -> None:
         async def body():
             chat = update.effective_chat
-            targeted = await targeted_member(update, context, command.permission, wants_duration=command.temporary)
-            refuse_self(context, targeted.target_id)
+            targeted = await targeted_member(update, context, wants_duration=command.temporary)
             seconds = targeted.parsed.duration_seconds
-            refusals = [refuse_protected_target(context, chat, targeted.target_id),
-                        require_bot_right(context, chat, command.bot_right)]  # the bot's rights: usually cached
-            record = await request_action(context, update, targeted, command.permission, command.action,
-                                          refusals=refusals, until=_until(seconds))
-            done = command.done.format(target=targeted.parsed.target.display or targeted.target_id,
+            refusals = [require_bot_right(context, chat, command.bot_right)]  # the bot's rights: usually cached
+            record, target_id = await request_action(context, update, targeted, command.permission, command.action,
+                                                     refusals=refusals, until=_until(seconds))
+            done = command.done.format(target=targeted.parsed.target.display or target_id,
                                        duration=_describe(seconds) if seconds else "")
-            await execute(context, update, record, command.act, targeted.target_id, seconds, done)
+            await execute(context, update, record, command.act, target_id, seconds, done)
 
         await run_command(update, context, command.name, body)
 
@@ -263,11 +271,9 @@ def target_handler(command: TargetCommand) -> CommandHandler:
 async def warn(update: Update, context: BotContext) -> None:
     async def body():
         chat = update.effective_chat
-        targeted = await targeted_member(update, context, "WARN_USERS")
-        actor, parsed, target_id = targeted.actor, targeted.parsed, targeted.target_id
-        refuse_self(context, target_id)
-        record = await request_action(context, update, targeted, "WARN_USERS", "warn",
-                                      refusals=[refuse_protected_target(context, chat, target_id)])
+        targeted = await targeted_member(update, context)
+        actor, parsed = targeted.actor, targeted.parsed
+        record, target_id = await request_action(context, update, targeted, "WARN_USERS", "warn", refusals=[])
         await complete_action(context, record["action"]["id"], None)
         state = record["warnings"]
         who = parsed.target.display or target_id
