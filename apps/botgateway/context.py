@@ -18,6 +18,9 @@ class BotData:
     # Chat id -> (the bot's own ChatMember there, when fetched): its rights, reused for a short while and
     # dropped as soon as a my_chat_member update says they changed.
     own_membership: dict[int, tuple[object, float]] = field(default_factory=dict)
+    # (chat id, user id) -> (whether Telegram said that user owns the chat, when): reused for a short while and
+    # dropped by any chat_member update about that user there.
+    owners: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

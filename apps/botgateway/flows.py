@@ -167,23 +167,36 @@ def unknown_target(ref: TargetRef) -> StopCommand:
     return StopCommand(f"I don't know {ref.display} yet. Reply to one of their messages instead.")
 
 
+# How long Telegram's answers about rights and ownership are reused (each is dropped early by an update about it).
+OWN_RIGHTS_SECONDS = 60
+OWNERS_REMEMBERED = 10_000
+
+
 def refuse_self(context: BotContext, target_id: int) -> None:
     if target_id == context.bot.id:
         raise StopCommand("I won't do that to myself.")
 
 
 async def refuse_protected_target(context: BotContext, chat: Chat, target_id: int) -> None:
-    """Never act on the bot itself or on the group's owner."""
+    """Never act on the bot itself or on the group's owner. Telegram's answer is reused for OWN_RIGHTS_SECONDS
+    (a member is moderated several times in a row), and forgotten as soon as a chat_member update shows someone
+    gaining or losing ownership (a transfer sends one for both people)."""
     refuse_self(context, target_id)
-    try:
-        member = await context.bot.get_chat_member(chat.id, target_id)
-    except TelegramError:
-        return  # not in the chat (Telegram says so when we act); nothing to protect
-    if isinstance(member, ChatMemberOwner) or member.status == ChatMemberStatus.OWNER:
+    owners, key = context.bot_data.owners, (chat.id, target_id)
+    cached = owners.get(key)
+    if cached is not None and time.monotonic() - cached[1] < OWN_RIGHTS_SECONDS:
+        is_owner = cached[0]
+    else:
+        try:
+            member = await context.bot.get_chat_member(chat.id, target_id)
+        except TelegramError:
+            return  # not in the chat (Telegram says so when we act); nothing to protect
+        is_owner = isinstance(member, ChatMemberOwner) or member.status == ChatMemberStatus.OWNER
+        if len(owners) >= OWNERS_REMEMBERED:
+            owners.clear()
+        owners[key] = (is_owner, time.monotonic())
+    if is_owner:
         raise StopCommand("That's the group's owner: nobody can do that to them.")
-
-
-OWN_RIGHTS_SECONDS = 60
 
 
 async def require_bot_right(context: BotContext, chat: Chat, right: str | None) -> None:

@@ -209,3 +209,17 @@ def test_commands_by_the_owner_act_on_telegram(platform, command, telegram_metho
     # The bot replies first and completes the record right after.
     platform.wait_for(lambda: platform.api.moderation_list(type=action, group_id=group["id"], limit=1)["items"][0][
         "status"] == "executed", f"core to record the {action} as executed")
+
+
+def test_the_owner_check_is_reused_until_the_member_changes(platform):
+    chat = platform.new_group()
+    platform.say(chat["id"], "dave", "hello")
+    mark = platform.call_mark()
+    for command in ("/mute @dave", "/unmute @dave", "/mute @dave"):
+        _, replies = platform.say(chat["id"], "bob_mod", command)
+        assert replies and "dave" in replies[0], replies
+    dave = platform.telegram.member(chat["id"], "dave")["user"]["id"]
+    looked_up = [call for call in platform.calls("getChatMember", since=mark)
+                 if int(call["params"]["user_id"]) == dave]
+    assert len(looked_up) == 1  # Telegram's answer about dave, asked once
+    # Restricting dave sent chat_member updates about him; none was about ownership, so none dropped the answer.

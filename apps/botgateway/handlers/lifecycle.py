@@ -65,6 +65,8 @@ async def chat_member(update: Update, context: BotContext) -> None:
     if not is_group(chat):
         return
     old, new = change.old_chat_member, change.new_chat_member
+    if ChatMemberStatus.OWNER in (old.status, new.status):  # an ownership transfer: one update per person
+        context.bot_data.owners.pop((chat.id, new.user.id), None)
     if new.user.is_bot:
         return
     admin_before = old.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
