@@ -110,6 +110,29 @@ def choice(choices: Iterable[str]) -> Check:
     return check
 
 
+def telegram_username() -> Check:
+    """TelegramUsernameField: a JSON string of at most 33 characters, kept without its leading "@"s, then at most
+    32 long."""
+    strict = text(max_length=33)
+
+    def check(value):
+        name = strict(value).lstrip("@")
+        if len(name) > 32:
+            raise _UNSURE
+        return name
+
+    return check
+
+
+def deferred() -> Check:
+    """A field always left to the serializer (a rare one whose checks are not worth repeating here)."""
+
+    def check(value):
+        raise _UNSURE
+
+    return check
+
+
 def aware_datetime() -> Check:
     """DateTimeField (ISO 8601, USE_TZ): a string with an explicit offset, in the current time zone.
 

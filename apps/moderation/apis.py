@@ -7,6 +7,19 @@ from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField, 
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope, error_responses, list_envelope
+from apps.common.validation import (
+    Shape,
+    at_most_one,
+    aware_datetime,
+    choice,
+    deferred,
+    exactly_one,
+    int64,
+    object_id,
+    optional,
+    telegram_username,
+    text,
+)
 from apps.groups.selectors import group_get, group_resolve
 from apps.users.selectors import actor_get, user_by_telegram_username, user_get
 from apps.users.services import user_ensure_telegram
@@ -65,6 +78,33 @@ class WarningOutputSerializer(serializers.Serializer):
     removed_at = serializers.DateTimeField(allow_null=True)
     removed_by_user_id = ObjectIdField(source="removed_by_id", allow_null=True)
     remove_reason = serializers.CharField()
+
+
+# InputSerializer's fields and rules as a plain validator (apps.common.validation): the bot records an action per
+# command; the serializer still documents the body and words every error.
+RECORD_SHAPE = Shape(
+    {
+        "type": choice(ModerationAction.Type.values),
+        "group_id": optional(object_id()),
+        "telegram_chat_id": optional(int64()),
+        "actor_user_id": optional(object_id()),
+        "target_user_id": optional(object_id()),
+        "actor_telegram_user_id": optional(int64()),
+        "target_telegram_user_id": optional(int64()),
+        "target_telegram_username": optional(telegram_username()),
+        "reason": text(max_length=1024, allow_blank=True),  # the serializer's default when absent: left to it
+        "until": optional(aware_datetime()),
+        "telegram_message_id": optional(int64(allow_null=True)),
+        "details": optional(deferred()),
+        "permission": optional(text(max_length=64)),
+    },
+    rules=(
+        exactly_one("group_id", "telegram_chat_id"),
+        at_most_one("actor_user_id", "actor_telegram_user_id"),
+        at_most_one("target_user_id", "target_telegram_user_id", "target_telegram_username"),
+        lambda data: "permission" not in data or "actor_user_id" in data or "actor_telegram_user_id" in data,
+    ),
+)
 
 
 class ActionListApi(APIView):
@@ -136,7 +176,7 @@ class ActionListApi(APIView):
     @extend_schema(operation_id="moderation_actions_record", request=InputSerializer,
                    responses={201: envelope(OutputSerializer), **error_responses(403, 404)})
     def post(self, request):
-        data = parse_body(self.InputSerializer, request)
+        data = parse_body(self.InputSerializer, request, shape=RECORD_SHAPE)
         group = group_resolve(group_id=data.get("group_id"), telegram_chat_id=data.get("telegram_chat_id"))
         if "permission" in data:
             moderation_actor_authorize(permission=data["permission"], group=group,
