@@ -3,7 +3,7 @@ groups list in the same run, and 1,000 WebSocket clients of the live feed on one
 
     python -m bench.web [--duration 10] [--connections 32] [--clients 1000] [--rounds 5] [--web-workers 1]
 
-Real processes on loopback: core as deployed (gunicorn, 2 sync workers, APP_ENV=production, DEBUG off,
+Real processes on loopback: core as deployed (gunicorn, 2 gthread workers of 4 threads, APP_ENV=production, DEBUG off,
 SQLite) and web as deployed (APP_ENV=production; uvicorn, or gunicorn with uvicorn workers for --web-workers
 above 1), both on this machine. (1) wrk GETs /api/groups?limit=20 from core with the service key (the
 baseline), then from web with a bearer token: web verifies the JWT, asks core for the VIEW_GROUPS decision
@@ -251,7 +251,7 @@ def main(argv: list[str]) -> int:
         server = "uvicorn, 1 process" if options.web_workers == 1 else \
             f"gunicorn, {options.web_workers} uvicorn workers"
         print(f"\nbusy elsewhere before the run: {busy:.2f} CPUs")
-        print(f"web benchmarks (core: gunicorn 2 sync workers; web: {server}; both APP_ENV=production, DEBUG off,"
+        print(f"web benchmarks (core: gunicorn 2 gthread workers; web: {server}; both APP_ENV=production, DEBUG off,"
               f" on this machine)")
         print(f"wrk: 2 threads, {options.connections} connections, {options.duration} s, GET {LIST_PATH}")
         for label, run in (("core, service key (baseline)", baseline), ("web, JWT + core round trip", through_web)):
