@@ -5,7 +5,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from telegram import Chat, ChatMemberAdministrator, ChatMemberOwner, Message, Update, User
+from telegram import Chat, ChatMemberAdministrator, ChatMemberOwner, ChatMemberUpdated, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
@@ -197,6 +197,13 @@ async def refuse_protected_target(context: BotContext, chat: Chat, target_id: in
         owners[key] = (is_owner, time.monotonic())
     if is_owner:
         raise StopCommand("That's the group's owner: nobody can do that to them.")
+
+
+def forget_owner_verdict(bot_data, chat_id: int, change: ChatMemberUpdated) -> None:
+    """Drops what Telegram said about whether this member owns the chat when the update shows them gaining or
+    losing ownership (a transfer sends one such update for each of the two people)."""
+    if ChatMemberStatus.OWNER in (change.old_chat_member.status, change.new_chat_member.status):
+        bot_data.owners.pop((chat_id, change.new_chat_member.user.id), None)
 
 
 async def require_bot_right(context: BotContext, chat: Chat, right: str | None) -> None:

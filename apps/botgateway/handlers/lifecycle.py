@@ -10,7 +10,7 @@ from telegram.ext import ChatMemberHandler, MessageHandler, filters
 from apps.coreclient import CoreError, CoreUnavailable
 
 from ..context import BotContext
-from ..flows import StopCommand, core_user, ensure_group, is_group, sync_admins
+from ..flows import StopCommand, core_user, ensure_group, forget_owner_verdict, is_group, sync_admins
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +65,7 @@ async def chat_member(update: Update, context: BotContext) -> None:
     if not is_group(chat):
         return
     old, new = change.old_chat_member, change.new_chat_member
-    if ChatMemberStatus.OWNER in (old.status, new.status):  # an ownership transfer: one update per person
-        context.bot_data.owners.pop((chat.id, new.user.id), None)
+    forget_owner_verdict(context.bot_data, chat.id, change)
     if new.user.is_bot:
         return
     admin_before = old.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
