@@ -1,6 +1,7 @@
 """Builds the python-telegram-bot Application: handlers by feature, shared clients made in post_init and
 closed in post_shutdown, one error handler."""
 
+import contextlib
 import functools
 import logging
 import uuid
@@ -46,6 +47,16 @@ async def post_shutdown(application: BotApplication) -> None:
         await data.core.aclose()
 
 
+@contextlib.contextmanager
+def _core_down_again():
+    """The command flows answer an unreachable core with StopCommand (the user's reply); for the shipper's work it
+    is CoreUnavailable, so the work waits for its next round."""
+    try:
+        yield
+    except StopCommand as exc:
+        raise CoreUnavailable(str(exc)) from exc
+
+
 async def register_chats(application: BotApplication, chat_ids: set[int]) -> None:
     """Registers chats whose events core refused as naming an unknown group: chats the bot met while core was
     down. A chat Telegram no longer shows the bot is skipped (its events are then dropped, and logged)."""
@@ -57,10 +68,8 @@ async def register_chats(application: BotApplication, chat_ids: set[int]) -> Non
             logger.warning("a chat core does not know could not be looked up", extra={"chat_id": chat_id,
                                                                                       "error": str(exc)})
             continue
-        try:
+        with _core_down_again():  # the events stay in the outbox
             await ensure_group(context, chat)
-        except StopCommand as exc:  # core unreachable again: the events stay in the outbox
-            raise CoreUnavailable(str(exc)) from exc
 
 
 async def resync(application: BotApplication, chat_id: int, telegram_user_id: int | None) -> None:
@@ -85,11 +94,10 @@ async def _resync(application: BotApplication, chat_id: int, telegram_user_id: i
             "chat_id": chat_id, "telegram_user_id": telegram_user_id, "error": str(exc)})
         return
     try:
-        if member is not None and not member.user.is_bot:
-            await lifecycle.apply_member(context, chat, member)
-        await sync_admins(context, chat)
-    except StopCommand as exc:  # core unreachable again
-        raise CoreUnavailable(str(exc)) from exc
+        with _core_down_again():
+            if member is not None and not member.user.is_bot:
+                await lifecycle.apply_member(context, chat, member)
+            await sync_admins(context, chat)
     except (CoreError, TelegramError) as exc:  # refused for good: trying again would not help
         logger.warning("resync: not done", extra={
             "chat_id": chat_id, "telegram_user_id": telegram_user_id, "error": str(exc)})

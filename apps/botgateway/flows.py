@@ -169,12 +169,24 @@ def unknown_target(ref: TargetRef) -> StopCommand:
 
 # How long Telegram's answers about rights and ownership are reused (each is dropped early by an update about it).
 OWN_RIGHTS_SECONDS = 60
-OWNERS_REMEMBERED = 10_000
+REMEMBERED_AT_MOST = 10_000  # entries per cache, which is emptied when full
 
 
 def refuse_self(context: BotContext, target_id: int) -> None:
     if target_id == context.bot.id:
         raise StopCommand("I won't do that to myself.")
+
+
+def _recent(cache: dict, key):
+    """What `cache` holds for `key` if it was remembered less than OWN_RIGHTS_SECONDS ago, else None."""
+    entry = cache.get(key)
+    return entry[0] if entry is not None and time.monotonic() - entry[1] < OWN_RIGHTS_SECONDS else None
+
+
+def _remember(cache: dict, key, value) -> None:
+    if len(cache) >= REMEMBERED_AT_MOST:
+        cache.clear()
+    cache[key] = (value, time.monotonic())
 
 
 async def refuse_protected_target(context: BotContext, chat: Chat, target_id: int) -> None:
@@ -183,18 +195,14 @@ async def refuse_protected_target(context: BotContext, chat: Chat, target_id: in
     gaining or losing ownership (a transfer sends one for both people)."""
     refuse_self(context, target_id)
     owners, key = context.bot_data.owners, (chat.id, target_id)
-    cached = owners.get(key)
-    if cached is not None and time.monotonic() - cached[1] < OWN_RIGHTS_SECONDS:
-        is_owner = cached[0]
-    else:
+    is_owner = _recent(owners, key)
+    if is_owner is None:
         try:
             member = await context.bot.get_chat_member(chat.id, target_id)
         except TelegramError:
             return  # not in the chat (Telegram says so when we act); nothing to protect
         is_owner = isinstance(member, ChatMemberOwner) or member.status == ChatMemberStatus.OWNER
-        if len(owners) >= OWNERS_REMEMBERED:
-            owners.clear()
-        owners[key] = (is_owner, time.monotonic())
+        _remember(owners, key, is_owner)
     if is_owner:
         raise StopCommand("That's the group's owner: nobody can do that to them.")
 
@@ -209,12 +217,10 @@ def forget_owner_verdict(bot_data, chat_id: int, change: ChatMemberUpdated) -> N
 async def require_bot_right(context: BotContext, chat: Chat, right: str | None) -> None:
     if right is None:
         return
-    cached = context.bot_data.own_membership.get(chat.id)
-    if cached is not None and time.monotonic() - cached[1] < OWN_RIGHTS_SECONDS:
-        me = cached[0]
-    else:
+    me = _recent(context.bot_data.own_membership, chat.id)
+    if me is None:
         me = await context.bot.get_chat_member(chat.id, context.bot.id)
-        context.bot_data.own_membership[chat.id] = (me, time.monotonic())
+        _remember(context.bot_data.own_membership, chat.id, me)
     if isinstance(me, ChatMemberOwner):
         return
     if not isinstance(me, ChatMemberAdministrator) or not getattr(me, right, False):

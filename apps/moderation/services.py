@@ -9,11 +9,11 @@ from apps.audit import actions
 from apps.audit.services import audit_record
 from apps.common.context import current_context
 from apps.common.db import atomic_attempts
-from apps.common.errors import ConflictError, DomainError, PermissionDeniedError, ValidationFailed
+from apps.common.errors import ConflictError, DomainError, ValidationFailed
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group, Membership
 from apps.groups.services import membership_set
 from apps.rbac.selectors import PermissionQuery
-from apps.rbac.services import permission_check
+from apps.rbac.services import permission_require
 from apps.users.models import User
 
 from .models import ModerationAction, Warning
@@ -67,11 +67,9 @@ def moderation_actor_authorize(*, permission: str, group: Group, actor_user_id=N
                                actor_telegram_user_id: int | None = None) -> None:
     """Core's permission check of a request's actor in its group, put on the record like any other check.
     Refused: PermissionDeniedError naming the permission, before anything about the request is written."""
-    decision = permission_check(query=PermissionQuery(permission=permission, user_id=actor_user_id,
-                                                      telegram_user_id=actor_telegram_user_id, group_id=group.pk))
-    if not decision.allowed:
-        raise PermissionDeniedError(f"The actor needs the {permission} permission in this group ({decision.reason})",
-                                    details={"permission": permission, "reason": decision.reason})
+    permission_require(query=PermissionQuery(permission=permission, user_id=actor_user_id,
+                                             telegram_user_id=actor_telegram_user_id, group_id=group.pk),
+                       message=f"The actor needs the {permission} permission in this group ({{reason}})")
 
 
 def moderation_action_record(*, type: str, group: Group, actor: User | None, target: User | None, reason: str = "",

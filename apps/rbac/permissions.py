@@ -16,7 +16,7 @@ from apps.common.auth import ACTING_USER_HEADER, ServicePrincipal
 from apps.common.errors import PermissionDeniedError, ValidationFailed
 
 from .selectors import PermissionQuery
-from .services import permission_check
+from .services import permission_require
 
 _META_KEY = "HTTP_" + ACTING_USER_HEADER.upper().replace("-", "_")
 # Core's ids: integers on SQL, 24 hex digits on MongoDB.
@@ -46,8 +46,6 @@ class ActingUserPermission(BasePermission):
         if not _USER_ID.fullmatch(raw):
             raise ValidationFailed(f"{ACTING_USER_HEADER} must be a user id",
                                    details={ACTING_USER_HEADER: ["Must be a user id."]})
-        decision = permission_check(query=PermissionQuery(permission=permission, user_id=raw))
-        if not decision.allowed:
-            raise PermissionDeniedError(f"User does not have permission for this action ({permission})",
-                                        details={"permission": permission, "reason": decision.reason})
+        permission_require(query=PermissionQuery(permission=permission, user_id=raw),
+                           message=f"User does not have permission for this action ({permission})")
         return True

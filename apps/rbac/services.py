@@ -70,6 +70,17 @@ def permission_check(*, query: PermissionQuery) -> Decision:
     return decision
 
 
+def permission_require(*, query: PermissionQuery, message: str) -> Decision:
+    """`permission_check`, and a refusal as PermissionDeniedError(`message`, where "{reason}" stands for the
+    decision's reason) with the permission and the reason in its details: for requests that core authorizes
+    itself before doing anything."""
+    decision = permission_check(query=query)
+    if not decision.allowed:
+        raise PermissionDeniedError(message.format(reason=decision.reason),
+                                    details={"permission": query.permission, "reason": decision.reason})
+    return decision
+
+
 def _check_details(query: PermissionQuery, decision: Decision) -> dict:
     details = {"permission": query.permission}
     if decision.user_pk is None:

@@ -42,8 +42,7 @@ class UnknownTargetError(NotFoundError):
 def user_by_telegram_username(*, telegram_username: str) -> User:
     """The one user whose Telegram account core knows by this @username (case-insensitive, as Telegram's).
     None, or several (a stale name not yet seen to move): UnknownTargetError, never a guess."""
-    matches = list(User.objects.filter(telegram_username__iexact=telegram_username.lstrip("@"),
-                                       telegram_user_id__isnull=False).order_by("id")[:2])
+    matches = list(user_list(telegram_username=telegram_username).filter(telegram_user_id__isnull=False)[:2])
     if len(matches) != 1:
         raise UnknownTargetError(f"No single Telegram account is known as @{telegram_username.lstrip('@')}",
                                  details={"telegram_username": telegram_username.lstrip("@"), "matches": len(matches)})

@@ -226,25 +226,23 @@ async def authorize_on_member(update: Update, context: BotContext, permission: s
                               wants_duration: bool = False, protect: bool = True) -> Targeted:
     """The opening of member-targeted commands that do not record a request: parse, who asks, core's decision,
     whom it targets."""
-    message, chat = update.effective_message, update.effective_chat
-    parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), wants_duration=wants_duration)
-    actor = await resolve_actor(context, message)
-    await ensure_group(context, chat)
+    chat = update.effective_chat
+    targeted = await targeted_member(update, context, wants_duration=wants_duration)
     # Core's decision and the target (looked up, then checked on Telegram) are independent reads: they wait side
     # by side. A denial still wins: it is raised first, and before anything acts.
 
     async def checked_target():
-        target = await resolve_target(context, chat, parsed.target)
+        target = await resolve_target(context, chat, targeted.parsed.target)
         if protect:
             await refuse_protected_target(context, chat, target)
         return target
 
-    decision, target = await asyncio.gather(require_permission(context, chat, actor, permission), checked_target(),
-                                            return_exceptions=True)
+    decision, target = await asyncio.gather(require_permission(context, chat, targeted.actor, permission),
+                                            checked_target(), return_exceptions=True)
     for outcome in (decision, target):
         if isinstance(outcome, BaseException):
             raise outcome
-    return Targeted(actor, parsed, target)
+    return Targeted(targeted.actor, targeted.parsed, target)
 
 
 def target_handler(command: TargetCommand) -> CommandHandler:
