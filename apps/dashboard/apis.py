@@ -1,6 +1,5 @@
 """The web role's REST API: parse the request, call a service, shape the answer. No rule lives here."""
 
-from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -10,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.actions import ALL_ACTIONS
+from apps.common.client_address import client_address
 from apps.common.envelope import EnvelopeJSONRenderer
 from apps.common.fields import StrictCharField
 from apps.common.pagination import PageQuerySerializer
@@ -22,17 +22,6 @@ MEMBER_STATUSES = ["member", "restricted", "banned", "left", "kicked"]
 AUDIT_RESULTS = ["allowed", "denied", "success", "failure"]
 GROUP_SORTS = ["title", "created", "members", "messages"]
 OBJECT_ID = {"max_length": 64}
-
-
-def client_ip(request) -> str:
-    """The browser's address: REMOTE_ADDR, or with WEB_TRUSTED_PROXIES=n the n-th X-Forwarded-For entry from the
-    right (the one the nearest trusted proxy saw). Never the client-supplied leftmost entry."""
-    hops = settings.WEB_TRUSTED_PROXIES
-    if hops > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def web_list(page: dict) -> Response:
@@ -74,7 +63,7 @@ class LoginApi(_OpenApi):
     def post(self, request):
         data = parse_body(self.InputSerializer, request)
         return Response(services.login(username=data["username"], password=data["password"],
-                                       client_ip=client_ip(request)))
+                                       client_ip=client_address(request)))
 
 
 class _RefreshInputSerializer(serializers.Serializer):

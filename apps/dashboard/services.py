@@ -4,16 +4,13 @@ call these too, so they follow the same rules.
 """
 
 import logging
-from functools import cache
-
-from django.conf import settings
 
 from apps.common.errors import PermissionDeniedError
+from apps.common.ratelimit import login_limiter
 from apps.coreclient import CoreError
 
 from .core import core
 from .errors import InvalidCredentials, LoginThrottled, SigningUnavailable, TokenRejected, TokenRevoked
-from .ratelimit import Limit, LoginRateLimiter
 from .tokens import DashboardUser, can_sign, expiry, issue_pair, read_refresh
 
 logger = logging.getLogger(__name__)
@@ -24,14 +21,6 @@ VIEW_GROUPS = "VIEW_GROUPS"
 MANAGE_ROLES = "MANAGE_ROLES"
 VIEW_AUDIT = "VIEW_AUDIT"
 VIEW_STATS = "VIEW_STATS"
-
-
-@cache
-def login_limiter() -> LoginRateLimiter:
-    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    lockout = settings.LOGIN_LOCKOUT_SECONDS
-    return LoginRateLimiter(account=Limit("account", settings.LOGIN_MAX_FAILURES_PER_ACCOUNT, window, lockout),
-                            ip=Limit("ip", settings.LOGIN_MAX_FAILURES_PER_IP, window, lockout))
 
 
 # -- authentication

@@ -3,6 +3,7 @@
 Everything configurable comes from the environment; the defaults need nothing installed.
 """
 
+from ipaddress import ip_network
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -36,6 +37,22 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 SERVICE_API_KEYS = parse_service_keys(env_str("SERVICE_API_KEYS", "" if PRODUCTION else "dev=dev-service-key"))
 
 REDIS_URL = env_str("REDIS_URL")
+
+# Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; none by default, so the client is the
+# socket's peer (apps/common/client_address.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES must list IP addresses or networks: {_exc}") from None
+
+# Failed logins, per account and per client address (apps/common/ratelimit.py): web's login, core's admin and
+# browsable-API logins and its credential check. Shared by every worker and replica only with REDIS_URL.
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",

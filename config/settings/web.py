@@ -64,13 +64,6 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
-# Failed logins (apps/dashboard/ratelimit.py). Shared by every worker and replica only with REDIS_URL.
-LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
-LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20)
-LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
-LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
-# Reverse proxies in front of web whose X-Forwarded-For is trusted (0: use the socket's address).
-WEB_TRUSTED_PROXIES = env_int("WEB_TRUSTED_PROXIES", 0)
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

@@ -145,7 +145,8 @@ def test_role_hosts_and_keys_line_up(compose):
     assert services["web"]["environment"]["CORE_API_KEY"] == "${WEB_CORE_API_KEY}"
     for role in ("bot", "web"):
         assert services[role]["environment"]["CORE_API_URL"] == "http://core:8000"
-    assert services["web"]["environment"]["WEB_TRUSTED_PROXIES"] == "1"
+    for role in ("core", "bot", "web"):
+        assert services[role]["environment"]["TRUSTED_PROXIES"] == "${TRUSTED_PROXIES:-172.16.0.0/12}"
 
 
 def test_every_variable_compose_needs_is_in_env_example():

@@ -1,7 +1,7 @@
 """The web role's API end to end: real core and web processes (gunicorn), a browser's view of it over HTTP.
 
 Every JSON answer is checked against web's own OpenAPI schema (/api/schema). Each test logs in from its own
-address (X-Forwarded-For, one trusted proxy hop) so the per-address login limit of one test never meets another's.
+address (X-Forwarded-For, from a trusted proxy at 127.0.0.1) so the per-address login limit of one test never meets another's.
 """
 
 import base64
@@ -121,7 +121,7 @@ class WebPlatform:
         self.port = free_port()
         self.web = web_process(tmp, self.port, platform.core_port, env={
             "JWT_PRIVATE_KEY": self.private_pem,
-            "WEB_TRUSTED_PROXIES": "1",
+            "TRUSTED_PROXIES": "127.0.0.1",
             "LOGIN_MAX_FAILURES_PER_ACCOUNT": "3",
             "LOGIN_MAX_FAILURES_PER_IP": "6",
             "LOGIN_LOCKOUT_SECONDS": "60",

@@ -13,10 +13,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from rest_framework import serializers
 
+from apps.common.client_address import client_address
 from apps.common.errors import DomainError, PermissionDeniedError, json_not_found
 from apps.coreclient import CoreError, CoreUnavailable
 from apps.dashboard import apis, services
-from apps.dashboard.apis import client_ip
 from apps.dashboard.errors import InvalidCredentials, LoginThrottled, TokenRejected
 
 from . import forms
@@ -162,7 +162,7 @@ def login(request):
     if form.is_valid():
         try:
             pair = services.login(username=form.cleaned_data["username"], password=form.cleaned_data["password"],
-                                  client_ip=client_ip(request))
+                                  client_ip=client_address(request))
         except (InvalidCredentials, LoginThrottled) as exc:
             form.add_error(None, exc.message)
             status = exc.status_code

@@ -6,6 +6,7 @@ without asking core, right password or not. A successful login clears the accoun
 address's: one valid account must not let an address keep guessing others).
 
 On locmem every worker process counts alone; set REDIS_URL so every worker and replica shares the counts.
+Used by web's login and by core's own logins (admin, browsable API) and its credential check.
 """
 
 import hashlib
@@ -13,6 +14,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache as default_cache
 
 
@@ -88,3 +90,10 @@ class LoginRateLimiter:
         except ValueError:  # expired between add and incr
             self.cache.set(key, 1, timeout=window)
             return 1
+
+
+def login_limiter() -> LoginRateLimiter:
+    """The limiter the LOGIN_* settings describe."""
+    window, lockout = settings.LOGIN_FAILURE_WINDOW_SECONDS, settings.LOGIN_LOCKOUT_SECONDS
+    return LoginRateLimiter(account=Limit("account", settings.LOGIN_MAX_FAILURES_PER_ACCOUNT, window, lockout),
+                            ip=Limit("ip", settings.LOGIN_MAX_FAILURES_PER_IP, window, lockout))

@@ -1,11 +1,11 @@
-"""Failed-login limits (apps/dashboard/ratelimit.py) on locmem and on a real Redis."""
+"""Failed-login limits (apps/common/ratelimit.py) on locmem and on a real Redis."""
 
 import time
 
 import pytest
 from django.core.cache import cache, caches
 
-from apps.dashboard.ratelimit import Limit, LoginRateLimiter
+from apps.common.ratelimit import Limit, LoginRateLimiter
 
 
 class Clock:
