@@ -30,6 +30,7 @@ from .services import (
     moderation_action_complete,
     moderation_action_record,
     moderation_actor_authorize,
+    moderation_target_authorize,
     warning_remove,
     warnings_reset,
 )
@@ -128,7 +129,9 @@ class ActionListApi(APIView):
             max_length=64, required=False,
             help_text="The permission the actor must hold in the group: core checks it (on the audit trail, as "
                       "check-permission does) and refuses the request with 403 permission_denied before recording "
-                      "anything. Saves the caller a separate check before the request.")
+                      "anything. Saves the caller a separate check before the request. With a permission, the actor "
+                      "must also outrank the target in the group (a Telegram administrator counts at least as an "
+                      "admin): otherwise 403 rank_violation, nothing recorded.")
 
         def validate(self, attrs):
             if ("group_id" in attrs) == ("telegram_chat_id" in attrs):
@@ -182,9 +185,11 @@ class ActionListApi(APIView):
             moderation_actor_authorize(permission=data["permission"], group=group,
                                        actor_user_id=data.get("actor_user_id"),
                                        actor_telegram_user_id=data.get("actor_telegram_user_id"))
-        target = _person(data, "target")
+        target, actor = _person(data, "target"), _person(data, "actor")
+        if "permission" in data:
+            moderation_target_authorize(type=data["type"], group=group, actor=actor, target=target)
         action, warn_outcome = moderation_action_record(
-            type=data["type"], group=group, actor=_person(data, "actor"), target=target,
+            type=data["type"], group=group, actor=actor, target=target,
             reason=data["reason"], until=data.get("until"), telegram_message_id=data.get("telegram_message_id"),
             details=data.get("details"),
         )

@@ -13,7 +13,7 @@ from apps.common.errors import ConflictError, DomainError, ValidationFailed
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group, Membership
 from apps.groups.services import membership_set
 from apps.rbac.selectors import PermissionQuery
-from apps.rbac.services import permission_require
+from apps.rbac.services import outrank_require, permission_require
 from apps.users.models import User
 
 from .models import ModerationAction, Warning
@@ -70,6 +70,14 @@ def moderation_actor_authorize(*, permission: str, group: Group, actor_user_id=N
     permission_require(query=PermissionQuery(permission=permission, user_id=actor_user_id,
                                              telegram_user_id=actor_telegram_user_id, group_id=group.pk),
                        message=f"The actor needs the {permission} permission in this group ({{reason}})")
+
+
+def moderation_target_authorize(*, type: str, group: Group, actor: User | None, target: User | None) -> None:
+    """With a permission checked for the actor, the rank rule too: nobody acts on a member whose rank in the group
+    is equal to or above their own (a Telegram administrator counts at least as an admin). Refused: 403
+    rank_violation, on the audit trail, nothing recorded."""
+    if actor is not None and target is not None:
+        outrank_require(actor=actor, target=target, group=group, action=actions.MODERATION_REQUEST, verb=type)
 
 
 def moderation_action_record(*, type: str, group: Group, actor: User | None, target: User | None, reason: str = "",

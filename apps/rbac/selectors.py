@@ -339,6 +339,28 @@ def actor_rank(*, user: User, group: Group | None) -> int:
     return max(ranks, default=0)
 
 
+# The role a Telegram administrator's rank is at least (creators are synced as owners, see group_admins_sync).
+TELEGRAM_ADMIN_ROLE = "admin"
+
+
+def member_rank(*, user: User, group: Group) -> tuple[int, str]:
+    """A member's rank in the group and what gives it: their highest role valid there (global roles count
+    everywhere), and at least the admin role's when core's membership says Telegram made them an administrator
+    (even if that role was revoked by hand in core). (0, "no role") for a plain member."""
+    now = timezone.now()
+    held = (
+        _active_grants_query(user.pk, group.pk)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .values_list("role__rank", "role__name")
+    )
+    rank, source = max(held, default=(0, "no role"))
+    admin_rank = Role.objects.filter(name=TELEGRAM_ADMIN_ROLE).values_list("rank", flat=True).first()
+    if admin_rank is not None and rank < admin_rank and Membership.objects.filter(
+            user_id=user.pk, group_id=group.pk, is_admin=True).exists():
+        rank, source = admin_rank, "Telegram administrator"
+    return rank, source
+
+
 def actor_has_permission(*, user: User, permission: str, group: Group | None) -> bool:
     """Whether the actor holds `permission` through a role valid in the scope (membership not required)."""
     now = timezone.now()

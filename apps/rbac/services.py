@@ -24,6 +24,7 @@ from .selectors import (
     actor_has_permission,
     actor_rank,
     ensure_known_permissions,
+    member_rank,
     permission_decide_many,
 )
 
@@ -79,6 +80,22 @@ def permission_require(*, query: PermissionQuery, message: str) -> Decision:
         raise PermissionDeniedError(message.format(reason=decision.reason),
                                     details={"permission": query.permission, "reason": decision.reason})
     return decision
+
+
+def outrank_require(*, actor: User, target: User, group: Group, action: str, verb: str) -> None:
+    """The rank rule for acting on a member: the actor's highest rank in the group must be above the target's
+    (`member_rank`: a Telegram administrator counts at least as an admin). Refused: on the audit trail under
+    `action`, then RankViolationError saying whose rank stops it. Superusers are platform operators, not bound
+    (as for role changes)."""
+    if actor.is_superuser and actor.is_active:
+        return
+    own_rank = actor_rank(user=actor, group=group)
+    target_rank, source = member_rank(user=target, group=group)
+    if target_rank >= own_rank:
+        _refuse(action=action, actor=actor, error=RankViolationError, target_type="user", target_id=target.pk,
+                group=group, details={"actor_rank": own_rank, "target_rank": target_rank, "target_rank_from": source},
+                message=f"You can't {verb} this member: their rank here ({source}, {target_rank}) is not below "
+                        f"yours ({own_rank}). Only someone who outranks them can.")
 
 
 def _check_details(query: PermissionQuery, decision: Decision) -> dict:
