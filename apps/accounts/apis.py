@@ -3,6 +3,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.client_address import client_address
 from apps.common.fields import ObjectIdField, StrictCharField
 from apps.common.parsing import parse_body
 from apps.common.schema import ErrorEnvelopeSerializer, envelope, error_responses
@@ -17,6 +18,11 @@ _INVALID_CREDENTIALS = OpenApiResponse(
     description="Unknown user, wrong password, no usable password or inactive user, all alike "
     "(invalid_credentials); or a missing or unknown X-API-Key (unauthenticated)",
 )
+_RATE_LIMITED = OpenApiResponse(
+    ErrorEnvelopeSerializer,
+    description="Too many failed logins for the account or the client address (rate_limited; details: scope, "
+    "retry_after; Retry-After header): refused before the password is checked, and audited",
+)
 
 
 class AccountUserOutputSerializer(serializers.Serializer):
@@ -28,20 +34,22 @@ class AccountUserOutputSerializer(serializers.Serializer):
 
 
 class VerifyCredentialsApi(APIView):
-    """For web's login: the user behind a username and password. Every attempt lands on the audit trail."""
+    """For web's login: the user behind a username and password. Every attempt lands on the audit trail, and
+    failures are limited per account and per client address (`client_ip`, else the caller's own address)."""
 
     class InputSerializer(serializers.Serializer):
         username = StrictCharField(max_length=150)
         password = StrictCharField(max_length=4096, trim_whitespace=False)
-        client_ip = serializers.IPAddressField(required=False, help_text="The browser's address, for the audit trail")
+        client_ip = serializers.IPAddressField(
+            required=False, help_text="The browser's address, for the audit trail and the per-address limit")
 
     @extend_schema(operation_id="auth_verify_credentials", request=InputSerializer,
                    responses={200: envelope(AccountUserOutputSerializer), 401: _INVALID_CREDENTIALS,
-                              **error_responses()})
+                              429: _RATE_LIMITED, **error_responses()})
     def post(self, request):
         data = parse_body(self.InputSerializer, request)
         user = credentials_verify(username=data["username"], password=data["password"],
-                                  client_ip=data.get("client_ip", ""))
+                                  client_ip=data.get("client_ip") or client_address(request))
         return Response(AccountUserOutputSerializer(user).data)
 
 

@@ -73,7 +73,7 @@ def envelope_exception_handler(exc, context):
     headers = {}
     if isinstance(exc, DomainError):
         body = error_body(exc.code, exc.message, exc.status_code, exc.details)
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=getattr(exc, "headers", None))
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -152,6 +152,8 @@ def _stand_ins(size: int) -> tuple[int, ...]:
 
 def _user_pks(telegram_ids) -> dict[int, object]:
     """Core user pks by Telegram id, for those of `telegram_ids` that have a user."""
+    if not telegram_ids:  # a batch in which no event names a sender (channel posts, anonymous admins)
+        return {}
     size = in_list_size(len(telegram_ids))
 
     def build(connection):

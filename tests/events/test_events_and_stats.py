@@ -163,3 +163,24 @@ def test_stats_of_unknown_group_is_404(api, db):
 def test_events_in_the_future_are_refused(api, group):
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert api.post(BATCH, {"events": [{**event(group, 1), "occurred_at": future}]}).status_code == 400
+
+
+@pytest.mark.parametrize("no_sender", [{"telegram_user_id": None}, {}], ids=["null sender", "sender absent"])
+def test_a_batch_in_which_no_event_has_a_sender_is_counted(api, group, no_sender):
+    """Channel posts and anonymous admins' posts carry `sender_chat`, not `from`: the bot reports them without a
+    user. A batch of only those is counted for the group, and no user or membership is made up for them."""
+    events = []
+    for number, kind in enumerate(["message", "message", "command", "join", "leave"]):
+        anonymous = {key: value for key, value in event(group, number, kind).items() if key != "telegram_user_id"}
+        events.append({**anonymous, **no_sender, **({"command": "ban"} if kind == "command" else {})})
+    users_before = User.objects.count()
+    response = api.post(BATCH, {"events": events})
+    assert response.status_code == 200, response.content
+    assert response.json()["data"] == {"received": 5, "accepted": 5, "duplicates": 0}
+    bucket = ActivityBucket.objects.get(group=group)
+    assert (bucket.messages, bucket.commands, bucket.joins, bucket.leaves) == (2, 1, 1, 1)
+    assert GroupEvent.objects.filter(group=group, user__isnull=True).count() == 5
+    assert User.objects.count() == users_before and not Membership.objects.filter(group=group).exists()
+    assert not ActiveMember.objects.filter(group=group).exists()
+    group.refresh_from_db()
+    assert group.message_count == 2
