@@ -2,7 +2,11 @@ from django.contrib import admin
 
 from apps.common.admin import ReadOnlyAdmin
 
+from .forms import LimitedAdminLoginForm
 from .models import RevokedToken
+
+# Every admin login is limited and audited (apps/accounts/views.py answers 429 for a refused one).
+admin.site.login_form = LimitedAdminLoginForm
 
 
 @admin.register(RevokedToken)

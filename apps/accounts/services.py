@@ -10,9 +10,10 @@ from django.utils import timezone
 from apps.audit import actions
 from apps.audit.services import audit_record
 from apps.common.db import atomic_attempts
+from apps.common.ratelimit import login_limiter
 from apps.users.models import User
 
-from .errors import InvalidCredentialsError
+from .errors import InvalidCredentialsError, LoginRateLimited
 from .models import RevokedToken
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,8 @@ UNKNOWN_USER = "unknown_user"
 NO_PASSWORD = "no_password"  # noqa: S105 (a reason code)
 WRONG_PASSWORD = "wrong_password"  # noqa: S105
 USER_INACTIVE = "user_inactive"
+NOT_STAFF = "not_staff"
+RATE_LIMITED = "rate_limited"
 ALREADY_REVOKED = "already_revoked"
 
 
@@ -30,12 +33,65 @@ def _ms(value: datetime) -> datetime:
     return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
 
 
+def _login_audit(*, username: str, client_ip: str, user: User | None, reason: str, result: str | None = None,
+                 via: str = "", details: dict | None = None) -> None:
+    audit_record(
+        action=actions.AUTH_LOGIN,
+        result=result or ("failure" if reason else "success"),
+        actor_user_id=user.pk if user else None,
+        target_type="user",
+        target_id=user.pk if user else None,
+        reason=reason,
+        details={"username": username[:150], "client_ip": client_ip, **({"via": via} if via else {}),
+                 **(details or {})},
+    )
+
+
+def login_throttle_check(*, username: str, client_ip: str, via: str = "") -> None:
+    """Refuses (429, audited as denied) a login attempt for an account or from an address at its failure limit,
+    before any password is checked. Every login of core goes through here first."""
+    locked = login_limiter().lockout(username=username, ip=client_ip)
+    if locked is None:
+        return
+    _login_audit(username=username, client_ip=client_ip, user=User.objects.filter(username=username).first(),
+                 reason=RATE_LIMITED, result="denied", via=via,
+                 details={"scope": locked.scope, "retry_after": locked.retry_after})
+    raise LoginRateLimited(scope=locked.scope, retry_after=locked.retry_after)
+
+
+def login_attempt_record(*, username: str, client_ip: str, user: User | None, reason: str, via: str = "") -> None:
+    """Audits a login attempt and counts a failure (`reason` set) against the account and the address; a success
+    clears the account's count. Updates last_login on success, in the audit's transaction."""
+    limiter = login_limiter()
+    if reason:
+        limiter.record_failure(username=username, ip=client_ip)
+    else:
+        limiter.record_success(username=username)
+    for attempt in atomic_attempts():
+        with attempt:
+            if not reason:
+                User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+            _login_audit(username=username, client_ip=client_ip, user=user, reason=reason, via=via)
+
+
+def login_failure_reason(*, username: str, authenticated: User | None) -> str:
+    """Why a session login (admin, browsable API) failed, for the audit trail only."""
+    user = authenticated or User.objects.filter(username=username).first()
+    if user is None:
+        return UNKNOWN_USER
+    if not user.is_active:
+        return USER_INACTIVE
+    return NOT_STAFF if authenticated is not None else WRONG_PASSWORD
+
+
 def credentials_verify(*, username: str, password: str, client_ip: str = "") -> User:
-    """The active user with this username and password, or InvalidCredentialsError. Every attempt is audited.
+    """The active user with this username and password, or InvalidCredentialsError. Every attempt is audited,
+    and limited per account and per client address (LoginRateLimited, 429, before the password is checked).
 
     The password hasher runs whether or not the user exists (or has a usable password), so the answer's
     timing does not tell which usernames exist.
     """
+    login_throttle_check(username=username, client_ip=client_ip)
     user = User.objects.filter(username=username).first()
     if user is None:
         make_password(password)
@@ -49,20 +105,7 @@ def credentials_verify(*, username: str, password: str, client_ip: str = "") -> 
         reason = USER_INACTIVE
     else:
         reason = ""
-    now = timezone.now()
-    for attempt in atomic_attempts():
-        with attempt:
-            if not reason:
-                User.objects.filter(pk=user.pk).update(last_login=now)
-            audit_record(
-                action=actions.AUTH_LOGIN,
-                result="failure" if reason else "success",
-                actor_user_id=user.pk if user else None,
-                target_type="user",
-                target_id=user.pk if user else None,
-                reason=reason,
-                details={"username": username[:150], "client_ip": client_ip},
-            )
+    login_attempt_record(username=username, client_ip=client_ip, user=user, reason=reason)
     if reason:
         raise InvalidCredentialsError()
     return user

@@ -40,6 +40,10 @@ def login(*, username: str, password: str, client_ip: str) -> dict:
     try:
         user = core().verify_credentials(username=username, password=password, client_ip=client_ip or None)
     except CoreError as exc:
+        if exc.code == "rate_limited":  # core's own count (its other logins, or other web replicas) is full
+            details = exc.details if isinstance(exc.details, dict) else {}
+            raise LoginThrottled(scope=details.get("scope", "account"),
+                                 retry_after=int(details.get("retry_after", 1))) from None
         if exc.code != "invalid_credentials":
             raise
         limiter.record_failure(username=username, ip=client_ip)

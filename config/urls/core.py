@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.accounts.views import admin_login, api_auth_login
 from apps.common.apis import HealthApi
 from apps.common.errors import json_not_found
 
@@ -20,6 +21,9 @@ api = [
 
 urlpatterns = [
     path("api/", include(api)),
+    # Core's session logins, limited and audited (apps/accounts/views.py), ahead of the stock ones.
+    path("api-auth/login/", api_auth_login, name="api-auth-login"),
+    path("admin/login/", admin_login, name="admin-login"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
     path("", include("django_prometheus.urls")),
