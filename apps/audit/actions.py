@@ -42,3 +42,7 @@ ALL_ACTIONS = [
 AUTH_LOGIN = "auth.login"
 AUTH_TOKEN_REVOKE = "auth.token_revoke"  # noqa: S105 (an action name)
 ALL_ACTIONS += [AUTH_LOGIN, AUTH_TOKEN_REVOKE]
+
+# A service's call outside its scope (apps/common/service_scopes.py), refused with 403 service_forbidden.
+SERVICE_FORBIDDEN = "service.forbidden"
+ALL_ACTIONS += [SERVICE_FORBIDDEN]

@@ -7,6 +7,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from apps.coreclient import AsyncCoreClient
 
 from .outbox import EventShipper
+from .ratelimit import DenialThrottle
 
 
 @dataclass
@@ -21,6 +22,8 @@ class BotData:
     # (chat id, user id) -> (whether Telegram said that user owns the chat, when): reused for a short while and
     # dropped by any chat_member update about that user there.
     owners: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
+    # Which members' denied commands are still answered (and asked of core).
+    denials: DenialThrottle = field(default_factory=DenialThrottle)
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

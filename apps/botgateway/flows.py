@@ -1,11 +1,22 @@
 """What every command shares: the group in core, the permission check, targets, the bot's own rights,
 and the record of each action in core (requested, then executed or failed)."""
 
+import html
 import logging
 import time
 from dataclasses import dataclass
 
-from telegram import Chat, ChatMemberAdministrator, ChatMemberOwner, ChatMemberUpdated, Message, Update, User
+from telegram import (
+    Chat,
+    ChatMemberAdministrator,
+    ChatMemberOwner,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
@@ -28,11 +39,16 @@ BOT_RIGHT_LABELS = {
 
 
 class StopCommand(Exception):
-    """Ends a command early; the message has been (or is) the reply."""
+    """Ends a command early; the message has been (or is) the reply. `code`: core's, when core refused."""
 
-    def __init__(self, reply: str | None):
+    def __init__(self, reply: str | None, code: str | None = None):
         super().__init__(reply)
         self.reply = reply
+        self.code = code
+
+
+class ProtectedTarget(StopCommand):
+    """The target is the bot itself or the group's owner: nobody acts on them."""
 
 
 @dataclass(frozen=True)
@@ -139,17 +155,64 @@ async def core_user(context: BotContext, telegram_user_id: int, *, create: bool 
         return found[0]
 
 
-def denial(permission: str) -> StopCommand:
-    return StopCommand(f"You need the {permission} permission to do that.")
+# Why core denied, in the asker's words (a decision's reason, see the README's "Who may do what"); anything else
+# (permission_not_granted, user_not_found: core has no grant for them) is the missing permission.
+DENIAL_REASONS = {
+    "group_inactive": "This group is switched off in the moderation service, so moderation commands do nothing "
+                      "here until a platform admin turns it back on.",
+    "user_inactive": "Your account is deactivated in the moderation service.",
+    "not_a_member": "You hold {permission} here, but the moderation service does not count you as a member of this "
+                    "group. Ask an admin to run /sync.",
+    "banned_in_group": "You are banned in this group.",
+}
+
+# Core's refusals with the bot's own wording; any other code is answered with core's message.
+CORE_REFUSALS = {
+    "service_forbidden": "The moderation service does not allow this bot to do that.",
+    "internal_error": "The moderation service failed on that command; it is logged. Please try again later.",
+}
+
+
+def denial(permission: str, reason: str | None = None) -> StopCommand:
+    text = DENIAL_REASONS.get(reason or "", "You need the {permission} permission to do that.")
+    return StopCommand(text.format(permission=permission))
+
+
+def core_refusal(error: CoreError) -> str:
+    """What the user reads when core refuses a command's request: core's reason, never a vague apology."""
+    if error.code == "permission_denied" and isinstance(error.details, dict) and error.details.get("permission"):
+        return denial(error.details["permission"], error.details.get("reason")).reply
+    if error.code in CORE_REFUSALS:
+        return CORE_REFUSALS[error.code]
+    return html.escape(error.message or error.code)
+
+
+def _throttle_key(chat: Chat | None, actor: Actor) -> tuple:
+    return chat.id if chat is not None else None, actor.telegram_user_id or actor.core_user_id
+
+
+def refuse_throttled(context: BotContext, chat: Chat | None, actor: Actor) -> None:
+    """A member whose commands core kept denying gets no answer, and core is not asked, for a while (`DenialThrottle`):
+    their flood of denied commands costs neither core nor the chat's send budget."""
+    if context.bot_data.denials.quiet(_throttle_key(chat, actor)):
+        raise StopCommand(None)
+
+
+def denied(context: BotContext, chat: Chat | None, actor: Actor, refusal: StopCommand) -> StopCommand:
+    """Counts a denial of this member's; past the throttle's allowance the refusal is silent."""
+    if context.bot_data.denials.note(_throttle_key(chat, actor)):
+        return refusal
+    return StopCommand(None, refusal.code)
 
 
 async def require_permission(context: BotContext, chat: Chat | None, actor: Actor, permission: str) -> None:
     """Core decides; `chat=None` asks for a platform-wide (global) grant."""
+    refuse_throttled(context, chat, actor)
     scope = {"telegram_chat_id": chat.id} if chat is not None else {}
     decision = await core_call(context.core.check_permission(permission=permission, **scope,
                                                              **actor.check_kwargs()))
     if not decision["allowed"]:
-        raise denial(permission)
+        raise denied(context, chat, actor, denial(permission, decision.get("reason")))
 
 
 async def resolve_target(context: BotContext, chat: Chat, ref: TargetRef) -> User | int:
@@ -174,7 +237,7 @@ REMEMBERED_AT_MOST = 10_000  # entries per cache, which is emptied when full
 
 def refuse_self(context: BotContext, target_id: int) -> None:
     if target_id == context.bot.id:
-        raise StopCommand("I won't do that to myself.")
+        raise ProtectedTarget("I won't do that to myself.")
 
 
 def _recent(cache: dict, key):
@@ -204,7 +267,7 @@ async def refuse_protected_target(context: BotContext, chat: Chat, target_id: in
         is_owner = isinstance(member, ChatMemberOwner) or member.status == ChatMemberStatus.OWNER
         _remember(owners, key, is_owner)
     if is_owner:
-        raise StopCommand("That's the group's owner: nobody can do that to them.")
+        raise ProtectedTarget("That's the group's owner: nobody can do that to them.")
 
 
 def forget_owner_verdict(bot_data, chat_id: int, change: ChatMemberUpdated) -> None:
@@ -231,14 +294,16 @@ async def require_bot_right(context: BotContext, chat: Chat, right: str | None) 
 async def record_action(context: BotContext, chat: Chat, actor: Actor, type: str, *, permission: str | None = None,
                         **fields) -> dict:
     """The action, recorded in core as requested. With `permission`, core first checks that the actor holds it in
-    the group (on the audit trail like any check): one call instead of a check and then a record. Refused: the
-    denial reply, and nothing is recorded."""
+    the group and outranks the target (on the audit trail like any check): one call instead of a check and then a
+    record. Refused: core's reason as the reply (counted by the denial throttle), and nothing is recorded."""
+    if permission is not None:
+        refuse_throttled(context, chat, actor)
     try:
         return await core_call(context.core.moderation_record(
             type=type, telegram_chat_id=chat.id, **actor.record_kwargs(), permission=permission, **fields))
     except CoreError as exc:
-        if permission is not None and exc.code == "permission_denied":
-            raise denial(permission) from None
+        if permission is not None and exc.status_code == 403:
+            raise denied(context, chat, actor, StopCommand(core_refusal(exc), exc.code)) from None
         raise
 
 
@@ -252,10 +317,12 @@ async def complete_action(context: BotContext, action_id: str, error: TelegramEr
         logger.warning("could not complete an action in core", extra={"action_id": action_id, "error": str(exc)})
 
 
-async def reply(update: Update, text: str) -> None:
+async def reply(update: Update, text: str, *, button: tuple[str, str] | None = None) -> None:
+    """Answers in the message's chat; `button`: (label, url) as an inline button under the answer."""
     message = update.effective_message
     if message is not None:
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(button[0], url=button[1])]]) if button else None
         try:
-            await message.reply_html(text, do_quote=False)
+            await message.reply_html(text, do_quote=False, reply_markup=markup)
         except TelegramError as exc:
             logger.warning("could not reply", extra={"error": str(exc), "chat_id": message.chat_id})

@@ -4,7 +4,15 @@ import re
 from dataclasses import dataclass
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"^(\d{1,7})([smhdw])$", re.IGNORECASE)
+_UNIT_WORDS = {"sec": "s", "secs": "s", "second": "s", "seconds": "s", "min": "m", "mins": "m", "minute": "m",
+               "minutes": "m", "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "day": "d", "days": "d", "wk": "w",
+               "wks": "w", "week": "w", "weeks": "w"}
+_DURATION = re.compile(r"^(\d{1,7})([smhdw]|" + "|".join(_UNIT_WORDS) + ")$", re.IGNORECASE)
+# A number with a unit-like suffix: read as a duration by the commands that take one, refused by those that do not,
+# never folded into a reason ("/mute @x 10m spam" is not a permanent mute for "10m spam").
+_DURATION_LIKE = re.compile(
+    r"^\d+(s|m|h|d|w|mo|y|yr|yrs|years?|months?|" + "|".join(_UNIT_WORDS) + ")$", re.IGNORECASE)
+DURATION_HINT = "Give a duration such as 30s, 10m, 3h, 2d or 1w."
 _USERNAME = re.compile(r"^@([A-Za-z][A-Za-z0-9_]{3,31})$")
 _NUMERIC_ID = re.compile(r"^-?\d{1,19}$")
 
@@ -18,7 +26,22 @@ def parse_duration(token: str) -> int | None:
     match = _DURATION.match(token)
     if not match:
         return None
-    return int(match.group(1)) * DURATION_UNITS[match.group(2).lower()]
+    unit = match.group(2).lower()
+    return int(match.group(1)) * DURATION_UNITS[_UNIT_WORDS.get(unit, unit)]
+
+
+def looks_like_duration(token: str) -> bool:
+    return _DURATION_LIKE.match(token) is not None
+
+
+class Duration:
+    """What a command does with a duration after its target: REQUIRED (/tban, /tmute), OPTIONAL (/ban, /mute: a
+    leading duration-like token is the duration), REFUSED (/kick, /warn...: such a token is an error, as the action
+    cannot be temporary), or None (the command does not look)."""
+
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True)
@@ -38,10 +61,11 @@ class ParsedCommand:
     rest: list[str]
 
 
-def parse_target_args(args: list[str], *, reply_from: TargetRef | None, wants_duration: bool = False,
-                      needs_target: bool = True) -> ParsedCommand:
-    """Reply target first; otherwise the first argument as @username or id. Then an optional duration, then
-    the reason (the rest of the line)."""
+def parse_target_args(args: list[str], *, reply_from: TargetRef | None, duration: str | None = None,
+                      needs_target: bool = True, refused_duration: str = "") -> ParsedCommand:
+    """Reply target first; otherwise the first argument as @username or id. Then the duration (see `Duration`),
+    then the reason (the rest of the line). `refused_duration`: the usage error when a duration is REFUSED
+    ("{token}" stands for the token)."""
     remaining = list(args)
     target = reply_from
     if target is None and remaining:
@@ -54,11 +78,15 @@ def parse_target_args(args: list[str], *, reply_from: TargetRef | None, wants_du
             remaining.pop(0)
     if needs_target and target is None:
         raise UsageError("Reply to the user's message, or name them: @username or their numeric id.")
-    duration = None
-    if wants_duration:
-        duration = parse_duration(remaining[0]) if remaining else None
-        if duration is None:
-            raise UsageError("Give a duration such as 30s, 10m, 3h, 2d or 1w.")
+    seconds = None
+    leading = remaining[0] if remaining else ""
+    if duration == Duration.REQUIRED or (duration == Duration.OPTIONAL and looks_like_duration(leading)):
+        seconds = parse_duration(leading)
+        if seconds is None:
+            unreadable = f"{leading} is not a duration I can read. " if looks_like_duration(leading) else ""
+            raise UsageError(unreadable + DURATION_HINT)
         remaining.pop(0)
+    elif duration == Duration.REFUSED and looks_like_duration(leading):
+        raise UsageError((refused_duration or "This command takes no duration ({token}).").format(token=leading))
     reason = " ".join(remaining).strip()[:1024]
-    return ParsedCommand(target=target, duration_seconds=duration, reason=reason, rest=remaining)
+    return ParsedCommand(target=target, duration_seconds=seconds, reason=reason, rest=remaining)

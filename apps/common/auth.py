@@ -1,6 +1,7 @@
-"""Service-to-service authentication by X-API-Key, compared in constant time."""
+"""Service-to-service authentication by X-API-Key, compared in constant time, and each service's scope."""
 
 import hmac
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -9,6 +10,10 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
 from .context import bind_context
+from .errors import ServiceForbiddenError
+from .service_scopes import scope_allows
+
+logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = "X-API-Key"
 # A service's request made for one of its users: core authorizes it as that user (apps/rbac/permissions.py).
@@ -63,3 +68,36 @@ class IsServiceOrStaff(BasePermission):
             bind_context(service="browsable-api")
             return True
         return False
+
+
+class ServiceScopePermission(BasePermission):
+    """A service calls only the endpoints of its scope (apps/common/service_scopes.py, settings.SERVICE_SCOPES);
+    anything else is 403 service_forbidden, on the audit trail. Staff sessions are not services: not concerned.
+    Core's profile configures it (only core has the routes scopes name, and the audit trail)."""
+
+    def has_permission(self, request, view):
+        service = request.user
+        if not isinstance(service, ServicePrincipal):
+            return True
+        match = request._request.resolver_match
+        route = match.url_name if match is not None else None
+        if scope_allows(settings.SERVICE_SCOPES.get(service.name), route, request.method):
+            return True
+        _record_refusal(service.name, request.method, request.path, route)
+        raise ServiceForbiddenError(f"Service {service.name!r} may not call {request.method} {request.path}")
+
+
+# Request paths are the caller's text: kept to a bounded length on the trail and in logs.
+_PATH_LIMIT = 200
+
+
+def _record_refusal(service: str, method: str, path: str, route: str | None) -> None:
+    # Imported here: the audit app is a layer above this one, and installed only in core, where this runs.
+    from apps.audit.actions import SERVICE_FORBIDDEN
+    from apps.audit.services import audit_record
+
+    path = path[:_PATH_LIMIT]
+    logger.warning("service call outside its scope", extra={"caller": service, "method": method, "path": path,
+                                                             "route": route})
+    audit_record(action=SERVICE_FORBIDDEN, result="denied", target_type="endpoint", target_id=route or "",
+                 reason=f"{method} {path}", details={"method": method, "path": path, "route": route})

@@ -46,6 +46,14 @@ class PermissionDeniedError(DomainError):
     default_message = "User does not have permission for this action"
 
 
+class ServiceForbiddenError(DomainError):
+    """The calling service's key does not reach this endpoint (apps/common/service_scopes.py)."""
+
+    code = "service_forbidden"
+    status_code = 403
+    default_message = "This service may not call this endpoint"
+
+
 _DRF_CODES = {
     drf.ParseError: ("malformed_request", 400),
     drf.NotAuthenticated: ("unauthenticated", 401),

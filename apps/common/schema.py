@@ -47,7 +47,8 @@ def list_envelope(serializer) -> serializers.Serializer:
 _ERROR_TEXT = {
     400: "Invalid input (validation_error, malformed_request, unknown_permission, ...)",
     401: "Missing or unknown X-API-Key (unauthenticated)",
-    403: "Forbidden: a session user who is not staff (permission_denied), or a refused change (rank_violation)",
+    403: "Forbidden: a session user who is not staff (permission_denied), a refused change (rank_violation), or an "
+         "endpoint outside the calling service's scope (service_forbidden)",
     404: "Unknown id (not_found)",
     409: "Conflicts with existing state (conflict)",
     413: "Body over 1 MiB (payload_too_large)",

@@ -3,9 +3,19 @@
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.common.service_scopes import compile_scopes
+
 from .base import *  # noqa: F403
-from .base import DATA_DIR, INSTALLED_APPS, MIDDLEWARE, PRODUCTION, REST_FRAMEWORK, SPECTACULAR_SETTINGS
-from .env import env_str
+from .base import (
+    DATA_DIR,
+    INSTALLED_APPS,
+    MIDDLEWARE,
+    PRODUCTION,
+    REST_FRAMEWORK,
+    SERVICE_API_KEYS,
+    SPECTACULAR_SETTINGS,
+)
+from .env import env_str, parse_service_scopes
 
 SERVICE_NAME = "centralized-api"
 ROOT_URLCONF = "config.urls.core"
@@ -35,11 +45,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         *REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"],
+        "apps.common.auth.ServiceScopePermission",
         "apps.rbac.permissions.ActingUserPermission",
     ],
 }
+# What each service may call (apps/common/service_scopes.py): SERVICE_SCOPE_<NAME>=endpoints, groups of them, or *.
+# bot and web have least-privilege defaults; a service with neither has full access.
+SERVICE_SCOPES = compile_scopes(parse_service_scopes(SERVICE_API_KEYS))
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,
+    "SERVE_PERMISSIONS": [*SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"], "apps.common.auth.ServiceScopePermission"],
     "TITLE": "Centralized API",
     "DESCRIPTION": "The single source of truth for who may do what in the moderated Telegram groups.",
 }

@@ -53,6 +53,30 @@ def parse_service_keys(raw: str) -> dict[str, list[str]]:
     return keys
 
 
+SERVICE_SCOPE_PREFIX = "SERVICE_SCOPE_"
+
+
+def service_scope_variable(service: str) -> str:
+    """`integrator-1` -> SERVICE_SCOPE_INTEGRATOR_1: the name upper-cased, anything but A-Z and 0-9 as _."""
+    return SERVICE_SCOPE_PREFIX + "".join(c if c.isascii() and c.isalnum() else "_" for c in service.upper())
+
+
+def parse_service_scopes(services) -> dict[str, list[str]]:
+    """{service: [endpoint or group names, or *]} from SERVICE_SCOPE_<NAME>=a,b,c, for each service in `services`.
+    A variable naming no service is an error rather than ignored: a misspelt name would leave the service its
+    unscoped, full access."""
+    by_variable = {service_scope_variable(service): service for service in services}
+    scopes: dict[str, list[str]] = {}
+    for variable in sorted(os.environ):
+        if not variable.startswith(SERVICE_SCOPE_PREFIX):
+            continue
+        service = by_variable.get(variable)
+        if service is None:
+            raise ImproperlyConfigured(f"{variable} names no service of SERVICE_API_KEYS")
+        scopes[service] = env_list(variable)
+    return scopes
+
+
 def development_secret_key(data_dir: Path) -> str:
     """A random key kept under the data folder, so restarts and workers share it."""
     from django.core.management.utils import get_random_secret_key

@@ -1,10 +1,18 @@
 import pytest
 
-from apps.botgateway.parsing import TargetRef, UsageError, parse_duration, parse_target_args
+from apps.botgateway.parsing import (
+    Duration,
+    TargetRef,
+    UsageError,
+    looks_like_duration,
+    parse_duration,
+    parse_target_args,
+)
 
 
 @pytest.mark.parametrize(("token", "seconds"), [("30s", 30), ("10m", 600), ("3h", 10800), ("2d", 172800),
-                                                ("1w", 604800), ("5M", 300)])
+                                                ("1w", 604800), ("5M", 300), ("10min", 600), ("2hours", 7200),
+                                                ("3days", 259200), ("1week", 604800), ("0m", 0)])
 def test_durations(token, seconds):
     assert parse_duration(token) == seconds
 
@@ -26,8 +34,42 @@ def test_username_and_numeric_targets():
 
 
 def test_duration_after_the_target():
-    parsed = parse_target_args(["@spammer", "10m", "calm", "down"], reply_from=None, wants_duration=True)
+    parsed = parse_target_args(["@spammer", "10m", "calm", "down"], reply_from=None, duration=Duration.REQUIRED)
     assert (parsed.duration_seconds, parsed.reason) == (600, "calm down")
+
+
+@pytest.mark.parametrize("args", [["@spammer", "10m", "calm", "down"], ["@spammer", "10min", "calm", "down"]])
+def test_an_optional_duration_is_applied_never_folded_into_the_reason(args):
+    parsed = parse_target_args(args, reply_from=None, duration=Duration.OPTIONAL)
+    assert (parsed.duration_seconds, parsed.reason) == (600, "calm down")
+    replied = parse_target_args(args[1:], reply_from=TargetRef(telegram_user_id=42), duration=Duration.OPTIONAL)
+    assert (replied.duration_seconds, replied.reason) == (600, "calm down")
+
+
+def test_without_a_leading_duration_the_whole_line_is_the_reason():
+    parsed = parse_target_args(["@spammer", "spam", "10m", "ago"], reply_from=None, duration=Duration.OPTIONAL)
+    assert (parsed.duration_seconds, parsed.reason) == (None, "spam 10m ago")
+
+
+@pytest.mark.parametrize("token", ["10y", "2mo", "3months", "99999999s"])
+def test_a_duration_like_token_that_is_not_readable_is_refused(token):
+    assert looks_like_duration(token)
+    with pytest.raises(UsageError, match=f"{token} is not a duration I can read"):
+        parse_target_args(["@spammer", token, "spam"], reply_from=None, duration=Duration.OPTIONAL)
+
+
+@pytest.mark.parametrize("token", ["10m", "1w", "10y", "5mins"])
+def test_commands_that_cannot_be_temporary_refuse_a_duration(token):
+    with pytest.raises(UsageError, match=f"/warn takes no duration \\({token} reads as one\\)"):
+        parse_target_args(["@spammer", token, "spam"], reply_from=None, duration=Duration.REFUSED,
+                          refused_duration="/warn takes no duration ({token} reads as one)")
+
+
+@pytest.mark.parametrize("token", ["2nd", "10", "m", "ten", "5x"])
+def test_words_that_merely_start_with_a_number_are_a_reason(token):
+    for policy in (Duration.OPTIONAL, Duration.REFUSED):
+        parsed = parse_target_args(["@spammer", token, "spam"], reply_from=None, duration=policy)
+        assert (parsed.duration_seconds, parsed.reason) == (None, f"{token} spam")
 
 
 @pytest.mark.parametrize(
@@ -36,8 +78,8 @@ def test_duration_after_the_target():
         ([], {}),
         (["just", "words"], {}),
         (["@x"], {}),  # too short to be a Telegram username
-        (["@spammer"], {"wants_duration": True}),
-        (["@spammer", "forever"], {"wants_duration": True}),
+        (["@spammer"], {"duration": Duration.REQUIRED}),
+        (["@spammer", "forever"], {"duration": Duration.REQUIRED}),
     ],
 )
 def test_usage_errors_explain(args, kwargs):

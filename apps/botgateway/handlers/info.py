@@ -1,18 +1,22 @@
 """Information, roles and reporting commands."""
 
 import html
+from dataclasses import dataclass
 
 from telegram import ChatMemberAdministrator, ChatMemberOwner, Update
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import CommandHandler, filters
 
 from apps.coreclient import CoreError
 
 from ..context import BotContext
 from ..flows import (
+    Actor,
     StopCommand,
     core_call,
     core_user,
     ensure_group,
+    is_group,
     reply,
     require_permission,
     resolve_actor,
@@ -22,43 +26,112 @@ from ..flows import (
 from ..parsing import UsageError, parse_target_args
 from .moderation import TARGET_COMMANDS, _reply_target, run_command
 
-# What /help lists, each line shown only to those core allows to use it (None: everyone).
+
+@dataclass(frozen=True)
+class HelpLine:
+    """A /help line: shown where the command runs (in groups, or anywhere), to those core allows to run it there
+    (`permission` None: everyone; `platform_wide`: the command checks a global grant, not one in the group)."""
+
+    usage: str
+    text: str
+    permission: str | None = None
+    anywhere: bool = False
+    platform_wide: bool = False
+
+
 HELP = [
-    ("/id", "your id and this chat's id", None),
-    ("/info [user]", "what core knows about a member", "VIEW_GROUPS"),
-    ("/adminlist", "the group's admins", None),
-    ("/roles [user]", "roles held in this group", "VIEW_GROUPS"),
-    ("/warns [user]", "warnings", None),
-    ("/report [reason]", "tell the moderators (reply to the message)", None),
-    *((command.usage, f"{command.action} a member", command.permission) for command in TARGET_COMMANDS),
-    ("/warn, /unwarn, /resetwarns (user) [reason]", "warnings; at the limit the group's warn action", "WARN_USERS"),
-    ("/pin, /unpin (reply)", "pin messages", "PIN_MESSAGES"),
-    ("/del (reply), /purge (reply)", "delete messages (last 48 hours)", "DELETE_MESSAGES"),
-    ("/grant <role> <user>, /revoke <role> <user>", "roles ranked below yours", "MANAGE_ROLES"),
-    ("/sync", "reload the admin list from Telegram", "MANAGE_ROLES"),
-    ("/stats", "this group's activity", "VIEW_STATS"),
-    ("/admin_dashboard", "platform-wide figures", "ADMIN_DASHBOARD"),
+    HelpLine("/help", "what you can do where you ask", anywhere=True),
+    HelpLine("/id", "your id and this chat's id", anywhere=True),
+    HelpLine("/info [user]", "what core knows about a member", "VIEW_GROUPS"),
+    HelpLine("/adminlist", "the group's admins"),
+    HelpLine("/roles [user]", "roles held in this group", "VIEW_GROUPS"),
+    HelpLine("/warns", "your warnings"),
+    HelpLine("/warns (user)", "a member's warnings", "WARN_USERS"),
+    HelpLine("/report [reason]", "tell the moderators (reply to the message)"),
+    *(HelpLine(command.usage, f"{command.action} a member", command.permission) for command in TARGET_COMMANDS),
+    HelpLine("/warn, /unwarn, /resetwarns (user) [reason]", "warnings; at the limit the group's warn action",
+             "WARN_USERS"),
+    HelpLine("/pin, /unpin (reply)", "pin messages", "PIN_MESSAGES"),
+    HelpLine("/del (reply), /purge (reply)", "delete messages (last 48 hours)", "DELETE_MESSAGES"),
+    HelpLine("/grant <role> <user>, /revoke <role> <user>", "roles ranked below yours", "MANAGE_ROLES"),
+    HelpLine("/sync", "reload the admin list from Telegram", "MANAGE_ROLES"),
+    HelpLine("/stats", "this group's activity", "VIEW_STATS"),
+    HelpLine("/admin_dashboard", "platform-wide figures", "ADMIN_DASHBOARD", anywhere=True, platform_wide=True),
 ]
+HELP_PAYLOAD = "help_"  # /start help_<chat id>: the deep link a group's /help offers when it cannot write first
+
+
+async def help_lines(context: BotContext, actor: Actor, chat_id: int | None) -> list[str]:
+    """The HELP lines the actor may run in that group (`chat_id`) or in a private chat (None): one batch check."""
+    shown = [line for line in HELP if chat_id is not None or line.anywhere]
+    checked = sorted({(line.permission, line.platform_wide) for line in shown if line.permission})
+    allowed = set()
+    if checked:
+        checks = [{"permission": permission, **actor.check_kwargs(),
+                   **({} if platform_wide or chat_id is None else {"telegram_chat_id": chat_id})}
+                  for permission, platform_wide in checked]
+        results = (await core_call(context.core.check_permissions(checks)))["results"]
+        allowed = {key for key, result in zip(checked, results, strict=True) if result["allowed"]}
+    return [f"{html.escape(line.usage)}: {line.text}" for line in shown
+            if line.permission is None or (line.permission, line.platform_wide) in allowed]
 
 
 async def start(update: Update, context: BotContext) -> None:
+    payload = (context.args or [""])[0]
+    if payload.startswith(HELP_PAYLOAD) and update.effective_user is not None:
+        try:
+            chat_id = int(payload.removeprefix(HELP_PAYLOAD))
+        except ValueError:
+            chat_id = None
+        if chat_id is not None:
+            await run_command(update, context, "help", lambda: _send_group_help(update, context, chat_id),
+                              anywhere=True)
+            return
     await reply(update, "Hi! I moderate groups with rules decided centrally. Add me to a group as an admin, "
                         "then send /help there.")
 
 
+async def _send_group_help(update: Update, context: BotContext, chat_id: int) -> None:
+    """After the deep link of a group's /help: what the user can do in that group, here in private."""
+    actor = Actor(telegram_user_id=update.effective_user.id, core_user_id=None, display="")
+    try:
+        title = (await context.bot.get_chat(chat_id)).title or "that group"
+    except TelegramError:
+        title = "that group"
+    lines = await help_lines(context, actor, chat_id)
+    await reply(update, f"What you can do in {html.escape(title)}:\n" + "\n".join(lines))
+
+
 async def help_command(update: Update, context: BotContext) -> None:
+    """In private: what works there. In a group: the group's list, sent privately (a group is no place for a
+    long list); the group hears where it went, or, when Telegram will not let the bot write first, how to start
+    the bot (a deep link that brings the list). Anonymous admins cannot be written to: their list stays in the
+    group."""
     async def body():
         chat, message = update.effective_chat, update.effective_message
         actor = await resolve_actor(context, message)
-        permissions = sorted({permission for *_, permission in HELP if permission})
-        checks = [{"permission": p, "telegram_chat_id": chat.id, **actor.check_kwargs()} for p in permissions]
-        results = (await core_call(context.core.check_permissions(checks)))["results"]
-        allowed = {p for p, result in zip(permissions, results, strict=True) if result["allowed"]}
-        lines = [f"{html.escape(usage)}: {text}" for usage, text, permission in HELP
-                 if permission is None or permission in allowed]
-        await reply(update, "What you can do here:\n" + "\n".join(lines))
+        if not is_group(chat):
+            lines = await help_lines(context, actor, None)
+            await reply(update, "What you can do here:\n" + "\n".join(lines)
+                        + "\n\nModeration commands work in groups: send /help in a group to see yours there.")
+            return
+        await ensure_group(context, chat)
+        lines = await help_lines(context, actor, chat.id)
+        text = f"What you can do in {html.escape(chat.title or 'this group')}:\n" + "\n".join(lines)
+        if actor.telegram_user_id is None:
+            await reply(update, text)
+            return
+        try:
+            await context.bot.send_message(actor.telegram_user_id, text)
+        except Forbidden:
+            link = f"https://t.me/{context.bot.username}?start={HELP_PAYLOAD}{chat.id}"
+            await reply(update, f"{actor.display}, I can't write to you first: start a chat with me, and I'll "
+                                "send you what you can do here.", button=("Start the bot", link))
+            return
+        await reply(update, f"{actor.display}, I've sent you what you can do here in a private message.",
+                    button=("Open the chat", f"https://t.me/{context.bot.username}"))
 
-    await run_command(update, context, "help", body)
+    await run_command(update, context, "help", body, anywhere=True)
 
 
 async def id_command(update: Update, context: BotContext) -> None:
@@ -202,7 +275,7 @@ async def admin_dashboard(update: Update, context: BotContext) -> None:
             f"Messages (24 h): {stats['messages_24h']}; moderation actions: {stats['moderation_actions_24h']}",
         ]))
 
-    await run_command(update, context, "admin_dashboard", body)
+    await run_command(update, context, "admin_dashboard", body, anywhere=True)
 
 
 async def stats(update: Update, context: BotContext) -> None:
@@ -241,10 +314,9 @@ async def report(update: Update, context: BotContext) -> None:
 
 def handlers() -> list[CommandHandler]:
     message_only = filters.UpdateType.MESSAGE
-    groups_only = message_only & filters.ChatType.GROUPS
     return [
         CommandHandler("start", start, filters=message_only & filters.ChatType.PRIVATE),
-        CommandHandler("help", help_command, filters=groups_only),
+        CommandHandler("help", help_command, filters=message_only),
         CommandHandler("id", id_command, filters=message_only),
         CommandHandler("info", info, filters=message_only),
         CommandHandler("adminlist", adminlist, filters=message_only),

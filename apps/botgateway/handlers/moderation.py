@@ -18,9 +18,11 @@ from apps.coreclient import CoreError
 from ..context import BotContext
 from ..flows import (
     Actor,
+    ProtectedTarget,
     StopCommand,
     complete_action,
     core_call,
+    core_refusal,
     core_user,
     ensure_group,
     is_group,
@@ -35,7 +37,7 @@ from ..flows import (
     unknown_target,
 )
 from ..metrics import BOT_COMMANDS
-from ..parsing import ParsedCommand, TargetRef, UsageError, parse_target_args
+from ..parsing import Duration, ParsedCommand, TargetRef, UsageError, parse_target_args
 
 TELEGRAM_DELETE_WINDOW = timedelta(hours=48)
 
@@ -43,7 +45,8 @@ Act = Callable[[BotContext, int, int, int | None], Awaitable[object]]
 
 
 def _until(seconds: int | None) -> datetime | None:
-    return datetime.now(UTC) + timedelta(seconds=seconds) if seconds else None
+    # 0 is a duration too ("/tmute @x 0m"): core refuses it as too short, never read as "forever".
+    return datetime.now(UTC) + timedelta(seconds=seconds) if seconds is not None else None
 
 
 async def _ban(context, chat_id, user_id, seconds):
@@ -81,38 +84,57 @@ async def _demote(context, chat_id, user_id, seconds):
     await context.bot.promote_chat_member(chat_id, user_id, **dict.fromkeys(_MODERATOR_RIGHTS, False))
 
 
+NO_DURATION = "/{name} takes no duration ({{token}} reads as one): {why}"
+STAY_OUT = "to keep someone out for a while, /tban (user) 10m [reason]."
+SPEAK_LATER = "to silence someone for a while, /tmute (user) 10m [reason]."
+
+
 @dataclass(frozen=True)
 class TargetCommand:
-    """A command that acts on one member."""
+    """A command that acts on one member. `duration` (parsing.Duration): REQUIRED (/tban, /tmute), OPTIONAL (/ban,
+    /mute: a duration-like token right after the target is applied, and the reply says for how long) or REFUSED
+    (the action is never temporary: such a token is a usage error, `no_duration` says why)."""
 
     name: str
     action: str
     permission: str
     bot_right: str
     act: Act
-    done: str
-    temporary: bool = False
+    done: str  # the reply; with a duration, `done_for`
+    duration: str = Duration.REFUSED
+    done_for: str = ""
+    no_duration: str = ""
 
     @property
     def usage(self) -> str:
-        duration = " <duration>" if self.temporary else ""
+        duration = {Duration.REQUIRED: " <duration>", Duration.OPTIONAL: " [duration]"}.get(self.duration, "")
         return f"/{self.name} (reply, @username or id){duration} [reason]"
+
+    @property
+    def refused_duration(self) -> str:
+        return NO_DURATION.format(name=self.name, why=self.no_duration or f"a {self.action} is never temporary.")
 
 
 TARGET_COMMANDS = [
-    TargetCommand("ban", "ban", "BAN_USERS", "can_restrict_members", _ban, "{target} is banned."),
+    TargetCommand("ban", "ban", "BAN_USERS", "can_restrict_members", _ban, "{target} is banned.",
+                  Duration.OPTIONAL, "{target} is banned for {duration}."),
     TargetCommand("tban", "ban", "BAN_USERS", "can_restrict_members", _ban, "{target} is banned for {duration}.",
-                  temporary=True),
-    TargetCommand("unban", "unban", "BAN_USERS", "can_restrict_members", _unban, "{target} may come back."),
-    TargetCommand("kick", "kick", "KICK_USERS", "can_restrict_members", _kick, "{target} was kicked."),
-    TargetCommand("mute", "mute", "MUTE_USERS", "can_restrict_members", _mute, "{target} is muted."),
+                  Duration.REQUIRED, "{target} is banned for {duration}."),
+    TargetCommand("unban", "unban", "BAN_USERS", "can_restrict_members", _unban, "{target} may come back.",
+                  no_duration="it lifts the ban now."),
+    TargetCommand("kick", "kick", "KICK_USERS", "can_restrict_members", _kick, "{target} was kicked.",
+                  no_duration=f"a kicked member may rejoin at once; {STAY_OUT}"),
+    TargetCommand("mute", "mute", "MUTE_USERS", "can_restrict_members", _mute, "{target} is muted.",
+                  Duration.OPTIONAL, "{target} is muted for {duration}."),
     TargetCommand("tmute", "mute", "MUTE_USERS", "can_restrict_members", _mute, "{target} is muted for {duration}.",
-                  temporary=True),
-    TargetCommand("unmute", "unmute", "MUTE_USERS", "can_restrict_members", _unmute, "{target} may speak again."),
+                  Duration.REQUIRED, "{target} is muted for {duration}."),
+    TargetCommand("unmute", "unmute", "MUTE_USERS", "can_restrict_members", _unmute, "{target} may speak again.",
+                  no_duration="it lifts the mute now."),
     TargetCommand("promote", "promote", "MANAGE_ADMINS", "can_promote_members", _promote, "{target} is now an admin."),
     TargetCommand("demote", "demote", "MANAGE_ADMINS", "can_promote_members", _demote,
                   "{target} is no longer an admin."),
 ]
+WARN_NO_DURATION = NO_DURATION.format(name="warn", why=f"warnings stay until removed; {SPEAK_LATER}")
 
 
 def _describe(seconds: int) -> str:
@@ -130,10 +152,11 @@ def _reply_target(update: Update) -> TargetRef | None:
     return TargetRef(telegram_user_id=replied.from_user.id, display=replied.from_user.mention_html())
 
 
-async def run_command(update: Update, context: BotContext, name: str, body) -> None:
-    """The frame of every group command: counts it, turns StopCommand and usage errors into replies."""
+async def run_command(update: Update, context: BotContext, name: str, body, *, anywhere: bool = False) -> None:
+    """The frame of every command (group commands unless `anywhere`): counts it, turns StopCommand, usage errors
+    and core's refusals (its own reason, e.g. a duration out of range or a rank it will not touch) into replies."""
     BOT_COMMANDS.labels(command=name).inc()
-    if not is_group(update.effective_chat):
+    if not anywhere and not is_group(update.effective_chat):
         await reply(update, "This command works in groups.")
         return
     try:
@@ -143,6 +166,8 @@ async def run_command(update: Update, context: BotContext, name: str, body) -> N
             await reply(update, stop.reply)
     except UsageError as usage:
         await reply(update, html.escape(str(usage)))
+    except CoreError as refused:
+        await reply(update, core_refusal(refused))
 
 
 async def perform(context: BotContext, update: Update, actor, command_action: str, act: Act, target_id: int,
@@ -176,11 +201,13 @@ class Targeted:
     target_id: int | None  # None: named by @username, which core resolves with the request (`request_action`)
 
 
-async def targeted_member(update: Update, context: BotContext, *, wants_duration: bool = False) -> Targeted:
+async def targeted_member(update: Update, context: BotContext, *, duration: str | None = Duration.REFUSED,
+                          refused_duration: str = "") -> Targeted:
     """Parse, who asks, whom it targets; core's decision and its reading of a @username are left to the request
     (`request_action`)."""
     message, chat = update.effective_message, update.effective_chat
-    parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), wants_duration=wants_duration)
+    parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), duration=duration,
+                               refused_duration=refused_duration)
     actor = await resolve_actor(context, message)
     await ensure_group(context, chat)
     return Targeted(actor, parsed, parsed.target.telegram_user_id)
@@ -191,8 +218,9 @@ async def request_action(context: BotContext, update: Update, targeted: Targeted
     """Core checks the permission, resolves a target named by @username and records the request, in one call;
     the bot's own refusals (the target is the owner or the bot, the bot lacks a right: reads on Telegram) are
     awaited beside it, or for a target core had to name, right after it. Core's denial wins (it decides before
-    it reads the name) and nothing is recorded; a refusal of the bot's after core recorded the request completes
-    it as failed, with the reason. Returns the record and the target's Telegram id."""
+    it reads the name) and nothing is recorded, except that the target being the group's owner is said as such;
+    a refusal of the bot's after core recorded the request completes it as failed, with the reason. Returns the
+    record and the target's Telegram id."""
     chat, ref = update.effective_chat, targeted.parsed.target
     if targeted.target_id is not None:
         refuse_self(context, targeted.target_id)
@@ -206,6 +234,8 @@ async def request_action(context: BotContext, update: Update, targeted: Targeted
         *refusals, return_exceptions=True)
     if isinstance(record, CoreError) and record.code == "unknown_target":
         raise unknown_target(ref) from None
+    if isinstance(record, StopCommand) and record.reply and record.code == "rank_violation":
+        raise next((refusal for refusal in refused if isinstance(refusal, ProtectedTarget)), record)
     if isinstance(record, BaseException):
         raise record
     target_id = record["target_telegram_user_id"]
@@ -223,11 +253,11 @@ async def request_action(context: BotContext, update: Update, targeted: Targeted
 
 
 async def authorize_on_member(update: Update, context: BotContext, permission: str, *,
-                              wants_duration: bool = False, protect: bool = True) -> Targeted:
+                              protect: bool = True) -> Targeted:
     """The opening of member-targeted commands that do not record a request: parse, who asks, core's decision,
     whom it targets."""
     chat = update.effective_chat
-    targeted = await targeted_member(update, context, wants_duration=wants_duration)
+    targeted = await targeted_member(update, context, duration=None)
     # Core's decision and the target (looked up, then checked on Telegram) are independent reads: they wait side
     # by side. A denial still wins: it is raised first, and before anything acts.
 
@@ -249,13 +279,15 @@ def target_handler(command: TargetCommand) -> CommandHandler:
     async def handle(update: Update, context: BotContext) -> None:
         async def body():
             chat = update.effective_chat
-            targeted = await targeted_member(update, context, wants_duration=command.temporary)
+            targeted = await targeted_member(update, context, duration=command.duration,
+                                             refused_duration=command.refused_duration)
             seconds = targeted.parsed.duration_seconds
             refusals = [require_bot_right(context, chat, command.bot_right)]  # the bot's rights: usually cached
             record, target_id = await request_action(context, update, targeted, command.permission, command.action,
                                                      refusals=refusals, until=_until(seconds))
-            done = command.done.format(target=targeted.parsed.target.display or target_id,
-                                       duration=_describe(seconds) if seconds else "")
+            done = command.done if seconds is None else command.done_for
+            done = done.format(target=targeted.parsed.target.display or target_id,
+                               duration=_describe(seconds) if seconds is not None else "")
             await execute(context, update, record, command.act, target_id, seconds, done)
 
         await run_command(update, context, command.name, body)
@@ -269,7 +301,7 @@ def target_handler(command: TargetCommand) -> CommandHandler:
 async def warn(update: Update, context: BotContext) -> None:
     async def body():
         chat = update.effective_chat
-        targeted = await targeted_member(update, context)
+        targeted = await targeted_member(update, context, refused_duration=WARN_NO_DURATION)
         actor, parsed = targeted.actor, targeted.parsed
         record, target_id = await request_action(context, update, targeted, "WARN_USERS", "warn", refusals=[])
         await complete_action(context, record["action"]["id"], None)
@@ -321,9 +353,8 @@ async def warns(update: Update, context: BotContext) -> None:
 
 async def unwarn(update: Update, context: BotContext) -> None:
     async def body():
-        targeted = await authorize_on_member(update, context, "WARN_USERS", protect=False)
-        record = await record_action(context, update.effective_chat, targeted.actor, "unwarn",
-                                     target_telegram_user_id=targeted.target_id, reason=targeted.parsed.reason)
+        targeted = await targeted_member(update, context)
+        record, _ = await request_action(context, update, targeted, "WARN_USERS", "unwarn", refusals=[])
         await complete_action(context, record["action"]["id"], None)
         state = record["warnings"]
         await reply(update, f"Removed a warning: {state['active_warnings']}/{state['warn_limit']} left.")
