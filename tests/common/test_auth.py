@@ -7,7 +7,7 @@ from apps.audit.models import AuditEvent
 from apps.users.models import User
 from tests.common.assertions import assert_error, nothing_written
 from tests.conftest import ApiClient
-from tests.factories import make_user
+from tests.factories import make_group, make_user
 
 PROTECTED = [
     ("get", "/api/users"),
@@ -69,12 +69,13 @@ def test_several_keys_per_service_allow_rotation(db, settings):
 
 @pytest.mark.parametrize(("key", "service"), [("bot-key", "bot"), ("web-key", "web"), ("test-key", "tests")])
 def test_audit_events_name_the_calling_service(db, key, service):
-    client = ApiClient(api_key=key)
-    user_id = client.post("/api/users", {"username": "svc"}).json()["data"]["id"]
-    client.patch(f"/api/users/{user_id}", {"display_name": "S"})
-    client.post("/api/rbac/check-permission", {"user_id": user_id, "permission": "BAN_USERS"})
-    events = list(AuditEvent.objects.order_by("sequence"))
-    assert [event.action for event in events] == ["user.create", "user.update", "permission.check"]
+    user, group = make_user(), make_group()
+    written_before = AuditEvent.objects.count()
+    client = ApiClient(api_key=key)  # calls every service's scope allows (apps/common/service_scopes.py)
+    client.patch(f"/api/groups/{group.pk}", {"title": "Renamed"})
+    client.post("/api/rbac/check-permission", {"user_id": str(user.pk), "permission": "BAN_USERS"})
+    events = list(AuditEvent.objects.order_by("sequence"))[written_before:]
+    assert [event.action for event in events] == ["group.update", "permission.check"]
     assert {event.service for event in events} == {service}
 
 
