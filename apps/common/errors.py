@@ -40,6 +40,14 @@ class ConflictError(DomainError):
     default_message = "The request conflicts with the current state"
 
 
+class LastOwnerError(ConflictError):
+    """The change would leave the platform without an active global owner: no one could grant roles again."""
+
+    code = "last_owner"
+    default_message = ("This is the last active global owner: grant the owner role globally to another active user "
+                       "first")
+
+
 class PermissionDeniedError(DomainError):
     code = "permission_denied"
     status_code = 403

@@ -10,11 +10,11 @@ from django.utils import timezone
 from apps.audit import actions
 from apps.audit.services import AuditEntry, audit_append_many, audit_record
 from apps.common.db import atomic_attempts
-from apps.common.errors import ConflictError, PermissionDeniedError, ValidationFailed
+from apps.common.errors import ConflictError, LastOwnerError, PermissionDeniedError, ValidationFailed
 from apps.common.metrics import PERMISSION_CHECKS
 from apps.groups.models import Group
 from apps.users.models import User
-from apps.users.services import user_bump_rbac_version
+from apps.users.services import OWNER_ROLE, active_global_owner_ids, user_bump_rbac_version
 
 from .errors import RankViolationError
 from .models import CatalogueVersion, Permission, Role, RoleAssignment
@@ -274,10 +274,24 @@ def role_assign(*, user: User, role: Role, group: Group | None = None, expires_a
     return assignment, True
 
 
+def _last_owner(assignment: RoleAssignment) -> LastOwnerError:
+    return LastOwnerError(f"Assignment {assignment.pk} is the last active global owner grant: grant the owner role "
+                          "globally to another active user before revoking it")
+
+
 def role_revoke(*, assignment: RoleAssignment, reason: str = "", actor: User | None = None) -> RoleAssignment:
+    """Closes an assignment. The last active global owner grant is never revoked, whoever asks (their own
+    included): 409 last_owner, on the audit trail; no one could grant roles in the dashboard again."""
     group = assignment.group
     _authorize_role_change(action=actions.ROLE_REVOKE, actor=actor, role_rank=assignment.role.rank, group=group,
                            target_type="user", target_id=assignment.user_id)
+    owners = active_global_owner_ids() if group is None and assignment.role.name == OWNER_ROLE else set()
+    revoking_an_owner = assignment.user_id in owners
+    if revoking_an_owner and owners == {assignment.user_id}:
+        audit_record(action=actions.ROLE_REVOKE, result="denied", actor_user_id=actor.pk if actor else None,
+                     target_type="user", target_id=assignment.user_id, reason=LastOwnerError.code,
+                     details={"role": assignment.role.name, "assignment_id": str(assignment.pk), "scope": "global"})
+        raise _last_owner(assignment)
     for attempt in atomic_attempts():
         with attempt:
             # A conditional update instead of SELECT ... FOR UPDATE (which MongoDB lacks): of two concurrent
@@ -287,6 +301,8 @@ def role_revoke(*, assignment: RoleAssignment, reason: str = "", actor: User | N
             )
             if not closed:
                 raise ConflictError(f"Assignment {assignment.pk} was already revoked")
+            if revoking_an_owner and not active_global_owner_ids():  # counted after the write: a concurrent revoke
+                raise _last_owner(assignment)
             locked = RoleAssignment.objects.get(pk=assignment.pk)
             user_bump_rbac_version(user_id=locked.user_id)
             audit_record(

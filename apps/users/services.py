@@ -1,16 +1,26 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 
 from apps.audit import actions
 from apps.audit.services import audit_record
 from apps.common.db import atomic_attempts
-from apps.common.errors import ConflictError, ValidationFailed
+from apps.common.errors import ConflictError, LastOwnerError, ValidationFailed
 
 from .models import User
 
 _EDITABLE = ("telegram_user_id", "telegram_username", "display_name", "is_active")
+OWNER_ROLE = "owner"
+
+
+def active_global_owner_ids() -> set:
+    """Active users holding an unrevoked, unexpired global owner grant: those who can still grant every role.
+    Read through the role engine's reverse relation (RoleAssignment.user), so this app imports nothing of it."""
+    unexpired = Q(role_assignments__expires_at__isnull=True) | Q(role_assignments__expires_at__gt=timezone.now())
+    return set(User.objects.filter(unexpired, is_active=True, role_assignments__active_scope="global",
+                                   role_assignments__role__name=OWNER_ROLE).values_list("pk", flat=True))
 
 
 def _check_unique(*, username: str | None = None, telegram_user_id: int | None = None, exclude_pk=None) -> None:
@@ -75,6 +85,13 @@ def user_update(*, user: User, actor: User | None = None, password: str | None =
     if "telegram_username" in changes:
         changes["telegram_username"] = changes["telegram_username"].lstrip("@")
     changed = {name: value for name, value in changes.items() if getattr(user, name) != value}
+    owners = active_global_owner_ids() if changed.get("is_active") is False else set()
+    deactivating_an_owner = user.pk in owners
+    if deactivating_an_owner and owners == {user.pk}:
+        audit_record(action=actions.USER_UPDATE, result="denied", actor_user_id=actor.pk if actor else None,
+                     target_type="user", target_id=user.pk, reason=LastOwnerError.code,
+                     details={"changed": ["is_active"]})
+        raise _last_owner(user)
     for attempt in atomic_attempts():
         with attempt:
             if "telegram_user_id" in changed and changed["telegram_user_id"] is not None:
@@ -92,6 +109,8 @@ def user_update(*, user: User, actor: User | None = None, password: str | None =
             except IntegrityError:
                 raise ConflictError("A user with this Telegram id already exists") from None
             user.refresh_from_db(fields=["rbac_version"])
+            if deactivating_an_owner and not active_global_owner_ids():  # a concurrent change took the other one
+                raise _last_owner(user)
             audit_record(
                 action=actions.USER_UPDATE,
                 result="success",
@@ -101,6 +120,11 @@ def user_update(*, user: User, actor: User | None = None, password: str | None =
                 details={"changed": sorted(fields)},
             )
     return user
+
+
+def _last_owner(user: User) -> LastOwnerError:
+    return LastOwnerError(f"User {user.pk} is the last active global owner: grant the owner role globally to "
+                          "another active user before deactivating them")
 
 
 def user_bump_rbac_version(*, user_id) -> None:
