@@ -128,8 +128,16 @@ def read_as(user: DashboardUser, permission: str, read, /, **arguments):
 
 
 def me(user: DashboardUser) -> dict:
-    """The token user and the permissions they hold globally (what the dashboard may show them)."""
-    profile = core().user_get(user.id)
+    """The token user and the permissions they hold globally (what the dashboard may show them). A user deactivated
+    (or deleted) in core is 401: the token names no one who may use the dashboard."""
+    try:
+        profile = core().user_get(user.id)
+    except CoreError as exc:
+        if exc.status_code == 404:
+            raise TokenRejected("The token's user no longer exists") from None
+        raise
+    if not profile.get("is_active"):
+        raise TokenRejected("The token's user has been deactivated")
     codes = [permission["code"] for permission in core().permissions()]
     results = core().check_permissions([{"user_id": user.id, "permission": code} for code in codes])["results"]
     return {

@@ -17,7 +17,7 @@ from .pages_platform import PageClient, dashboard_platform, unique, visible_text
 
 pytestmark = pytest.mark.e2e
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws://{host}; "
        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 
@@ -102,7 +102,7 @@ class PageAudit(HTMLParser):
 
 
 def check_page(response: httpx.Response, *, dashboard: bool = True) -> str:
-    assert response.headers["content-security-policy"] == CSP
+    assert response.headers["content-security-policy"] == CSP.format(host=response.request.headers["host"])
     assert response.headers["content-type"].startswith("text/html")
     audit = PageAudit()
     audit.feed(response.text)
