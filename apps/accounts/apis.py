@@ -1,9 +1,12 @@
+import re
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.client_address import client_address
+from apps.common.errors import InvalidIdError
 from apps.common.fields import ObjectIdField, StrictCharField
 from apps.common.parsing import parse_body
 from apps.common.schema import ErrorEnvelopeSerializer, envelope, error_responses
@@ -90,6 +93,9 @@ class RevokedTokenDetailApi(APIView):
     @extend_schema(operation_id="auth_revoked_tokens_check",
                    responses={200: envelope(OutputSerializer), **error_responses()})
     def get(self, request, jti):
+        if not re.fullmatch(JTI_PATTERN.strip("^$"), jti):
+            raise InvalidIdError(f"jti must be 1 to 64 letters, digits, - or _ (got {len(jti)} characters)",
+                                 details={"parameter": "jti"})
         token = revoked_token_get(jti=jti)
         body = {"jti": jti, "revoked": token is not None, "expires_at": token.expires_at if token else None,
                 "revoked_at": token.revoked_at if token else None}

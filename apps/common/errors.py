@@ -28,6 +28,13 @@ class ValidationFailed(DomainError):
     default_message = "The request is invalid"
 
 
+class InvalidIdError(DomainError):
+    """An id in a URL that cannot be one of its type (an object id, a Telegram id, a role name, a token id)."""
+
+    code = "invalid_id"
+    default_message = "The id in the URL is not a valid id"
+
+
 class NotFoundError(DomainError):
     code = "not_found"
     status_code = 404

@@ -25,7 +25,7 @@ from django.conf import settings
 from apps.common.auth import ACTING_USER_HEADER
 from apps.common.context import current_context
 
-from . import metrics
+from . import ids, metrics
 from .breaker import CircuitBreaker
 from .errors import CoreError, CoreUnavailable
 
@@ -54,7 +54,19 @@ class Call:
 def _acting(user_id: str | None) -> dict | None:
     """The read is for this user: core authorizes it as them, or answers 403 permission_denied naming the
     permission (apps/rbac/permissions.py)."""
-    return {ACTING_USER_HEADER: str(user_id)} if user_id is not None else None
+    return {ACTING_USER_HEADER: ids.store_id(user_id, name="acting_user_id")} if user_id is not None else None
+
+
+def _group(group_id) -> str:
+    return ids.store_id(group_id, name="group_id")
+
+
+def _user(user_id) -> str:
+    return ids.store_id(user_id, name="user_id")
+
+
+def _object(value, name: str) -> str:
+    return ids.store_id(value, name=name)
 
 
 # Core checks a password with a deliberately slow hash (PBKDF2, 1,000,000 rounds: about 0.5 s of CPU on a
@@ -97,14 +109,14 @@ class _Endpoints:
         return self._send(Call("POST", "/api/users", json=_compact({"username": username, **fields})))
 
     def user_get(self, user_id: str):
-        return self._send(Call("GET", f"/api/users/{user_id}", retry=True))
+        return self._send(Call("GET", f"/api/users/{_user(user_id)}", retry=True))
 
     def user_list(self, *, acting_user_id: str | None = None, **filters):
         return self._send(Call("GET", "/api/users", params=_compact(filters), retry=True,
                                headers=_acting(acting_user_id)))
 
     def user_update(self, user_id: str, **fields):
-        return self._send(Call("PATCH", f"/api/users/{user_id}", json=_compact(fields)))
+        return self._send(Call("PATCH", f"/api/users/{_user(user_id)}", json=_compact(fields)))
 
     # -- RBAC
     def check_permission(self, *, permission: str, user_id: str | None = None, telegram_user_id: int | None = None,
@@ -124,7 +136,7 @@ class _Endpoints:
         return self._send(Call("GET", "/api/rbac/roles", retry=True, headers=_acting(acting_user_id)))
 
     def role_get(self, name: str):
-        return self._send(Call("GET", f"/api/rbac/roles/{name}", retry=True))
+        return self._send(Call("GET", f"/api/rbac/roles/{ids.role_name(name, name='name')}", retry=True))
 
     def assignments(self, *, acting_user_id: str | None = None, **filters):
         return self._send(Call("GET", "/api/rbac/assignments", params=_compact(filters), retry=True,
@@ -136,7 +148,8 @@ class _Endpoints:
         return self._send(Call("POST", "/api/rbac/assignments", json=body, retry=True))
 
     def revoke_assignment(self, assignment_id: str, **fields):
-        return self._send(Call("POST", f"/api/rbac/assignments/{assignment_id}/revoke", json=_compact(fields)))
+        path = f"/api/rbac/assignments/{_object(assignment_id, 'assignment_id')}/revoke"
+        return self._send(Call("POST", path, json=_compact(fields)))
 
     def system_stats(self):
         return self._send(Call("GET", "/api/rbac/system/stats", retry=True))
@@ -147,10 +160,11 @@ class _Endpoints:
         return self._send(Call("POST", "/api/groups", json=body, retry=True))  # idempotent on the chat id
 
     def group_get(self, group_id: str):
-        return self._send(Call("GET", f"/api/groups/{group_id}", retry=True))
+        return self._send(Call("GET", f"/api/groups/{_group(group_id)}", retry=True))
 
     def group_by_chat(self, telegram_chat_id: int):
-        return self._send(Call("GET", f"/api/groups/by-chat/{telegram_chat_id}", retry=True))
+        chat_id = ids.telegram_id(telegram_chat_id, name="telegram_chat_id")
+        return self._send(Call("GET", f"/api/groups/by-chat/{chat_id}", retry=True))
 
     def group_list(self, *, acting_user_id: str | None = None, **filters):
         return self._send(Call("GET", "/api/groups", params=_compact(filters), retry=True,
@@ -158,29 +172,30 @@ class _Endpoints:
 
     def group_update(self, group_id: str, **fields):
         """Changes the fields given; one given as None is sent as null, which clears it (log_chat_id)."""
-        return self._send(Call("PATCH", f"/api/groups/{group_id}", json=fields, retry=True))
+        return self._send(Call("PATCH", f"/api/groups/{_group(group_id)}", json=fields, retry=True))
 
     def group_migrate(self, group_id: str, *, new_telegram_chat_id: int):
         body = {"new_telegram_chat_id": new_telegram_chat_id}
-        return self._send(Call("POST", f"/api/groups/{group_id}/migrate", json=body, retry=True))
+        return self._send(Call("POST", f"/api/groups/{_group(group_id)}/migrate", json=body, retry=True))
 
     def group_admins_sync(self, group_id: str, *, admins: list[dict]):
         body = {"admins": [_compact(admin) for admin in admins]}
-        return self._send(Call("POST", f"/api/groups/{group_id}/admins/sync", json=body, retry=True))
+        return self._send(Call("POST", f"/api/groups/{_group(group_id)}/admins/sync", json=body, retry=True))
 
     def group_anonymous_admin(self, group_id: str):
-        return self._send(Call("GET", f"/api/groups/{group_id}/anonymous-admin", retry=True))
+        return self._send(Call("GET", f"/api/groups/{_group(group_id)}/anonymous-admin", retry=True))
 
     def members(self, group_id: str, **filters):
-        return self._send(Call("GET", f"/api/groups/{group_id}/members", params=_compact(filters), retry=True))
+        return self._send(Call("GET", f"/api/groups/{_group(group_id)}/members", params=_compact(filters),
+                               retry=True))
 
     def member_set(self, group_id: str, *, user_id: str, **fields):
         body = _compact({"user_id": user_id, **fields})
-        return self._send(Call("POST", f"/api/groups/{group_id}/members", json=body, retry=True))
+        return self._send(Call("POST", f"/api/groups/{_group(group_id)}/members", json=body, retry=True))
 
     def member_update(self, group_id: str, user_id: str, **fields):
-        return self._send(Call("PATCH", f"/api/groups/{group_id}/members/{user_id}", json=_compact(fields),
-                               retry=True))
+        path = f"/api/groups/{_group(group_id)}/members/{_user(user_id)}"
+        return self._send(Call("PATCH", path, json=_compact(fields), retry=True))
 
     # -- moderation
     def moderation_record(self, *, type: str, **fields):
@@ -188,21 +203,23 @@ class _Endpoints:
 
     def moderation_complete(self, action_id: str, *, status: str, error: str | None = None):
         body = _compact({"status": status, "error": error})
-        return self._send(Call("POST", f"/api/moderation/actions/{action_id}/complete", json=body))
+        path = f"/api/moderation/actions/{_object(action_id, 'action_id')}/complete"
+        return self._send(Call("POST", path, json=body))
 
     def moderation_list(self, **filters):
         return self._send(Call("GET", "/api/moderation/actions", params=_compact(filters), retry=True))
 
     def warnings(self, group_id: str, user_id: str, **filters):
-        path = f"/api/groups/{group_id}/members/{user_id}/warnings"
+        path = f"/api/groups/{_group(group_id)}/members/{_user(user_id)}/warnings"
         return self._send(Call("GET", path, params=_compact(filters), retry=True))
 
     def warning_remove(self, group_id: str, user_id: str, warning_id: str, **fields):
-        path = f"/api/groups/{group_id}/members/{user_id}/warnings/{warning_id}/remove"
+        warning = _object(warning_id, "warning_id")
+        path = f"/api/groups/{_group(group_id)}/members/{_user(user_id)}/warnings/{warning}/remove"
         return self._send(Call("POST", path, json=_compact(fields)))
 
     def warnings_reset(self, group_id: str, user_id: str, **fields):
-        path = f"/api/groups/{group_id}/members/{user_id}/warnings/reset"
+        path = f"/api/groups/{_group(group_id)}/members/{_user(user_id)}/warnings/reset"
         return self._send(Call("POST", path, json=_compact(fields), retry=True))
 
     # -- events, stats, audit
@@ -211,7 +228,7 @@ class _Endpoints:
         return self._send(Call("POST", "/api/events/batch", json=body, retry=True))  # idempotent by event_id
 
     def group_stats(self, group_id: str, **query):
-        return self._send(Call("GET", f"/api/stats/groups/{group_id}", params=_compact(query), retry=True))
+        return self._send(Call("GET", f"/api/stats/groups/{_group(group_id)}", params=_compact(query), retry=True))
 
     def audit_events(self, *, acting_user_id: str | None = None, **filters):
         return self._send(Call("GET", "/api/audit/events", params=_compact(filters), retry=True,
@@ -237,7 +254,7 @@ class _Endpoints:
         return self._send(Call("POST", "/api/auth/revoked-tokens", json=body))
 
     def token_revocation(self, jti: str):
-        return self._send(Call("GET", f"/api/auth/revoked-tokens/{jti}", retry=True))
+        return self._send(Call("GET", f"/api/auth/revoked-tokens/{ids.token_id(jti, name='jti')}", retry=True))
 
 
 def _named(name: str, method):
