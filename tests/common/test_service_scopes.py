@@ -448,3 +448,17 @@ def test_the_clients_stay_inside_their_scopes(core_app, service, package, client
     finally:
         client.close()
     assert outside == [], "\n".join(outside)
+
+
+def _readme_row(first_cell: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    security = readme[readme.index("## Security"):]
+    return next(line for line in security.splitlines() if line.startswith(f"| `{first_cell}` |"))
+
+
+def test_the_readme_lists_the_default_scopes_and_every_endpoint():
+    for service, names in DEFAULT_SCOPES.items():
+        assert re.findall(r"`(\w+\.\w+)`", _readme_row(service)) == list(names), service
+    for area in {name.partition(".")[0] for name in ENDPOINTS}:
+        documented = re.findall(r"`(\w+)` (?:GET|POST|PATCH)", _readme_row(area))
+        assert sorted(documented) == sorted(n.partition(".")[2] for n in ENDPOINTS if n.startswith(f"{area}.")), area
