@@ -199,10 +199,15 @@ def refuse_throttled(context: BotContext, chat: Chat | None, actor: Actor) -> No
 
 
 def denied(context: BotContext, chat: Chat | None, actor: Actor, refusal: StopCommand) -> StopCommand:
-    """Counts a denial of this member's; past the throttle's allowance the refusal is silent."""
-    if context.bot_data.denials.note(_throttle_key(chat, actor)):
-        return refusal
-    return StopCommand(None, refusal.code)
+    """Counts a denial of this member's. The one that uses up the throttle's allowance says what follows."""
+    throttle, key = context.bot_data.denials, _throttle_key(chat, actor)
+    if not throttle.note(key):
+        return StopCommand(None, refusal.code)
+    if throttle.quiet(key):
+        minutes = max(1, round(throttle.quiet_seconds / 60))
+        return StopCommand(f"{refusal.reply}\n(Too many refused commands: I'll ignore yours here for "
+                           f"{minutes} minute{'s' if minutes != 1 else ''}.)", refusal.code)
+    return refusal
 
 
 async def require_permission(context: BotContext, chat: Chat | None, actor: Actor, permission: str) -> None:

@@ -163,8 +163,8 @@ class SendRateLimiter(BaseRateLimiter[int]):
 
 
 class DenialThrottle:
-    """Per member (chat, user): the first `answered` denials within `window` seconds are answered; the next one
-    starts `quiet` seconds in which that member's commands that need a permission get no answer and no core call."""
+    """Per member (chat, user): `answered` denials within `window` seconds are answered, and the last of them starts
+    `quiet` seconds in which that member's commands that need a permission get no answer and no core call."""
 
     def __init__(self, *, answered: int = 3, window: float = 60.0, quiet: float = 120.0,
                  clock: Callable[[], float] = time.monotonic, capacity: int = 10_000):
@@ -184,7 +184,9 @@ class DenialThrottle:
         return False
 
     def note(self, key: tuple) -> bool:
-        """Counts a denial; True when it is to be answered."""
+        """Counts a denial; True when it is to be answered (False only for one that raced a quiet time's start)."""
+        if self.quiet(key):
+            return False
         now = self._clock()
         if len(self._denials) >= self._capacity:
             self._denials.clear()
@@ -192,12 +194,11 @@ class DenialThrottle:
         while recent and now - recent[0] > self.window:
             recent.popleft()
         recent.append(now)
-        if len(recent) <= self.answered:
-            return True
-        if len(self._quiet_until) >= self._capacity:
-            self._quiet_until.clear()
-        self._quiet_until[key] = now + self.quiet_seconds
-        recent.clear()
-        logger.info("member's denied commands are ignored for a while",
-                    extra={"chat_id": key[0], "member": key[1], "seconds": self.quiet_seconds})
-        return False
+        if len(recent) >= self.answered:
+            if len(self._quiet_until) >= self._capacity:
+                self._quiet_until.clear()
+            self._quiet_until[key] = now + self.quiet_seconds
+            del self._denials[key]
+            logger.info("a member's denied commands are ignored for a while",
+                        extra={"chat_id": key[0], "member": key[1], "seconds": self.quiet_seconds})
+        return True

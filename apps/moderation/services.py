@@ -91,7 +91,8 @@ def moderation_action_record(*, type: str, group: Group, actor: User | None, tar
     for attempt in atomic_attempts():
         with attempt:
             if type in (Type.WARN, Type.UNWARN) and _present_membership(group, target) is None:
-                raise NotAMemberError(f"User {target.pk} is not a member of group {group.pk}")
+                raise NotAMemberError(f"Only members of this group can be {type}ed: the target is not in it",
+                                      details={"user_id": str(target.pk), "group_id": str(group.pk)})
             action = ModerationAction.objects.create(
                 type=type, group=group, actor=actor, target=target, reason=reason, until=until,
                 telegram_message_id=telegram_message_id, source_service=current_context().service or "internal",

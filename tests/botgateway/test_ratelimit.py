@@ -120,21 +120,22 @@ def test_a_members_denials_are_answered_up_to_the_allowance_then_ignored_for_a_w
     clock = Clock()
     throttle = DenialThrottle(answered=3, window=60, quiet=120, clock=clock)
     member, other = (-100, 7), (-100, 8)
-    assert [throttle.note(member) for _ in range(3)] == [True, True, True]
+    assert [throttle.note(member) for _ in range(2)] == [True, True]
     assert not throttle.quiet(member)
-    assert throttle.note(member) is False  # the fourth within the minute: silence starts
+    assert throttle.note(member) is True  # the third within the minute is answered, and silence starts
     assert throttle.quiet(member) and not throttle.quiet(other)
+    assert throttle.note(member) is False
     assert throttle.note(other) is True  # another member of the same chat is answered
     clock.now += 119
     assert throttle.quiet(member)
     clock.now += 2
     assert not throttle.quiet(member)
-    assert throttle.note(member) is True  # answered again after the quiet time
+    assert throttle.note(member) is True and not throttle.quiet(member)  # a fresh allowance after the quiet time
 
 
 def test_denials_spread_out_beyond_the_window_are_all_answered():
     clock = Clock()
     throttle = DenialThrottle(answered=3, window=60, quiet=120, clock=clock)
     for _ in range(10):
-        assert throttle.note((-1, 1)) is True
-        clock.now += 25  # at most three in any minute
+        assert throttle.note((-1, 1)) is True and not throttle.quiet((-1, 1))
+        clock.now += 31  # at most two in any minute

@@ -5,6 +5,8 @@ import time
 import httpx
 import pytest
 
+from .test_bot_trust import fresh_member
+
 pytestmark = pytest.mark.e2e
 
 
@@ -52,11 +54,19 @@ def test_the_bot_names_the_telegram_right_it_lacks(platform):
 def test_never_acts_on_the_owner_or_itself(platform):
     chat = platform.new_group()
     mark = platform.call_mark()
+    # Core refuses first: the owner outranks an admin (the rank rule on members).
+    _, replies = platform.say(chat["id"], "bob_mod", "/ban @alice")
+    assert replies == ["You can't ban this member: their rank here (owner, 100) is not below yours (80). "
+                       "Only someone who outranks them can."]
+    assert platform.calls("banChatMember", since=mark) == []
+    group = platform.api.group_by_chat(chat["id"])
+    assert platform.api.moderation_list(group_id=group["id"])["total"] == 0
+    # Core's view may lag Telegram's (here its admin list says bob created the group, so alice has no rank in
+    # core): core records the request, and the bot's own look at Telegram still refuses it (completed as failed).
+    platform.api.group_admins_sync(group["id"], admins=[{"telegram_user_id": 2000002, "status": "creator"}])
     _, replies = platform.say(chat["id"], "bob_mod", "/ban @alice")
     assert replies == ["That's the group's owner: nobody can do that to them."]
     assert platform.calls("banChatMember", since=mark) == []
-    group = platform.api.group_by_chat(chat["id"])
-    # Core recorded the request beside the bot's look at the target; the refusal completes it as failed.
     [action] = platform.api.moderation_list(group_id=group["id"])["items"]
     assert (action["type"], action["status"]) == ("ban", "failed")
     assert action["error"] == "That's the group's owner: nobody can do that to them."
@@ -89,14 +99,6 @@ def test_warnings_up_to_the_groups_limit_apply_its_action(platform):
     assert platform.calls("banChatMember", since=mark) and platform.calls("unbanChatMember", since=mark)
     _, warns = platform.say(chat["id"], "alice", "/warns @spammer")
     assert warns[0].startswith("@spammer: 0/2 warnings.")
-
-
-def test_help_lists_only_what_the_asker_may_do(platform):
-    chat = platform.new_group()
-    _, owner = platform.say(chat["id"], "alice", "/help")
-    _, member = platform.say(chat["id"], "carol", "/help")
-    assert "/ban" in owner[0] and "/grant" in owner[0]
-    assert "/ban" not in member[0] and "/report" in member[0]
 
 
 def test_usage_errors_explain_and_unknown_targets_are_named(platform):
@@ -173,9 +175,10 @@ def shared_group(platform):
 )
 def test_every_command_is_denied_to_a_plain_member(platform, shared_group, command, permission):
     chat, victim = shared_group
+    member = fresh_member(platform, chat)  # a member's denials are throttled after a few: one member per command
     mark = platform.call_mark()
     reply_to = None if "@" in command else victim["message_id"]  # message commands point by reply
-    _, replies = platform.say(chat["id"], "carol", command, reply_to=reply_to)
+    _, replies = platform.say(chat["id"], member, command, reply_to=reply_to)
     assert replies == [f"You need the {permission} permission to do that."]
     acted = [call for call in platform.telegram.calls(since=mark, exclude=["getUpdates"])["calls"]
              if call["method"] not in ("sendMessage", "getChatMember", "getChatAdministrators")]

@@ -166,6 +166,8 @@ def test_warn_for_a_non_member_is_refused(api, scene):
     outsider = make_user()
     response = record(api, group, moderator, outsider, "warn")
     assert (response.status_code, response.json()["error"]) == (400, "not_a_member")
+    # Worded for the person who asked (the bot relays it): no internal ids in the message.
+    assert response.json()["message"] == "Only members of this group can be warned: the target is not in it"
     assert not Warning.objects.exists() and not ModerationAction.objects.exists()
 
 
