@@ -12,7 +12,7 @@ from apps.common.parsing import parse_body
 from apps.common.schema import ErrorEnvelopeSerializer, envelope, error_responses
 
 from .models import RevokedToken
-from .selectors import revoked_token_get
+from .selectors import revoked_family_get, revoked_token_get
 from .services import credentials_verify, token_revoke
 
 JTI_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -62,6 +62,9 @@ class RevokedTokenOutputSerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField()
     reason = serializers.CharField()
     already_revoked = serializers.BooleanField(help_text="True when an earlier call had revoked it")
+    family_revoked = serializers.BooleanField(
+        help_text="True when the token's family (its login session) is revoked: no token of it may be used, "
+        "whatever already_revoked says")
 
 
 class RevokedTokenListApi(APIView):
@@ -70,16 +73,25 @@ class RevokedTokenListApi(APIView):
         expires_at = serializers.DateTimeField(help_text="The token's own expiry: the row may be purged after it")
         user_id = ObjectIdField(required=False, max_length=64)
         reason = serializers.ChoiceField(choices=RevokedToken.Reason.choices, required=False, default="")
+        family = serializers.RegexField(
+            JTI_PATTERN, required=False, help_text="The token's login session (its sid claim). A refresh token "
+            "rotated (reason rotated) a second time revokes its whole family (refresh token reuse detection)")
+        family_expires_at = serializers.DateTimeField(
+            required=False, help_text="When every token of the family will have expired (the family's row may be "
+            "purged after it); defaults to expires_at")
 
     @extend_schema(operation_id="auth_revoked_tokens_create", request=InputSerializer,
                    responses={201: envelope(RevokedTokenOutputSerializer), 200: envelope(RevokedTokenOutputSerializer),
                               **error_responses()})
     def post(self, request):
         data = parse_body(self.InputSerializer, request)
+        family = data.get("family", "")
         token, created = token_revoke(jti=data["jti"], expires_at=data["expires_at"],
-                                      user_id=data.get("user_id", ""), reason=data["reason"])
+                                      user_id=data.get("user_id", ""), reason=data["reason"], family=family,
+                                      family_expires_at=data.get("family_expires_at"))
         body = {"jti": token.jti, "expires_at": token.expires_at, "revoked_at": token.revoked_at,
-                "reason": token.reason, "already_revoked": not created}
+                "reason": token.reason, "already_revoked": not created,
+                "family_revoked": bool(family) and revoked_family_get(family=family) is not None}
         return Response(RevokedTokenOutputSerializer(body).data, status=201 if created else 200)
 
 
@@ -99,4 +111,26 @@ class RevokedTokenDetailApi(APIView):
         token = revoked_token_get(jti=jti)
         body = {"jti": jti, "revoked": token is not None, "expires_at": token.expires_at if token else None,
                 "revoked_at": token.revoked_at if token else None}
+        return Response(self.OutputSerializer(body).data)
+
+
+class RevokedFamilyDetailApi(APIView):
+    """Whether a login session (a token family, the sid claim) is revoked: web asks for the access tokens it
+    accepts, at most every JWT_FAMILY_CHECK_SECONDS per session."""
+
+    class OutputSerializer(serializers.Serializer):
+        family = serializers.CharField()
+        revoked = serializers.BooleanField()
+        revoked_at = serializers.DateTimeField(allow_null=True)
+        reason = serializers.CharField(allow_blank=True)
+
+    @extend_schema(operation_id="auth_revoked_families_check",
+                   responses={200: envelope(OutputSerializer), **error_responses()})
+    def get(self, request, family):
+        if not re.fullmatch(JTI_PATTERN.strip("^$"), family):
+            raise InvalidIdError(f"family must be 1 to 64 letters, digits, - or _ (got {len(family)} characters)",
+                                 details={"parameter": "family"})
+        row = revoked_family_get(family=family)
+        body = {"family": family, "revoked": row is not None, "revoked_at": row.revoked_at if row else None,
+                "reason": row.reason if row else ""}
         return Response(self.OutputSerializer(body).data)

@@ -24,3 +24,28 @@ class RevokedToken(models.Model):
 
     def __str__(self):
         return f"{self.jti} ({self.reason or 'revoked'})"
+
+
+class RevokedTokenFamily(models.Model):
+    """A login session (the `sid` claim every token of it carries: its first refresh token's jti) whose tokens
+    must no longer be accepted, all of them: a refresh token of it was presented again after it had been rotated
+    away (OAuth 2.0 Security BCP: refresh token reuse detection), so someone else may hold it.
+
+    Rows are only needed until every token of the session would have expired (`expires_at`).
+    """
+
+    class Reason(models.TextChoices):
+        REUSED = "reused"
+        ADMIN = "admin"
+
+    family = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField()
+    user_id = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+
+    class Meta:
+        ordering = ["-revoked_at"]
+
+    def __str__(self):
+        return f"session {self.family} ({self.reason})"

@@ -14,7 +14,7 @@ from apps.common.ratelimit import login_limiter
 from apps.users.models import User
 
 from .errors import InvalidCredentialsError, LoginRateLimited
-from .models import RevokedToken
+from .models import RevokedToken, RevokedTokenFamily
 
 logger = logging.getLogger(__name__)
 
@@ -111,12 +111,15 @@ def credentials_verify(*, username: str, password: str, client_ip: str = "") -> 
     return user
 
 
-def token_revoke(*, jti: str, expires_at: datetime, user_id: str = "", reason: str = "") -> tuple[RevokedToken, bool]:
+def token_revoke(*, jti: str, expires_at: datetime, user_id: str = "", reason: str = "", family: str = "",
+                 family_expires_at: datetime | None = None) -> tuple[RevokedToken, bool]:
     """Records `jti` as revoked; returns the row and whether this call revoked it.
 
     Exactly one of several concurrent calls for the same jti gets True (the unique jti decides), which is
     what makes refresh-token rotation single-use. A repeat is audited as a failure: presenting a token
-    that was already rotated away is what a stolen refresh token looks like.
+    that was already rotated away is what a stolen refresh token looks like, so a rotation (reason `rotated`)
+    of an already revoked token that names its `family` (the login session) revokes the whole family, in the
+    same transaction: the token issued in its place stops working too.
     """
     now = _ms(timezone.now())
     try:
@@ -126,7 +129,11 @@ def token_revoke(*, jti: str, expires_at: datetime, user_id: str = "", reason: s
                 if existing is not None:
                     audit_record(action=actions.AUTH_TOKEN_REVOKE, result="failure", actor_user_id=user_id or None,
                                  target_type="token", target_id=jti, reason=ALREADY_REVOKED,
-                                 details={"requested_reason": reason})
+                                 details={"requested_reason": reason, **({"family": family} if family else {})})
+                    if family and reason == RevokedToken.Reason.ROTATED:
+                        token_family_revoke(family=family, expires_at=family_expires_at or expires_at,
+                                            user_id=user_id, reason=RevokedTokenFamily.Reason.REUSED,
+                                            details={"reused_jti": jti})
                     return existing, False
                 token = RevokedToken.objects.create(jti=jti, expires_at=_ms(expires_at), revoked_at=now,
                                                     user_id=user_id, reason=reason)
@@ -138,9 +145,30 @@ def token_revoke(*, jti: str, expires_at: datetime, user_id: str = "", reason: s
     return token, True
 
 
+def token_family_revoke(*, family: str, expires_at: datetime, user_id: str = "", reason: str,
+                        details: dict | None = None) -> tuple[RevokedTokenFamily, bool]:
+    """Revokes every token of a login session; returns the row and whether this call revoked it. Joins the
+    caller's transaction when there is one."""
+    for attempt in atomic_attempts():
+        with attempt:
+            existing = RevokedTokenFamily.objects.filter(family=family).first()
+            if existing is not None:
+                return existing, False
+            row = RevokedTokenFamily.objects.create(family=family, expires_at=_ms(expires_at),
+                                                    revoked_at=_ms(timezone.now()), user_id=user_id, reason=reason)
+            audit_record(action=actions.AUTH_TOKEN_REVOKE, result="success", actor_user_id=user_id or None,
+                         target_type="token_family", target_id=family, reason=reason,
+                         details={"expires_at": row.expires_at.isoformat(), **(details or {})})
+    return row, True
+
+
 def revoked_tokens_purge(*, now: datetime | None = None) -> int:
-    """Deletes the rows of tokens that have expired anyway (they can no longer be presented). Returns how many."""
-    deleted, _ = RevokedToken.objects.filter(expires_at__lt=now or timezone.now()).delete()
+    """Deletes the rows of tokens (and sessions) that have expired anyway (they can no longer be presented).
+    Returns how many."""
+    now = now or timezone.now()
+    deleted, _ = RevokedToken.objects.filter(expires_at__lt=now).delete()
+    families, _ = RevokedTokenFamily.objects.filter(expires_at__lt=now).delete()
+    deleted += families
     if deleted:
         logger.info("revoked tokens purged", extra={"deleted": deleted})
     return deleted

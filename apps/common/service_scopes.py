@@ -68,6 +68,7 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "auth.verify_credentials": ("auth-verify-credentials", "POST"),
     "auth.revoke_token": ("auth-revoked-tokens", "POST"),
     "auth.revoked_token": ("auth-revoked-token", "GET"),
+    "auth.revoked_family": ("auth-revoked-family", "GET"),
     # the OpenAPI schema and its Swagger UI
     "api.schema": ("schema", "GET"),
     "api.docs": ("docs", "GET"),
@@ -89,7 +90,7 @@ BOT = (
 
 # Web: logins, token revocation, and the lists and writes of the dashboard's pages, API and live feed.
 WEB = (
-    "auth.verify_credentials", "auth.revoke_token", "auth.revoked_token",
+    "auth.verify_credentials", "auth.revoke_token", "auth.revoked_token", "auth.revoked_family",
     "permissions.check", "permissions.check_batch", "permissions.catalogue",
     "groups.list", "groups.get", "groups.update", "members.list",
     "users.list", "users.get",

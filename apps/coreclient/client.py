@@ -248,13 +248,20 @@ class _Endpoints:
         return self._send(Call("POST", "/api/auth/verify-credentials", json=body,
                                min_read_timeout=PASSWORD_CHECK_SECONDS))
 
-    def token_revoke(self, *, jti: str, expires_at: datetime, user_id: str | None = None, reason: str | None = None):
-        body = _compact({"jti": jti, "expires_at": expires_at, "user_id": user_id, "reason": reason})
+    def token_revoke(self, *, jti: str, expires_at: datetime, user_id: str | None = None, reason: str | None = None,
+                     family: str | None = None, family_expires_at: datetime | None = None):
+        body = _compact({"jti": jti, "expires_at": expires_at, "user_id": user_id, "reason": reason,
+                         "family": family, "family_expires_at": family_expires_at})
         # Not retried: the answer's already_revoked decides a refresh rotation, and only the first call is True.
         return self._send(Call("POST", "/api/auth/revoked-tokens", json=body))
 
     def token_revocation(self, jti: str):
         return self._send(Call("GET", f"/api/auth/revoked-tokens/{ids.token_id(jti, name='jti')}", retry=True))
+
+    def token_family_revocation(self, family: str):
+        """Whether a login session (a token family, the sid claim) is revoked."""
+        return self._send(Call("GET", f"/api/auth/revoked-families/{ids.token_id(family, name='family')}",
+                               retry=True))
 
 
 def _named(name: str, method):

@@ -5,13 +5,16 @@ call these too, so they follow the same rules.
 
 import logging
 
+from django.conf import settings
+from django.utils import timezone
+
 from apps.common.errors import PermissionDeniedError
 from apps.common.ratelimit import login_limiter
 from apps.coreclient import CoreError
 
 from .core import core
 from .errors import InvalidCredentials, LoginThrottled, SigningUnavailable, TokenRejected, TokenRevoked
-from .tokens import DashboardUser, can_sign, expiry, issue_pair, read_refresh
+from .tokens import DashboardUser, can_sign, expiry, issue_pair, read_refresh, remember_family
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +57,25 @@ def login(*, username: str, password: str, client_ip: str) -> dict:
 
 def refresh(*, refresh_token: str) -> dict:
     """Rotation: the presented refresh token is revoked in core, and only the call that revoked it gets a new
-    pair. A refresh token that was already used (or logged out) is refused: 401 token_revoked."""
+    pair. A refresh token that was already used (or logged out) is refused: 401 token_revoked; one that had been
+    rotated away revokes its whole login session in core (reuse detection: the pair issued in its place, and the
+    session's access tokens, stop working too)."""
     token = read_refresh(refresh_token)
     if not can_sign():  # before the token is spent
         raise SigningUnavailable()
+    family = token.get("sid") if isinstance(token.get("sid"), str) else None
+    # No token of this session outlives the refresh token issued now: the session's row in core may go after it.
+    family_expires_at = timezone.now() + settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"] if family else None
     revocation = core().token_revoke(jti=token["jti"], expires_at=expiry(token), user_id=token["user_id"],
-                                     reason="rotated")
+                                     reason="rotated", family=family, family_expires_at=family_expires_at)
+    if revocation.get("family_revoked"):
+        remember_family(family, revoked=True)
+        logger.warning("refresh token of a revoked session", extra={"user_id": token["user_id"], "sid": family,
+                                                                     "reused": revocation["already_revoked"]})
+        raise TokenRevoked("The refresh token's login session has been revoked (one of its refresh tokens was "
+                           "used twice); log in again")
     if revocation["already_revoked"]:
-        logger.warning("refresh token reused", extra={"user_id": token["user_id"], "sid": token.get("sid")})
+        logger.warning("refresh token reused", extra={"user_id": token["user_id"], "sid": family})
         raise TokenRevoked()
     try:
         user = core().user_get(token["user_id"])

@@ -1,8 +1,10 @@
 """Access and refresh tokens (djangorestframework-simplejwt), signed with the web role's private key.
 
-Claims: user_id (core's id), username, sid (the login session: the first refresh token's jti, kept through
-rotations), jti, token_type, iat, exp, aud, iss. simplejwt's backend decodes with exactly one algorithm
-(JWT_ALGORITHM) and checks signature, expiry, audience and issuer; anything it refuses is a 401.
+Claims: user_id (core's id), username, sid (the login session, the tokens' family: the first refresh token's jti,
+kept through rotations and copied into every access token), jti, token_type, iat, exp, aud, iss. simplejwt's
+backend decodes with exactly one algorithm (JWT_ALGORITHM) and checks signature, expiry, audience and issuer;
+anything it refuses is a 401. A session that core has revoked (a refresh token of it used twice) is refused too:
+401 token_revoked, within JWT_FAMILY_CHECK_SECONDS of the revocation on every web process.
 """
 
 import time
@@ -12,7 +14,7 @@ from django.conf import settings
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from .errors import SigningUnavailable, TokenExpired, TokenRejected
+from .errors import SigningUnavailable, TokenExpired, TokenRejected, TokenRevoked
 
 MAX_TOKEN_LENGTH = 4096
 
@@ -90,8 +92,9 @@ def read_refresh(raw) -> RefreshToken:
 
 # Access tokens whose signature and claims checked out, by their exact text: a browser sends the same token with
 # every request until it expires, and verifying it (EdDSA and simplejwt's checks) is a tenth of web's CPU for
-# a request. Only the expiry can change its verdict, so a token found here is checked for that alone; an expired
-# one takes the full path again, which answers token_expired. Access tokens are never revoked early.
+# a request. Only the expiry can change its signature's verdict, so a token found here is checked for that alone;
+# an expired one takes the full path again, which answers token_expired. Whether its session (family) was revoked
+# is asked separately, on every use (below).
 _VERIFIED_MAX = 4096
 _verified: dict[str, AccessToken] = {}
 
@@ -107,6 +110,66 @@ def _verified_access(raw) -> AccessToken:
     return token
 
 
+# Login sessions (families) and what core last said about each: (when asked, revoked). A "not revoked" answer is
+# trusted for JWT_FAMILY_CHECK_SECONDS, after which the next request of that session asks core again; a revocation
+# is final. So a session revoked through another web process (or replica) stops here within that bound, and at
+# once when the reuse was seen by this process. One core call per live session per bound, not per request.
+_FAMILIES_MAX = 4096
+_families: dict[str, tuple[float, bool]] = {}
+
+
+def _family(token) -> str:
+    family = token.get("sid")
+    return family if isinstance(family, str) else ""
+
+
+def remember_family(family: str, *, revoked: bool) -> bool:
+    if len(_families) >= _FAMILIES_MAX:
+        _families.clear()  # forgetting only costs a question to core; a revocation is kept there
+    _families[family] = (time.monotonic(), revoked)
+    return revoked
+
+
+def _known_family_verdict(family: str) -> bool | None:
+    """True (revoked), False (not revoked, recently asked) or None (ask core)."""
+    known = _families.get(family)
+    if known is None:
+        return None
+    asked_at, revoked = known
+    if revoked or time.monotonic() - asked_at < settings.JWT_FAMILY_CHECK_SECONDS:
+        return revoked
+    return None
+
+
+def _refuse_revoked(revoked: bool) -> None:
+    if revoked:
+        raise TokenRevoked("The token's login session has been revoked (one of its refresh tokens was used twice)")
+
+
 def access_token_user(raw) -> DashboardUser:
-    """The user of a valid access token, or TokenRejected / TokenExpired. Also the WebSocket feed's check."""
-    return DashboardUser(_verified_access(raw))
+    """The user of a valid access token of a live session, or TokenRejected / TokenExpired / TokenRevoked."""
+    token = _verified_access(raw)
+    family = _family(token)
+    if family:
+        revoked = _known_family_verdict(family)
+        if revoked is None:
+            from .core import core
+
+            revoked = remember_family(family, revoked=core().token_family_revocation(family)["revoked"])
+        _refuse_revoked(revoked)
+    return DashboardUser(token)
+
+
+async def access_token_user_async(raw) -> DashboardUser:
+    """access_token_user for the event loop (the WebSocket feed): core is asked without blocking it."""
+    token = _verified_access(raw)
+    family = _family(token)
+    if family:
+        revoked = _known_family_verdict(family)
+        if revoked is None:
+            from .live.client import async_core
+
+            answer = await async_core().token_family_revocation(family)
+            revoked = remember_family(family, revoked=answer["revoked"])
+        _refuse_revoked(revoked)
+    return DashboardUser(token)

@@ -63,6 +63,9 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
 }
+# How long a web process trusts its last answer from core on whether a login session (the tokens' sid) is revoked:
+# a refresh token reused elsewhere stops that session's access tokens here within this bound.
+JWT_FAMILY_CHECK_SECONDS = float(env_str("JWT_FAMILY_CHECK_SECONDS", "15"))
 
 
 REST_FRAMEWORK = {

@@ -58,7 +58,7 @@ ROUTES = core_routes()
 def test_every_core_id_route_is_covered():
     names = {name for _, names, _ in ROUTES for name in names}
     assert names == {"group_id", "user_id", "telegram_chat_id", "name", "assignment_id", "action_id",
-                     "warning_id", "jti"}, names
+                     "warning_id", "jti", "family"}, names
     assert len(ROUTES) >= 15
 
 
@@ -76,7 +76,7 @@ def objects(db):
                                 revoked_at=timezone.now())
     return {"group_id": str(group.pk), "user_id": str(user.pk), "telegram_chat_id": str(group.telegram_chat_id),
             "name": "moderator", "assignment_id": str(assignment.pk), "action_id": str(action.pk),
-            "warning_id": str(warning.pk), "jti": "a-real-jti"}
+            "warning_id": str(warning.pk), "jti": "a-real-jti", "family": "a-real-jti"}
 
 
 def _methods(view_class) -> list[str]:
@@ -103,7 +103,7 @@ def test_garbage_path_ids_answer_a_clean_4xx(route, names, view_class, objects):
         if name == "telegram_chat_id":
             continue  # an integer: a clean 400 validation_error for any garbage (covered below)
         for garbage in [quote(value, safe="") for value in GARBAGE] + RAW_GARBAGE:
-            if name == "jti" and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", garbage):
+            if name in {"jti", "family"} and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", garbage):
                 continue  # a well-formed token id: "not revoked" is the right answer
             path = _path(route, {**valid, name: garbage})
             for method in _methods(view_class):

@@ -1,7 +1,8 @@
 """The web role's API end to end: real core and web processes (gunicorn), a browser's view of it over HTTP.
 
 Every JSON answer is checked against web's own OpenAPI schema (/api/schema). Each test logs in from its own
-address (X-Forwarded-For, from a trusted proxy at 127.0.0.1) so the per-address login limit of one test never meets another's.
+address (X-Forwarded-For, from a trusted proxy at 127.0.0.1) so the per-address login limit of one test never meets
+another's.
 """
 
 import base64
@@ -290,10 +291,14 @@ def test_refresh_rotates_and_the_old_refresh_token_is_refused(web):
     assert pair["refresh"] != first_refresh and pair["access"] != browser.access
     assert _claims(pair["refresh"])["sid"] == first_sid  # the same login session
     assert web.core.token_revocation(_claims(first_refresh)["jti"])["revoked"] is True
-    error(browser.post("/api/auth/refresh", {"refresh": first_refresh}, token=""), 401, "token_revoked")
     again = browser.post("/api/auth/refresh", {"refresh": pair["refresh"]}, token="")
     assert again.status_code == 200
     assert browser.get("/api/me", token=again.json()["data"]["access"]).status_code == 200
+    # A rotated token presented again is refused, and revokes its session: the latest pair goes with it
+    # (tests/dashboard/test_refresh_reuse.py).
+    error(browser.post("/api/auth/refresh", {"refresh": first_refresh}, token=""), 401, "token_revoked")
+    error(browser.post("/api/auth/refresh", {"refresh": again.json()["data"]["refresh"]}, token=""), 401,
+          "token_revoked")
 
 
 def test_concurrent_refreshes_with_one_token_yield_one_new_pair(web):

@@ -33,7 +33,7 @@ from django.http import parse_cookie
 from apps.coreclient import CoreError, CoreUnavailable
 from apps.dashboard.errors import TokenRejected
 from apps.dashboard.services import VIEW_AUDIT, VIEW_STATS
-from apps.dashboard.tokens import access_token_user
+from apps.dashboard.tokens import access_token_user_async
 
 from .client import async_core
 from .feed import PAGE_SIZE, is_published, live_feed
@@ -161,9 +161,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self._auth_timer.cancel()
             self._auth_timer = None
         try:
-            user = access_token_user(raw)
+            user = await access_token_user_async(raw)
         except TokenRejected as exc:
             await self._refuse(CLOSE_UNAUTHENTICATED, exc.code, exc.message)
+            return
+        except CoreUnavailable:  # asking whether the token's session was revoked
+            await self._refuse(CLOSE_TRY_AGAIN_LATER, "core_unavailable", "Core cannot be reached; try again")
             return
         checks = [{"user_id": user.id, "permission": VIEW_AUDIT}, {"user_id": user.id, "permission": VIEW_STATS}]
         try:
