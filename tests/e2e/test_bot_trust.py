@@ -108,6 +108,18 @@ def test_a_leading_duration_on_mute_and_ban_is_applied_and_said(platform):
     assert 7190 <= int(ban["until_date"]) - time.time() <= 7210
 
 
+def test_the_shortest_and_longest_durations_telegram_allows_are_accepted(platform):
+    chat = platform.new_group()
+    platform.say(chat["id"], "dave", "noise")
+    mark = platform.call_mark()
+    _, replies = platform.say(chat["id"], "bob_mod", "/tmute @dave 30s")
+    assert replies == ["@dave is muted for 30 seconds."]  # not refused as 29.99 s by the time core reads it
+    restrict = platform.calls("restrictChatMember", since=mark)[0]["params"]
+    assert 30 <= int(restrict["until_date"]) - time.time() <= 32
+    _, replies = platform.say(chat["id"], "bob_mod", "/tban @dave 366d")
+    assert replies == ["@dave is banned for 366 days."]
+
+
 def test_without_a_duration_mute_is_permanent_and_the_line_is_the_reason(platform):
     chat = platform.new_group()
     platform.say(chat["id"], "dave", "noise")

@@ -44,9 +44,16 @@ TELEGRAM_DELETE_WINDOW = timedelta(hours=48)
 Act = Callable[[BotContext, int, int, int | None], Awaitable[object]]
 
 
+TELEGRAM_LONGEST_RESTRICTION = timedelta(days=366)  # Telegram reads anything shorter than 30 s or longer as forever
+
+
 def _until(seconds: int | None) -> datetime | None:
-    # 0 is a duration too ("/tmute @x 0m"): core refuses it as too short, never read as "forever".
-    return datetime.now(UTC) + timedelta(seconds=seconds) if seconds is not None else None
+    """When a restriction of `seconds` ends. A second more than asked, up to Telegram's longest: core and Telegram
+    measure from when they receive it, and a "30s" that arrives as 29.99 s is refused by core (Telegram would read
+    it as forever). 0 is a duration too ("/tmute @x 0m"): core refuses it as too short, never read as forever."""
+    if seconds is None:
+        return None
+    return datetime.now(UTC) + min(timedelta(seconds=seconds + 1), TELEGRAM_LONGEST_RESTRICTION)
 
 
 async def _ban(context, chat_id, user_id, seconds):
