@@ -222,6 +222,35 @@ def test_help_for_the_owner_lists_moderation_and_in_private_only_what_works_ther
     assert "send /help in a group" in private["text"]
 
 
+def test_help_in_private_lists_platform_commands_only_to_a_global_grant(platform):
+    chat = platform.new_group()
+    operator = fresh_member(platform, chat)
+    platform.telegram.start_bot(operator)
+    seen = last_private_id(platform, operator)
+    platform.telegram.send_message(BOT, operator, "/help")
+    [before] = private_messages(platform, operator, seen)
+    assert "/admin_dashboard" not in before["text"]
+    platform.api.assign_role(user_id=core_user_id(platform, operator, chat), role="admin")  # platform-wide
+    seen = last_private_id(platform, operator)
+    platform.telegram.send_message(BOT, operator, "/help")
+    [after] = private_messages(platform, operator, seen)
+    assert "/admin_dashboard: platform-wide figures" in after["text"]
+    seen = last_private_id(platform, operator)
+    platform.telegram.send_message(BOT, operator, "/admin_dashboard")
+    [figures] = private_messages(platform, operator, seen)
+    assert figures["text"].startswith("Platform")  # it runs where /help said it does
+
+
+def test_anonymous_admins_get_the_list_in_the_group(platform):
+    chat = platform.new_group()
+    platform.telegram.promote(chat["id"], "dave", rights={"can_restrict_members": True}, is_anonymous=True)
+    group = platform.api.group_by_chat(chat["id"])
+    platform.wait_for(lambda: platform.api.group_anonymous_admin(group["id"])["user_id"], "the principal")
+    _, replies = platform.say(chat["id"], "dave", "/help", anonymous=True)
+    assert replies and replies[0].startswith(f"What you can do in {chat['title']}:")
+    assert "/ban" in replies[0] and "/promote" not in replies[0]  # the group's admin role, not the owner's
+
+
 # -- 5. denials are throttled per member
 
 
