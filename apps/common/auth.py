@@ -5,6 +5,8 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
@@ -79,12 +81,31 @@ class ServiceScopePermission(BasePermission):
         service = request.user
         if not isinstance(service, ServicePrincipal):
             return True
-        match = request._request.resolver_match
+        http = request._request  # Django's request: DRF's forwards each attribute read through __getattr__
+        match = http.resolver_match
         route = match.url_name if match is not None else None
-        if scope_allows(settings.SERVICE_SCOPES.get(service.name), route, request.method):
+        if scope_allows(_service_scopes().get(service.name), route, http.method):
             return True
-        _record_refusal(service.name, request.method, request.path, route)
-        raise ServiceForbiddenError(f"Service {service.name!r} may not call {request.method} {request.path}")
+        _record_refusal(service.name, http.method, http.path, route)
+        raise ServiceForbiddenError(f"Service {service.name!r} may not call {http.method} {http.path}")
+
+
+_scopes: dict | None = None
+
+
+def _service_scopes() -> dict:
+    """settings.SERVICE_SCOPES, kept: this runs on every service call, the benchmarked permission check's too."""
+    global _scopes
+    if _scopes is None:
+        _scopes = settings.SERVICE_SCOPES
+    return _scopes
+
+
+@receiver(setting_changed)
+def _forget_scopes(*, setting, **kwargs):
+    global _scopes
+    if setting == "SERVICE_SCOPES":
+        _scopes = None
 
 
 # Request paths are the caller's text: kept to a bounded length on the trail and in logs.
