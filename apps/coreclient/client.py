@@ -159,8 +159,9 @@ class _Endpoints:
         body = {"telegram_chat_id": telegram_chat_id, "title": title, "type": type}
         return self._send(Call("POST", "/api/groups", json=body, retry=True))  # idempotent on the chat id
 
-    def group_get(self, group_id: str):
-        return self._send(Call("GET", f"/api/groups/{_group(group_id)}", retry=True))
+    def group_get(self, group_id: str, *, acting_user_id: str | None = None):
+        """With `acting_user_id`, core authorizes VIEW_GROUPS for that user in this group (or globally)."""
+        return self._send(Call("GET", f"/api/groups/{_group(group_id)}", retry=True, headers=_acting(acting_user_id)))
 
     def group_by_chat(self, telegram_chat_id: int):
         chat_id = ids.telegram_id(telegram_chat_id, name="telegram_chat_id")
@@ -185,9 +186,9 @@ class _Endpoints:
     def group_anonymous_admin(self, group_id: str):
         return self._send(Call("GET", f"/api/groups/{_group(group_id)}/anonymous-admin", retry=True))
 
-    def members(self, group_id: str, **filters):
+    def members(self, group_id: str, *, acting_user_id: str | None = None, **filters):
         return self._send(Call("GET", f"/api/groups/{_group(group_id)}/members", params=_compact(filters),
-                               retry=True))
+                               retry=True, headers=_acting(acting_user_id)))
 
     def member_set(self, group_id: str, *, user_id: str, **fields):
         body = _compact({"user_id": user_id, **fields})
@@ -227,8 +228,9 @@ class _Endpoints:
         body = {"events": [_compact(event) for event in events]}
         return self._send(Call("POST", "/api/events/batch", json=body, retry=True))  # idempotent by event_id
 
-    def group_stats(self, group_id: str, **query):
-        return self._send(Call("GET", f"/api/stats/groups/{_group(group_id)}", params=_compact(query), retry=True))
+    def group_stats(self, group_id: str, *, acting_user_id: str | None = None, **query):
+        return self._send(Call("GET", f"/api/stats/groups/{_group(group_id)}", params=_compact(query), retry=True,
+                               headers=_acting(acting_user_id)))
 
     def audit_events(self, *, acting_user_id: str | None = None, **filters):
         return self._send(Call("GET", "/api/audit/events", params=_compact(filters), retry=True,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.common.errors import PermissionDeniedError
 from apps.common.ratelimit import login_limiter
-from apps.coreclient import CoreError
+from apps.coreclient import CoreError, ids
 
 from .core import core
 from .errors import InvalidCredentials, LoginThrottled, SigningUnavailable, TokenRejected, TokenRevoked
@@ -108,6 +108,8 @@ def require(user: DashboardUser, permission: str, *, group_id: str | None = None
     in that group (a platform admin holds global roles without being a member of every group, which core's
     group-scoped check alone would require). Raises 403 permission_denied naming the permission. What core
     allowed is remembered for the rest of the request (`DashboardUser.granted`)."""
+    if group_id is not None:
+        ids.store_id(group_id, name="group_id")  # InvalidId (400 invalid_id) before core is asked anything
     if (permission, None) in user.granted or (permission, group_id) in user.granted:
         return
     if group_id is None:
@@ -133,12 +135,33 @@ def read_as(user: DashboardUser, permission: str, read, /, **arguments):
     try:
         result = read(acting_user_id=user.id, **arguments)
     except CoreError as exc:
-        details = exc.details if isinstance(exc.details, dict) else {}
-        if exc.status_code == 403 and exc.code == "permission_denied" and details.get("permission") == permission:
-            raise _denied(permission, details.get("reason", "")) from None
-        raise
+        raise _refusal(exc, permission) from None
     user.granted.add((permission, None))
     return result
+
+
+def read_in_group(user: DashboardUser, permission: str, group_id: str, read, /, **arguments):
+    """`read(group_id, **arguments)` of one group's data, authorized by core in the same request on the group it
+    reads: core resolves the group first (404 when there is none), then `permission` must be held globally or in
+    that group (apps/rbac/permissions.py). The id is checked first (400 invalid_id), so it names one group only,
+    and what core allowed is remembered for that group alone."""
+    ids.store_id(group_id, name="group_id")
+    if (permission, None) in user.granted or (permission, group_id) in user.granted:
+        return read(group_id, **arguments)
+    try:
+        result = read(group_id, acting_user_id=user.id, **arguments)
+    except CoreError as exc:
+        raise _refusal(exc, permission) from None
+    user.granted.add((permission, group_id))
+    return result
+
+
+def _refusal(exc: CoreError, permission: str) -> Exception:
+    """Core's 403 for `permission` in web's words; any other error as it is."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    if exc.status_code == 403 and exc.code == "permission_denied" and details.get("permission") == permission:
+        return _denied(permission, details.get("reason", ""))
+    return exc
 
 
 def me(user: DashboardUser) -> dict:
@@ -168,13 +191,11 @@ def group_list(user: DashboardUser, **filters) -> dict:
 
 
 def group_get(user: DashboardUser, group_id: str) -> dict:
-    require(user, VIEW_GROUPS, group_id=group_id)
-    return core().group_get(group_id)
+    return read_in_group(user, VIEW_GROUPS, group_id, core().group_get)
 
 
 def group_members(user: DashboardUser, group_id: str, **filters) -> dict:
-    require(user, VIEW_GROUPS, group_id=group_id)
-    return core().members(group_id, **filters)
+    return read_in_group(user, VIEW_GROUPS, group_id, core().members, **filters)
 
 
 def user_list(user: DashboardUser, **filters) -> dict:
@@ -182,6 +203,7 @@ def user_list(user: DashboardUser, **filters) -> dict:
 
 
 def user_get(user: DashboardUser, user_id: str) -> dict:
+    ids.store_id(user_id, name="user_id")
     require(user, ADMIN_DASHBOARD)
     return core().user_get(user_id)
 
@@ -212,6 +234,7 @@ def assignment_revoke(user: DashboardUser, assignment_id: str, *, reason: str = 
                       group_id: str | None = None) -> dict:
     """`group_id` (the assignment's group, which the dashboard shows) lets a group's own admin pass the first
     check; core then holds the actor to the assignment's real scope and the rank rule, whatever was claimed."""
+    ids.store_id(assignment_id, name="assignment_id")
     require(user, MANAGE_ROLES, group_id=group_id)
     return core().revoke_assignment(assignment_id, reason=reason, actor_user_id=user.id)
 
@@ -242,8 +265,7 @@ def stats_overview(user: DashboardUser) -> dict:
 
 
 def stats_group(user: DashboardUser, group_id: str, **query) -> dict:
-    require(user, VIEW_STATS, group_id=group_id)
-    return core().group_stats(group_id, **query)
+    return read_in_group(user, VIEW_STATS, group_id, core().group_stats, **query)
 
 
 # -- for the dashboard's pages

@@ -92,6 +92,9 @@ class EventBatchApi(APIView):
 
 
 class GroupStatsApi(APIView):
+    acting_user_permissions = {"GET": "VIEW_STATS"}  # in the group read: apps/rbac/permissions.py
+    acting_user_group_kwarg = "group_id"
+
     class FilterSerializer(serializers.Serializer):
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)

@@ -104,6 +104,10 @@ class GroupListApi(APIView):
 
 
 class GroupDetailApi(APIView):
+    # A service's read for its user is authorized in the group read (apps/rbac/permissions.py).
+    acting_user_permissions = {"GET": "VIEW_GROUPS"}
+    acting_user_group_kwarg = "group_id"
+
     class PatchSerializer(serializers.Serializer):
         title = StrictCharField(max_length=255, required=False)
         is_active = StrictBooleanField(required=False)
@@ -209,6 +213,9 @@ class GroupAdminSyncApi(APIView):
 
 
 class GroupMemberListApi(APIView):
+    acting_user_permissions = {"GET": "VIEW_GROUPS"}  # in the group read: apps/rbac/permissions.py
+    acting_user_group_kwarg = "group_id"
+
     class InputSerializer(serializers.Serializer):
         user_id = ObjectIdField()
         status = serializers.ChoiceField(choices=Membership.Status.choices, default=Membership.Status.MEMBER)

@@ -6,6 +6,11 @@ which puts the decision on the audit trail exactly as POST /api/rbac/check-permi
 permission_denied naming the permission before the view runs. The header on a view or method that declares no
 permission is a 400: a caller must never believe a read was authorized when nothing checked it. Without the header
 nothing changes: the service reads as itself.
+
+A read of one group's data (`acting_user_group_kwarg = "group_id"`) is authorized in that group: core resolves the
+group named in the URL first (404 when there is none), then the permission is held globally or in that group (a
+platform admin holds global roles without being a member of every group), both checks on the audit trail. The
+decision is taken on the object the view reads, never on an id the caller names elsewhere.
 """
 
 import re
@@ -14,9 +19,10 @@ from rest_framework.permissions import BasePermission
 
 from apps.common.auth import ACTING_USER_HEADER, ServicePrincipal
 from apps.common.errors import PermissionDeniedError, ValidationFailed
+from apps.groups.selectors import group_get
 
 from .selectors import PermissionQuery
-from .services import permission_require
+from .services import permission_check_many, permission_require
 
 _META_KEY = "HTTP_" + ACTING_USER_HEADER.upper().replace("-", "_")
 # Core's ids: integers on SQL, 24 hex digits on MongoDB.
@@ -46,6 +52,16 @@ class ActingUserPermission(BasePermission):
         if not _USER_ID.fullmatch(raw):
             raise ValidationFailed(f"{ACTING_USER_HEADER} must be a user id",
                                    details={ACTING_USER_HEADER: ["Must be a user id."]})
-        permission_require(query=PermissionQuery(permission=permission, user_id=raw),
-                           message=f"User does not have permission for this action ({permission})")
+        message = f"User does not have permission for this action ({permission})"
+        group_kwarg = getattr(view, "acting_user_group_kwarg", None)
+        if group_kwarg is None:
+            permission_require(query=PermissionQuery(permission=permission, user_id=raw), message=message)
+            return True
+        group = group_get(group_id=view.kwargs[group_kwarg])
+        everywhere, here = permission_check_many(queries=[
+            PermissionQuery(permission=permission, user_id=raw),
+            PermissionQuery(permission=permission, user_id=raw, group_id=group.pk),
+        ])
+        if not (everywhere.allowed or here.allowed):
+            raise PermissionDeniedError(message, details={"permission": permission, "reason": here.reason})
         return True

@@ -85,7 +85,7 @@ def test_an_endpoint_or_method_that_declares_no_permission_refuses_the_header(ap
     viewer = make_user()
     grant(viewer, "admin")
     before = len(checks())
-    response = api.get(f"/api/groups/{groups[0].pk}", **{ACTING: str(viewer.pk)})
+    response = api.get(f"/api/groups/{groups[0].pk}/anonymous-admin", **{ACTING: str(viewer.pk)})
     assert response.status_code == 400 and response.json()["error"] == "validation_error"
     created = api.post("/api/groups", {"telegram_chat_id": -1009999000001, "title": "New", "type": "supergroup"},
                        **{ACTING: str(viewer.pk)})
@@ -116,3 +116,61 @@ def test_the_other_lists_web_reads(api, db, path, permission):
     refused = api.get(path, **{ACTING: str(nobody.pk)})
     assert refused.status_code == 403
     assert refused.json()["details"] == {"permission": permission, "reason": "permission_not_granted"}
+
+
+# -- reads of one group's data: authorized in the group the URL names, resolved first
+
+
+GROUP_READS = [("/api/groups/{}", "VIEW_GROUPS"), ("/api/groups/{}/members", "VIEW_GROUPS"),
+               ("/api/stats/groups/{}", "VIEW_STATS")]
+
+
+@pytest.fixture
+def own_and_other(db):
+    """A moderator of one group (VIEW_GROUPS and VIEW_STATS there), and another group they are not in."""
+    own, other = make_group(title="Own"), make_group(title="Other")
+    moderator = make_user()
+    make_member(moderator, own)
+    grant(moderator, "moderator", own)
+    return moderator, own, other
+
+
+@pytest.mark.parametrize(("path", "permission"), GROUP_READS)
+def test_a_group_read_is_authorized_in_that_group_only(api, own_and_other, path, permission):
+    moderator, own, other = own_and_other
+    assert api.get(path.format(own.pk), **{ACTING: str(moderator.pk)}).status_code == 200
+    before = len(checks())
+    refused = api.get(path.format(other.pk), **{ACTING: str(moderator.pk)})
+    assert refused.status_code == 403 and "data" not in refused.json()
+    assert refused.json()["details"] == {"permission": permission, "reason": "permission_not_granted"}
+    everywhere, here = checks()[before:]
+    assert (everywhere.group_id, here.group_id) == ("", str(other.pk))
+    assert (everywhere.result, here.result) == ("denied", "denied")
+
+
+@pytest.mark.parametrize(("path", "permission"), GROUP_READS)
+def test_a_global_grant_reads_every_group_without_membership(api, own_and_other, path, permission):
+    _, own, other = own_and_other
+    admin = make_user()
+    grant(admin, "admin")
+    for group in (own, other):
+        assert api.get(path.format(group.pk), **{ACTING: str(admin.pk)}).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "permission"), GROUP_READS)
+@pytest.mark.parametrize("group_id", ["987654321", "ffffffffffffffffffffffff", "%20" + "1", "..", "%3F"])
+def test_a_group_that_does_not_exist_is_404_before_any_check(api, own_and_other, path, permission, group_id):
+    moderator, _, _ = own_and_other
+    before = len(checks())
+    response = api.get(path.format(group_id), **{ACTING: str(moderator.pk)})
+    assert response.status_code == 404 and response.json()["error"] == "not_found", response.content
+    assert len(checks()) == before
+
+
+def test_a_member_status_in_the_group_read_is_what_counts(api, own_and_other):
+    """The decision is about the group read: left it, refused there, even though it was allowed before."""
+    moderator, own, _ = own_and_other
+    assert api.get(f"/api/groups/{own.pk}/members", **{ACTING: str(moderator.pk)}).status_code == 200
+    api.post(f"/api/groups/{own.pk}/members", {"user_id": str(moderator.pk), "status": "left"})
+    refused = api.get(f"/api/groups/{own.pk}/members", **{ACTING: str(moderator.pk)})
+    assert refused.status_code == 403 and refused.json()["details"]["reason"] == "not_a_member"

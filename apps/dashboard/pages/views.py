@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from apps.common.client_address import client_address
 from apps.common.errors import DomainError, PermissionDeniedError, json_not_found
-from apps.coreclient import CoreError, CoreUnavailable
+from apps.coreclient import CoreError, CoreUnavailable, ids
 from apps.dashboard import apis, services
 from apps.dashboard.errors import InvalidCredentials, LoginThrottled, TokenRejected
 
@@ -359,6 +359,7 @@ def assignments(request):
 @dashboard_page
 @require_http_methods(["GET", "POST"])
 def assignment_revoke(request, assignment_id):
+    ids.store_id(assignment_id, name="assignment_id")  # a 400 page for a link that cannot name an assignment
     user = request.dashboard_user
     status = 200
     if request.method == "POST":
