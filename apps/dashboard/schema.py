@@ -150,7 +150,7 @@ def cursor_list(serializer) -> serializers.Serializer:
 
 _WEB_ERRORS = {
     400: "Invalid input: an unknown query parameter, sort field or body field, a wrong type (validation_error); "
-         "or core's own refusal of a value",
+         "an id that cannot be one, refused before core is asked (invalid_id); or core's own refusal of a value",
     401: "Missing, malformed, tampered, wrongly signed, wrong-audience or expired token (unauthenticated, "
          "invalid_token, token_expired, token_revoked)",
     403: "The token user lacks the permission in core (permission_denied, naming it), or core's rank rule refused "
