@@ -1,10 +1,11 @@
 """Information, roles and reporting commands."""
 
 import html
+import logging
 from dataclasses import dataclass
 
 from telegram import ChatMemberAdministrator, ChatMemberOwner, Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
 from apps.coreclient import CoreError
@@ -25,6 +26,8 @@ from ..flows import (
 )
 from ..parsing import UsageError, parse_target_args
 from .moderation import TARGET_COMMANDS, _reply_target, run_command
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ async def help_command(update: Update, context: BotContext) -> None:
             return
         try:
             await context.bot.send_message(actor.telegram_user_id, text)
-        except Forbidden:
+        except TelegramError as exc:  # 403 for one who never started the bot (or blocked it); "chat not found"
+            logger.info("could not send /help privately", extra={"chat_id": chat.id, "error": str(exc)})
             link = f"https://t.me/{context.bot.username}?start={HELP_PAYLOAD}{chat.id}"
             await reply(update, f"{actor.display}, I can't write to you first: start a chat with me, and I'll "
                                 "send you what you can do here.", button=("Start the bot", link))
