@@ -49,6 +49,7 @@ class Call:
     # The endpoint's name in the table below (`check_permission`), the metrics' label; never the raw path.
     endpoint: str = field(default_factory=_endpoint_name.get)
     headers: dict | None = None  # besides the client's own
+    enveloped: bool = True  # False: the JSON body is the answer as is (/api/health answers in the seed's shape)
 
 
 def _acting(user_id: str | None) -> dict | None:
@@ -91,6 +92,16 @@ def _unwrap(response: httpx.Response):
     raise CoreUnavailable(f"core answered {response.status_code}", outcome=metrics.BAD_RESPONSE)
 
 
+def _plain(response: httpx.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        return body
+    raise CoreUnavailable(f"core answered {response.status_code} without a JSON object", outcome=metrics.BAD_RESPONSE)
+
+
 def _request_id() -> str:
     return current_context().request_id or uuid.uuid4().hex
 
@@ -103,7 +114,7 @@ class _Endpoints:
 
     # -- health, users
     def health(self):
-        return self._send(Call("GET", "/api/health", retry=True))
+        return self._send(Call("GET", "/api/health", retry=True, enveloped=False))
 
     def user_create(self, *, username: str, **fields):
         return self._send(Call("POST", "/api/users", json=_compact({"username": username, **fields})))
@@ -348,7 +359,7 @@ class _Transport:
                 raise CoreUnavailable(f"{call.method} {call.path}: {reason}", outcome=outcome) from error
             return _RETRY
         self.breaker.record_success()
-        return _unwrap(response)
+        return _unwrap(response) if call.enveloped else _plain(response)
 
     def _observe(self, call: Call, started: float, error: BaseException | None) -> None:
         metrics.CORE_CLIENT_REQUESTS.labels(service=self.service, endpoint=call.endpoint,

@@ -1,44 +1,53 @@
-from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.health import probe_cache
-from apps.common.schema import envelope
+from apps.common.health import (
+    CONNECTED,
+    DISCONNECTED,
+    HEALTHY,
+    NOT_CONFIGURED,
+    UNHEALTHY,
+    health_report,
+    probe_redis,
+)
 from apps.coreclient import CoreError, CoreUnavailable
 
 from .core import core
 
 
-def probe_core() -> bool:
+def probe_core() -> str:
     try:
         core().health()
-        return True
+        return CONNECTED
     except (CoreUnavailable, CoreError):
-        return False
+        return DISCONNECTED
+
+
+WebHealth = inline_serializer("WebHealth", {
+    "status": serializers.ChoiceField(choices=[HEALTHY, UNHEALTHY]),
+    "service": serializers.CharField(),
+    "version": serializers.CharField(),
+    "core_api": serializers.ChoiceField(choices=[CONNECTED, DISCONNECTED]),
+    "redis": serializers.ChoiceField(choices=[CONNECTED, DISCONNECTED, NOT_CONFIGURED]),
+})
 
 
 class WebHealthApi(APIView):
-    """Web is up when it answers; core unreachable degrades it (its API answers 503 core_unavailable meanwhile)."""
+    """The seed's body, with core's reachability instead of a database: 503 unhealthy while core (whose
+    outage web's API answers with 503 core_unavailable) or a configured Redis is unreachable."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(operation_id="health", auth=[], responses={200: envelope(inline_serializer("WebHealth", {
-        "status": serializers.ChoiceField(choices=["healthy", "degraded"]),
-        "service": serializers.CharField(),
-        "version": serializers.CharField(),
-        "cache": serializers.ChoiceField(choices=["connected", "unreachable"]),
-        "core_api": serializers.ChoiceField(choices=["connected", "unreachable"]),
-    }).__class__)})
+    @extend_schema(operation_id="health", auth=[], responses={
+        200: WebHealth,
+        503: OpenApiResponse(WebHealth, description="core or Redis is disconnected: status unhealthy."),
+    })
     def get(self, request):
-        cache_ok, core_ok = probe_cache(), probe_core()
-        return Response({
-            "status": "healthy" if cache_ok and core_ok else "degraded",
-            "service": settings.SERVICE_NAME,
-            "version": settings.VERSION,
-            "cache": "connected" if cache_ok else "unreachable",
-            "core_api": "connected" if core_ok else "unreachable",
-        })
+        body, status = health_report({"core_api": probe_core(), "redis": probe_redis()})
+        response = Response(body, status=status)
+        response.raw_body = True
+        return response

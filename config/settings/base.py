@@ -115,7 +115,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            # Redis down degrades to uncached decisions (logged, and /api/health says "degraded"), never a 500.
+            # Redis down degrades to uncached decisions (logged, and /api/health says it is disconnected), never a 500.
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, "IGNORE_EXCEPTIONS": True},
             "KEY_PREFIX": "tgmod",
         }
@@ -152,8 +152,9 @@ SPECTACULAR_SETTINGS = {
         "apps.common.schema.document_common_errors",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "ConnectionState": ["connected", "unreachable"],
-        "HealthStatus": ["healthy", "degraded", "unhealthy"],
+        "ConnectionState": ["connected", "disconnected"],
+        "RedisState": ["connected", "disconnected", "not_configured"],
+        "HealthStatus": ["healthy", "unhealthy"],
         "MembershipStatus": "apps.groups.models.Membership.Status",
         "AuditResult": "apps.audit.models.AuditEvent.Result",
         "GroupType": "apps.groups.models.Group.Type",

@@ -26,7 +26,6 @@ MIDDLEWARE = [
 ]
 # No usable database: Django's dummy backend raises on any query.
 DATABASES: dict = {}
-HEALTH_CHECKS = ["cache"]
 
 # Telegram. Without a token, development runs against the local sandbox (apps/tgsandbox).
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN", "" if PRODUCTION else "123456:sandbox-token")

@@ -125,7 +125,6 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # How long a cached permission decision may live; correctness never depends on it (see rbac.selectors).
 RBAC_DECISION_CACHE_SECONDS = 300
-HEALTH_CHECKS = ["database", "cache"]
 
 # The admin's and the browsable API's static files, served by core itself in production (WhiteNoise, straight from
 # the apps' static directories: no collectstatic step), so an operator's admin is styled without another server.

@@ -30,7 +30,6 @@ MIDDLEWARE = [
 ]
 # No usable database: Django's dummy backend raises on any query.
 DATABASES: dict = {}
-HEALTH_CHECKS = ["cache"]
 
 # Core, over HTTP. User-facing calls time out at 0.8 s and are retried at most once, so a request answers
 # (503 core_unavailable when core is down) within 2 s.
@@ -81,7 +80,9 @@ SPECTACULAR_SETTINGS = {
     # The schema is public (integrators read it before they have a token); every operation but login needs one.
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "ENUM_NAME_OVERRIDES": {"ConnectionState": ["connected", "unreachable"]},
+    "ENUM_NAME_OVERRIDES": {"ConnectionState": ["connected", "disconnected"],
+                            "RedisState": ["connected", "disconnected", "not_configured"],
+                            "HealthStatus": ["healthy", "unhealthy"]},
     # Swagger UI and ReDoc from this instance's static files: no page loads anything from another host.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

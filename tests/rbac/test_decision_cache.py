@@ -123,8 +123,9 @@ def test_membership_status_values(api, setup):
 
 
 def test_redis_down_degrades_to_uncached_decisions(api, settings, db):
-    """A dead Redis costs speed, not answers: checks still decide from the database, health says degraded."""
+    """A dead Redis costs speed, not answers: checks still decide from the database; health names Redis."""
     port = _closed_port()
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
     settings.CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -136,8 +137,10 @@ def test_redis_down_degrades_to_uncached_decisions(api, settings, db):
     grant(user, "admin")
     body = {"user_id": str(user.pk), "permission": "MANAGE_ROLES"}
     assert api.post(CHECK, body).json()["data"] == {"allowed": True, "reason": "granted_by_role:admin"}
-    health = api.get("/api/health").json()["data"]
-    assert (health["status"], health["cache"], health["database"]) == ("degraded", "unreachable", "connected")
+    health = api.get("/api/health")
+    assert health.status_code == 503
+    assert (health.json()["status"], health.json()["redis"], health.json()["database"]) == (
+        "unhealthy", "disconnected", "connected")
 
 
 def _closed_port() -> int:
