@@ -1,25 +1,47 @@
-"""docker-compose.yml against the Compose specification's JSON schema (vendored: schemas/README.md), and what
-the schema cannot say: health checks, start order, the one-shot migration, named volumes, .env-driven values."""
+"""The compose files against the Compose specification's JSON schema (vendored: schemas/README.md), and what the
+schema cannot say. Two worlds: compose.yaml, what a bare `docker compose up` starts (development: the code mounted,
+auto-reload, the Telegram sandbox, no .env), and compose.prod.yaml (production: nginx, TLS, secrets from .env,
+health checks, start order, the one-shot migration, named volumes)."""
 
+import ast
 import copy
 import json
 import re
+import subprocess
 
 import jsonschema
 import pytest
 import yaml
 
+from .conftest import START, script_env
 from .tools import ROOT, script_settings
 
-COMPOSE = ROOT / "docker-compose.yml"
+DEV = ROOT / "compose.yaml"
+PROD = ROOT / "compose.prod.yaml"
 SCHEMA = json.loads((ROOT / "tests/deploy/schemas/compose-spec.json").read_text())
-ROLES = {"core": 8000, "bot": 8001, "web": 8002}
+# Service name -> (the Dockerfile target it runs, its port): the seed's names.
+ROLES = {"centralized-api": ("core", 8000), "bot": ("bot", 8001), "web": ("web", 8002)}
 VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+# The files `docker compose` looks for without -f (or COMPOSE_FILE), in its order.
+DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+# (file, profiles given with --profile): every combination the README documents.
+# Inside a container a server listens on every interface; compose publishes it on the host's loopback.
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+WORLDS = {"development": (DEV, ()), "production": (PROD, ()), "production+observability": (PROD, ("observability",))}
+
+
+def load(path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def dev() -> dict:
+    return load(DEV)
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return yaml.safe_load(COMPOSE.read_text())
+    return load(PROD)
 
 
 def schema_errors(document: dict) -> list[str]:
@@ -27,13 +49,34 @@ def schema_errors(document: dict) -> list[str]:
     return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(document)]
 
 
-def test_valid_against_the_compose_specification(compose):
-    assert schema_errors(compose) == []
+def with_profiles(document: dict, profiles: tuple[str, ...]) -> dict:
+    """The project compose runs with these profiles: services without `profiles` always, others when named."""
+    result = copy.deepcopy(document)
+    result["services"] = {name: service for name, service in document["services"].items()
+                          if not service.get("profiles") or set(service["profiles"]) & set(profiles)}
+    return result
+
+
+@pytest.mark.parametrize("world", WORLDS)
+def test_valid_against_the_compose_specification(world):
+    path, profiles = WORLDS[world]
+    document = with_profiles(load(path), profiles)
+    assert schema_errors(document) == []
+    # Compose refuses to start a service whose dependency the profiles leave out.
+    for name, service in document["services"].items():
+        assert set(service.get("depends_on", {})) <= set(document["services"]), (world, name)
+
+
+def test_the_profiles_differ_as_documented():
+    production = with_profiles(load(PROD), ())["services"]
+    observability = with_profiles(load(PROD), ("observability",))["services"]
+    assert set(observability) - set(production) == {"prometheus", "grafana"}
+    assert {"nginx", "migrate", *ROLES} <= set(production)
 
 
 @pytest.mark.parametrize("breakage", [
-    lambda c: c["services"]["core"]["depends_on"]["migrate"].update(condition="service_finished"),
-    lambda c: c["services"]["core"]["healthcheck"].update(retry=3),
+    lambda c: c["services"]["centralized-api"]["depends_on"]["migrate"].update(condition="service_finished"),
+    lambda c: c["services"]["centralized-api"]["healthcheck"].update(retry=3),
     lambda c: c["services"]["web"].update(ports="8002:8002"),
     lambda c: c.update(volume={"x": {}}),
 ])
@@ -42,6 +85,158 @@ def test_the_schema_check_catches_mistakes(compose, breakage):
     breakage(broken)
     assert schema_errors(broken)
 
+
+@pytest.mark.parametrize("breakage", [
+    lambda c: c["services"]["bot"]["depends_on"]["tgsandbox"].update(condition="healthy"),
+    lambda c: c["services"]["centralized-api"]["build"].update(taget="core"),
+    lambda c: c["services"]["tgsandbox"]["healthcheck"].update(interval=5),
+])
+def test_the_schema_check_catches_mistakes_in_the_development_file(dev, breakage):
+    broken = copy.deepcopy(dev)
+    breakage(broken)
+    assert schema_errors(broken)
+
+
+# -- development: compose.yaml
+
+def test_a_bare_docker_compose_up_picks_the_development_file():
+    present = [name for name in DEFAULT_NAMES if (ROOT / name).exists()]
+    # Only one of the default names: compose warns and guesses when there are several.
+    assert present == ["compose.yaml"]
+
+
+def test_the_development_file_needs_no_env_file(dev):
+    text = DEV.read_text()
+    assert "env_file" not in text
+    _, errors = interpolate(text, {})
+    assert errors == []
+    # Every variable it reads has a default.
+    assert all(operator in {":-", "-"} for _, operator, _ in VARIABLE.findall(text))
+    # The production .env points compose at the production file: with it, `docker compose up` is production.
+    assert env_example()["COMPOSE_FILE"] == "compose.prod.yaml"
+
+
+def test_the_development_world_has_the_seeds_services(dev):
+    assert set(dev["services"]) == {*ROLES, "mongo", "redis", "tgsandbox"}
+    assert dev["name"] != load(PROD)["name"], "the two worlds must not share containers and volumes"
+
+
+def test_development_roles_publish_their_ports_on_the_loopback(dev):
+    services = dev["services"]
+    for name, (_, port) in ROLES.items():
+        assert services[name]["ports"] == [f"127.0.0.1:{port}:{port}"], name
+        assert services[name]["environment"]["PORT"] == str(port)
+    assert services["tgsandbox"]["ports"] == ["127.0.0.1:8081:8081"]
+    assert services["tgsandbox"]["environment"]["PORT"] == "8081"
+    assert not services["mongo"].get("ports") and not services["redis"].get("ports")
+
+
+def test_development_roles_run_the_mounted_code_on_their_role_images(dev):
+    dockerfile_targets = set(re.findall(r"^FROM \S+ AS (\w[\w-]*)$", (ROOT / "Dockerfile").read_text(), re.M))
+    for name, service in dev["services"].items():
+        if name in {"mongo", "redis"}:
+            continue
+        target = ROLES.get(name, ("bot", None))[0]  # the sandbox needs only uvicorn and httpx: the bot's image
+        assert service["build"] == {"context": ".", "target": target}, name
+        assert target in dockerfile_targets
+        assert service["image"] == f"tgmod-{target}:dev", name
+        mounts = dict(volume.split(":") for volume in service["volumes"])
+        for folder in ("apps", "config", "mongo_migrations", "deploy"):
+            assert mounts[f"./{folder}"] == f"/app/{folder}", (name, folder)
+            assert (ROOT / folder).is_dir()
+        assert service["init"] is True
+
+
+def dev_command(service: dict) -> list[str]:
+    """The command a development service's start script runs (START_DRY_RUN), with the service's environment."""
+    script, role = service["command"]
+    assert script == "deploy/start/dev.sh"
+    env = {key: str(value) for key, value in service.get("environment", {}).items()}
+    result = subprocess.run([str(START / "dev.sh"), role], env=script_env(START_DRY_RUN=1, **env),
+                            capture_output=True, text=True, timeout=30, cwd="/")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_development_roles_reload_on_code_changes(dev):
+    services = dev["services"]
+    core = dev_command(services["centralized-api"])
+    # runserver reloads unless told not to.
+    assert core[:3] == ["python", "manage.py", "runserver"] and core[3] == f"{ALL_INTERFACES}:8000"
+    assert "--noreload" not in core
+    for name, application in (("bot", "apps.botgateway.asgi:application"), ("web", "apps.dashboard.asgi:application")):
+        argv = dev_command(services[name])
+        assert argv[0] == "uvicorn" and application in argv and "--reload" in argv, name
+        assert argv[argv.index("--port") + 1] == str(ROLES[name][1])
+        assert argv[argv.index("--host") + 1] == ALL_INTERFACES
+        # Watch the code, not the whole folder.
+        assert {argv[i + 1] for i, arg in enumerate(argv) if arg == "--reload-dir"} == {"apps", "config"}
+    sandbox = dev_command(services["tgsandbox"])
+    assert sandbox[:3] == ["python", "-m", "apps.tgsandbox"]
+    assert sandbox[sandbox.index("--port") + 1] == "8081"
+    assert sandbox[sandbox.index("--host") + 1] == ALL_INTERFACES
+
+
+def test_dev_script_settings_match_the_services(dev):
+    text = (START / "dev.sh").read_text()
+    for name, (role, _) in ROLES.items():
+        settings = dev["services"][name]["environment"]["DJANGO_SETTINGS_MODULE"]
+        assert settings == f"config.settings.{role}"
+        assert re.search(rf"^    {role}\)\n        export DJANGO_SETTINGS_MODULE={re.escape(settings)} ", text, re.M)
+        assert dev["services"][name]["environment"]["APP_ENV"] == "development"
+
+
+def test_the_development_roles_find_each_other(dev):
+    services = dev["services"]
+    core = services["centralized-api"]["environment"]
+    assert core["DATABASE_URL"].startswith("mongodb://mongo:27017/") and "replicaSet=rs0" in core["DATABASE_URL"]
+    assert services["mongo"]["command"][:2] == ["--replSet", "rs0"]
+    assert "rs.initiate" in " ".join(services["mongo"]["healthcheck"]["test"])
+    keys = dict(pair.split("=") for pair in core["SERVICE_API_KEYS"].split(","))
+    for name in ("bot", "web"):
+        env = services[name]["environment"]
+        assert env["CORE_API_URL"] == "http://centralized-api:8000"
+        # Each under its own service name, so core gives it its least-privilege scope.
+        assert keys[name] == env["CORE_API_KEY"]
+        assert "DATABASE_URL" not in env
+    for name in ROLES:
+        env = services[name]["environment"]
+        assert env["REDIS_URL"] == "redis://redis:6379/0"
+        hosts = env["ALLOWED_HOSTS"].split(",")
+        assert name in hosts and "localhost" in hosts, name
+        # The image's health check sends the first entry as Host.
+        assert hosts[0] == "localhost"
+
+
+def test_the_sandbox_delivers_to_the_bot_and_the_bot_calls_the_sandbox(dev):
+    sandbox, bot = dev["services"]["tgsandbox"]["environment"], dev["services"]["bot"]["environment"]
+    assert bot["TELEGRAM_API_BASE_URL"] == f"http://tgsandbox:{sandbox['PORT']}/bot"
+    assert sandbox["SANDBOX_WEBHOOK_URL"] == f"http://bot:{bot['PORT']}/telegram/webhook"
+    assert sandbox["SANDBOX_WEBHOOK_SECRET"] == bot["TELEGRAM_WEBHOOK_SECRET"]
+    module = ast.parse((ROOT / "apps/botgateway/application.py").read_text())
+    allowed = next(ast.literal_eval(node.value) for node in module.body if isinstance(node, ast.Assign)
+                   and any(getattr(target, "id", None) == "ALLOWED_UPDATES" for target in node.targets))
+    assert sandbox["SANDBOX_WEBHOOK_ALLOWED_UPDATES"].split(",") == allowed
+
+
+def test_development_start_order(dev):
+    services = dev["services"]
+    for name, service in services.items():
+        for target, rule in service.get("depends_on", {}).items():
+            assert rule["condition"] == "service_healthy", (name, target)
+            assert services[target].get("healthcheck"), target
+    assert set(services["centralized-api"]["depends_on"]) == {"mongo", "redis"}
+    assert set(services["bot"]["depends_on"]) == {"centralized-api", "tgsandbox"}
+    assert set(services["web"]["depends_on"]) == {"centralized-api", "redis"}
+    for name in ROLES:
+        assert services[name]["healthcheck"]["test"] == ["CMD", "python", "deploy/start/healthcheck.py"]
+    declared = set(dev.get("volumes", {}))
+    used = {volume.split(":")[0] for service in services.values() for volume in service.get("volumes", [])
+            if not volume.startswith((".", "/"))}
+    assert used == declared
+
+
+# -- production: compose.prod.yaml
 
 def test_every_long_running_service_has_a_health_check(compose):
     for name, service in compose["services"].items():
@@ -54,8 +249,8 @@ def test_every_long_running_service_has_a_health_check(compose):
 
 
 def test_role_health_checks_use_the_image_script_on_their_port(compose):
-    for role, port in ROLES.items():
-        service = compose["services"][role]
+    for name, (_, port) in ROLES.items():
+        service = compose["services"][name]
         assert service["healthcheck"]["test"] == ["CMD", "python", "deploy/start/healthcheck.py"]
         assert service["environment"]["PORT"] == str(port)
 
@@ -73,21 +268,23 @@ def test_start_order_is_expressed_with_conditions(compose):
             assert rule["condition"] == expected, (name, target)
     # Migrations once, before core serves; core first for bot and web; nginx after the roles it fronts.
     assert services["migrate"]["depends_on"] == {"mongo": {"condition": "service_healthy"}}
-    assert "migrate" in services["core"]["depends_on"]
-    assert "core" in services["bot"]["depends_on"] and "core" in services["web"]["depends_on"]
+    assert "migrate" in services["centralized-api"]["depends_on"]
+    assert "centralized-api" in services["bot"]["depends_on"] and "centralized-api" in services["web"]["depends_on"]
     assert {"web", "bot"} <= set(services["nginx"]["depends_on"])
     # Nothing but core waits on the migration: a second run of it is never triggered by a restart.
-    assert [name for name, s in services.items() if "migrate" in s.get("depends_on", {})] == ["core"]
+    assert [name for name, s in services.items() if "migrate" in s.get("depends_on", {})] == ["centralized-api"]
 
 
-def test_one_image_for_every_role_each_with_its_start_script(compose):
+def test_one_image_per_role_each_with_its_start_script(compose):
     services = compose["services"]
     app = {name: s for name, s in services.items() if "build" in s}
-    assert set(app) == {"migrate", "core", "bot", "web"}
-    assert len({s["image"] for s in app.values()}) == 1
-    assert all(s["build"]["context"] == "." for s in app.values())
-    expected = {"migrate": "migrate", "core": "core", "bot": "bot", "web": "web"}
-    for name, script in expected.items():
+    assert set(app) == {"migrate", *ROLES}
+    targets = {"migrate": "core", **{name: target for name, (target, _) in ROLES.items()}}
+    for name, target in targets.items():
+        assert app[name]["build"] == {"context": ".", "target": target}, name
+        assert app[name]["image"] == f"${{IMAGE_REPOSITORY:-tgmod}}-{target}:${{IMAGE_TAG:-latest}}", name
+    scripts = {"migrate": "migrate", "centralized-api": "core", "bot": "bot", "web": "web"}
+    for name, script in scripts.items():
         assert app[name]["command"] == [f"deploy/start/{script}.sh"]
         assert (ROOT / app[name]["command"][0]).exists()
         assert app[name]["env_file"] == [".env"]
@@ -98,7 +295,7 @@ def test_mongo_is_a_one_node_replica_set_and_core_uses_it(compose):
     assert mongo["command"][:2] == ["--replSet", "rs0"]
     probe = " ".join(mongo["healthcheck"]["test"])
     assert "rs.initiate" in probe and "isWritablePrimary" in probe
-    for name in ("migrate", "core"):
+    for name in ("migrate", "centralized-api"):
         url = compose["services"][name]["environment"]["DATABASE_URL"]
         assert url.startswith("mongodb://mongo:27017/") and "replicaSet=rs0" in url
     for name in ("bot", "web"):
@@ -125,49 +322,50 @@ def test_nginx_fronts_the_platform_and_only_nginx_and_grafana_publish_ports(comp
     published = {name for name, s in services.items() if s.get("ports")}
     assert published == {"nginx", "grafana"}
     assert "./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in services["nginx"]["volumes"]
+    # nginx reaches core by its service name.
+    assert "set $core http://centralized-api:8000;" in (ROOT / "deploy/nginx/nginx.conf").read_text()
     # Core's admin and Grafana only on the host's loopback.
     assert any(port.startswith("127.0.0.1:") and port.endswith(":8443") for port in services["nginx"]["ports"])
     assert services["grafana"]["ports"][0].startswith("127.0.0.1:")
     assert compose["networks"]["internal"]["internal"] is True
-    for name in ("mongo", "redis", "migrate", "core", "web"):
+    for name in ("mongo", "redis", "migrate", "centralized-api", "web"):
         assert services[name]["networks"] == ["internal"], name
     assert set(services["bot"]["networks"]) == {"internal", "public"}
 
 
 def test_role_hosts_and_keys_line_up(compose):
     services = compose["services"]
-    for role in ROLES:
-        hosts = services[role]["environment"]["ALLOWED_HOSTS"].split(",")
-        assert role in hosts, f"{role} must answer to its service name"
-    keys = services["core"]["environment"]["SERVICE_API_KEYS"]
+    for name in ROLES:
+        hosts = services[name]["environment"]["ALLOWED_HOSTS"].split(",")
+        assert name in hosts, f"{name} must answer to its service name"
+    keys = services["centralized-api"]["environment"]["SERVICE_API_KEYS"]
     assert "bot=${BOT_CORE_API_KEY" in keys and "web=${WEB_CORE_API_KEY" in keys
     assert services["bot"]["environment"]["CORE_API_KEY"] == "${BOT_CORE_API_KEY}"
     assert services["web"]["environment"]["CORE_API_KEY"] == "${WEB_CORE_API_KEY}"
     for role in ("bot", "web"):
-        assert services[role]["environment"]["CORE_API_URL"] == "http://core:8000"
-    for role in ("core", "bot", "web"):
-        assert services[role]["environment"]["TRUSTED_PROXIES"] == "${TRUSTED_PROXIES:-172.16.0.0/12}"
+        assert services[role]["environment"]["CORE_API_URL"] == "http://centralized-api:8000"
+    for name in ROLES:
+        assert services[name]["environment"]["TRUSTED_PROXIES"] == "${TRUSTED_PROXIES:-172.16.0.0/12}"
 
 
 def test_every_variable_compose_needs_is_in_env_example():
-    example = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
-               if re.match(r"^\w+=", line)}
-    for name, operator, _ in VARIABLE.findall(COMPOSE.read_text()):
+    example = env_example()
+    for name, operator, _ in VARIABLE.findall(PROD.read_text()):
         if operator in {"", ":?", "?"}:
-            assert name in example, f"{name} is required by docker-compose.yml but not in .env.example"
+            assert name in example, f"{name} is required by compose.prod.yaml but not in .env.example"
 
 
 def test_env_example_holds_no_secret():
-    values = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
-                  if re.match(r"^\w+=", line))
+    values = env_example()
     for name in ("SECRET_KEY", "BOT_CORE_API_KEY", "WEB_CORE_API_KEY", "TELEGRAM_BOT_TOKEN",
                  "TELEGRAM_WEBHOOK_SECRET", "JWT_PRIVATE_KEY", "GRAFANA_ADMIN_PASSWORD"):
         assert values[name] == "", f"{name} must be empty in .env.example"
 
 
-def test_app_services_carry_their_scripts_settings_for_compose_exec(compose):
-    for name, service in compose["services"].items():
-        if "build" in service:
+@pytest.mark.parametrize("path", [DEV, PROD], ids=["development", "production"])
+def test_app_services_carry_their_scripts_settings_for_compose_exec(path):
+    for name, service in load(path)["services"].items():
+        if "build" in service and service["command"][0] != "deploy/start/dev.sh":
             assert service["environment"]["DJANGO_SETTINGS_MODULE"] == script_settings(service["command"][0]), name
 
 
@@ -199,7 +397,7 @@ def env_example() -> dict[str, str]:
 
 
 def test_compose_refuses_to_start_until_the_secrets_are_filled_in():
-    _, errors = interpolate(COMPOSE.read_text(), env_example())
+    _, errors = interpolate(PROD.read_text(), env_example())
     assert {error.split(":")[0] for error in errors} == {
         "BOT_CORE_API_KEY", "WEB_CORE_API_KEY", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "JWT_PRIVATE_KEY",
         "GRAFANA_ADMIN_PASSWORD"}
@@ -210,14 +408,19 @@ def test_compose_refuses_to_start_until_the_secrets_are_filled_in():
 def test_filled_in_compose_file_is_complete_and_valid():
     env = {**env_example(), "PUBLIC_HOST": "mod.example.org", "BOT_CORE_API_KEY": "k1", "WEB_CORE_API_KEY": "k2",
            "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": "s", "JWT_PRIVATE_KEY": "pem",
-           "GRAFANA_ADMIN_PASSWORD": "p"}
-    text, errors = interpolate(COMPOSE.read_text(), env)
+           "GRAFANA_ADMIN_PASSWORD": "p", "IMAGE_REPOSITORY": "ghcr.io/acme/tgmod", "IMAGE_TAG": "1.2.0"}
+    text, errors = interpolate(PROD.read_text(), env)
     assert errors == [] and "${" not in text
     document = yaml.safe_load(text)
-    assert schema_errors(document) == []
+    for profiles in ((), ("observability",)):
+        assert schema_errors(with_profiles(document, profiles)) == []
     services = document["services"]
-    assert services["core"]["environment"]["SERVICE_API_KEYS"] == "bot=k1,web=k2"
-    assert services["core"]["environment"]["ALLOWED_HOSTS"].split(",")[0] == "mod.example.org"
+    core = services["centralized-api"]["environment"]
+    assert core["SERVICE_API_KEYS"] == "bot=k1,web=k2"
+    assert core["ALLOWED_HOSTS"].split(",")[0] == "mod.example.org"
     assert services["bot"]["environment"]["TELEGRAM_WEBHOOK_URL"] == "https://mod.example.org/telegram/webhook"
     assert services["nginx"]["ports"] == ["80:80", "443:443", "127.0.0.1:8443:8443"]
-    assert services["core"]["environment"]["DATABASE_URL"] == "mongodb://mongo:27017/tgmod?replicaSet=rs0"
+    assert core["DATABASE_URL"] == "mongodb://mongo:27017/tgmod?replicaSet=rs0"
+    # The images CI pushes (.github/workflows/ci.yml), one per role.
+    assert {services[name]["image"] for name in ("migrate", *ROLES)} == {
+        "ghcr.io/acme/tgmod-core:1.2.0", "ghcr.io/acme/tgmod-bot:1.2.0", "ghcr.io/acme/tgmod-web:1.2.0"}

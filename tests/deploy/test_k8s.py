@@ -74,7 +74,8 @@ def test_each_overlay_is_a_complete_deployment(manifests):
         assert list(by_kind(docs, "Namespace")) == [expected]
         assert all(doc["metadata"].get("namespace") == expected for doc in docs if doc["kind"] != "Namespace")
         images = {container["image"] for doc in docs for container in containers(doc)}
-        assert "tgmod" not in images and all(":" in image for image in images), images
+        # Every role image renamed and tagged by the overlay.
+        assert not images & {"tgmod-core", "tgmod-bot", "tgmod-web"} and all(":" in image for image in images), images
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -268,3 +269,28 @@ def test_containers_carry_their_scripts_settings_for_kubectl_exec(manifests):
                 assert env["DJANGO_SETTINGS_MODULE"] == script_settings(command), container["name"]
                 checked += 1
     assert checked == 5
+
+
+# The image (Dockerfile target) each start script belongs to: the packages it needs are in that image only.
+SCRIPT_IMAGES = {"core.sh": "core", "migrate.sh": "core", "wait-for-migrations.sh": "core", "bot.sh": "bot",
+                 "web.sh": "web"}
+
+
+def test_each_container_runs_the_image_of_its_role(manifests):
+    target, docs = manifests
+    seen = set()
+    for doc in docs:
+        for container in containers(doc):
+            command = container.get("command") or []
+            if not command or not command[0].startswith("deploy/start/"):
+                continue
+            role = SCRIPT_IMAGES[command[0].removeprefix("deploy/start/")]
+            name = container["image"].rsplit("/", 1)[-1].split(":")[0]
+            assert name == f"tgmod-{role}", (doc["metadata"]["name"], container["name"], container["image"])
+            seen.add(role)
+    assert seen == {"core", "bot", "web"}, target
+    if target != "base":
+        # One tag for the three images of a release.
+        tags = {container["image"].rsplit(":", 1)[1] for doc in docs for container in containers(doc)
+                if "tgmod-" in container["image"]}
+        assert len(tags) == 1, tags

@@ -1,9 +1,9 @@
 """deploy/nginx/nginx.conf: `nginx -t` on it, then nginx itself in front of the real roles (started by their
 start scripts), proving the routes: web, the webhook to the bot, WebSocket upgrades, core on its own port.
 
-Compose's service names (web, bot, core) resolve only inside compose (through Docker's DNS, which the file names
-as its resolver), so the checks run a copy whose role addresses, listen ports, certificate and temp paths are
-rewritten to this machine's; every directive and location is the file's own."""
+Compose's service names (web, bot, centralized-api) resolve only inside compose (through Docker's DNS, which the
+file names as its resolver), so the checks run a copy whose role addresses, listen ports, certificate and temp paths
+are rewritten to this machine's; every directive and location is the file's own."""
 
 import datetime
 import json
@@ -24,6 +24,8 @@ from tests.e2e.processes import WEBHOOK_SECRET, free_port
 from .tools import DEPLOY, tool
 
 CONF = DEPLOY / "nginx" / "nginx.conf"
+# The configuration's upstream variables and the compose services (compose.prod.yaml) they name.
+UPSTREAM_SERVICES = {"web": "web", "bot": "bot", "core": "centralized-api"}
 
 
 def certificate(directory):
@@ -45,7 +47,8 @@ def certificate(directory):
 def local_copy(tmp_path, upstreams: dict[str, int], listen: dict[int, int]) -> str:
     text = CONF.read_text()
     for name, port in upstreams.items():
-        text, count = re.subn(rf"set \${name} http://{name}:\d+;", f"set ${name} http://127.0.0.1:{port};", text)
+        text, count = re.subn(rf"set \${name} http://{UPSTREAM_SERVICES[name]}:\d+;",
+                              f"set ${name} http://127.0.0.1:{port};", text)
         assert count == 1, name
     for original, port in listen.items():
         text, count = re.subn(rf"listen {original}( |;)", rf"listen 127.0.0.1:{port}\1", text)

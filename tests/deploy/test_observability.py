@@ -15,6 +15,8 @@ from .tools import DEPLOY, K8S, ROOT
 OBSERVABILITY = DEPLOY / "observability"
 DASHBOARD = OBSERVABILITY / "grafana" / "dashboards" / "tgmod.json"
 ROLE_PORTS = {"core": 8000, "bot": 8001, "web": 8002}
+# Each role's service in compose.prod.yaml (the seed's names).
+COMPOSE_SERVICES = {"core": "centralized-api", "bot": "bot", "web": "web"}
 # Made by Prometheus itself, not by the code.
 PROMETHEUS_OWN = {"up"}
 METRIC = re.compile(r"""\b(?:Counter|Gauge|Histogram|Summary)\(\s*["']([a-zA-Z_:][a-zA-Z0-9_:]*)["']""")
@@ -99,7 +101,7 @@ def test_grafana_provisioning_points_at_the_dashboard_and_prometheus():
     datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"][0]
     assert datasource["type"] == "prometheus" and datasource["url"] == "http://prometheus:9090"
     provider = yaml.safe_load((provisioning / "dashboards" / "tgmod.yml").read_text())["providers"][0]
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    compose = yaml.safe_load((ROOT / "compose.prod.yaml").read_text())["services"]
     mounts = dict(volume.split(":")[:2] for volume in compose["grafana"]["volumes"] if volume.startswith("./"))
     assert mounts["./deploy/observability/grafana/dashboards"] == provider["options"]["path"]
     assert mounts["./deploy/observability/grafana/provisioning"] == "/etc/grafana/provisioning"
@@ -108,16 +110,17 @@ def test_grafana_provisioning_points_at_the_dashboard_and_prometheus():
 
 def test_compose_prometheus_scrapes_each_role_where_compose_runs_it():
     config = yaml.safe_load((OBSERVABILITY / "prometheus.yml").read_text())
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    compose = yaml.safe_load((ROOT / "compose.prod.yaml").read_text())["services"]
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == set(ROLE_PORTS)
     for role, port in ROLE_PORTS.items():
         assert jobs[role]["metrics_path"] == "/metrics"
-        assert jobs[role]["static_configs"][0]["targets"] == [f"{role}:{port}"]
-        assert compose[role]["environment"]["PORT"] == str(port)
+        service = COMPOSE_SERVICES[role]
+        assert jobs[role]["static_configs"][0]["targets"] == [f"{service}:{port}"]
+        assert compose[service]["environment"]["PORT"] == str(port)
         # The Host Prometheus sends is the target's name: the role must allow it.
-        assert role in compose[role]["environment"]["ALLOWED_HOSTS"].split(",")
-        assert "internal" in compose[role]["networks"] and "internal" in compose["prometheus"]["networks"]
+        assert service in compose[service]["environment"]["ALLOWED_HOSTS"].split(",")
+        assert "internal" in compose[service]["networks"] and "internal" in compose["prometheus"]["networks"]
 
 
 def test_kubernetes_prometheus_finds_the_annotated_pods():
