@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 
+from apps.tgsandbox.errors import SandboxError
+
 pytestmark = pytest.mark.e2e
 
 BOT = "@sandbox_mod_bot"
@@ -40,6 +42,18 @@ def bot_messages(platform, chat, since_id, *, user=None, wait=4.0, count=1) -> l
 
 def private_messages(platform, username, since_id=0, wait=4.0) -> list[dict]:
     return bot_messages(platform, BOT, since_id, user=username, wait=wait)
+
+
+def start_bot(platform, username) -> None:
+    """The user presses Start; returns once the bot's greeting arrived (so it is not taken for a later answer)."""
+    try:
+        started = last_private_id(platform, username)
+    except SandboxError:  # no private chat until the first Start
+        started = 0
+    platform.telegram.start_bot(username)
+    platform.wait_for(lambda: any(m.get("text", "").startswith("Hi!") and m["message_id"] > started
+                                  for m in platform.telegram.messages(BOT, user=username, sender=BOT)),
+                      "the greeting")
 
 
 def last_private_id(platform, username) -> int:
@@ -206,7 +220,7 @@ def test_help_in_a_group_goes_to_private_chat_with_only_what_the_asker_can_run(p
 
 def test_help_for_the_owner_lists_moderation_and_in_private_only_what_works_there(platform):
     chat = platform.new_group()
-    platform.telegram.start_bot("alice")
+    start_bot(platform, "alice")
     seen = last_private_id(platform, "alice")
     platform.say(chat["id"], "alice", "/help", wait=2)
     listing = [m["text"] for m in private_messages(platform, "alice", seen) if "What you can do in" in m["text"]]
@@ -225,7 +239,7 @@ def test_help_for_the_owner_lists_moderation_and_in_private_only_what_works_ther
 def test_help_in_private_lists_platform_commands_only_to_a_global_grant(platform):
     chat = platform.new_group()
     operator = fresh_member(platform, chat)
-    platform.telegram.start_bot(operator)
+    start_bot(platform, operator)
     seen = last_private_id(platform, operator)
     platform.telegram.send_message(BOT, operator, "/help")
     [before] = private_messages(platform, operator, seen)
