@@ -79,11 +79,3 @@ def role_name(value, *, name: str | None = None) -> str:
 def token_id(value, *, name: str | None = None) -> str:
     """A token's jti."""
     return _checked("token id", _JTI, value, name)
-
-
-def is_store_id(value) -> bool:
-    try:
-        store_id(value)
-    except InvalidId:
-        return False
-    return True
