@@ -115,6 +115,7 @@ def _verified_access(raw) -> AccessToken:
 # is final. So a session revoked through another web process (or replica) stops here within that bound, and at
 # once when the reuse was seen by this process. One core call per live session per bound, not per request.
 _FAMILIES_MAX = 4096
+FAMILY_CHECK_SECONDS = 15.0  # the default of the setting
 _families: dict[str, tuple[float, bool]] = {}
 
 
@@ -136,7 +137,7 @@ def _known_family_verdict(family: str) -> bool | None:
     if known is None:
         return None
     asked_at, revoked = known
-    if revoked or time.monotonic() - asked_at < settings.JWT_FAMILY_CHECK_SECONDS:
+    if revoked or time.monotonic() - asked_at < getattr(settings, "JWT_FAMILY_CHECK_SECONDS", FAMILY_CHECK_SECONDS):
         return revoked
     return None
 
