@@ -1,8 +1,11 @@
-"""One JSON object per log line: timestamp, service, level, event, request_id and the event's fields."""
+"""Log lines: one JSON object each in production (timestamp, service, level, event, request_id and the event's
+fields), or one human-readable line each in development (LOG_FORMAT=console; coloured on a terminal)."""
 
 import json
 import logging
+import os
 import re
+import sys
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -26,20 +29,67 @@ def _redact(name: str, value):
     return _scrub(value) if isinstance(value, str) else value
 
 
+def _service_name() -> str:
+    """The role's name, without ever failing: gunicorn's master process logs before (or without) Django's settings,
+    and a formatter that raised there printed a "Logging error" traceback for each of its lines."""
+    try:
+        return settings.SERVICE_NAME
+    except Exception:  # not configured, or settings that do not load: the line must still be written
+        return "unknown"
+
+
+def _fields(record: logging.LogRecord) -> dict:
+    return {name: _redact(name, value) for name, value in vars(record).items()
+            if name not in _STANDARD_ATTRS and not name.startswith("_")}
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         context = current_context()
         entry = {
             "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "service": getattr(settings, "SERVICE_NAME", "unknown"),
+            "service": _service_name(),
             "level": record.levelname.lower(),
             "event": _scrub(record.getMessage()),
             "logger": record.name,
             "request_id": context.request_id or None,
         }
-        for name, value in vars(record).items():
-            if name not in _STANDARD_ATTRS and not name.startswith("_"):
-                entry[name] = _redact(name, value)
+        entry.update(_fields(record))
         if record.exc_info:
             entry["exception"] = _scrub(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
+
+
+_LEVEL_COLOURS = {"DEBUG": "2", "INFO": "32", "WARNING": "33", "ERROR": "31", "CRITICAL": "1;31"}
+
+
+class ConsoleFormatter(logging.Formatter):
+    """One line a record for people: `12:04:05.123 INFO  centralized-api apps.request  request method=GET ...`,
+    the same fields as the JSON line (secrets redacted alike), a traceback under it. Colours only when the stream
+    is a terminal and NO_COLOR is unset."""
+
+    def __init__(self, *args, colour: bool | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if colour is None:
+            colour = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+        self.colour = colour
+
+    def _paint(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.") + f"{int(record.msecs):03d}"
+        level = self._paint(f"{record.levelname:<7}", _LEVEL_COLOURS.get(record.levelname, "0"))
+        fields = _fields(record)
+        request_id = current_context().request_id
+        if request_id:
+            fields["request_id"] = request_id
+        extras = " ".join(f"{name}={value}" for name, value in fields.items() if value is not None)
+        line = (f"{self._paint(when, '2')} {level} {_service_name()} {self._paint(record.name, '36')}  "
+                f"{_scrub(record.getMessage())}")
+        if extras:
+            line += "  " + self._paint(extras, "2")
+        if record.exc_info:
+            line += "\n" + _scrub(self.formatException(record.exc_info))
+        return line
+

@@ -809,15 +809,19 @@ class World:
 
     def create_chat(self, title: str, owner: Any, *, type: str = "supergroup", username: str | None = None,
                     members: Iterable[Any] = (), description: str | None = None,
-                    permissions: dict[str, bool] | None = None) -> Chat:
-        """A group or supergroup created by ``owner``; ``members`` join right away (as plain members)."""
+                    permissions: dict[str, bool] | None = None, chat_id: int | None = None) -> Chat:
+        """A group or supergroup created by ``owner``; ``members`` join right away (as plain members). ``chat_id``:
+        a fixed id (the demo world's), else the next of its kind."""
         if type not in ("group", "supergroup"):
             raise SandboxError("type must be 'group' or 'supergroup'")
         with self.lock:
             owner_user = self.user(owner)
             if type == "group" and username:
                 raise SandboxError("basic groups cannot have a username")
-            chat_id = -next(self._supergroup_ids) if type == "supergroup" else -next(self._group_ids)
+            if chat_id is None:
+                chat_id = self._next_chat_id(type)
+            elif chat_id in self.chats or chat_id >= 0:
+                raise SandboxError(f"chat id {chat_id} is taken or not a group's")
             chat = Chat(id=chat_id, type=type, title=title, username=username, description=description)
             if permissions:
                 chat.permissions.update(permissions)
@@ -828,6 +832,14 @@ class World:
             for ref in members:
                 self.add_member(chat, ref, by=owner_user)
             return chat
+
+    def _next_chat_id(self, type: str) -> int:
+        """The next free id of a group or supergroup (a chat created with a fixed id may hold the next one)."""
+        ids = self._supergroup_ids if type == "supergroup" else self._group_ids
+        chat_id = -next(ids)
+        while chat_id in self.chats:
+            chat_id = -next(ids)
+        return chat_id
 
     def add_member(self, chat: Any, user: Any, *, by: Any = None, status: str = "member",
                    rights: dict[str, bool] | None = None, custom_title: str | None = None,
@@ -1066,7 +1078,7 @@ class World:
             actor = self.user(by) if by is not None else self._owner(old_chat)
             if self.member(old_chat, actor.id).status != "creator":
                 raise SandboxError("only the owner can upgrade the group")
-            new_chat = Chat(id=-next(self._supergroup_ids), type="supergroup", title=old_chat.title,
+            new_chat = Chat(id=self._next_chat_id("supergroup"), type="supergroup", title=old_chat.title,
                             description=old_chat.description, permissions=dict(old_chat.permissions),
                             migrated_from=old_chat.id)
             for user_id, member in old_chat.members.items():

@@ -33,8 +33,10 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "apps.common.logging.JsonFormatter"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    # The master's own lines in the roles' format (LOG_FORMAT, config/settings/base.py).
+    "formatters": {"line": {"()": "apps.common.logging." + (
+        "ConsoleFormatter" if os.environ.get("LOG_FORMAT", "json").lower() == "console" else "JsonFormatter")}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["stdout"], "level": loglevel.upper()},
     "loggers": {"gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False}},
 }

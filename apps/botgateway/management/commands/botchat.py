@@ -1,3 +1,4 @@
+import logging
 import os
 
 from django.core.management.base import BaseCommand
@@ -15,5 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="user", help="who you type as: @username, name or id (default: owner)")
         parser.add_argument("--in", dest="chat", help="which chat: @username, title or id (default: first group)")
 
-    def handle(self, *args, sandbox, user, chat, **options):
+    def handle(self, *args, sandbox, user, chat, verbosity, **options):
+        # The terminal is the chat: the HTTP client's INFO line per sandbox call would bury it (-v 2 shows them).
+        if verbosity < 2:
+            logging.getLogger().setLevel(logging.WARNING)
         run_botchat(sandbox, user=user, chat=chat, output=self.stdout.write)
