@@ -25,3 +25,10 @@ def script_settings(command: str) -> str:
 
     text = (ROOT / command).read_text()
     return re.search(r"^export DJANGO_SETTINGS_MODULE=(\S+)$", text, re.M).group(1)
+
+
+def health_body(response) -> dict:
+    """/api/health's body: the seed's bare {status, service, version, ...} (core, web), or still enveloped in
+    {"success": true, "data": ...} where a role has not moved to it yet."""
+    body = response.json()
+    return body["data"] if "status" not in body and "data" in body else body
