@@ -3,6 +3,7 @@ these prove that is enough: each file is closed under its packages' own dependen
 and each role's code, settings, URLs, management commands and servers import in a process where every installed
 package outside that role's file is hidden."""
 
+import functools
 import json
 import subprocess
 import sys
@@ -85,14 +86,15 @@ def top_level_modules(distribution: metadata.Distribution) -> set[str]:
     return names
 
 
-def hidden_modules(role: str) -> set[str]:
+@functools.cache
+def hidden_modules(role: str) -> frozenset[str]:
     allowed = set(pinned(REQUIREMENTS / f"{role}.txt")) | VENV_TOOLS
     hidden, kept = set(), set()
     for distribution in metadata.distributions():
         modules = top_level_modules(distribution)
         (kept if canonicalize_name(distribution.metadata["Name"]) in allowed else hidden).update(modules)
     # A name that an allowed distribution also provides (a namespace package) stays importable.
-    return hidden - kept - {"_distutils_hack"}
+    return frozenset(hidden - kept - {"_distutils_hack"})
 
 
 def probe(role: str, settings_role: str, tmp_path, modules: list[str], **env) -> subprocess.CompletedProcess:
