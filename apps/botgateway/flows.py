@@ -224,6 +224,8 @@ async def resolve_target(context: BotContext, chat: Chat, ref: TargetRef) -> Use
     """The Telegram id of a target named by reply, id or @username (looked up in core)."""
     if ref.telegram_user_id is not None:
         return ref.telegram_user_id
+    if names_the_bot(context, ref):
+        raise ProtectedTarget(SELF_REFUSAL)
     users = await core_call(context.core.user_list(telegram_username=ref.username, limit=2))
     matches = [user for user in users["items"] if user["telegram_user_id"] is not None]
     if len(matches) != 1:
@@ -232,7 +234,16 @@ async def resolve_target(context: BotContext, chat: Chat, ref: TargetRef) -> Use
 
 
 def unknown_target(ref: TargetRef) -> StopCommand:
-    return StopCommand(f"I don't know {ref.display} yet. Reply to one of their messages instead.")
+    """A @username core has never seen (they have not written in a group the bot is in since it joined): what works
+    instead."""
+    return StopCommand(f"I haven't seen {ref.display} write yet, so I can't tell who that is. Reply to one of "
+                       "their messages with the command, or name them by their numeric Telegram id.")
+
+
+def names_the_bot(context: BotContext, ref: TargetRef) -> bool:
+    """A target named by the bot's own @username: refused as the bot itself, never looked up."""
+    own = context.bot.username or ""
+    return bool(ref.username and own and ref.username.lower() == own.lower())
 
 
 # How long Telegram's answers about rights and ownership are reused (each is dropped early by an update about it).
@@ -240,9 +251,12 @@ OWN_RIGHTS_SECONDS = 60
 REMEMBERED_AT_MOST = 10_000  # entries per cache, which is emptied when full
 
 
+SELF_REFUSAL = "I won't do that to myself."
+
+
 def refuse_self(context: BotContext, target_id: int) -> None:
     if target_id == context.bot.id:
-        raise ProtectedTarget("I won't do that to myself.")
+        raise ProtectedTarget(SELF_REFUSAL)
 
 
 def _recent(cache: dict, key):

@@ -106,7 +106,12 @@ def test_usage_errors_explain_and_unknown_targets_are_named(platform):
     _, replies = platform.say(chat["id"], "alice", "/ban")
     assert replies == ["Reply to the user's message, or name them: @username or their numeric id."]
     _, replies = platform.say(chat["id"], "alice", "/ban @nobody_here")
-    assert replies == ["I don't know @nobody_here yet. Reply to one of their messages instead."]
+    assert replies == ["I haven't seen @nobody_here write yet, so I can't tell who that is. Reply to one of their "
+                       "messages with the command, or name them by their numeric Telegram id."]
+    _, replies = platform.say(chat["id"], "alice", "/ban @Sandbox_Mod_Bot flooding")  # itself, by any spelling
+    assert replies == ["I won't do that to myself."]
+    _, replies = platform.say(chat["id"], "alice", "/warns @sandbox_mod_bot")
+    assert replies == ["I won't do that to myself."]
     _, replies = platform.say(chat["id"], "carol", "/mute @nobody_here")  # who may not act learns only that
     assert replies == ["You need the MUTE_USERS permission to do that."]
     group = platform.api.group_by_chat(chat["id"])

@@ -6,7 +6,7 @@ import asyncio
 import html
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from telegram import ChatPermissions, Update
@@ -26,6 +26,7 @@ from ..flows import (
     core_user,
     ensure_group,
     is_group,
+    names_the_bot,
     record_action,
     refuse_protected_target,
     refuse_self,
@@ -215,6 +216,9 @@ async def targeted_member(update: Update, context: BotContext, *, duration: str 
     message, chat = update.effective_message, update.effective_chat
     parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), duration=duration,
                                refused_duration=refused_duration)
+    if parsed.target is not None and names_the_bot(context, parsed.target):
+        # The bot's own @username is the bot: refused as such (request_action), never asked of core by name.
+        parsed = replace(parsed, target=TargetRef(telegram_user_id=context.bot.id, display=parsed.target.display))
     actor = await resolve_actor(context, message)
     await ensure_group(context, chat)
     return Targeted(actor, parsed, parsed.target.telegram_user_id)
