@@ -165,11 +165,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# json: one JSON object per line (production's format); console: one human-readable line, coloured on a terminal
+# (`make run` sets it).
+LOG_FORMAT = env_str("LOG_FORMAT", "json").lower()
+if LOG_FORMAT not in {"json", "console"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'console'")
+_LOG_FORMATTER = "apps.common.logging." + ("JsonFormatter" if LOG_FORMAT == "json" else "ConsoleFormatter")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "apps.common.logging.JsonFormatter"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "formatters": {"line": {"()": _LOG_FORMATTER}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},
