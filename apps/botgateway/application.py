@@ -3,6 +3,7 @@ closed in post_shutdown, one error handler."""
 
 import contextlib
 import functools
+import json
 import logging
 import uuid
 
@@ -32,10 +33,30 @@ async def post_init(application: BotApplication) -> None:
     data = application.bot_data
     data.core = AsyncCoreClient(settings.CORE_API_URL, settings.CORE_API_KEY,
                                 timeout=settings.BOT_CORE_TIMEOUT_SECONDS, retries=1)
-    data.shipper = EventShipper(Outbox(settings.BOT_OUTBOX_PATH), data.core,
+    outbox = Outbox(settings.BOT_OUTBOX_PATH, synchronous=settings.BOT_OUTBOX_SYNCHRONOUS)
+    data.shipper = EventShipper(outbox, data.core,
                                 register_chats=functools.partial(register_chats, application),
                                 resync=functools.partial(resync, application))
+    if isinstance(application.update_processor, PerChatUpdateProcessor):
+        application.update_processor.on_processed = data.shipper.update_handled
+    await replay_stored_updates(application)
     data.shipper.start()
+
+
+async def replay_stored_updates(application: BotApplication) -> None:
+    """Queues the updates a previous run acknowledged (stored by the webhook) but did not finish handling, ahead
+    of any new one: a kill between the 200 and the end of the handlers loses nothing. Their events are made again
+    under the same ids, which core stores once."""
+    shipper = application.bot_data.shipper
+    for update_id, body in await shipper.replay():
+        try:
+            update = Update.de_json(json.loads(body), application.bot)
+        except Exception as exc:  # stored by a version that parsed it differently: nothing to hand on
+            logger.error("a stored update could not be read again", extra={"update_id": update_id,
+                                                                            "error": str(exc)[:200]})
+            shipper.update_handled(update_id)
+            continue
+        await application.update_queue.put(update)
 
 
 async def post_shutdown(application: BotApplication) -> None:

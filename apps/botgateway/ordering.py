@@ -15,7 +15,7 @@ new chat's updates take the old chat's turn, so none of them registers the new i
 """
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -26,7 +26,7 @@ _NO_CHAT = object()  # updates without a chat (inline queries, polls) keep one o
 
 
 def chat_key(update: object) -> object:
-    if isinstance(update, Update) and update.effective_chat is not None:
+    if isinstance(update, Update) and update.effective_chat is not None and type(update.effective_chat.id) is int:
         return update.effective_chat.id
     return _NO_CHAT
 
@@ -38,12 +38,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._turns: dict[object, list] = {}
         # new chat id -> the migrated chat's key, while that chat still has updates in hand
         self._migrated: dict[object, object] = {}
+        # Told the id of each update whose handling ended (the outbox marks it handled: no replay after a restart).
+        self.on_processed: Callable[[int], None] | None = None
 
     def _key(self, update: object) -> object:
         key = chat_key(update)
         key = self._migrated.get(key, key)
         message = update.effective_message if isinstance(update, Update) else None
-        if message is not None and message.migrate_to_chat_id:
+        if message is not None and type(message.migrate_to_chat_id) is int:
             self._migrated[message.migrate_to_chat_id] = key
         return key
 
@@ -53,7 +55,18 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             del self._migrated[new_id]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await self._in_turn(self._key(update), coroutine)
+        try:
+            await self._in_turn(self._key(update), coroutine)
+        except asyncio.CancelledError:
+            raise  # interrupted (the bot stopping): handled again after the restart
+        except Exception:  # python-telegram-bot's own error handling failed: handled as far as it goes
+            self._processed(update)
+            raise
+        self._processed(update)
+
+    def _processed(self, update: object) -> None:
+        if self.on_processed is not None and isinstance(update, Update):
+            self.on_processed(update.update_id)
 
     async def in_chat_turn(self, chat_id: int, coroutine: Awaitable[Any]) -> Any:
         """Runs `coroutine` in the chat's turn, as one of its updates would run: for work on a chat that does not

@@ -2,9 +2,20 @@
 of every group arrives here), so it skips Django's request machinery, and a plain message in a known group, which
 needs nothing but counting, skips python-telegram-bot's as well (see activity.plain_message_event).
 
-Telegram's rules: a request without the right X-Telegram-Bot-Api-Secret-Token is refused (403) and not processed;
-anything else is acknowledged (200) once queued or counted, even a malformed update, which is logged instead:
-Telegram would redeliver it forever."""
+Telegram's rules: a request without the right X-Telegram-Bot-Api-Secret-Token is refused (403) and not processed.
+Telegram never redelivers an update it got a 200 for, so 200 means durable: a plain message's event, or any other
+update's raw body, is committed to the outbox file first (grouped with the requests arriving meanwhile: one
+transaction, one fsync). Stored updates are handled by the application and marked handled afterwards; a restart
+handles again those that were not (see runtime.replay_stored_updates), and an update id stored before is
+acknowledged without being handled twice.
+
+Any other body with the right secret is acknowledged with 200 as well, never a 5xx: malformed (not JSON, nested
+deeper than the parser goes, impossible values such as a date out of any calendar, wrong types) or larger than
+MAX_BODY. Telegram would redeliver a refused update forever and hold the bot's later updates behind it; such a
+body is logged, counted (bot_webhook_requests_total{outcome="malformed"|"too_large"}) and dropped. The one 5xx
+left is 503 when the bot cannot make the update durable (starting, or the disk refused the write): Telegram then
+retries it, which is what should happen.
+"""
 
 import hmac
 import json
@@ -23,7 +34,9 @@ logger = logging.getLogger(__name__)
 
 PATH = "/telegram/webhook"
 SECRET_HEADER = b"x-telegram-bot-api-secret-token"
+# Telegram's largest updates (a 4096-character message quoting another, with entities) are a few tens of KB.
 MAX_BODY = 1024 * 1024
+MAX_UPDATE_ID = 2**63 - 1  # the outbox file keys stored updates by id (SQLite's INTEGER)
 
 
 async def _respond(send, status: int, body: dict) -> None:
@@ -33,7 +46,18 @@ async def _respond(send, status: int, body: dict) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _read_body(receive) -> bytes | None:
+def _declared_length(headers: dict) -> int | None:
+    try:
+        return int(headers.get(b"content-length", b""))
+    except ValueError:
+        return None
+
+
+async def _read_body(receive, headers: dict) -> bytes | None:
+    """The body, or None when it is larger than MAX_BODY (then not read further)."""
+    declared = _declared_length(headers)
+    if declared is not None and declared > MAX_BODY:
+        return None
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -46,11 +70,36 @@ async def _read_body(receive) -> bytes | None:
             return b"".join(chunks)
 
 
+def _parse(body: bytes, application) -> tuple[int, dict | None, Update | None]:
+    """(update id, a plain message's event, None) or (update id, None, the update for the application). Raises on
+    anything else."""
+    payload = json.loads(body)
+    if type(payload) is not dict:
+        raise ValueError("not a JSON object")
+    update_id = payload.get("update_id")
+    if type(update_id) is not int or not 0 <= update_id <= MAX_UPDATE_ID:
+        raise ValueError("no usable update_id")
+    event = plain_message_event(payload, application.bot_data.groups)
+    if event is not None:
+        return update_id, event, None
+    update = Update.de_json(payload, application.bot)
+    if not isinstance(update, Update):
+        raise ValueError("not an update")
+    return update_id, None, update
+
+
+def _dropped(outcome: str, error: str) -> dict:
+    WEBHOOK_REQUESTS.labels(outcome=outcome).inc()
+    logger.error("update dropped", extra={"outcome": outcome, "error": error[:200]})
+    return {"ok": True, "dropped": True}
+
+
 async def handle_webhook(scope, receive, send) -> None:
     if scope["method"] != "POST":
         await _respond(send, 405, error_body("method_not_allowed", "POST only", 405))
         return
-    presented = dict(scope["headers"]).get(SECRET_HEADER, b"")
+    headers = dict(scope["headers"])
+    presented = headers.get(SECRET_HEADER, b"")
     expected = settings.TELEGRAM_WEBHOOK_SECRET.encode()
     if not expected or not hmac.compare_digest(presented, expected):
         WEBHOOK_REQUESTS.labels(outcome="refused").inc()
@@ -60,28 +109,35 @@ async def handle_webhook(scope, receive, send) -> None:
     if application is None:
         await _respond(send, 503, error_body("service_unavailable", "The bot is starting", 503))
         return
-    body = await _read_body(receive)
-    try:
-        if body is None:
-            raise ValueError("update larger than 1 MiB")
-        payload = json.loads(body)
-        event = plain_message_event(payload, application.bot_data.groups)
-        if event is not None:  # counted here; nothing else acts on it
-            application.bot_data.shipper.record(event)
-            BOT_UPDATES.labels(kind="message").inc()
-            WEBHOOK_REQUESTS.labels(outcome="counted").inc()
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("update", extra={"update_id": payload["update_id"], "command": None,
-                                              "chat_id": event["telegram_chat_id"],
-                                              "message_id": payload["message"]["message_id"]})
-            await _respond(send, 200, {"ok": True})
-            return
-        update = Update.de_json(payload, application.bot)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        WEBHOOK_REQUESTS.labels(outcome="malformed").inc()
-        logger.error("malformed update dropped", extra={"error": str(exc)})
-        await _respond(send, 200, {"ok": True, "dropped": True})
+    body = await _read_body(receive, headers)
+    if body is None:
+        await _respond(send, 200, _dropped("too_large", f"update larger than {MAX_BODY} bytes"))
         return
-    await application.update_queue.put(update)
-    WEBHOOK_REQUESTS.labels(outcome="queued").inc()
+    try:
+        update_id, event, update = _parse(body, application)
+    except Exception as exc:  # whatever the body holds (RecursionError, OverflowError, ...): never redelivered
+        await _respond(send, 200, _dropped("malformed", f"{type(exc).__name__}: {exc}"))
+        return
+    shipper = application.bot_data.shipper
+    try:
+        if event is not None:
+            await shipper.persist_events([event])
+        else:
+            fresh = await shipper.persist_update(update_id, body)
+    except Exception:  # not durable, so not acknowledged: Telegram sends it again
+        WEBHOOK_REQUESTS.labels(outcome="unavailable").inc()
+        logger.exception("update could not be stored")
+        await _respond(send, 503, error_body("service_unavailable", "The update could not be stored", 503))
+        return
+    if event is not None:  # counted; nothing else acts on it
+        BOT_UPDATES.labels(kind="message").inc()
+        WEBHOOK_REQUESTS.labels(outcome="counted").inc()
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("update", extra={"update_id": update_id, "command": None,
+                                          "chat_id": event["telegram_chat_id"], "event_id": event["event_id"]})
+    elif not fresh:
+        WEBHOOK_REQUESTS.labels(outcome="duplicate").inc()
+    else:
+        await application.update_queue.put(update)
+        WEBHOOK_REQUESTS.labels(outcome="queued").inc()
     await _respond(send, 200, {"ok": True})

@@ -39,3 +39,6 @@ CORE_API_KEY = env_str("CORE_API_KEY", "" if PRODUCTION else "dev-service-key")
 # A command's core calls must fail fast enough to answer "temporarily unavailable" within 2 s.
 BOT_CORE_TIMEOUT_SECONDS = 0.8
 BOT_OUTBOX_PATH = DATA_DIR / env_str("BOT_OUTBOX_FILE", "bot-outbox.sqlite3")
+# How the outbox file commits what the webhook acknowledges: "normal" (WAL, survives the bot process being killed)
+# or "full" (fsync per group commit: survives a power loss or OS crash too). See apps/botgateway/outbox.py.
+BOT_OUTBOX_SYNCHRONOUS = env_str("BOT_OUTBOX_SYNCHRONOUS", "normal").upper()

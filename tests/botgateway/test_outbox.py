@@ -61,16 +61,17 @@ def test_a_chat_core_does_not_know_is_registered_then_its_events_are_shipped(out
     assert outbox.depth() == 0
 
 
-def test_events_of_a_chat_that_cannot_be_registered_are_dropped_and_the_rest_shipped(outbox):
+def test_events_of_a_chat_that_cannot_be_registered_are_dead_lettered_and_the_rest_shipped(outbox):
     core = Core(known={-100})
 
     async def register(chat_ids):
         pass  # Telegram no longer shows the bot that chat
 
-    shipper = EventShipper(outbox, core, register_chats=register)
+    shipper = EventShipper(outbox, core, register_chats=register, max_attempts=1)
     ship(shipper, events(-100, 2) + events(-300, 1) + events(-100, 2, start=2))
     assert [event["event_id"] for event in core.stored] == ["-100:0", "-100:1", "-100:2", "-100:3"]
     assert outbox.depth() == 0
+    assert [event["event_id"] for event, _ in outbox.dead_letters()] == ["-300:0"]
 
 
 def test_core_down_while_registering_keeps_the_events_for_later(outbox):
