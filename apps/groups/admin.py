@@ -1,8 +1,13 @@
 from django.contrib import admin
+from django.contrib.auth.models import Group as AuthGroup
 
 from apps.common.admin import ReadOnlyAdmin
 
 from .models import Group, Membership
+
+# "Groups" in this admin are Telegram groups. Django's auth groups are not used (roles and grants live in
+# apps/rbac), so their entry is taken out rather than shown under the same name.
+admin.site.unregister(AuthGroup)
 
 
 @admin.register(Group)

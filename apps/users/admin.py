@@ -13,8 +13,11 @@ from .services import user_bump_rbac_version
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "telegram_user_id", "telegram_username", "display_name", "is_active", "is_staff"]
     search_fields = ["username", "telegram_username", "display_name", "telegram_user_id"]
+    list_filter = ["is_staff", "is_superuser", "is_active"]
+    # Django's permission flags without its auth groups (not used: roles and grants live in apps/rbac).
     fieldsets = [
-        *DjangoUserAdmin.fieldsets,
+        *((name, {**options, "fields": tuple(f for f in options["fields"] if f != "groups")})
+          for name, options in DjangoUserAdmin.fieldsets),
         ("Telegram", {"fields": ["telegram_user_id", "telegram_username", "display_name"]}),
     ]
     readonly_fields = ["rbac_version"]

@@ -21,6 +21,8 @@ SERVICE_NAME = "centralized-api"
 ROOT_URLCONF = "config.urls.core"
 
 INSTALLED_APPS = [
+    # Core's pages first: its templates extend the admin's and the browsable API's (apps/corepages).
+    "apps.corepages",
     "django.contrib.admin",
     *INSTALLED_APPS,
     "apps.users",
@@ -30,6 +32,7 @@ INSTALLED_APPS = [
     "apps.moderation",
     "apps.events",
     "apps.accounts",
+    "drf_spectacular_sidecar",
 ]
 AUTH_USER_MODEL = "users.User"
 
@@ -57,6 +60,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": [*SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"], "apps.common.auth.ServiceScopePermission"],
     "TITLE": "Centralized API",
     "DESCRIPTION": "The single source of truth for who may do what in the moderated Telegram groups.",
+    # Swagger UI from this instance's static files, as web's: no page loads anything from another host.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.accounts.views import admin_login, api_auth_login
 from apps.common.apis import HealthApi
 from apps.common.errors import json_not_found
+from apps.common.favicon import favicon
+from apps.corepages.views import DocsView, SchemaView, landing
 
 api = [
     path("health", HealthApi.as_view(), name="health"),
@@ -15,11 +16,13 @@ api = [
     path("", include("apps.moderation.urls")),
     path("", include("apps.events.urls")),
     path("", include("apps.accounts.urls")),
-    path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("schema", SchemaView.as_view(), name="schema"),
+    path("docs", DocsView.as_view(url_name="schema"), name="docs"),
 ]
 
 urlpatterns = [
+    path("", landing, name="landing"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/", include(api)),
     # Core's session logins, limited and audited (apps/accounts/views.py), ahead of the stock ones.
     path("api-auth/login/", api_auth_login, name="api-auth-login"),

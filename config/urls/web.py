@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.common.errors import json_not_found
+from apps.common.favicon import favicon
 from apps.dashboard.health import WebHealthApi
 
 api = [
@@ -13,6 +14,7 @@ api = [
 ]
 
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("api/", include(api)),
     # Dashboard pages (server-rendered) mount here, outside /api/.
     path("", include("apps.dashboard.pages.urls")),
