@@ -37,7 +37,7 @@ def roles() -> list[Role]:
     bot_env = {"DJANGO_SETTINGS_MODULE": "config.settings.bot", "CORE_API_URL": f"http://127.0.0.1:{CORE_PORT}"}
     started = [core]
     if not os.environ.get("TELEGRAM_BOT_TOKEN"):
-        started.append(Role("sandbox", [sys.executable, "-m", "apps.tgsandbox"],
+        started.append(Role("sandbox", [sys.executable, "-m", "apps.tgsandbox", "--log-level", "warning"],
                             f"http://127.0.0.1:{SANDBOX_PORT}/sandbox", {"SANDBOX_PORT": str(SANDBOX_PORT)}))
         bot_env["TELEGRAM_API_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}/bot"
     started.append(Role("bot", [str(BIN / "uvicorn"), "apps.botgateway.asgi:application", "--host", "127.0.0.1",
@@ -66,8 +66,21 @@ def wait_healthy(url: str, deadline: float) -> bool:
     return False
 
 
+def admin_login_hint() -> str:
+    """The demo admin's login for the banner: the password seed_demo generated (kept in DATA_DIR, 0600), and how to
+    reset it."""
+    kept = Path(os.environ.get("DATA_DIR") or ROOT / "data") / "demo-admin-password"
+    reset = ".venv/bin/python manage.py changepassword admin"
+    try:
+        password = kept.read_text().strip()
+    except OSError:
+        return f"admin / the password you set; reset with: {reset}"
+    return f"admin / {password}   (generated the first time, kept in {kept}; changed it? reset with: {reset})"
+
+
 def main() -> int:
     os.environ.setdefault("APP_ENV", "development")
+    os.environ.setdefault("LOG_FORMAT", "console")  # one human line per record; production logs JSON
     manage("migrate", "--noinput", "-v0")
     manage("seed_demo")
 
@@ -102,13 +115,13 @@ def main() -> int:
         print("  service API key   X-API-Key: dev-service-key   (SERVICE_API_KEYS, development only)")
         print(f"  bot               http://127.0.0.1:{BOT_PORT}/api/health")
         if not os.environ.get("TELEGRAM_BOT_TOKEN"):
+            port = "" if SANDBOX_PORT == 8081 else f"SANDBOX_PORT={SANDBOX_PORT} "
             print(f"  Telegram sandbox  http://127.0.0.1:{SANDBOX_PORT}/sandbox   chat with the bot: "
-                  ".venv/bin/python manage.py botchat")
+                  f"{port}.venv/bin/python manage.py botchat   (then /ban @spammer flooding as @alice)")
         print(f"  dashboard         http://127.0.0.1:{WEB_PORT}/   (log in as the demo admin below)")
         print(f"  dashboard API     http://127.0.0.1:{WEB_PORT}/api/docs   (POST /api/auth/login as the demo admin, "
               "then Authorize with the access token)")
-        print("  demo admin login  admin / the password printed above on the first run; reset with: "
-              "manage.py changepassword admin\n")
+        print(f"  demo admin login  {admin_login_hint()}\n", flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         print("A role exited; stopping the others.", file=sys.stderr)

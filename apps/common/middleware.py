@@ -11,8 +11,9 @@ from .metrics import API_REQUEST_DURATION, API_REQUESTS
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 request_logger = logging.getLogger("apps.request")
-# Probes and scrapers call these every few seconds: their lines would drown the rest at INFO.
-_QUIET_ROUTES = {"api/health", "metrics"}
+# Probes and scrapers call these every few seconds, and web asks core whether a dashboard session was revoked on
+# every page and at least every JWT_FAMILY_CHECK_SECONDS: their lines would drown the rest at INFO.
+_QUIET_ROUTES = {"api/health", "metrics", "api/auth/revoked-families/<str:family>", "api/auth/revoked-tokens/<str:jti>"}
 
 
 class RequestContextMiddleware:
