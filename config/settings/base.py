@@ -187,6 +187,12 @@ LOGGING = {
         "uvicorn.access": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+if LOG_FORMAT == "console":
+    # A developer's terminal: the HTTP client's line per call and uvicorn's access line repeat the `request` line
+    # of the role that answered (and the dashboard makes several calls a page); LOG_LEVEL=DEBUG shows them.
+    _REPEATED = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
+    LOGGING["loggers"]["httpx"] = {"level": _REPEATED}
+    LOGGING["loggers"]["uvicorn.access"]["level"] = _REPEATED
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
