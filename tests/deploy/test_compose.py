@@ -203,6 +203,7 @@ def test_the_development_roles_find_each_other(dev):
     for name in ROLES:
         env = services[name]["environment"]
         assert env["REDIS_URL"] == "redis://redis:6379/0"
+        assert env["LOG_FORMAT"] == "console"
         hosts = env["ALLOWED_HOSTS"].split(",")
         assert name in hosts and "localhost" in hosts, name
         # The image's health check sends the first entry as Host.
@@ -235,6 +236,9 @@ def test_development_start_order(dev):
     used = {volume.split(":")[0] for service in services.values() for volume in service.get("volumes", [])
             if not volume.startswith((".", "/"))}
     assert used == declared
+    # Core's DATA_DIR (signing key, the demo admin's password file) lives as long as the database.
+    assert "core-data:/data" in services["centralized-api"]["volumes"]
+    assert "DATA_DIR" not in services["centralized-api"]["environment"]  # the image's /data
 
 
 # -- production: compose.prod.yaml

@@ -72,7 +72,8 @@ def dev_world(tmp_path_factory):
         else:
             shutil.copy2(source, code / name)
     ports = {role: free_port() for role in ("core", "bot", "web", "sandbox")}
-    common = {"APP_ENV": "development", "LOG_LEVEL": "WARNING", "PYTHONDONTWRITEBYTECODE": "1"}
+    common = {"APP_ENV": "development", "LOG_LEVEL": "WARNING", "LOG_FORMAT": "console",
+              "PYTHONDONTWRITEBYTECODE": "1"}
     # The wiring of compose.yaml, with loopback ports for the service names.
     env = {
         "core": {**common, "DATA_DIR": tmp / "core", "SERVICE_API_KEYS": "dev=dev-service-key,bot=dev-bot-key,"
