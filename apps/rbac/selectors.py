@@ -64,10 +64,11 @@ class Decision:
 
 
 # A snapshot is plain tuples (they unpickle several times faster than dataclasses; the cache holds them):
-# (grants, membership_status), each grant (role name, rank, frozenset of permission codes, expiry epoch or None).
-_Grant = tuple[str, int, frozenset, float | None]
+# (grants, membership_status), each grant (role name, rank, frozenset of permission codes, expiry epoch or None,
+# whether it is global).
+_Grant = tuple[str, int, frozenset, float | None, bool]
 _Snapshot = tuple[tuple[_Grant, ...], str | None]
-_SNAPSHOT_KEY = "rbac:snapshot"  # renamed with the tuple form: entries in the earlier form are never read
+_SNAPSHOT_KEY = "rbac:snapshot:v3"  # renamed with each tuple form: entries in an earlier form are never read
 
 
 def _catalogue_statement(connection) -> PreparedQuery:
@@ -105,8 +106,8 @@ def _active_grants_query(user_pk, group_pk) -> QuerySet:
 
 
 def _load_snapshot(user_pk, group_pk) -> _Snapshot:
-    rows = _active_grants_query(user_pk, group_pk).values_list("role_id", "expires_at")
-    role_ids = {role_id for role_id, _ in rows}
+    rows = _active_grants_query(user_pk, group_pk).values_list("role_id", "expires_at", "scope")
+    role_ids = {role_id for role_id, _, _ in rows}
     roles = {role.pk: role for role in Role.objects.filter(pk__in=role_ids)}
     permissions_by_role: dict = {role_id: set() for role_id in role_ids}
     through = Role.permissions.through.objects.filter(role_id__in=role_ids).values_list("role_id", "permission__code")
@@ -118,8 +119,9 @@ def _load_snapshot(user_pk, group_pk) -> _Snapshot:
             roles[role_id].rank,
             frozenset(permissions_by_role[role_id]),
             expires_at.timestamp() if expires_at else None,
+            scope == RoleAssignment.GLOBAL_SCOPE,
         )
-        for role_id, expires_at in rows
+        for role_id, expires_at, scope in rows
     )
     status = None
     if group_pk is not None:
@@ -147,11 +149,13 @@ def _decide(snapshot: _Snapshot, permission: str, group_scoped: bool, now: float
     ]
     if not holding:
         return False, NOT_GRANTED
-    if group_scoped:
-        if membership_status is None or membership_status in _NOT_MEMBER:
-            return False, NOT_A_MEMBER
-        if membership_status == Membership.Status.BANNED:
-            return False, BANNED_IN_GROUP
+    if group_scoped and (membership_status is None or membership_status in _NOT_MEMBER
+                         or membership_status == Membership.Status.BANNED):
+        # A group grant needs membership there; a global one (platform staff) applies in every group regardless.
+        everywhere = [grant for grant in holding if grant[4]]
+        if not everywhere:
+            return False, BANNED_IN_GROUP if membership_status == Membership.Status.BANNED else NOT_A_MEMBER
+        holding = everywhere
     best = max(holding, key=lambda grant: (grant[1], grant[0]))
     return True, f"{GRANTED_BY_ROLE}:{best[0]}"
 

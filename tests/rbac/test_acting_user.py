@@ -143,9 +143,8 @@ def test_a_group_read_is_authorized_in_that_group_only(api, own_and_other, path,
     refused = api.get(path.format(other.pk), **{ACTING: str(moderator.pk)})
     assert refused.status_code == 403 and "data" not in refused.json()
     assert refused.json()["details"] == {"permission": permission, "reason": "permission_not_granted"}
-    everywhere, here = checks()[before:]
-    assert (everywhere.group_id, here.group_id) == ("", str(other.pk))
-    assert (everywhere.result, here.result) == ("denied", "denied")
+    (here,) = checks()[before:]
+    assert (here.group_id, here.result) == (str(other.pk), "denied")
 
 
 @pytest.mark.parametrize(("path", "permission"), GROUP_READS)
@@ -154,7 +153,11 @@ def test_a_global_grant_reads_every_group_without_membership(api, own_and_other,
     admin = make_user()
     grant(admin, "admin")
     for group in (own, other):
+        before = len(checks())
         assert api.get(path.format(group.pk), **{ACTING: str(admin.pk)}).status_code == 200
+        # One allowed check in the group: no not_a_member denial on the trail (nor on the denials card).
+        (event,) = checks()[before:]
+        assert (event.group_id, event.result, event.reason) == (str(group.pk), "allowed", "granted_by_role:admin")
 
 
 @pytest.mark.parametrize(("path", "permission"), GROUP_READS)

@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.audit.models import AuditEvent
 from apps.groups.models import Membership
 from apps.rbac.selectors import PermissionQuery
 from apps.rbac.services import permission_check
@@ -57,6 +58,38 @@ def test_global_role_counts_in_every_group_where_a_member(api, db):
     grant(user, "admin")
     assert check(api, user_id=str(user.pk), permission="MANAGE_ROLES")["allowed"] is True
     assert check(api, user_id=str(user.pk), permission="MANAGE_ROLES", group_id=str(group.pk))["allowed"] is True
+
+
+def test_global_role_counts_in_a_group_without_membership(api, db):
+    """Platform staff are not members of every group: a global grant applies there, and no denial is written."""
+    user, group = make_user(), make_group()
+    grant(user, "admin")
+    before = AuditEvent.objects.filter(result="denied").count()
+    assert check(api, user_id=str(user.pk), permission="MANAGE_ROLES", group_id=str(group.pk)) == {
+        "allowed": True, "reason": "granted_by_role:admin"}
+    assert check(api, telegram_user_id=user.telegram_user_id, permission="MANAGE_ROLES",
+                 telegram_chat_id=group.telegram_chat_id)["allowed"] is True
+    assert AuditEvent.objects.filter(result="denied").count() == before
+    assert not AuditEvent.objects.filter(reason="not_a_member").exists()
+
+
+@pytest.mark.parametrize("status", [Membership.Status.LEFT, Membership.Status.KICKED, Membership.Status.BANNED])
+def test_global_role_counts_whatever_the_membership(api, db, status):
+    user, group = make_user(), make_group()
+    make_member(user, group, status)
+    grant(user, "admin")
+    assert check(api, user_id=str(user.pk), permission="MANAGE_ROLES", group_id=str(group.pk))["allowed"] is True
+
+
+def test_without_membership_only_the_global_grant_counts(api, db):
+    """A group grant ranked above the global one does not name the decision when the user is not a member."""
+    user, group = make_user(), make_group()
+    grant(user, "moderator")
+    grant(user, "owner", group)
+    assert check(api, user_id=str(user.pk), permission="BAN_USERS", group_id=str(group.pk)) == {
+        "allowed": True, "reason": "granted_by_role:moderator"}
+    assert check(api, user_id=str(user.pk), permission="MANAGE_ROLES", group_id=str(group.pk)) == {
+        "allowed": False, "reason": "not_a_member"}
 
 
 def test_highest_ranked_granting_role_is_named(api, moderator_setup):
