@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REQUIREMENTS := $(wildcard requirements/*.txt)
 DEV_ENV := APP_ENV=development
 
-.PHONY: run run-core run-bot run-web test test-mongo lint bench clean help
+.PHONY: run run-core run-bot run-web test test-mongo lint bench fuzz clean help
 
 help:
 	@echo "make run       all roles on the embedded defaults (SQLite, locmem), demo data loaded once"
@@ -17,6 +17,8 @@ help:
 	@echo "make test-mongo  the whole test suite on the MongoDB profile (a throwaway SecantusDB server)"
 	@echo "make bench     benchmarks (wrk against gunicorn, DEBUG off)"
 	@echo "make lint      ruff"
+	@echo "make fuzz      both OpenAPI schemas fuzzed for long (FUZZ_EXAMPLES per operation, default 2000), a random"
+	@echo "               seed printed for replay: make fuzz SEED=<seed>"
 
 $(STAMP): $(REQUIREMENTS)
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
@@ -32,7 +34,8 @@ run: $(STAMP)
 
 run-core: $(STAMP)
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
-	$(DEV_ENV) PORT=$${PORT:-8000} $(BIN)/gunicorn -c deploy/gunicorn/conf.py config.wsgi
+	$(DEV_ENV) DJANGO_SETTINGS_MODULE=config.settings.core PORT=$${PORT:-8000} $(BIN)/gunicorn -c deploy/gunicorn/conf.py \
+		config.wsgi
 
 # The bot alone (webhook mode under uvicorn; BOT_MODE=polling for long polling). Needs core running.
 run-bot: $(STAMP)
@@ -71,6 +74,15 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.core_data
 	$(BIN)/python -m bench.bot
 	$(BIN)/python -m bench.web
+
+# Both OpenAPI schemas against live core and web (tests/fuzz): every schemathesis check and phase, stateful included.
+# CI runs the same module with a fixed seed and 50 cases per operation.
+fuzz: $(STAMP)
+	@seed="$(SEED)"; [ -n "$$seed" ] || seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+	echo "fuzz seed $$seed (replay: make fuzz SEED=$$seed)"; \
+	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+		FUZZ_TIMEOUT=$${FUZZ_TIMEOUT:-86400} $(BIN)/python -m pytest tests/fuzz -s -q -rA; \
+	status=$$?; echo "fuzz seed $$seed"; exit $$status
 
 clean:
 	rm -rf $(VENV) .venv-secantus data .pytest_cache
