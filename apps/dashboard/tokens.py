@@ -131,13 +131,17 @@ def remember_family(family: str, *, revoked: bool) -> bool:
     return revoked
 
 
+def family_check_seconds() -> float:
+    return float(getattr(settings, "JWT_FAMILY_CHECK_SECONDS", FAMILY_CHECK_SECONDS))
+
+
 def _known_family_verdict(family: str) -> bool | None:
     """True (revoked), False (not revoked, recently asked) or None (ask core)."""
     known = _families.get(family)
     if known is None:
         return None
     asked_at, revoked = known
-    if revoked or time.monotonic() - asked_at < getattr(settings, "JWT_FAMILY_CHECK_SECONDS", FAMILY_CHECK_SECONDS):
+    if revoked or time.monotonic() - asked_at < family_check_seconds():
         return revoked
     return None
 

@@ -284,6 +284,37 @@ def test_anything_but_auth_first_closes_with_4401(web):
     run(scenario)
 
 
+def test_the_socket_closes_with_4401_when_its_login_session_is_revoked(web, settings):
+    """A refresh token of the session used twice revokes the session in core: an open socket of it is closed
+    within JWT_FAMILY_CHECK_SECONDS, as its requests are refused."""
+    from datetime import UTC, datetime
+
+    from apps.dashboard.tokens import issue_pair, read_refresh
+
+    settings.JWT_FAMILY_CHECK_SECONDS = 0.5
+    pair = issue_pair(user_with(web, "admin"))
+    refresh = read_refresh(pair["refresh"])
+    rotation = {"jti": refresh["jti"], "expires_at": datetime.fromtimestamp(refresh["exp"], UTC),
+                "reason": "rotated", "family": refresh["sid"]}
+
+    async def scenario():
+        ws = communicator(cookie=pair["access"])
+        assert (await ws.connect())[0]
+        await receive(ws, "hello")
+        await asyncio.to_thread(web.token_revoke, **rotation)
+        await asyncio.sleep(1.0)  # two checks: the session is still alive (its events arrive, no error)
+        pending = []
+        while not await ws.receive_nothing(timeout=0.1):
+            pending.append(await ws.receive_json_from())
+        assert "error" not in [message["type"] for message in pending]
+        assert (await asyncio.to_thread(web.token_revoke, **rotation))["family_revoked"] is True  # the reuse
+        error = await receive(ws, "error", timeout=3)
+        assert error["code"] == "token_revoked"
+        assert await closed_with(ws) == 4401
+
+    run(scenario)
+
+
 def test_the_socket_closes_with_4401_when_its_token_expires(web):
     token = access_token(user_with(web, "admin"), exp=int(time.time()) + 2)
 

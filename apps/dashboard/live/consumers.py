@@ -31,9 +31,9 @@ from django.conf import settings
 from django.http import parse_cookie
 
 from apps.coreclient import CoreError, CoreUnavailable
-from apps.dashboard.errors import TokenRejected
+from apps.dashboard.errors import TokenRejected, TokenRevoked
 from apps.dashboard.services import VIEW_AUDIT, VIEW_STATS
-from apps.dashboard.tokens import access_token_user_async
+from apps.dashboard.tokens import access_token_user_async, family_check_seconds
 
 from .client import async_core
 from .feed import PAGE_SIZE, is_published, live_feed
@@ -147,8 +147,21 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated",
                                "Send the access token first: {\"type\": \"auth\", \"token\": \"...\"}")
 
-    async def _expire(self, seconds: float):
-        await asyncio.sleep(max(0.0, seconds))
+    async def _expire(self, seconds: float, raw: str):
+        """Closes the socket when its token expires, or once its login session is revoked: asked again every
+        JWT_FAMILY_CHECK_SECONDS, as the session's requests are."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        while (remaining := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(remaining, family_check_seconds()))
+            if deadline - time.monotonic() <= 0:
+                break
+            try:
+                await access_token_user_async(raw)
+            except TokenRevoked as exc:
+                await self._refuse(CLOSE_UNAUTHENTICATED, exc.code, exc.message)
+                return
+            except (TokenRejected, CoreUnavailable, CoreError):
+                continue  # the expiry is this loop's own; core unreachable: ask again next round
         await self._refuse(CLOSE_UNAUTHENTICATED, "token_expired", "The access token has expired; sign in again")
 
     async def _refuse(self, close_code: int, code: str, message: str):
@@ -198,7 +211,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         leeway = settings.SIMPLE_JWT.get("LEEWAY", 0)
         leeway = leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway)
         expires = float(user.token["exp"]) + leeway
-        self._expiry_timer = loop.create_task(self._expire(expires - time.time()))
+        self._expiry_timer = loop.create_task(self._expire(expires - time.time(), raw))
 
     # -- from the client
 
