@@ -1,8 +1,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from apps.common.ids import parse_pk
+from apps.groups.models import Group
+from apps.users.models import User
+
+from .actions import PERMISSION_CHECK
 from .chain import GENESIS_HASH, event_hash
 from .models import AuditEvent
 
@@ -18,8 +23,10 @@ def audit_event_filter(
     until: datetime | None = None,
     before_sequence: int | None = None,
     after_sequence: int | None = None,
+    hide_checks_by: str | None = None,
 ) -> QuerySet[AuditEvent]:
-    """Newest first; oldest first with `after_sequence` (the change feed: what happened since N, in order)."""
+    """Newest first; oldest first with `after_sequence` (the change feed: what happened since N, in order).
+    `hide_checks_by` leaves out the permission checks that service asked for (web's reads for its pages)."""
     filters = {
         "actor_user_id": actor_user_id,
         "service": service,
@@ -32,6 +39,8 @@ def audit_event_filter(
         "sequence__gt": after_sequence,
     }
     queryset = AuditEvent.objects.filter(**{key: value for key, value in filters.items() if value is not None})
+    if hide_checks_by:
+        queryset = queryset.exclude(Q(action=PERMISSION_CHECK) & Q(service=hide_checks_by))
     return queryset.order_by("sequence" if after_sequence is not None else "-sequence")
 
 
@@ -42,6 +51,44 @@ def audit_event_list(*, limit: int = 50, **filters) -> tuple[list[AuditEvent], i
     has_more = len(events) > limit
     events = events[:limit]
     return events, (events[-1].sequence if has_more else None)
+
+
+def user_display_name(display_name: str, telegram_username: str, username: str) -> str:
+    """What people call a user: their display name, else @their Telegram username, else their account name."""
+    return display_name or (f"@{telegram_username}" if telegram_username else username)
+
+
+def names_by_pk(*, user_ids=(), group_ids=()) -> tuple[dict, dict]:
+    """(user pk string -> display name, group pk string -> title) for a page of rows: one query per kind, ids
+    that name nothing (or are not ids) left out."""
+    user_pks = {pk for pk in (parse_pk(User, value) for value in set(user_ids) if value) if pk is not None}
+    group_pks = {pk for pk in (parse_pk(Group, value) for value in set(group_ids) if value) if pk is not None}
+    users = {}
+    if user_pks:
+        rows = User.objects.filter(pk__in=user_pks).values_list("pk", "display_name", "telegram_username", "username")
+        users = {str(pk): user_display_name(*names) for pk, *names in rows}
+    groups = {}
+    if group_pks:
+        groups = {str(pk): title for pk, title in Group.objects.filter(pk__in=group_pks).values_list("pk", "title")}
+    return users, groups
+
+
+def audit_event_names(events) -> list[dict]:
+    """Per event, the names its ids stand for: actor_name, target_name (a user's or a group's), group_title and
+    the permission a check was about."""
+    user_ids = {event.actor_user_id for event in events}
+    user_ids |= {event.target_id for event in events if event.target_type == "user"}
+    group_ids = {event.group_id for event in events}
+    group_ids |= {event.target_id for event in events if event.target_type == "group"}
+    users, groups = names_by_pk(user_ids=user_ids, group_ids=group_ids)
+    out = []
+    for event in events:
+        target = {"user": users, "group": groups}.get(event.target_type, {}).get(event.target_id)
+        details = event.details if isinstance(event.details, dict) else {}
+        out.append({"actor_name": users.get(event.actor_user_id), "target_name": target,
+                    "group_title": groups.get(event.group_id),
+                    "permission": details.get("permission") if event.action == PERMISSION_CHECK else None})
+    return out
 
 
 @dataclass(frozen=True)
