@@ -131,8 +131,10 @@ class Outbox:
                         _listed("SELECT update_id FROM inbox WHERE update_id IN ", len(chunk)), chunk))
                 new = {}
                 for update_id, body in updates:
-                    fresh.append(update_id not in stored and update_id not in new)
-                    new.setdefault(update_id, body)
+                    is_new = update_id not in stored and update_id not in new
+                    fresh.append(is_new)
+                    if is_new:
+                        new[update_id] = body
                 for chunk in _chunks(list(new.items())):
                     db.execute(_listed("INSERT INTO inbox (update_id, body) VALUES ", len(chunk), 2),
                                [value for row in chunk for value in row])
@@ -303,7 +305,7 @@ class EventShipper:
     def __init__(self, outbox: Outbox, core, *, flush_interval: float = 0.25, batch_size: int = 500,
                  max_backoff: float = 5.0, register_chats: Callable[[set[int]], Awaitable[None]] | None = None,
                  resync: Callable[[int, int | None], Awaitable[None]] | None = None,
-                 max_attempts: int = MAX_EVENT_ATTEMPTS):
+                 max_attempts: int = MAX_EVENT_ATTEMPTS, clock: Callable[[], float] = time.time):
         self.outbox = outbox
         self.core = core
         self.commit = GroupCommit(outbox, self._events_written)
@@ -318,6 +320,7 @@ class EventShipper:
         self.batch_size = batch_size
         self.max_backoff = max_backoff
         self.max_attempts = max_attempts
+        self.clock = clock  # when refused events may be tried again
         self._buffer: list[dict] = []
         self._handled: list[int] = []
         self._written_since_wake = 0
@@ -449,7 +452,7 @@ class EventShipper:
         """Ships until nothing is left but events set aside for later. An event core refuses on its own (the rest
         of its batch accepted) is set aside and retried later, then dead-lettered: it never holds up the others."""
         while True:
-            rows = await self._io(self.outbox.peek, self.batch_size)
+            rows = await self._io(self.outbox.peek, self.batch_size, self.clock())
             if not rows:
                 return
             refused: list[tuple[OutboxRow, CoreError]] = []
@@ -467,7 +470,7 @@ class EventShipper:
                         "outbox_event": row.event, "error": exc.message, "error_code": exc.code,
                         "attempts": row.attempts + 1})
                 else:
-                    retry.append((row.seq, time.time() + min(2.0 ** (row.attempts + 1), MAX_RETRY_DELAY)))
+                    retry.append((row.seq, self.clock() + min(2.0 ** (row.attempts + 1), MAX_RETRY_DELAY)))
                     EVENTS_REFUSED.inc()
                     logger.warning("core refused an event; set aside for a retry", extra={
                         "outbox_event": row.event, "error": exc.message, "error_code": exc.code,
