@@ -1,5 +1,6 @@
 import re
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -69,12 +70,13 @@ class RevokedTokenOutputSerializer(serializers.Serializer):
 
 class RevokedTokenListApi(APIView):
     class InputSerializer(serializers.Serializer):
-        jti = serializers.RegexField(JTI_PATTERN)
+        jti = StrictCharField(validators=[RegexValidator(JTI_PATTERN)])
         expires_at = serializers.DateTimeField(help_text="The token's own expiry: the row may be purged after it")
         user_id = ObjectIdField(required=False, max_length=64)
         reason = serializers.ChoiceField(choices=RevokedToken.Reason.choices, required=False, default="")
-        family = serializers.RegexField(
-            JTI_PATTERN, required=False, help_text="The token's login session (its sid claim). A refresh token "
+        family = StrictCharField(
+            validators=[RegexValidator(JTI_PATTERN)], required=False,
+            help_text="The token's login session (its sid claim). A refresh token "
             "rotated (reason rotated) a second time revokes its whole family (refresh token reuse detection)")
         family_expires_at = serializers.DateTimeField(
             required=False, help_text="When every token of the family will have expired (the family's row may be "

@@ -17,6 +17,7 @@ from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope
 
 from . import schema, services
+from .pages.forms import MODERATION_TYPES
 
 MEMBER_STATUSES = ["member", "restricted", "banned", "left", "kicked"]
 AUDIT_RESULTS = ["allowed", "denied", "success", "failure"]
@@ -270,7 +271,7 @@ class ModerationListApi(APIView):
         group_id = serializers.CharField(required=False, **OBJECT_ID)
         actor_user_id = serializers.CharField(required=False, **OBJECT_ID)
         target_user_id = serializers.CharField(required=False, **OBJECT_ID)
-        type = serializers.CharField(required=False, max_length=16, help_text="ban, mute, warn... (core's catalogue)")
+        type = serializers.ChoiceField(required=False, choices=MODERATION_TYPES, help_text="Core's catalogue")
         status = serializers.ChoiceField(required=False, choices=["requested", "executed", "failed"])
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)

@@ -5,7 +5,7 @@ from functools import cache
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from apps.common.schema import ErrorEnvelopeSerializer, component_name
+from apps.common.schema import STORE_ID_PATTERN, ErrorEnvelopeSerializer, component_name, declare_input_rules
 from apps.common.shapes import GroupStatsSerializer, SystemStatsSerializer
 
 
@@ -184,4 +184,31 @@ def document_web_errors(result, generator, request, public):
                 codes += [413, 415]
             for code in codes:
                 operation["responses"].setdefault(str(code), {"description": _WEB_ERRORS[code], **error})
+    return _declare_store_ids(declare_input_rules(result))
+
+
+# Ids web passes on to core in a query or a body: refused as 400 invalid_id unless they have the store's format
+# (apps/coreclient/ids.py), like the ids in its paths. The audit trail's actor filter is passed on as text (core
+# matches it against the trail: no match, no rows).
+_STORE_ID_FIELDS = {"group_id", "user_id", "actor_user_id", "target_user_id"}
+_FILTERED_AS_TEXT = {("/api/audit", "actor_user_id"), ("/api/audit.csv", "actor_user_id")}
+
+
+def _declare_store_ids(result: dict) -> dict:
+    schemas = result.get("components", {}).get("schemas", {})
+    for path, item in result.get("paths", {}).items():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                name = parameter.get("name")
+                checked = name in _STORE_ID_FIELDS and (path, name) not in _FILTERED_AS_TEXT
+                if parameter.get("in") == "query" and checked:
+                    parameter["schema"] = {"type": "string", "pattern": STORE_ID_PATTERN}
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                body = schemas.get(content.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1], {})
+                for name, field in body.get("properties", {}).items():
+                    if name in _STORE_ID_FIELDS:
+                        field.pop("minLength", None)
+                        field["pattern"] = STORE_ID_PATTERN
     return result

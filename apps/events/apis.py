@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField
 from apps.common.parsing import parse_body, parse_query
-from apps.common.schema import envelope, error_responses
+from apps.common.schema import envelope, error_responses, exactly_one_of
 from apps.common.shapes import GroupStatsSerializer
 from apps.common.validation import (
     Shape,
@@ -39,6 +39,8 @@ class EventInputSerializer(serializers.Serializer):
     display_name = StrictCharField(max_length=255, required=False, allow_blank=True)
     command = StrictCharField(max_length=64, required=False, allow_blank=True)
     occurred_at = serializers.DateTimeField()
+
+    schema_rules = (exactly_one_of("group_id", "telegram_chat_id"),)
 
     def validate(self, attrs):
         if ("group_id" in attrs) == ("telegram_chat_id" in attrs):

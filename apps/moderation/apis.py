@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField, TelegramUsernameField
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
-from apps.common.schema import envelope, error_responses, list_envelope
+from apps.common.schema import any_of, at_most_one_of, envelope, error_responses, exactly_one_of, implies, list_envelope
 from apps.common.validation import (
     Shape,
     at_most_one,
@@ -21,6 +21,7 @@ from apps.common.validation import (
     text,
 )
 from apps.groups.selectors import group_get, group_resolve
+from apps.rbac.apis import PermissionCodeField
 from apps.users.selectors import actor_get, user_by_telegram_username, user_get
 from apps.users.services import user_ensure_telegram
 
@@ -125,13 +126,25 @@ class ActionListApi(APIView):
         until = serializers.DateTimeField(required=False, allow_null=True)
         telegram_message_id = TelegramIdField(required=False, allow_null=True)
         details = serializers.DictField(required=False)
-        permission = StrictCharField(
-            max_length=64, required=False,
+        permission = PermissionCodeField(
+            required=False,
             help_text="The permission the actor must hold in the group: core checks it (on the audit trail, as "
                       "check-permission does) and refuses the request with 403 permission_denied before recording "
                       "anything. Saves the caller a separate check before the request. With a permission, the actor "
                       "must also outrank the target in the group (a Telegram administrator counts at least as an "
                       "admin): otherwise 403 rank_violation, nothing recorded.")
+
+        schema_rules = (
+            exactly_one_of("group_id", "telegram_chat_id"),
+            implies({"required": ["permission"]}, any_of("actor_user_id", "actor_telegram_user_id")),
+            at_most_one_of("actor_user_id", "actor_telegram_user_id"),
+            at_most_one_of("target_user_id", "target_telegram_user_id", "target_telegram_username"),
+            implies({"properties": {"type": {"enum": sorted(ModerationAction.TARGETS_A_USER)}}},
+                    any_of("target_user_id", "target_telegram_user_id", "target_telegram_username")),
+            implies({"required": ["until"], "properties": {"until": {"not": {"enum": [None]}}}},
+                    {"not": {"properties": {"type": {"enum": sorted(set(ModerationAction.Type)
+                                                                    - ModerationAction.MAY_BE_TEMPORARY)}}}}),
+        )
 
         def validate(self, attrs):
             if ("group_id" in attrs) == ("telegram_chat_id" in attrs):

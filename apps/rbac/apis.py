@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,13 +9,14 @@ from apps.common.fields import ObjectIdField, StrictCharField, StrictIntegerFiel
 from apps.common.ids import get_or_404
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
-from apps.common.schema import envelope, error_responses, list_envelope
+from apps.common.schema import at_most_one_of, envelope, error_responses, exactly_one_of, list_envelope
 from apps.common.shapes import SystemStatsSerializer
 from apps.common.validation import Shape, at_most_one, exactly_one, int64, list_of, object_id, optional, text
 from apps.events.selectors import platform_activity
 from apps.groups.selectors import group_resolve
 from apps.users.selectors import actor_get, user_get
 
+from .catalogue import PERMISSIONS
 from .models import MAX_RANK, ROLE_NAME_PATTERN, RoleAssignment
 from .selectors import (
     PermissionQuery,
@@ -32,6 +33,15 @@ from .services import permission_check, permission_check_many, role_assign, role
 
 MAX_BATCH_CHECKS = 100
 
+
+
+@extend_schema_field({"type": "string", "enum": list(PERMISSIONS)})
+class PermissionCodeField(StrictCharField):
+    """A permission of the catalogue; any other code is refused with 400 unknown_permission, naming it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
 
 class PermissionOutputSerializer(serializers.Serializer):
     code = serializers.CharField()
@@ -84,7 +94,7 @@ class RoleListApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.RegexField(ROLE_NAME_PATTERN, max_length=32)
         rank = StrictIntegerField(min_value=1, max_value=MAX_RANK)
-        permissions = serializers.ListField(child=StrictCharField(max_length=64), max_length=100)
+        permissions = serializers.ListField(child=PermissionCodeField(), max_length=100)
         description = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
         actor_user_id = ObjectIdField(required=False)
 
@@ -107,7 +117,7 @@ class RoleListApi(APIView):
 class RoleDetailApi(APIView):
     class PatchSerializer(serializers.Serializer):
         rank = StrictIntegerField(min_value=1, max_value=MAX_RANK, required=False)
-        permissions = serializers.ListField(child=StrictCharField(max_length=64), max_length=100, required=False)
+        permissions = serializers.ListField(child=PermissionCodeField(), max_length=100, required=False)
         description = StrictCharField(max_length=255, required=False, allow_blank=True)
         actor_user_id = ObjectIdField(required=False)
 
@@ -128,6 +138,8 @@ class RoleDetailApi(APIView):
 class _ScopeMixin(serializers.Serializer):
     group_id = ObjectIdField(required=False)
     telegram_chat_id = TelegramIdField(required=False)
+
+    schema_rules = (at_most_one_of("group_id", "telegram_chat_id"),)
 
     def validate(self, attrs):
         if "group_id" in attrs and "telegram_chat_id" in attrs:
@@ -200,7 +212,9 @@ class AssignmentRevokeApi(APIView):
 class CheckInputSerializer(_ScopeMixin):
     user_id = ObjectIdField(required=False)
     telegram_user_id = TelegramIdField(required=False)
-    permission = StrictCharField(max_length=64)
+    permission = PermissionCodeField()
+
+    schema_rules = (*_ScopeMixin.schema_rules, exactly_one_of("user_id", "telegram_user_id"))
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

@@ -1,3 +1,4 @@
+from django.contrib.auth.password_validation import MinimumLengthValidator, get_default_password_validators
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -19,6 +20,14 @@ from .selectors import actor_get, user_get, user_list
 from .services import user_create, user_update
 
 
+def _password_field() -> StrictCharField:
+    """A new password: the service applies every AUTH_PASSWORD_VALIDATORS rule; the configured minimum length is
+    also the field's, so the schema states it."""
+    minimum = max((validator.min_length for validator in get_default_password_validators()
+                   if isinstance(validator, MinimumLengthValidator)), default=None)
+    return StrictCharField(min_length=minimum, max_length=128, required=False, trim_whitespace=False)
+
+
 class UserOutputSerializer(serializers.Serializer):
     id = ObjectIdField()
     username = serializers.CharField()
@@ -38,7 +47,7 @@ class UserListApi(APIView):
         telegram_user_id = TelegramIdField(required=False, allow_null=True)
         telegram_username = TelegramUsernameField(required=False, allow_blank=True)
         display_name = StrictCharField(max_length=255, required=False, allow_blank=True)
-        password = StrictCharField(max_length=128, required=False, trim_whitespace=False)
+        password = _password_field()
         is_active = StrictBooleanField(required=False)
         actor_user_id = ObjectIdField(required=False)
 
@@ -70,7 +79,7 @@ class UserDetailApi(APIView):
         telegram_user_id = TelegramIdField(required=False, allow_null=True)
         telegram_username = TelegramUsernameField(required=False, allow_blank=True)
         display_name = StrictCharField(max_length=255, required=False, allow_blank=True)
-        password = StrictCharField(max_length=128, required=False, trim_whitespace=False)
+        password = _password_field()
         is_active = StrictBooleanField(required=False)
         actor_user_id = ObjectIdField(required=False)
 

@@ -162,6 +162,7 @@ SPECTACULAR_SETTINGS = {
         "ModerationActionType": "apps.moderation.models.ModerationAction.Type",
         "ModerationActionStatus": "apps.moderation.models.ModerationAction.Status",
         "GroupEventType": "apps.events.models.GroupEvent.Type",
+        "PermissionCode": "apps.rbac.catalogue.PERMISSIONS",
     },
 }
 

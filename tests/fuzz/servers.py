@@ -1,0 +1,82 @@
+"""Core and web as real processes on loopback ports (tests/e2e/processes.py), with the demo data and the two
+identities the fuzzer calls them with: a `fuzz` service key for core, a demo admin's JWT for web."""
+
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from apps.dashboard.keys import generate_private_pem
+from tests.e2e.processes import ROOT, Process, core_process, free_port, web_process
+
+# Not `bot` or `web`: those names get least-privilege scopes; a service with no scope configured has full access.
+FUZZ_SERVICE = "fuzz"
+FUZZ_KEY = "fuzz-" + secrets.token_hex(8)
+ADMIN_USERNAME = "admin"  # seed_demo's platform admin (global owner)
+
+
+@dataclass
+class Servers:
+    core_url: str
+    web_url: str
+    admin_token: str
+    processes: list[Process]
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+def start(data_dir: Path) -> Servers:
+    core_port, web_port = free_port(), free_port()
+    core = core_process(data_dir, core_port)
+    core.env["SERVICE_API_KEYS"] += f",{FUZZ_SERVICE}={FUZZ_KEY}"
+    # The test profile's fast password hash: with production's (PBKDF2, about 0.5 s of CPU a check) the fuzzer's
+    # hundreds of logins and credential checks would cost minutes and push web's login past its timeout (503).
+    core.env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    core.env["LOGIN_MAX_FAILURES_PER_IP"] = "1000000"  # see web's below
+    processes: list[Process] = []
+    try:
+        _seed_demo(core)
+        processes.append(core.start(timeout=120))
+        core_url = f"http://127.0.0.1:{core_port}"
+        password = _admin_password(core_url)
+        web = web_process(data_dir, web_port, core_port, env={
+            "JWT_PRIVATE_KEY": generate_private_pem("EdDSA"),
+            # A long run outlives the default 5-minute access token; the fuzzer's own failed logins (random
+            # names and passwords, all from 127.0.0.1) must not lock the address out of the login it explores.
+            "JWT_ACCESS_TOKEN_SECONDS": "86400",
+            "LOGIN_MAX_FAILURES_PER_IP": "1000000",
+        })
+        processes.append(web.start(timeout=120))
+        web_url = f"http://127.0.0.1:{web_port}"
+        login = httpx.post(f"{web_url}/api/auth/login", json={"username": ADMIN_USERNAME, "password": password},
+                           timeout=10)
+        assert login.status_code == 200, login.text
+        return Servers(core_url, web_url, login.json()["data"]["access"], processes)
+    except BaseException:
+        for process in reversed(processes):
+            process.stop()
+        raise
+
+
+def _seed_demo(core: Process) -> None:
+    subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env={**os.environ, **core.env},
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def _admin_password(core_url: str) -> str:
+    """seed_demo prints a generated password once; set a known one through core's own API instead."""
+    headers = {"X-API-Key": FUZZ_KEY}
+    found = httpx.get(f"{core_url}/api/users", params={"username": ADMIN_USERNAME}, headers=headers, timeout=10)
+    assert found.status_code == 200, found.text
+    (admin,) = found.json()["data"]["items"]
+    password = secrets.token_urlsafe(16)
+    changed = httpx.patch(f"{core_url}/api/users/{admin['id']}", json={"password": password}, headers=headers,
+                          timeout=10)
+    assert changed.status_code == 200, changed.text
+    return password

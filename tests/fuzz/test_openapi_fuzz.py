@@ -1,0 +1,207 @@
+"""Both OpenAPI schemas, fuzzed with schemathesis against real core and web processes (every check).
+
+No input makes a 500, no answer leaves its schema, and the schema says what the server enforces: a request the
+schema calls valid is not refused, one it calls invalid is not accepted. What the schema cannot say (a relation
+between query parameters, a rule relative to the clock, a fact about stored data) is in JUSTIFIED, each entry
+naming the operation, the check and the refusal it excuses; nothing else is skipped.
+
+CI runs a fixed seed and FUZZ_EXAMPLES (50) cases per operation in the fuzzing phase, after the examples and
+coverage phases. `make fuzz` runs thousands per operation with a random seed, printed for replay
+(`make fuzz SEED=...`), and adds the stateful phase.
+"""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from . import servers as fuzz_servers
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
+SEED = int(os.environ.get("FUZZ_SEED", "20261202"))
+PHASES = os.environ.get("FUZZ_PHASES", "examples,coverage,fuzzing")
+WORKERS = os.environ.get("FUZZ_WORKERS", "2")
+TIMEOUT = float(os.environ.get("FUZZ_TIMEOUT", "1800"))
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+
+
+@dataclass(frozen=True)
+class Justified:
+    role: str
+    operation: str
+    check: str
+    refusal: str  # text the server's answer carries: only this refusal is excused, never the check as a whole
+    reason: str
+
+
+_SINCE_UNTIL = "since and until are two query parameters: OpenAPI cannot state that one comes before the other"
+_CURSOR = "cursor and after are two query parameters: OpenAPI cannot state that they exclude each other"
+_BUCKETS = "The number of buckets in [since, until) is bounded: a relation between three query parameters"
+_PASSWORD = ("AUTH_PASSWORD_VALIDATORS refuse common, all-numeric and name-like passwords: a list and a comparison "
+             "with the user's names, not a JSON Schema (the configured minimum length is in the schema)")
+_ACCEPT = "positive_data_acceptance"
+
+JUSTIFIED = [
+    Justified("core", "GET /api/audit/events", _ACCEPT, "Use either cursor (newest first) or after", _CURSOR),
+    Justified("core", "GET /api/audit/events.csv", _ACCEPT, "Use either cursor (newest first) or after", _CURSOR),
+    Justified("core", "GET /api/audit/events", _ACCEPT, "since must be before until", _SINCE_UNTIL),
+    Justified("core", "GET /api/audit/events.csv", _ACCEPT, "since must be before until", _SINCE_UNTIL),
+    Justified("core", "GET /api/stats/groups/{group_id}", _ACCEPT, "since must be before until", _SINCE_UNTIL),
+    Justified("core", "GET /api/stats/groups/{group_id}", _ACCEPT, " buckets; at most ", _BUCKETS),
+    Justified("core", "POST /api/events/batch", _ACCEPT, "Lies in the future.",
+              "occurred_at may be at most 5 minutes past the server's clock: relative to the time of the request"),
+    Justified("core", "POST /api/events/batch", _ACCEPT, '"Unknown group."',
+              "Events name groups by id or chat id; which exist is stored data, and the batch is refused whole "
+              "(400, per event) so the bot re-registers the group instead of losing the events"),
+    Justified("core", "POST /api/moderation/actions", _ACCEPT,
+              "A temporary action must last between 30 seconds and 366 days",
+              "until must lie 30 s to 366 days after the request: relative to the server's clock"),
+    Justified("core", "POST /api/moderation/actions", _ACCEPT, '"error":"not_a_member"',
+              "The target must be a member of the group: stored data"),
+    Justified("core", "POST /api/groups/{group_id}/admins/sync", _ACCEPT, "Each telegram_user_id may appear once.",
+              "Uniqueness of one property across array items is not expressible in OpenAPI 3.0"),
+    Justified("core", "POST /api/groups/{group_id}/admins/sync", _ACCEPT, "A group has at most one creator.",
+              "At most one array item with a given value (maxContains) is not expressible in OpenAPI 3.0"),
+    Justified("core", "POST /api/rbac/assignments", _ACCEPT, "expires_at must be in the future",
+              "expires_at must lie after the request: relative to the server's clock"),
+    Justified("core", "POST /api/users", _ACCEPT, '"details":{"password":', _PASSWORD),
+    Justified("core", "PATCH /api/users/{user_id}", _ACCEPT, '"details":{"password":', _PASSWORD),
+    Justified("web", "GET /api/audit", _ACCEPT, "since must be before until", _SINCE_UNTIL),
+    Justified("web", "GET /api/audit.csv", _ACCEPT, "since must be before until", _SINCE_UNTIL),
+    Justified("web", "GET /api/stats", _ACCEPT, "since must be before until", _SINCE_UNTIL),
+    Justified("web", "GET /api/stats", _ACCEPT, "apply to a group's series: give group_id",
+              "since, until and bucket need group_id: a relation between query parameters"),
+    Justified("web", "GET /api/stats", _ACCEPT, " buckets; at most ", _BUCKETS),
+]
+
+
+@dataclass
+class Finding:
+    role: str
+    operation: str
+    check: str
+    status: int | None
+    request: str
+    response: str
+    message: str
+
+    def justification(self) -> Justified | None:
+        for entry in JUSTIFIED:
+            if ((entry.role, entry.operation, entry.check) == (self.role, self.operation, self.check)
+                    and entry.refusal in self.response):
+                return entry
+        return None
+
+    def __str__(self) -> str:
+        return (f"{self.operation} [{self.check}] -> {self.status}\n    {self.message}\n    request: "
+                f"{self.request[:600]}\n    response: {self.response[:600]}")
+
+
+@dataclass
+class Run:
+    role: str
+    findings: list[Finding]
+    cases: Counter  # fuzzing-phase cases per operation
+    operations: int
+    elapsed: float
+    output: str
+
+
+def _decoded(part: dict | None) -> str:
+    if not part:
+        return ""
+    return base64.b64decode(part.get("$base64", "")).decode(errors="replace")
+
+
+def fuzz(role: str, schema_url: str, header: str, report_dir: Path) -> Run:
+    command = [str(SCHEMATHESIS), "--no-color", "run", schema_url, "--header", header, "--checks", "all",
+               "--max-examples", str(EXAMPLES), "--seed", str(SEED), "--phases", PHASES, "--workers", WORKERS,
+               "--continue-on-failure", "--request-timeout", "10", "--generation-database", "none",
+               "--report", "ndjson", "--report-dir", str(report_dir), "--output-truncate", "false"]
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=report_dir)
+    elapsed = time.monotonic() - started
+    output = done.stdout + done.stderr
+    reports = sorted(report_dir.glob("*.ndjson"))
+    assert done.returncode in (0, 1) and reports, f"schemathesis did not run ({done.returncode}):\n{output[-3000:]}"
+    findings, cases, operations = [], Counter(), 0
+    for line in reports[-1].read_text().splitlines():
+        event = json.loads(line)
+        if "LoadingFinished" in event:
+            operations = event["LoadingFinished"]["statistic"]["operations"]["selected"]
+        for kind in ("NonFatalError", "FatalError"):
+            if kind in event:
+                label = event[kind].get("label", "?")
+                findings.append(Finding(role, label, kind, None, "", "", json.dumps(event)[:2000]))
+        scenario = event.get("ScenarioFinished")
+        if scenario is None:
+            continue
+        recorder = scenario["recorder"]
+        if scenario["phase"] == "fuzzing":
+            cases[recorder["label"]] += len(recorder["cases"])
+        for case_id, checks in recorder.get("checks", {}).items():
+            interaction = recorder.get("interactions", {}).get(case_id, {})
+            request, response = interaction.get("request", {}), interaction.get("response") or {}
+            for check in checks:
+                if check["status"] == "success":
+                    continue
+                failure = check["failure_info"]["failure"]
+                findings.append(Finding(
+                    role=role, operation=failure["operation"], check=check["name"],
+                    status=response.get("status_code"),
+                    request=f"{request.get('method')} {request.get('uri')} {_decoded(request.get('body'))}",
+                    response=_decoded(response.get("content")), message=failure["message"].replace("\n", " | ")))
+    return Run(role, findings, cases, operations, elapsed, output)
+
+
+def assert_clean(run: Run) -> None:
+    unjustified = [finding for finding in run.findings if finding.justification() is None]
+    excused = Counter((finding.operation, finding.check, finding.justification().refusal)
+                      for finding in run.findings if finding.justification() is not None)
+    print(f"\n{run.role}: {run.operations} operations, {sum(run.cases.values())} fuzzing cases "
+          f"(max {EXAMPLES} per operation, phases {PHASES}), seed {SEED}, {run.elapsed:.0f} s")
+    for (operation, check, refusal), count in sorted(excused.items()):
+        print(f"  justified x{count}: {operation} [{check}] {refusal!r}")
+    assert run.operations > 0 and run.cases, f"{run.role}: nothing was fuzzed\n{run.output[-3000:]}"
+    shown = "\n".join(str(finding) for finding in unjustified[:20])
+    assert not unjustified, (f"{run.role}: {len(unjustified)} finding(s) (replay: make fuzz SEED={SEED}):\n{shown}\n"
+                             f"{run.output[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    running = fuzz_servers.start(tmp_path_factory.mktemp("fuzz"))
+    yield running
+    running.stop()
+
+
+# Web first: fuzzing core changes what web's admin may do (core's roles, grants and users are fair game).
+def test_web_schema_holds_under_fuzzing(servers, tmp_path):
+    run = fuzz("web", f"{servers.web_url}/api/schema?format=json", f"Authorization: Bearer {servers.admin_token}",
+               tmp_path)
+    assert_clean(run)
+
+
+def test_core_schema_holds_under_fuzzing(servers, tmp_path):
+    run = fuzz("core", f"{servers.core_url}/api/schema?format=json", f"X-API-Key: {fuzz_servers.FUZZ_KEY}", tmp_path)
+    assert_clean(run)
+
+
+def test_every_justification_names_an_operation_of_its_schema(servers):
+    operations = set()
+    for role, url, headers in (("core", servers.core_url, {"X-API-Key": fuzz_servers.FUZZ_KEY}),
+                               ("web", servers.web_url, {})):
+        document = httpx.get(f"{url}/api/schema?format=json", headers=headers, timeout=10).json()
+        operations |= {(role, f"{method.upper()} {path}") for path, item in document["paths"].items()
+                       for method in item}
+    assert {(entry.role, entry.operation) for entry in JUSTIFIED} <= operations
