@@ -1,12 +1,13 @@
 """Bot benchmarks: webhook throughput of plain group messages (counted and batched to core), and the round
 trip of a command (update in, permission check, Bot API call, reply), with core and the sandbox beside it.
 
-    python -m bench.bot [--duration 10] [--commands 200] [--command-rate 8]
+    python -m bench.bot [--duration 10] [--commands 200] [--command-rate 8] [--outbox-synchronous normal|full]
 
 Real processes on loopback, with production settings (DEBUG off): core under gunicorn (2 workers), the Telegram
 sandbox, the bot under uvicorn, and a bare ASGI app under the same uvicorn as the baseline. wrk posts updates
-straight to the webhook (as Telegram would); the run then waits until core has counted every accepted message,
-so the figure is end to end.
+straight to the webhook (as Telegram would), and the webhook answers each only once it is durable in the bot's
+outbox file (committed in groups; --outbox-synchronous full adds an fsync per group commit); the run then waits
+until core has counted every accepted message, so the figure is end to end.
 """
 
 import argparse
@@ -106,6 +107,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--commands", type=int, default=200)
     parser.add_argument("--command-rate", type=float, default=8.0, help="commands started per second at most")
+    parser.add_argument("--outbox-synchronous", choices=("normal", "full"), default="normal",
+                        help="the bot's BOT_OUTBOX_SYNCHRONOUS (full: an fsync per group commit)")
     options = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is required: apt-get install wrk", file=sys.stderr)
@@ -118,6 +121,7 @@ def main(argv: list[str]) -> int:
     for role in (core, bot):  # as deployed: production settings, DEBUG off
         role.env.update({"APP_ENV": "production", "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
                          "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false"})
+    bot.env["BOT_OUTBOX_SYNCHRONOUS"] = options.outbox_synchronous
     bare = Process("bare", [str(BIN / "uvicorn"), "bench.bare_asgi:application", "--host", "127.0.0.1", "--port",
                             str(bare_port), "--no-access-log", "--log-level", "warning"], {},
                    f"http://127.0.0.1:{bare_port}/", tmp)
@@ -166,7 +170,8 @@ def main(argv: list[str]) -> int:
         print(f"  bare ASGI baseline          {baseline['rps']:9.0f} requests/s   p99 {base_p99:.1f} ms"
               f"   CPU {baseline_cpu_ms:.3f} ms/request")
         print(f"  bot webhook intake          {intake['rps']:9.0f} updates/s    p99 {intake_p99:.1f} ms"
-              f"   ratio {intake['rps'] / baseline['rps']:.2f}   bot CPU {bot_cpu_ms:.3f} ms/update")
+              f"   ratio {intake['rps'] / baseline['rps']:.2f}   bot CPU {bot_cpu_ms:.3f} ms/update"
+              f"   (durable; outbox {options.outbox_synchronous})")
         verdict = "PASS" if end_to_end >= TARGET_MESSAGES_PER_S and counted >= accepted else "FAIL"
         print(f"  counted in core (end to end) {end_to_end:8.0f} messages/s   {counted}/{accepted} accepted"
               f"   target >= {TARGET_MESSAGES_PER_S}: {verdict}")
