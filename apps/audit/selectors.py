@@ -73,6 +73,20 @@ def names_by_pk(*, user_ids=(), group_ids=()) -> tuple[dict, dict]:
     return users, groups
 
 
+def with_names(items: list[dict], *, users: dict[str, str], groups: dict[str, str]) -> list[dict]:
+    """Adds to each serialized row the names its ids stand for: `users` maps an id field to the name field it
+    gets (actor_user_id -> actor_name), `groups` likewise for group titles. One query per kind for the page."""
+    user_names, group_titles = names_by_pk(
+        user_ids={item.get(field) for item in items for field in users},
+        group_ids={item.get(field) for item in items for field in groups})
+    for item in items:
+        for field, name in users.items():
+            item[name] = user_names.get(item.get(field))
+        for field, name in groups.items():
+            item[name] = group_titles.get(item.get(field))
+    return items
+
+
 def audit_event_names(events) -> list[dict]:
     """Per event, the names its ids stand for: actor_name, target_name (a user's or a group's), group_title and
     the permission a check was about."""

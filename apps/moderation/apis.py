@@ -3,6 +3,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.selectors import with_names
 from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField, TelegramUsernameField
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
@@ -52,6 +53,11 @@ class ActionOutputSerializer(serializers.Serializer):
     details = serializers.JSONField()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    actor_name = serializers.CharField(read_only=True, allow_null=True, default=None,
+                                       help_text="The actor's display name (in lists)")
+    target_name = serializers.CharField(read_only=True, allow_null=True, default=None,
+                                        help_text="The target's display name (in lists)")
+    group_title = serializers.CharField(read_only=True, allow_null=True, default=None, help_text="(in lists)")
 
 
 class RequiredActionSerializer(serializers.Serializer):
@@ -187,7 +193,10 @@ class ActionListApi(APIView):
             type=filters.get("type"), status=filters.get("status"), since=filters.get("since"),
             until=filters.get("until"),
         )
-        return Response(paginate(queryset, page=page, limit=limit, serializer_class=ActionOutputSerializer))
+        body = paginate(queryset, page=page, limit=limit, serializer_class=ActionOutputSerializer)
+        with_names(body["items"], users={"actor_user_id": "actor_name", "target_user_id": "target_name"},
+                   groups={"group_id": "group_title"})
+        return Response(body)
 
     @extend_schema(operation_id="moderation_actions_record", request=InputSerializer,
                    responses={201: envelope(OutputSerializer), **error_responses(403, 404)})

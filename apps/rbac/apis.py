@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.selectors import with_names
 from apps.common.fields import ObjectIdField, StrictCharField, StrictIntegerField, TelegramIdField
 from apps.common.ids import get_or_404
 from apps.common.pagination import PageQuerySerializer, paginate
@@ -76,6 +77,10 @@ class AssignmentOutputSerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
     revoked_by_user_id = ObjectIdField(source="revoked_by_id", allow_null=True)
     revoke_reason = serializers.CharField()
+    user_name = serializers.CharField(read_only=True, allow_null=True, default=None,
+                                      help_text="The user's display name (in lists)")
+    group_title = serializers.CharField(read_only=True, allow_null=True, default=None, help_text="(in lists)")
+    granted_by_name = serializers.CharField(read_only=True, allow_null=True, default=None, help_text="(in lists)")
 
     def get_status(self, assignment) -> str:
         return assignment_status(assignment)
@@ -175,7 +180,10 @@ class AssignmentListApi(APIView):
         if filters.get("role") is not None:
             role_get(name=filters["role"])
         queryset = assignment_list(**filters)
-        return Response(paginate(queryset, page=page, limit=limit, serializer_class=AssignmentOutputSerializer))
+        body = paginate(queryset, page=page, limit=limit, serializer_class=AssignmentOutputSerializer)
+        with_names(body["items"], users={"user_id": "user_name", "granted_by_user_id": "granted_by_name"},
+                   groups={"group_id": "group_title"})
+        return Response(body)
 
     @extend_schema(operation_id="rbac_assignments_create", request=InputSerializer,
                    responses={200: envelope(AssignmentOutputSerializer), 201: envelope(AssignmentOutputSerializer),

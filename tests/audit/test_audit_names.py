@@ -76,3 +76,22 @@ def test_csv_has_iso_times_and_names(api, db):
     assert (newest["actor_name"], newest["group_title"]) == ("Alice Owner", "Rust Learners")
     assert "T" in newest["created_at"] and datetime.fromisoformat(newest["created_at"]).tzinfo is not None
     assert AuditEvent.objects.filter(sequence=int(newest["sequence"])).exists()
+
+
+def test_moderation_and_assignment_lists_carry_names(api, db):
+    alice = make_user(display_name="Alice Owner")
+    spammer = make_user(telegram_username="spammer")
+    group = make_group(title="Rust Learners")
+    make_member(alice, group)
+    make_member(spammer, group)
+    body = {"type": "warn", "group_id": str(group.pk), "actor_user_id": str(alice.pk),
+            "target_user_id": str(spammer.pk), "reason": "test"}
+    assert api.post("/api/moderation/actions", body).status_code == 201
+    (action,) = api.get(f"/api/moderation/actions?group_id={group.pk}").json()["data"]["items"]
+    assert (action["actor_name"], action["target_name"], action["group_title"]) == (
+        "Alice Owner", "@spammer", "Rust Learners")
+    grant(alice, "owner", group)
+    grant(spammer, "helper", group, actor=alice)
+    (assignment,) = api.get(f"/api/rbac/assignments?user_id={spammer.pk}").json()["data"]["items"]
+    assert (assignment["user_name"], assignment["group_title"], assignment["granted_by_name"]) == (
+        "@spammer", "Rust Learners", "Alice Owner")
