@@ -46,7 +46,7 @@ def test_not_even_their_own_by_a_superuser_owner(api, owner):
 
 
 def test_with_another_active_owner_one_may_go_but_not_both(api, owner):
-    user, assignment = owner
+    _, assignment = owner
     second = grant(make_user(), "owner")
     assert revoke(api, assignment).status_code == 200
     assert_error(revoke(api, second), 409, "last_owner")
