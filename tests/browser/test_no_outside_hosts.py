@@ -15,12 +15,11 @@ from playwright.sync_api import expect
 
 from tests.e2e.processes import ROOT
 
-from .conftest import PASSWORD, PageProblems, session_cookies
+from .conftest import ICON, PASSWORD, PageProblems, session_cookies
 
 pytestmark = pytest.mark.e2e
 
 LOOPBACK = "127.0.0.1"
-ICON = "/static/common/favicon.svg"
 
 
 class OutsideHosts(list):
