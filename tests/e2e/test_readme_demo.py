@@ -41,7 +41,12 @@ def say(demo, user, text, chat=GROUP.title, wait=6.0, reply_to=None):
 def test_ban_at_spammer_as_alice_on_a_fresh_world(demo):
     assert say(demo, "alice", "/ban @spammer flooding") == ["@spammer is banned."]
     assert demo.telegram.member(GROUP.title, "spammer")["status"] == "kicked"
-    [action] = demo.api.moderation_list(type="ban", status="executed")["items"]
+    # The bot answers first; core hears the outcome right after.
+    deadline = time.monotonic() + 5
+    while not (executed := demo.api.moderation_list(type="ban", status="executed")["items"]):
+        assert time.monotonic() < deadline, demo.api.moderation_list(type="ban")["items"]
+        time.sleep(0.1)
+    [action] = executed
     assert action["reason"] == "flooding"
     spammer = demo.api.user_list(telegram_user_id=demo_world.PERSON["spammer"].telegram_id)["items"][0]
     assert action["target_user_id"] == spammer["id"]
