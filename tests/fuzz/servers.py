@@ -1,5 +1,8 @@
 """Core and web as real processes on loopback ports (tests/e2e/processes.py), with the demo data and the two
-identities the fuzzer calls them with: a `fuzz` service key for core, a demo admin's JWT for web."""
+identities the fuzzer calls them with: a `fuzz` service key for core, a demo admin's JWT for web.
+
+Two cores, each on its own database: one fuzzed directly, one behind web. Fuzzing core changes users, roles and
+grants at random (the demo admin's included), so web's own core must not be that one when both run at once."""
 
 import os
 import secrets
@@ -21,7 +24,7 @@ ADMIN_USERNAME = "admin"  # seed_demo's platform admin (global owner)
 
 @dataclass
 class Servers:
-    core_url: str
+    core_url: str  # the core fuzzed directly
     web_url: str
     admin_token: str
     processes: list[Process]
@@ -31,21 +34,30 @@ class Servers:
             process.stop()
 
 
-def start(data_dir: Path) -> Servers:
-    core_port, web_port = free_port(), free_port()
-    core = core_process(data_dir, core_port)
+def _core(data_dir: Path) -> tuple[Process, str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    core = core_process(data_dir, port)
     core.env["SERVICE_API_KEYS"] += f",{FUZZ_SERVICE}={FUZZ_KEY}"
     # The test profile's fast password hash: with production's (PBKDF2, about 0.5 s of CPU a check) the fuzzer's
     # hundreds of logins and credential checks would cost minutes and push web's login past its timeout (503).
     core.env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     core.env["LOGIN_MAX_FAILURES_PER_IP"] = "1000000"  # see web's below
+    subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env={**os.environ, **core.env},
+                   check=True, stdout=subprocess.DEVNULL)
+    return core, f"http://127.0.0.1:{port}"
+
+
+def start(data_dir: Path) -> Servers:
     processes: list[Process] = []
     try:
-        _seed_demo(core)
-        processes.append(core.start(timeout=120))
-        core_url = f"http://127.0.0.1:{core_port}"
-        password = _admin_password(core_url)
-        web = web_process(data_dir, web_port, core_port, env={
+        fuzzed_core, core_url = _core(data_dir / "core")
+        processes.append(fuzzed_core.start(timeout=120))
+        web_core, web_core_url = _core(data_dir / "web-core")
+        processes.append(web_core.start(timeout=120))
+        password = _admin_password(web_core_url)
+        web_port = free_port()
+        web = web_process(data_dir / "web-core", web_port, int(web_core_url.rsplit(":", 1)[1]), env={
             "JWT_PRIVATE_KEY": generate_private_pem("EdDSA"),
             # A long run outlives the default 5-minute access token; the fuzzer's own failed logins (random
             # names and passwords, all from 127.0.0.1) must not lock the address out of the login it explores.
@@ -62,11 +74,6 @@ def start(data_dir: Path) -> Servers:
         for process in reversed(processes):
             process.stop()
         raise
-
-
-def _seed_demo(core: Process) -> None:
-    subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env={**os.environ, **core.env},
-                   check=True, stdout=subprocess.DEVNULL)
 
 
 def _admin_password(core_url: str) -> str:
