@@ -147,6 +147,17 @@ def test_make_run_core_logs_no_logging_error(tmp_path):
     assert "Logging error" not in output and "Traceback" not in output, output[-3000:]
 
 
+def login(web: str, username: str, password: str) -> int:
+    """web's login status; a 503 (core slower than web's 0.8 s budget on a loaded machine) is asked again."""
+    for _ in range(3):
+        status = httpx.post(f"{web}/api/auth/login", json={"username": username, "password": password},
+                            timeout=10).status_code
+        if status != 503:
+            return status
+        time.sleep(1)
+    return status
+
+
 def typed(command: str, env: dict, stdin: str = "", timeout: float = 120) -> subprocess.CompletedProcess:
     """A command line as the docs write it, through a shell, without a controlling terminal (getpass reads stdin)."""
     return subprocess.run(["/bin/sh", "-c", command], cwd=ROOT, env=env, input=stdin, capture_output=True, text=True,
@@ -174,8 +185,7 @@ def test_make_run_then_the_readme_commands_as_written(tmp_path):
         password = re.search(r"demo admin login\s+admin / (\S+)", banner).group(1)
         assert (tmp_path / "demo-admin-password").read_text().strip() == password
         web = f"http://127.0.0.1:{ports['WEB_PORT']}"
-        login = httpx.post(f"{web}/api/auth/login", json={"username": "admin", "password": password}, timeout=10)
-        assert login.status_code == 200, login.text
+        assert login(web, "admin", password) == 200
 
         env = users_shell(DATA_DIR=str(tmp_path))  # the checkout's data folder, as `make run` used it
 
@@ -204,10 +214,8 @@ def test_make_run_then_the_readme_commands_as_written(tmp_path):
         new_password = "a-New-demo-passw0rd"
         changed = typed(reset, env, stdin=f"{new_password}\n{new_password}\n")
         assert changed.returncode == 0 and "changed successfully" in changed.stdout, changed.stdout + changed.stderr
-        assert httpx.post(f"{web}/api/auth/login", json={"username": "admin", "password": new_password},
-                          timeout=10).status_code == 200
-        assert httpx.post(f"{web}/api/auth/login", json={"username": "admin", "password": password},
-                          timeout=10).status_code == 401
+        assert login(web, "admin", new_password) == 200
+        assert login(web, "admin", password) == 401
 
         # createsuperuser, as an operator would script it.
         created = typed(f"{PYTHON} manage.py createsuperuser --noinput --username operator --email op@example.org",
