@@ -315,6 +315,63 @@ def test_audit_filters_csv_and_chain_verification(web, world, admin_browser):
     assert next_link, "no link to older events"
 
 
+def _audit_rows(html: str) -> list[str]:
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [row for row in body.split("<tr>")[1:] if "<th scope=\"row\">" in row]
+
+
+def test_pages_show_names_titles_and_permissions_not_ids(web, world, admin_browser):
+    admin, group, member = world["admin"], world["group"], world["member"]
+    moderation = admin_browser.get("/moderation", params={"group_id": group["id"]}).text
+    (row,) = [row for row in moderation.split("<tr>") if "be nice" in row]
+    assert f'>{admin["display_name"]}</a>' in row and f'>{member["display_name"]}</a>' in row
+    assert f'>{group["title"]}</a>' in row and re.search(r'<time datetime="[^"]+">[^<]+ UTC</time>', row)
+    audit = admin_browser.get("/audit", params={"action": "moderation.request", "group_id": group["id"]}).text
+    (row,) = _audit_rows(audit)
+    assert f'>{admin["display_name"]}</a>' in row and f'>{group["title"]}</a>' in row
+    checks = admin_browser.get("/audit", params={"action": "permission.check", "dashboard_reads": 1}).text
+    assert '<code class="permission">VIEW_AUDIT</code>' in checks and f'>{admin["display_name"]}</a>' in checks
+    target = web.user(display_name="Gina Granted")
+    web.api.assign_role(user_id=target["id"], role="helper", group_id=group["id"])
+    assignments = admin_browser.get("/assignments", params={"user_id": target["id"]}).text
+    assert ">Gina Granted</a>" in assignments and f'>{group["title"]}</a>' in assignments
+    assert "/static/dashboard/js/localtime.js" in assignments
+
+
+def test_the_audit_views_hide_the_dashboards_own_reads_unless_asked(web, world, admin_browser):
+    admin_browser.get(f"/groups/{world['group']['id']}")  # web's reads for this page: checks by service "web"
+    shown = _audit_rows(admin_browser.get("/audit", params={"limit": 200}).text)
+    assert shown and not [row for row in shown if "<code>permission.check</code>" in row and "<td>web</td>" in row]
+    page = admin_browser.get("/audit", params={"limit": 200, "dashboard_reads": 1}).text
+    assert [row for row in _audit_rows(page) if "<code>permission.check</code>" in row and "<td>web</td>" in row]
+    assert "Hide dashboard reads" in page and "Show dashboard reads" in admin_browser.get("/audit").text
+    hidden_csv = admin_browser.get("/audit.csv", params={"action": "permission.check"}).text.splitlines()[1:]
+    assert not [line for line in hidden_csv if ",web," in line]
+    full_csv = admin_browser.get("/audit.csv", params={"action": "permission.check", "dashboard_reads": 1}).text
+    assert [line for line in full_csv.splitlines()[1:] if ",web," in line]
+
+
+def test_a_global_admin_on_a_group_page_writes_no_denial(web, world, admin_browser):
+    """The platform admin is no member of the group: before, each group page wrote two not_a_member denials."""
+    before = web.api.audit_events(limit=1)["items"][0]["sequence"]
+    assert admin_browser.get(f"/groups/{world['group']['id']}").status_code == 200
+    after = web.api.audit_events(after=before, limit=200)["items"]
+    checks = [event for event in after if event["action"] == "permission.check"]
+    assert checks and all(event["result"] == "allowed" for event in checks), checks
+
+
+def test_a_live_feed_row_is_the_first_pages_row(web, world, admin_browser):
+    """live.js inserts the html each audit message carries: the overview's own partial, rendered by web."""
+    from apps.dashboard.live.rows import feed_item_html
+
+    html = admin_browser.get("/").text
+    first = re.search(r'<li data-sequence="(\d+)">.*?</li>', html, re.S)
+    (event,) = [item for item in web.api.audit_events(limit=50, hide_checks_by="web")["items"]
+                if item["sequence"] == int(first.group(1))]
+    assert feed_item_html(event) == first.group(0)
+    assert "<time datetime=" in first.group(0)
+
+
 BUFFERED = "must consume synchronous iterators"
 
 
@@ -377,7 +434,7 @@ def test_revoke_asks_for_confirmation_then_revokes(web, world, admin_browser):
     link = next(part for part in listing.split('"') if part.startswith(f"/assignments/{assignment['id']}/revoke"))
     confirm = admin_browser.get(link.replace("&amp;", "&"))
     text = check_page(confirm)
-    assert "Are you sure?" in text and "Role helper" in text and f"group {world['group']['id']}" in text
+    assert "Are you sure?" in text and "Role helper" in text and world["group"]["title"] in text
     crafted = check_page(admin_browser.get(f"/assignments/{assignment['id']}/revoke",
                                            params={"user_id": target["id"], "role": "owner"}))
     assert "Role helper" in crafted and "owner" not in crafted  # the page shows core's record, not the link's

@@ -7,7 +7,7 @@ sign-in and resumes). Core is asked once, on connect, whether the user may see a
 stats (VIEW_STATS); neither closes it with 4403.
 
 To the client:  {"type": "hello", "latest_sequence": N, "audit": bool, "stats": bool}
-                {"type": "audit", "event": {...core's audit event...}}
+                {"type": "audit", "event": {...core's audit event...}, "html": "<li>...</li>" (the overview's row)}
                 {"type": "stats", "stats": {...core's system stats...}}
                 {"type": "error", "code": "...", "message": "..."}      (a bad message; the socket stays open)
 From the client: {"type": "resume", "after": N}  the events after N that it missed, in order, before live ones
@@ -39,6 +39,7 @@ from .client import async_core
 from .feed import PAGE_SIZE, is_published, live_feed
 from .hub import live_hub
 from .metrics import MESSAGES_SENT, OPEN_CONNECTIONS
+from .rows import feed_item_html
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class _Encoded:
         sequence = event["sequence"]
         text = self._texts.get(sequence)
         if text is None:
-            text = json.dumps({"type": "audit", "event": event})
+            text = json.dumps({"type": "audit", "event": event, "html": feed_item_html(event)})
             self._texts[sequence] = text
             if len(self._texts) > self.size:
                 self._texts.popitem(last=False)

@@ -86,7 +86,7 @@
         lastSequence = message.latest_sequence;
       }
     } else if (message.type === "audit") {
-      addEvent(message.event);
+      addEvent(message.event, message.html);
     } else if (message.type === "stats") {
       showStats(message.stats || {});
     } else if (message.type === "error" && message.code === "resume_incomplete") {
@@ -145,16 +145,7 @@
     setStatus(text, "off");
   }
 
-  function text(tag, content, className) {
-    var element = document.createElement(tag);
-    element.textContent = content;
-    if (className) {
-      element.className = className;
-    }
-    return element;
-  }
-
-  function addEvent(event) {
+  function addEvent(event, html) {
     if (!event || typeof event.sequence !== "number") {
       return;
     }
@@ -164,28 +155,16 @@
     if (!feed || feed.querySelector('li[data-sequence="' + event.sequence + '"]')) {
       return;
     }
-    var item = document.createElement("li");
-    item.dataset.sequence = String(event.sequence);
-    item.className = "live-new";
-    var time = text("time", String(event.created_at || "").slice(0, 19).replace("T", " "));
-    time.setAttribute("datetime", event.created_at || "");
-    item.appendChild(time);
-    item.appendChild(document.createTextNode(" "));
-    item.appendChild(text("code", event.action || ""));
-    item.appendChild(document.createTextNode(" "));
-    item.appendChild(text("span", event.result || "", "result result-" + (event.result || "")));
-    var who = [];
-    if (event.actor_user_id) {
-      who.push("by user " + event.actor_user_id);
+    // The server renders the row with the overview's own partial (includes/feed_item.html).
+    var holder = document.createElement("template");
+    holder.innerHTML = html || "";
+    var item = holder.content.firstElementChild;
+    if (!item || item.tagName !== "LI") {
+      return;
     }
-    if (event.target_type) {
-      who.push("on " + event.target_type + " " + (event.target_id || ""));
-    }
-    if (who.length) {
-      item.appendChild(text("span", " " + who.join(" "), "who"));
-    }
-    if (event.reason) {
-      item.appendChild(document.createTextNode(" — " + event.reason));
+    item.classList.add("live-new");
+    if (window.dashboardLocalTime) {
+      window.dashboardLocalTime(item);
     }
     // Newest first: before the first item with a lower sequence (a resume can deliver older events late).
     var before = null;
