@@ -81,6 +81,13 @@ class Senders:
     def total(self) -> int:
         return sum(self.acknowledged)
 
+    def wait_for(self, count: int, timeout: float = 10) -> int:
+        """Lets at least `count` more updates be acknowledged (the load is under way), within `timeout`."""
+        target, deadline = self.total + count, time.monotonic() + timeout
+        while self.total < target and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.total
+
     def _send(self, number: int) -> None:
         headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
         give_up = time.monotonic() + 45
@@ -124,46 +131,41 @@ def wait_for_count(platform: Platform, group_id: str, expected: int, timeout: fl
     return messages_in_core(platform, group_id)
 
 
-def run_with_a_kill(platform: Platform, process) -> tuple[Senders, int, int]:
+def test_a_bot_killed_under_load_loses_no_acknowledged_update_and_counts_none_twice(platform):
     chat = platform.new_group()
     group_id = platform.api.group_by_chat(chat["id"])["id"]
     before = messages_in_core(platform, group_id)
     url = f"http://127.0.0.1:{platform.bot_port}/telegram/webhook"
     with Senders(url, chat["id"]) as senders:
-        time.sleep(2.0)
-        acknowledged_before_kill = senders.total
-        kill(process)
+        acknowledged_before_kill = senders.wait_for(400)
+        kill(platform.bot)
         time.sleep(1.0)
-        process.start()
-        time.sleep(1.5)
+        platform.bot.start()
+        senders.wait_for(200)
     assert not senders.errors, senders.errors[:5]
     assert acknowledged_before_kill > 200, "the load did not get going before the kill"
-    return senders, before, wait_for_count(platform, group_id, before + senders.total) - before
-
-
-def test_a_bot_killed_under_load_loses_no_acknowledged_update_and_counts_none_twice(platform):
-    senders, _, counted = run_with_a_kill(platform, platform.bot)
-    print(f"bot killed: {senders.total} updates acknowledged, {sum(senders.refused)} attempts retried, "
-          f"core counted {counted}")
     assert sum(senders.refused) > 0, "no request met the dead bot: the kill did not happen under load"
+    counted = wait_for_count(platform, group_id, before + senders.total) - before
+    print(f"bot killed: {senders.total} updates acknowledged ({acknowledged_before_kill} before the kill), "
+          f"{sum(senders.refused)} attempts retried, core counted {counted}")
     assert counted == senders.total, f"{senders.total} updates acknowledged, core counted {counted}"
 
 
 def test_core_killed_under_load_the_bot_keeps_acknowledging_and_ships_each_once(platform):
     chat = platform.new_group()
     group_id = platform.api.group_by_chat(chat["id"])["id"]
+    before = messages_in_core(platform, group_id)
     url = f"http://127.0.0.1:{platform.bot_port}/telegram/webhook"
     with Senders(url, chat["id"]) as senders:
-        time.sleep(1.5)
+        senders.wait_for(400)
         kill(platform.core)
-        during_outage = senders.total
-        time.sleep(2.0)
-        during_outage = senders.total - during_outage
+        acknowledged_at_kill = senders.total
+        during_outage = senders.wait_for(300) - acknowledged_at_kill
         platform.core.start()
         time.sleep(1.0)
     assert not senders.errors, senders.errors[:5]
     assert during_outage > 100, "the bot stopped acknowledging while core was down"
-    counted = wait_for_count(platform, group_id, senders.total)
+    counted = wait_for_count(platform, group_id, before + senders.total) - before
     print(f"core killed: {senders.total} updates acknowledged ({during_outage} while core was down), "
           f"core counted {counted}")
     assert counted == senders.total, f"{senders.total} updates acknowledged, core counted {counted}"
