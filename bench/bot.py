@@ -22,6 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.conf import settings
+
+if not settings.configured:  # this process runs no role: the core client's imports only read DRF's defaults
+    settings.configure()
+
 from apps.coreclient import CoreClient, CoreError
 from apps.tgsandbox.client import SandboxClient
 from bench.run import server_cpu
