@@ -52,6 +52,18 @@ def test_keyboard_sign_in_and_the_overview_with_its_chart(browser_page, dashboar
         return painted;
     }""")
     assert painted > 1000
+    # One series and one y-axis per chart (moderation actions get their own), whole-number ticks, full width.
+    axes = page.evaluate("""() => ['chart-overview', 'chart-overview-moderation'].map((id) => {
+        const chart = window.Chart.getChart(document.getElementById(id));
+        const y = Object.values(chart.scales).filter((scale) => scale.axis === 'y');
+        return {datasets: chart.data.datasets.length, yAxes: y.length,
+                ticks: y[0].ticks.map((tick) => tick.value), width: chart.width,
+                main: document.getElementById('content').clientWidth};
+    })""")
+    for axis in axes:
+        assert (axis["datasets"], axis["yAxes"]) == (1, 1), axis
+        assert all(float(value).is_integer() for value in axis["ticks"]), axis
+        assert axis["width"] >= axis["main"] * 0.85, axis
     # The skip link is the first thing Tab reaches, and it moves focus to the content.
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
@@ -174,3 +186,22 @@ def test_pages_pass_axe_wcag_aa_checks(browser_page, dashboard_platform, dashboa
     expect(page.locator("ul.errorlist").first).to_be_visible()
     violations += audit("/assignments with errors")
     assert violations == []
+
+
+def test_tables_scroll_sideways_on_a_phone(browser_page, dashboard_platform, dashboard_admin):
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/login")
+    page.get_by_label("Username").fill(dashboard_admin["user"]["username"])
+    page.get_by_label("Password").fill(dashboard_admin["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+    for path in ("/audit", "/moderation", "/assignments"):
+        page.goto(path)
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        wide = page.evaluate("""() => Array.from(document.querySelectorAll('body *'))
+            .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 1)
+            .filter((element) => !(element.parentElement && element.parentElement.closest('.table-scroll'))
+                                 || getComputedStyle(element).position === 'absolute')
+            .slice(0, 5).map((element) => element.tagName + '.' + element.className + '#' + element.id)""")
+        assert widths[0] <= widths[1], (path, widths, wide)

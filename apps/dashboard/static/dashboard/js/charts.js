@@ -1,4 +1,4 @@
-// Draws every <canvas data-chart="ID"> from the JSON in <script type="application/json" id="ID"> (Django's
+// Draws every <canvas data-chart="ID" data-series="KEY"> (that series only) from the JSON in <script type="application/json" id="ID"> (Django's
 // json_script). The same numbers are in a table next to each chart, so nothing is lost without JavaScript.
 (function () {
   "use strict";
@@ -10,21 +10,18 @@
       return;
     }
     var data = JSON.parse(source.textContent);
+    var series = data.series.filter(function (one) { return one.key === canvas.dataset.series; })[0];
+    if (!series) {
+      return;
+    }
+    var colour = COLOURS[series.key] || "#333";
+    // One series and one y-axis per chart; counts are whole numbers, so are the ticks.
     var chart = new window.Chart(canvas, {
       type: "line",
       data: {
         labels: data.labels,
-        datasets: data.series.map(function (series) {
-          return {
-            label: series.label,
-            data: series.data,
-            borderColor: COLOURS[series.key] || "#333",
-            backgroundColor: COLOURS[series.key] || "#333",
-            yAxisID: series.key === "moderation" ? "actions" : "messages",
-            tension: 0.25,
-            pointRadius: 2
-          };
-        })
+        datasets: [{ label: series.label, data: series.data, borderColor: colour, backgroundColor: colour,
+                     tension: 0.25, pointRadius: 2 }]
       },
       options: {
         responsive: true,
@@ -32,9 +29,7 @@
         animation: false,
         interaction: { mode: "index", intersect: false },
         scales: {
-          messages: { type: "linear", position: "left", beginAtZero: true, title: { display: true, text: "Messages" } },
-          actions: { type: "linear", position: "right", beginAtZero: true, grid: { drawOnChartArea: false },
-                     title: { display: true, text: "Moderation actions" } }
+          y: { type: "linear", beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: series.label } }
         }
       }
     });
