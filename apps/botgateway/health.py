@@ -1,47 +1,47 @@
 import asyncio
+import logging
 
-from django.conf import settings
 from django.http import JsonResponse
 from telegram.error import TelegramError
 
-from apps.common.envelope import error_body, success_body
+from apps.common.health import CONNECTED, DISCONNECTED, UNHEALTHY, health_report, probe_redis
 from apps.coreclient import CoreError, CoreUnavailable
 
 from .runtime import current_application
 
+logger = logging.getLogger(__name__)
 
-async def _core_reachable(application) -> bool:
+PROBE_SECONDS = 1.5
+
+
+async def _probe_core(application) -> str:
     try:
-        await asyncio.wait_for(application.bot_data.core.health(), timeout=1.5)
-        return True
+        await asyncio.wait_for(application.bot_data.core.health(), timeout=PROBE_SECONDS)
+        return CONNECTED
     except (CoreUnavailable, CoreError, TimeoutError):
-        return False
+        return DISCONNECTED
 
 
 async def _telegram_reachable(application) -> bool:
     try:
-        await asyncio.wait_for(application.bot.get_me(), timeout=1.5)
+        await asyncio.wait_for(application.bot.get_me(), timeout=PROBE_SECONDS)
         return True
-    except (TelegramError, TimeoutError):
+    except (TelegramError, TimeoutError) as exc:
+        logger.warning("health: Telegram unreachable", extra={"error": str(exc)})
         return False
 
 
 async def bot_health(request):
+    """The seed's body (not enveloped), with core's reachability instead of a database: 503 unhealthy while core
+    or a configured Redis is disconnected, or Telegram (which has no field of its own in that body) is unreachable.
+    The outbox's depth is the `bot_outbox_depth` metric."""
     application = current_application()
-    report = {"status": "unhealthy", "service": settings.SERVICE_NAME, "version": settings.VERSION,
-              "core_api": "unknown", "telegram": "unknown", "outbox_depth": None}
     if application is None:
-        return JsonResponse(error_body("service_unavailable", "bot application not running", 503, report),
-                            status=503)
-    core_ok, telegram_ok = await asyncio.gather(_core_reachable(application), _telegram_reachable(application))
-    shipper = application.bot_data.shipper
-    report.update({
-        "core_api": "connected" if core_ok else "unreachable",
-        "telegram": "connected" if telegram_ok else "unreachable",
-        "outbox_depth": await asyncio.to_thread(shipper.outbox.depth) if shipper else None,
-    })
-    # Core down is a degradation the bot is built for (the outbox holds events); Telegram down is not.
-    report["status"] = "healthy" if core_ok and telegram_ok else "degraded" if telegram_ok else "unhealthy"
+        body, _ = health_report({"core_api": DISCONNECTED, "redis": await asyncio.to_thread(probe_redis)})
+        return JsonResponse(body, status=503)
+    core_api, redis_state, telegram_ok = await asyncio.gather(
+        _probe_core(application), asyncio.to_thread(probe_redis), _telegram_reachable(application))
+    body, status = health_report({"core_api": core_api, "redis": redis_state})
     if not telegram_ok:
-        return JsonResponse(error_body("service_unavailable", "Telegram unreachable", 503, report), status=503)
-    return JsonResponse(success_body(report))
+        body["status"], status = UNHEALTHY, 503
+    return JsonResponse(body, status=status)
