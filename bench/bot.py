@@ -24,8 +24,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-if not settings.configured:  # this process runs no role: the core client's imports only read DRF's defaults
-    settings.configure()
+if not settings.configured:  # this process runs no role: the core client needs only defaults (and a name)
+    settings.configure(SERVICE_NAME="bench")
 
 from apps.coreclient import CoreClient, CoreError
 from apps.tgsandbox.client import SandboxClient
