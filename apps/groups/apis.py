@@ -224,7 +224,9 @@ class GroupMemberListApi(APIView):
         actor_user_id = ObjectIdField(required=False)
 
     class FilterSerializer(PageQuerySerializer):
-        status = serializers.ChoiceField(required=False, choices=Membership.Status.choices)
+        status = serializers.ChoiceField(
+            required=False, choices=[*Membership.Status.choices, ("present", "Present: member or restricted")],
+            help_text="present: the members the group's member_count counts")
 
     @extend_schema(operation_id="groups_members_list", parameters=[FilterSerializer],
                    responses={200: list_envelope(MembershipOutputSerializer), **error_responses(404)})

@@ -87,9 +87,14 @@ def _page_statement(connection, columns: tuple[str, ...], active: bool | None, s
     return PreparedQuery(page_slice(queryset), connection, paged=True)
 
 
+PRESENT_STATUSES = "present"  # the members the group's member_count counts (member or restricted)
+
+
 def membership_list(*, group: Group, status: str | None = None) -> QuerySet[Membership]:
     queryset = Membership.objects.filter(group=group)
-    if status is not None:
+    if status == PRESENT_STATUSES:
+        queryset = queryset.filter(status__in=sorted(Membership.PRESENT))
+    elif status is not None:
         queryset = queryset.filter(status=status)
     return queryset.select_related("user").order_by("id")
 

@@ -193,7 +193,7 @@ def test_every_page_renders_with_core_s_data(web, world, admin_browser):
     pages = {
         "/": ["Overview", "Groups", "Users", "Moderation actions (24 h)", "Latest audit events"],
         "/groups": [group["title"]],
-        f"/groups/{group['id']}": [group["title"], "Settings", "Members", "Mia Member", "Ben Banned"],
+        f"/groups/{group['id']}": [group["title"], "Settings", "Members", "Mia Member"],
         "/users": [member["username"]],
         f"/users/{member['id']}": ["Mia Member", "Roles", "Warnings", "be nice"],
         "/roles": ["owner", "admin", "moderator", "MANAGE_ROLES"],
@@ -288,8 +288,20 @@ def test_members_status_filter(world, admin_browser):
     group = world["group"]
     banned = visible_text(admin_browser.get(f"/groups/{group['id']}", params={"status": "banned"}).text)
     assert "Ben Banned" in banned and "Mia Member" not in banned
-    everyone = visible_text(admin_browser.get(f"/groups/{group['id']}").text)
+    everyone = visible_text(admin_browser.get(f"/groups/{group['id']}", params={"status": "any"}).text)
     assert "Ben Banned" in everyone and "Mia Member" in everyone
+    assert admin_browser.get(f"/groups/{group['id']}", params={"status": "nonsense"}).status_code == 400
+
+
+def test_the_member_count_and_the_member_list_agree(web, world, admin_browser):
+    """member_count counts present members (member, restricted); the list used to show banned ones too."""
+    group = world["group"]
+    html = admin_browser.get(f"/groups/{group['id']}").text
+    text = visible_text(html)
+    count = int(re.search(r"<dt>Members</dt><dd>(\d+) ", html).group(1))
+    assert count == web.api.group_get(group["id"])["member_count"]
+    listed = re.findall(r'<tr>\s*<th scope="row"><a href="/users/', html.split('id="members-title"')[1])
+    assert len(listed) == count and "Mia Member" in text and "Ben Banned" not in text.split("Members")[-1]
 
 
 def test_user_search(world, admin_browser):

@@ -272,17 +272,33 @@ def group_detail(request, group_id):
             status = 400
     else:
         form = forms.GroupSettingsForm(initial=group)
-    members_filters = _query(apis.GroupMemberListApi.FilterSerializer, request, drop={"saved"})
+    members_filters = _query(apis.GroupMemberListApi.FilterSerializer, request, drop={"saved", "status"})
+    status_filter = request.GET.get("status") or PRESENT
+    if status_filter not in (PRESENT, ANY_STATUS, *apis.MEMBER_STATUSES):
+        raise serializers.ValidationError({"status": [f'"{status_filter}" is not a valid choice.']})
+    if status_filter != ANY_STATUS:
+        members_filters["status"] = status_filter
     members = services.group_members(user, group_id, **members_filters)
     stats, stats_denied = _optional(services.stats_group, user, group_id)
     points = _group_points(stats["series"]) if stats else []
     return _page(request, "group_detail.html", {
         "group": group, "form": form, "saved": request.GET.get("saved"),
         "members": members["items"], "pager": _pager(request, members, "members"),
-        "filters": [_choice_filter(request, "status", "By status",
-                                   [(value, value.capitalize()) for value in apis.MEMBER_STATUSES])],
+        "filters": [_member_status_filter(request, status_filter)], "status_filter": status_filter,
         "chart": _chart(points) if stats else None, "chart_points": points, "stats_denied": stats_denied,
     }, status=status, nav="groups")
+
+
+# The group page lists the members its member count counts (member or restricted) unless another status is picked.
+PRESENT, ANY_STATUS = "present", "any"
+
+
+def _member_status_filter(request, current: str) -> dict:
+    choices = [(None, "Present (counted)"), *((value, value.capitalize()) for value in apis.MEMBER_STATUSES),
+               (ANY_STATUS, "Any status")]
+    return {"title": "By status", "options": [
+        {"label": label, "url": _url(request, status=value), "selected": (value or PRESENT) == current}
+        for value, label in choices]}
 
 
 # -- users
