@@ -431,6 +431,28 @@ def test_grant_a_role_and_see_core_s_rank_rule(web, world, admin_browser):
     assert [a["role"] for a in web.api.assignments(user_id=target["id"])["items"]] == ["moderator"]
 
 
+def test_the_grant_form_picks_people_by_name_and_defaults_low(web, world, admin_browser):
+    page = admin_browser.get("/assignments").text
+    assert '<datalist id="grant-users">' in page and 'list="grant-users"' in page
+    assert re.search(r'<option value="member" selected>', page) and not re.search(r'value="owner" selected', page)
+    assert re.search(rf'<option value="{world["group"]["id"]}" selected>', page)  # a group scope, not global
+    named = web.user(display_name=unique("Nora Named "), telegram_username=unique("nora")[:30])
+    for typed in (named["display_name"], f"@{named['telegram_username']}", named["id"],
+                  f"{named['display_name']} (@{named['telegram_username']})"):
+        response = admin_browser.post_form("/assignments", {"user_id": typed, "role": "helper",
+                                                            "group_id": world["group"]["id"]})
+        assert response.status_code == 302, (typed, visible_text(response.text)[:500])
+    assert [a["role"] for a in web.api.assignments(user_id=named["id"])["items"]] == ["helper"]
+    twin = unique("Twin ")
+    web.user(display_name=twin)
+    web.user(display_name=twin)
+    ambiguous = admin_browser.post_form("/assignments", {"user_id": twin, "role": "helper",
+                                                         "group_id": world["group"]["id"]})
+    assert ambiguous.status_code == 400 and "names several users" in visible_text(ambiguous.text)
+    nobody = admin_browser.post_form("/assignments", {"user_id": "No Such Person", "role": "helper"})
+    assert nobody.status_code == 400 and "No user is called" in visible_text(nobody.text)
+
+
 def test_grant_form_shows_core_s_validation_messages(web, admin_browser):
     response = admin_browser.post_form("/assignments", {"user_id": "999999999", "role": "helper"})
     assert response.status_code == 404

@@ -67,7 +67,9 @@ class GroupSettingsForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    user_id = forms.CharField(max_length=64, label="User id", help_text="The user's id (see Users)")
+    user_id = forms.CharField(max_length=150, label="User",
+                              help_text="A name, @username or id: suggestions appear as you type",
+                              widget=forms.TextInput(attrs={"list": "grant-users", "autocomplete": "off"}))
     role = forms.ChoiceField()
     group_id = forms.ChoiceField(required=False, label="Scope",
                                  help_text="Global, or one group the role applies in")
@@ -80,6 +82,10 @@ class GrantForm(forms.Form):
         self.fields["role"].choices = [(role["name"], f"{role['name']} (rank {role['rank']})") for role in roles]
         self.fields["group_id"].choices = [("", "Global (every group)")] + [
             (group["id"], group["title"]) for group in groups]
+        if not self.is_bound:  # a fresh form: the lowest role in the first group, never a global owner by accident
+            lowest = min(roles, key=lambda role: role["rank"], default=None)
+            self.initial.setdefault("role", lowest and lowest["name"])
+            self.initial.setdefault("group_id", groups[0]["id"] if groups else "")
 
 
 class RevokeForm(forms.Form):

@@ -349,7 +349,7 @@ def assignments(request):
     granted = None
     if request.method == "POST":
         form = forms.GrantForm(request.POST, roles=roles, groups=groups["items"] if groups else [])
-        if form.is_valid():
+        if form.is_valid() and _resolve_grant_user(user, form):
             try:
                 granted = services.assignment_grant(user, **{key: value for key, value in form.cleaned_data.items()
                                                             if value not in (None, "")})
@@ -362,6 +362,7 @@ def assignments(request):
     else:
         form = forms.GrantForm(initial={"user_id": request.GET.get("user_id", "")}, roles=roles,
                                groups=groups["items"] if groups else [])
+    people, _ = _optional(services.user_list, user, limit=200)
     filters = _query(apis.AssignmentListApi.FilterSerializer, request, drop={"granted", "revoked"})
     page = services.assignment_list(user, **filters)
     return _page(request, "assignments.html", {
@@ -369,7 +370,40 @@ def assignments(request):
         "filter_form": forms.AssignmentFilterForm(request.GET, auto_id="filter_%s"),
         "filters": [_choice_filter(request, "active", "By status", [("true", "Active"), ("false", "Not active")])],
         "granted": request.GET.get("granted"), "revoked": request.GET.get("revoked"),
+        "people": people["items"] if people else [],
     }, status=status, nav="assignments")
+
+
+def _person(item: dict) -> str:
+    handle = f" (@{item['telegram_username']})" if item.get("telegram_username") else ""
+    return f"{item.get('display_name') or item['username']}{handle}"
+
+
+def _resolve_grant_user(user, form) -> bool:
+    """The grant form's user as typed: an id, @username, username or display name (what the suggestions offer).
+    The id of the one user it names goes on to core; none or several is a message on the field."""
+    typed = form.cleaned_data["user_id"].strip()
+    handle = typed.removeprefix("@").lower()
+    query = typed.removeprefix("@").split(" (@")[0]
+    try:
+        found = services.user_list(user, q=query, limit=50)["items"] if query else []
+    except (CoreError, DomainError):
+        found = []  # the user may not list users: only an id can be used then
+    exact = [item for item in found if typed in (item["id"], _person(item))]
+    exact = exact or [item for item in found if handle in (item["username"].lower(),
+                                                           (item.get("telegram_username") or "").lower(),
+                                                           (item.get("display_name") or "").lower())]
+    if len(exact) == 1:
+        form.cleaned_data["user_id"] = exact[0]["id"]
+        return True
+    if len(exact) > 1:
+        names = ", ".join(f"{_person(item)} [id {item['id']}]" for item in exact[:5])
+        form.add_error("user_id", f'"{typed}" names several users: {names}. Type the @username or the id.')
+        return False
+    if typed.isalnum():
+        return True  # an id the list did not show: core says whether it exists
+    form.add_error("user_id", f'No user is called "{typed}". Type a name, @username or id.')
+    return False
 
 
 @dashboard_page
