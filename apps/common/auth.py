@@ -13,13 +13,11 @@ from rest_framework.permissions import BasePermission
 
 from .context import bind_context
 from .errors import ServiceForbiddenError
+from .headers import API_KEY_HEADER
 from .service_scopes import scope_allows
 
 logger = logging.getLogger(__name__)
 
-API_KEY_HEADER = "X-API-Key"
-# A service's request made for one of its users: core authorizes it as that user (apps/rbac/permissions.py).
-ACTING_USER_HEADER = "X-Acting-User-ID"
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ import aiohttp
 import httpx
 from django.conf import settings
 
-from apps.common.auth import ACTING_USER_HEADER
 from apps.common.context import current_context
+from apps.common.headers import ACTING_USER_HEADER
 
 from . import ids, metrics
 from .breaker import CircuitBreaker

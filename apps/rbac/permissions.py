@@ -17,8 +17,9 @@ import re
 
 from rest_framework.permissions import BasePermission
 
-from apps.common.auth import ACTING_USER_HEADER, ServicePrincipal
+from apps.common.auth import ServicePrincipal
 from apps.common.errors import PermissionDeniedError, ValidationFailed
+from apps.common.headers import ACTING_USER_HEADER
 from apps.groups.selectors import group_get
 
 from .selectors import PermissionQuery

@@ -24,7 +24,7 @@ def test_every_role_exports_its_series_and_they_count_a_command_and_a_browser_re
     assert login.status_code == 200, login.text
     token = login.json()["data"]["access"]
     assert deployment.web_request("GET", "/api/groups", "scrape-groups", token=token).status_code == 200
-    assert deployment.web_request("GET", "/api/groups/nope", "scrape-404", token=token).status_code == 404
+    assert deployment.web_request("GET", "/api/groups/999999999", "scrape-404", token=token).status_code == 404
     deployment.wait_for(lambda: Scrape(deployment.scrape("bot")).value(
         "bot_updates_total", kind="message") >= before["bot"].value("bot_updates_total", kind="message") + 1,
         "the bot to count the update")
