@@ -198,6 +198,10 @@ def test_tables_scroll_sideways_on_a_phone(browser_page, dashboard_platform, das
     expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
     for path in ("/audit", "/moderation", "/assignments"):
         page.goto(path)
+        if path == "/audit":  # times in the viewer's zone (the context's: UTC here), by localtime.js
+            first = page.locator("table.results time").first
+            expect(first).not_to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))
+            expect(first).to_have_attribute("datetime", re.compile(r"^\d{4}-\d\d-\d\dT"))
         widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         wide = page.evaluate("""() => Array.from(document.querySelectorAll('body *'))
             .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 1)

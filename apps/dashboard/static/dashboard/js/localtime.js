@@ -4,7 +4,9 @@
   "use strict";
   var format = null;
   try {
-    format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium", timeZoneName: "short" });
+    // Components, not dateStyle/timeStyle: those cannot be combined with timeZoneName.
+    format = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit",
+                                                  minute: "2-digit", second: "2-digit", timeZoneName: "short" });
   } catch (error) {
     format = null;
   }
