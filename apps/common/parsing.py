@@ -51,6 +51,10 @@ def parse_query(serializer_class: type[serializers.Serializer], request) -> dict
     unknown = sorted(set(params) - known - {"format"})
     if unknown:
         raise serializers.ValidationError({name: ["Unknown query parameter."] for name in unknown})
+    repeated = sorted(name for name in params if len(params.getlist(name)) > 1)
+    if repeated:
+        # Only one of the values would count: which one is the caller's guess, so refuse it.
+        raise serializers.ValidationError({name: ["Given more than once."] for name in repeated})
     data = {key: params.get(key) for key in params if key in known}
     if shape is not None:
         try:

@@ -38,9 +38,14 @@ def parse_answer(serializer_class, query):
 @pytest.mark.parametrize("query", QUERIES)
 def test_same_answer_as_the_serializer(serializer_class, query):
     known = set(serializer_class().fields)
-    if not set(Request(RequestFactory().get(f"/x?{query}")).query_params) <= known:
+    params = Request(RequestFactory().get(f"/x?{query}")).query_params
+    if not set(params) <= known:
         verdict = parse_answer(serializer_class, query)  # refused before the shape or the serializer reads it
         assert verdict[0] == "error" and all(errors == ["Unknown query parameter."] for errors in verdict[1].values())
+        return
+    if any(len(params.getlist(name)) > 1 for name in params):
+        verdict = parse_answer(serializer_class, query)  # a repeated parameter is refused the same way
+        assert verdict[0] == "error" and all(errors == ["Given more than once."] for errors in verdict[1].values())
         return
     assert parse_answer(serializer_class, query) == serializer_answer(serializer_class, query)
 

@@ -136,3 +136,9 @@ def test_an_events_batch_states_its_size_and_one_group_per_event(bodies):
     assert not bodies.valid("post", "/api/events/batch", {"events": [event]})
     both = {**event, "group_id": "1", "telegram_chat_id": -5}
     assert not bodies.valid("post", "/api/events/batch", {"events": [both]})
+
+
+def test_a_query_parameter_given_twice_is_refused(api):
+    assert api.get("/api/users?is_active=true").status_code == 200
+    response = api.get("/api/users?is_active=garbage&is_active=")
+    assert response.status_code == 400 and response.json()["details"] == {"is_active": ["Given more than once."]}
