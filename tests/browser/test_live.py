@@ -4,7 +4,6 @@ without a reload, and says in words that it is live; the stats cards follow core
 Core, the Telegram sandbox and the bot are the end-to-end platform's processes; web runs in front of that core.
 """
 
-import re
 import time
 
 import httpx
@@ -114,9 +113,9 @@ def test_stats_cards_follow_core_without_a_reload(overview, live_platform):
 
 
 def created_item(page, group):
-    """The feed's item for this group's creation ("... on group 3", not group 13's or a time with a 3 in it)."""
+    """The feed's item for this group's creation: it names the group by its title, linked to the group's page."""
     return page.locator("#live-feed li", has_text="group.create").filter(
-        has_text=re.compile(rf"on group {group['id']}\b"))
+        has=page.locator(f'a[href="/groups/{group["id"]}"]', has_text=group["title"]))
 
 
 def test_the_page_reconnects_after_web_restarts_and_catches_up(overview, live_platform):
