@@ -5,8 +5,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from apps.common.client_address import client_address
+from apps.common.errors import LoginRateLimited
 
-from .errors import LoginRateLimited
 from .services import login_attempt_record, login_failure_reason, login_throttle_check
 
 

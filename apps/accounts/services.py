@@ -10,10 +10,11 @@ from django.utils import timezone
 from apps.audit import actions
 from apps.audit.services import audit_record
 from apps.common.db import atomic_attempts
+from apps.common.errors import LoginRateLimited
 from apps.common.ratelimit import login_limiter
 from apps.users.models import User
 
-from .errors import InvalidCredentialsError, LoginRateLimited
+from .errors import InvalidCredentialsError
 from .models import RevokedToken, RevokedTokenFamily
 
 logger = logging.getLogger(__name__)

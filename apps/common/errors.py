@@ -69,6 +69,21 @@ class ServiceForbiddenError(DomainError):
     default_message = "This service may not call this endpoint"
 
 
+class LoginRateLimited(DomainError):
+    """Too many failed logins for the account or the client address: refused without checking the password
+    (core's credential check and logins, and web's login, which passes core's refusal on)."""
+
+    code = "rate_limited"
+    status_code = 429
+
+    def __init__(self, *, scope: str, retry_after: int):
+        what = "this account" if scope == "account" else "this address"
+        super().__init__(f"Too many failed logins for {what}; try again in {retry_after} seconds",
+                         details={"scope": scope, "retry_after": retry_after})
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 _DRF_CODES = {
     drf.ParseError: ("malformed_request", 400),
     drf.NotAuthenticated: ("unauthenticated", 401),

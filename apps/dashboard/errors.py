@@ -44,17 +44,6 @@ class SigningUnavailable(DomainError):
     default_message = "This web instance verifies tokens but holds no private key to issue them"
 
 
-class LoginThrottled(DomainError):
-    code = "rate_limited"
-    status_code = 429
-
-    def __init__(self, *, scope: str, retry_after: int):
-        what = "this account" if scope == "account" else "this address"
-        super().__init__(f"Too many failed logins for {what}; try again in {retry_after} seconds",
-                         details={"scope": scope, "retry_after": retry_after})
-        self.retry_after = retry_after
-
-
 class CoreUnavailableError(DomainError):
     code = "core_unavailable"
     status_code = 503
@@ -73,8 +62,6 @@ def dashboard_exception_handler(exc, context):
                                        "required (POST /api/auth/login gives one)", 401), status=401)
     else:
         response = envelope_exception_handler(exc, context)
-    if isinstance(exc, LoginThrottled):
-        response["Retry-After"] = str(exc.retry_after)
     if response is not None and response.status_code == 401:
         response["WWW-Authenticate"] = BEARER_CHALLENGE
     return response

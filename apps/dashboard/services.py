@@ -8,12 +8,12 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from apps.common.errors import PermissionDeniedError
+from apps.common.errors import LoginRateLimited, PermissionDeniedError
 from apps.common.ratelimit import login_limiter
 from apps.coreclient import CoreError, ids
 
 from .core import core
-from .errors import InvalidCredentials, LoginThrottled, SigningUnavailable, TokenRejected, TokenRevoked
+from .errors import InvalidCredentials, SigningUnavailable, TokenRejected, TokenRevoked
 from .tokens import DashboardUser, can_sign, expiry, issue_pair, read_refresh, remember_family
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def login(*, username: str, password: str, client_ip: str) -> dict:
     if locked is not None:
         logger.warning("login throttled", extra={"scope": locked.scope, "retry_after": locked.retry_after,
                                                  "client_ip": client_ip})
-        raise LoginThrottled(scope=locked.scope, retry_after=locked.retry_after)
+        raise LoginRateLimited(scope=locked.scope, retry_after=locked.retry_after)
     if not can_sign():  # before the password is sent anywhere
         raise SigningUnavailable()
     try:
@@ -45,7 +45,7 @@ def login(*, username: str, password: str, client_ip: str) -> dict:
     except CoreError as exc:
         if exc.code == "rate_limited":  # core's own count (its other logins, or other web replicas) is full
             details = exc.details if isinstance(exc.details, dict) else {}
-            raise LoginThrottled(scope=details.get("scope", "account"),
+            raise LoginRateLimited(scope=details.get("scope", "account"),
                                  retry_after=int(details.get("retry_after", 1))) from None
         if exc.code != "invalid_credentials":
             raise

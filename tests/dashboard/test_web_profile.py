@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from rest_framework import exceptions as drf
 
+from apps.common.errors import LoginRateLimited
 from apps.coreclient import CoreError, CoreUnavailable
-from apps.dashboard.errors import LoginThrottled, TokenExpired, dashboard_exception_handler
+from apps.dashboard.errors import TokenExpired, dashboard_exception_handler
 from apps.dashboard.keys import generate_private_pem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def test_production_web_passes_deploy_checks_with_a_key(tmp_path):
     (CoreError("unauthenticated", "Unknown API key", 401), 503, "core_unavailable"),  # web's key, not the browser's
     (drf.NotAuthenticated(), 401, "unauthenticated"),
     (TokenExpired(), 401, "token_expired"),
-    (LoginThrottled(scope="ip", retry_after=42), 429, "rate_limited"),
+    (LoginRateLimited(scope="ip", retry_after=42), 429, "rate_limited"),
 ])
 def test_errors_map_to_the_envelope(exc, status, code):
     response = dashboard_exception_handler(exc, {"request": None})

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from rest_framework import serializers
 
 from apps.common.client_address import client_address
-from apps.common.errors import DomainError, PermissionDeniedError, json_not_found
+from apps.common.errors import DomainError, LoginRateLimited, PermissionDeniedError, json_not_found
 from apps.coreclient import CoreError, CoreUnavailable, ids
 from apps.dashboard import apis, services
-from apps.dashboard.errors import InvalidCredentials, LoginThrottled, TokenRejected
+from apps.dashboard.errors import InvalidCredentials, TokenRejected
 
 from . import forms
 from .auth import LoginRequired, clear_token_cookies, cookie_user, dashboard_page, safe_next, set_token_cookies
@@ -163,7 +163,7 @@ def login(request):
         try:
             pair = services.login(username=form.cleaned_data["username"], password=form.cleaned_data["password"],
                                   client_ip=client_address(request))
-        except (InvalidCredentials, LoginThrottled) as exc:
+        except (InvalidCredentials, LoginRateLimited) as exc:
             form.add_error(None, exc.message)
             status = exc.status_code
         except PAGE_ERRORS as exc:
