@@ -189,3 +189,20 @@ class TestMembers:
         with nothing_written():
             assert_error(api.post(members(group), raw=json.dumps([{"user_id": str(user.pk)}])),
                          400, "validation_error", "JSON object")
+
+
+def test_the_present_members_are_the_ones_member_count_counts(api, db):
+    from tests.factories import make_member
+
+    group = make_group()
+    statuses = [Membership.Status.MEMBER, Membership.Status.RESTRICTED, Membership.Status.BANNED,
+                Membership.Status.LEFT, Membership.Status.KICKED]
+    for status in statuses:
+        make_member(make_user(), group, status)
+    response = api.get(f"/api/groups/{group.pk}/members?status=present")
+    assert response.status_code == 200, response.content
+    data = response.json()["data"]
+    group.refresh_from_db()
+    assert data["total"] == group.member_count == 2
+    assert {item["status"] for item in data["items"]} == {"member", "restricted"}
+    assert api.get(f"/api/groups/{group.pk}/members").json()["data"]["total"] == 5
