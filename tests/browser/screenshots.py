@@ -10,8 +10,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from apps.common import demo_world
+from apps.coreclient.client import CoreClient
 from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
-from tests.e2e.processes import ROOT, core_process, free_port, web_process
+from tests.e2e.processes import ROOT, TEST_KEY, core_process, free_port, web_process
 
 VIEWPORT = {"width": 1280, "height": 800}
 
@@ -21,6 +23,18 @@ def _seed(data_dir: Path, core_port: int) -> str:
            "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
     subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True)
     return (data_dir / "demo-admin-password").read_text().strip()
+
+
+def _readme_demo(core_url: str) -> str:
+    """The README's demo, as the bot would record it: @alice bans @spammer in the Sandbox Group for flooding.
+    Returns the group's id."""
+    core = CoreClient(core_url, TEST_KEY, timeout=10)
+    group = next(item for item in core.group_list(limit=50)["items"] if item["title"] == demo_world.GROUPS[0].title)
+    alice, spammer = (core.user_list(username=login)["items"][0] for login in ("alice", "spammer"))
+    action = core.moderation_record(type="ban", group_id=group["id"], actor_user_id=alice["id"],
+                                    target_user_id=spammer["id"], reason="flooding", permission="BAN_USERS")
+    core.moderation_complete(action["action"]["id"], status="executed")
+    return group["id"]
 
 
 def _shoot(page, path: str, out: Path, name: str) -> None:
@@ -43,6 +57,7 @@ def main(out: Path) -> None:
         core.start()
         web.start()
         try:
+            group_id = _readme_demo(f"http://127.0.0.1:{core_port}")
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
                 # Times show in the viewer's zone: a fixed one here, so the pictures do not depend on the machine's.
@@ -56,9 +71,7 @@ def main(out: Path) -> None:
                 page.get_by_role("button", name="Log in").click()
                 page.wait_for_url("**/")
                 _shoot(page, "/", out, "dashboard-overview.png")
-                page.goto("/groups")
-                group = page.locator("table.results tbody a").first.get_attribute("href")
-                _shoot(page, group, out, "dashboard-group.png")
+                _shoot(page, f"/groups/{group_id}", out, "dashboard-group.png")
                 _shoot(page, "/audit", out, "dashboard-audit.png")
                 _shoot(page, "/moderation", out, "dashboard-moderation.png")
                 docs = browser.new_context(base_url=f"http://127.0.0.1:{core_port}", viewport=VIEWPORT).new_page()
