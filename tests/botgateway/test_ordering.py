@@ -108,7 +108,8 @@ def test_work_on_a_chat_without_an_update_takes_the_chats_turn():
         return name
 
     async def scenario():
-        first = asyncio.create_task(processor.process_update(message_update(1, -7), step("update 1", 0.1)))
+        # Update 1 runs long enough that the other chat's short step ends first even on a loaded machine.
+        first = asyncio.create_task(processor.process_update(message_update(1, -7), step("update 1", 0.5)))
         await asyncio.sleep(0.01)
         resync = asyncio.create_task(processor.in_chat_turn(-7, step("resync", 0.01)))
         await asyncio.sleep(0.01)

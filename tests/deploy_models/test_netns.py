@@ -66,7 +66,7 @@ def test_each_role_lives_in_its_own_namespace_and_knows_the_others_by_address(se
     assert connects(network, "bot", hosts["core"], PORTS["core"])
     assert not connects(network, "bot", "127.0.0.1", PORTS["core"])
     assert connects(network, "web", hosts["redis"], PORTS["redis"])
-    health = httpx.get(f"{servers.placement.url('bot')}/api/health", timeout=5).json()["data"]
+    health = httpx.get(f"{servers.placement.url('bot')}/api/health", timeout=5).json()
     assert health["core_api"] == "connected", health
 
 

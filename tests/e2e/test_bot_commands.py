@@ -184,7 +184,7 @@ def test_every_command_is_denied_to_a_plain_member(platform, shared_group, comma
     member = fresh_member(platform, chat)  # a member's denials are throttled after a few: one member per command
     mark = platform.call_mark()
     reply_to = None if "@" in command else victim["message_id"]  # message commands point by reply
-    _, replies = platform.say(chat["id"], member, command, reply_to=reply_to)
+    _, replies = platform.say(chat["id"], member, command, reply_to=reply_to, wait=10)  # a reply is due: no rush
     assert replies == [f"You need the {permission} permission to do that."]
     acted = [call for call in platform.telegram.calls(since=mark, exclude=["getUpdates"])["calls"]
              if call["method"] not in ("sendMessage", "getChatMember", "getChatAdministrators")]

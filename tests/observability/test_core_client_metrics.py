@@ -137,6 +137,8 @@ def test_the_async_client_is_measured_the_same_way(live_server):
 
 def _argument(parameter: inspect.Parameter):
     annotation = str(parameter.annotation)
+    if parameter.name == "name":  # a role's name: the client refuses anything else in that path
+        return "moderator"
     if "datetime" in annotation:
         return datetime.now(UTC)
     if "list" in annotation:
