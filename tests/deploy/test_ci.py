@@ -90,11 +90,11 @@ def test_one_image_per_role_target_pushed_only_on_a_tag(workflow):
     on_tag = "startsWith(github.ref, 'refs/tags/v')"
     (login,) = steps_using(job, "docker/login-action")
     assert login["if"] == on_tag
-    assert login["with"] == {"registry": "ghcr.io", "username": "${{ github.actor }}",
+    assert login["with"] == {"registry": "${{ vars.IMAGE_REGISTRY }}", "username": "${{ github.actor }}",
                              "password": "${{ secrets.GITHUB_TOKEN }}"}
     (meta,) = steps_using(job, "docker/metadata-action")
     # <owner>/<repo>-core, -bot, -web: the names compose.prod.yaml (IMAGE_REPOSITORY) and Kubernetes use.
-    assert meta["with"]["images"] == "ghcr.io/${{ github.repository }}-${{ matrix.role }}"
+    assert meta["with"]["images"] == "${{ vars.IMAGE_REGISTRY }}/${{ github.repository }}-${{ matrix.role }}"
     assert "type=semver,pattern={{version}}" in meta["with"]["tags"]
     (build,) = steps_using(job, "docker/build-push-action")
     assert build["with"]["target"] == "${{ matrix.role }}" and build["with"]["context"] == "."

@@ -413,7 +413,7 @@ def test_compose_refuses_to_start_until_the_secrets_are_filled_in():
 def test_filled_in_compose_file_is_complete_and_valid():
     env = {**env_example(), "PUBLIC_HOST": "mod.example.org", "BOT_CORE_API_KEY": "k1", "WEB_CORE_API_KEY": "k2",
            "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": "s", "JWT_PRIVATE_KEY": "pem",
-           "GRAFANA_ADMIN_PASSWORD": "p", "IMAGE_REPOSITORY": "ghcr.io/acme/tgmod", "IMAGE_TAG": "1.2.0"}
+           "GRAFANA_ADMIN_PASSWORD": "p", "IMAGE_REPOSITORY": "registry.example/acme/tgmod", "IMAGE_TAG": "1.2.0"}
     text, errors = interpolate(PROD.read_text(), env)
     assert errors == [] and "${" not in text
     document = yaml.safe_load(text)
@@ -428,4 +428,4 @@ def test_filled_in_compose_file_is_complete_and_valid():
     assert core["DATABASE_URL"] == "mongodb://mongo:27017/tgmod?replicaSet=rs0"
     # The images CI pushes (.github/workflows/ci.yml), one per role.
     assert {services[name]["image"] for name in ("migrate", *ROLES)} == {
-        "ghcr.io/acme/tgmod-core:1.2.0", "ghcr.io/acme/tgmod-bot:1.2.0", "ghcr.io/acme/tgmod-web:1.2.0"}
+        "registry.example/acme/tgmod-core:1.2.0", "registry.example/acme/tgmod-bot:1.2.0", "registry.example/acme/tgmod-web:1.2.0"}
