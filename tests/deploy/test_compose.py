@@ -428,4 +428,4 @@ def test_filled_in_compose_file_is_complete_and_valid():
     assert core["DATABASE_URL"] == "mongodb://mongo:27017/tgmod?replicaSet=rs0"
     # The images CI pushes (.github/workflows/ci.yml), one per role.
     assert {services[name]["image"] for name in ("migrate", *ROLES)} == {
-        "registry.example/acme/tgmod-core:1.2.0", "registry.example/acme/tgmod-bot:1.2.0", "registry.example/acme/tgmod-web:1.2.0"}
+        f"registry.example/acme/tgmod-{role}:1.2.0" for role in ("core", "bot", "web")}
