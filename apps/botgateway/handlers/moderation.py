@@ -234,7 +234,12 @@ async def request_action(context: BotContext, update: Update, targeted: Targeted
     record and the target's Telegram id."""
     chat, ref = update.effective_chat, targeted.parsed.target
     if targeted.target_id is not None:
-        refuse_self(context, targeted.target_id)
+        try:
+            refuse_self(context, targeted.target_id)
+        except StopCommand:
+            for refusal in refusals:
+                refusal.close()  # never to be awaited: the bot's own reads are moot
+            raise
         target = {"target_telegram_user_id": targeted.target_id}
         refusals = [*refusals, refuse_protected_target(context, chat, targeted.target_id)]
     else:
