@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Django's manage.py, aware of the three roles: each command runs with the settings of the role it belongs to
-(`botchat`, `runbot` and `telegram_webhook` the bot's, everything else core's), so `manage.py <command>` works as
+(`runbot` and `telegram_webhook` the bot's, everything else core's), so `manage.py <command>` works as
 the README writes it. An explicit DJANGO_SETTINGS_MODULE always wins. Run from a git checkout, APP_ENV defaults to
 development (a container image has no .git and keeps production as its default)."""
 
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-BOT_COMMANDS = {"botchat", "runbot", "telegram_webhook"}
+BOT_COMMANDS = {"runbot", "telegram_webhook"}
 
 
 def settings_for(argv: list[str]) -> str:

@@ -28,7 +28,6 @@ if not settings.configured:  # this process runs no role: the core client needs 
     settings.configure(SERVICE_NAME="bench")
 
 from apps.coreclient import CoreClient, CoreError
-from apps.tgsandbox.client import SandboxClient
 from bench.run import server_cpu
 from tests.e2e.processes import (
     BIN,
@@ -40,6 +39,7 @@ from tests.e2e.processes import (
     free_port,
     sandbox_process,
 )
+from tgsandbox.client import SandboxClient
 
 SCRIPT = Path(__file__).resolve().parent / "wrk" / "telegram_updates.lua"
 TARGET_MESSAGES_PER_S = 2000

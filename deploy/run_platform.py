@@ -37,7 +37,7 @@ def roles() -> list[Role]:
     bot_env = {"DJANGO_SETTINGS_MODULE": "config.settings.bot", "CORE_API_URL": f"http://127.0.0.1:{CORE_PORT}"}
     started = [core]
     if not os.environ.get("TELEGRAM_BOT_TOKEN"):
-        started.append(Role("sandbox", [sys.executable, "-m", "apps.tgsandbox", "--log-level", "warning"],
+        started.append(Role("sandbox", [sys.executable, "-m", "tgsandbox", "--log-level", "warning"],
                             f"http://127.0.0.1:{SANDBOX_PORT}/sandbox", {"SANDBOX_PORT": str(SANDBOX_PORT)}))
         bot_env["TELEGRAM_API_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}/bot"
     started.append(Role("bot", [str(BIN / "uvicorn"), "apps.botgateway.asgi:application", "--host", "127.0.0.1",
@@ -117,7 +117,7 @@ def main() -> int:
         if not os.environ.get("TELEGRAM_BOT_TOKEN"):
             port = "" if SANDBOX_PORT == 8081 else f"SANDBOX_PORT={SANDBOX_PORT} "
             print(f"  Telegram sandbox  http://127.0.0.1:{SANDBOX_PORT}/sandbox   chat with the bot: "
-                  f"{port}.venv/bin/python manage.py botchat   (then /ban @spammer flooding as @alice)")
+                  f"{port}.venv/bin/python -m tgsandbox.botchat   (then /ban @spammer flooding as @alice)")
         print(f"  dashboard         http://127.0.0.1:{WEB_PORT}/   (log in as the demo admin below)")
         print(f"  dashboard API     http://127.0.0.1:{WEB_PORT}/api/docs   (POST /api/auth/login as the demo admin, "
               "then Authorize with the access token)")

@@ -1,5 +1,5 @@
 """The demo world, one for both sides: core's demo data (`manage.py seed_demo`) and the Telegram sandbox's demo
-(apps/tgsandbox/seed.py) are built from these lists, so the same people, with the same Telegram ids and
+(tgsandbox/seed.py) are built from these lists, so the same people, with the same Telegram ids and
 @usernames, are in the same groups on both, and what they said before the first command is known to core.
 
 Plain data: no Django, so the sandbox (which imports nothing from Django) reads it too.

@@ -27,7 +27,7 @@ MIDDLEWARE = [
 # No usable database: Django's dummy backend raises on any query.
 DATABASES: dict = {}
 
-# Telegram. Without a token, development runs against the local sandbox (apps/tgsandbox).
+# Telegram. Without a token, development runs against the local sandbox (tgsandbox).
 TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN", "" if PRODUCTION else "123456:sandbox-token")
 TELEGRAM_API_BASE_URL = env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET", "" if PRODUCTION else "dev-webhook-secret")

@@ -3,7 +3,7 @@
 #   dev.sh core     migrations, the demo data (once), then Django's runserver (auto-reload)
 #   dev.sh bot      uvicorn --reload, webhook mode (the Telegram sandbox posts the updates)
 #   dev.sh web      uvicorn --reload
-#   dev.sh sandbox  the Telegram sandbox (apps/tgsandbox); no reload: its chats live in its memory
+#   dev.sh sandbox  the Telegram sandbox (tgsandbox); no reload: its chats live in its memory
 # Never for production: DEBUG follows APP_ENV=development, and the servers are the development ones.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -34,7 +34,7 @@ case "${1:-}" in
         run uvicorn apps.dashboard.asgi:application --host "$BIND_HOST" --port "$PORT" --lifespan on \
             --no-access-log --log-level "$(log_level)" --reload --reload-dir apps --reload-dir config ;;
     sandbox)
-        run python -m apps.tgsandbox --host "$BIND_HOST" --port "${PORT:-8081}" --log-level "$(log_level)" ;;
+        run python -m tgsandbox --host "$BIND_HOST" --port "${PORT:-8081}" --log-level "$(log_level)" ;;
     *)
         echo "usage: deploy/start/dev.sh core|bot|web|sandbox" >&2
         exit 2 ;;

@@ -13,7 +13,7 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from apps.botgateway.telegram_request import AiohttpRequest
-from apps.tgsandbox.server import SandboxServer
+from tgsandbox.server import SandboxServer
 
 TOKEN = "123456:request-test"
 

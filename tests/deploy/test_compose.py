@@ -173,7 +173,7 @@ def test_development_roles_reload_on_code_changes(dev):
         # Watch the code, not the whole folder.
         assert {argv[i + 1] for i, arg in enumerate(argv) if arg == "--reload-dir"} == {"apps", "config"}
     sandbox = dev_command(services["tgsandbox"])
-    assert sandbox[:3] == ["python", "-m", "apps.tgsandbox"]
+    assert sandbox[:3] == ["python", "-m", "tgsandbox"]
     assert sandbox[sandbox.index("--port") + 1] == "8081"
     assert sandbox[sandbox.index("--host") + 1] == ALL_INTERFACES
 

@@ -121,6 +121,9 @@ def test_the_code_stage_copies_what_the_roles_import():
     code = named_stages(DOCKERFILE.read_text())["code"]
     copied = {source.rstrip("/") for keyword, rest in code if keyword == "COPY" for source in rest.split()[:-1]}
     assert {"apps", "config", "deploy", "manage.py", "mongo_migrations"} <= copied
+    # Development tools stay out of every image: the Telegram sandbox, the benchmarks, the tests.
+    assert not copied & {"tgsandbox", "bench", "tests", "."}
+    assert (ROOT / "tgsandbox" / "__init__.py").exists() and not (ROOT / "apps" / "tgsandbox").exists()
 
 
 @pytest.mark.parametrize("role", ROLE_PORTS)

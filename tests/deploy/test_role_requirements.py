@@ -22,11 +22,12 @@ REQUIREMENTS = ROOT / "requirements"
 VENV_TOOLS = {"pip", "setuptools"}
 
 # What runs in each image: the application, the server programs of its start scripts (deploy/start) and what the
-# development compose runs on it (compose.yaml: the Telegram sandbox runs on the bot's image).
+# development compose runs on it (the Telegram sandbox, mounted from the checkout over the bot's image: no image
+# holds it).
 ROLE_IMPORTS = {
     "core": ["config.wsgi", "gunicorn.app.wsgiapp", "gunicorn.workers.gthread"],
     "bot": ["apps.botgateway.asgi", "apps.botgateway.application", "uvicorn.main", "uvicorn.supervisors.statreload",
-            "apps.tgsandbox.server"],
+            "tgsandbox.server"],
     "web": ["apps.dashboard.asgi", "gunicorn.app.wsgiapp", "uvicorn_worker", "uvicorn.supervisors.statreload"],
 }
 

@@ -19,7 +19,6 @@ import httpx
 
 from apps.coreclient import CoreClient, CoreError
 from apps.dashboard.keys import generate_private_pem
-from apps.tgsandbox.client import SandboxClient
 from tests.e2e.conftest import ALLOWED_UPDATES, Platform
 from tests.e2e.processes import (
     TEST_KEY,
@@ -31,6 +30,7 @@ from tests.e2e.processes import (
     sandbox_process,
     web_process,
 )
+from tgsandbox.client import SandboxClient
 
 ROLES = ("core", "bot", "web", "sandbox", "redis")
 PASSWORD = "correct-Horse-battery-9"

@@ -23,7 +23,6 @@ NOT_IN_A_USERS_SHELL = {"DJANGO_SETTINGS_MODULE", "APP_ENV", "LOG_FORMAT", "SERV
 # it is. "run": typed as written against `make run`'s platform; "help": its settings load and it parses (it needs
 # what a test cannot give it: Telegram, production settings, a terminal).
 MANAGE_COMMANDS = {
-    "botchat": "run",
     "audit_verify": "run",
     "seed_demo": "run",
     "changepassword": "run",
@@ -69,7 +68,8 @@ def manage_command_name(command: str) -> str | None:
 def test_every_documented_command_is_exercised_here():
     commands = documented_commands()
     names = {manage_command_name(command) for command in commands} - {None}
-    assert {"botchat", "audit_verify", "seed_demo", "changepassword"} <= names
+    assert {"audit_verify", "seed_demo", "changepassword"} <= names
+    assert "python -m tgsandbox.botchat" in DOCS[0].read_text()
     assert names <= set(MANAGE_COMMANDS), f"exercise these in this test: {names - set(MANAGE_COMMANDS)}"
     targets = {re.match(r"make ([a-z-]+)", command).group(1) for command in commands if command.startswith("make ")}
     assert {"run", "test"} <= targets and targets <= MAKE_TARGETS, targets
@@ -190,7 +190,7 @@ def test_make_run_then_the_readme_commands_as_written(tmp_path):
         env = users_shell(DATA_DIR=str(tmp_path))  # the checkout's data folder, as `make run` used it
 
         # botchat, as the banner gives it: the README's demo, and the chat without log lines.
-        botchat = re.search(r"chat with the bot: (.+?manage\.py botchat)", banner).group(1)
+        botchat = re.search(r"chat with the bot: (.+?-m tgsandbox\.botchat)", banner).group(1)
         session = typed(botchat, env, stdin="/ban @spammer flooding\n/quit\n")
         assert session.returncode == 0, session.stderr
         assert "you are @alice in Sandbox Group" in session.stdout

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from apps.coreclient import CoreClient
-from apps.tgsandbox.client import SandboxClient
+from tgsandbox.client import SandboxClient
 
 from .processes import TEST_KEY, WEBHOOK_SECRET, bot_process, core_process, free_port, sandbox_process
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from apps.tgsandbox.client import SandboxClient
+from tgsandbox.client import SandboxClient
 
 from .processes import ROOT, WEBHOOK_SECRET, bot_process, core_process, free_port, sandbox_process
 

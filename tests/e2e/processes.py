@@ -94,7 +94,7 @@ def core_process(data_dir: Path, port: int) -> Process:
 
 
 def sandbox_process(data_dir: Path, port: int) -> Process:
-    return Process("sandbox", [sys.executable, "-m", "apps.tgsandbox", "--port", str(port), "--no-rate-limits"],
+    return Process("sandbox", [sys.executable, "-m", "tgsandbox", "--port", str(port), "--no-rate-limits"],
                    {"SANDBOX_PORT": str(port), "SANDBOX_BOT_TOKEN": BOT_TOKEN},
                    f"http://127.0.0.1:{port}/sandbox", data_dir)
 

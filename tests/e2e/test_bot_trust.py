@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from apps.tgsandbox.errors import SandboxError
+from tgsandbox.errors import SandboxError
 
 pytestmark = pytest.mark.e2e
 

@@ -56,8 +56,8 @@ def test_core_holds_the_sandbox_world(db, settings, tmp_path):
 def test_core_and_the_sandbox_are_one_world(db, settings, tmp_path):
     """Everyone in the sandbox's demo chats is in core with the same Telegram id and @username, in the group with
     the same chat id and title; and everyone who spoke in the sandbox's history has spoken in core's."""
-    from apps.tgsandbox.seed import seed_demo
-    from apps.tgsandbox.state import World
+    from tgsandbox.seed import seed_demo
+    from tgsandbox.state import World
 
     settings.DATA_DIR = tmp_path
     call_command("seed_demo", stdout=io.StringIO())

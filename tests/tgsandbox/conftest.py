@@ -14,9 +14,9 @@ import httpx
 import pytest
 import telegram
 
-from apps.tgsandbox.seed import DEFAULT_BOT_TOKEN, seed_demo
-from apps.tgsandbox.server import SandboxServer
-from apps.tgsandbox.state import Chat, User, World
+from tgsandbox.seed import DEFAULT_BOT_TOKEN, seed_demo
+from tgsandbox.server import SandboxServer
+from tgsandbox.state import Chat, User, World
 
 
 @pytest.fixture

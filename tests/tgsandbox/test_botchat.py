@@ -8,7 +8,7 @@ import pytest
 import telegram
 from telegram.error import BadRequest, TelegramError
 
-from apps.tgsandbox.botchat import format_call, run_botchat
+from tgsandbox.botchat import format_call, run_botchat
 
 
 def scripted(*lines):

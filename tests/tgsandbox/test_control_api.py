@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apps.tgsandbox.client import SandboxClient
-from apps.tgsandbox.errors import SandboxError
+from tgsandbox.client import SandboxClient
+from tgsandbox.errors import SandboxError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,13 +118,13 @@ def _free_port() -> int:
 def test_runs_standalone_without_django(receiver):
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, apps.tgsandbox.server, apps.tgsandbox.botchat; "
+        [sys.executable, "-c", "import sys, tgsandbox.server, tgsandbox.botchat; "
                                "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=30, check=True)
     assert probe.stdout.strip() == "[]"
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "apps.tgsandbox", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "tgsandbox", "--port", str(port), "--log-level", "warning"],
         cwd=REPO_ROOT, env={**env, "SANDBOX_BOT_USERNAME": "standalone_bot", "SANDBOX_WEBHOOK_URL": receiver.url,
                             "SANDBOX_WEBHOOK_SECRET": "dev-webhook-secret",
                             "SANDBOX_WEBHOOK_ALLOWED_UPDATES": "message,chat_member"},

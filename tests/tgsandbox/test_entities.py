@@ -2,8 +2,8 @@
 
 import pytest
 
-from apps.tgsandbox.entities import detect_entities, entity_text, render_text, utf16_len
-from apps.tgsandbox.errors import BotApiError
+from tgsandbox.entities import detect_entities, entity_text, render_text, utf16_len
+from tgsandbox.errors import BotApiError
 
 
 def test_offsets_are_utf16_code_units():

@@ -8,9 +8,9 @@ import telegram
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 
-from apps.tgsandbox.errors import SandboxError
-from apps.tgsandbox.state import ALL_RIGHTS
 from tests.tgsandbox.conftest import telegram_error
+from tgsandbox.errors import SandboxError
+from tgsandbox.state import ALL_RIGHTS
 
 pytestmark = pytest.mark.anyio
 NO_RESTRICT = "Not enough rights to restrict/unrestrict chat member"

@@ -10,9 +10,9 @@ import telegram
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Conflict
 
-from apps.tgsandbox.errors import SandboxError
-from apps.tgsandbox.state import ANONYMOUS_ADMIN_ID
 from tests.tgsandbox.conftest import telegram_error
+from tgsandbox.errors import SandboxError
+from tgsandbox.state import ANONYMOUS_ADMIN_ID
 
 pytestmark = pytest.mark.anyio
 

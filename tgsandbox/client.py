@@ -1,8 +1,8 @@
 """A small synchronous client for the sandbox's control API (``/sandbox/...``), used by botchat.
 
-Every method mirrors a :class:`~apps.tgsandbox.state.World` method; references to users and chats
+Every method mirrors a :class:`~tgsandbox.state.World` method; references to users and chats
 may be ids, ``@usernames``, usernames, first names or chat titles. Errors raise
-:class:`~apps.tgsandbox.errors.SandboxError`.
+:class:`~tgsandbox.errors.SandboxError`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
   answered with Telegram's envelope and HTTP status codes;
 * the control API under ``/sandbox/...`` (JSON in, ``{"ok": true, "result": ...}`` out), used by
   tests, ``botchat`` and the demo runner to play the people in the chats and to inspect what the
-  bot did. Every endpoint is a thin wrapper around a :class:`~apps.tgsandbox.state.World` method.
+  bot did. Every endpoint is a thin wrapper around a :class:`~tgsandbox.state.World` method.
 """
 
 from __future__ import annotations

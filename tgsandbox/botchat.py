@@ -6,13 +6,16 @@ each one it waits until the bot goes quiet and prints the bot's messages and eve
 made (method, parameters, result or error). Lines starting with one of the commands below drive the
 sandbox instead; ``//text`` sends ``/text`` literally (for a bot command that collides with one).
 
-It needs only the sandbox URL (the bot runs elsewhere, against the same sandbox); a Django
-management command can wrap it as is.
+It needs only the sandbox URL (the bot runs elsewhere, against the same sandbox):
+``python -m tgsandbox.botchat [--sandbox URL] [--as USER] [--in CHAT]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -283,7 +286,7 @@ class BotChat:
 
 def run_botchat(sandbox_url: str, *, user: Any = None, chat: Any = None, input_fn: Callable[[str], str] = input,
                 output: Callable[[str], Any] = print, settle: float = 0.7, max_wait: float = 6.0) -> None:
-    """The interactive loop. ``input_fn``/``output`` are injectable for tests and for Django's stdout."""
+    """The interactive loop. ``input_fn``/``output`` are injectable for tests."""
     with SandboxClient(sandbox_url) as client:
         session = BotChat(client, output=output, settle=settle, max_wait=max_wait)
         try:
@@ -301,3 +304,23 @@ def run_botchat(sandbox_url: str, *, user: Any = None, chat: Any = None, input_f
                 return
             if not session.handle(line):
                 return
+
+
+def main(argv: list[str] | None = None) -> None:
+    default = f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT', '8081')}"
+    parser = argparse.ArgumentParser(
+        prog="python -m tgsandbox.botchat",
+        description="Chat with the bot through the local Telegram sandbox: type as a chosen user in a chosen group "
+                    "(`/ban @spammer flooding`) and see the bot's replies and the Bot API calls it made.")
+    parser.add_argument("--sandbox", default=default, help=f"sandbox URL (default {default})")
+    parser.add_argument("--as", dest="user", help="who you type as: @username, name or id (default: owner)")
+    parser.add_argument("--in", dest="chat", help="which chat: @username, title or id (default: first group)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also log each sandbox call")
+    args = parser.parse_args(argv)
+    # The terminal is the chat: the HTTP client's INFO line per sandbox call would bury it.
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    run_botchat(args.sandbox, user=args.user, chat=args.chat)
+
+
+if __name__ == "__main__":
+    main()

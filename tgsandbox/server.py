@@ -105,7 +105,7 @@ class SandboxServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m apps.tgsandbox",
+    parser = argparse.ArgumentParser(prog="python -m tgsandbox",
                                      description="A local emulation of the Telegram Bot API.")
     parser.add_argument("--host", default=None, help=f"interface (default $SANDBOX_HOST or {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=None, help=f"port (default $SANDBOX_PORT or {DEFAULT_PORT})")

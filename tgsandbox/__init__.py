@@ -8,7 +8,7 @@ Layout:
 * :mod:`.entities` -- message text: UTF-16 entity offsets, HTML/MarkdownV2/Markdown, auto-detection;
 * :mod:`.api` -- the ASGI app: ``/bot<token>/<method>`` and the ``/sandbox/...`` control API;
 * :mod:`.webhook` -- webhook delivery with the secret header and retries;
-* :mod:`.server` -- ``serve()`` / ``python -m apps.tgsandbox`` and ``SandboxServer`` (background thread);
+* :mod:`.server` -- ``serve()`` / ``python -m tgsandbox`` and ``SandboxServer`` (background thread);
 * :mod:`.seed` -- the demo world; :mod:`.client` -- HTTP client of the control API;
 * :mod:`.botchat` -- the terminal chat (``run_botchat``).
 

@@ -6,7 +6,7 @@ methods directly can all touch it safely. Waiting (long polling, "wait for the b
 goes through :class:`Notifier`, which wakes both threads and asyncio tasks.
 
 The control operations here are what simulated *people* do (send a message, join, promote
-someone, upgrade a group); what the *bot* may do is in :mod:`apps.tgsandbox.botapi`. Both emit
+someone, upgrade a group); what the *bot* may do is in :mod:`tgsandbox.botapi`. Both emit
 the updates Telegram would emit (``message``, ``edited_message``, ``my_chat_member``,
 ``chat_member``, ``callback_query``) into each bot's queue, filtered by its ``allowed_updates``
 and by group privacy mode.
