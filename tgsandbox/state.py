@@ -685,17 +685,6 @@ class World:
                 and (bot_id is None or entry["bot_id"] == bot_id)
             ]
 
-    def wait_calls(self, *, since: int = 0, timeout: float = 2.0, **filters: Any) -> list[dict[str, Any]]:
-        """Calls after ``since``, waiting up to ``timeout`` seconds for at least one."""
-        deadline = time.monotonic() + timeout
-        while True:
-            version = self.notifier.version
-            found = self.call_log(since=since, **filters)
-            remaining = deadline - time.monotonic()
-            if found or remaining <= 0:
-                return found
-            self.notifier.wait(version, remaining)
-
     def fail_next(self, method: str, *, error_code: int = 400, description: str | None = None,
                   retry_after: int | None = None, migrate_to_chat_id: int | None = None, times: int = 1,
                   chat: Any = None) -> Fault:
