@@ -1,7 +1,6 @@
 """Log lines: one JSON object each in production (timestamp, service, level, event, request_id and the event's
 fields), or one human-readable line each in development (LOG_FORMAT=console; coloured on a terminal)."""
 
-import json
 import logging
 import os
 import re
@@ -9,6 +8,8 @@ import sys
 from datetime import UTC, datetime
 
 from django.conf import settings
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
 from .context import current_context
 
@@ -43,21 +44,31 @@ def _fields(record: logging.LogRecord) -> dict:
             if name not in _STANDARD_ATTRS and not name.startswith("_")}
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        context = current_context()
-        entry = {
-            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "service": _service_name(),
-            "level": record.levelname.lower(),
-            "event": _scrub(record.getMessage()),
-            "logger": record.name,
-            "request_id": context.request_id or None,
-        }
-        entry.update(_fields(record))
-        if record.exc_info:
-            entry["exception"] = _scrub(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str)
+class JsonFormatter(_LibraryJsonFormatter):
+    """python-json-logger's formatter with the project's fields first (timestamp, service, level, event, logger,
+    request_id), then the record's extras, the traceback as "exception"; every field goes through the redaction."""
+
+    def __init__(self, *args, **kwargs):
+        if not args:
+            kwargs.setdefault("fmt", ())  # no fields from a format string: add_fields names them
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "taskName", "color_message"])
+        kwargs.setdefault("rename_fields", {"exc_info": "exception"})
+        kwargs.setdefault("json_default", str)
+        super().__init__(*args, **kwargs)
+
+    def add_fields(self, log_data: dict, record: logging.LogRecord, message_dict: dict) -> None:
+        log_data.update(
+            timestamp=datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            service=_service_name(),
+            level=record.levelname.lower(),
+            event=record.message,
+            logger=record.name,
+            request_id=current_context().request_id or None,
+        )
+        super().add_fields(log_data, record, message_dict)
+
+    def process_log_record(self, log_data: dict) -> dict:
+        return {name: _redact(name, value) for name, value in log_data.items()}
 
 
 _LEVEL_COLOURS = {"DEBUG": "2", "INFO": "32", "WARNING": "33", "ERROR": "31", "CRITICAL": "1;31"}

@@ -47,6 +47,16 @@ def test_a_line_has_the_fields_and_the_request_id_of_its_context():
     assert datetime.fromisoformat(line["timestamp"]).tzinfo is not None
 
 
+def test_a_plain_line_has_exactly_the_projects_fields():
+    """The library's own names (message, levelname, exc_info) never reach the line beside the project's."""
+    assert formatted("plain").keys() == FIELDS | {"logger"}
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        line = formatted("failed", exc_info=exc)
+    assert line.keys() == FIELDS | {"logger", "exception"} and "ValueError: boom" in line["exception"]
+
+
 def test_uvicorn_lines_are_json_once_django_is_set_up(settings):
     """uvicorn (bot, web) installs plain-text handlers before it imports the application; the settings replace
     them, and its colour-coded copy of each message stays out of the line."""
