@@ -16,6 +16,6 @@ It imports nothing from Django and needs only the standard library, uvicorn and 
 """
 
 from .errors import BotApiError, SandboxError
-from .state import World
+from .world import World
 
 __all__ = ["BotApiError", "SandboxError", "World"]

@@ -5,7 +5,7 @@
   answered with Telegram's envelope and HTTP status codes;
 * the control API under ``/sandbox/...`` (JSON in, ``{"ok": true, "result": ...}`` out), used by
   tests, ``botchat`` and the demo runner to play the people in the chats and to inspect what the
-  bot did. Every endpoint is a thin wrapper around a :class:`~tgsandbox.state.World` method.
+  bot did. Every endpoint is a thin wrapper around a :class:`~tgsandbox.world.World` method.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from . import botapi
+from .botapi.dispatch import handle
 from .errors import SandboxError
 from .seed import seed_demo
-from .state import World
 from .webhook import WebhookDispatcher
+from .world import World
 
 BOT_PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)/?$")
 MAX_BODY = 50 * 1024 * 1024
@@ -67,7 +67,7 @@ class SandboxApp:
                 await _send_json(send, 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"})
                 return
             self._ensure_dispatcher()
-            status, payload = await botapi.handle(self.world, match["token"], match["method"], data)
+            status, payload = await handle(self.world, match["token"], match["method"], data)
             await _send_json(send, status, payload)
             return
         if path == "/" or path.startswith("/sandbox"):

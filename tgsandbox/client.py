@@ -1,6 +1,6 @@
 """A small synchronous client for the sandbox's control API (``/sandbox/...``), used by botchat.
 
-Every method mirrors a :class:`~tgsandbox.state.World` method; references to users and chats
+Every method mirrors a :class:`~tgsandbox.world.World` method; references to users and chats
 may be ids, ``@usernames``, usernames, first names or chat titles. Errors raise
 :class:`~tgsandbox.errors.SandboxError`.
 """

@@ -25,7 +25,8 @@ from typing import Any
 
 from apps.common import demo_world
 
-from .state import ALL_RIGHTS, World
+from .world import World
+from .world.model import ALL_RIGHTS
 
 DEFAULT_BOT_TOKEN = demo_world.BOT_TOKEN
 DEFAULT_BOT_USERNAME = demo_world.BOT_USERNAME

@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 
 from .api import SandboxApp, create_app
-from .state import World
+from .world import World
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8081

@@ -17,8 +17,9 @@ from typing import Any
 
 import httpx
 
-from . import botapi
-from .state import Bot, World
+from .botapi.dispatch import handle
+from .world import World
+from .world.model import Bot
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
@@ -113,4 +114,4 @@ class WebhookDispatcher:
             return
         if isinstance(body, dict) and isinstance(body.get("method"), str):
             data = {k: v for k, v in body.items() if k != "method"}
-            await botapi.handle(self.world, bot.token, body["method"], data, via="webhook_reply")
+            await handle(self.world, bot.token, body["method"], data, via="webhook_reply")

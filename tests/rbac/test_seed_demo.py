@@ -57,7 +57,7 @@ def test_core_and_the_sandbox_are_one_world(db, settings, tmp_path):
     """Everyone in the sandbox's demo chats is in core with the same Telegram id and @username, in the group with
     the same chat id and title; and everyone who spoke in the sandbox's history has spoken in core's."""
     from tgsandbox.seed import seed_demo
-    from tgsandbox.state import World
+    from tgsandbox.world import World
 
     settings.DATA_DIR = tmp_path
     call_command("seed_demo", stdout=io.StringIO())

@@ -16,7 +16,8 @@ import telegram
 
 from tgsandbox.seed import DEFAULT_BOT_TOKEN, seed_demo
 from tgsandbox.server import SandboxServer
-from tgsandbox.state import Chat, User, World
+from tgsandbox.world import World
+from tgsandbox.world.model import Chat, User
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden
 
 from tests.tgsandbox.conftest import telegram_error
 from tgsandbox.errors import SandboxError
-from tgsandbox.state import ALL_RIGHTS
+from tgsandbox.world.model import ALL_RIGHTS
 
 pytestmark = pytest.mark.anyio
 NO_RESTRICT = "Not enough rights to restrict/unrestrict chat member"

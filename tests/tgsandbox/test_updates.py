@@ -12,7 +12,7 @@ from telegram.error import BadRequest, Conflict
 
 from tests.tgsandbox.conftest import telegram_error
 from tgsandbox.errors import SandboxError
-from tgsandbox.state import ANONYMOUS_ADMIN_ID
+from tgsandbox.world.model import ANONYMOUS_ADMIN_ID
 
 pytestmark = pytest.mark.anyio
 

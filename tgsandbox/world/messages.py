@@ -1,0 +1,267 @@
+"""Messages and the updates they cause: what people write, edit, delete and press, and who sees it.
+
+Updates go into each bot's queue, filtered by its ``allowed_updates`` and by group privacy mode.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..entities import entity_text, render_text
+from ..errors import SandboxError
+from .model import ANONYMOUS_ADMIN_ID, Bot, Chat, Message, User
+
+
+class Messaging:
+    """Mixin of :class:`~tgsandbox.world.World`: messages, update delivery, private chats with bots."""
+
+    # --- updates ---
+
+    def emit(self, bot: Bot, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """Queue one update for a bot if its allowed_updates let it through."""
+        if not bot.accepts(kind):
+            return None
+        update = {"update_id": bot.next_update_id, kind: payload}
+        bot.next_update_id += 1
+        bot.updates.append(update)
+        self.notifier.notify()
+        return update
+
+    def _sees(self, bot: Bot, chat: Chat, message: Message) -> bool:
+        """Whether a group message reaches the bot (privacy mode, as documented by Telegram)."""
+        if message.from_id == bot.id:
+            return False
+        if chat.type == "private":
+            return chat.bot_id == bot.id
+        me = self.member(chat, bot.id)
+        if not me.present:
+            return False
+        if me.is_admin or bot.can_read_all_group_messages or message.is_service:
+            return True
+        if message.reply_to is not None:
+            replied = chat.messages.get(message.reply_to)
+            if replied is not None and replied.from_id == bot.id:
+                return True
+        for entity in message.entities:
+            if entity["type"] == "bot_command":
+                command = entity_text(message.text or "", entity)
+                target = command.partition("@")[2].lower()
+                if not target or target == (bot.user.username or "").lower():
+                    return True
+            mentioned = entity_text(message.text or "", entity)[1:].lower()
+            if entity["type"] == "mention" and mentioned == (bot.user.username or "").lower():
+                return True
+        return False
+
+    def _deliver(self, chat: Chat, message: Message, kind: str = "message", skip: int | None = None) -> None:
+        bots = [self.bots_by_id()[chat.bot_id]] if chat.type == "private" else self.chat_bots(chat)
+        for bot in bots:
+            if bot.id != skip and self._sees(bot, chat, message):
+                self.emit(bot, kind, self.message_dict(message))
+
+
+    # --- messages ---
+
+    def add_message(self, chat: Chat, **fields: Any) -> Message:
+        message = Message(message_id=chat.next_message_id, chat_id=chat.id, date=self.now(), **fields)
+        chat.next_message_id += 1
+        chat.messages[message.message_id] = message
+        self.notifier.notify()
+        return message
+
+    def _service(self, chat: Chat, actor_id: int, deliver: bool = True, skip: int | None = None,
+                 **service: Any) -> Message:
+        message = self.add_message(chat, from_id=actor_id, service=service)
+        if deliver:
+            self._deliver(chat, message, skip=skip)
+        return message
+
+    # --- control: what people do in chats ---
+
+    def send_message(self, chat: Any, user: Any, text: str, *, reply_to: int | None = None,
+                     anonymous: bool | None = None, entities: list[dict[str, Any]] | None = None,
+                     parse_mode: str | None = None) -> Message:
+        """``user`` writes ``text`` in a group (``chat``), or privately to a bot (``chat`` = the bot).
+
+        Admins with ``is_anonymous`` post as the group (``from`` = @GroupAnonymousBot, ``sender_chat``
+        = the group); ``anonymous=True`` forces that for any admin, ``False`` turns it off.
+        """
+        with self.lock:
+            sender = self.user(user)
+            target_chat = self._chat_for_user_message(chat, sender)
+            if target_chat.type == "private":
+                if target_chat.blocked:
+                    target_chat.blocked = False
+                    self._private_status(target_chat, "kicked", "member")
+            else:
+                member = self.member(target_chat, sender.id)
+                if target_chat.migrated_to:
+                    raise SandboxError(f"{target_chat.title} was upgraded; write in chat {target_chat.migrated_to}")
+                if not member.present:
+                    raise SandboxError(f"{sender.label} is not a member of {target_chat.title} ({member.status})")
+                if not self.permissions_of(target_chat, member)["can_send_messages"]:
+                    raise SandboxError(f"{sender.label} is restricted in {target_chat.title} and cannot send messages")
+                if anonymous and not member.is_admin:
+                    raise SandboxError("only administrators can post anonymously")
+            if reply_to is not None and reply_to not in target_chat.messages:
+                raise SandboxError(f"message {reply_to} not found in this chat")
+            plain, found = render_text(text, parse_mode, entities)
+            if not plain:
+                raise SandboxError("message text is empty")
+            fields: dict[str, Any] = {"from_id": sender.id, "text": plain, "entities": found, "reply_to": reply_to}
+            if target_chat.is_group:
+                member = self.member(target_chat, sender.id)
+                is_anonymous = member.is_anonymous if anonymous is None else anonymous
+                if is_anonymous and member.is_admin:
+                    fields.update(from_id=ANONYMOUS_ADMIN_ID, sender_chat_id=target_chat.id,
+                                  author_signature=member.custom_title)
+            message = self.add_message(target_chat, **fields)
+            self._deliver(target_chat, message)
+            return message
+
+    def send_anonymous(self, chat: Any, user: Any, text: str, **kwargs: Any) -> Message:
+        return self.send_message(chat, user, text, anonymous=True, **kwargs)
+
+    def edit_message(self, chat: Any, message_id: int, text: str, *, user: Any = None) -> Message:
+        """Edit a user's message; bots that saw it receive ``edited_message``."""
+        with self.lock:
+            target_chat = self._chat_any(chat, user)
+            message = target_chat.messages.get(int(message_id))
+            if message is None:
+                raise SandboxError(f"message {message_id} not found")
+            if message.from_id in self.bots_by_id():
+                raise SandboxError("bot messages are edited through the Bot API")
+            if user is not None:
+                editor = self.user(user)
+                if editor.id not in (message.from_id,) and message.from_id != ANONYMOUS_ADMIN_ID:
+                    raise SandboxError("people can only edit their own messages")
+            plain, found = render_text(text, None, None)
+            message.text, message.entities, message.edit_date = plain, found, self.now()
+            self.notifier.notify()
+            self._deliver(target_chat, message, kind="edited_message")
+            return message
+
+    def delete_message(self, chat: Any, message_id: int) -> None:
+        """Someone (an admin, the author) deletes a message. Telegram sends bots no update for it."""
+        with self.lock:
+            target_chat = self._chat_any(chat, None)
+            if target_chat.messages.pop(int(message_id), None) is None:
+                raise SandboxError(f"message {message_id} not found")
+            self.notifier.notify()
+
+    def press_button(self, chat: Any, message_id: int, user: Any, data: str) -> dict[str, Any]:
+        """``user`` presses an inline button with ``callback_data`` = ``data`` under a bot message."""
+        with self.lock:
+            presser = self.user(user)
+            target_chat = self._chat_any(chat, presser)
+            message = target_chat.messages.get(int(message_id))
+            if message is None:
+                raise SandboxError(f"message {message_id} not found")
+            bot = self.bots_by_id().get(message.from_id)
+            if bot is None:
+                raise SandboxError("only bot messages carry inline buttons")
+            buttons = [b for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row]
+            if not any(b.get("callback_data") == data for b in buttons):
+                raise SandboxError(f"the message has no button with callback_data {data!r}")
+            query_id = str(next(self._callback_ids))
+            payload = {
+                "id": query_id,
+                "from": presser.to_dict(),
+                "message": self.message_dict(message),
+                "chat_instance": str(abs(hash((target_chat.id, bot.id))) % 10**18),
+                "data": data,
+            }
+            self.callback_queries[query_id] = {"bot_id": bot.id, "date": self.now(), "answered": False,
+                                               "answer": None, "user_id": presser.id}
+            self.emit(bot, "callback_query", payload)
+            return payload
+
+    def start_bot(self, user: Any, bot: Any = None) -> Chat:
+        """``user`` opens a private chat with the bot and presses Start (sends ``/start``)."""
+        with self.lock:
+            message = self.send_message(self.bot(bot).user, user, "/start")
+            return self._chat_of(message)
+
+    def block_bot(self, user: Any, bot: Any = None) -> Chat:
+        """``user`` blocks the bot: it gets my_chat_member (member -> kicked) and 403 on sending."""
+        with self.lock:
+            chat = self.private_chat(bot, user)
+            if not chat.blocked:
+                chat.blocked = True
+                self._private_status(chat, "member", "kicked")
+            return chat
+
+    def private_chat(self, bot: Any, user: Any, *, create: bool = False) -> Chat:
+        with self.lock:
+            the_bot, the_user = self.bot(bot), self.user(user)
+            key = (the_bot.id, the_user.id)
+            chat = self.private.get(key)
+            if chat is None:
+                if not create:
+                    raise SandboxError(f"{the_user.label} never started {the_bot.user.label}", 404)
+                chat = Chat(id=the_user.id, type="private", bot_id=the_bot.id, user_id=the_user.id)
+                self.private[key] = chat
+            return chat
+
+    def _private_status(self, chat: Chat, old: str, new: str) -> None:
+        bot = self.bots_by_id()[chat.bot_id]
+        self.emit(bot, "my_chat_member", {
+            "chat": chat.short_dict(self), "from": self.user_dict(chat.user_id), "date": self.now(),
+            "old_chat_member": {"user": bot.user.to_dict(), "status": old},
+            "new_chat_member": {"user": bot.user.to_dict(), "status": new,
+                                **({"until_date": 0} if new == "kicked" else {})},
+        })
+
+    def _chat_for_user_message(self, chat: Any, sender: User) -> Chat:
+        """A group by reference, or the private chat with a bot when ``chat`` names a bot."""
+        try:
+            return self.chat(chat)
+        except SandboxError as missing:
+            try:
+                bot = self.bot(chat)
+            except SandboxError:
+                raise missing from None
+            return self.private_chat(bot, sender, create=True)
+
+    def _chat_any(self, chat: Any, user: Any) -> Chat:
+        if isinstance(chat, Chat):
+            return chat
+        try:
+            return self.chat(chat)
+        except SandboxError as missing:
+            if user is None:
+                raise
+            try:
+                bot = self.bot(chat)
+            except SandboxError:
+                raise missing from None
+            return self.private_chat(bot, user)
+
+    # --- reading what happened ---
+
+    def messages(self, chat: Any, *, since_id: int = 0, sender: Any = None, user: Any = None) -> list[Message]:
+        """Messages in a chat after ``since_id``; ``sender`` filters by author (a user, a bot, ``"bot"``)."""
+        with self.lock:
+            target_chat = self._chat_any(chat, user)
+            if sender == "bot":
+                wanted = set(self.bots_by_id())
+            elif sender is not None:
+                wanted = {self.user(sender).id}
+            else:
+                wanted = None
+            return [m for m in sorted(target_chat.messages.values(), key=lambda m: m.message_id)
+                    if m.message_id > since_id and (wanted is None or m.from_id in wanted)]
+
+    def wait_messages(self, chat: Any, *, since_id: int = 0, sender: Any = "bot", timeout: float = 2.0,
+                      count: int = 1, user: Any = None) -> list[Message]:
+        """Wait up to ``timeout`` s until at least ``count`` new messages (default: from a bot) exist."""
+        deadline = time.monotonic() + timeout
+        while True:
+            version = self.notifier.version
+            found = self.messages(chat, since_id=since_id, sender=sender, user=user)
+            remaining = deadline - time.monotonic()
+            if len(found) >= count or remaining <= 0:
+                return found
+            self.notifier.wait(version, remaining)
+
