@@ -2,9 +2,10 @@ from django.apps import AppConfig
 
 
 class CorePagesConfig(AppConfig):
-    """Core's HTML pages: the landing page, the API docs (or a login link), and the favicon in the admin's and
-    the browsable API's templates. Listed before django.contrib.admin and rest_framework so its templates
-    extend theirs."""
+    """Core's front door, the top of its layers: the landing page, the API docs (or a login link), the favicon in
+    the admin's and the browsable API's templates, and the demo data of a first look (`manage.py seed_demo`, which
+    writes through every other core app's services). Listed before django.contrib.admin and rest_framework so its
+    templates extend theirs."""
 
     name = "apps.corepages"
     label = "corepages"

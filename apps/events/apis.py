@@ -7,9 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField
-from apps.common.parsing import parse_body, parse_query
+from apps.common.parsing import parse_body
 from apps.common.schema import envelope, error_responses, exactly_one_of
-from apps.common.shapes import GroupStatsSerializer
 from apps.common.validation import (
     Shape,
     aware_datetime,
@@ -22,10 +21,8 @@ from apps.common.validation import (
     text,
     validation_now,
 )
-from apps.groups.selectors import group_get
 
 from .models import GroupEvent
-from .selectors import BUCKETS, group_stats
 from .services import MAX_BATCH, events_ingest
 
 
@@ -91,29 +88,3 @@ class EventBatchApi(APIView):
     def post(self, request):
         data = parse_body(self.InputSerializer, request, shape=self.shape)
         return Response(events_ingest(events=data["events"]))
-
-
-class GroupStatsApi(APIView):
-    acting_user_permissions = {"GET": "VIEW_STATS"}  # in the group read: apps/rbac/permissions.py
-    acting_user_group_kwarg = "group_id"
-
-    class FilterSerializer(serializers.Serializer):
-        since = serializers.DateTimeField(required=False)
-        until = serializers.DateTimeField(required=False)
-        bucket = serializers.ChoiceField(choices=list(BUCKETS), default="hour")
-
-        def validate(self, attrs):
-            now = timezone.now()
-            attrs.setdefault("until", now)
-            attrs.setdefault("since", attrs["until"] - (timedelta(days=1) if attrs["bucket"] == "hour"
-                                                         else timedelta(days=30)))
-            if attrs["since"] >= attrs["until"]:
-                raise serializers.ValidationError("since must be before until.")
-            return attrs
-
-    @extend_schema(operation_id="stats_group", parameters=[FilterSerializer],
-                   responses={200: envelope(GroupStatsSerializer), **error_responses(404)})
-    def get(self, request, group_id):
-        group = group_get(group_id=group_id)
-        filters = parse_query(self.FilterSerializer, request)
-        return Response(GroupStatsSerializer(group_stats(group=group, **filters)).data)

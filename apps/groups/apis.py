@@ -21,14 +21,13 @@ from apps.users.selectors import actor_get, user_get
 from .models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group, Membership
 from .selectors import (
     GROUP_SORTS,
-    anonymous_admin_get,
     group_get,
     group_get_by_chat,
     group_page,
     membership_get,
     membership_list,
 )
-from .services import group_admins_sync, group_migrate, group_register, group_update, membership_set
+from .services import group_migrate, group_register, group_update, membership_set
 
 
 class GroupOutputSerializer(serializers.Serializer):
@@ -149,18 +148,6 @@ class GroupByChatApi(APIView):
         return Response(GroupOutputSerializer(group_get_by_chat(telegram_chat_id=chat_id)).data)
 
 
-class GroupAnonymousAdminApi(APIView):
-    class OutputSerializer(serializers.Serializer):
-        user_id = ObjectIdField(allow_null=True, help_text="Null when no administrator of the group is anonymous")
-
-    @extend_schema(operation_id="groups_anonymous_admin",
-                   responses={200: envelope(OutputSerializer), **error_responses(404)})
-    def get(self, request, group_id):
-        """The principal that stands for the group's anonymous admins, if the last admin sync saw any."""
-        group = group_get(group_id=group_id)
-        return Response(self.OutputSerializer({"user_id": anonymous_admin_get(group=group)}).data)
-
-
 class GroupMigrateApi(APIView):
     class InputSerializer(serializers.Serializer):
         new_telegram_chat_id = TelegramIdField()
@@ -174,42 +161,6 @@ class GroupMigrateApi(APIView):
         actor = actor_get(actor_user_id=data.get("actor_user_id"))
         group = group_migrate(group=group, new_telegram_chat_id=data["new_telegram_chat_id"], actor=actor)
         return Response(GroupOutputSerializer(group).data)
-
-
-class AdminSyncEntrySerializer(serializers.Serializer):
-    telegram_user_id = TelegramIdField()
-    status = serializers.ChoiceField(choices=["creator", "administrator"])
-    custom_title = StrictCharField(max_length=16, required=False, allow_blank=True)
-    username = StrictCharField(max_length=33, required=False, allow_blank=True)
-    display_name = StrictCharField(max_length=255, required=False, allow_blank=True)
-    is_anonymous = StrictBooleanField(required=False, default=False)
-
-
-class GroupAdminSyncApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        admins = AdminSyncEntrySerializer(many=True, max_length=200)
-        actor_user_id = ObjectIdField(required=False)
-
-        def validate_admins(self, admins):
-            ids = [admin["telegram_user_id"] for admin in admins]
-            if len(ids) != len(set(ids)):
-                raise serializers.ValidationError("Each telegram_user_id may appear once.")
-            if sum(admin["status"] == "creator" for admin in admins) > 1:
-                raise serializers.ValidationError("A group has at most one creator.")
-            return admins
-
-    class OutputSerializer(serializers.Serializer):
-        admins = serializers.IntegerField()
-        granted = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
-        revoked = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
-
-    @extend_schema(operation_id="groups_admins_sync", request=InputSerializer,
-                   responses={200: envelope(OutputSerializer), **error_responses(404)})
-    def post(self, request, group_id):
-        group = group_get(group_id=group_id)
-        data = parse_body(self.InputSerializer, request)
-        actor = actor_get(actor_user_id=data.get("actor_user_id"))
-        return Response(group_admins_sync(group=group, admins=data["admins"], actor=actor))
 
 
 class GroupMemberListApi(APIView):

@@ -5,6 +5,7 @@ from apps.common.errors import NotFoundError, ValidationFailed
 from apps.common.ids import get_or_404
 from apps.common.pagination import page_total
 from apps.common.prepared import PreparedQuery, page_slice
+from apps.users.selectors import user_get
 
 from .models import ChatIdAlias, Group, Membership
 
@@ -100,22 +101,8 @@ def membership_list(*, group: Group, status: str | None = None) -> QuerySet[Memb
 
 
 def membership_get(*, group: Group, user_id) -> Membership:
-    from apps.users.selectors import user_get
-
     user = user_get(user_id=user_id)
     membership = Membership.objects.filter(group=group, user=user).select_related("user").first()
     if membership is None:
         raise NotFoundError(f"User {user_id} is not a member of group {group.pk}")
     return membership
-
-
-def anonymous_admin_get(*, group: Group):
-    """Id of the user standing for the group's anonymous admins while they hold a role there; else None."""
-    from apps.rbac.models import RoleAssignment
-
-    principal = Membership.objects.filter(group=group, user__username=f"anon-admin-{group.pk}").values_list(
-        "user_id", flat=True).first()
-    if principal is None or not RoleAssignment.objects.filter(user_id=principal, group=group,
-                                                              revoked_at__isnull=True).exists():
-        return None
-    return principal

@@ -7,8 +7,6 @@ urlpatterns = [
     path("groups/by-chat/<str:telegram_chat_id>", apis.GroupByChatApi.as_view(), name="group-by-chat"),
     path("groups/<str:group_id>", apis.GroupDetailApi.as_view(), name="group-detail"),
     path("groups/<str:group_id>/migrate", apis.GroupMigrateApi.as_view(), name="group-migrate"),
-    path("groups/<str:group_id>/admins/sync", apis.GroupAdminSyncApi.as_view(), name="group-admins-sync"),
-    path("groups/<str:group_id>/anonymous-admin", apis.GroupAnonymousAdminApi.as_view(), name="group-anon-admin"),
     path("groups/<str:group_id>/members", apis.GroupMemberListApi.as_view(), name="group-members"),
     path("groups/<str:group_id>/members/<str:user_id>", apis.GroupMemberDetailApi.as_view(), name="group-member"),
 ]

@@ -1,4 +1,3 @@
-from datetime import timedelta
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -6,15 +5,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.selectors import with_names
-from apps.common.fields import ObjectIdField, StrictCharField, StrictIntegerField, TelegramIdField
+from apps.common.fields import (
+    ObjectIdField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    TelegramIdField,
+)
 from apps.common.ids import get_or_404
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import at_most_one_of, envelope, error_responses, exactly_one_of, list_envelope
-from apps.common.shapes import SystemStatsSerializer
 from apps.common.validation import Shape, at_most_one, exactly_one, int64, list_of, object_id, optional, text
-from apps.events.selectors import platform_activity
-from apps.groups.selectors import group_resolve
+from apps.groups.selectors import group_get, group_resolve
 from apps.users.selectors import actor_get, user_get
 
 from .catalogue import PERMISSIONS
@@ -28,9 +31,9 @@ from .selectors import (
     role_list,
     role_permission_codes,
     role_permission_codes_by_role,
-    system_stats,
 )
 from .services import permission_check, permission_check_many, role_assign, role_create, role_revoke, role_update
+from .telegram_admins import anonymous_admin_get, group_admins_sync
 
 MAX_BATCH_CHECKS = 100
 
@@ -279,10 +282,49 @@ class PermissionCheckBatchApi(APIView):
         return Response({"results": [_decision_body(decision) for decision in decisions]})
 
 
-class SystemStatsApi(APIView):
-    @extend_schema(operation_id="rbac_system_stats",
-                   responses={200: envelope(SystemStatsSerializer), **error_responses()})
-    def get(self, request):
-        stats = system_stats()
-        stats.update(platform_activity(since=stats["generated_at"] - timedelta(hours=24)))
-        return Response(SystemStatsSerializer(stats).data)
+class GroupAnonymousAdminApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        user_id = ObjectIdField(allow_null=True, help_text="Null when no administrator of the group is anonymous")
+
+    @extend_schema(operation_id="groups_anonymous_admin",
+                   responses={200: envelope(OutputSerializer), **error_responses(404)})
+    def get(self, request, group_id):
+        """The principal that stands for the group's anonymous admins, if the last admin sync saw any."""
+        group = group_get(group_id=group_id)
+        return Response(self.OutputSerializer({"user_id": anonymous_admin_get(group=group)}).data)
+
+
+class AdminSyncEntrySerializer(serializers.Serializer):
+    telegram_user_id = TelegramIdField()
+    status = serializers.ChoiceField(choices=["creator", "administrator"])
+    custom_title = StrictCharField(max_length=16, required=False, allow_blank=True)
+    username = StrictCharField(max_length=33, required=False, allow_blank=True)
+    display_name = StrictCharField(max_length=255, required=False, allow_blank=True)
+    is_anonymous = StrictBooleanField(required=False, default=False)
+
+
+class GroupAdminSyncApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        admins = AdminSyncEntrySerializer(many=True, max_length=200)
+        actor_user_id = ObjectIdField(required=False)
+
+        def validate_admins(self, admins):
+            ids = [admin["telegram_user_id"] for admin in admins]
+            if len(ids) != len(set(ids)):
+                raise serializers.ValidationError("Each telegram_user_id may appear once.")
+            if sum(admin["status"] == "creator" for admin in admins) > 1:
+                raise serializers.ValidationError("A group has at most one creator.")
+            return admins
+
+    class OutputSerializer(serializers.Serializer):
+        admins = serializers.IntegerField()
+        granted = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+        revoked = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+
+    @extend_schema(operation_id="groups_admins_sync", request=InputSerializer,
+                   responses={200: envelope(OutputSerializer), **error_responses(404)})
+    def post(self, request, group_id):
+        group = group_get(group_id=group_id)
+        data = parse_body(self.InputSerializer, request)
+        actor = actor_get(actor_user_id=data.get("actor_user_id"))
+        return Response(group_admins_sync(group=group, admins=data["admins"], actor=actor))

@@ -16,6 +16,7 @@ from apps.groups.models import Group
 from apps.users.models import User
 from apps.users.services import OWNER_ROLE, active_global_owner_ids, user_bump_rbac_version
 
+from .decisions import permission_decide_many
 from .errors import RankViolationError
 from .models import CatalogueVersion, Permission, Role, RoleAssignment
 from .selectors import (
@@ -25,7 +26,6 @@ from .selectors import (
     actor_rank,
     ensure_known_permissions,
     member_rank,
-    permission_decide_many,
 )
 
 logger = logging.getLogger(__name__)

@@ -10,5 +10,7 @@ urlpatterns = [
     path("rbac/assignments/<str:assignment_id>/revoke", apis.AssignmentRevokeApi.as_view(), name="rbac-revoke"),
     path("rbac/check-permission", apis.PermissionCheckApi.as_view(), name="rbac-check"),
     path("rbac/check-permissions", apis.PermissionCheckBatchApi.as_view(), name="rbac-check-batch"),
-    path("rbac/system/stats", apis.SystemStatsApi.as_view(), name="rbac-system-stats"),
+    # Telegram's administrators mirrored into roles, under the group they belong to.
+    path("groups/<str:group_id>/admins/sync", apis.GroupAdminSyncApi.as_view(), name="group-admins-sync"),
+    path("groups/<str:group_id>/anonymous-admin", apis.GroupAnonymousAdminApi.as_view(), name="group-anon-admin"),
 ]

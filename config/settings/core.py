@@ -130,7 +130,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# How long a cached permission decision may live; correctness never depends on it (see rbac.selectors).
+# How long a cached permission decision may live; correctness never depends on it (see rbac.decisions).
 RBAC_DECISION_CACHE_SECONDS = 300
 
 # The admin's and the browsable API's static files, served by core itself in production (WhiteNoise, straight from

@@ -15,6 +15,7 @@ api = [
     path("", include("apps.audit.urls")),
     path("", include("apps.moderation.urls")),
     path("", include("apps.events.urls")),
+    path("", include("apps.stats.urls")),
     path("", include("apps.accounts.urls")),
     path("schema", SchemaView.as_view(), name="schema"),
     path("docs", DocsView.as_view(url_name="schema"), name="docs"),
