@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    """Core's side of the dashboard logins: credential checks for web, and the token revocation store."""
+    """Who may call core: the dashboard logins' credential checks for web, the token revocation store, and each
+    calling service's scope of endpoints (permissions.py)."""
 
     name = "apps.accounts"
     label = "accounts"

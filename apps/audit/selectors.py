@@ -3,13 +3,10 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from apps.common.ids import parse_pk
-from apps.groups.models import Group
-from apps.users.models import User
-
 from .actions import PERMISSION_CHECK
 from .chain import GENESIS_HASH, event_hash
 from .models import AuditEvent
+from .names import names_for
 
 
 def audit_event_filter(
@@ -53,24 +50,10 @@ def audit_event_list(*, limit: int = 50, **filters) -> tuple[list[AuditEvent], i
     return events, (events[-1].sequence if has_more else None)
 
 
-def user_display_name(display_name: str, telegram_username: str, username: str) -> str:
-    """What people call a user: their display name, else @their Telegram username, else their account name."""
-    return display_name or (f"@{telegram_username}" if telegram_username else username)
-
-
 def names_by_pk(*, user_ids=(), group_ids=()) -> tuple[dict, dict]:
     """(user pk string -> display name, group pk string -> title) for a page of rows: one query per kind, ids
     that name nothing (or are not ids) left out."""
-    user_pks = {pk for pk in (parse_pk(User, value) for value in set(user_ids) if value) if pk is not None}
-    group_pks = {pk for pk in (parse_pk(Group, value) for value in set(group_ids) if value) if pk is not None}
-    users = {}
-    if user_pks:
-        rows = User.objects.filter(pk__in=user_pks).values_list("pk", "display_name", "telegram_username", "username")
-        users = {str(pk): user_display_name(*names) for pk, *names in rows}
-    groups = {}
-    if group_pks:
-        groups = {str(pk): title for pk, title in Group.objects.filter(pk__in=group_pks).values_list("pk", "title")}
-    return users, groups
+    return names_for("user", user_ids), names_for("group", group_ids)
 
 
 def with_names(items: list[dict], *, users: dict[str, str], groups: dict[str, str]) -> list[dict]:

@@ -6,7 +6,7 @@ what apps/botgateway and apps/dashboard call through apps/coreclient; tests/comm
 either calls outside its scope). Any other service gets the scope `SERVICE_SCOPE_<NAME>` configures for it (read in
 config/settings/core.py): endpoint names, group names (an area such as `audit`; `read`; `bot`; `web`) or `*`, comma
 separated. A service with no configured scope has full access, as it had before scopes existed. An out-of-scope call
-answers 403 `service_forbidden` and is on the audit trail (apps/common/auth.py, ServiceScopePermission).
+answers 403 `service_forbidden` and is on the audit trail (apps/accounts/permissions.py, ServiceScopePermission).
 
 This module is read by the settings, so it imports nothing of Django's but its configuration error.
 """

@@ -2,7 +2,7 @@ from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import Lower
 
 from apps.common.errors import NotFoundError, ValidationFailed
-from apps.common.ids import get_or_404
+from apps.common.ids import get_or_404, parse_pk
 from apps.common.pagination import page_total
 from apps.common.prepared import PreparedQuery, page_slice
 from apps.users.selectors import user_get
@@ -106,3 +106,11 @@ def membership_get(*, group: Group, user_id) -> Membership:
     if membership is None:
         raise NotFoundError(f"User {user_id} is not a member of group {group.pk}")
     return membership
+
+
+def group_titles(ids: set) -> dict[str, str]:
+    """Group pk string -> title, for those of `ids` that name a group: one query (the audit trail's namer)."""
+    pks = {pk for pk in (parse_pk(Group, value) for value in ids) if pk is not None}
+    if not pks:
+        return {}
+    return {str(pk): title for pk, title in Group.objects.filter(pk__in=pks).values_list("pk", "title")}

@@ -1,7 +1,7 @@
 from django.db.models import Q, QuerySet
 
 from apps.common.errors import NotFoundError
-from apps.common.ids import get_or_404
+from apps.common.ids import get_or_404, parse_pk
 
 from .models import User
 
@@ -54,3 +54,17 @@ def actor_get(*, actor_user_id) -> User | None:
     if actor_user_id is None:
         return None
     return get_or_404(User, actor_user_id, label="Actor user")
+
+
+def user_display_name(display_name: str, telegram_username: str, username: str) -> str:
+    """What people call a user: their display name, else @their Telegram username, else their account name."""
+    return display_name or (f"@{telegram_username}" if telegram_username else username)
+
+
+def user_names(ids: set) -> dict[str, str]:
+    """User pk string -> display name, for those of `ids` that name a user: one query (the audit trail's namer)."""
+    pks = {pk for pk in (parse_pk(User, value) for value in ids) if pk is not None}
+    if not pks:
+        return {}
+    rows = User.objects.filter(pk__in=pks).values_list("pk", "display_name", "telegram_username", "username")
+    return {str(pk): user_display_name(*names) for pk, *names in rows}

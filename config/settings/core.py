@@ -48,7 +48,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         *REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"],
-        "apps.common.auth.ServiceScopePermission",
+        "apps.accounts.permissions.ServiceScopePermission",
         "apps.rbac.permissions.ActingUserPermission",
     ],
 }
@@ -57,7 +57,8 @@ REST_FRAMEWORK = {
 SERVICE_SCOPES = compile_scopes(parse_service_scopes(SERVICE_API_KEYS))
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,
-    "SERVE_PERMISSIONS": [*SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"], "apps.common.auth.ServiceScopePermission"],
+    "SERVE_PERMISSIONS": [*SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"],
+                          "apps.accounts.permissions.ServiceScopePermission"],
     "TITLE": "Centralized API",
     "DESCRIPTION": "The single source of truth for who may do what in the moderated Telegram groups.",
     # Swagger UI from this instance's static files, as web's: no page loads anything from another host.
