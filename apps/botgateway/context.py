@@ -2,12 +2,22 @@
 
 from dataclasses import dataclass, field
 
+from cachetools import TTLCache
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from apps.coreclient import AsyncCoreClient
 
 from .outbox import EventShipper
 from .ratelimit import DenialThrottle
+
+# How long Telegram's answers about rights and ownership are reused (each is dropped early by an update about it),
+# and how many of each are kept (the least recently used go first).
+OWN_RIGHTS_SECONDS = 60
+REMEMBERED_AT_MOST = 10_000
+
+
+def telegram_answers() -> TTLCache:
+    return TTLCache(maxsize=REMEMBERED_AT_MOST, ttl=OWN_RIGHTS_SECONDS)
 
 
 @dataclass
@@ -16,12 +26,12 @@ class BotData:
     shipper: EventShipper | None = None
     # Telegram chat id -> core group id, for chats core already knows.
     groups: dict[int, str] = field(default_factory=dict)
-    # Chat id -> (the bot's own ChatMember there, when fetched): its rights, reused for a short while and
+    # Chat id -> the bot's own ChatMember there: its rights, reused for a short while and
     # dropped as soon as a my_chat_member update says they changed.
-    own_membership: dict[int, tuple[object, float]] = field(default_factory=dict)
-    # (chat id, user id) -> (whether Telegram said that user owns the chat, when): reused for a short while and
+    own_membership: TTLCache[int, object] = field(default_factory=telegram_answers)
+    # (chat id, user id) -> whether Telegram said that user owns the chat: reused for a short while and
     # dropped by any chat_member update about that user there.
-    owners: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
+    owners: TTLCache[tuple[int, int], bool] = field(default_factory=telegram_answers)
     # Which members' denied commands are still answered (and asked of core).
     denials: DenialThrottle = field(default_factory=DenialThrottle)
 

@@ -3,7 +3,6 @@ and the record of each action in core (requested, then executed or failed)."""
 
 import html
 import logging
-import time
 from dataclasses import dataclass
 
 from telegram import (
@@ -246,9 +245,6 @@ def names_the_bot(context: BotContext, ref: TargetRef) -> bool:
     return bool(ref.username and own and ref.username.lower() == own.lower())
 
 
-# How long Telegram's answers about rights and ownership are reused (each is dropped early by an update about it).
-OWN_RIGHTS_SECONDS = 60
-REMEMBERED_AT_MOST = 10_000  # entries per cache, which is emptied when full
 
 
 SELF_REFUSAL = "I won't do that to myself."
@@ -259,32 +255,20 @@ def refuse_self(context: BotContext, target_id: int) -> None:
         raise ProtectedTarget(SELF_REFUSAL)
 
 
-def _recent(cache: dict, key):
-    """What `cache` holds for `key` if it was remembered less than OWN_RIGHTS_SECONDS ago, else None."""
-    entry = cache.get(key)
-    return entry[0] if entry is not None and time.monotonic() - entry[1] < OWN_RIGHTS_SECONDS else None
-
-
-def _remember(cache: dict, key, value) -> None:
-    if len(cache) >= REMEMBERED_AT_MOST:
-        cache.clear()
-    cache[key] = (value, time.monotonic())
-
-
 async def refuse_protected_target(context: BotContext, chat: Chat, target_id: int) -> None:
-    """Never act on the bot itself or on the group's owner. Telegram's answer is reused for OWN_RIGHTS_SECONDS
+    """Never act on the bot itself or on the group's owner. Telegram's answer is reused for a minute
     (a member is moderated several times in a row), and forgotten as soon as a chat_member update shows someone
     gaining or losing ownership (a transfer sends one for both people)."""
     refuse_self(context, target_id)
     owners, key = context.bot_data.owners, (chat.id, target_id)
-    is_owner = _recent(owners, key)
+    is_owner = owners.get(key)
     if is_owner is None:
         try:
             member = await context.bot.get_chat_member(chat.id, target_id)
         except TelegramError:
             return  # not in the chat (Telegram says so when we act); nothing to protect
         is_owner = isinstance(member, ChatMemberOwner) or member.status == ChatMemberStatus.OWNER
-        _remember(owners, key, is_owner)
+        owners[key] = is_owner
     if is_owner:
         raise ProtectedTarget("That's the group's owner: nobody can do that to them.")
 
@@ -299,10 +283,10 @@ def forget_owner_verdict(bot_data, chat_id: int, change: ChatMemberUpdated) -> N
 async def require_bot_right(context: BotContext, chat: Chat, right: str | None) -> None:
     if right is None:
         return
-    me = _recent(context.bot_data.own_membership, chat.id)
+    me = context.bot_data.own_membership.get(chat.id)
     if me is None:
         me = await context.bot.get_chat_member(chat.id, context.bot.id)
-        _remember(context.bot_data.own_membership, chat.id, me)
+        context.bot_data.own_membership[chat.id] = me
     if isinstance(me, ChatMemberOwner):
         return
     if not isinstance(me, ChatMemberAdministrator) or not getattr(me, right, False):

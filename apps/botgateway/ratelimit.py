@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from cachetools import LRUCache, TTLCache
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
@@ -170,34 +171,25 @@ class DenialThrottle:
                  clock: Callable[[], float] = time.monotonic, capacity: int = 10_000):
         self.answered, self.window, self.quiet_seconds = answered, window, quiet
         self._clock = clock
-        self._capacity = capacity
-        self._denials: dict[tuple, deque] = {}
-        self._quiet_until: dict[tuple, float] = {}
+        # A member's recent denials (the least recently denied member goes first when full); members in their
+        # quiet time.
+        self._denials: LRUCache[tuple, deque] = LRUCache(maxsize=capacity)
+        self._quiet: TTLCache[tuple, bool] = TTLCache(maxsize=capacity, ttl=quiet, timer=clock)
 
     def quiet(self, key: tuple) -> bool:
-        until = self._quiet_until.get(key)
-        if until is None:
-            return False
-        if self._clock() < until:
-            return True
-        del self._quiet_until[key]
-        return False
+        return key in self._quiet
 
     def note(self, key: tuple) -> bool:
         """Counts a denial; True when it is to be answered (False only for one that raced a quiet time's start)."""
         if self.quiet(key):
             return False
         now = self._clock()
-        if len(self._denials) >= self._capacity:
-            self._denials.clear()
         recent = self._denials.setdefault(key, deque())
         while recent and now - recent[0] > self.window:
             recent.popleft()
         recent.append(now)
         if len(recent) >= self.answered:
-            if len(self._quiet_until) >= self._capacity:
-                self._quiet_until.clear()
-            self._quiet_until[key] = now + self.quiet_seconds
+            self._quiet[key] = True
             del self._denials[key]
             logger.info("a member's denied commands are ignored for a while",
                         extra={"chat_id": key[0], "member": key[1], "seconds": self.quiet_seconds})

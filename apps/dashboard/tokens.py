@@ -7,9 +7,12 @@ anything it refuses is a 401. A session that core has revoked (a refresh token o
 401 token_revoked, within JWT_FAMILY_CHECK_SECONDS of the revocation on every web process.
 """
 
+import math
+import threading
 import time
 from datetime import UTC, datetime
 
+from cachetools import TLRUCache
 from django.conf import settings
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
@@ -92,31 +95,56 @@ def read_refresh(raw) -> RefreshToken:
 
 # Access tokens whose signature and claims checked out, by their exact text: a browser sends the same token with
 # every request until it expires, and verifying it (EdDSA and simplejwt's checks) is a tenth of web's CPU for
-# a request. Only the expiry can change its signature's verdict, so a token found here is checked for that alone;
-# an expired one takes the full path again, which answers token_expired. Whether its session (family) was revoked
-# is asked separately, on every use (below).
+# a request. Only the expiry can change its signature's verdict, so a token is kept until its exp (plus the leeway)
+# and no longer; an expired one takes the full path again, which answers token_expired. Whether its session (family)
+# was revoked is asked separately, on every use (below).
+# Web serves requests from a pool of threads and cachetools' caches are not thread-safe: one lock for both caches.
 _VERIFIED_MAX = 4096
-_verified: dict[str, AccessToken] = {}
+_caches_lock = threading.Lock()
+
+
+def _usable_until(_raw, token: AccessToken, _now) -> float:
+    return token["exp"] + token.get_token_backend().get_leeway().total_seconds()
+
+
+def verified_tokens() -> TLRUCache:
+    return TLRUCache(maxsize=_VERIFIED_MAX, ttu=_usable_until, timer=time.time)
+
+
+_verified = verified_tokens()
 
 
 def _verified_access(raw) -> AccessToken:
-    token = _verified.get(raw) if isinstance(raw, str) else None
-    if token is not None and token["exp"] > time.time() - token.get_token_backend().get_leeway().total_seconds():
-        return token
+    if isinstance(raw, str):
+        with _caches_lock:
+            token = _verified.get(raw)
+        if token is not None:
+            return token
     token = _decode(AccessToken, raw)
-    if len(_verified) >= _VERIFIED_MAX:
-        _verified.clear()
-    _verified[raw] = token
+    with _caches_lock:
+        _verified[raw] = token
     return token
 
 
-# Login sessions (families) and what core last said about each: (when asked, revoked). A "not revoked" answer is
+# Login sessions (families) and what core last said about each (revoked or not). A "not revoked" answer is
 # trusted for JWT_FAMILY_CHECK_SECONDS, after which the next request of that session asks core again; a revocation
 # is final. So a session revoked through another web process (or replica) stops here within that bound, and at
 # once when the reuse was seen by this process. One core call per live session per bound, not per request.
 _FAMILIES_MAX = 4096
 FAMILY_CHECK_SECONDS = 15.0  # the default of the setting
-_families: dict[str, tuple[float, bool]] = {}
+
+
+def _trusted_until(_family, revoked: bool, now: float) -> float:
+    return math.inf if revoked else now + family_check_seconds()
+
+
+def family_verdicts() -> TLRUCache:
+    """Forgetting a verdict (when full, the least recently used) only costs a question to core; a revocation is kept
+    there."""
+    return TLRUCache(maxsize=_FAMILIES_MAX, ttu=_trusted_until)
+
+
+_families = family_verdicts()
 
 
 def _family(token) -> str:
@@ -125,9 +153,8 @@ def _family(token) -> str:
 
 
 def remember_family(family: str, *, revoked: bool) -> bool:
-    if len(_families) >= _FAMILIES_MAX:
-        _families.clear()  # forgetting only costs a question to core; a revocation is kept there
-    _families[family] = (time.monotonic(), revoked)
+    with _caches_lock:
+        _families[family] = revoked
     return revoked
 
 
@@ -137,13 +164,8 @@ def family_check_seconds() -> float:
 
 def _known_family_verdict(family: str) -> bool | None:
     """True (revoked), False (not revoked, recently asked) or None (ask core)."""
-    known = _families.get(family)
-    if known is None:
-        return None
-    asked_at, revoked = known
-    if revoked or time.monotonic() - asked_at < family_check_seconds():
-        return revoked
-    return None
+    with _caches_lock:
+        return _families.get(family)
 
 
 def _refuse_revoked(revoked: bool) -> None:

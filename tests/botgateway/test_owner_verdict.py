@@ -33,8 +33,8 @@ def _change(old, new):
 
 def test_only_a_change_of_ownership_drops_the_verdict():
     data = BotData()
-    data.owners[(CHAT.id, BOB.id)] = (False, 0.0)
-    data.owners[(CHAT.id, ALICE.id)] = (True, 0.0)
+    data.owners[(CHAT.id, BOB.id)] = False
+    data.owners[(CHAT.id, ALICE.id)] = True
     banned = ChatMemberBanned(BOB, datetime.now(UTC))
     forget_owner_verdict(data, CHAT.id, _change(ChatMemberMember(BOB), banned))  # a ban: no change of owner
     forget_owner_verdict(data, CHAT.id, _change(ChatMemberMember(BOB), _admin(BOB)))  # a promotion: no change

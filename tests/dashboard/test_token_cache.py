@@ -27,13 +27,13 @@ def core_in_process(db, monkeypatch, settings):
     """Web's client of core, talking to core's real WSGI app in this process (the test's transaction kept open)."""
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
-    client = web_core.WebCoreClient("http://testserver", "web-key", transport=httpx.WSGITransport(
+    client = web_core.CoreClient("http://testserver", "web-key", transport=httpx.WSGITransport(
         app=get_wsgi_application()))
     calls = []
     original = client.token_family_revocation
     monkeypatch.setattr(client, "token_family_revocation", lambda family: calls.append(family) or original(family))
     monkeypatch.setattr(web_core, "_client", client)
-    monkeypatch.setattr(tokens, "_families", {})
+    monkeypatch.setattr(tokens, "_families", tokens.family_verdicts())
     settings.JWT_FAMILY_CHECK_SECONDS = BOUND
     yield calls
     client.close()
@@ -54,7 +54,7 @@ def signing(settings, monkeypatch, tmp_path, core_in_process):
     monkeypatch.setattr("rest_framework_simplejwt.state.token_backend", TokenBackend(
         "EdDSA", keys.private_pem, keys.public_pem, "tgmod-dashboard", "tgmod-web", None, 0))
     monkeypatch.setattr("rest_framework_simplejwt.tokens.AccessToken.lifetime", timedelta(seconds=1))
-    monkeypatch.setattr(tokens, "_verified", {})
+    monkeypatch.setattr(tokens, "_verified", tokens.verified_tokens())
 
 
 def test_a_cached_token_still_expires_as_token_expired(signing):
