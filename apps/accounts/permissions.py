@@ -8,8 +8,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from rest_framework.permissions import BasePermission
 
-from apps.audit.actions import SERVICE_FORBIDDEN
 from apps.audit.services import audit_record
+from apps.common.audit_actions import SERVICE_FORBIDDEN
 from apps.common.auth import ServicePrincipal
 from apps.common.errors import ServiceForbiddenError
 from apps.common.service_scopes import scope_allows

@@ -7,8 +7,8 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError
 from django.utils import timezone
 
-from apps.audit import actions
 from apps.audit.services import audit_record
+from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import LoginRateLimited
 from apps.common.ratelimit import login_limiter

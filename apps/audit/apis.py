@@ -8,11 +8,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.audit_actions import ALL_ACTIONS
 from apps.common.envelope import EnvelopeJSONRenderer
 from apps.common.parsing import parse_query
 from apps.common.schema import envelope, error_responses
 
-from .actions import ALL_ACTIONS
 from .models import AuditEvent
 from .selectors import audit_event_filter, audit_event_list, audit_event_names
 

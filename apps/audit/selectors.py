@@ -3,7 +3,8 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from .actions import PERMISSION_CHECK
+from apps.common.audit_actions import PERMISSION_CHECK
+
 from .chain import GENESIS_HASH, event_hash
 from .models import AuditEvent
 from .names import names_for

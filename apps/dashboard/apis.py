@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.audit.actions import ALL_ACTIONS
+from apps.common.audit_actions import ALL_ACTIONS
 from apps.common.client_address import client_address
 from apps.common.envelope import EnvelopeJSONRenderer
 from apps.common.fields import StrictCharField

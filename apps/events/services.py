@@ -9,8 +9,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
-from apps.audit import actions
 from apps.audit.services import AuditEntry, audit_record_many, writer_turn
+from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ValidationFailed
 from apps.common.ids import parse_pk

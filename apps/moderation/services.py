@@ -5,8 +5,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from apps.audit import actions
 from apps.audit.services import audit_record
+from apps.common import audit_actions as actions
 from apps.common.context import current_context
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, DomainError, ValidationFailed

@@ -7,8 +7,8 @@ from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
-from apps.audit import actions
 from apps.audit.services import AuditEntry, audit_append_many, audit_record
+from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, LastOwnerError, PermissionDeniedError, ValidationFailed
 from apps.common.metrics import PERMISSION_CHECKS

@@ -1,8 +1,8 @@
 """Telegram's administrator list mirrored into roles: creators become owners and administrators admins in the
 group's scope, and the group's anonymous administrators are stood for by one principal of the group."""
 
-from apps.audit import actions
 from apps.audit.services import audit_record
+from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.groups.models import Group, Membership
 from apps.groups.services import membership_set

@@ -8,8 +8,8 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from apps.audit import actions
 from apps.audit.models import AuditEvent
+from apps.common import audit_actions as actions
 from apps.common.errors import ValidationFailed
 from apps.events.models import ActiveMember, ActivityBucket
 from apps.groups.models import Group

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from apps.audit import actions
 from apps.audit.services import audit_record
+from apps.common import audit_actions as actions
 from apps.common.context import bind_context
 
 from .models import User

@@ -4,8 +4,8 @@ from django.db import IntegrityError
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.audit import actions
 from apps.audit.services import audit_record
+from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, LastOwnerError, ValidationFailed
 

@@ -178,7 +178,7 @@ def test_since_after_until_is_400(api, db):
 
 
 def test_every_action_in_the_catalogue_is_accepted_as_a_filter(api, db):
-    from apps.audit.actions import ALL_ACTIONS
+    from apps.common.audit_actions import ALL_ACTIONS
 
     for action in ALL_ACTIONS:
         assert api.get(query(EVENTS, action=action)).status_code == 200, action

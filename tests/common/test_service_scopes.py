@@ -25,8 +25,8 @@ from django.urls import Resolver404, get_resolver, resolve
 from django.urls.resolvers import URLResolver
 
 from apps.accounts.permissions import ServiceScopePermission
-from apps.audit.actions import ALL_ACTIONS, SERVICE_FORBIDDEN
 from apps.audit.models import AuditEvent
+from apps.common.audit_actions import ALL_ACTIONS, SERVICE_FORBIDDEN
 from apps.common.service_scopes import (
     BOT,
     DEFAULT_SCOPES,

@@ -3,8 +3,8 @@ the audited permission check, and refuses before reading anything."""
 
 import pytest
 
-from apps.audit import actions
 from apps.audit.models import AuditEvent
+from apps.common import audit_actions as actions
 from tests.factories import grant, make_group, make_member, make_user
 
 ACTING = "HTTP_X_ACTING_USER_ID"

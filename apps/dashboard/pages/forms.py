@@ -3,7 +3,7 @@ on the fields they name (apply_core_errors)."""
 
 from django import forms
 
-from apps.audit.actions import ALL_ACTIONS
+from apps.common.audit_actions import ALL_ACTIONS
 
 WARN_ACTIONS = ["ban", "kick", "mute", "tmute"]
 # Core's moderation catalogue (apps.moderation.models.ModerationAction.Type; web cannot import core's models).

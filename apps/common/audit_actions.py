@@ -1,4 +1,6 @@
-"""The catalogue of audited actions: the audit API accepts only these as a filter."""
+"""The catalogue of audited actions: vocabulary on the wire, shared as the error codes are. Core records these (and its
+audit API accepts only these as a filter); web offers the same list in its audit filter and form, and both roles'
+OpenAPI schemas name them."""
 
 PERMISSION_CHECK = "permission.check"
 USER_CREATE = "user.create"
