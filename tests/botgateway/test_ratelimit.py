@@ -139,3 +139,13 @@ def test_denials_spread_out_beyond_the_window_are_all_answered():
     for _ in range(10):
         assert throttle.note((-1, 1)) is True and not throttle.quiet((-1, 1))
         clock.now += 31  # at most two in any minute
+
+
+def test_a_full_throttle_forgets_the_least_recent_member_only():
+    clock = Clock()
+    throttle = DenialThrottle(answered=1, window=60, quiet=120, clock=clock, capacity=2)
+    first, second, third = (-1, 1), (-1, 2), (-1, 3)
+    for member in (first, second, third):
+        throttle.note(member)
+        clock.now += 1
+    assert [throttle.quiet(member) for member in (first, second, third)] == [False, True, True]
