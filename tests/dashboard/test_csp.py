@@ -1,5 +1,8 @@
 """The dashboard's Content-Security-Policy: connections (fetch, the live feed's WebSocket) to its own origin only."""
 
+import asyncio
+import threading
+
 import pytest
 from django.http import HttpResponse, JsonResponse
 from django.test import RequestFactory, override_settings
@@ -33,3 +36,38 @@ def test_a_host_outside_allowed_hosts_never_reaches_the_policy():
 def test_json_answers_carry_no_policy():
     middleware = ContentSecurityPolicyMiddleware(lambda _: JsonResponse({}))
     assert "Content-Security-Policy" not in middleware(RequestFactory().get("/"))
+
+
+EXPECTED = {"default-src": "'self'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self' data:",
+            "connect-src": "'self' ws://testserver", "frame-ancestors": "'none'", "base-uri": "'self'",
+            "form-action": "'self'"}
+
+
+def test_the_whole_policy_and_its_companion_headers():
+    response = ContentSecurityPolicyMiddleware(lambda _: HttpResponse("<p>page</p>"))(RequestFactory().get("/"))
+    header = response["Content-Security-Policy"]
+    assert dict(directive.strip().split(" ", 1) for directive in header.split(";")) == EXPECTED
+    assert (response["Referrer-Policy"], response["X-Content-Type-Options"]) == ("same-origin", "nosniff")
+
+
+def test_under_asgi_the_same_policy_without_a_thread_hop():
+    """In async mode the hooks run in the event loop's thread (django-csp's MiddlewareMixin would hop to a
+    worker thread for each)."""
+    seen_threads = []
+
+    async def page(_request):
+        seen_threads.append(threading.get_ident())
+        return HttpResponse("<p>page</p>")
+
+    middleware = ContentSecurityPolicyMiddleware(page)
+    original = middleware.process_response
+
+    def process_response(request, response):
+        seen_threads.append(threading.get_ident())
+        return original(request, response)
+
+    middleware.process_response = process_response
+    response = asyncio.run(middleware(RequestFactory().get("/")))
+    header = response["Content-Security-Policy"]
+    assert dict(directive.strip().split(" ", 1) for directive in header.split(";")) == EXPECTED
+    assert len(set(seen_threads)) == 1

@@ -1,46 +1,58 @@
-"""Content-Security-Policy for every HTML answer of the web role: scripts and styles from this origin only, so
-no inline <script>, style="" attribute or on...= handler runs even if one slipped into a page. Connections (fetch,
-the live feed's WebSocket) go to this origin only: 'self', and the WebSocket URL of the request's own host spelled
-out (ws: or wss: alone would allow a socket to any host; not every browser counts ws(s) of its own host as 'self').
+"""Content-Security-Policy for every HTML answer of the web role, by django-csp: scripts and styles from this origin
+only, so no inline <script>, style="" attribute or on...= handler runs even if one slipped into a page. Connections
+(fetch, the live feed's WebSocket) go to this origin only: 'self', and the WebSocket URL of the request's own host
+spelled out (ws: or wss: alone would allow a socket to any host; not every browser counts ws(s) of its own host as
+'self').
 """
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from csp.constants import NONE, SELF
+from csp.middleware import CSPMiddleware, PolicyParts
+from csp.utils import default_config
 from django.core.exceptions import DisallowedHost
 
-POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-          "connect-src {connect}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+# The web role's policy, here rather than in CONTENT_SECURITY_POLICY: the middleware is what puts it on the web
+# role's pages, whatever settings profile loads it. django-csp's decorators (csp_update, csp_exempt...) still apply.
+DIRECTIVES = {
+    "default-src": [SELF], "script-src": [SELF], "style-src": [SELF], "img-src": [SELF, "data:"],
+    "connect-src": [SELF], "frame-ancestors": [NONE], "base-uri": [SELF], "form-action": [SELF],
+}
+_CONFIG = default_config(DIRECTIVES)
 
 
-def policy(request) -> str:
+def own_websocket_origin(request) -> str | None:
     try:
         host = request.get_host()  # validated against ALLOWED_HOSTS: no spaces or separators
     except DisallowedHost:
-        return POLICY.format(connect="'self'")
-    scheme = "wss" if request.is_secure() else "ws"
-    return POLICY.format(connect=f"'self' {scheme}://{host}")
+        return None
+    return f"{'wss' if request.is_secure() else 'ws'}://{host}"
 
 
-def _secure(request, response):
-    if response.get("Content-Type", "").startswith("text/html"):
-        response.headers.setdefault("Content-Security-Policy", policy(request))
+def _is_html(response) -> bool:
+    return response.get("Content-Type", "").startswith("text/html")
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, for HTML answers only (JSON is never rendered by a browser), with the request's own
+    WebSocket origin added to connect-src."""
+
+    async def __acall__(self, request):
+        # MiddlewareMixin would run both hooks through sync_to_async: they do no I/O, so no thread hop.
+        self.process_request(request)
+        return self.process_response(request, await self.get_response(request))
+
+    def process_response(self, request, response):
+        if not _is_html(response):
+            return response
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
+        return super().process_response(request, response)
 
-
-class ContentSecurityPolicyMiddleware:
-    sync_capable = True
-    async_capable = True  # no thread hop under the ASGI server
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self._acall(request)
-        return _secure(request, self.get_response(request))
-
-    async def _acall(self, request):
-        return _secure(request, await self.get_response(request))
+    def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if not report_only and parts.config is None:
+            parts.config = _CONFIG
+        websocket_origin = own_websocket_origin(request)
+        if not report_only and websocket_origin:
+            parts.update = {**(parts.update or {})}
+            parts.update["connect-src"] = [*parts.update.get("connect-src", ()), websocket_origin]
+        return parts
