@@ -6,7 +6,7 @@ each process's hub (hub.py) hands them to its open pages. Core's stats are fetch
 most once a second) and every 5 s, and published when they changed.
 
 With several workers or replicas on the Redis channel layer, only one poller may publish, or each browser
-would get every event once per worker: the pollers elect a leader with a Redis lock (SET NX PX, renewed on
+would get every event once per worker: the pollers elect a leader with a Redis lock (redis-py's Lock, renewed on
 every poll), and the leader keeps two positions in Redis: where new pages start (moved before a publish) and
 where a successor resumes (moved after it), so a leader that dies while publishing leaves that page of events to
 its successor instead of losing it. Without REDIS_URL the channel layer is in-memory, there is one process, and it
@@ -17,7 +17,6 @@ happened before its page started (by sequence).
 import asyncio
 import contextlib
 import logging
-import secrets
 import weakref
 
 from channels.layers import get_channel_layer
@@ -79,10 +78,6 @@ class LocalCoordinator:
 class RedisCoordinator:
     """Leadership and the feed's two positions, shared by every web worker and replica through Redis."""
 
-    _RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
-              "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
-    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-
     def __init__(self, url: str, *, prefix: str = "tgmod"):
         from redis import asyncio as aioredis
 
@@ -90,15 +85,21 @@ class RedisCoordinator:
         self.leader_key = f"{prefix}:live:leader"
         self.sequence_key = f"{prefix}:live:sequence"
         self.published_key = f"{prefix}:live:published"
-        self.token = secrets.token_hex(16)
+        self.leader_lock = self.redis.lock(self.leader_key, timeout=LEADER_TTL_MS / 1000, blocking=False,
+                                           thread_local=False)
         self.leading = False
 
     async def lead(self) -> bool:
         """Renews the lock if this process holds it, else tries to take it. True while this process leads."""
+        from redis.exceptions import LockError
+
         if self.leading:
-            self.leading = bool(await self.redis.eval(self._RENEW, 1, self.leader_key, self.token, LEADER_TTL_MS))
+            try:
+                await self.leader_lock.reacquire()  # back to the full time to live, if still this process's
+            except LockError:  # expired (a stall longer than the time to live) and maybe taken by another
+                self.leading = False
         if not self.leading:
-            self.leading = bool(await self.redis.set(self.leader_key, self.token, nx=True, px=LEADER_TTL_MS))
+            self.leading = await self.leader_lock.acquire()
         return self.leading
 
     async def sequence(self) -> int | None:
@@ -118,7 +119,7 @@ class RedisCoordinator:
     async def close(self) -> None:
         try:
             if self.leading:  # a successor need not wait for the lock to expire
-                await self.redis.eval(self._RELEASE, 1, self.leader_key, self.token)
+                await self.leader_lock.release()
         except Exception as exc:  # shutting down; the lock expires on its own
             logger.info("live feed: leader lock not released", extra={"error": f"{type(exc).__name__}: {exc}"})
         self.leading = False
