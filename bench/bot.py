@@ -100,7 +100,7 @@ def wait_registered(api: CoreClient, chat_id: int) -> str:
     deadline = time.monotonic() + 15
     while True:
         try:
-            return api.group_by_chat(chat_id)["id"]
+            return api.group_by_chat(chat_id).id
         except CoreError:
             if time.monotonic() > deadline:
                 raise

@@ -166,9 +166,9 @@ async def fanout(url: str, token: str, clients: int, rounds: int, api: CoreClien
         created = await asyncio.to_thread(api.group_register, telegram_chat_id=-1008000000000 - number,
                                           title=f"Fan-out {number}", type="supergroup")
         deadline = time.perf_counter() + 10
-        while time.perf_counter() < deadline and not all(created["id"] in seen for seen in group.arrivals):
+        while time.perf_counter() < deadline and not all(created.id in seen for seen in group.arrivals):
             await asyncio.sleep(0.005)
-        latencies = [seen[created["id"]] - sent for seen in group.arrivals if created["id"] in seen]
+        latencies = [seen[created.id] - sent for seen in group.arrivals if created.id in seen]
         missing += clients - len(latencies)
         every_client += latencies
         last_client.append(max(latencies) if latencies else float("inf"))

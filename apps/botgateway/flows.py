@@ -19,6 +19,7 @@ from telegram import (
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
+from apps.common.error_codes import ErrorCode
 from apps.coreclient import CoreError, CoreUnavailable
 
 from .context import BotContext
@@ -145,7 +146,7 @@ async def core_user(context: BotContext, telegram_user_id: int, *, create: bool 
         return await core_call(context.core.user_create(username=f"tg{telegram_user_id}",
                                                         telegram_user_id=telegram_user_id, **profile))
     except CoreError as exc:
-        if exc.code != "conflict":
+        if exc.code != ErrorCode.CONFLICT:
             raise
         # Created meanwhile for the update of another chat (chats are handled side by side): that record it is.
         found = (await core_call(context.core.user_list(telegram_user_id=telegram_user_id, limit=1)))["items"]
@@ -167,8 +168,8 @@ DENIAL_REASONS = {
 
 # Core's refusals with the bot's own wording; any other code is answered with core's message.
 CORE_REFUSALS = {
-    "service_forbidden": "The moderation service does not allow this bot to do that.",
-    "internal_error": "The moderation service failed on that command; it is logged. Please try again later.",
+    ErrorCode.SERVICE_FORBIDDEN: "The moderation service does not allow this bot to do that.",
+    ErrorCode.INTERNAL_ERROR: "The moderation service failed on that command; it is logged. Please try again later.",
 }
 
 
@@ -179,7 +180,8 @@ def denial(permission: str, reason: str | None = None) -> StopCommand:
 
 def core_refusal(error: CoreError) -> str:
     """What the user reads when core refuses a command's request: core's reason, never a vague apology."""
-    if error.code == "permission_denied" and isinstance(error.details, dict) and error.details.get("permission"):
+    denied = error.code == ErrorCode.PERMISSION_DENIED
+    if denied and isinstance(error.details, dict) and error.details.get("permission"):
         return denial(error.details["permission"], error.details.get("reason")).reply
     if error.code in CORE_REFUSALS:
         return CORE_REFUSALS[error.code]

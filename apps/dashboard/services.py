@@ -4,13 +4,14 @@ call these too, so they follow the same rules.
 """
 
 import logging
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.utils import timezone
 
 from apps.common.errors import LoginRateLimited, PermissionDeniedError
 from apps.common.ratelimit import login_limiter
-from apps.coreclient import CoreError, ids
+from apps.coreclient import CoreError, Group, ids
 
 from .core import core
 from .errors import InvalidCredentials, SigningUnavailable, TokenRejected, TokenRevoked
@@ -114,16 +115,16 @@ def require(user: DashboardUser, permission: str, *, group_id: str | None = None
         return
     if group_id is None:
         decision = core().check_permission(user_id=user.id, permission=permission)
-        if not decision["allowed"]:
-            raise _denied(permission, decision["reason"])
+        if not decision.allowed:
+            raise _denied(permission, decision.reason)
         user.granted.add((permission, None))
         return
     checks = [{"user_id": user.id, "permission": permission},
               {"user_id": user.id, "permission": permission, "group_id": group_id}]
-    global_decision, group_decision = core().check_permissions(checks)["results"]
-    if not (global_decision["allowed"] or group_decision["allowed"]):
-        raise _denied(permission, group_decision["reason"])
-    user.granted.add((permission, None if global_decision["allowed"] else group_id))
+    global_decision, group_decision = core().check_permissions(checks)
+    if not (global_decision.allowed or group_decision.allowed):
+        raise _denied(permission, group_decision.reason)
+    user.granted.add((permission, None if global_decision.allowed else group_id))
 
 
 def read_as(user: DashboardUser, permission: str, read, /, **arguments):
@@ -176,10 +177,10 @@ def me(user: DashboardUser) -> dict:
     if not profile.get("is_active"):
         raise TokenRejected("The token's user has been deactivated")
     codes = [permission["code"] for permission in core().permissions()]
-    results = core().check_permissions([{"user_id": user.id, "permission": code} for code in codes])["results"]
+    decisions = core().check_permissions([{"user_id": user.id, "permission": code} for code in codes])
     return {
         "user": {key: profile.get(key) for key in ("id", "username", "display_name", "is_active", "is_staff")},
-        "permissions": [code for code, result in zip(codes, results, strict=True) if result["allowed"]],
+        "permissions": [code for code, decision in zip(codes, decisions, strict=True) if decision.allowed],
     }
 
 
@@ -249,7 +250,7 @@ def audit_list(user: DashboardUser, **filters) -> dict:
     return core().audit_events(**filters)
 
 
-def audit_csv(user: DashboardUser, **filters):
+def audit_csv(user: DashboardUser, **filters) -> Iterator[bytes]:
     require(user, VIEW_AUDIT, group_id=filters.get("group_id"))
     return core().audit_csv(**filters)
 
@@ -274,7 +275,7 @@ MANAGE_GROUPS = "MANAGE_GROUPS"
 TIMELINE_GROUPS = 8
 
 
-def group_update(user: DashboardUser, group_id: str, **fields) -> dict:
+def group_update(user: DashboardUser, group_id: str, **fields) -> Group:
     """A group's settings, changed as the token user (core audits the change under their id)."""
     require(user, MANAGE_GROUPS, group_id=group_id)
     return core().group_update(group_id, actor_user_id=user.id, **fields)

@@ -139,7 +139,7 @@ def test_no_body_makes_the_webhook_fail(platform, name, body, dropped):
 
 def test_after_every_body_the_bot_still_counts_messages_and_nothing_waits_to_be_replayed(platform):
     chat_id = platform.chat["id"]
-    group_id = platform.api.group_by_chat(chat_id)["id"]
+    group_id = platform.api.group_by_chat(chat_id).id
     before = platform.api.group_stats(group_id, bucket="hour")["totals"]["messages"]
     platform.telegram.send_message(chat_id, "carol", "still here")
     platform.wait_for(lambda: platform.api.group_stats(group_id, bucket="hour")["totals"]["messages"] == before + 1,

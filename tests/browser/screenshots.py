@@ -33,7 +33,7 @@ def _readme_demo(core_url: str) -> str:
     alice, spammer = (core.user_list(username=login)["items"][0] for login in ("alice", "spammer"))
     action = core.moderation_record(type="ban", group_id=group["id"], actor_user_id=alice["id"],
                                     target_user_id=spammer["id"], reason="flooding", permission="BAN_USERS")
-    core.moderation_complete(action["action"]["id"], status="executed")
+    core.moderation_complete(action.action.id, status="executed")
     return group["id"]
 
 

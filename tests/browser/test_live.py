@@ -80,7 +80,7 @@ def open_overview(browser, live_platform, url):
 def test_a_ban_through_the_bot_appears_on_the_open_overview_within_a_second(overview, live_platform):
     page, platform = overview, live_platform.platform
     chat = platform.new_group()
-    group_id = platform.api.group_by_chat(chat["id"])["id"]
+    group_id = platform.api.group_by_chat(chat["id"]).id
     page.evaluate("window.__notReloaded = true")
     spam = platform.telegram.send_message(chat["id"], "spammer", "buy followers")
     sent = time.monotonic()
@@ -115,7 +115,7 @@ def test_stats_cards_follow_core_without_a_reload(overview, live_platform):
 def created_item(page, group):
     """The feed's item for this group's creation: it names the group by its title, linked to the group's page."""
     return page.locator("#live-feed li", has_text="group.create").filter(
-        has=page.locator(f'a[href="/groups/{group["id"]}"]', has_text=group["title"]))
+        has=page.locator(f'a[href="/groups/{group.id}"]', has_text=group.title))
 
 
 def test_the_page_reconnects_after_web_restarts_and_catches_up(overview, live_platform):

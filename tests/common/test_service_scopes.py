@@ -38,7 +38,6 @@ from apps.common.service_scopes import (
     scope_allows,
 )
 from apps.coreclient import CoreClient, CoreError
-from apps.dashboard.core import WebCoreClient
 from apps.groups.models import Group, Membership
 from apps.rbac.models import Role, RoleAssignment
 from apps.users.models import User
@@ -417,7 +416,7 @@ def _missing_id(existing_pk) -> str:
 
 @pytest.mark.parametrize(("service", "package", "client_class", "key"), [
     ("bot", "botgateway", CoreClient, BOT_KEY),  # the bot's AsyncCoreClient shares these endpoint methods
-    ("web", "dashboard", WebCoreClient, WEB_KEY),
+    ("web", "dashboard", CoreClient, WEB_KEY),
 ])
 def test_the_clients_stay_inside_their_scopes(core_app, service, package, client_class, key):
     used = methods_used(package, client_class)

@@ -12,7 +12,7 @@ from django.db import close_old_connections
 
 from apps.audit.models import AuditEvent
 from apps.common.context import bind_context
-from apps.coreclient import AsyncCoreClient, CoreClient, CoreError, CoreUnavailable
+from apps.coreclient import AsyncCoreClient, CoreClient, CoreError, CoreUnavailable, Decision
 from apps.coreclient.breaker import CircuitBreaker
 from tests.factories import grant, make_group, make_member, make_user
 
@@ -49,12 +49,12 @@ def test_check_permission_through_the_client(client, moderator):
     user, group = moderator
     allowed = client.check_permission(permission="BAN_USERS", telegram_user_id=user.telegram_user_id,
                                       telegram_chat_id=group.telegram_chat_id)
-    assert allowed == {"allowed": True, "reason": "granted_by_role:moderator"}
+    assert allowed == Decision(allowed=True, reason="granted_by_role:moderator")
     results = client.check_permissions([
         {"permission": "BAN_USERS", "user_id": str(user.pk), "group_id": str(group.pk)},
         {"permission": "MANAGE_ROLES", "user_id": str(user.pk), "group_id": str(group.pk)},
-    ])["results"]
-    assert [r["allowed"] for r in results] == [True, False]
+    ])
+    assert [r.allowed for r in results] == [True, False]
     assert AuditEvent.objects.filter(action="permission.check", service="bot").count() == 3
 
 
@@ -76,13 +76,15 @@ def test_request_id_is_carried_to_core(client, moderator):
 
 def test_a_round_trip_of_groups_and_moderation(client, db):
     group = client.group_register(telegram_chat_id=-1001234567890, title="Round trip", type="supergroup")
-    assert client.group_by_chat(-1001234567890)["id"] == group["id"]
+    assert client.group_by_chat(-1001234567890) == group
     target = client.user_create(username="target", telegram_user_id=555)
-    client.member_set(group["id"], user_id=target["id"], status="member")
-    recorded = client.moderation_record(type="warn", group_id=group["id"], target_user_id=target["id"], reason="x")
-    assert recorded["warnings"]["active_warnings"] == 1
-    done = client.moderation_complete(recorded["action"]["id"], status="executed")
-    assert done["status"] == "executed"
+    member = client.member_set(group.id, user_id=target["id"], status="member")
+    assert (member.user_id, member.status, member.telegram_user_id) == (target["id"], "member", 555)
+    recorded = client.moderation_record(type="warn", group_id=group.id, target_user_id=target["id"], reason="x")
+    assert (recorded.action.status, recorded.warnings.active_warnings) == ("requested", 1)
+    assert recorded.target_telegram_user_id == 555
+    done = client.moderation_complete(recorded.action.id, status="executed")
+    assert (done.id, done.status) == (recorded.action.id, "executed")
     ingest = client.events_batch([{"event_id": "rt-1", "type": "message", "telegram_chat_id": -1001234567890,
                                    "telegram_user_id": 555, "occurred_at": "2026-01-01T00:00:00Z"}])
     assert ingest["accepted"] == 1
@@ -169,7 +171,7 @@ def test_async_client_against_a_live_core(live_server):
             await core.aclose()
 
     mute, ban, health = asyncio.run(scenario())
-    assert (mute["allowed"], ban["allowed"], health["service"]) == (True, False, "centralized-api")
+    assert (mute.allowed, ban.allowed, health["service"]) == (True, False, "centralized-api")
 
 
 @pytest.fixture
@@ -237,9 +239,9 @@ def test_the_async_client_reports_a_core_that_is_down_or_too_slow(slow_core):
 
 
 def test_the_async_client_spells_query_values_as_the_sync_one():
-    from apps.coreclient.client import _query
+    from apps.coreclient.client import query_pairs
 
-    assert _query({"is_active": True, "q": "x y", "limit": 2, "ids": [1, 2]}) == [
+    assert query_pairs({"is_active": True, "q": "x y", "limit": 2, "ids": [1, 2]}) == [
         ("is_active", "true"), ("q", "x y"), ("limit", "2"), ("ids", "1"), ("ids", "2")]
     assert str(httpx.Request("GET", "http://core/", params={"is_active": True}).url) == "http://core/?is_active=true"
-    assert _query({}) is None
+    assert query_pairs({}) is None

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.models import RevokedToken
 from apps.coreclient import AsyncCoreClient, CoreClient, CoreError, InvalidId, ids
-from apps.coreclient.client import _Endpoints
+from apps.coreclient.endpoints import Endpoints
 from tests.factories import grant, make_group, make_member, make_user
 
 API_KEY = "test-key"  # a service with no configured scope: every endpoint
@@ -138,7 +138,7 @@ def path_id_methods() -> dict[str, list[str]]:
     """Endpoint method -> its positional parameters: the path's ids (body fields are keyword-only, but for
     two lists)."""
     found = {}
-    for name, method in vars(_Endpoints).items():
+    for name, method in vars(Endpoints).items():
         if name.startswith("_") or not callable(method):
             continue
         positional = [parameter.name for parameter in list(inspect.signature(method).parameters.values())[1:]
@@ -208,8 +208,8 @@ def test_a_traversal_through_a_group_id_does_not_read_users(client, transport, r
 def test_valid_ids_of_every_kind_still_reach_core(client, transport, real):
     group, user = real
     assert client.group_get(str(group.pk))["id"] == str(group.pk)
-    assert client.group_by_chat(group.telegram_chat_id)["id"] == str(group.pk)
-    assert client.group_by_chat(str(group.telegram_chat_id))["id"] == str(group.pk)
+    assert client.group_by_chat(group.telegram_chat_id).id == str(group.pk)
+    assert client.group_by_chat(str(group.telegram_chat_id)).id == str(group.pk)
     assert client.user_get(str(user.pk))["username"] == "member"
     assert client.role_get("moderator")["name"] == "moderator"
     RevokedToken.objects.create(jti="a-Real_jti1", expires_at=timezone.now() + timedelta(hours=1),

@@ -4,6 +4,7 @@ cookie-keeping HTTP client that signs in through the login page like a browser."
 import itertools
 import re
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
@@ -56,8 +57,9 @@ class DashboardPlatform:
         return user
 
     def group(self, title: str | None = None) -> dict:
-        return self.api.group_register(telegram_chat_id=-1003000000000 - next(_numbers),
-                                       title=title or unique("Page group "), type="supergroup")
+        """The new group as core's JSON (the pages' tests read it as the browser does)."""
+        return asdict(self.api.group_register(telegram_chat_id=-1003000000000 - next(_numbers),
+                                              title=title or unique("Page group "), type="supergroup"))
 
     def messages(self, group: dict, count: int, *, telegram_user_id: int = 4242) -> None:
         now = datetime.now(UTC)

@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import timedelta
 
 import pytest
@@ -165,8 +166,9 @@ def latest_sequence(core: CoreClient) -> int:
 
 
 def new_group(core: CoreClient) -> dict:
-    return core.group_register(telegram_chat_id=-1003000000000 - next(_numbers) * 1000 - int(time.time()) % 1000,
-                               title=f"Live {uuid.uuid4().hex[:6]}", type="supergroup")
+    return asdict(core.group_register(
+        telegram_chat_id=-1003000000000 - next(_numbers) * 1000 - int(time.time()) % 1000,
+        title=f"Live {uuid.uuid4().hex[:6]}", type="supergroup"))
 
 
 # -- authentication
@@ -460,12 +462,12 @@ def test_allowed_permission_checks_stay_off_the_feed_but_denials_arrive(web):
         assert (await ws.connect())[0]
         await receive(ws, "hello")
         allowed = await asyncio.to_thread(web.check_permission, user_id=nobody["id"], permission="VIEW_GROUPS")
-        assert allowed["allowed"] is False
+        assert allowed.allowed is False
         message = await receive(ws, "audit", timeout=1.5)
         assert (message["event"]["action"], message["event"]["result"]) == ("permission.check", "denied")
         admin_check = await asyncio.to_thread(web.check_permission, user_id=token_user(token),
                                               permission="VIEW_GROUPS")
-        assert admin_check["allowed"] is True
+        assert admin_check.allowed is True
         assert audit_sequences(await quiet_messages(ws, 1.0)) == []
         await ws.disconnect()
 

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.common.errors import PermissionDeniedError
-from apps.coreclient import CoreError
+from apps.coreclient import CoreError, Decision
 from apps.dashboard import services
 from apps.dashboard.tokens import DashboardUser
 
@@ -16,7 +16,7 @@ class RecordingCore:
 
     def _decide(self, check):
         allowed = (check["permission"], check.get("group_id")) in self.grants
-        return {"allowed": allowed, "reason": "granted_by_role:admin" if allowed else "permission_not_granted"}
+        return Decision(allowed, "granted_by_role:admin" if allowed else "permission_not_granted")
 
     def check_permission(self, **check):
         self.calls += 1
@@ -24,7 +24,7 @@ class RecordingCore:
 
     def check_permissions(self, checks):
         self.calls += 1
-        return {"results": [self._decide(check) for check in checks]}
+        return [self._decide(check) for check in checks]
 
 
 @pytest.fixture
@@ -73,9 +73,9 @@ class ActingCore(RecordingCore):
         self.calls += 1
         if acting_user_id is not None:
             decision = self._decide({"permission": "VIEW_GROUPS"})
-            if not decision["allowed"]:
+            if not decision.allowed:
                 raise CoreError("permission_denied", "User does not have permission for this action (VIEW_GROUPS)",
-                                403, {"permission": "VIEW_GROUPS", "reason": decision["reason"]})
+                                403, {"permission": "VIEW_GROUPS", "reason": decision.reason})
         self.reads.append((acting_user_id, filters))
         return {"items": [], "total": 0, "page": 1, "limit": 20}
 

@@ -179,7 +179,7 @@ class Deployment(Platform):
 
     def core_group_id(self, chat_id: int) -> str | None:
         try:
-            return self.api.group_by_chat(chat_id)["id"]
+            return self.api.group_by_chat(chat_id).id
         except CoreError:
             return None
 

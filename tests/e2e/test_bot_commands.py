@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 def core_member(platform, chat_id, telegram_user_id):
     group = platform.api.group_by_chat(chat_id)
     user = platform.api.user_list(telegram_user_id=telegram_user_id)["items"][0]
-    members = platform.api.members(group["id"], limit=200)["items"]
+    members = platform.api.members(group.id, limit=200)["items"]
     return next(member for member in members if member["user_id"] == user["id"])
 
 
@@ -41,7 +41,7 @@ def test_a_member_is_denied_and_told_which_permission_is_missing(platform):
     denials = platform.api.audit_events(action="permission.check", result="denied", limit=5)["items"]
     assert any(event["details"]["permission"] == "BAN_USERS" for event in denials)
     group = platform.api.group_by_chat(chat["id"])
-    assert platform.api.moderation_list(group_id=group["id"])["total"] == 0  # core refused before recording
+    assert platform.api.moderation_list(group_id=group.id)["total"] == 0  # core refused before recording
 
 
 def test_the_bot_names_the_telegram_right_it_lacks(platform):
@@ -60,14 +60,14 @@ def test_never_acts_on_the_owner_or_itself(platform):
                        "Only someone who outranks them can."]
     assert platform.calls("banChatMember", since=mark) == []
     group = platform.api.group_by_chat(chat["id"])
-    assert platform.api.moderation_list(group_id=group["id"])["total"] == 0
+    assert platform.api.moderation_list(group_id=group.id)["total"] == 0
     # Core's view may lag Telegram's (here its admin list says bob created the group, so alice has no rank in
     # core): core records the request, and the bot's own look at Telegram still refuses it (completed as failed).
-    platform.api.group_admins_sync(group["id"], admins=[{"telegram_user_id": 2000002, "status": "creator"}])
+    platform.api.group_admins_sync(group.id, admins=[{"telegram_user_id": 2000002, "status": "creator"}])
     _, replies = platform.say(chat["id"], "bob_mod", "/ban @alice")
     assert replies == ["That's the group's owner: nobody can do that to them."]
     assert platform.calls("banChatMember", since=mark) == []
-    [action] = platform.api.moderation_list(group_id=group["id"])["items"]
+    [action] = platform.api.moderation_list(group_id=group.id)["items"]
     assert (action["type"], action["status"]) == ("ban", "failed")
     assert action["error"] == "That's the group's owner: nobody can do that to them."
     _, replies = platform.say(chat["id"], "alice", "/mute 123456")
@@ -90,7 +90,7 @@ def test_warnings_up_to_the_groups_limit_apply_its_action(platform):
     chat = platform.new_group()
     platform.say(chat["id"], "spammer", "spam")
     group = platform.api.group_by_chat(chat["id"])
-    platform.api.group_update(group["id"], warn_limit=2, warn_action="kick")
+    platform.api.group_update(group.id, warn_limit=2, warn_action="kick")
     _, first = platform.say(chat["id"], "alice", "/warn @spammer links")
     assert first == ["@spammer has been warned (1/2)."]
     mark = platform.call_mark()
@@ -115,7 +115,7 @@ def test_usage_errors_explain_and_unknown_targets_are_named(platform):
     _, replies = platform.say(chat["id"], "carol", "/mute @nobody_here")  # who may not act learns only that
     assert replies == ["You need the MUTE_USERS permission to do that."]
     group = platform.api.group_by_chat(chat["id"])
-    assert platform.api.moderation_list(group_id=group["id"])["total"] == 0
+    assert platform.api.moderation_list(group_id=group.id)["total"] == 0
 
 
 def test_delete_and_purge(platform):
@@ -217,7 +217,7 @@ def test_commands_by_the_owner_act_on_telegram(platform, command, telegram_metho
     action = command.removeprefix("/").replace("del", "delete")
     group = platform.api.group_by_chat(chat["id"])
     # The bot replies first and completes the record right after.
-    platform.wait_for(lambda: platform.api.moderation_list(type=action, group_id=group["id"], limit=1)["items"][0][
+    platform.wait_for(lambda: platform.api.moderation_list(type=action, group_id=group.id, limit=1)["items"][0][
         "status"] == "executed", f"core to record the {action} as executed")
 
 

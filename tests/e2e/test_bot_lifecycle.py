@@ -12,13 +12,13 @@ ANONYMOUS_BOT = 1087968824
 
 def allowed(platform, chat_id, telegram_user_id, permission):
     return platform.api.check_permission(permission=permission, telegram_user_id=telegram_user_id,
-                                         telegram_chat_id=chat_id)["allowed"]
+                                         telegram_chat_id=chat_id).allowed
 
 
 def test_bot_added_registers_the_group_and_syncs_its_admins(platform):
     chat = platform.new_group()
     group = platform.api.group_by_chat(chat["id"])
-    assert (group["title"], group["is_active"]) == (chat["title"], True)
+    assert (group.title, group.is_active) == (chat["title"], True)
     platform.wait_for(lambda: allowed(platform, chat["id"], 2000001, "MANAGE_ADMINS"), "alice to own the group")
     assert allowed(platform, chat["id"], 2000002, "BAN_USERS")  # bob, a Telegram administrator
     assert not allowed(platform, chat["id"], 2000003, "BAN_USERS")  # carol, a member
@@ -32,7 +32,7 @@ def test_promotion_in_telegram_reaches_core_and_removal_deactivates(platform):
     platform.wait_for(lambda: not allowed(platform, chat["id"], 2000003, "DELETE_MESSAGES"), "carol's demotion")
 
     platform.telegram.remove(chat["id"], "@sandbox_mod_bot", by="alice")
-    platform.wait_for(lambda: not platform.api.group_by_chat(chat["id"])["is_active"], "the group to deactivate")
+    platform.wait_for(lambda: not platform.api.group_by_chat(chat["id"]).is_active, "the group to deactivate")
 
 
 def test_a_group_upgraded_to_a_supergroup_moves_in_core(platform):
@@ -40,8 +40,8 @@ def test_a_group_upgraded_to_a_supergroup_moves_in_core(platform):
     group = platform.api.group_by_chat(chat["id"])
     upgraded = platform.telegram.upgrade_group(chat["id"])
     new_id = upgraded["id"]
-    platform.wait_for(lambda: platform.api.group_get(group["id"])["telegram_chat_id"] == new_id, "the migration")
-    assert platform.api.group_by_chat(chat["id"])["id"] == group["id"]  # the old id still resolves
+    platform.wait_for(lambda: platform.api.group_get(group.id)["telegram_chat_id"] == new_id, "the migration")
+    assert platform.api.group_by_chat(chat["id"]).id == group.id  # the old id still resolves
 
 
 def test_anonymous_admins_act_through_the_groups_principal_only(platform):
@@ -49,7 +49,7 @@ def test_anonymous_admins_act_through_the_groups_principal_only(platform):
     platform.say(chat["id"], "spammer", "spam")
     platform.telegram.promote(chat["id"], "dave", rights={"can_restrict_members": True}, is_anonymous=True)
     group = platform.api.group_by_chat(chat["id"])
-    platform.wait_for(lambda: platform.api.group_anonymous_admin(group["id"])["user_id"], "the principal")
+    platform.wait_for(lambda: platform.api.group_anonymous_admin(group.id)["user_id"], "the principal")
     mark = platform.call_mark()
     _, replies = platform.say(chat["id"], "dave", "/ban @spammer", anonymous=True)
     assert replies == ["@spammer is banned."]
@@ -74,7 +74,7 @@ def test_rate_limit_answers_are_honoured(platform):
 
 def _messages_in_core(platform, chat_id) -> int:
     group = platform.api.group_by_chat(chat_id)
-    return platform.api.group_stats(group["id"], bucket="hour")["totals"]["messages"]
+    return platform.api.group_stats(group.id, bucket="hour")["totals"]["messages"]
 
 
 def _wait_until_the_bot_trusts_core(platform) -> None:
@@ -151,7 +151,7 @@ def test_a_group_first_met_during_an_outage_is_registered_and_keeps_its_events(p
     # No new message in the chat: the replay itself registers the group, and no event is dropped.
     platform.wait_for(lambda: platform._core_group(chat["id"]) is not None, "the group to be registered", timeout=15)
     platform.wait_for(lambda: _messages_in_core(platform, chat["id"]) >= 3, "the replay", timeout=15)
-    assert platform.api.group_by_chat(chat["id"])["title"] == "Met during the outage"
+    assert platform.api.group_by_chat(chat["id"]).title == "Met during the outage"
     _wait_until_the_bot_trusts_core(platform)
 
 
@@ -168,6 +168,6 @@ def test_an_admin_demoted_during_an_outage_loses_the_role_in_core_once_it_is_bac
     platform.wait_for(lambda: not allowed(platform, chat["id"], 2000002, "BAN_USERS"), "bob's demotion in core",
                       timeout=15)
     group = platform.api.group_by_chat(chat["id"])
-    platform.wait_for(lambda: [m["status"] for m in platform.api.members(group["id"])["items"]
+    platform.wait_for(lambda: [m["status"] for m in platform.api.members(group.id)["items"]
                                if m["telegram_user_id"] == 2000004] == ["banned"], "dave's ban in core", timeout=15)
     _wait_until_the_bot_trusts_core(platform)

@@ -63,7 +63,7 @@ def last_private_id(platform, username) -> int:
 
 def recorded(platform, chat) -> list[dict]:
     group = platform.api.group_by_chat(chat["id"])
-    return platform.api.moderation_list(group_id=group["id"], limit=100)["items"]
+    return platform.api.moderation_list(group_id=group.id, limit=100)["items"]
 
 
 # -- 1. rank
@@ -73,7 +73,7 @@ def test_an_admin_cannot_act_on_another_admin_and_a_moderator_not_on_an_admin(pl
     peer = fresh_user(platform)
     chat = platform.new_group(admins=("bob_mod", peer))
     platform.wait_for(lambda: len(platform.api.assignments(
-        group_id=platform.api.group_by_chat(chat["id"])["id"], active=True)["items"]) >= 3, "the admin sync")
+        group_id=platform.api.group_by_chat(chat["id"]).id, active=True)["items"]) >= 3, "the admin sync")
     mark = platform.call_mark()
     _, replies = platform.say(chat["id"], "bob_mod", f"/ban @{peer} rival")
     assert replies == ["You can't ban this member: their rank here (admin, 80) is not below yours (80). "
@@ -176,7 +176,7 @@ def test_cores_own_refusals_reach_the_user(platform):
     assert replies == ["Only members of this group can be warned: the target is not in it"]
 
     group = platform.api.group_by_chat(chat["id"])
-    platform.api.group_update(group["id"], is_active=False)
+    platform.api.group_update(group.id, is_active=False)
     mark = platform.call_mark()
     _, replies = platform.say(chat["id"], "alice", "/ban @dave")
     assert replies == ["This group is switched off in the moderation service, so moderation commands do nothing "
@@ -259,7 +259,7 @@ def test_anonymous_admins_get_the_list_in_the_group(platform):
     chat = platform.new_group()
     platform.telegram.promote(chat["id"], "dave", rights={"can_restrict_members": True}, is_anonymous=True)
     group = platform.api.group_by_chat(chat["id"])
-    platform.wait_for(lambda: platform.api.group_anonymous_admin(group["id"])["user_id"], "the principal")
+    platform.wait_for(lambda: platform.api.group_anonymous_admin(group.id)["user_id"], "the principal")
     _, replies = platform.say(chat["id"], "dave", "/help", anonymous=True)
     assert replies and replies[0].startswith(f"What you can do in {chat['title']}:")
     assert "/ban" in replies[0] and "/promote" not in replies[0]  # the group's admin role, not the owner's

@@ -133,7 +133,7 @@ def wait_for_count(platform: Platform, group_id: str, expected: int, timeout: fl
 
 def test_a_bot_killed_under_load_loses_no_acknowledged_update_and_counts_none_twice(platform):
     chat = platform.new_group()
-    group_id = platform.api.group_by_chat(chat["id"])["id"]
+    group_id = platform.api.group_by_chat(chat["id"]).id
     before = messages_in_core(platform, group_id)
     url = f"http://127.0.0.1:{platform.bot_port}/telegram/webhook"
     with Senders(url, chat["id"]) as senders:
@@ -153,7 +153,7 @@ def test_a_bot_killed_under_load_loses_no_acknowledged_update_and_counts_none_tw
 
 def test_core_killed_under_load_the_bot_keeps_acknowledging_and_ships_each_once(platform):
     chat = platform.new_group()
-    group_id = platform.api.group_by_chat(chat["id"])["id"]
+    group_id = platform.api.group_by_chat(chat["id"]).id
     before = messages_in_core(platform, group_id)
     url = f"http://127.0.0.1:{platform.bot_port}/telegram/webhook"
     with Senders(url, chat["id"]) as senders:

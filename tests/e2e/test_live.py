@@ -111,7 +111,7 @@ class Client:
 
 
 def ban_matcher(platform, chat_id, action: str):
-    group_id = platform.api.group_by_chat(chat_id)["id"]
+    group_id = platform.api.group_by_chat(chat_id).id
     return lambda event: (event["action"] == action and event["group_id"] == group_id
                           and event["details"].get("type") == "ban")
 
@@ -181,7 +181,7 @@ def test_with_redis_and_several_workers_every_client_gets_each_event_exactly_onc
                                           type="supergroup") for number in range(3)]
         for client in clients:
             for group in groups:
-                await client.wait_for(lambda event, group=group: event["target_id"] == group["id"], timeout=3)
+                await client.wait_for(lambda event, group=group: event["target_id"] == group.id, timeout=3)
         await asyncio.sleep(1.0)  # anything sent twice would have arrived by now
         expected = None
         for client in clients:

@@ -14,6 +14,7 @@ import re
 import socket
 import time
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
@@ -148,8 +149,8 @@ class WebPlatform:
 
     def group(self, title: str | None = None) -> dict:
         # Far from the sandbox's chat ids (-1002000000001 up): the bot's tests share this core.
-        return self.core.group_register(telegram_chat_id=-1009000000000 - next(_numbers),
-                                        title=title or unique("Web group "), type="supergroup")
+        return asdict(self.core.group_register(telegram_chat_id=-1009000000000 - next(_numbers),
+                                               title=title or unique("Web group "), type="supergroup"))
 
     def token(self, claims: dict | None = None, *, key=None, algorithm: str = "EdDSA", headers=None, **overrides):
         now = int(time.time())

@@ -73,8 +73,8 @@ async def help_lines(context: BotContext, actor: Actor, chat_id: int | None) -> 
         checks = [{"permission": permission, **actor.check_kwargs(),
                    **({} if platform_wide or chat_id is None else {"telegram_chat_id": chat_id})}
                   for permission, platform_wide in checked]
-        results = (await core_call(context.core.check_permissions(checks)))["results"]
-        allowed = {key for key, result in zip(checked, results, strict=True) if result["allowed"]}
+        decisions = await core_call(context.core.check_permissions(checks))
+        allowed = {key for key, decision in zip(checked, decisions, strict=True) if decision.allowed}
     return [f"{html.escape(line.usage)}: {line.text}" for line in shown
             if line.permission is None or (line.permission, line.platform_wide) in allowed]
 

@@ -13,7 +13,7 @@ from telegram import ChatPermissions, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
-from apps.coreclient import CoreError
+from apps.coreclient import CoreError, RecordedAction
 
 from ..context import BotContext
 from ..flows import (
@@ -179,7 +179,7 @@ async def run_command(update: Update, context: BotContext, name: str, body, *, a
 
 
 async def perform(context: BotContext, update: Update, actor, command_action: str, act: Act, target_id: int,
-                  seconds: int | None, reason: str, done: str) -> dict | None:
+                  seconds: int | None, reason: str, done: str) -> RecordedAction:
     """Records, acts, completes. Returns the core record; replies with Telegram's error on failure."""
     record = await record_action(context, update.effective_chat, actor, command_action,
                                  target_telegram_user_id=target_id, reason=reason, until=_until(seconds))
@@ -187,8 +187,8 @@ async def perform(context: BotContext, update: Update, actor, command_action: st
     return record
 
 
-async def execute(context: BotContext, update: Update, record: dict, act: Act, target_id: int, seconds: int | None,
-                  done: str) -> None:
+async def execute(context: BotContext, update: Update, record: RecordedAction, act: Act, target_id: int,
+                  seconds: int | None, done: str) -> None:
     """Acts on Telegram, replies, and completes the recorded action as executed or failed with Telegram's error."""
     error = None
     try:
@@ -197,7 +197,7 @@ async def execute(context: BotContext, update: Update, record: dict, act: Act, t
         error = exc
     if error is None and done:
         await reply(update, done)  # the user hears first; core learns the outcome right after
-    await complete_action(context, record["action"]["id"], error)
+    await complete_action(context, record.action.id, error)
     if error is not None:
         raise StopCommand(f"Telegram refused: {html.escape(error.message)}")
 
@@ -225,7 +225,7 @@ async def targeted_member(update: Update, context: BotContext, *, duration: str 
 
 
 async def request_action(context: BotContext, update: Update, targeted: Targeted, permission: str, action: str, *,
-                         refusals: list[Awaitable[None]], **fields) -> tuple[dict, int]:
+                         refusals: list[Awaitable[None]], **fields) -> tuple[RecordedAction, int]:
     """Core checks the permission, resolves a target named by @username and records the request, in one call;
     the bot's own refusals (the target is the owner or the bot, the bot lacks a right: reads on Telegram) are
     awaited beside it, or for a target core had to name, right after it. Core's denial wins (it decides before
@@ -254,7 +254,7 @@ async def request_action(context: BotContext, update: Update, targeted: Targeted
         raise next((refusal for refusal in refused if isinstance(refusal, ProtectedTarget)), record)
     if isinstance(record, BaseException):
         raise record
-    target_id = record["target_telegram_user_id"]
+    target_id = record.target_telegram_user_id
     if targeted.target_id is None:
         try:
             await refuse_protected_target(context, chat, target_id)
@@ -263,7 +263,7 @@ async def request_action(context: BotContext, update: Update, targeted: Targeted
     for refusal in refused:
         if isinstance(refusal, BaseException):
             reason = refusal.reply if isinstance(refusal, StopCommand) else str(refusal)
-            await complete_action(context, record["action"]["id"], reason or "refused by the bot")
+            await complete_action(context, record.action.id, reason or "refused by the bot")
             raise refusal
     return record, target_id
 
@@ -320,23 +320,23 @@ async def warn(update: Update, context: BotContext) -> None:
         targeted = await targeted_member(update, context, refused_duration=WARN_NO_DURATION)
         actor, parsed = targeted.actor, targeted.parsed
         record, target_id = await request_action(context, update, targeted, "WARN_USERS", "warn", refusals=[])
-        await complete_action(context, record["action"]["id"], None)
-        state = record["warnings"]
+        await complete_action(context, record.action.id, None)
+        state = record.warnings
         who = parsed.target.display or target_id
-        if not state["limit_reached"]:
-            await reply(update, f"{who} has been warned ({state['active_warnings']}/{state['warn_limit']}).")
+        if not state.limit_reached:
+            await reply(update, f"{who} has been warned ({state.active_warnings}/{state.warn_limit}).")
             return
-        required = state["required_action"]
+        required = state.required_action
         await require_bot_right(context, chat, "can_restrict_members")
-        act = {"ban": _ban, "kick": _kick, "mute": _mute}[required["type"]]
-        seconds = required["duration_seconds"]
-        await perform(context, update, actor, required["type"], act, target_id, seconds,
-                      f"warn limit reached ({state['warn_limit']})", "")
-        await core_call(context.core.warnings_reset(record["action"]["group_id"], record["action"]["target_user_id"],
+        act = {"ban": _ban, "kick": _kick, "mute": _mute}[required.type]
+        seconds = required.duration_seconds
+        await perform(context, update, actor, required.type, act, target_id, seconds,
+                      f"warn limit reached ({state.warn_limit})", "")
+        await core_call(context.core.warnings_reset(record.action.group_id, record.action.target_user_id,
                                                     reason="warn limit reached"))
-        outcome = {"ban": "banned", "kick": "kicked", "mute": "muted"}[required["type"]]
+        outcome = {"ban": "banned", "kick": "kicked", "mute": "muted"}[required.type]
         span = f" for {_describe(seconds)}" if seconds else ""
-        await reply(update, f"{who} reached {state['warn_limit']} warnings and is {outcome}{span}.")
+        await reply(update, f"{who} reached {state.warn_limit} warnings and is {outcome}{span}.")
 
     await run_command(update, context, "warn", body)
 
@@ -371,9 +371,9 @@ async def unwarn(update: Update, context: BotContext) -> None:
     async def body():
         targeted = await targeted_member(update, context)
         record, _ = await request_action(context, update, targeted, "WARN_USERS", "unwarn", refusals=[])
-        await complete_action(context, record["action"]["id"], None)
-        state = record["warnings"]
-        await reply(update, f"Removed a warning: {state['active_warnings']}/{state['warn_limit']} left.")
+        await complete_action(context, record.action.id, None)
+        state = record.warnings
+        await reply(update, f"Removed a warning: {state.active_warnings}/{state.warn_limit} left.")
 
     await run_command(update, context, "unwarn", body)
 
@@ -413,7 +413,7 @@ async def _message_action(update: Update, context: BotContext, *, name: str, act
             details = await act(context, message, replied)
         except TelegramError as exc:
             error, details = exc, None
-        await complete_action(context, record["action"]["id"], error)
+        await complete_action(context, record.action.id, error)
         if error is not None:
             raise StopCommand(f"Telegram refused: {html.escape(error.message)}")
         if done:

@@ -184,7 +184,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         checks = [{"user_id": user.id, "permission": VIEW_AUDIT}, {"user_id": user.id, "permission": VIEW_STATS}]
         try:
-            audit, stats = (await async_core().check_permissions(checks))["results"]
+            audit, stats = await async_core().check_permissions(checks)
         except CoreUnavailable:
             await self._refuse(CLOSE_TRY_AGAIN_LATER, "core_unavailable", "Core cannot be reached; try again")
             return
@@ -192,11 +192,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             logger.warning("live: permission check refused", extra={"user_id": user.id, "error": exc.code})
             await self._refuse(CLOSE_FORBIDDEN, exc.code, exc.message or "Core refused the permission check")
             return
-        if not (audit["allowed"] or stats["allowed"]):
+        if not (audit.allowed or stats.allowed):
             await self._refuse(CLOSE_FORBIDDEN, "permission_denied",
                                f"You need the {VIEW_AUDIT} or {VIEW_STATS} permission for live updates")
             return
-        self.user, self.audit, self.stats = user, audit["allowed"], stats["allowed"]
+        self.user, self.audit, self.stats = user, audit.allowed, stats.allowed
         feed = live_feed()
         feed.start()
         self._hub = live_hub()

@@ -1,0 +1,201 @@
+"""One method per core endpoint, each naming its Call after itself (the metrics' label; a test holds every method
+to it). `_send` is synchronous or a coroutine, depending on the client.
+
+Answers: a decision, a group, a member and a moderation record come back typed (answers.py). Lists, and the
+reads web relays to the browser as they are (a group's detail page, users, roles, stats, the audit trail), stay
+core's JSON: decoding them into dataclasses only to encode them again would cost and change nothing.
+"""
+
+from datetime import datetime
+
+from . import ids
+from .answers import Decision, Group, Member, ModerationRecord, RecordedAction
+from .calls import PASSWORD_CHECK_SECONDS, Call, acting, compact, group, object_id, user
+
+
+class Endpoints:
+    def _send(self, call: Call):
+        raise NotImplementedError
+
+    # -- health, users
+    def health(self):
+        return self._send(Call("health", "GET", "/api/health", retry=True, enveloped=False))
+
+    def user_create(self, *, username: str, **fields):
+        return self._send(Call("user_create", "POST", "/api/users", json=compact({"username": username, **fields})))
+
+    def user_get(self, user_id: str):
+        return self._send(Call("user_get", "GET", f"/api/users/{user(user_id)}", retry=True))
+
+    def user_list(self, *, acting_user_id: str | None = None, **filters):
+        return self._send(Call("user_list", "GET", "/api/users", params=compact(filters), retry=True,
+                               headers=acting(acting_user_id)))
+
+    def user_update(self, user_id: str, **fields):
+        return self._send(Call("user_update", "PATCH", f"/api/users/{user(user_id)}", json=compact(fields)))
+
+    # -- RBAC
+    def check_permission(self, *, permission: str, user_id: str | None = None, telegram_user_id: int | None = None,
+                         group_id: str | None = None, telegram_chat_id: int | None = None) -> Decision:
+        body = compact({"permission": permission, "user_id": user_id, "telegram_user_id": telegram_user_id,
+                        "group_id": group_id, "telegram_chat_id": telegram_chat_id})
+        return self._send(Call("check_permission", "POST", "/api/rbac/check-permission", json=body, retry=True,
+                               answer=Decision.from_wire))
+
+    def check_permissions(self, checks: list[dict]) -> list[Decision]:
+        """The decisions in the order of `checks`."""
+        body = {"checks": [compact(check) for check in checks]}
+        return self._send(Call("check_permissions", "POST", "/api/rbac/check-permissions", json=body, retry=True,
+                               answer=Decision.many_from_wire))
+
+    def permissions(self):
+        return self._send(Call("permissions", "GET", "/api/rbac/permissions", retry=True))
+
+    def roles(self, *, acting_user_id: str | None = None):
+        return self._send(Call("roles", "GET", "/api/rbac/roles", retry=True, headers=acting(acting_user_id)))
+
+    def role_get(self, name: str):
+        return self._send(Call("role_get", "GET", f"/api/rbac/roles/{ids.role_name(name, name='name')}", retry=True))
+
+    def assignments(self, *, acting_user_id: str | None = None, **filters):
+        return self._send(Call("assignments", "GET", "/api/rbac/assignments", params=compact(filters), retry=True,
+                               headers=acting(acting_user_id)))
+
+    def assign_role(self, *, user_id: str, role: str, **fields):
+        body = compact({"user_id": user_id, "role": role, **fields})
+        # Granting a held role returns the existing assignment, so a retry cannot grant twice.
+        return self._send(Call("assign_role", "POST", "/api/rbac/assignments", json=body, retry=True))
+
+    def revoke_assignment(self, assignment_id: str, **fields):
+        path = f"/api/rbac/assignments/{object_id(assignment_id, 'assignment_id')}/revoke"
+        return self._send(Call("revoke_assignment", "POST", path, json=compact(fields)))
+
+    def system_stats(self):
+        return self._send(Call("system_stats", "GET", "/api/rbac/system/stats", retry=True))
+
+    # -- groups and members
+    def group_register(self, *, telegram_chat_id: int, title: str, type: str) -> Group:
+        body = {"telegram_chat_id": telegram_chat_id, "title": title, "type": type}
+        # Idempotent on the chat id.
+        return self._send(Call("group_register", "POST", "/api/groups", json=body, retry=True,
+                               answer=Group.from_wire))
+
+    def group_get(self, group_id: str, *, acting_user_id: str | None = None) -> dict:
+        """With `acting_user_id`, core authorizes VIEW_GROUPS for that user in this group (or globally). Core's
+        JSON as it came: web relays it to the browser."""
+        return self._send(Call("group_get", "GET", f"/api/groups/{group(group_id)}", retry=True,
+                               headers=acting(acting_user_id)))
+
+    def group_by_chat(self, telegram_chat_id: int) -> Group:
+        chat_id = ids.telegram_id(telegram_chat_id, name="telegram_chat_id")
+        return self._send(Call("group_by_chat", "GET", f"/api/groups/by-chat/{chat_id}", retry=True,
+                               answer=Group.from_wire))
+
+    def group_list(self, *, acting_user_id: str | None = None, **filters):
+        return self._send(Call("group_list", "GET", "/api/groups", params=compact(filters), retry=True,
+                               headers=acting(acting_user_id)))
+
+    def group_update(self, group_id: str, **fields) -> Group:
+        """Changes the fields given; one given as None is sent as null, which clears it (log_chat_id)."""
+        return self._send(Call("group_update", "PATCH", f"/api/groups/{group(group_id)}", json=fields, retry=True,
+                               answer=Group.from_wire))
+
+    def group_migrate(self, group_id: str, *, new_telegram_chat_id: int) -> Group:
+        body = {"new_telegram_chat_id": new_telegram_chat_id}
+        return self._send(Call("group_migrate", "POST", f"/api/groups/{group(group_id)}/migrate", json=body,
+                               retry=True, answer=Group.from_wire))
+
+    def group_admins_sync(self, group_id: str, *, admins: list[dict]):
+        body = {"admins": [compact(admin) for admin in admins]}
+        return self._send(Call("group_admins_sync", "POST", f"/api/groups/{group(group_id)}/admins/sync",
+                               json=body, retry=True))
+
+    def group_anonymous_admin(self, group_id: str):
+        return self._send(Call("group_anonymous_admin", "GET", f"/api/groups/{group(group_id)}/anonymous-admin",
+                               retry=True))
+
+    def members(self, group_id: str, *, acting_user_id: str | None = None, **filters):
+        return self._send(Call("members", "GET", f"/api/groups/{group(group_id)}/members", params=compact(filters),
+                               retry=True, headers=acting(acting_user_id)))
+
+    def member_set(self, group_id: str, *, user_id: str, **fields) -> Member:
+        body = compact({"user_id": user_id, **fields})
+        return self._send(Call("member_set", "POST", f"/api/groups/{group(group_id)}/members", json=body,
+                               retry=True, answer=Member.from_wire))
+
+    def member_update(self, group_id: str, user_id: str, **fields) -> Member:
+        path = f"/api/groups/{group(group_id)}/members/{user(user_id)}"
+        return self._send(Call("member_update", "PATCH", path, json=compact(fields), retry=True,
+                               answer=Member.from_wire))
+
+    # -- moderation
+    def moderation_record(self, *, type: str, **fields) -> RecordedAction:
+        return self._send(Call("moderation_record", "POST", "/api/moderation/actions",
+                               json=compact({"type": type, **fields}), answer=RecordedAction.from_wire))
+
+    def moderation_complete(self, action_id: str, *, status: str, error: str | None = None) -> ModerationRecord:
+        body = compact({"status": status, "error": error})
+        path = f"/api/moderation/actions/{object_id(action_id, 'action_id')}/complete"
+        return self._send(Call("moderation_complete", "POST", path, json=body, answer=ModerationRecord.from_wire))
+
+    def moderation_list(self, **filters):
+        return self._send(Call("moderation_list", "GET", "/api/moderation/actions", params=compact(filters),
+                               retry=True))
+
+    def warnings(self, group_id: str, user_id: str, **filters):
+        path = f"/api/groups/{group(group_id)}/members/{user(user_id)}/warnings"
+        return self._send(Call("warnings", "GET", path, params=compact(filters), retry=True))
+
+    def warning_remove(self, group_id: str, user_id: str, warning_id: str, **fields):
+        warning = object_id(warning_id, "warning_id")
+        path = f"/api/groups/{group(group_id)}/members/{user(user_id)}/warnings/{warning}/remove"
+        return self._send(Call("warning_remove", "POST", path, json=compact(fields)))
+
+    def warnings_reset(self, group_id: str, user_id: str, **fields):
+        path = f"/api/groups/{group(group_id)}/members/{user(user_id)}/warnings/reset"
+        return self._send(Call("warnings_reset", "POST", path, json=compact(fields), retry=True))
+
+    # -- events, stats, audit
+    def events_batch(self, events: list[dict]):
+        body = {"events": [compact(event) for event in events]}
+        # Idempotent by event_id.
+        return self._send(Call("events_batch", "POST", "/api/events/batch", json=body, retry=True))
+
+    def group_stats(self, group_id: str, *, acting_user_id: str | None = None, **query):
+        return self._send(Call("group_stats", "GET", f"/api/stats/groups/{group(group_id)}", params=compact(query),
+                               retry=True, headers=acting(acting_user_id)))
+
+    def audit_events(self, *, acting_user_id: str | None = None, **filters):
+        return self._send(Call("audit_events", "GET", "/api/audit/events", params=compact(filters), retry=True,
+                               headers=acting(acting_user_id)))
+
+    def audit_verify(self):
+        return self._send(Call("audit_verify", "GET", "/api/audit/verify", retry=True))
+
+    def audit_feed(self, *, after: int, limit: int = 200):
+        """The change feed: events with a sequence above `after`, oldest first (web's live updates)."""
+        return self._send(Call("audit_feed", "GET", "/api/audit/events", params={"after": after, "limit": limit},
+                               retry=True))
+
+    # -- accounts: web's logins and its token revocation store
+    def verify_credentials(self, *, username: str, password: str, client_ip: str | None = None):
+        body = compact({"username": username, "password": password, "client_ip": client_ip})
+        # Not retried: every attempt is audited, and a login is cheap to try again by hand.
+        return self._send(Call("verify_credentials", "POST", "/api/auth/verify-credentials", json=body,
+                               min_read_timeout=PASSWORD_CHECK_SECONDS))
+
+    def token_revoke(self, *, jti: str, expires_at: datetime, user_id: str | None = None, reason: str | None = None,
+                     family: str | None = None, family_expires_at: datetime | None = None):
+        body = compact({"jti": jti, "expires_at": expires_at, "user_id": user_id, "reason": reason,
+                        "family": family, "family_expires_at": family_expires_at})
+        # Not retried: the answer's already_revoked decides a refresh rotation, and only the first call is True.
+        return self._send(Call("token_revoke", "POST", "/api/auth/revoked-tokens", json=body))
+
+    def token_revocation(self, jti: str):
+        return self._send(Call("token_revocation", "GET",
+                               f"/api/auth/revoked-tokens/{ids.token_id(jti, name='jti')}", retry=True))
+
+    def token_family_revocation(self, family: str):
+        """Whether a login session (a token family, the sid claim) is revoked."""
+        return self._send(Call("token_family_revocation", "GET",
+                               f"/api/auth/revoked-families/{ids.token_id(family, name='family')}", retry=True))
