@@ -16,7 +16,7 @@ help:
 	@echo "make test      the whole test suite"
 	@echo "make test-mongo  the whole test suite on the MongoDB profile (a throwaway SecantusDB server)"
 	@echo "make bench     benchmarks (wrk against gunicorn, DEBUG off)"
-	@echo "make lint      ruff"
+	@echo "make lint      ruff, and the import contracts (lint-imports; pyproject.toml [tool.importlinter])"
 	@echo "make fuzz      both OpenAPI schemas fuzzed for long (FUZZ_EXAMPLES per operation, default 2000), a random"
 	@echo "               seed printed for replay: make fuzz SEED=<seed>"
 
@@ -67,6 +67,7 @@ test-mongo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Core's permission checks, event ingest and the member list, then the bot (webhook throughput, command round trip),
 # then web (groups list through web against core's own, 1,000 live WebSocket clients); see docs/benchmarks.md.
