@@ -1,10 +1,10 @@
-from apps.common.errors import DomainError
+from apps.common.errors import DomainError, ErrorCode
 
 
 class InvalidCredentialsError(DomainError):
     """One answer for every failed login: unknown user, wrong password, no password, inactive."""
 
-    code = "invalid_credentials"
+    code = ErrorCode.INVALID_CREDENTIALS
     status_code = 401
     default_message = "Invalid username or password"
 

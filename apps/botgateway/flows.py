@@ -20,7 +20,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from apps.common.error_codes import ErrorCode
-from apps.coreclient import CoreError, CoreUnavailable
+from apps.coreclient import CoreError, CoreUnavailable, RecordedAction
 
 from .context import BotContext
 from .parsing import TargetRef
@@ -92,13 +92,13 @@ async def ensure_group(context: BotContext, chat: Chat) -> str:
     kind = chat.type if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) else ChatType.SUPERGROUP
     group = await core_call(context.core.group_register(telegram_chat_id=chat.id, title=chat.title or str(chat.id),
                                                         type=kind))
-    context.bot_data.groups[chat.id] = group["id"]
+    context.bot_data.groups[chat.id] = group.id
     try:
         await sync_admins(context, chat)
     except (CoreUnavailable, CoreError, TelegramError) as exc:
         logger.warning("admin sync failed; the next chat_member update or /sync repairs it",
                        extra={"chat_id": chat.id, "error": str(exc)})
-    return group["id"]
+    return group.id
 
 
 async def sync_admins(context: BotContext, chat) -> dict:
@@ -217,8 +217,8 @@ async def require_permission(context: BotContext, chat: Chat | None, actor: Acto
     scope = {"telegram_chat_id": chat.id} if chat is not None else {}
     decision = await core_call(context.core.check_permission(permission=permission, **scope,
                                                              **actor.check_kwargs()))
-    if not decision["allowed"]:
-        raise denied(context, chat, actor, denial(permission, decision.get("reason")))
+    if not decision.allowed:
+        raise denied(context, chat, actor, denial(permission, decision.reason))
 
 
 async def resolve_target(context: BotContext, chat: Chat, ref: TargetRef) -> User | int:
@@ -297,7 +297,7 @@ async def require_bot_right(context: BotContext, chat: Chat, right: str | None) 
 
 
 async def record_action(context: BotContext, chat: Chat, actor: Actor, type: str, *, permission: str | None = None,
-                        **fields) -> dict:
+                        **fields) -> RecordedAction:
     """The action, recorded in core as requested. With `permission`, core first checks that the actor holds it in
     the group and outranks the target (on the audit trail like any check): one call instead of a check and then a
     record. Refused: core's reason as the reply (counted by the denial throttle), and nothing is recorded."""

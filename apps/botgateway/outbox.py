@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 from prometheus_client import Counter, Gauge
 
+from apps.common.error_codes import ErrorCode
 from apps.coreclient import CoreError, CoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -508,13 +509,14 @@ def _core_wide(exc: CoreError) -> bool:
 
 
 def _unknown_chats(exc: CoreError, rows: list[OutboxRow]) -> set[int]:
-    """The chat ids of the events core refused as naming an unknown group (its details name them by index)."""
+    """The chat ids of the events core refused as naming an unknown group (code unknown_group; its details name
+    them by index)."""
     refused = (exc.details or {}).get("events") if isinstance(exc.details, dict) else None
-    if exc.code != "validation_error" or not isinstance(refused, dict):
+    if exc.code != ErrorCode.UNKNOWN_GROUP or not isinstance(refused, dict):
         return set()
     chats = set()
-    for index, messages in refused.items():
-        if str(index).isdigit() and int(index) < len(rows) and "Unknown group." in (messages or []):
+    for index in refused:
+        if str(index).isdigit() and int(index) < len(rows):
             chat_id = rows[int(index)].event.get("telegram_chat_id")
             if chat_id is not None:
                 chats.add(chat_id)

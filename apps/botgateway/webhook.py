@@ -25,6 +25,7 @@ from django.conf import settings
 from telegram import Update
 
 from apps.common.envelope import error_body
+from apps.common.error_codes import ErrorCode
 
 from .handlers.activity import plain_message_event
 from .metrics import BOT_UPDATES, WEBHOOK_REQUESTS
@@ -96,18 +97,18 @@ def _dropped(outcome: str, error: str) -> dict:
 
 async def handle_webhook(scope, receive, send) -> None:
     if scope["method"] != "POST":
-        await _respond(send, 405, error_body("method_not_allowed", "POST only", 405))
+        await _respond(send, 405, error_body(ErrorCode.METHOD_NOT_ALLOWED, "POST only", 405))
         return
     headers = dict(scope["headers"])
     presented = headers.get(SECRET_HEADER, b"")
     expected = settings.TELEGRAM_WEBHOOK_SECRET.encode()
     if not expected or not hmac.compare_digest(presented, expected):
         WEBHOOK_REQUESTS.labels(outcome="refused").inc()
-        await _respond(send, 403, error_body("permission_denied", "Wrong or missing webhook secret", 403))
+        await _respond(send, 403, error_body(ErrorCode.PERMISSION_DENIED, "Wrong or missing webhook secret", 403))
         return
     application = current_application()
     if application is None:
-        await _respond(send, 503, error_body("service_unavailable", "The bot is starting", 503))
+        await _respond(send, 503, error_body(ErrorCode.SERVICE_UNAVAILABLE, "The bot is starting", 503))
         return
     body = await _read_body(receive, headers)
     if body is None:
@@ -127,7 +128,7 @@ async def handle_webhook(scope, receive, send) -> None:
     except Exception:  # not durable, so not acknowledged: Telegram sends it again
         WEBHOOK_REQUESTS.labels(outcome="unavailable").inc()
         logger.exception("update could not be stored")
-        await _respond(send, 503, error_body("service_unavailable", "The update could not be stored", 503))
+        await _respond(send, 503, error_body(ErrorCode.SERVICE_UNAVAILABLE, "The update could not be stored", 503))
         return
     if event is not None:  # counted; nothing else acts on it
         BOT_UPDATES.labels(kind="message").inc()

@@ -11,7 +11,8 @@ def success_body(data) -> dict:
 
 
 def error_body(code: str, message: str, status_code: int, details=None) -> dict:
-    body = {"success": False, "error": code, "message": message, "status_code": status_code}
+    """`code`: an `ErrorCode` (or a code core answered with, passed on), written as the plain string it is."""
+    body = {"success": False, "error": str(code), "message": message, "status_code": status_code}
     if details is not None:
         body["details"] = details
     return body

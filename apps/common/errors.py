@@ -1,4 +1,4 @@
-"""Domain errors carry a stable machine code; one handler maps every error to the envelope."""
+"""Domain errors carry a stable machine code (`ErrorCode`); one handler maps every error to the envelope."""
 
 import logging
 
@@ -8,12 +8,15 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from .envelope import error_body, error_response
+from .error_codes import ErrorCode
 
 logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    code = "error"
+    """A refusal with its code from the one catalogue (`ErrorCode`): each subclass names its own."""
+
+    code: ErrorCode = ErrorCode.ERROR
     status_code = 400
     default_message = "The request could not be completed"
 
@@ -24,25 +27,25 @@ class DomainError(Exception):
 
 
 class ValidationFailed(DomainError):
-    code = "validation_error"
+    code = ErrorCode.VALIDATION_ERROR
     default_message = "The request is invalid"
 
 
 class InvalidIdError(DomainError):
     """An id in a URL that cannot be one of its type (an object id, a Telegram id, a role name, a token id)."""
 
-    code = "invalid_id"
+    code = ErrorCode.INVALID_ID
     default_message = "The id in the URL is not a valid id"
 
 
 class NotFoundError(DomainError):
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
     status_code = 404
     default_message = "Not found"
 
 
 class ConflictError(DomainError):
-    code = "conflict"
+    code = ErrorCode.CONFLICT
     status_code = 409
     default_message = "The request conflicts with the current state"
 
@@ -50,13 +53,13 @@ class ConflictError(DomainError):
 class LastOwnerError(ConflictError):
     """The change would leave the platform without an active global owner: no one could grant roles again."""
 
-    code = "last_owner"
+    code = ErrorCode.LAST_OWNER
     default_message = ("This is the last active global owner: grant the owner role globally to another active user "
                        "first")
 
 
 class PermissionDeniedError(DomainError):
-    code = "permission_denied"
+    code = ErrorCode.PERMISSION_DENIED
     status_code = 403
     default_message = "User does not have permission for this action"
 
@@ -64,7 +67,7 @@ class PermissionDeniedError(DomainError):
 class ServiceForbiddenError(DomainError):
     """The calling service's key does not reach this endpoint (apps/common/service_scopes.py)."""
 
-    code = "service_forbidden"
+    code = ErrorCode.SERVICE_FORBIDDEN
     status_code = 403
     default_message = "This service may not call this endpoint"
 
@@ -73,7 +76,7 @@ class LoginRateLimited(DomainError):
     """Too many failed logins for the account or the client address: refused without checking the password
     (core's credential check and logins, and web's login, which passes core's refusal on)."""
 
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED
     status_code = 429
 
     def __init__(self, *, scope: str, retry_after: int):
@@ -85,15 +88,15 @@ class LoginRateLimited(DomainError):
 
 
 _DRF_CODES = {
-    drf.ParseError: ("malformed_request", 400),
-    drf.NotAuthenticated: ("unauthenticated", 401),
-    drf.AuthenticationFailed: ("unauthenticated", 401),
-    drf.PermissionDenied: ("permission_denied", 403),
-    drf.NotFound: ("not_found", 404),
-    drf.MethodNotAllowed: ("method_not_allowed", 405),
-    drf.NotAcceptable: ("not_acceptable", 406),
-    drf.UnsupportedMediaType: ("unsupported_media_type", 415),
-    drf.Throttled: ("rate_limited", 429),
+    drf.ParseError: (ErrorCode.MALFORMED_REQUEST, 400),
+    drf.NotAuthenticated: (ErrorCode.UNAUTHENTICATED, 401),
+    drf.AuthenticationFailed: (ErrorCode.UNAUTHENTICATED, 401),
+    drf.PermissionDenied: (ErrorCode.PERMISSION_DENIED, 403),
+    drf.NotFound: (ErrorCode.NOT_FOUND, 404),
+    drf.MethodNotAllowed: (ErrorCode.METHOD_NOT_ALLOWED, 405),
+    drf.NotAcceptable: (ErrorCode.NOT_ACCEPTABLE, 406),
+    drf.UnsupportedMediaType: (ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415),
+    drf.Throttled: (ErrorCode.RATE_LIMITED, 429),
 }
 
 
@@ -117,12 +120,12 @@ def envelope_exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
     if isinstance(exc, drf.ValidationError):
-        body = error_body("validation_error", _first_message(exc.detail), 400, exc.detail)
+        body = error_body(ErrorCode.VALIDATION_ERROR, _first_message(exc.detail), 400, exc.detail)
         return Response(body, status=400)
     if isinstance(exc, drf.APIException):
         code, status = next(
             ((code, status) for cls, (code, status) in _DRF_CODES.items() if isinstance(exc, cls)),
-            ("error", exc.status_code),
+            (ErrorCode.ERROR, exc.status_code),
         )
         if isinstance(exc, drf.ParseError):
             message = f"Malformed JSON body: {exc.detail}"
@@ -134,20 +137,20 @@ def envelope_exception_handler(exc, context):
             headers["Retry-After"] = str(int(exc.wait))
         return Response(error_body(code, message, status), status=status, headers=headers)
     logger.exception("unhandled error", extra={"path": context["request"].path if context.get("request") else None})
-    return Response(error_body("internal_error", "An unexpected error occurred", 500), status=500)
+    return Response(error_body(ErrorCode.INTERNAL_ERROR, "An unexpected error occurred", 500), status=500)
 
 
 def json_not_found(request, exception=None):
-    return error_response("not_found", f"No endpoint at {request.path}", 404)
+    return error_response(ErrorCode.NOT_FOUND, f"No endpoint at {request.path}", 404)
 
 
 def json_server_error(request):
-    return error_response("internal_error", "An unexpected error occurred", 500)
+    return error_response(ErrorCode.INTERNAL_ERROR, "An unexpected error occurred", 500)
 
 
 def json_bad_request(request, exception=None):
-    return error_response("bad_request", "The request could not be understood", 400)
+    return error_response(ErrorCode.BAD_REQUEST, "The request could not be understood", 400)
 
 
 def json_forbidden(request, exception=None):
-    return error_response("permission_denied", "Forbidden", 403)
+    return error_response(ErrorCode.PERMISSION_DENIED, "Forbidden", 403)

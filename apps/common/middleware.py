@@ -7,6 +7,7 @@ from django.conf import settings
 
 from .context import bind_context, current_context, reset_context
 from .envelope import error_response
+from .error_codes import ErrorCode
 from .metrics import API_REQUEST_DURATION, API_REQUESTS
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -63,10 +64,10 @@ class BodySizeLimitMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return error_response("bad_request", "Content-Length is not a number", 400)
+            return error_response(ErrorCode.BAD_REQUEST, "Content-Length is not a number", 400)
         if length > settings.MAX_REQUEST_BODY_BYTES:
             return error_response(
-                "payload_too_large",
+                ErrorCode.PAYLOAD_TOO_LARGE,
                 f"Request body is {length} bytes; the limit is {settings.MAX_REQUEST_BODY_BYTES} bytes",
                 413,
             )

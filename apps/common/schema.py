@@ -9,12 +9,17 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from .error_codes import ERROR_CODE_CHOICES
 from .fields import ObjectIdField, TelegramUsernameField
 
 
 class ErrorEnvelopeSerializer(serializers.Serializer):
     success = serializers.BooleanField(default=False)
-    error = serializers.CharField(help_text="Stable machine-readable code, e.g. permission_denied")
+    error = serializers.ChoiceField(
+        choices=ERROR_CODE_CHOICES,
+        help_text="Stable machine-readable code from one catalogue (apps/common/error_codes.py): match it, never "
+                  "the message",
+    )
     message = serializers.CharField(help_text="Human-readable explanation")
     status_code = serializers.IntegerField()
     details = serializers.JSONField(required=False, help_text="Field errors, when the input was invalid")

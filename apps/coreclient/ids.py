@@ -8,6 +8,8 @@ of its type raises `InvalidId` before anything is sent.
 import re
 from urllib.parse import quote
 
+from apps.common.error_codes import ErrorCode
+
 from .errors import CoreError
 
 INT64_MAX = 2**63 - 1
@@ -29,7 +31,7 @@ class InvalidId(CoreError, ValueError):
     """An id that cannot be one of core's, refused before any request. Caught like any `CoreError`, it reads as
     core's own 400 would: code `invalid_id`, with the id's kind and parameter name in `details`."""
 
-    code = "invalid_id"
+    code = ErrorCode.INVALID_ID
 
     def __init__(self, kind: str, value, *, name: str | None = None):
         shown = repr(value)

@@ -6,7 +6,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from apps.common.envelope import error_body
-from apps.common.errors import DomainError, envelope_exception_handler
+from apps.common.errors import DomainError, ErrorCode, envelope_exception_handler
 from apps.coreclient import CoreError, CoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -17,35 +17,35 @@ BEARER_CHALLENGE = 'Bearer realm="dashboard"'
 class TokenRejected(DomainError):
     """A bearer or refresh token that cannot be used. 401, whatever was wrong with it."""
 
-    code = "invalid_token"
+    code = ErrorCode.INVALID_TOKEN
     status_code = 401
     default_message = "The token is malformed, tampered with, signed by another key or meant for another audience"
 
 
 class TokenExpired(TokenRejected):
-    code = "token_expired"
+    code = ErrorCode.TOKEN_EXPIRED
     default_message = "The token has expired"
 
 
 class TokenRevoked(TokenRejected):
-    code = "token_revoked"
+    code = ErrorCode.TOKEN_REVOKED
     default_message = "The token has been revoked (logged out, or already used to refresh)"
 
 
 class InvalidCredentials(DomainError):
-    code = "invalid_credentials"
+    code = ErrorCode.INVALID_CREDENTIALS
     status_code = 401
     default_message = "Invalid username or password"
 
 
 class SigningUnavailable(DomainError):
-    code = "signing_unavailable"
+    code = ErrorCode.SIGNING_UNAVAILABLE
     status_code = 503
     default_message = "This web instance verifies tokens but holds no private key to issue them"
 
 
 class CoreUnavailableError(DomainError):
-    code = "core_unavailable"
+    code = ErrorCode.CORE_UNAVAILABLE
     status_code = 503
     default_message = "The core service is unavailable; try again shortly"
 
@@ -58,7 +58,7 @@ def dashboard_exception_handler(exc, context):
     elif isinstance(exc, CoreError):
         response = _core_error(exc)
     elif isinstance(exc, drf.NotAuthenticated):
-        response = Response(error_body("unauthenticated", "An 'Authorization: Bearer <access token>' header is "
+        response = Response(error_body(ErrorCode.UNAUTHENTICATED, "An 'Authorization: Bearer <access token>' header is "
                                        "required (POST /api/auth/login gives one)", 401), status=401)
     else:
         response = envelope_exception_handler(exc, context)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.utils import timezone
 
-from apps.common.errors import LoginRateLimited, PermissionDeniedError
+from apps.common.errors import ErrorCode, LoginRateLimited, PermissionDeniedError
 from apps.common.ratelimit import login_limiter
 from apps.coreclient import CoreError, Group, ids
 
@@ -44,11 +44,11 @@ def login(*, username: str, password: str, client_ip: str) -> dict:
     try:
         user = core().verify_credentials(username=username, password=password, client_ip=client_ip or None)
     except CoreError as exc:
-        if exc.code == "rate_limited":  # core's own count (its other logins, or other web replicas) is full
+        if exc.code == ErrorCode.RATE_LIMITED:  # core's own count (its other logins, or other web replicas) is full
             details = exc.details if isinstance(exc.details, dict) else {}
             raise LoginRateLimited(scope=details.get("scope", "account"),
                                  retry_after=int(details.get("retry_after", 1))) from None
-        if exc.code != "invalid_credentials":
+        if exc.code != ErrorCode.INVALID_CREDENTIALS:
             raise
         limiter.record_failure(username=username, ip=client_ip)
         raise InvalidCredentials() from None
@@ -160,7 +160,7 @@ def read_in_group(user: DashboardUser, permission: str, group_id: str, read, /, 
 def _refusal(exc: CoreError, permission: str) -> Exception:
     """Core's 403 for `permission` in web's words; any other error as it is."""
     details = exc.details if isinstance(exc.details, dict) else {}
-    if exc.status_code == 403 and exc.code == "permission_denied" and details.get("permission") == permission:
+    if exc.status_code == 403 and exc.code == ErrorCode.PERMISSION_DENIED and details.get("permission") == permission:
         return _denied(permission, details.get("reason", ""))
     return exc
 

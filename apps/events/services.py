@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.audit.services import AuditEntry, audit_record_many, writer_turn
 from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
-from apps.common.errors import ValidationFailed
+from apps.common.errors import ErrorCode, ValidationFailed
 from apps.common.ids import parse_pk
 from apps.common.prepared import PreparedQuery, aware_datetime_adapter, in_list_size, padded
 from apps.groups.models import ChatIdAlias, Group, Membership
@@ -23,6 +23,13 @@ from .models import ActiveMember, ActivityBucket, GroupEvent
 
 MAX_BATCH = 1000
 _COUNTER_FIELD = {"message": "messages", "join": "joins", "leave": "leaves", "command": "commands"}
+
+
+class UnknownGroupError(ValidationFailed):
+    """Events of the batch name groups core does not know: details.events lists them by index ("Unknown group."),
+    so the bot can register those chats and ship the batch again."""
+
+    code = ErrorCode.UNKNOWN_GROUP
 
 
 def _hour(moment: datetime) -> datetime:
@@ -53,8 +60,8 @@ def _resolve_groups(refs: list[tuple]) -> dict[tuple, Group]:
         found.update((("pk", str(group.pk)), group) for group in Group.objects.filter(pk__in=pks))
     unknown = {str(index): ["Unknown group."] for index, ref in enumerate(refs) if ref not in found}
     if unknown:
-        raise ValidationFailed(f"{len(unknown)} event(s) name an unknown group; the batch was not stored",
-                               details={"events": unknown})
+        raise UnknownGroupError(f"{len(unknown)} event(s) name an unknown group; the batch was not stored",
+                                details={"events": unknown})
     return found
 
 

@@ -9,7 +9,7 @@ from apps.audit.services import audit_record
 from apps.common import audit_actions as actions
 from apps.common.context import current_context
 from apps.common.db import atomic_attempts
-from apps.common.errors import ConflictError, DomainError, ValidationFailed
+from apps.common.errors import ConflictError, DomainError, ErrorCode, ValidationFailed
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group, Membership
 from apps.groups.services import membership_set
 from apps.rbac.selectors import PermissionQuery
@@ -22,7 +22,7 @@ Type = ModerationAction.Type
 
 
 class NotAMemberError(DomainError):
-    code = "not_a_member"
+    code = ErrorCode.NOT_A_MEMBER
     status_code = 400
     default_message = "The target is not a member of this group"
 

@@ -1,12 +1,12 @@
-from apps.common.errors import DomainError, PermissionDeniedError
+from apps.common.errors import DomainError, ErrorCode, PermissionDeniedError
 
 
 class UnknownPermissionError(DomainError):
-    code = "unknown_permission"
+    code = ErrorCode.UNKNOWN_PERMISSION
     status_code = 400
     default_message = "Unknown permission"
 
 
 class RankViolationError(PermissionDeniedError):
-    code = "rank_violation"
+    code = ErrorCode.RANK_VIOLATION
     default_message = "You may only grant, revoke or edit roles ranked below your own"

@@ -1,6 +1,6 @@
 from django.db.models import Q, QuerySet
 
-from apps.common.errors import NotFoundError
+from apps.common.errors import ErrorCode, NotFoundError
 from apps.common.ids import get_or_404, parse_pk
 
 from .models import User
@@ -35,7 +35,7 @@ def user_list(
 
 
 class UnknownTargetError(NotFoundError):
-    code = "unknown_target"
+    code = ErrorCode.UNKNOWN_TARGET
     default_message = "No Telegram account is known by that @username"
 
 

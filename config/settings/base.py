@@ -163,6 +163,7 @@ SPECTACULAR_SETTINGS = {
         "ModerationActionStatus": "apps.moderation.models.ModerationAction.Status",
         "GroupEventType": "apps.events.models.GroupEvent.Type",
         "PermissionCode": "apps.rbac.catalogue.PERMISSIONS",
+        "ErrorCode": "apps.common.error_codes.ERROR_CODE_CHOICES",
     },
 }
 

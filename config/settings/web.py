@@ -82,7 +82,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "ENUM_NAME_OVERRIDES": {"ConnectionState": ["connected", "disconnected"],
                             "RedisState": ["connected", "disconnected", "not_configured"],
-                            "HealthStatus": ["healthy", "unhealthy"]},
+                            "HealthStatus": ["healthy", "unhealthy"],
+                            "ErrorCode": "apps.common.error_codes.ERROR_CODE_CHOICES"},
     # Swagger UI and ReDoc from this instance's static files: no page loads anything from another host.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

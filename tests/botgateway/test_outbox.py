@@ -11,18 +11,19 @@ from apps.coreclient import CoreError, CoreUnavailable
 class Core:
     """Core's events endpoint as the shipper sees it: refuses a batch naming a chat it has no group for."""
 
-    def __init__(self, known: set[int]):
+    def __init__(self, known: set[int], wording: str = "Unknown group."):
         self.known = known
+        self.wording = wording
         self.stored: list[dict] = []
         self.down = False
 
     async def events_batch(self, events: list[dict]):
         if self.down:
             raise CoreUnavailable("core is down")
-        unknown = {str(index): ["Unknown group."] for index, event in enumerate(events)
+        unknown = {str(index): [self.wording] for index, event in enumerate(events)
                    if event["telegram_chat_id"] not in self.known}
         if unknown:
-            raise CoreError("validation_error", f"{len(unknown)} event(s) name an unknown group", 400,
+            raise CoreError("unknown_group", f"{len(unknown)} event(s) name an unknown group", 400,
                             {"events": unknown})
         self.stored.extend(events)
         return {"accepted": len(events)}
@@ -59,6 +60,19 @@ def test_a_chat_core_does_not_know_is_registered_then_its_events_are_shipped(out
     assert [event["event_id"] for event in core.stored] == [
         "-100:0", "-100:1", "-100:2", "-200:0", "-200:1", "-100:3", "-100:4"]
     assert outbox.depth() == 0
+
+
+def test_the_unknown_group_is_recognized_by_cores_code_whatever_its_wording(outbox):
+    core = Core(known={-100}, wording="No such group (reworded).")
+    registered = []
+
+    async def register(chat_ids):
+        registered.append(chat_ids)
+        core.known |= chat_ids
+
+    ship(EventShipper(outbox, core, register_chats=register), events(-100, 1) + events(-200, 1))
+    assert registered == [{-200}]
+    assert [event["event_id"] for event in core.stored] == ["-100:0", "-200:0"]
 
 
 def test_events_of_a_chat_that_cannot_be_registered_are_dead_lettered_and_the_rest_shipped(outbox):

@@ -184,3 +184,15 @@ def test_a_batch_in_which_no_event_has_a_sender_is_counted(api, group, no_sender
     assert not ActiveMember.objects.filter(group=group).exists()
     group.refresh_from_db()
     assert group.message_count == 2
+
+
+def test_a_batch_naming_an_unknown_group_is_refused_with_its_own_code(api, group):
+    """The bot matches the code (and reads the indices in details), never the message."""
+    by_group_id = {key: value for key, value in event(group, 3).items() if key != "telegram_chat_id"}
+    events = [event(group, 1), {**event(group, 2), "telegram_chat_id": -100777}, {**by_group_id, "group_id": "4242"}]
+    response = api.post(BATCH, {"events": events})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "unknown_group"
+    assert body["details"] == {"events": {"1": ["Unknown group."], "2": ["Unknown group."]}}
+    assert not GroupEvent.objects.exists()

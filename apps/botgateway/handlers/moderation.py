@@ -13,6 +13,7 @@ from telegram import ChatPermissions, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
+from apps.common.error_codes import ErrorCode
 from apps.coreclient import CoreError, RecordedAction
 
 from ..context import BotContext
@@ -248,9 +249,9 @@ async def request_action(context: BotContext, update: Update, targeted: Targeted
         record_action(context, chat, targeted.actor, action, permission=permission, reason=targeted.parsed.reason,
                       **target, **fields),
         *refusals, return_exceptions=True)
-    if isinstance(record, CoreError) and record.code == "unknown_target":
+    if isinstance(record, CoreError) and record.code == ErrorCode.UNKNOWN_TARGET:
         raise unknown_target(ref) from None
-    if isinstance(record, StopCommand) and record.reply and record.code == "rank_violation":
+    if isinstance(record, StopCommand) and record.reply and record.code == ErrorCode.RANK_VIOLATION:
         raise next((refusal for refusal in refused if isinstance(refusal, ProtectedTarget)), record)
     if isinstance(record, BaseException):
         raise record
