@@ -1,5 +1,5 @@
-"""deploy/k8s: the base and every overlay rendered (tests/deploy/kustomize.py) and validated against
-Kubernetes' own schemas (kubernetes-validate, strict), then what schemas cannot say: probes, resources,
+"""deploy/k8s: the base and every overlay rendered (`kubectl kustomize`, tests/deploy/kustomize.py) and validated
+against Kubernetes' own schemas (kubernetes-validate, strict), then what schemas cannot say: probes, resources,
 references between objects, the bot's ordering rules."""
 
 import copy
@@ -9,7 +9,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from .kustomize import KustomizeError, containers, merge, pod_spec, render
+from .kustomize import KustomizeError, containers, pod_spec, render
 from .tools import K8S, KUBERNETES_VERSION, OVERLAYS, ROOT, script_settings
 
 TARGETS = ("base", *OVERLAYS)
@@ -229,32 +229,36 @@ def test_overlay_secrets_are_never_committed():
         assert all(values[key] == "" for key in values if key != "DATABASE_URL")
 
 
-# -- the renderer itself
+# -- the renderer (kubectl kustomize)
 
 
-def test_renderer_merges_named_lists_like_kustomize():
-    base = {"spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}]},
-                                    {"name": "b"}], "args": ["1", "2"]}}
-    patch = {"spec": {"containers": [{"name": "a", "env": [{"name": "Y", "value": "3"}]}], "args": ["3"]}}
-    merged = merge(base, patch)
-    assert merged["spec"]["containers"][0]["env"] == [{"name": "Y", "value": "3"}, {"name": "X", "value": "1"}]
-    assert [c["name"] for c in merged["spec"]["containers"]] == ["a", "b"]
-    assert merged["spec"]["args"] == ["3"]
+def test_renderer_applies_strategic_merge_patches_by_name(tmp_path):
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app"}, "spec": {"template": {
+        "spec": {"containers": [{"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"},
+                                                                      {"name": "Y", "value": "2"}]},
+                                {"name": "b", "image": "b:1"}]}}}}
+    patch = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app"}, "spec": {"template": {
+        "spec": {"containers": [{"name": "a", "env": [{"name": "Y", "value": "3"}]}]}}}}
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump(deployment))
+    (tmp_path / "patch.yaml").write_text(yaml.safe_dump(patch))
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({"resources": ["app.yaml"],
+                                                                 "patches": [{"path": "patch.yaml"}]}))
+    [rendered_app] = render(tmp_path)
+    first, second = containers(rendered_app)
+    assert sorted((e["name"], e["value"]) for e in first["env"]) == [("X", "1"), ("Y", "3")]
+    assert (first["name"], second["name"]) == ("a", "b")
 
 
-def test_renderer_refuses_what_it_does_not_implement(tmp_path):
-    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({"resources": [], "commonLabels": {"a": "b"}}))
-    with pytest.raises(KustomizeError, match="commonLabels"):
-        render(tmp_path)
+def test_renderer_reports_kustomizes_errors(tmp_path):
     (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({"resources": [], "patches": [{"path": "p.yaml"}]}))
-    (tmp_path / "p.yaml").write_text("kind: Deployment\nmetadata:\n  name: missing\n")
-    with pytest.raises(KustomizeError, match="not found"):
+    (tmp_path / "p.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: missing\n")
+    with pytest.raises(KustomizeError, match="no matches for"):
         render(tmp_path)
 
 
 def test_prod_overlay_needs_the_operators_secrets_file(tmp_path):
     directory = K8S / "overlays" / "prod"
-    with pytest.raises(KustomizeError, match=r"secrets\.env does not exist"):
+    with pytest.raises(KustomizeError, match=r"secrets\.env: no such file"):
         render(directory, {str(directory / "secrets.env"): str(tmp_path / "absent")})
 
 
