@@ -2,15 +2,20 @@
 
 Layout:
 
-* :mod:`.state` -- the in-memory world (bots, users, chats, members, messages, update queues, call
-  log, rate limits, fault injection) and the control operations that play the people in it;
-* :mod:`.botapi` -- the Bot API methods with Telegram's rules, result shapes and error texts;
+* :mod:`.world` -- the in-memory world (:class:`World`), split by concern: ``model`` (users, bots,
+  chats, members, messages; rights and permissions), ``core`` (the lock, clock, lookups, bots and
+  users), ``membership`` (chats and who is in them), ``messages`` (what people write and the updates
+  bots receive), ``views`` (Bot API shapes), ``instruments`` (call log, faults, flood limits), ``notifier``;
+* :mod:`.botapi` -- the Bot API methods with Telegram's rules, result shapes and error texts:
+  ``dispatch`` (the method table and ``handle()``), ``params``, ``checks``, and one module per family
+  (``identity``, ``updates``, ``messages``, ``chats``, ``moderation``, ``callbacks``);
 * :mod:`.entities` -- message text: UTF-16 entity offsets, HTML/MarkdownV2/Markdown, auto-detection;
-* :mod:`.api` -- the ASGI app: ``/bot<token>/<method>`` and the ``/sandbox/...`` control API;
+* :mod:`.api` -- the ASGI app: ``/bot<token>/<method>`` and the ``/sandbox/...`` control API, whose
+  endpoints are the table in :mod:`.control`;
 * :mod:`.webhook` -- webhook delivery with the secret header and retries;
 * :mod:`.server` -- ``serve()`` / ``python -m tgsandbox`` and ``SandboxServer`` (background thread);
 * :mod:`.seed` -- the demo world; :mod:`.client` -- HTTP client of the control API;
-* :mod:`.botchat` -- the terminal chat (``run_botchat``).
+* :mod:`.botchat` -- the terminal chat (``python -m tgsandbox.botchat``, ``run_botchat``).
 
 It imports nothing from Django and needs only the standard library, uvicorn and httpx.
 """
