@@ -23,7 +23,7 @@ from tests.mongo.server import ROOT, secantus_server
 def main(argv: list[str]) -> int:
     compat = "--no-secantus-compat" not in argv
     argv = [arg for arg in argv if arg != "--no-secantus-compat"]
-    plugins = ["-p", "tests.mongo.secantus_compat"] if compat else []
+    plugins = ["-p", "tests.mongo.fast_flush", *(["-p", "tests.mongo.secantus_compat"] if compat else [])]
     log_path = Path(tempfile.gettempdir()) / "secantusd-test.log"
     with secantus_server(log_path=log_path) as url:
         print(f"SecantusDB serving at {url} (log: {log_path})", flush=True)
