@@ -1,7 +1,8 @@
-from django.apps import AppConfig
+# The module, not the class: Django takes the one AppConfig class an apps.py names as the app's config.
+from apps.common import roles
 
 
-class AccountsConfig(AppConfig):
+class AccountsConfig(roles.CoreAppConfig):
     """Who may call core: the dashboard logins' credential checks for web, the token revocation store, and each
     calling service's scope of endpoints (permissions.py)."""
 

@@ -10,6 +10,7 @@ import httpx
 from django.conf import settings
 
 from apps.common.context import current_context
+from apps.common.roles import BOT, WEB, require_role
 
 from . import metrics
 from .breaker import CircuitBreaker
@@ -63,6 +64,7 @@ class Transport:
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 2.0, retries: int = 2,
                  backoff_seconds: float = 0.05, retry_budget_seconds: float | None = None,
                  breaker: CircuitBreaker | None = None):
+        require_role(BOT, WEB, what="The core client")  # core never calls itself over HTTP
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 1.0))

@@ -1,7 +1,8 @@
-from django.apps import AppConfig
+# The module, not the class: Django takes the one AppConfig class an apps.py names as the app's config.
+from apps.common import roles
 
 
-class EventsConfig(AppConfig):
+class EventsConfig(roles.CoreAppConfig):
     name = "apps.events"
     label = "events"
     verbose_name = "Group events and analytics"

@@ -5,6 +5,7 @@ from .base import DATA_DIR, INSTALLED_APPS, PRODUCTION
 from .env import env_str
 
 SERVICE_NAME = "bot"
+ROLE = "bot"  # what code may run here (apps/common/roles.py)
 ROOT_URLCONF = "config.urls.bot"
 # No API schema either (drf_spectacular would read core's models to build one).
 INSTALLED_APPS = [

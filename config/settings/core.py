@@ -18,6 +18,7 @@ from .base import (
 from .env import env_str, parse_service_scopes
 
 SERVICE_NAME = "centralized-api"
+ROLE = "core"  # what code may run here (apps/common/roles.py)
 ROOT_URLCONF = "config.urls.core"
 
 INSTALLED_APPS = [

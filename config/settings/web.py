@@ -9,6 +9,7 @@ from .base import DATA_DIR, INSTALLED_APPS, PRODUCTION, REDIS_URL, REST_FRAMEWOR
 from .env import env_int, env_str
 
 SERVICE_NAME = "web"
+ROLE = "web"  # what code may run here (apps/common/roles.py)
 ROOT_URLCONF = "config.urls.web"
 INSTALLED_APPS = [
     *(app for app in INSTALLED_APPS if app not in {"django.contrib.sessions", "django.contrib.messages"}),

@@ -12,6 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import django
 django.setup()
+from django.conf import settings
+assert settings.ROLE == "{role}", settings.ROLE
+from apps.coreclient import CoreClient
+CoreClient("http://127.0.0.1:9", "key").close()  # the client belongs to this role (apps/common/roles.py)
 from django.test import Client
 health = Client().get("/api/health").json()
 # The bot's report is in the envelope (unhealthy here: no Telegram application runs); web's is the seed's bare body.
