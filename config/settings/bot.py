@@ -41,5 +41,5 @@ CORE_API_KEY = env_str("CORE_API_KEY", "" if PRODUCTION else "dev-service-key")
 BOT_CORE_TIMEOUT_SECONDS = 0.8
 BOT_OUTBOX_PATH = DATA_DIR / env_str("BOT_OUTBOX_FILE", "bot-outbox.sqlite3")
 # How the outbox file commits what the webhook acknowledges: "normal" (WAL, survives the bot process being killed)
-# or "full" (fsync per group commit: survives a power loss or OS crash too). See apps/botgateway/outbox.py.
+# or "full" (fsync per group commit: survives a power loss or OS crash too). See apps/botgateway/outbox_store.py.
 BOT_OUTBOX_SYNCHRONOUS = env_str("BOT_OUTBOX_SYNCHRONOUS", "normal").upper()

@@ -271,6 +271,33 @@ def messages_counted(group) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_events_of_a_chat_core_does_not_know_reach_core_once_the_shipper_registers_it(tmp_path, ship_to_core):
+    """Core's real refusal (code unknown_group, the events by index) is what the shipper recognizes."""
+    from apps.groups.models import Group
+    from tests.factories import make_group
+
+    known, unknown_chat = make_group(), -100_999_000_123
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox.append([*message_events(known.telegram_chat_id, 2), *message_events(unknown_chat, 3)])
+    registered = []
+    shipper = EventShipper(outbox, None)
+
+    async def register(chat_ids):
+        registered.append(chat_ids)
+        for chat_id in chat_ids:
+            await shipper.core.group_register(telegram_chat_id=chat_id, title="Met while core was down",
+                                              type="supergroup")
+
+    shipper.register_chats = register
+    ship_to_core(shipper)
+    assert registered == [{unknown_chat}]
+    assert messages_counted(known) == 2
+    assert messages_counted(Group.objects.get(telegram_chat_id=unknown_chat)) == 3
+    assert outbox.depth() == 0 and outbox.dead_letters() == []
+    outbox.close()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_event_core_refuses_is_set_aside_retried_then_dead_lettered_while_other_chats_ship(
         tmp_path, ship_to_core, caplog):
     from prometheus_client import REGISTRY
