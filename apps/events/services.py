@@ -1,25 +1,31 @@
 """Ingest of group events: all or nothing, idempotent by event_id, counters kept in the same transaction."""
 
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib.auth.hashers import make_password
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Greatest
-from django.db.models.sql import InsertQuery, UpdateQuery
-from django.utils import timezone
+from django.db.models import F
 
 from apps.audit.services import AuditEntry, audit_record_many, writer_turn
 from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ErrorCode, ValidationFailed
 from apps.common.ids import parse_pk
-from apps.common.prepared import PreparedQuery, aware_datetime_adapter, in_list_size, padded
+from apps.common.prepared import PreparedQuery
 from apps.groups.models import ChatIdAlias, Group, Membership
 from apps.groups.services import membership_set
 from apps.users.models import User
 
 from .models import ActiveMember, ActivityBucket, GroupEvent
+from .statements import (
+    EventInsert,
+    SpokenUpdate,
+    active_already,
+    membership_state,
+    seen_event_ids,
+    spoken_update_values,
+    user_pks_by_telegram_id,
+)
 
 MAX_BATCH = 1000
 _COUNTER_FIELD = {"message": "messages", "join": "joins", "leave": "leaves", "command": "commands"}
@@ -68,7 +74,7 @@ def _resolve_groups(refs: list[tuple]) -> dict[tuple, Group]:
 def _resolve_users(wanted: dict[int, dict]) -> tuple[dict[int, object], list[User]]:
     """Core user pks by Telegram id (`wanted`: Telegram id -> the event that names the user best); users seen
     for the first time are created (and returned as such, to be audited)."""
-    pks = _user_pks(list(wanted))
+    pks = user_pks_by_telegram_id(list(wanted))
     missing = [telegram_id for telegram_id in wanted if telegram_id not in pks]
     if not missing:
         return pks, []
@@ -93,105 +99,12 @@ def _resolve_users(wanted: dict[int, dict]) -> tuple[dict[int, object], list[Use
     return pks, [created[telegram_id] for telegram_id in missing]
 
 
-class _EventInsert:
-    """The ORM's single-row INSERT of a GroupEvent, compiled once per connection and run with executemany: a
-    batch of 500 events without building 500 model instances and preparing every value through the ORM.
-    Values go in as the fields' get_db_prep_save() makes them (ids and strings as they are; times converted)."""
-
-    FIELDS = ("event_id", "group", "user", "type", "command", "occurred_at", "received_at")
-
-    def __init__(self, connection):
-        self.connection = connection
-        fields = [GroupEvent._meta.get_field(name) for name in self.FIELDS]
-        now = timezone.now()
-        query = InsertQuery(GroupEvent)
-        query.insert_values(fields, [GroupEvent(event_id="", group_id=0, type="message", occurred_at=now)])
-        statements = query.get_compiler(connection=connection).as_sql()
-        if len(statements) != 1:
-            raise ValueError("expected one INSERT statement")
-        self.sql = statements[0][0]
-        # Validation gives aware datetimes only.
-        self.occurred_at = aware_datetime_adapter(fields[-2], connection)
-        self.received_at = aware_datetime_adapter(fields[-1], connection)
-
-    def times(self, events: list[dict]) -> list:
-        """Every event's occurred_at as the database takes it."""
-        prepare = self.occurred_at
-        return [prepare(event["occurred_at"]) for event in events]
-
-    def run(self, rows: list[tuple]) -> None:
-        """rows: (event_id, group pk, user pk or None, type, command, occurred_at as `times` gave it)."""
-        received = self.received_at(timezone.now())
-        with self.connection.cursor() as cursor:
-            cursor.executemany(self.sql, [(*row, received) for row in rows])
-
-
 def _bulk_create_events(rows: list[tuple]) -> None:
     GroupEvent.objects.bulk_create(
         [GroupEvent(event_id=event_id, group_id=group_id, user_id=user_id, type=type_, command=command,
                     occurred_at=occurred_at) for event_id, group_id, user_id, type_, command, occurred_at in rows],
         batch_size=500,
     )
-
-
-def _seen_event_ids(ids: set[str]) -> set[str]:
-    """Which of `ids` are stored already."""
-    size = in_list_size(len(ids))
-    stand_ins = tuple(f"\x00stand-in-{number}" for number in range(size))
-
-    def build(connection):
-        queryset = GroupEvent.objects.filter(event_id__in=stand_ins).values_list("event_id")
-        return PreparedQuery(queryset, connection, {"ids": stand_ins})
-
-    statement = PreparedQuery.get(("events:seen", size), build)
-    if statement is None:
-        return set(GroupEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
-    return {event_id for (event_id,) in statement.rows(ids=padded(ids, size))}
-
-
-# Stand-ins for integer keys in compiled statements: no row has a negative primary key or Telegram id this low.
-_KEY_STAND_IN = -(2**62)
-
-
-def _stand_ins(size: int) -> tuple[int, ...]:
-    return tuple(_KEY_STAND_IN - number for number in range(size))
-
-
-def _user_pks(telegram_ids) -> dict[int, object]:
-    """Core user pks by Telegram id, for those of `telegram_ids` that have a user."""
-    if not telegram_ids:  # a batch in which no event names a sender (channel posts, anonymous admins)
-        return {}
-    size = in_list_size(len(telegram_ids))
-
-    def build(connection):
-        queryset = User.objects.filter(telegram_user_id__in=_stand_ins(size)).values_list("telegram_user_id", "pk")
-        return PreparedQuery(queryset, connection, {"ids": _stand_ins(size)})
-
-    statement = PreparedQuery.get(("events:user-pks", size), build)
-    if statement is None:
-        return dict(User.objects.filter(telegram_user_id__in=telegram_ids).values_list("telegram_user_id", "pk"))
-    return dict(statement.rows(ids=padded(telegram_ids, size)))
-
-
-def _membership_state(group_ids: set, user_ids: set) -> dict[tuple, tuple]:
-    """(group pk, user pk) -> (membership pk, status, restricted_until) of those pairs' memberships (and of
-    other pairs of the same groups and users, which the caller ignores)."""
-    groups_size, users_size = in_list_size(len(group_ids)), in_list_size(len(user_ids))
-    fields = ("pk", "group_id", "user_id", "status", "restricted_until")
-
-    def build(connection):
-        group_stand_ins, user_stand_ins = _stand_ins(groups_size), _stand_ins(groups_size + users_size)[groups_size:]
-        queryset = Membership.objects.filter(group_id__in=group_stand_ins, user_id__in=user_stand_ins)
-        return PreparedQuery(queryset.values_list(*fields), connection,
-                             {"groups": group_stand_ins, "users": user_stand_ins})
-
-    statement = PreparedQuery.get(("events:membership-state", groups_size, users_size), build)
-    if statement is None:
-        rows = Membership.objects.filter(group_id__in=group_ids, user_id__in=user_ids).values_list(*fields)
-    else:
-        rows = statement.rows(groups=padded(group_ids, groups_size), users=padded(user_ids, users_size))
-    return {(group_id, user_id): (pk, status, restricted_until)
-            for pk, group_id, user_id, status, restricted_until in rows}
 
 
 class _Plan:
@@ -247,14 +160,14 @@ def events_ingest(*, events: list[dict]) -> dict:
     if len(events) > MAX_BATCH:
         raise ValidationFailed(f"At most {MAX_BATCH} events per batch")
     refs = [_group_ref(event) for event in events]
-    insert = PreparedQuery.get("events:insert", _EventInsert)
+    insert = PreparedQuery.get("events:insert", EventInsert)
     times = insert.times(events) if insert is not None else [event["occurred_at"] for event in events]
     plan = _Plan(events, refs, times, _first_of_each_id(events))
     with writer_turn():
         for attempt in atomic_attempts():
             with attempt:
                 groups = _resolve_groups(refs)
-                stored = _seen_event_ids({event["event_id"] for event in events})
+                stored = seen_event_ids({event["event_id"] for event in events})
                 fresh = [index for index in plan.indexes if events[index]["event_id"] not in stored]
                 if not fresh:
                     return {"received": len(events), "accepted": 0, "duplicates": len(events)}
@@ -298,34 +211,12 @@ def _update_buckets(batch: _Plan, group_pks: dict[tuple, object], users: dict[in
         if not added:
             ActivityBucket.objects.create(group_id=group_id, start=start, **counter)
     for (group_id, start), user_ids in active.items():
-        present = _active_already(group_id, start, user_ids)
+        present = active_already(group_id, start, user_ids)
         ActiveMember.objects.bulk_create(
             [ActiveMember(group_id=group_id, start=start, user_id=user_id) for user_id in user_ids - present])
     for group_id, amount in messages_by_group.items():
         if amount:
             Group.objects.filter(pk=group_id).update(message_count=F("message_count") + amount)
-
-
-def _active_already(group_id, start: datetime, user_ids: set) -> set:
-    """Which of `user_ids` are recorded as active in that group during the hour from `start`."""
-    size = in_list_size(len(user_ids))
-    hour_stand_in = datetime(1901, 1, 1, tzinfo=UTC)
-
-    def build(connection):
-        user_stand_ins = _stand_ins(size + 1)[1:]
-        queryset = ActiveMember.objects.filter(group_id=_KEY_STAND_IN, start=hour_stand_in,
-                                               user_id__in=user_stand_ins).values_list("user_id")
-        start_field = ActiveMember._meta.get_field("start")
-        return PreparedQuery(queryset, connection, {"group": _KEY_STAND_IN, "users": user_stand_ins,
-                                                    "start": start_field.get_db_prep_value(hour_stand_in, connection)})
-
-    statement = PreparedQuery.get(("events:active", size), build)
-    if statement is None:
-        return set(ActiveMember.objects.filter(group_id=group_id, start=start, user_id__in=user_ids)
-                   .values_list("user_id", flat=True))
-    start_value = ActiveMember._meta.get_field("start").get_db_prep_value(start, statement.connection)
-    return {user_id for (user_id,) in statement.rows(group=group_id, start=start_value,
-                                                     users=padded(user_ids, size))}
 
 
 def _update_memberships(batch: _Plan, groups: dict[tuple, Group], users: dict[int, object],
@@ -337,7 +228,7 @@ def _update_memberships(batch: _Plan, groups: dict[tuple, Group], users: dict[in
     touched.update((groups[ref].pk, users[sender]) for ref, sender, _ in batch.presence)
     if not touched:
         return
-    state = _membership_state({group_id for group_id, _ in touched}, {user_id for _, user_id in touched})
+    state = membership_state({group_id for group_id, _ in touched}, {user_id for _, user_id in touched})
 
     def user_of(pk):
         if pk not in known_users:
@@ -367,7 +258,7 @@ def _update_memberships(batch: _Plan, groups: dict[tuple, Group], users: dict[in
             membership = membership_set(group=group, user=user_of(user_pk), status=Membership.Status.MEMBER)
             current = state[(group_pk, user_pk)] = (membership.pk, membership.status, membership.restricted_until)
         changes.append((current[0], messages, last_seen.replace(microsecond=0)))
-    update = PreparedQuery.get("events:spoken", _SpokenUpdate)
+    update = PreparedQuery.get("events:spoken", SpokenUpdate)
     if update is not None:
         update.run(changes)
         return
@@ -377,37 +268,4 @@ def _update_memberships(batch: _Plan, groups: dict[tuple, Group], users: dict[in
     for pk, messages, last_seen in changes:
         same_change[(messages, last_seen)].append(pk)
     for (messages, last_seen), pks in same_change.items():
-        Membership.objects.filter(pk__in=pks).update(**_spoken(messages, last_seen))
-
-
-def _spoken(messages: int, last_seen: datetime) -> dict:
-    """A membership's update for `messages` more messages, the last of them at `last_seen`."""
-    return {"message_count": F("message_count") + messages,
-            "last_seen_at": Greatest(Coalesce(F("last_seen_at"), Value(last_seen)), Value(last_seen))}
-
-
-class _SpokenUpdate:
-    """The ORM's UPDATE of one membership by `_spoken`, compiled once per connection and run with executemany:
-    one statement for everyone who spoke in a batch."""
-
-    def __init__(self, connection):
-        self.connection = connection
-        self.last_seen = aware_datetime_adapter(Membership._meta.get_field("last_seen_at"), connection)
-        moment = datetime(1901, 1, 1, tzinfo=UTC)
-        query = Membership.objects.filter(pk=_KEY_STAND_IN).query.chain(UpdateQuery)
-        query.add_update_values(_spoken(_KEY_STAND_IN - 1, moment))
-        self.sql, params = query.get_compiler(connection=connection).as_sql()
-        slot = {_KEY_STAND_IN: 0, _KEY_STAND_IN - 1: 1, self.last_seen(moment): 2}
-        if len(set(params) - set(slot)) or len(params) != 4:
-            raise ValueError(f"unexpected parameters in the compiled update: {params!r}")
-        self.positions = [slot[param] for param in params]
-
-    def run(self, changes: list[tuple]) -> None:
-        """changes: (membership pk, messages, last seen)."""
-        prepare = self.last_seen
-        rows = []
-        for pk, messages, last_seen in changes:
-            values = (pk, messages, prepare(last_seen))
-            rows.append([values[position] for position in self.positions])
-        with self.connection.cursor() as cursor:
-            cursor.executemany(self.sql, rows)
+        Membership.objects.filter(pk__in=pks).update(**spoken_update_values(messages, last_seen))
