@@ -9,7 +9,8 @@ Layout:
 * :mod:`.botapi` -- the Bot API methods with Telegram's rules, result shapes and error texts:
   ``dispatch`` (the method table and ``handle()``), ``params``, ``checks``, and one module per family
   (``identity``, ``updates``, ``messages``, ``chats``, ``moderation``, ``callbacks``);
-* :mod:`.entities` -- message text: UTF-16 entity offsets, HTML/MarkdownV2/Markdown, auto-detection;
+* :mod:`.entities` -- UTF-16 entity offsets, auto-detection, trimming; :mod:`.markup` -- HTML/MarkdownV2/
+  Markdown parse modes and ``render_text``;
 * :mod:`.api` -- the ASGI app: ``/bot<token>/<method>`` and the ``/sandbox/...`` control API, whose
   endpoints are the table in :mod:`.control`;
 * :mod:`.webhook` -- webhook delivery with the secret header and retries;

@@ -2,8 +2,9 @@
 
 import pytest
 
-from tgsandbox.entities import detect_entities, entity_text, render_text, utf16_len
+from tgsandbox.entities import detect_entities, entity_text, utf16_len
 from tgsandbox.errors import BotApiError
+from tgsandbox.markup import render_text
 
 
 def test_offsets_are_utf16_code_units():

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..entities import render_text, utf16_len
+from ..entities import utf16_len
 from ..errors import bad_request, forbidden
+from ..markup import render_text
 from ..world.model import Chat, Member, Message
 from .params import Call, Params
 

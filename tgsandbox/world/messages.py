@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..entities import entity_text, render_text
+from ..entities import entity_text
 from ..errors import SandboxError
+from ..markup import render_text
 from .model import ANONYMOUS_ADMIN_ID, Bot, Chat, Message, User
 
 
