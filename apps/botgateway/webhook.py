@@ -1,6 +1,7 @@
 """The Telegram webhook, served straight from the ASGI entry point: it is the bot's hottest path (every message
 of every group arrives here), so it skips Django's request machinery, and a plain message in a known group, which
-needs nothing but counting, skips python-telegram-bot's as well (see activity.plain_message_event).
+needs nothing but counting, skips python-telegram-bot's as well (see activity.plain_message_event;
+BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT=false sends it through the application like any other update).
 
 Telegram's rules: a request without the right X-Telegram-Bot-Api-Secret-Token is refused (403) and not processed.
 Telegram never redelivers an update it got a 200 for, so 200 means durable: a plain message's event, or any other
@@ -80,7 +81,9 @@ def _parse(body: bytes, application) -> tuple[int, dict | None, Update | None]:
     update_id = payload.get("update_id")
     if type(update_id) is not int or not 0 <= update_id <= MAX_UPDATE_ID:
         raise ValueError("no usable update_id")
-    event = plain_message_event(payload, application.bot_data.groups)
+    event = None
+    if settings.BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT:
+        event = plain_message_event(payload, application.bot_data.groups)
     if event is not None:
         return update_id, event, None
     update = Update.de_json(payload, application.bot)

@@ -2,7 +2,7 @@
 
 from .base import *  # noqa: F403
 from .base import DATA_DIR, INSTALLED_APPS, PRODUCTION
-from .env import env_str
+from .env import env_bool, env_str
 
 SERVICE_NAME = "bot"
 ROLE = "bot"  # what code may run here (apps/common/roles.py)
@@ -34,6 +34,10 @@ TELEGRAM_API_BASE_URL = env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.o
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET", "" if PRODUCTION else "dev-webhook-secret")
 TELEGRAM_WEBHOOK_URL = env_str("TELEGRAM_WEBHOOK_URL")  # public URL Telegram posts to (setwebhook command)
 BOT_MODE = env_str("BOT_MODE", "webhook")
+# A plain text message in a known group is counted by the webhook itself instead of python-telegram-bot's dispatch
+# (apps/botgateway/webhook.py). Off: every update goes through the application; tests/botgateway/
+# test_plain_message_shortcut.py proves both make the same answers and events.
+BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT = env_bool("BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT", True)
 
 CORE_API_URL = env_str("CORE_API_URL", "http://127.0.0.1:8000")
 CORE_API_KEY = env_str("CORE_API_KEY", "" if PRODUCTION else "dev-service-key")
