@@ -9,6 +9,7 @@
   budget plus one timeout.
 """
 
+import time
 from dataclasses import dataclass
 
 from tenacity import (
@@ -32,26 +33,72 @@ def worth_retrying(error: BaseException) -> bool:
     return isinstance(error, CoreUnavailable) and error.outcome in RETRIED_OUTCOMES
 
 
+def _replaying(failure: BaseException, attempt):
+    """`attempt`, whose first call already happened and failed with `failure`: tenacity's first try raises it
+    again (nothing is sent), so tenacity alone decides, waits and counts from there."""
+    pending = [failure]
+
+    def replay_then_attempt(*arguments):
+        if pending:
+            raise pending.pop()
+        return attempt(*arguments)
+
+    return replay_then_attempt
+
+
+def _replaying_async(failure: BaseException, attempt):
+    pending = [failure]
+
+    async def replay_then_attempt(*arguments):
+        if pending:
+            raise pending.pop()
+        return await attempt(*arguments)
+
+    return replay_then_attempt
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
+    """The first attempt is made directly: tenacity costs about 50-130 us per call on this project's 2-CPU machine
+    (docs/benchmarks.md), more than the bot's whole permission check, so it only takes over once an attempt failed
+    in a way this policy retries."""
+
     retries: int
     backoff_seconds: float
     budget_seconds: float
 
-    def _arguments(self, call: Call) -> dict:
-        attempts = 1 + (self.retries if call.retry else 0)
+    def _arguments(self, call: Call, spent: float) -> dict:
         return {
-            "stop": stop_after_attempt(attempts) | stop_before_delay(self.budget_seconds),
+            "stop": stop_after_attempt(1 + self.retries) | stop_before_delay(self.budget_seconds - spent),
             "wait": wait_exponential_jitter(multiplier=self.backoff_seconds, jitter=self.backoff_seconds,
                                             max=MAX_WAIT_SECONDS),
             "retry": retry_if_exception(worth_retrying),
             "reraise": True,  # the last attempt's own CoreUnavailable, not tenacity's RetryError
         }
 
+    def _retried(self, call: Call, error: BaseException) -> bool:
+        return call.retry and self.retries > 0 and worth_retrying(error)
+
     def run(self, call: Call, attempt, /, *arguments):
-        """`attempt(*arguments)` under the policy for `call`; its answer, or its last error."""
-        return Retrying(**self._arguments(call))(attempt, *arguments)
+        """`attempt(*arguments)` under the policy for `call`: its answer, or its last error."""
+        started = time.monotonic()
+        try:
+            return attempt(*arguments)
+        except Exception as error:
+            if not self._retried(call, error):
+                raise
+            failure = error
+        retrying = Retrying(**self._arguments(call, time.monotonic() - started))
+        return retrying(_replaying(failure, attempt), *arguments)
 
     async def run_async(self, call: Call, attempt, /, *arguments):
         """`await attempt(*arguments)` under the policy for `call`."""
-        return await AsyncRetrying(**self._arguments(call))(attempt, *arguments)
+        started = time.monotonic()
+        try:
+            return await attempt(*arguments)
+        except Exception as error:
+            if not self._retried(call, error):
+                raise
+            failure = error
+        retrying = AsyncRetrying(**self._arguments(call, time.monotonic() - started))
+        return await retrying(_replaying_async(failure, attempt), *arguments)
