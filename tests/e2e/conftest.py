@@ -1,4 +1,6 @@
+import contextlib
 import itertools
+import sqlite3
 import time
 
 import pytest
@@ -8,6 +10,7 @@ from tgsandbox.client import SandboxClient
 
 from .processes import TEST_KEY, WEBHOOK_SECRET, bot_process, core_process, free_port, sandbox_process
 
+BOT = "@sandbox_mod_bot"
 ALLOWED_UPDATES = ["message", "edited_message", "chat_member", "my_chat_member", "callback_query"]
 _names = itertools.count(1)
 
@@ -55,7 +58,7 @@ class Platform:
         if bot_rights is not None:
             rights = bot_rights
         status = "administrator" if rights else "member"
-        self.telegram.add_member(chat["id"], "@sandbox_mod_bot", by="alice", status=status, rights=rights or None)
+        self.telegram.add_member(chat["id"], BOT, by="alice", status=status, rights=rights or None)
         self.wait_for(lambda: self._core_group(chat["id"]) is not None, "core to register the group")
         return chat
 
@@ -68,18 +71,40 @@ class Platform:
             return None
 
     def say(self, chat_id, user, text, *, reply_to=None, anonymous=None, wait=4.0) -> tuple[dict, list[str]]:
-        """Sends a message as `user`; returns it and the bot's text replies (service messages left out)."""
+        """Sends a message as `user`; returns it and the bot's text replies (service messages left out).
+
+        Returns at the first reply, or as soon as the bot is done with the message without one (see `settled`):
+        a message the bot does not answer costs no fixed wait. `wait` bounds the time either way."""
         message = self.telegram.send_message(chat_id, user, text, reply_to=reply_to, anonymous=anonymous)
         deadline = time.monotonic() + wait
-        texts: list[str] = []
+
+        def replies(wait: float) -> list[str]:
+            found = self.telegram.messages(chat_id, since_id=message["message_id"], sender=BOT, wait=wait, count=1)
+            return [reply["text"] for reply in found if "text" in reply]
+
         while True:
             remaining = deadline - time.monotonic()
-            found = self.telegram.messages(chat_id, since_id=message["message_id"], sender="@sandbox_mod_bot",
-                                           wait=max(0.0, min(remaining, 1.0)), count=1)
-            texts = [reply["text"] for reply in found if "text" in reply]
+            texts = replies(max(0.0, min(remaining, 0.2)))
             if texts or remaining <= 0:
                 return message, texts
-            time.sleep(0.05)
+            if self.settled():  # done with it: any reply is in the sandbox already, read after this check
+                return message, replies(0)
+
+    def settled(self) -> bool:
+        """Whether the bot is done with everything sent so far: the sandbox holds no update for it (Telegram drops
+        an update once the webhook acknowledged it), and the bot's outbox file has every stored update marked
+        handled (after its handlers ran, replies sent) and no event left to ship to core."""
+        if self.telegram.pending_updates(BOT)["pending"]:
+            return False
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{self.tmp / 'bot-outbox.sqlite3'}?mode=ro", uri=True,
+                                                    timeout=1)) as outbox:
+                unhandled, unshipped = outbox.execute(
+                    "SELECT (SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL), (SELECT COUNT(*) FROM outbox)"
+                ).fetchone()
+        except sqlite3.Error:  # not created yet, or busy: not known to be settled
+            return False
+        return unhandled == 0 and unshipped == 0
 
     def calls(self, method: str, since: int = 0) -> list[dict]:
         return self.telegram.calls(since=since, method=method)["calls"]
