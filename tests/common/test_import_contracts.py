@@ -60,6 +60,7 @@ def test_every_app_has_its_place():
     assert set(CONTRACTS["bot-web-through-coreclient"]["forbidden_modules"]) == core - {"apps.common"}
     assert set(CONTRACTS["coreclient-and-common-below-roles"]["forbidden_modules"]) == (
         core - {"apps.common"}) | {"apps.botgateway", "apps.dashboard"}
+    assert set(CONTRACTS["core-without-clients"]["source_modules"]) == core - {"apps.common"}
 
 
 CROSSINGS = [
@@ -70,6 +71,7 @@ CROSSINGS = [
      "core-layers"),
     ("apps/users/leak.py", "from apps.stats import selectors\n", "core-layers"),
     ("apps/coreclient/leak.py", "from apps.users.models import User\n", "coreclient-and-common-below-roles"),
+    ("apps/stats/leak.py", "from apps.coreclient import CoreClient\n", "core-without-clients"),
     ("apps/common/leak.py", "def world():\n    import tgsandbox.world\n", "no-dev-tools-in-product"),
     ("config/leak.py", "from tests.factories import make_user\n", "no-dev-tools-in-product"),
     # Two modules of one app importing each other (a function-level import closes the loop).
