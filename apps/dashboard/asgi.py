@@ -49,7 +49,8 @@ class SyncChainASGIHandler(ASGIHandler):
         return await sync_to_async(self.get_response, thread_sensitive=False, executor=self.executor)(request)
 
 
-django_application = SyncChainASGIHandler()
+# ASGI_SYNC_MIDDLEWARE_CHAIN=false: Django's own ASGI path, the same answers (tests/common/test_framework_bypasses.py).
+django_application = SyncChainASGIHandler() if settings.ASGI_SYNC_MIDDLEWARE_CHAIN else ASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -167,6 +167,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Server processes move what they hold after startup out of the garbage collector's full passes (apps/common/heap.py).
+# Off: Python's default collector; tests/common/test_framework_bypasses.py proves the answers are the same.
+GC_FREEZE_AFTER_STARTUP = env_bool("GC_FREEZE_AFTER_STARTUP", True)
+
 # json: one JSON object per line (production's format); console: one human-readable line, coloured on a terminal
 # (`make run` sets it).
 LOG_FORMAT = env_str("LOG_FORMAT", "json").lower()

@@ -6,7 +6,7 @@ from apps.dashboard.keys import load_jwt_keys
 
 from .base import *  # noqa: F403
 from .base import DATA_DIR, INSTALLED_APPS, PRODUCTION, REDIS_URL, REST_FRAMEWORK, SPECTACULAR_SETTINGS
-from .env import env_int, env_str
+from .env import env_bool, env_int, env_str
 
 SERVICE_NAME = "web"
 ROLE = "web"  # what code may run here (apps/common/roles.py)
@@ -31,6 +31,10 @@ MIDDLEWARE = [
 ]
 # No usable database: Django's dummy backend raises on any query.
 DATABASES: dict = {}
+# Under ASGI, the whole synchronous middleware chain and view run in one worker thread per request
+# (apps/dashboard/asgi.py). Off: Django's own ASGIHandler; tests/common/test_framework_bypasses.py proves
+# both give the same answers.
+ASGI_SYNC_MIDDLEWARE_CHAIN = env_bool("ASGI_SYNC_MIDDLEWARE_CHAIN", True)
 
 # Core, over HTTP. User-facing calls time out at 0.8 s and are retried at most once, so a request answers
 # (503 core_unavailable when core is down) within 2 s.
