@@ -1,17 +1,14 @@
 """ORM statements compiled once per connection and executed again with fresh parameters.
 
 For the few statements on the hottest path (the permission check and its audit append): the SQL the ORM itself
-generated, re-run without rebuilding and recompiling a QuerySet for every call. Backends that do not compile to
-SQL (the MongoDB profile) get None from `PreparedQuery.get` and take the plain ORM path.
+generated, re-run without rebuilding and recompiling a QuerySet for every call. Core runs on SQLite or MongoDB: the
+MongoDB profile (no SQL) gets None from `PreparedQuery.get` and takes the plain ORM path.
 """
 
 from datetime import UTC, datetime, timedelta, timezone
 from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
-
-# Vendors whose compiler emits SQL that can be executed again with new parameters.
-SQL_VENDORS = frozenset({"sqlite", "postgresql", "mysql"})
 
 
 def in_list_size(count: int) -> int:
@@ -87,7 +84,7 @@ class PreparedQuery:
             bounds = connection.ops.limit_offset_sql(PAGE_OFFSET, PAGE_OFFSET + PAGE_LIMIT)
             if not self.sql.endswith(" " + bounds) or self.sql.count(bounds) != 1:
                 raise ValueError(f"no stand-in bounds at the end of the compiled statement: {self.sql[-80:]}")
-            self.sql = self.sql[: -len(bounds)] + "LIMIT %s OFFSET %s"  # the same clause on every SQL_VENDORS backend
+            self.sql = self.sql[: -len(bounds)] + "LIMIT %s OFFSET %s"
         self.slots: dict[str, tuple[bool, list[list[int]]]] = {}
         for name, stand_in in (slots or {}).items():
             many = isinstance(stand_in, tuple | list)
@@ -101,9 +98,9 @@ class PreparedQuery:
 
     @classmethod
     def get(cls, key, build, using: str = DEFAULT_DB_ALIAS) -> "PreparedQuery | None":
-        """The statement `build(connection)` made for this connection, or None off SQL backends."""
+        """The statement `build(connection)` made for this connection, or None off SQLite."""
         connection = connections[using]
-        if connection.vendor not in SQL_VENDORS:
+        if connection.vendor != "sqlite":
             return None
         statements = cls._by_connection.setdefault(connection, {})
         statement = statements.get(key)

@@ -81,9 +81,7 @@ def group_page(*, columns: tuple[str, ...], page: int, limit: int, active: bool 
     return items, page_total(queryset, offset=offset, limit=limit, found=len(items))
 
 
-def _page_statement(connection, columns: tuple[str, ...], active: bool | None, sort: str) -> PreparedQuery | None:
-    if not connection.features.supports_over_clause:
-        return None
+def _page_statement(connection, columns: tuple[str, ...], active: bool | None, sort: str) -> PreparedQuery:
     queryset = group_list(active=active, sort=sort).values_list(*columns, Window(Count("pk")))
     return PreparedQuery(page_slice(queryset), connection, paged=True)
 
