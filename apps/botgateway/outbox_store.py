@@ -173,9 +173,6 @@ class Outbox:
                            [(error, now, seq) for seq, error in dead])
             db.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq, _ in dead])
 
-    def ack(self, sequences: list[int]) -> None:
-        self.settle(sequences)
-
     def depth(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]

@@ -4,10 +4,12 @@ import csv
 import io
 from datetime import datetime
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
+from apps.audit.names import names_for
 from apps.common.context import bind_context
 from apps.rbac.selectors import PermissionQuery
 from apps.rbac.services import permission_check
@@ -95,3 +97,14 @@ def test_moderation_and_assignment_lists_carry_names(api, db):
     (assignment,) = api.get(f"/api/rbac/assignments?user_id={spammer.pk}").json()["data"]["items"]
     assert (assignment["user_name"], assignment["group_title"], assignment["granted_by_name"]) == (
         "@spammer", "Rust Learners", "Alice Owner")
+
+
+def test_users_and_groups_register_their_namers(db):
+    """The audit app reads neither table: users and groups name their own ids (apps/audit/names.py); ids that name
+    nothing, or are no ids, are left out; a kind nobody registered fails loudly."""
+    user, group = make_user(display_name="", telegram_username="carol"), make_group(title="Go Learners")
+    assert names_for("user", {str(user.pk), "not-an-id", "999999999"}) == {str(user.pk): "@carol"}
+    assert names_for("group", {str(group.pk), None}) == {str(group.pk): "Go Learners"}
+    assert names_for("banlist", set()) == {}
+    with pytest.raises(KeyError):
+        names_for("banlist", {"1"})
