@@ -61,7 +61,8 @@ test: $(STAMP)
 # artifacts) and the suites that start role processes, which run core on its default store.
 test-mongo: $(STAMP)
 	$(BIN)/python -m tests.mongo.run --ignore=tests/e2e --ignore=tests/tgsandbox --ignore=tests/botgateway \
-		--ignore=tests/common/test_role_profiles.py --ignore=tests/dashboard --ignore=tests/browser \
+		--ignore=tests/common/test_role_profiles.py --ignore=tests/common/test_framework_bypasses.py \
+		--ignore=tests/dashboard --ignore=tests/browser \
 		--ignore=tests/deploy --ignore=tests/deploy_models --ignore=tests/observability --ignore=tests/docs \
 		--ignore=tests/fuzz/test_openapi_fuzz.py
 
