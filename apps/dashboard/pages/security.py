@@ -7,7 +7,6 @@ spelled out (ws: or wss: alone would allow a socket to any host; not every brows
 
 from csp.constants import NONE, SELF
 from csp.middleware import CSPMiddleware, PolicyParts
-from csp.utils import default_config
 from django.core.exceptions import DisallowedHost
 
 # The web role's policy, here rather than in CONTENT_SECURITY_POLICY: the middleware is what puts it on the web
@@ -16,7 +15,6 @@ DIRECTIVES = {
     "default-src": [SELF], "script-src": [SELF], "style-src": [SELF], "img-src": [SELF, "data:"],
     "connect-src": [SELF], "frame-ancestors": [NONE], "base-uri": [SELF], "form-action": [SELF],
 }
-_CONFIG = default_config(DIRECTIVES)
 
 
 def own_websocket_origin(request) -> str | None:
@@ -49,10 +47,12 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
 
     def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
-        if not report_only and parts.config is None:
-            parts.config = _CONFIG
+        if report_only:  # no report-only policy unless a view's decorator asks for one
+            return parts
+        if parts.config is None:
+            parts.config = DIRECTIVES
         websocket_origin = own_websocket_origin(request)
-        if not report_only and websocket_origin:
+        if websocket_origin:
             parts.update = {**(parts.update or {})}
             parts.update["connect-src"] = [*parts.update.get("connect-src", ()), websocket_origin]
         return parts
