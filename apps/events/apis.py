@@ -6,24 +6,20 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.derivation import body_shape
 from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField
 from apps.common.parsing import parse_body
 from apps.common.schema import envelope, error_responses, exactly_one_of
-from apps.common.validation import (
-    Shape,
-    aware_datetime,
-    choice,
-    exactly_one,
-    int64,
-    list_of,
-    object_id,
-    optional,
-    text,
-    validation_now,
-)
+from apps.common.validation import validation_now
 
 from .models import GroupEvent
 from .services import MAX_BATCH, events_ingest
+
+_FUTURE_LEEWAY = timedelta(minutes=5)
+
+
+def _not_in_the_future(event: dict) -> bool:
+    return event["occurred_at"] <= validation_now() + _FUTURE_LEEWAY
 
 
 class EventInputSerializer(serializers.Serializer):
@@ -38,38 +34,19 @@ class EventInputSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
 
     schema_rules = (exactly_one_of("group_id", "telegram_chat_id"),)
+    shape_rules = (_not_in_the_future,)  # relative to the clock: the schema cannot state it
 
     def validate(self, attrs):
         if ("group_id" in attrs) == ("telegram_chat_id" in attrs):
             raise serializers.ValidationError("Give exactly one of group_id or telegram_chat_id.")
-        if attrs["occurred_at"] > timezone.now() + timedelta(minutes=5):
+        if attrs["occurred_at"] > timezone.now() + _FUTURE_LEEWAY:
             raise serializers.ValidationError({"occurred_at": "Lies in the future."})
         return attrs
 
 
-def _not_in_the_future(event: dict) -> bool:
-    return event["occurred_at"] <= validation_now() + _FUTURE_LEEWAY
-
-
-_FUTURE_LEEWAY = timedelta(minutes=5)
-
-
-# EventInputSerializer as a plain validator (see apps.common.validation): the serializer still documents the body
-# and words every error.
-EVENT_SHAPE = Shape(
-    {
-        "event_id": text(max_length=64),
-        "type": choice(GroupEvent.Type.values),
-        "group_id": optional(object_id()),
-        "telegram_chat_id": optional(int64()),
-        "telegram_user_id": optional(int64(allow_null=True)),
-        "username": optional(text(max_length=33, allow_blank=True)),
-        "display_name": optional(text(max_length=255, allow_blank=True)),
-        "command": optional(text(max_length=64, allow_blank=True)),
-        "occurred_at": aware_datetime(),
-    },
-    rules=(exactly_one("group_id", "telegram_chat_id"), _not_in_the_future),
-)
+# EventInputSerializer as a plain validator, derived from it (apps.common.derivation): the serializer still
+# documents the body and words every error.
+EVENT_SHAPE = body_shape(EventInputSerializer)
 
 
 class EventBatchApi(APIView):
@@ -81,7 +58,7 @@ class EventBatchApi(APIView):
         accepted = serializers.IntegerField()
         duplicates = serializers.IntegerField(help_text="Events already stored under the same event_id")
 
-    shape = Shape({"events": list_of(EVENT_SHAPE, min_length=1, max_length=MAX_BATCH)})
+    shape = body_shape(InputSerializer)
 
     @extend_schema(operation_id="events_batch", request=InputSerializer,
                    responses={200: envelope(OutputSerializer), **error_responses()})

@@ -4,23 +4,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.selectors import with_names
+from apps.common.derivation import body_shape
 from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField, TelegramUsernameField
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import any_of, at_most_one_of, envelope, error_responses, exactly_one_of, implies, list_envelope
-from apps.common.validation import (
-    Shape,
-    at_most_one,
-    aware_datetime,
-    choice,
-    deferred,
-    exactly_one,
-    int64,
-    object_id,
-    optional,
-    telegram_username,
-    text,
-)
 from apps.groups.selectors import group_get, group_resolve
 from apps.rbac.apis import PermissionCodeField
 from apps.users.selectors import actor_get, user_by_telegram_username, user_get
@@ -86,33 +74,6 @@ class WarningOutputSerializer(serializers.Serializer):
     removed_at = serializers.DateTimeField(allow_null=True)
     removed_by_user_id = ObjectIdField(source="removed_by_id", allow_null=True)
     remove_reason = serializers.CharField()
-
-
-# InputSerializer's fields and rules as a plain validator (apps.common.validation): the bot records an action per
-# command; the serializer still documents the body and words every error.
-RECORD_SHAPE = Shape(
-    {
-        "type": choice(ModerationAction.Type.values),
-        "group_id": optional(object_id()),
-        "telegram_chat_id": optional(int64()),
-        "actor_user_id": optional(object_id()),
-        "target_user_id": optional(object_id()),
-        "actor_telegram_user_id": optional(int64()),
-        "target_telegram_user_id": optional(int64()),
-        "target_telegram_username": optional(telegram_username()),
-        "reason": text(max_length=1024, allow_blank=True),  # the serializer's default when absent: left to it
-        "until": optional(aware_datetime()),
-        "telegram_message_id": optional(int64(allow_null=True)),
-        "details": optional(deferred()),
-        "permission": optional(text(max_length=64)),
-    },
-    rules=(
-        exactly_one("group_id", "telegram_chat_id"),
-        at_most_one("actor_user_id", "actor_telegram_user_id"),
-        at_most_one("target_user_id", "target_telegram_user_id", "target_telegram_username"),
-        lambda data: "permission" not in data or "actor_user_id" in data or "actor_telegram_user_id" in data,
-    ),
-)
 
 
 class ActionListApi(APIView):
@@ -228,6 +189,11 @@ def _person(data: dict, role: str):
     if f"{role}_user_id" in data:
         return user_get(user_id=data[f"{role}_user_id"])
     return None
+
+
+# InputSerializer as a plain validator, derived from it (apps.common.derivation): the bot records an action per
+# command; the serializer still documents the body and words every error.
+RECORD_SHAPE = body_shape(ActionListApi.InputSerializer)
 
 
 class ActionCompleteApi(APIView):

@@ -4,6 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.selectors import with_names
+from apps.common.derivation import body_shape
 from apps.common.fields import (
     ObjectIdField,
     StrictBooleanField,
@@ -15,7 +16,6 @@ from apps.common.ids import get_or_404
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import at_most_one_of, envelope, error_responses, exactly_one_of, list_envelope
-from apps.common.validation import Shape, at_most_one, exactly_one, int64, list_of, object_id, optional, text
 from apps.groups.selectors import group_get, group_resolve
 from apps.users.selectors import actor_get, user_get
 
@@ -233,18 +233,9 @@ class CheckInputSerializer(_ScopeMixin):
         return attrs
 
 
-# CheckInputSerializer's fields and rules as a plain validator (see apps.common.validation): the serializer still
+# CheckInputSerializer as a plain validator, derived from it (apps.common.derivation): the serializer still
 # documents the body and words every error.
-CHECK_SHAPE = Shape(
-    {
-        "group_id": optional(object_id()),
-        "telegram_chat_id": optional(int64()),
-        "user_id": optional(object_id()),
-        "telegram_user_id": optional(int64()),
-        "permission": text(max_length=64),
-    },
-    rules=(at_most_one("group_id", "telegram_chat_id"), exactly_one("user_id", "telegram_user_id")),
-)
+CHECK_SHAPE = body_shape(CheckInputSerializer)
 
 
 class CheckOutputSerializer(serializers.Serializer):
@@ -271,7 +262,7 @@ class PermissionCheckBatchApi(APIView):
     class OutputSerializer(serializers.Serializer):
         results = CheckOutputSerializer(many=True)
 
-    shape = Shape({"checks": list_of(CHECK_SHAPE, min_length=1, max_length=MAX_BATCH_CHECKS)})
+    shape = body_shape(InputSerializer)
 
     @extend_schema(operation_id="rbac_check_permissions", request=InputSerializer,
                    responses={200: envelope(OutputSerializer), **error_responses()})

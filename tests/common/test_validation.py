@@ -10,8 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.fields import empty
 
+from apps.common.derivation import NotDerivable, body_shape
+from apps.common.fields import ObjectIdField, StrictCharField
+from apps.common.schema import implies
 from apps.common.validation import Shape, Unsure
 from apps.events.apis import EVENT_SHAPE, EventBatchApi, EventInputSerializer
 from apps.moderation.apis import RECORD_SHAPE, ActionListApi
@@ -247,3 +251,77 @@ def test_the_bots_record_takes_the_fast_path():
             "target_telegram_username": "@spammer", "reason": "", "until": "2026-01-01T10:00:00Z"}
     fast = agree(RECORD_SHAPE, ActionListApi.InputSerializer, body)
     assert fast is not None and fast["target_telegram_username"] == "spammer"
+
+
+# -- the shapes are derived from the serializers (apps.common.validation.body_shape)
+
+
+@pytest.mark.parametrize("serializer_class",
+                         [CheckInputSerializer, EventInputSerializer, ActionListApi.InputSerializer])
+def test_compiled_schema_rules_mean_what_json_schema_means(serializer_class):
+    """Each of a serializer's schema_rules, compiled into a shape's rule, says what a JSON Schema validator says,
+    on every combination of present fields (values from the random tables, None included)."""
+    from jsonschema import Draft202012Validator
+
+    from apps.common.derivation import _schema_rule
+
+    values = {**CHECK_VALUES, **EVENT_VALUES, **RECORD_VALUES}
+    names = list(serializer_class().fields)
+    rng = random.Random(7)
+    for fragment in serializer_class.schema_rules:
+        rule, reference = _schema_rule(fragment, "test"), Draft202012Validator(fragment)
+        for _ in range(3000):
+            body = {name: rng.choice(values.get(name, ["x", None])) for name in names if rng.random() < 0.4}
+            assert rule(body) == reference.is_valid(body), (fragment, body)
+
+
+def test_a_record_without_a_reason_takes_the_fast_path_with_the_serializers_default():
+    body = {"type": "ban", "telegram_chat_id": -1001, "actor_telegram_user_id": 9, "target_telegram_user_id": 5}
+    fast = agree(RECORD_SHAPE, ActionListApi.InputSerializer, body)
+    assert fast is not None and fast["reason"] == ""
+
+
+def _serializer(**fields):
+    return type("Probe", (serializers.Serializer,), fields)
+
+
+@pytest.mark.parametrize("serializer_class", [
+    _serializer(name=serializers.CharField()),  # DRF's CharField takes numbers too: no check stands for it
+    _serializer(name=StrictCharField(validators=[lambda value: None])),
+    _serializer(name=StrictCharField(min_length=2)),
+    _serializer(name=StrictCharField(default=lambda: "x")),
+    _serializer(name=StrictCharField(source="other")),
+    _serializer(when=serializers.DateTimeField(input_formats=["%Y"])),
+    _serializer(count=serializers.IntegerField()),
+    _serializer(name=StrictCharField(), validate_name=lambda self, value: value),
+    _serializer(name=StrictCharField(), schema_rules=({"minProperties": 1},)),
+    _serializer(names=serializers.ListField(child=StrictCharField())),
+])
+def test_a_serializer_no_shape_can_vouch_for_is_refused_at_derivation(serializer_class):
+    with pytest.raises(NotDerivable):
+        body_shape(serializer_class)
+
+
+def test_derivation_reads_options_rules_and_nesting():
+    class Item(serializers.Serializer):
+        id = ObjectIdField()
+        kind = serializers.ChoiceField(choices=["a", "b"], required=False)
+        at = serializers.DateTimeField(required=False, allow_null=True)
+        note = StrictCharField(max_length=3, required=False, default="")
+
+        schema_rules = (implies({"required": ["kind"], "properties": {"kind": {"enum": ["b"]}}}, {"required": ["at"]}),)
+        shape_rules = (lambda data: data["id"] != "0",)
+
+    class Body(serializers.Serializer):
+        items = Item(many=True, min_length=1, max_length=2)
+
+    shape = body_shape(Body)
+    for body in [{"items": [{"id": 1}]}, {"items": [{"id": "1", "kind": "b", "at": None}]},
+                 {"items": [{"id": "1", "kind": "b"}]}, {"items": [{"id": "0"}]}, {"items": []},
+                 {"items": [{"id": "1"}] * 3}, {"items": [{"id": "1", "note": "long"}]}]:
+        agree(shape, Body, body)
+    assert shape({"items": [{"id": 1}]}) == {"items": [{"id": "1", "note": ""}]}
+    assert shape({"items": [{"id": "1", "kind": "b", "at": None}]})["items"][0]["at"] is None
+    for unsure in ({"items": [{"id": "1", "kind": "b"}]}, {"items": [{"id": "0"}]}, {"items": []}):
+        with pytest.raises(Unsure):
+            shape(unsure)
