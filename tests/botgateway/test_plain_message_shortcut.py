@@ -1,9 +1,10 @@
 """The webhook's plain-message shortcut (BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT) against python-telegram-bot's standard
 dispatch: the same updates to a fresh platform (core, the Telegram sandbox, the bot as real processes) with the
 shortcut on and off give the same answers, the same events in core, the same calls to Telegram and nothing left in
-the outbox. Each update the shortcut counted is one no handler of the application but the counting one (and the
-update tracer) would have acted on: a general check over every registered handler, so a handler added later that
-should see plain messages fails it."""
+the outbox (and so does the bot without gc.freeze after startup, GC_FREEZE_AFTER_STARTUP=false). Each update the
+shortcut counted is one no handler of the application but the counting one (and the update tracer) would have
+acted on: a general check over every registered handler, so a handler added later that should see plain messages
+fails it."""
 
 import itertools
 import json
@@ -85,9 +86,17 @@ def outbox_left(platform) -> tuple:
                 outbox.execute("SELECT body, error FROM dead_letter ORDER BY seq").fetchall())
 
 
-def run(tmp, shortcut: bool) -> dict:
+# The bot's settings in each run. The third: the bot's other bypass, gc.freeze after the lifespan's startup, off.
+RUNS = {
+    True: {"BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT": "true"},
+    False: {"BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT": "false"},
+    "no gc.freeze": {"GC_FREEZE_AFTER_STARTUP": "false"},
+}
+
+
+def run(tmp, settings: dict) -> dict:
     platform = Platform(tmp)
-    platform.bot.env["BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT"] = "true" if shortcut else "false"
+    platform.bot.env.update(settings)
     try:
         platform.start()
         chat = platform.new_group()
@@ -125,12 +134,13 @@ def run(tmp, shortcut: bool) -> dict:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    return {shortcut: run(tmp_path_factory.mktemp(f"shortcut-{shortcut}"), shortcut) for shortcut in (True, False)}
+    return {name: run(tmp_path_factory.mktemp("shortcut"), settings) for name, settings in RUNS.items()}
 
 
 @pytest.mark.e2e
-def test_on_and_off_give_the_same_answers_events_and_telegram_calls(runs):
-    on, off = runs[True], runs[False]
+@pytest.mark.parametrize("variant", [False, "no gc.freeze"], ids=["shortcut off", "no gc.freeze"])
+def test_on_and_off_give_the_same_answers_events_and_telegram_calls(runs, variant):
+    on, off = runs[True], runs[variant]
     assert on["chat_id"] == off["chat_id"]  # fresh sandboxes: the same world, so records compare as they are
     assert on["answers"] == off["answers"]
     assert on["events"] == off["events"]
@@ -146,6 +156,7 @@ def test_the_shortcut_counts_plain_messages_only_when_on(runs):
     assert len(taken) == len(SENDERS) * len(TEXTS) * len(EXTRAS)
     assert on["outcomes"] == {"counted": len(taken), "queued": len(on["updates"]) - len(taken)}
     assert off["outcomes"] == {"queued": len(off["updates"])}
+    assert runs["no gc.freeze"]["outcomes"] == on["outcomes"]
     assert not handlers_other_than_the_shortcuts_matching(taken)
 
 

@@ -6,7 +6,8 @@ the middleware sets, the body with ids, times, tokens and nonces put in order of
   ASGIHandler.
 - GC_FREEZE_AFTER_STARTUP (every server: gunicorn's post_worker_init for core, the ASGI lifespan for bot and web).
 
-The webhook's plain-message shortcut has its own: tests/botgateway/test_plain_message_shortcut.py."""
+The webhook's plain-message shortcut has its own, which also runs the bot without gc.freeze:
+tests/botgateway/test_plain_message_shortcut.py."""
 
 import gc
 import os
