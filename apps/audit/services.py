@@ -353,3 +353,12 @@ def audit_record(**kwargs) -> AuditEvent:
             },
         )
     return event
+
+
+def audit_change(*, action: str, actor, target_type: str, target_id, group=None, result: str = "success",
+                 reason: str = "", details: dict | None = None) -> AuditEvent:
+    """`audit_record` for a change a service made on behalf of `actor` (a user, or None for the system) in
+    `group` (None: no group's)."""
+    return audit_record(action=action, result=result, actor_user_id=actor.pk if actor else None,
+                        target_type=target_type, target_id=target_id, group_id=group.pk if group else None,
+                        reason=reason, details=details or {})

@@ -4,7 +4,7 @@ from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
-from apps.audit.services import audit_record
+from apps.audit.services import audit_change
 from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, ValidationFailed
@@ -17,8 +17,8 @@ SETTINGS_FIELDS = ("title", "is_active", "warn_limit", "warn_action", "warn_acti
                    "welcome_text", "rules_text", "log_chat_id")
 
 
-def _actor_id(actor: User | None):
-    return actor.pk if actor else None
+def _audit_group_change(*, action: str, group: Group, actor: User | None, details: dict) -> None:
+    audit_change(action=action, actor=actor, target_type="group", target_id=group.pk, group=group, details=details)
 
 
 def group_register(*, telegram_chat_id: int, title: str, type: str, actor: User | None = None) -> tuple[Group, bool]:
@@ -33,15 +33,8 @@ def group_register(*, telegram_chat_id: int, title: str, type: str, actor: User 
         for attempt in atomic_attempts():
             with attempt:
                 group = Group.objects.create(telegram_chat_id=telegram_chat_id, title=title, type=type)
-                audit_record(
-                    action=actions.GROUP_CREATE,
-                    result="success",
-                    actor_user_id=_actor_id(actor),
-                    target_type="group",
-                    target_id=group.pk,
-                    group_id=group.pk,
-                    details={"telegram_chat_id": telegram_chat_id, "title": title, "type": type},
-                )
+                _audit_group_change(action=actions.GROUP_CREATE, group=group, actor=actor,
+                                    details={"telegram_chat_id": telegram_chat_id, "title": title, "type": type})
     except IntegrityError:  # registered concurrently
         return Group.objects.get(telegram_chat_id=telegram_chat_id), False
     return group, True
@@ -69,15 +62,8 @@ def group_update(*, group: Group, actor: User | None = None, **changes) -> Group
                 setattr(group, name, value)
             # is_active needs no cache bump: permission checks read the group row itself on every call.
             group.save(update_fields=[*changed, "updated_at"])
-            audit_record(
-                action=actions.GROUP_UPDATE,
-                result="success",
-                actor_user_id=_actor_id(actor),
-                target_type="group",
-                target_id=group.pk,
-                group_id=group.pk,
-                details={"changed": {name: [before[name], value] for name, value in changed.items()}},
-            )
+            _audit_group_change(action=actions.GROUP_UPDATE, group=group, actor=actor,
+                                details={"changed": {name: [before[name], value] for name, value in changed.items()}})
     return group
 
 
@@ -95,15 +81,9 @@ def group_migrate(*, group: Group, new_telegram_chat_id: int, actor: User | None
             group.telegram_chat_id = new_telegram_chat_id
             group.type = Group.Type.SUPERGROUP
             group.save(update_fields=["telegram_chat_id", "type", "updated_at"])
-            audit_record(
-                action=actions.GROUP_MIGRATE,
-                result="success",
-                actor_user_id=_actor_id(actor),
-                target_type="group",
-                target_id=group.pk,
-                group_id=group.pk,
-                details={"from_telegram_chat_id": old_chat_id, "to_telegram_chat_id": new_telegram_chat_id},
-            )
+            _audit_group_change(action=actions.GROUP_MIGRATE, group=group, actor=actor,
+                                details={"from_telegram_chat_id": old_chat_id,
+                                         "to_telegram_chat_id": new_telegram_chat_id})
     return group
 
 
@@ -150,13 +130,12 @@ def membership_set(*, group: Group, user: User, status: str | None = None, is_ad
             if created or "status" in changes:
                 user_bump_rbac_version(user_id=user.pk)
             if audit:
-                audit_record(
+                audit_change(
                     action=actions.MEMBERSHIP_UPSERT,
-                    result="success",
-                    actor_user_id=_actor_id(actor),
+                    actor=actor,
                     target_type="user",
                     target_id=user.pk,
-                    group_id=group.pk,
+                    group=group,
                     details={"previous_status": previous_status, **{k: _plain(v) for k, v in changes.items()}},
                 )
     return membership

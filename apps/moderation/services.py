@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from apps.audit.services import audit_record
+from apps.audit.services import audit_change, audit_record
 from apps.common import audit_actions as actions
 from apps.common.context import current_context
 from apps.common.db import atomic_attempts
@@ -108,13 +108,12 @@ def moderation_action_record(*, type: str, group: Group, actor: User | None, tar
                 if latest is not None:
                     _remove(latest, actor=actor, reason=reason or "unwarn", now=now)
                 warn_outcome = _warn_outcome(group, target, latest)
-            audit_record(
+            audit_change(
                 action=actions.MODERATION_REQUEST,
-                result="success",
-                actor_user_id=actor.pk if actor else None,
+                actor=actor,
                 target_type="user" if target else "group",
                 target_id=target.pk if target else group.pk,
-                group_id=group.pk,
+                group=group,
                 reason=reason[:255],
                 details={"type": type, "action_id": str(action.pk), "until": until.isoformat() if until else None,
                          **({"active_warnings": warn_outcome.active_warnings} if warn_outcome else {})},
@@ -209,10 +208,7 @@ def warnings_reset(*, group: Group, user: User, actor: User | None = None, reaso
             removed = Warning.objects.filter(group=group, user=user, removed_at__isnull=True).update(
                 removed_at=now, removed_by=actor, remove_reason=(reason or "reset")[:255]
             )
-            audit_record(
-                action=actions.WARNINGS_RESET, result="success", actor_user_id=actor.pk if actor else None,
-                target_type="user", target_id=user.pk, group_id=group.pk, reason=reason[:255],
-                details={"removed": removed},
-            )
+            audit_change(action=actions.WARNINGS_RESET, actor=actor, target_type="user", target_id=user.pk, group=group,
+                         reason=reason[:255], details={"removed": removed})
     return removed
 

@@ -7,7 +7,7 @@ from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
-from apps.audit.services import AuditEntry, audit_append_many, audit_record
+from apps.audit.services import AuditEntry, audit_append_many, audit_change
 from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, LastOwnerError, PermissionDeniedError, ValidationFailed
@@ -115,16 +115,8 @@ def _catalogue_bump() -> None:
 
 def _refuse(*, action: str, actor: User, message: str, error, target_type: str, target_id, group=None, details=None):
     """Records a refused change on the trail (its own transaction, as the change never happens), then raises."""
-    audit_record(
-        action=action,
-        result="denied",
-        actor_user_id=actor.pk,
-        target_type=target_type,
-        target_id=target_id,
-        group_id=group.pk if group else None,
-        reason=error.code,
-        details=details or {},
-    )
+    audit_change(action=action, actor=actor, target_type=target_type, target_id=target_id, group=group,
+                 result="denied", reason=error.code, details=details)
     raise error(message)
 
 
@@ -176,10 +168,9 @@ def role_create(*, name: str, rank: int, permissions: list[str], description: st
             role = Role.objects.create(name=name, rank=rank, description=description)
             role.permissions.set(permission_rows)
             _catalogue_bump()
-            audit_record(
+            audit_change(
                 action=actions.ROLE_CREATE,
-                result="success",
-                actor_user_id=actor.pk if actor else None,
+                actor=actor,
                 target_type="role",
                 target_id=name,
                 details={"rank": rank, "permissions": sorted(permissions)},
@@ -215,10 +206,9 @@ def role_update(*, role: Role, rank: int | None = None, permissions: list[str] |
                     }
             if changes:
                 _catalogue_bump()
-                audit_record(
+                audit_change(
                     action=actions.ROLE_UPDATE,
-                    result="success",
-                    actor_user_id=actor.pk if actor else None,
+                    actor=actor,
                     target_type="role",
                     target_id=role.name,
                     details=changes,
@@ -256,13 +246,12 @@ def role_assign(*, user: User, role: Role, group: Group | None = None, expires_a
                     reason=reason, granted_by=actor, source=source,
                 )
                 user_bump_rbac_version(user_id=user.pk)
-                audit_record(
+                audit_change(
                     action=actions.ROLE_ASSIGN,
-                    result="success",
-                    actor_user_id=actor.pk if actor else None,
+                    actor=actor,
                     target_type="user",
                     target_id=user.pk,
-                    group_id=group.pk if group else None,
+                    group=group,
                     reason=reason,
                     details={"role": role.name, "assignment_id": str(assignment.pk), "scope": scope,
                              "expires_at": expires_at.isoformat() if expires_at else None, "source": source},
@@ -288,8 +277,8 @@ def role_revoke(*, assignment: RoleAssignment, reason: str = "", actor: User | N
     owners = active_global_owner_ids() if group is None and assignment.role.name == OWNER_ROLE else set()
     revoking_an_owner = assignment.user_id in owners
     if revoking_an_owner and owners == {assignment.user_id}:
-        audit_record(action=actions.ROLE_REVOKE, result="denied", actor_user_id=actor.pk if actor else None,
-                     target_type="user", target_id=assignment.user_id, reason=LastOwnerError.code,
+        audit_change(action=actions.ROLE_REVOKE, actor=actor, target_type="user", target_id=assignment.user_id,
+                     result="denied", reason=LastOwnerError.code,
                      details={"role": assignment.role.name, "assignment_id": str(assignment.pk), "scope": "global"})
         raise _last_owner(assignment)
     for attempt in atomic_attempts():
@@ -305,13 +294,12 @@ def role_revoke(*, assignment: RoleAssignment, reason: str = "", actor: User | N
                 raise _last_owner(assignment)
             locked = RoleAssignment.objects.get(pk=assignment.pk)
             user_bump_rbac_version(user_id=locked.user_id)
-            audit_record(
+            audit_change(
                 action=actions.ROLE_REVOKE,
-                result="success",
-                actor_user_id=actor.pk if actor else None,
+                actor=actor,
                 target_type="user",
                 target_id=locked.user_id,
-                group_id=group.pk if group else None,
+                group=group,
                 reason=reason,
                 details={"role": assignment.role.name, "assignment_id": str(assignment.pk), "scope": locked.scope},
             )

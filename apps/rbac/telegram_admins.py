@@ -1,7 +1,7 @@
 """Telegram's administrator list mirrored into roles: creators become owners and administrators admins in the
 group's scope, and the group's anonymous administrators are stood for by one principal of the group."""
 
-from apps.audit.services import audit_record
+from apps.audit.services import audit_change
 from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.groups.models import Group, Membership
@@ -84,13 +84,12 @@ def group_admins_sync(*, group: Group, admins: list[dict], actor: User | None = 
             former_admins = Membership.objects.filter(group=group, is_admin=True).exclude(user_id__in=synced_user_ids)
             for membership in former_admins:
                 membership_set(group=group, user=membership.user, is_admin=False, custom_title="", actor=actor)
-            audit_record(
+            audit_change(
                 action=actions.GROUP_ADMINS_SYNC,
-                result="success",
-                actor_user_id=actor.pk if actor else None,
+                actor=actor,
                 target_type="group",
                 target_id=group.pk,
-                group_id=group.pk,
+                group=group,
                 details={"admins": len(admins), "granted": granted, "revoked": revoked},
             )
     return {"admins": len(admins), "granted": granted, "revoked": revoked}

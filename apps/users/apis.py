@@ -75,13 +75,8 @@ class UserListApi(APIView):
 
 
 class UserDetailApi(APIView):
-    class PatchSerializer(serializers.Serializer):
-        telegram_user_id = TelegramIdField(required=False, allow_null=True)
-        telegram_username = TelegramUsernameField(required=False, allow_blank=True)
-        display_name = StrictCharField(max_length=255, required=False, allow_blank=True)
-        password = _password_field()
-        is_active = StrictBooleanField(required=False)
-        actor_user_id = ObjectIdField(required=False)
+    class PatchSerializer(UserListApi.InputSerializer):
+        username = None  # fixed once created
 
     @extend_schema(operation_id="users_retrieve",
                    responses={200: envelope(UserOutputSerializer), **error_responses(404)})

@@ -4,7 +4,7 @@ from django.db import IntegrityError
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.audit.services import audit_record
+from apps.audit.services import audit_change
 from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, LastOwnerError, ValidationFailed
@@ -67,10 +67,9 @@ def user_create(
                 user.save()
             except IntegrityError:
                 raise ConflictError("A user with this username or Telegram id already exists") from None
-            audit_record(
+            audit_change(
                 action=actions.USER_CREATE,
-                result="success",
-                actor_user_id=actor.pk if actor else None,
+                actor=actor,
                 target_type="user",
                 target_id=user.pk,
                 details={"username": username, "telegram_user_id": telegram_user_id},
@@ -88,9 +87,8 @@ def user_update(*, user: User, actor: User | None = None, password: str | None =
     owners = active_global_owner_ids() if changed.get("is_active") is False else set()
     deactivating_an_owner = user.pk in owners
     if deactivating_an_owner and owners == {user.pk}:
-        audit_record(action=actions.USER_UPDATE, result="denied", actor_user_id=actor.pk if actor else None,
-                     target_type="user", target_id=user.pk, reason=LastOwnerError.code,
-                     details={"changed": ["is_active"]})
+        audit_change(action=actions.USER_UPDATE, actor=actor, target_type="user", target_id=user.pk, result="denied",
+                     reason=LastOwnerError.code, details={"changed": ["is_active"]})
         raise _last_owner(user)
     for attempt in atomic_attempts():
         with attempt:
@@ -111,10 +109,9 @@ def user_update(*, user: User, actor: User | None = None, password: str | None =
             user.refresh_from_db(fields=["rbac_version"])
             if deactivating_an_owner and not active_global_owner_ids():  # a concurrent change took the other one
                 raise _last_owner(user)
-            audit_record(
+            audit_change(
                 action=actions.USER_UPDATE,
-                result="success",
-                actor_user_id=actor.pk if actor else None,
+                actor=actor,
                 target_type="user",
                 target_id=user.pk,
                 details={"changed": sorted(fields)},
