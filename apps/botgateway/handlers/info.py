@@ -25,7 +25,8 @@ from ..flows import (
     sync_admins,
 )
 from ..parsing import UsageError, parse_target_args
-from .moderation import TARGET_COMMANDS, _reply_target, run_command
+from .command_flow import reply_target, run_command
+from .member_actions import TARGET_COMMANDS
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ async def id_command(update: Update, context: BotContext) -> None:
 async def info(update: Update, context: BotContext) -> None:
     async def body():
         message, chat = update.effective_message, update.effective_chat
-        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), needs_target=False)
+        parsed = parse_target_args(context.args or [], reply_from=reply_target(update), needs_target=False)
         actor = await resolve_actor(context, message)
         await require_permission(context, chat, actor, "VIEW_GROUPS")
         target_id = await resolve_target(context, chat, parsed.target) if parsed.target else actor.telegram_user_id
@@ -188,7 +189,7 @@ async def adminlist(update: Update, context: BotContext) -> None:
 async def roles(update: Update, context: BotContext) -> None:
     async def body():
         message, chat = update.effective_message, update.effective_chat
-        parsed = parse_target_args(context.args or [], reply_from=_reply_target(update), needs_target=False)
+        parsed = parse_target_args(context.args or [], reply_from=reply_target(update), needs_target=False)
         actor = await resolve_actor(context, message)
         await require_permission(context, chat, actor, "VIEW_GROUPS")
         group_id = await ensure_group(context, chat)
@@ -218,7 +219,7 @@ async def _role_change(update: Update, context: BotContext, *, grant: bool) -> N
         if not args:
             raise UsageError(f"Usage: /{name} <role> <user> (or reply with /{name} <role>)")
         role = args.pop(0).lower()
-        parsed = parse_target_args(args, reply_from=_reply_target(update))
+        parsed = parse_target_args(args, reply_from=reply_target(update))
         actor = await resolve_actor(context, message)
         group_id = await ensure_group(context, chat)
         await require_permission(context, chat, actor, "MANAGE_ROLES")
