@@ -75,8 +75,10 @@ WEB_VARIANTS = {
 @pytest.fixture(scope="module")
 def webs(tmp_path_factory):
     platform = DashboardPlatform(tmp_path_factory.mktemp("bypasses-web"))
+    # A login waits on core's password hash: on a busy machine longer than web's 0.8 s default (then 503 on both).
+    patient = {**platform.web_env(), "WEB_CORE_TIMEOUT_SECONDS": "10"}
     servers = {name: web_process(tmp_path_factory.mktemp("web"), free_port(), platform.core_port,
-                                 env={**platform.web_env(), **env}) for name, env in WEB_VARIANTS.items()}
+                                 env={**patient, **env}) for name, env in WEB_VARIANTS.items()}
     try:
         platform.core.start()
         for server in servers.values():
