@@ -5,8 +5,11 @@ spelled out (ws: or wss: alone would allow a socket to any host; not every brows
 'self').
 """
 
-from csp.constants import NONE, SELF
+from dataclasses import asdict
+
+from csp.constants import HEADER, NONE, SELF
 from csp.middleware import CSPMiddleware, PolicyParts
+from csp.utils import build_policy
 from django.core.exceptions import DisallowedHost
 
 # The web role's policy, here rather than in CONTENT_SECURITY_POLICY: the middleware is what puts it on the web
@@ -23,6 +26,10 @@ def own_websocket_origin(request) -> str | None:
     except DisallowedHost:
         return None
     return f"{'wss' if request.is_secure() else 'ws'}://{host}"
+
+
+def _as_list(values) -> list:
+    return [values] if isinstance(values, str) else list(values)
 
 
 def _is_html(response) -> bool:
@@ -43,16 +50,28 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
             return response
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return super().process_response(request, response)
+        response = super().process_response(request, response)
+        if HEADER not in response and not getattr(response, "_csp_exempt", False):
+            # django-csp leaves 404 and 500 answers bare under DEBUG, for Django's technical pages; this role's
+            # error pages are its own and carry the policy like every other page.
+            response[HEADER] = build_policy(**asdict(self.get_policy_parts(request, response)))
+        return response
 
     def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
         if report_only:  # no report-only policy unless a view's decorator asks for one
             return parts
+        update = {name: _as_list(values) for name, values in (parts.update or {}).items()}
         if parts.config is None:
-            parts.config = DIRECTIVES
+            # django-csp writes a config's directives in set order (another order in each process); an update's
+            # keep their order, so the policy goes in as an update to an empty config: one header, byte for byte.
+            replaced = parts.replace or {}
+            ordered = {name: list(values) for name, values in DIRECTIVES.items() if name not in replaced}
+            for name, values in update.items():
+                ordered[name] = [*ordered.get(name, ()), *values]
+            parts.config, update = {}, ordered
         websocket_origin = own_websocket_origin(request)
         if websocket_origin:
-            parts.update = {**(parts.update or {})}
-            parts.update["connect-src"] = [*parts.update.get("connect-src", ()), websocket_origin]
+            update["connect-src"] = [*update.get("connect-src", ()), websocket_origin]
+        parts.update = update
         return parts
