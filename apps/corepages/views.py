@@ -36,7 +36,7 @@ class DocsView(SpectacularSwaggerSplitView):
     """Swagger UI for staff and services; a browser without credentials gets a page with a login link instead of
     a bare 401, and a signed-in non-staff user one saying why (403)."""
 
-    template_name = "corepages/swagger_ui.html"
+    template_name = "common/swagger_ui.html"
 
     def handle_exception(self, exc):
         request = self.request._request

@@ -9,7 +9,7 @@ api = [
     path("health", WebHealthApi.as_view(), name="health"),
     path("", include("apps.dashboard.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="dashboard/swagger_ui.html"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="common/swagger_ui.html"),
          name="docs"),
 ]
 
