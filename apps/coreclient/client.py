@@ -10,7 +10,6 @@ CSV through, chunk by chunk.
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 
 import aiohttp
@@ -29,14 +28,8 @@ class CoreClient(Transport, Endpoints):
         self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=transport)
 
     def _send(self, call: Call):
-        started, failure = time.perf_counter(), None
-        try:
+        with self._observed(call):
             return self.retry_policy.run(call, self._attempt, call)
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            self._observe(call, started, failure)
 
     def _attempt(self, call: Call):
         self._admit(call)
@@ -53,14 +46,8 @@ class CoreClient(Transport, Endpoints):
         once: the stream starts at once, so there is nothing to retry."""
         call = Call("audit_csv", "GET", "/api/audit/events.csv", params=compact(filters),
                     headers={"Accept": "text/csv, application/json"})
-        started, failure = time.perf_counter(), None
-        try:
+        with self._observed(call):
             return self._open_stream(call)
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            self._observe(call, started, failure)
 
     def _open_stream(self, call: Call) -> Iterator[bytes]:
         self._admit(call)
@@ -139,14 +126,8 @@ class AsyncCoreClient(Transport, Endpoints):
                                      sock_read=timeout.read)
 
     async def _send(self, call: Call):
-        started, failure = time.perf_counter(), None
-        try:
+        with self._observed(call):
             return await self.retry_policy.run_async(call, self._attempt, call)
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            self._observe(call, started, failure)
 
     async def _attempt(self, call: Call):
         self._admit(call)

@@ -2,6 +2,7 @@
 policy, reading core's answer, and the metrics of each call."""
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -110,6 +111,17 @@ class Transport:
         self.breaker.record_success()
         data = unwrap(response) if call.enveloped else plain(response)
         return data if call.answer is None else call.answer(data)
+
+    @contextlib.contextmanager
+    def _observed(self, call: Call):
+        """One observation of the call in the metrics, with its final outcome (retries included)."""
+        started = time.perf_counter()
+        try:
+            yield
+        except BaseException as exc:
+            self._observe(call, started, exc)
+            raise
+        self._observe(call, started, None)
 
     def _observe(self, call: Call, started: float, error: BaseException | None) -> None:
         metrics.CORE_CLIENT_REQUESTS.labels(service=self.service, endpoint=call.endpoint,
