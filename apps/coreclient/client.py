@@ -4,8 +4,9 @@
 client.check_permission(...)` there; on the bot's event loop httpx.AsyncClient cost about 1.3 ms of CPU and 2 ms of
 latency per call on loopback, aiohttp about a tenth of that). Explicit timeouts; one retry policy (retry.py) for
 calls that are safe to repeat; a circuit breaker; the envelope unwrapped into the data, a typed answer
-(answers.py) or `CoreError(code)`; anything else is `CoreUnavailable`. The sync client also streams core's audit
-CSV through, chunk by chunk.
+(answers.py) or `CoreError(code)`; anything else is `CoreUnavailable`. Lists, and the reads web hands to the browser
+as they are, stay core's JSON (endpoints.py says which): decoding them only to encode them again would be waste. The
+sync client also streams core's audit CSV through, chunk by chunk.
 """
 
 import json
