@@ -67,7 +67,7 @@ class RetryPolicy:
     backoff_seconds: float
     budget_seconds: float
 
-    def _arguments(self, call: Call, spent: float) -> dict:
+    def _arguments(self, spent: float) -> dict:
         return {
             "stop": stop_after_attempt(1 + self.retries) | stop_before_delay(self.budget_seconds - spent),
             "wait": wait_exponential_jitter(multiplier=self.backoff_seconds, jitter=self.backoff_seconds,
@@ -88,7 +88,7 @@ class RetryPolicy:
             if not self._retried(call, error):
                 raise
             failure = error
-        retrying = Retrying(**self._arguments(call, time.monotonic() - started))
+        retrying = Retrying(**self._arguments(time.monotonic() - started))
         return retrying(_replaying(failure, attempt), *arguments)
 
     async def run_async(self, call: Call, attempt, /, *arguments):
@@ -100,5 +100,5 @@ class RetryPolicy:
             if not self._retried(call, error):
                 raise
             failure = error
-        retrying = AsyncRetrying(**self._arguments(call, time.monotonic() - started))
+        retrying = AsyncRetrying(**self._arguments(time.monotonic() - started))
         return await retrying(_replaying_async(failure, attempt), *arguments)
