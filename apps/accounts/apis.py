@@ -97,6 +97,12 @@ class RevokedTokenListApi(APIView):
         return Response(RevokedTokenOutputSerializer(body).data, status=201 if created else 200)
 
 
+def _require_token_id(value: str, *, parameter: str) -> None:
+    if not re.fullmatch(JTI_PATTERN.strip("^$"), value):
+        raise InvalidIdError(f"{parameter} must be 1 to 64 letters, digits, - or _ (got {len(value)} characters)",
+                             details={"parameter": parameter})
+
+
 class RevokedTokenDetailApi(APIView):
     class OutputSerializer(serializers.Serializer):
         jti = serializers.CharField()
@@ -107,9 +113,7 @@ class RevokedTokenDetailApi(APIView):
     @extend_schema(operation_id="auth_revoked_tokens_check",
                    responses={200: envelope(OutputSerializer), **error_responses()})
     def get(self, request, jti):
-        if not re.fullmatch(JTI_PATTERN.strip("^$"), jti):
-            raise InvalidIdError(f"jti must be 1 to 64 letters, digits, - or _ (got {len(jti)} characters)",
-                                 details={"parameter": "jti"})
+        _require_token_id(jti, parameter="jti")
         token = revoked_token_get(jti=jti)
         body = {"jti": jti, "revoked": token is not None, "expires_at": token.expires_at if token else None,
                 "revoked_at": token.revoked_at if token else None}
@@ -129,9 +133,7 @@ class RevokedFamilyDetailApi(APIView):
     @extend_schema(operation_id="auth_revoked_families_check",
                    responses={200: envelope(OutputSerializer), **error_responses()})
     def get(self, request, family):
-        if not re.fullmatch(JTI_PATTERN.strip("^$"), family):
-            raise InvalidIdError(f"family must be 1 to 64 letters, digits, - or _ (got {len(family)} characters)",
-                                 details={"parameter": "family"})
+        _require_token_id(family, parameter="family")
         row = revoked_family_get(family=family)
         body = {"family": family, "revoked": row is not None, "revoked_at": row.revoked_at if row else None,
                 "reason": row.reason if row else ""}

@@ -9,7 +9,7 @@ from apps.groups.services import membership_set
 from apps.users.models import User
 from apps.users.services import user_create, user_ensure_telegram
 
-from .models import RoleAssignment
+from .models import Role, RoleAssignment
 from .selectors import role_get
 from .services import role_assign, role_revoke
 
@@ -34,6 +34,15 @@ def anonymous_admin_principal(*, group: Group, actor: User | None = None) -> Use
     return user
 
 
+def _sync_grant(*, user: User, role: Role, group: Group, reason: str, wanted: set, granted: list) -> None:
+    """Keeps `role` for `user` as one the sync justifies, granting it (by the system) when they lack it."""
+    wanted.add((user.pk, role.pk))
+    _, created = role_assign(user=user, role=role, group=group, actor=None, reason=reason,
+                             source=RoleAssignment.Source.TELEGRAM_SYNC)
+    if created:
+        granted.append({"user_id": str(user.pk), "role": role.name})
+
+
 def group_admins_sync(*, group: Group, admins: list[dict], actor: User | None = None) -> dict:
     """Mirrors Telegram's administrator list: creator -> owner, administrator -> admin, in this group's scope.
 
@@ -54,26 +63,16 @@ def group_admins_sync(*, group: Group, admins: list[dict], actor: User | None = 
                 synced_user_ids.add(user.pk)
                 membership_set(group=group, user=user, status=Membership.Status.MEMBER, is_admin=True,
                                custom_title=admin.get("custom_title") or "", actor=actor)
-                role = role_for_status[admin["status"]]
-                wanted.add((user.pk, role.pk))
-                assignment, created = role_assign(user=user, role=role, group=group, actor=None,
-                                                  reason="Telegram administrator sync",
-                                                  source=RoleAssignment.Source.TELEGRAM_SYNC)
-                if created:
-                    granted.append({"user_id": str(user.pk), "role": role.name})
+                _sync_grant(user=user, role=role_for_status[admin["status"]], group=group,
+                            reason="Telegram administrator sync", wanted=wanted, granted=granted)
             if any(admin.get("is_anonymous") for admin in admins):
                 # Messages "sent as the group" come from some anonymous admin: the group's own principal stands
                 # for them, with the admin role (never the owner's, never a blanket pass, never Telegram's
                 # shared bot id).
                 principal = anonymous_admin_principal(group=group, actor=actor)
                 synced_user_ids.add(principal.pk)
-                role = role_for_status["administrator"]
-                wanted.add((principal.pk, role.pk))
-                _, created = role_assign(user=principal, role=role, group=group, actor=None,
-                                         reason="Telegram anonymous administrators",
-                                         source=RoleAssignment.Source.TELEGRAM_SYNC)
-                if created:
-                    granted.append({"user_id": str(principal.pk), "role": role.name})
+                _sync_grant(user=principal, role=role_for_status["administrator"], group=group,
+                            reason="Telegram anonymous administrators", wanted=wanted, granted=granted)
             stale = RoleAssignment.objects.filter(
                 group=group, source=RoleAssignment.Source.TELEGRAM_SYNC, revoked_at__isnull=True
             ).select_related("role", "group")
