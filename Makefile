@@ -13,7 +13,7 @@ help:
 	@echo "make run-core  core alone: migrate, then serve on PORT (default 8000)"
 	@echo "make run-bot   the bot alone on PORT (default 8001); BOT_MODE=polling for long polling"
 	@echo "make run-web   the web role (dashboard API) alone on PORT (default 8002)"
-	@echo "make test      the whole test suite"
+	@echo "make test      the whole test suite (TEST_WORKERS=3 pytest workers; 0: one process)"
 	@echo "make test-mongo  the whole test suite on the MongoDB profile (a throwaway SecantusDB server)"
 	@echo "make bench     benchmarks (wrk against gunicorn, DEBUG off)"
 	@echo "make lint      ruff, and the import contracts (lint-imports; pyproject.toml [tool.importlinter])"
@@ -53,14 +53,22 @@ run-web: $(STAMP)
 	$(DEV_ENV) DJANGO_SETTINGS_MODULE=config.settings.web $(BIN)/uvicorn apps.dashboard.asgi:application \
 		--host $${BIND_HOST:-127.0.0.1} --port $${PORT:-8002} --lifespan on --no-access-log
 
+# Several pytest workers (pytest-xdist): most of the suite waits on role processes, browsers and subprocesses rather
+# than computing, so more workers than CPUs pays. Tests sharing a module-scoped platform stay on one worker
+# (tests/conftest.py). TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= 3
+MONGO_TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # SecantusDB goes into its own .venv-secantus/ (test tool, GPL), never into $(VENV).
 # The core suite on the MongoDB profile. Left out: what has no database to vary (bot, web, the sandbox, the deploy
 # artifacts) and the suites that start role processes, which run core on its default store.
+# MONGO_TEST_WORKERS workers, each with its own SecantusDB server (tests/mongo/run.py).
 test-mongo: $(STAMP)
-	$(BIN)/python -m tests.mongo.run --ignore=tests/e2e --ignore=tests/tgsandbox --ignore=tests/botgateway \
+	$(BIN)/python -m tests.mongo.run -n $(MONGO_TEST_WORKERS) --dist loadgroup \
+		--ignore=tests/e2e --ignore=tests/tgsandbox --ignore=tests/botgateway \
 		--ignore=tests/common/test_role_profiles.py --ignore=tests/common/test_framework_bypasses.py \
 		--ignore=tests/dashboard --ignore=tests/browser \
 		--ignore=tests/deploy --ignore=tests/deploy_models --ignore=tests/observability --ignore=tests/docs \

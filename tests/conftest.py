@@ -125,3 +125,47 @@ def redis_cache(redis_url, settings):
     cache.clear()
     yield cache
     cache.clear()
+
+
+
+# With several workers (`make test`: pytest -n N --dist loadgroup), the slowest directories start first, so that the
+# run does not end waiting on one of them; serial runs keep pytest's order.
+_SLOWEST_FIRST = ("tests/e2e/", "tests/browser/", "tests/docs/", "tests/deploy_models/", "tests/fuzz/", "tests/deploy/",
+                  "tests/dashboard/", "tests/observability/", "tests/tgsandbox/", "tests/botgateway/")
+# Session fixtures built once per worker that needs them (the e2e platform, Redis): e2e files are long, so they
+# are spread.
+_SPREAD_SESSION_FIXTURES = ("tests.conftest", "tests.e2e.")
+
+
+def _slowness_rank(item) -> int:
+    path = item.nodeid
+    return next((rank for rank, prefix in enumerate(_SLOWEST_FIRST) if path.startswith(prefix)), len(_SLOWEST_FIRST))
+
+
+def _shared_session_fixture(item) -> str | None:
+    """The module of a session fixture, defined in a test directory's own code, that the test uses (a deployment,
+    a browser and its platform): the tests using it share a worker, so it is built once."""
+    fixture_info = getattr(item, "_fixtureinfo", None)
+    modules = {getattr(definition.func, "__module__", "") for chain in
+               (fixture_info.name2fixturedefs.values() if fixture_info else ()) for definition in chain
+               if definition.scope == "session"}
+    shared = sorted(module for module in modules
+                    if module.startswith("tests.") and not module.startswith(_SPREAD_SESSION_FIXTURES))
+    return shared[0] if shared else None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, a file's tests run on one worker in their file's order (a module may share a platform, or leave
+    state its next test expects, as in a serial run), and so do all the files using one shared session fixture
+    (see above); the slowest directories start first."""
+    if not getattr(config.option, "numprocesses", None):
+        return
+    groups: dict[str, str] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if (fixture_module := _shared_session_fixture(item)) is not None:
+            groups.setdefault(path, f"session:{fixture_module}")
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(groups.get(path, path)))
+    items.sort(key=_slowness_rank)
