@@ -130,14 +130,9 @@ def membership_set(*, group: Group, user: User, status: str | None = None, is_ad
             if created or "status" in changes:
                 user_bump_rbac_version(user_id=user.pk)
             if audit:
-                audit_change(
-                    action=actions.MEMBERSHIP_UPSERT,
-                    actor=actor,
-                    target_type="user",
-                    target_id=user.pk,
-                    group=group,
-                    details={"previous_status": previous_status, **{k: _plain(v) for k, v in changes.items()}},
-                )
+                audit_change(action=actions.MEMBERSHIP_UPSERT, actor=actor, target_type="user", target_id=user.pk,
+                             group=group,
+                             details={"previous_status": previous_status, **{k: _plain(v) for k, v in changes.items()}})
     return membership
 
 

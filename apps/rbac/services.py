@@ -168,13 +168,8 @@ def role_create(*, name: str, rank: int, permissions: list[str], description: st
             role = Role.objects.create(name=name, rank=rank, description=description)
             role.permissions.set(permission_rows)
             _catalogue_bump()
-            audit_change(
-                action=actions.ROLE_CREATE,
-                actor=actor,
-                target_type="role",
-                target_id=name,
-                details={"rank": rank, "permissions": sorted(permissions)},
-            )
+            audit_change(action=actions.ROLE_CREATE, actor=actor, target_type="role", target_id=name,
+                         details={"rank": rank, "permissions": sorted(permissions)})
     return role
 
 
@@ -206,13 +201,8 @@ def role_update(*, role: Role, rank: int | None = None, permissions: list[str] |
                     }
             if changes:
                 _catalogue_bump()
-                audit_change(
-                    action=actions.ROLE_UPDATE,
-                    actor=actor,
-                    target_type="role",
-                    target_id=role.name,
-                    details=changes,
-                )
+                audit_change(action=actions.ROLE_UPDATE, actor=actor, target_type="role", target_id=role.name,
+                             details=changes)
     return role
 
 
@@ -294,13 +284,8 @@ def role_revoke(*, assignment: RoleAssignment, reason: str = "", actor: User | N
                 raise _last_owner(assignment)
             locked = RoleAssignment.objects.get(pk=assignment.pk)
             user_bump_rbac_version(user_id=locked.user_id)
-            audit_change(
-                action=actions.ROLE_REVOKE,
-                actor=actor,
-                target_type="user",
-                target_id=locked.user_id,
-                group=group,
-                reason=reason,
-                details={"role": assignment.role.name, "assignment_id": str(assignment.pk), "scope": locked.scope},
-            )
+            audit_change(action=actions.ROLE_REVOKE, actor=actor, target_type="user", target_id=locked.user_id,
+                         group=group, reason=reason,
+                         details={"role": assignment.role.name, "assignment_id": str(assignment.pk),
+                                  "scope": locked.scope})
     return locked

@@ -83,12 +83,6 @@ def group_admins_sync(*, group: Group, admins: list[dict], actor: User | None = 
             former_admins = Membership.objects.filter(group=group, is_admin=True).exclude(user_id__in=synced_user_ids)
             for membership in former_admins:
                 membership_set(group=group, user=membership.user, is_admin=False, custom_title="", actor=actor)
-            audit_change(
-                action=actions.GROUP_ADMINS_SYNC,
-                actor=actor,
-                target_type="group",
-                target_id=group.pk,
-                group=group,
-                details={"admins": len(admins), "granted": granted, "revoked": revoked},
-            )
+            audit_change(action=actions.GROUP_ADMINS_SYNC, actor=actor, target_type="group", target_id=group.pk,
+                         group=group, details={"admins": len(admins), "granted": granted, "revoked": revoked})
     return {"admins": len(admins), "granted": granted, "revoked": revoked}

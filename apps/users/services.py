@@ -67,13 +67,8 @@ def user_create(
                 user.save()
             except IntegrityError:
                 raise ConflictError("A user with this username or Telegram id already exists") from None
-            audit_change(
-                action=actions.USER_CREATE,
-                actor=actor,
-                target_type="user",
-                target_id=user.pk,
-                details={"username": username, "telegram_user_id": telegram_user_id},
-            )
+            audit_change(action=actions.USER_CREATE, actor=actor, target_type="user", target_id=user.pk,
+                         details={"username": username, "telegram_user_id": telegram_user_id})
     return user
 
 
@@ -109,13 +104,8 @@ def user_update(*, user: User, actor: User | None = None, password: str | None =
             user.refresh_from_db(fields=["rbac_version"])
             if deactivating_an_owner and not active_global_owner_ids():  # a concurrent change took the other one
                 raise _last_owner(user)
-            audit_change(
-                action=actions.USER_UPDATE,
-                actor=actor,
-                target_type="user",
-                target_id=user.pk,
-                details={"changed": sorted(fields)},
-            )
+            audit_change(action=actions.USER_UPDATE, actor=actor, target_type="user", target_id=user.pk,
+                         details={"changed": sorted(fields)})
     return user
 
 
