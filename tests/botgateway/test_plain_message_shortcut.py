@@ -39,8 +39,10 @@ def crafted_messages(chat_id: int) -> list[dict]:
     messages = [{"from": sender, "text": text, **extra}
                 for sender, text, extra in itertools.product(SENDERS, TEXTS, EXTRAS)]
     messages += [
-        {"from": SENDERS[0], "text": "/help"},
-        {"from": SENDERS[1], "text": "/id@sandbox_mod_bot"},
+        # Commands answered without core, so no core timing enters the comparison.
+        {"from": SENDERS[0], "text": "/id", "entities": [{"type": "bot_command", "offset": 0, "length": 3}]},
+        {"from": SENDERS[1], "text": "/id@sandbox_mod_bot",
+         "entities": [{"type": "bot_command", "offset": 0, "length": 19}]},
         {"from": SENDERS[0], "text": "hi", "sender_chat": {"id": chat_id, "type": "supergroup"}},
         {"from": {"id": 7, "is_bot": True, "first_name": "Other bot"}, "text": "beep"},
         {"from": SENDERS[2], "caption": "a picture", "photo": [{"file_id": "p", "file_unique_id": "p", "width": 1,
@@ -113,7 +115,7 @@ def run(tmp, settings: dict) -> dict:
         outcomes = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
         # And through Telegram (the sandbox delivers them): a plain message, a command, a reply.
         said, _ = platform.say(chat["id"], "carol", "through the sandbox", wait=0)
-        platform.say(chat["id"], "dave", "/help", wait=2)
+        platform.say(chat["id"], "dave", "/id", wait=2)
         platform.say(chat["id"], "carol", "a reply", reply_to=said["message_id"], wait=0)
 
         def settled():
@@ -123,8 +125,10 @@ def run(tmp, settings: dict) -> dict:
         time.sleep(0.5)  # nothing more arrives
         assert settled() == first
         events, left = first
+        # What the bot did on Telegram; its reads (get*) are left out, since the admin sync that follows the bot's
+        # joining the group may land on either side of the mark.
         calls = [(call["method"], call["params"], call.get("ok")) for call in platform.telegram.calls(
-            since=mark, exclude=["getUpdates", "setWebhook", "getWebhookInfo"])["calls"]]
+            since=mark, exclude=["setWebhook"])["calls"] if not call["method"].startswith("get")]
         calls = json.loads(json.dumps(calls).replace(json.dumps(chat["title"])[1:-1], "<the group's title>"))
         return {"chat_id": chat["id"], "updates": updates, "answers": answers, "outcomes": outcomes,
                 "events": events, "dead_letters": left[2], "calls": calls}
@@ -146,6 +150,7 @@ def test_on_and_off_give_the_same_answers_events_and_telegram_calls(runs, varian
     assert on["events"] == off["events"]
     assert len(on["events"]) >= len(on["updates"]) - 2  # the edit and the other bot's message make none
     assert on["calls"] == off["calls"]
+    assert [method for method, _, _ in on["calls"]].count("sendMessage") >= 3  # the three /id replies at least
     assert on["dead_letters"] == off["dead_letters"] == []
 
 
