@@ -16,6 +16,14 @@ from .health import (
 )
 
 
+def health_response(dependencies: dict[str, str]) -> Response:
+    """The health body and status for these dependency states, not enveloped (``raw_body``)."""
+    body, status = health_report(dependencies)
+    response = Response(body, status=status)
+    response.raw_body = True
+    return response
+
+
 class HealthApi(APIView):
     """The seed's body, not enveloped: probes and people read it as is."""
 
@@ -38,7 +46,4 @@ class HealthApi(APIView):
         },
     )
     def get(self, request):
-        body, status = health_report({"database": probe_database(), "redis": probe_redis()})
-        response = Response(body, status=status)
-        response.raw_body = True
-        return response
+        return health_response({"database": probe_database(), "redis": probe_redis()})

@@ -1,16 +1,15 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.apis import health_response
 from apps.common.health import (
     CONNECTED,
     DISCONNECTED,
     HEALTHY,
     NOT_CONFIGURED,
     UNHEALTHY,
-    health_report,
     probe_redis,
 )
 from apps.coreclient import CoreError, CoreUnavailable
@@ -47,7 +46,4 @@ class WebHealthApi(APIView):
         503: OpenApiResponse(WebHealth, description="core or Redis is disconnected: status unhealthy."),
     })
     def get(self, request):
-        body, status = health_report({"core_api": probe_core(), "redis": probe_redis()})
-        response = Response(body, status=status)
-        response.raw_body = True
-        return response
+        return health_response({"core_api": probe_core(), "redis": probe_redis()})
