@@ -17,10 +17,8 @@ from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope
 
 from . import schema, services
-from .pages.forms import MODERATION_TYPES
+from .choices import AUDIT_RESULTS, MEMBER_STATUSES, MODERATION_STATUSES, MODERATION_TYPES
 
-MEMBER_STATUSES = ["member", "restricted", "banned", "left", "kicked"]
-AUDIT_RESULTS = ["allowed", "denied", "success", "failure"]
 GROUP_SORTS = ["title", "created", "members", "messages"]
 OBJECT_ID = {"max_length": 64}
 
@@ -272,7 +270,7 @@ class ModerationListApi(APIView):
         actor_user_id = serializers.CharField(required=False, **OBJECT_ID)
         target_user_id = serializers.CharField(required=False, **OBJECT_ID)
         type = serializers.ChoiceField(required=False, choices=MODERATION_TYPES, help_text="Core's catalogue")
-        status = serializers.ChoiceField(required=False, choices=["requested", "executed", "failed"])
+        status = serializers.ChoiceField(required=False, choices=MODERATION_STATUSES)
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
 

@@ -57,7 +57,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from apps.common.heap import freeze_startup_objects  # noqa: E402
 
-from .live.client import close_async_core  # noqa: E402
+from .core import close_async_core  # noqa: E402
 from .live.feed import stop_live_feed  # noqa: E402
 from .live.hub import stop_live_hub  # noqa: E402
 from .live.routing import websocket_urlpatterns  # noqa: E402

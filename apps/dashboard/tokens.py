@@ -17,6 +17,7 @@ from django.conf import settings
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from .core import async_core, core
 from .errors import SigningUnavailable, TokenExpired, TokenRejected, TokenRevoked
 
 MAX_TOKEN_LENGTH = 4096
@@ -180,8 +181,6 @@ def access_token_user(raw) -> DashboardUser:
     if family:
         revoked = _known_family_verdict(family)
         if revoked is None:
-            from .core import core
-
             revoked = remember_family(family, revoked=core().token_family_revocation(family)["revoked"])
         _refuse_revoked(revoked)
     return DashboardUser(token)
@@ -194,8 +193,6 @@ async def access_token_user_async(raw) -> DashboardUser:
     if family:
         revoked = _known_family_verdict(family)
         if revoked is None:
-            from .live.client import async_core
-
             answer = await async_core().token_family_revocation(family)
             revoked = remember_family(family, revoked=answer["revoked"])
         _refuse_revoked(revoked)

@@ -77,6 +77,9 @@ CROSSINGS = [
     # Two modules of one app importing each other (a function-level import closes the loop).
     ("apps/rbac/loop_a.py", "from apps.rbac import loop_b\n", "no-cycles"),
     ("apps/rbac/loop_b.py", "def back():\n    from apps.rbac import loop_a\n", "no-cycles"),
+    # Web's modules too (the dashboard was left out of the contract while apis <-> pages and tokens <-> live looped).
+    ("apps/dashboard/loop_a.py", "from apps.dashboard import loop_b\n", "no-cycles"),
+    ("apps/dashboard/loop_b.py", "def back():\n    from apps.dashboard import loop_a\n", "no-cycles"),
 ]
 
 

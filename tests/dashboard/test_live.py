@@ -101,7 +101,7 @@ def access_token(user: dict, **claims) -> str:
 
 def run(scenario):
     """Runs one scenario in a fresh event loop, then stops that loop's feed and core client."""
-    from apps.dashboard.live.client import close_async_core
+    from apps.dashboard.core import close_async_core
     from apps.dashboard.live.feed import stop_live_feed
     from apps.dashboard.live.hub import stop_live_hub
 
@@ -650,7 +650,7 @@ def test_the_feed_survives_core_being_down_and_catches_up_when_it_returns(web, s
         assert feed.running and feed.cursor is not None
         good_url = settings.CORE_API_URL
         # Core goes away (nothing listens there): polls fail, the feed keeps going.
-        from apps.dashboard.live.client import close_async_core
+        from apps.dashboard.core import close_async_core
 
         settings.CORE_API_URL = f"http://127.0.0.1:{free_port()}"
         await close_async_core()

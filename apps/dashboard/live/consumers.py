@@ -31,11 +31,11 @@ from django.conf import settings
 from django.http import parse_cookie
 
 from apps.coreclient import CoreError, CoreUnavailable
+from apps.dashboard.core import async_core
 from apps.dashboard.errors import TokenRejected, TokenRevoked
 from apps.dashboard.services import VIEW_AUDIT, VIEW_STATS
 from apps.dashboard.tokens import access_token_user_async, family_check_seconds
 
-from .client import async_core
 from .feed import PAGE_SIZE, is_published, live_feed
 from .hub import live_hub
 from .metrics import MESSAGES_SENT, OPEN_CONNECTIONS

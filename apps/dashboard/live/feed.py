@@ -22,7 +22,8 @@ import weakref
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from .client import async_core
+from apps.dashboard.core import async_core
+
 from .metrics import EVENTS_PUBLISHED
 
 logger = logging.getLogger(__name__)

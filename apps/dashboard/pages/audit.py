@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 
 from apps.coreclient import CoreUnavailable
 from apps.dashboard import apis, services
+from apps.dashboard.choices import AUDIT_RESULTS, MODERATION_STATUSES
 
 from . import forms
 from .auth import dashboard_page
@@ -50,7 +51,7 @@ def audit(request):
         "dashboard_reads_url": url_with(request, **{DASHBOARD_READS: None if dashboard_reads else 1}),
         "verification_error": verification_error,
         "filters": [choice_filter(request, "result", "By result", [(value, value.capitalize())
-                                                                    for value in apis.AUDIT_RESULTS])],
+                                                                    for value in AUDIT_RESULTS])],
     }, nav="audit")
 
 
@@ -91,5 +92,5 @@ def moderation(request):
         "actions": page["items"], "pager": pager(request, page, "actions"),
         "filter_form": forms.ModerationFilterForm(request.GET, auto_id="filter_%s"),
         "filters": [choice_filter(request, "status", "By status", [(value, value.capitalize())
-                                                                    for value in forms.MODERATION_STATUSES])],
+                                                                    for value in MODERATION_STATUSES])],
     }, nav="moderation")

@@ -4,12 +4,9 @@ on the fields they name (apply_core_errors)."""
 from django import forms
 
 from apps.common.audit_actions import ALL_ACTIONS
+from apps.dashboard.choices import MODERATION_TYPES
 
 WARN_ACTIONS = ["ban", "kick", "mute", "tmute"]
-# Core's moderation catalogue (apps.moderation.models.ModerationAction.Type; web cannot import core's models).
-MODERATION_TYPES = ["ban", "unban", "kick", "mute", "unmute", "warn", "unwarn", "promote", "demote", "pin", "unpin",
-                    "delete", "purge"]
-MODERATION_STATUSES = ["requested", "executed", "failed"]
 
 
 def _choices(values, blank: str | None = None):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from apps.common.errors import DomainError
 from apps.coreclient import CoreError, CoreUnavailable
 from apps.dashboard import apis, services
+from apps.dashboard.choices import MEMBER_STATUSES
 
 from . import forms
 from .auth import dashboard_page
@@ -63,7 +64,7 @@ def group_detail(request, group_id):
         form = forms.GroupSettingsForm(initial=group)
     members_filters = query_filters(apis.GroupMemberListApi.FilterSerializer, request, drop={"saved", "status"})
     status_filter = request.GET.get("status") or PRESENT
-    if status_filter not in (PRESENT, ANY_STATUS, *apis.MEMBER_STATUSES):
+    if status_filter not in (PRESENT, ANY_STATUS, *MEMBER_STATUSES):
         raise serializers.ValidationError({"status": [f'"{status_filter}" is not a valid choice.']})
     if status_filter != ANY_STATUS:
         members_filters["status"] = status_filter
@@ -83,7 +84,7 @@ PRESENT, ANY_STATUS = "present", "any"
 
 
 def _member_status_filter(request, current: str) -> dict:
-    choices = [(None, "Present (counted)"), *((value, value.capitalize()) for value in apis.MEMBER_STATUSES),
+    choices = [(None, "Present (counted)"), *((value, value.capitalize()) for value in MEMBER_STATUSES),
                (ANY_STATUS, "Any status")]
     return {"title": "By status", "options": [
         {"label": label, "url": url_with(request, status=value), "selected": (value or PRESENT) == current}
