@@ -12,6 +12,7 @@ from apps.common.audit_actions import ALL_ACTIONS
 from apps.common.envelope import EnvelopeJSONRenderer
 from apps.common.parsing import parse_query
 from apps.common.schema import envelope, error_responses
+from apps.common.shapes import AuditEventSerializer
 
 from .models import AuditEvent
 from .selectors import audit_event_filter, audit_event_list, audit_event_names
@@ -22,22 +23,11 @@ class BlankAsNullField(serializers.CharField):
         return value or None
 
 
-class AuditEventOutputSerializer(serializers.Serializer):
+class AuditEventOutputSerializer(AuditEventSerializer):
     id = serializers.CharField(source="sequence", help_text="The event's position in the hash chain")
-    sequence = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    service = serializers.CharField()
-    request_id = serializers.CharField()
     actor_user_id = BlankAsNullField(allow_null=True)
-    action = serializers.CharField()
-    target_type = serializers.CharField()
-    target_id = serializers.CharField()
     group_id = BlankAsNullField(allow_null=True)
     result = serializers.ChoiceField(choices=AuditEvent.Result.choices)
-    reason = serializers.CharField()
-    details = serializers.JSONField()
-    previous_hash = serializers.CharField()
-    hash = serializers.CharField()
     actor_name = serializers.CharField(allow_null=True, read_only=True, help_text="The actor's display name")
     target_name = serializers.CharField(allow_null=True, read_only=True,
                                         help_text="The target user's display name or the target group's title")

@@ -1,7 +1,9 @@
 """Response shapes that core serves and web passes on: one definition for both roles' OpenAPI schemas.
 
 Plain serializers over dicts, with no model behind them, so the web role (which has no core apps installed)
-can import them too.
+can import them too. Web relays core's objects in these shapes; core's output serializers subclass them and
+override only how a field is read from its models (source, a method) or narrowed (ids, its enums), so a field
+keeps its place and each object's fields are listed once.
 """
 
 from rest_framework import serializers
@@ -47,3 +49,114 @@ class GroupStatsSerializer(serializers.Serializer):
     until = serializers.DateTimeField()
     series = StatsPointSerializer(many=True)
     totals = StatsTotalsSerializer()
+
+
+def _nullable(field_class, **kwargs):
+    return field_class(allow_null=True, **kwargs)
+
+
+class GroupSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    telegram_chat_id = serializers.IntegerField()
+    title = serializers.CharField()
+    type = serializers.CharField()
+    is_active = serializers.BooleanField()
+    warn_limit = serializers.IntegerField()
+    warn_action = serializers.CharField()
+    warn_action_duration_seconds = _nullable(serializers.IntegerField)
+    welcome_text = serializers.CharField()
+    rules_text = serializers.CharField()
+    log_chat_id = _nullable(serializers.IntegerField)
+    member_count = serializers.IntegerField()
+    message_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class MemberSerializer(serializers.Serializer):
+    group_id = serializers.CharField()
+    user_id = serializers.CharField()
+    username = serializers.CharField()
+    telegram_user_id = _nullable(serializers.IntegerField)
+    telegram_username = serializers.CharField()
+    display_name = serializers.CharField()
+    status = serializers.CharField()
+    is_admin = serializers.BooleanField()
+    custom_title = serializers.CharField()
+    joined_at = serializers.DateTimeField()
+    left_at = _nullable(serializers.DateTimeField)
+    restricted_until = _nullable(serializers.DateTimeField)
+    message_count = serializers.IntegerField()
+    last_seen_at = _nullable(serializers.DateTimeField)
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    telegram_user_id = _nullable(serializers.IntegerField)
+    telegram_username = serializers.CharField()
+    display_name = serializers.CharField()
+    is_active = serializers.BooleanField()
+    is_staff = serializers.BooleanField()
+    date_joined = serializers.DateTimeField()
+
+
+class RoleSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    rank = serializers.IntegerField()
+    description = serializers.CharField()
+    is_builtin = serializers.BooleanField()
+    permissions = serializers.ListField(child=serializers.CharField())
+
+
+class AssignmentSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    user_id = serializers.CharField()
+    role = serializers.CharField()
+    group_id = _nullable(serializers.CharField)
+    telegram_chat_id = _nullable(serializers.IntegerField)
+    scope = serializers.CharField()
+    status = serializers.CharField(help_text="active, expired or revoked")
+    source = serializers.CharField()
+    reason = serializers.CharField()
+    granted_by_user_id = _nullable(serializers.CharField)
+    created_at = serializers.DateTimeField()
+    expires_at = _nullable(serializers.DateTimeField)
+    revoked_at = _nullable(serializers.DateTimeField)
+    revoked_by_user_id = _nullable(serializers.CharField)
+    revoke_reason = serializers.CharField()
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    sequence = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    service = serializers.CharField()
+    request_id = serializers.CharField()
+    actor_user_id = _nullable(serializers.CharField)
+    action = serializers.CharField()
+    target_type = serializers.CharField()
+    target_id = serializers.CharField()
+    group_id = _nullable(serializers.CharField)
+    result = serializers.CharField()
+    reason = serializers.CharField()
+    details = serializers.JSONField()
+    previous_hash = serializers.CharField()
+    hash = serializers.CharField()
+
+
+class ModerationActionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    group_id = serializers.CharField()
+    actor_user_id = _nullable(serializers.CharField)
+    target_user_id = _nullable(serializers.CharField)
+    reason = serializers.CharField()
+    until = _nullable(serializers.DateTimeField)
+    telegram_message_id = _nullable(serializers.IntegerField)
+    source_service = serializers.CharField()
+    status = serializers.CharField()
+    error = serializers.CharField()
+    details = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    completed_at = _nullable(serializers.DateTimeField)

@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common import shapes
 from apps.common.audit_actions import ALL_ACTIONS
 from apps.common.client_address import client_address
 from apps.common.envelope import EnvelopeJSONRenderer
@@ -112,14 +113,14 @@ class GroupListApi(APIView):
                                        choices=[*GROUP_SORTS, *(f"-{name}" for name in GROUP_SORTS)])
 
     @extend_schema(operation_id="groups_list", parameters=[FilterSerializer],
-                   responses={200: schema.web_list(schema.GroupSerializer)})
+                   responses={200: schema.web_list(shapes.GroupSerializer)})
     def get(self, request):
         return web_list(services.group_list(request.user, **parse_query(self.FilterSerializer, request)))
 
 
 class GroupDetailApi(APIView):
     @extend_schema(operation_id="groups_retrieve",
-                   responses={200: envelope(schema.GroupSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(shapes.GroupSerializer), **schema.web_errors(404)})
     def get(self, request, group_id):
         return Response(services.group_get(request.user, group_id))
 
@@ -129,7 +130,7 @@ class GroupMemberListApi(APIView):
         status = serializers.ChoiceField(required=False, choices=MEMBER_STATUSES)
 
     @extend_schema(operation_id="groups_members_list", parameters=[FilterSerializer],
-                   responses={200: schema.web_list(schema.MemberSerializer), **schema.web_errors(404)})
+                   responses={200: schema.web_list(shapes.MemberSerializer), **schema.web_errors(404)})
     def get(self, request, group_id):
         filters = parse_query(self.FilterSerializer, request)
         return web_list(services.group_members(request.user, group_id, **filters))
@@ -143,14 +144,14 @@ class UserListApi(APIView):
         is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     @extend_schema(operation_id="users_list", parameters=[FilterSerializer],
-                   responses={200: schema.web_list(schema.UserSerializer)})
+                   responses={200: schema.web_list(shapes.UserSerializer)})
     def get(self, request):
         return web_list(services.user_list(request.user, **parse_query(self.FilterSerializer, request)))
 
 
 class UserDetailApi(APIView):
     @extend_schema(operation_id="users_retrieve",
-                   responses={200: envelope(schema.UserSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(shapes.UserSerializer), **schema.web_errors(404)})
     def get(self, request, user_id):
         return Response(services.user_get(request.user, user_id))
 
@@ -159,7 +160,7 @@ class UserDetailApi(APIView):
 
 
 class RoleListApi(APIView):
-    @extend_schema(operation_id="roles_list", responses={200: schema.web_list(schema.RoleSerializer)})
+    @extend_schema(operation_id="roles_list", responses={200: schema.web_list(shapes.RoleSerializer)})
     def get(self, request):
         roles = services.role_list(request.user)
         return web_list({"items": roles, "total": len(roles), "page": 1, "limit": max(len(roles), 1)})
@@ -180,12 +181,12 @@ class AssignmentListApi(APIView):
         reason = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
 
     @extend_schema(operation_id="assignments_list", parameters=[FilterSerializer],
-                   responses={200: schema.web_list(schema.AssignmentSerializer), **schema.web_errors(404)})
+                   responses={200: schema.web_list(shapes.AssignmentSerializer), **schema.web_errors(404)})
     def get(self, request):
         return web_list(services.assignment_list(request.user, **parse_query(self.FilterSerializer, request)))
 
     @extend_schema(operation_id="assignments_grant", request=InputSerializer,
-                   responses={200: envelope(schema.AssignmentSerializer), **schema.web_errors(404)},
+                   responses={200: envelope(shapes.AssignmentSerializer), **schema.web_errors(404)},
                    description="Grants as the token user: core's rank rule applies (403 rank_violation).")
     def post(self, request):
         data = parse_body(self.InputSerializer, request)
@@ -199,7 +200,7 @@ class AssignmentRevokeApi(APIView):
                                    help_text="The assignment's group, for a group admin's permission check")
 
     @extend_schema(operation_id="assignments_revoke", request=InputSerializer,
-                   responses={200: envelope(schema.AssignmentSerializer), **schema.web_errors(404, 409)},
+                   responses={200: envelope(shapes.AssignmentSerializer), **schema.web_errors(404, 409)},
                    description="Revokes as the token user: core's rank rule applies (403 rank_violation).")
     def post(self, request, assignment_id):
         data = parse_body(self.InputSerializer, request)
@@ -230,7 +231,7 @@ class AuditListApi(APIView):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
 
     @extend_schema(operation_id="audit_list", parameters=[FilterSerializer],
-                   responses={200: schema.cursor_list(schema.AuditEventSerializer)})
+                   responses={200: schema.cursor_list(shapes.AuditEventSerializer)})
     def get(self, request):
         page = services.audit_list(request.user, **parse_query(self.FilterSerializer, request))
         response = Response({"success": True, "data": page["items"], "limit": page["limit"],
@@ -275,7 +276,7 @@ class ModerationListApi(APIView):
         until = serializers.DateTimeField(required=False)
 
     @extend_schema(operation_id="moderation_list", parameters=[FilterSerializer],
-                   responses={200: schema.web_list(schema.ModerationActionSerializer), **schema.web_errors(404)})
+                   responses={200: schema.web_list(shapes.ModerationActionSerializer), **schema.web_errors(404)})
     def get(self, request):
         return web_list(services.moderation_list(request.user, **parse_query(self.FilterSerializer, request)))
 

@@ -16,6 +16,7 @@ from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.plain import PlainRows
 from apps.common.schema import envelope, error_responses, list_envelope
+from apps.common.shapes import GroupSerializer, MemberSerializer
 from apps.users.selectors import actor_get, user_get
 
 from .models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group, Membership
@@ -30,28 +31,16 @@ from .selectors import (
 from .services import group_migrate, group_register, group_update, membership_set
 
 
-class GroupOutputSerializer(serializers.Serializer):
+class GroupOutputSerializer(GroupSerializer):
     id = ObjectIdField()
-    telegram_chat_id = serializers.IntegerField()
-    title = serializers.CharField()
     type = serializers.ChoiceField(choices=Group.Type.choices)
-    is_active = serializers.BooleanField()
-    warn_limit = serializers.IntegerField()
     warn_action = serializers.ChoiceField(choices=Group.WarnAction.choices)
-    warn_action_duration_seconds = serializers.IntegerField(allow_null=True)
-    welcome_text = serializers.CharField()
-    rules_text = serializers.CharField()
-    log_chat_id = serializers.IntegerField(allow_null=True)
-    member_count = serializers.IntegerField()
-    message_count = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
 
 
 GROUP_ROWS = PlainRows(GroupOutputSerializer)
 
 
-class MembershipOutputSerializer(serializers.Serializer):
+class MembershipOutputSerializer(MemberSerializer):
     group_id = ObjectIdField()
     user_id = ObjectIdField()
     username = serializers.CharField(source="user.username")
@@ -59,13 +48,6 @@ class MembershipOutputSerializer(serializers.Serializer):
     telegram_username = serializers.CharField(source="user.telegram_username")
     display_name = serializers.CharField(source="user.display_name")
     status = serializers.ChoiceField(choices=Membership.Status.choices)
-    is_admin = serializers.BooleanField()
-    custom_title = serializers.CharField()
-    joined_at = serializers.DateTimeField()
-    left_at = serializers.DateTimeField(allow_null=True)
-    restricted_until = serializers.DateTimeField(allow_null=True)
-    message_count = serializers.IntegerField()
-    last_seen_at = serializers.DateTimeField(allow_null=True)
 
 
 class GroupListApi(APIView):

@@ -9,6 +9,7 @@ from apps.common.fields import ObjectIdField, StrictCharField, TelegramIdField, 
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import any_of, at_most_one_of, envelope, error_responses, exactly_one_of, implies, list_envelope
+from apps.common.shapes import ModerationActionSerializer
 from apps.groups.selectors import group_get, group_resolve
 from apps.rbac.apis import PermissionCodeField
 from apps.users.selectors import actor_get, user_by_telegram_username, user_get
@@ -26,21 +27,13 @@ from .services import (
 )
 
 
-class ActionOutputSerializer(serializers.Serializer):
+class ActionOutputSerializer(ModerationActionSerializer):
     id = ObjectIdField()
     type = serializers.ChoiceField(choices=ModerationAction.Type.choices)
     group_id = ObjectIdField()
     actor_user_id = ObjectIdField(source="actor_id", allow_null=True)
     target_user_id = ObjectIdField(source="target_id", allow_null=True)
-    reason = serializers.CharField()
-    until = serializers.DateTimeField(allow_null=True)
-    telegram_message_id = serializers.IntegerField(allow_null=True)
-    source_service = serializers.CharField()
     status = serializers.ChoiceField(choices=ModerationAction.Status.choices)
-    error = serializers.CharField()
-    details = serializers.JSONField()
-    created_at = serializers.DateTimeField()
-    completed_at = serializers.DateTimeField(allow_null=True)
     actor_name = serializers.CharField(read_only=True, allow_null=True, default=None,
                                        help_text="The actor's display name (in lists)")
     target_name = serializers.CharField(read_only=True, allow_null=True, default=None,

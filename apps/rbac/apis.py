@@ -16,6 +16,7 @@ from apps.common.ids import get_or_404
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import at_most_one_of, envelope, error_responses, exactly_one_of, list_envelope
+from apps.common.shapes import AssignmentSerializer, RoleSerializer
 from apps.groups.selectors import group_get, group_resolve
 from apps.users.selectors import actor_get, user_get
 
@@ -51,11 +52,7 @@ class PermissionOutputSerializer(serializers.Serializer):
     description = serializers.CharField()
 
 
-class RoleOutputSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    rank = serializers.IntegerField()
-    description = serializers.CharField()
-    is_builtin = serializers.BooleanField()
+class RoleOutputSerializer(RoleSerializer):
     permissions = serializers.SerializerMethodField()
 
     def get_permissions(self, role) -> list[str]:
@@ -63,22 +60,15 @@ class RoleOutputSerializer(serializers.Serializer):
         return codes_by_role[role.pk] if codes_by_role is not None else role_permission_codes(role)
 
 
-class AssignmentOutputSerializer(serializers.Serializer):
+class AssignmentOutputSerializer(AssignmentSerializer):
     id = ObjectIdField()
     user_id = ObjectIdField()
     role = serializers.CharField(source="role.name")
     group_id = ObjectIdField(allow_null=True)
     telegram_chat_id = serializers.IntegerField(source="group.telegram_chat_id", allow_null=True, default=None)
-    scope = serializers.CharField()
     status = serializers.SerializerMethodField()
-    source = serializers.CharField()
-    reason = serializers.CharField()
     granted_by_user_id = ObjectIdField(source="granted_by_id", allow_null=True)
-    created_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField(allow_null=True)
-    revoked_at = serializers.DateTimeField(allow_null=True)
     revoked_by_user_id = ObjectIdField(source="revoked_by_id", allow_null=True)
-    revoke_reason = serializers.CharField()
     user_name = serializers.CharField(read_only=True, allow_null=True, default=None,
                                       help_text="The user's display name (in lists)")
     group_title = serializers.CharField(read_only=True, allow_null=True, default=None, help_text="(in lists)")

@@ -15,6 +15,7 @@ from apps.common.fields import (
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope, error_responses, list_envelope
+from apps.common.shapes import UserSerializer
 
 from .selectors import actor_get, user_get, user_list
 from .services import user_create, user_update
@@ -28,15 +29,8 @@ def _password_field() -> StrictCharField:
     return StrictCharField(min_length=minimum, max_length=128, required=False, trim_whitespace=False)
 
 
-class UserOutputSerializer(serializers.Serializer):
+class UserOutputSerializer(UserSerializer):
     id = ObjectIdField()
-    username = serializers.CharField()
-    telegram_user_id = serializers.IntegerField(allow_null=True)
-    telegram_username = serializers.CharField()
-    display_name = serializers.CharField()
-    is_active = serializers.BooleanField()
-    is_staff = serializers.BooleanField()
-    date_joined = serializers.DateTimeField()
 
 
 class UserListApi(APIView):
