@@ -5,6 +5,5 @@ class InvalidCredentialsError(DomainError):
     """One answer for every failed login: unknown user, wrong password, no password, inactive."""
 
     code = ErrorCode.INVALID_CREDENTIALS
-    status_code = 401
     default_message = "Invalid username or password"
 

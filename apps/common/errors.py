@@ -14,11 +14,18 @@ logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """A refusal with its code from the one catalogue (`ErrorCode`): each subclass names its own."""
+    """A refusal with its code from the one catalogue (`ErrorCode`): each subclass names its own, and is answered
+    with that code's HTTP status (`status_code`, taken from the catalogue, never declared twice)."""
 
     code: ErrorCode = ErrorCode.ERROR
-    status_code = 400
+    status_code = ErrorCode.ERROR.status
     default_message = "The request could not be completed"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "status_code" in cls.__dict__:
+            raise TypeError(f"{cls.__name__}: the status is its code's ({cls.code.value}: {cls.code.status})")
+        cls.status_code = cls.code.status
 
     def __init__(self, message: str | None = None, *, details=None):
         self.message = message or self.default_message
@@ -40,13 +47,11 @@ class InvalidIdError(DomainError):
 
 class NotFoundError(DomainError):
     code = ErrorCode.NOT_FOUND
-    status_code = 404
     default_message = "Not found"
 
 
 class ConflictError(DomainError):
     code = ErrorCode.CONFLICT
-    status_code = 409
     default_message = "The request conflicts with the current state"
 
 
@@ -60,7 +65,6 @@ class LastOwnerError(ConflictError):
 
 class PermissionDeniedError(DomainError):
     code = ErrorCode.PERMISSION_DENIED
-    status_code = 403
     default_message = "User does not have permission for this action"
 
 
@@ -68,7 +72,6 @@ class ServiceForbiddenError(DomainError):
     """The calling service's key does not reach this endpoint (apps/common/service_scopes.py)."""
 
     code = ErrorCode.SERVICE_FORBIDDEN
-    status_code = 403
     default_message = "This service may not call this endpoint"
 
 
@@ -77,7 +80,6 @@ class LoginRateLimited(DomainError):
     (core's credential check and logins, and web's login, which passes core's refusal on)."""
 
     code = ErrorCode.RATE_LIMITED
-    status_code = 429
 
     def __init__(self, *, scope: str, retry_after: int):
         what = "this account" if scope == "account" else "this address"
@@ -88,15 +90,15 @@ class LoginRateLimited(DomainError):
 
 
 _DRF_CODES = {
-    drf.ParseError: (ErrorCode.MALFORMED_REQUEST, 400),
-    drf.NotAuthenticated: (ErrorCode.UNAUTHENTICATED, 401),
-    drf.AuthenticationFailed: (ErrorCode.UNAUTHENTICATED, 401),
-    drf.PermissionDenied: (ErrorCode.PERMISSION_DENIED, 403),
-    drf.NotFound: (ErrorCode.NOT_FOUND, 404),
-    drf.MethodNotAllowed: (ErrorCode.METHOD_NOT_ALLOWED, 405),
-    drf.NotAcceptable: (ErrorCode.NOT_ACCEPTABLE, 406),
-    drf.UnsupportedMediaType: (ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415),
-    drf.Throttled: (ErrorCode.RATE_LIMITED, 429),
+    drf.ParseError: ErrorCode.MALFORMED_REQUEST,
+    drf.NotAuthenticated: ErrorCode.UNAUTHENTICATED,
+    drf.AuthenticationFailed: ErrorCode.UNAUTHENTICATED,
+    drf.PermissionDenied: ErrorCode.PERMISSION_DENIED,
+    drf.NotFound: ErrorCode.NOT_FOUND,
+    drf.MethodNotAllowed: ErrorCode.METHOD_NOT_ALLOWED,
+    drf.NotAcceptable: ErrorCode.NOT_ACCEPTABLE,
+    drf.UnsupportedMediaType: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    drf.Throttled: ErrorCode.RATE_LIMITED,
 }
 
 
@@ -123,10 +125,8 @@ def envelope_exception_handler(exc, context):
         body = error_body(ErrorCode.VALIDATION_ERROR, _first_message(exc.detail), 400, exc.detail)
         return Response(body, status=400)
     if isinstance(exc, drf.APIException):
-        code, status = next(
-            ((code, status) for cls, (code, status) in _DRF_CODES.items() if isinstance(exc, cls)),
-            (ErrorCode.ERROR, exc.status_code),
-        )
+        code = next((code for cls, code in _DRF_CODES.items() if isinstance(exc, cls)), None)
+        code, status = (code, code.status) if code else (ErrorCode.ERROR, exc.status_code)
         if isinstance(exc, drf.ParseError):
             message = f"Malformed JSON body: {exc.detail}"
         elif isinstance(exc, drf.NotAuthenticated):

@@ -18,7 +18,6 @@ class TokenRejected(DomainError):
     """A bearer or refresh token that cannot be used. 401, whatever was wrong with it."""
 
     code = ErrorCode.INVALID_TOKEN
-    status_code = 401
     default_message = "The token is malformed, tampered with, signed by another key or meant for another audience"
 
 
@@ -34,19 +33,16 @@ class TokenRevoked(TokenRejected):
 
 class InvalidCredentials(DomainError):
     code = ErrorCode.INVALID_CREDENTIALS
-    status_code = 401
     default_message = "Invalid username or password"
 
 
 class SigningUnavailable(DomainError):
     code = ErrorCode.SIGNING_UNAVAILABLE
-    status_code = 503
     default_message = "This web instance verifies tokens but holds no private key to issue them"
 
 
 class CoreUnavailableError(DomainError):
     code = ErrorCode.CORE_UNAVAILABLE
-    status_code = 503
     default_message = "The core service is unavailable; try again shortly"
 
 

@@ -23,7 +23,6 @@ Type = ModerationAction.Type
 
 class NotAMemberError(DomainError):
     code = ErrorCode.NOT_A_MEMBER
-    status_code = 400
     default_message = "The target is not a member of this group"
 
 

@@ -3,7 +3,6 @@ from apps.common.errors import DomainError, ErrorCode, PermissionDeniedError
 
 class UnknownPermissionError(DomainError):
     code = ErrorCode.UNKNOWN_PERMISSION
-    status_code = 400
     default_message = "Unknown permission"
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.apps import apps
 
 from apps.common.error_codes import ERROR_CODE_CHOICES, ErrorCode
@@ -97,7 +98,28 @@ def test_domain_errors_and_framework_refusals_carry_catalogue_codes():
     assert len(errors) >= 10
     for error in [DomainError, *errors]:
         assert isinstance(error.code, ErrorCode), error
-    assert all(isinstance(code, ErrorCode) for code, _ in _DRF_CODES.values())
+        assert error.status_code == error.code.status, error
+    assert all(isinstance(code, ErrorCode) for code in _DRF_CODES.values())
+
+
+def test_an_error_is_answered_with_its_codes_status():
+    """The status is said once, in the catalogue: a domain error takes its code's, and cannot declare another."""
+
+    class Stale(DomainError):
+        code = ErrorCode.CONFLICT
+
+    class UnknownThing(Stale):
+        code = ErrorCode.UNKNOWN_TARGET
+
+    assert (Stale.status_code, UnknownThing.status_code, DomainError.status_code) == (409, 404, 400)
+    assert Stale("Changed meanwhile").status_code == 409
+    with pytest.raises(TypeError, match="the status is its code's"):
+        type("Contradiction", (DomainError,), {"code": ErrorCode.NOT_FOUND, "status_code": 400})
+
+
+def test_every_code_has_an_http_error_status():
+    assert all(400 <= code.status < 600 for code in ErrorCode)
+    assert {code.status for code in ErrorCode if code.value.endswith("_unavailable")} == {503}
 
 
 def test_every_code_has_a_description_and_one_spelling():
