@@ -8,7 +8,7 @@ from apps.moderation.models import ModerationAction
 
 
 def test_web_offers_core_catalogues():
-    assert choices.MEMBER_STATUSES == Membership.Status.values
-    assert choices.AUDIT_RESULTS == AuditEvent.Result.values
-    assert choices.MODERATION_TYPES == ModerationAction.Type.values
-    assert choices.MODERATION_STATUSES == ModerationAction.Status.values
+    assert Membership.Status.values == choices.MEMBER_STATUSES
+    assert AuditEvent.Result.values == choices.AUDIT_RESULTS
+    assert ModerationAction.Type.values == choices.MODERATION_TYPES
+    assert ModerationAction.Status.values == choices.MODERATION_STATUSES
