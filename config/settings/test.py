@@ -20,3 +20,7 @@ if not MONGODB:
     # A file, not SQLite's shared-cache memory database: real WAL locking, so concurrency tests mean something.
     # Named per process, so concurrent test runs never share one file.
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"tgmod-test-{os.getpid()}.sqlite3")}
+
+# The bot's and web's framework-bypass switches, for their code run in this process (defaults as in bot.py, web.py).
+ASGI_SYNC_MIDDLEWARE_CHAIN = True
+BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT = True
