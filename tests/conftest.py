@@ -131,10 +131,11 @@ def redis_cache(redis_url, settings):
 # With several workers (`make test`: pytest -n N --dist loadgroup), the slowest directories start first, so that the
 # run does not end waiting on one of them; serial runs keep pytest's order.
 _SLOWEST_FIRST = ("tests/e2e/", "tests/browser/", "tests/docs/", "tests/deploy_models/", "tests/fuzz/", "tests/deploy/",
-                  "tests/dashboard/", "tests/observability/", "tests/tgsandbox/", "tests/botgateway/")
-# Session fixtures built once per worker that needs them (the e2e platform, Redis): e2e files are long, so they
-# are spread.
-_SPREAD_SESSION_FIXTURES = ("tests.conftest", "tests.e2e.")
+                  "tests/dashboard/", "tests/observability/", "tests/botgateway/", "tests/tgsandbox/")
+# Directories whose files share one session fixture of their own (a browser and its platform, the dashboard's pages
+# platform, a whole deployment): each runs on one worker, so the fixture is built once. The e2e platform and Redis
+# are built once per worker that needs them: e2e files are long, so they spread.
+_SHARED_DIRECTORIES = ("tests/browser/", "tests/dashboard/", "tests/observability/")
 
 
 def _slowness_rank(item) -> int:
@@ -142,30 +143,32 @@ def _slowness_rank(item) -> int:
     return next((rank for rank, prefix in enumerate(_SLOWEST_FIRST) if path.startswith(prefix)), len(_SLOWEST_FIRST))
 
 
-def _shared_session_fixture(item) -> str | None:
-    """The module of a session fixture, defined in a test directory's own code, that the test uses (a deployment,
-    a browser and its platform): the tests using it share a worker, so it is built once."""
-    fixture_info = getattr(item, "_fixtureinfo", None)
-    modules = {getattr(definition.func, "__module__", "") for chain in
-               (fixture_info.name2fixturedefs.values() if fixture_info else ()) for definition in chain
-               if definition.scope == "session"}
-    shared = sorted(module for module in modules
-                    if module.startswith("tests.") and not module.startswith(_SPREAD_SESSION_FIXTURES))
-    return shared[0] if shared else None
+def worker_group(nodeid: str) -> str:
+    """What runs on one worker, in collection order: a file (a module may share a platform, or leave state its next
+    test expects, as in a serial run), or a whole directory of _SHARED_DIRECTORIES."""
+    path = nodeid.split("::", 1)[0]
+    return next((directory for directory in _SHARED_DIRECTORIES if path.startswith(directory)), path)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadgroup, with the groups of worker_group. (xdist's own loadgroup renames a marked test's node id,
+    which pytest 9 no longer lets it do: its groups would be silently ignored.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileAndDirectoryScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return FileAndDirectoryScheduling(config, log)
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_collection_modifyitems(config, items):
-    """Under xdist, a file's tests run on one worker in their file's order (a module may share a platform, or leave
-    state its next test expects, as in a serial run), and so do all the files using one shared session fixture
-    (see above); the slowest directories start first."""
-    if not getattr(config.option, "numprocesses", None):
-        return
-    groups: dict[str, str] = {}
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        if (fixture_module := _shared_session_fixture(item)) is not None:
-            groups.setdefault(path, f"session:{fixture_module}")
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(groups.get(path, path)))
-    items.sort(key=_slowness_rank)
+    """In an xdist worker (whose collection sets the order work is handed out in), the slowest directories first;
+    after pytest-django's reordering, which puts the tests without a database (the slowest among them) last."""
+    yield
+    if hasattr(config, "workerinput"):
+        items.sort(key=_slowness_rank)
