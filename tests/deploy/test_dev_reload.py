@@ -12,14 +12,16 @@ import time
 
 import httpx
 import pytest
+import yaml
 
 from tests.e2e.processes import free_port
 
 from .conftest import script_env
 from .tools import ROOT
 
-# What compose.yaml mounts into each container.
-MOUNTED = ("apps", "config", "mongo_migrations", "deploy", "manage.py")
+# What compose.yaml mounts into each container (its x-app anchor's volumes: ./<path>:/app/<path>).
+MOUNTED = tuple(volume.split(":")[0].removeprefix("./")
+                for volume in yaml.safe_load((ROOT / "compose.yaml").read_text())["x-app"]["volumes"])
 
 
 class DevRole:
