@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from apps.common.context import bind_context
+from tests.in_process_core import core_transport, test_connection_kept
 from tests.openapi import validate_response
 
 API_KEY = "test-key"
@@ -45,6 +46,13 @@ class ApiClient:
 @pytest.fixture
 def api(db):
     return ApiClient()
+
+
+@pytest.fixture
+def core_app(db):
+    """Core's real WSGI app, in process, as an httpx transport for the core client."""
+    with test_connection_kept():
+        yield core_transport()
 
 
 def _uses_database(request) -> bool:

@@ -16,10 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 from django.conf import settings
-from django.core import signals
 from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from django.test import Client
 from django.urls import Resolver404, get_resolver, resolve
 from django.urls.resolvers import URLResolver
@@ -45,6 +43,7 @@ from config.settings.env import parse_service_scopes, service_scope_variable
 from tests.common.assertions import assert_error
 from tests.conftest import ApiClient
 from tests.factories import grant, make_group, make_member, make_user
+from tests.in_process_core import test_connection_kept
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT_KEY, WEB_KEY, TESTS_KEY = "bot-key", "web-key", "test-key"
@@ -345,12 +344,8 @@ class RecordingTransport(httpx.WSGITransport):
 
 @pytest.fixture
 def core_app(db):
-    # As Django's test client does: requests must not close the test's connection (it holds the transaction).
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield RecordingTransport()
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
+    with test_connection_kept():
+        yield RecordingTransport()
 
 
 def endpoint_methods(client_class) -> set[str]:

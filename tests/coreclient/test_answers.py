@@ -6,9 +6,6 @@ from dataclasses import asdict, fields
 
 import httpx
 import pytest
-from django.core import signals
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 
 from apps.coreclient import (
     CoreClient,
@@ -26,14 +23,6 @@ from .timestamps import to_the_millisecond
 
 API_KEY = "bot-key"
 
-
-@pytest.fixture
-def core_app(db):
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield httpx.WSGITransport(app=get_wsgi_application())
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 def rewriting(app: httpx.WSGITransport, change) -> httpx.MockTransport:

@@ -6,9 +6,6 @@ import time
 
 import httpx
 import pytest
-from django.core import signals
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 
 from apps.audit.models import AuditEvent
 from apps.common.context import bind_context
@@ -20,16 +17,6 @@ from .timestamps import to_the_millisecond
 
 API_KEY = "bot-key"
 
-
-@pytest.fixture
-def core_app(db):
-    """Core's real WSGI app, in process. As Django's test client does, requests must not close the test's
-    connection (it holds the test transaction)."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield httpx.WSGITransport(app=get_wsgi_application())
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -3,23 +3,19 @@ unavailable (503 core_unavailable in the envelope), never a KeyError and a 500 i
 
 import httpx
 import pytest
-from django.core import signals
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 
 from apps.coreclient import CoreClient, UnexpectedAnswer
 from apps.dashboard import services
 from apps.dashboard.errors import dashboard_exception_handler
 from apps.dashboard.tokens import DashboardUser
 from tests.factories import grant, make_group, make_member, make_user
+from tests.in_process_core import core_transport, test_connection_kept
 
 
 @pytest.fixture
 def core_without(db, monkeypatch):
     """Web's client of the real core app in process, whose answers lose the named field on the way back."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    app = httpx.WSGITransport(app=get_wsgi_application())
+    app = core_transport()
 
     def install(field: str):
         def handle(request):
@@ -34,9 +30,8 @@ def core_without(db, monkeypatch):
         monkeypatch.setattr(services, "core", lambda: client)
         return client
 
-    yield install
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
+    with test_connection_kept():
+        yield install
 
 
 @pytest.mark.parametrize("group_scoped", [False, True])

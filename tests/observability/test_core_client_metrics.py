@@ -8,9 +8,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from django.core import signals
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from prometheus_client import REGISTRY
 
 from apps.coreclient import AsyncCoreClient, CoreClient, CoreError, CoreUnavailable
@@ -48,14 +45,6 @@ class Delta:
         self.grown = {key: calls(*key) - self.before[key] for key in self.series}
         self.timed = {endpoint: timed(endpoint) - before for endpoint, before in self.timed_before.items()}
 
-
-@pytest.fixture
-def core_app(db):
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield httpx.WSGITransport(app=get_wsgi_application())
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 def _closed_port() -> int:
