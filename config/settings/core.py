@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.moderation",
     "apps.events",
+    "apps.protection",
+    "apps.challenges",
+    "apps.logchannel",
     "apps.accounts",
     "drf_spectacular_sidecar",
 ]
@@ -116,7 +119,7 @@ if MONGODB:
     MIGRATION_MODULES = {
         label: f"mongo_migrations.{label}"
         for label in ("admin", "auth", "contenttypes", "users", "groups", "rbac", "audit", "moderation", "events",
-                      "accounts")
+                      "accounts", "protection", "challenges", "logchannel")
     }
 else:
     DATABASES = {"default": _sqlite_database(DATABASE_URL)}
