@@ -26,6 +26,9 @@ class SystemStatsSerializer(serializers.Serializer):
     leaves_24h = serializers.IntegerField()
     commands_24h = serializers.IntegerField()
     moderation_actions_24h = serializers.IntegerField(help_text="Executed moderation actions")
+    manual_actions_24h = serializers.IntegerField(help_text="Executed moderation actions a person asked for")
+    automated_actions_24h = serializers.IntegerField(
+        help_text="Executed moderation actions an automated protection asked for (actor system:<rule>)")
     generated_at = serializers.DateTimeField()
 
 
@@ -36,6 +39,8 @@ class StatsTotalsSerializer(serializers.Serializer):
     commands = serializers.IntegerField()
     active_members = serializers.IntegerField(help_text="Distinct members who spoke")
     moderation = serializers.DictField(child=serializers.IntegerField(), help_text="Executed actions by type")
+    automated = serializers.DictField(child=serializers.IntegerField(),
+                                      help_text="Executed automated actions (part of moderation) by rule")
 
 
 class StatsPointSerializer(StatsTotalsSerializer):

@@ -37,7 +37,8 @@ def group_stats(*, group: Group, since: datetime, until: datetime, bucket: str) 
     series: dict[datetime, dict] = {}
     moment = first
     while moment < end:
-        series[moment] = {"start": moment, **dict.fromkeys(COUNTERS, 0), "active_members": 0, "moderation": {}}
+        series[moment] = {"start": moment, **dict.fromkeys(COUNTERS, 0), "active_members": 0, "moderation": {},
+                          "automated": {}}
         moment += step
 
     hour_range = {"group": group, "start__gte": first, "start__lt": end}
@@ -54,18 +55,23 @@ def group_stats(*, group: Group, since: datetime, until: datetime, bucket: str) 
     moderation_rows = (
         ModerationAction.objects.filter(group=group, status=ModerationAction.Status.EXECUTED,
                                         created_at__gte=first, created_at__lt=end)
-        .annotate(slot=trunc("created_at")).values("slot", "type").annotate(n=Count("id"))
+        .annotate(slot=trunc("created_at")).values("slot", "type", "rule").annotate(n=Count("id"))
     )
     for row in moderation_rows:
-        if row["slot"] in series:
-            series[row["slot"]]["moderation"][row["type"]] = row["n"]
+        point = series.get(row["slot"])
+        if point is None:
+            continue
+        point["moderation"][row["type"]] = point["moderation"].get(row["type"], 0) + row["n"]
+        if row["rule"]:
+            point["automated"][row["rule"]] = point["automated"].get(row["rule"], 0) + row["n"]
 
     totals: dict = {name: sum(point[name] for point in series.values()) for name in COUNTERS}
-    moderation_totals: dict = defaultdict(int)
-    for point in series.values():
-        for kind, count in point["moderation"].items():
-            moderation_totals[kind] += count
-    totals["moderation"] = dict(moderation_totals)
+    for key in ("moderation", "automated"):
+        summed: dict = defaultdict(int)
+        for point in series.values():
+            for kind, count in point[key].items():
+                summed[kind] += count
+        totals[key] = dict(summed)
     totals["active_members"] = (ActiveMember.objects.filter(**hour_range).values("user").distinct().count())
     return {"group_id": group.pk, "bucket": bucket, "since": first, "until": end, "series": list(series.values()),
             "totals": totals}
@@ -76,9 +82,12 @@ def platform_activity(*, since: datetime) -> dict:
         **{name: Sum(name) for name in COUNTERS}
     )
     executed = ModerationAction.objects.filter(created_at__gte=since, status=ModerationAction.Status.EXECUTED)
+    split = executed.aggregate(total=Count("pk"), automated=Count("pk", filter=~Q(rule="")))
     return {
         **{f"{name}_24h": sums[name] or 0 for name in COUNTERS},
-        "moderation_actions_24h": executed.count(),
+        "moderation_actions_24h": split["total"],
+        "manual_actions_24h": split["total"] - split["automated"],
+        "automated_actions_24h": split["automated"],
     }
 
 
