@@ -48,3 +48,9 @@ ALL_ACTIONS += [AUTH_LOGIN, AUTH_TOKEN_REVOKE]
 # A service's call outside its scope (apps/common/service_scopes.py), refused with 403 service_forbidden.
 SERVICE_FORBIDDEN = "service.forbidden"
 ALL_ACTIONS += [SERVICE_FORBIDDEN]
+
+# Join verification (apps.challenges): each round's start, every answer, and the rounds whose time ran out.
+CHALLENGE_CREATE = "challenge.create"
+CHALLENGE_ANSWER = "challenge.answer"
+CHALLENGE_EXPIRE = "challenge.expire"
+ALL_ACTIONS += [CHALLENGE_CREATE, CHALLENGE_ANSWER, CHALLENGE_EXPIRE]
