@@ -159,7 +159,9 @@ def bot_updates(world: World, bot: str) -> Any:
     with world.lock:
         found = world.bot(bot)
         return {"pending": [dict(u) for u in found.updates], "webhook_url": found.webhook_url,
-                "allowed_updates": found.allowed_updates}
+                "allowed_updates": found.allowed_updates,
+                # long polling: getUpdates requests waiting now, how many were started, updates handed out
+                "polling": found.polling, "poll_generation": found.poll_generation, "delivered": found.delivered}
 
 
 def create_user(world: World, first_name: str, **fields: Any) -> Any:

@@ -8,7 +8,15 @@ import pytest
 from apps.coreclient import CoreClient
 from tgsandbox.client import SandboxClient
 
-from .processes import TEST_KEY, WEBHOOK_SECRET, bot_process, core_process, free_port, sandbox_process
+from .processes import (
+    TEST_KEY,
+    WEBHOOK_SECRET,
+    bot_process,
+    core_process,
+    free_port,
+    polling_bot_process,
+    sandbox_process,
+)
 
 BOT = "@sandbox_mod_bot"
 ALLOWED_UPDATES = ["message", "edited_message", "chat_member", "my_chat_member", "callback_query"]
@@ -16,7 +24,10 @@ _names = itertools.count(1)
 
 
 class Platform:
-    """Core, the sandbox and the bot as real processes, and the handles a test drives them with."""
+    """Core, the sandbox and the bot as real processes, and the handles a test drives them with. The bot takes its
+    updates by webhook here; PollingPlatform runs the same bot with long polling."""
+
+    mode = "webhook"
 
     def __init__(self, tmp):
         self.tmp = tmp
@@ -112,6 +123,11 @@ class Platform:
     def call_mark(self) -> int:
         return self.telegram.calls(since=0, exclude=["getUpdates"])["last_seq"]
 
+    def restart_bot(self):
+        """Stops the bot (SIGTERM, as a deploy does) and starts it again; the sandbox and core keep running."""
+        self.bot.stop()
+        self.bot.start()
+
     @staticmethod
     def wait_for(condition, what: str, timeout: float = 5.0):
         deadline = time.monotonic() + timeout
@@ -123,13 +139,94 @@ class Platform:
         raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture(scope="session")
-def platform(tmp_path_factory):
-    platform = Platform(tmp_path_factory.mktemp("e2e"))
+class PollingPlatform(Platform):
+    """The same platform with the bot on long polling (`manage.py runbot`, BOT_MODE=polling): it fetches its updates
+    with getUpdates from the sandbox; no webhook, no HTTP server, no inbox file.
+
+    `settled()` cannot read an inbox here: python-telegram-bot confirms a batch (the next getUpdates' offset) as
+    soon as it has queued it, before its handlers ran. So the bot is taken as done when the sandbox holds no
+    unconfirmed update and a getUpdates is waiting (it came back for more), the outbox has nothing left to ship,
+    and the bot has neither been handed an update nor called the Bot API for QUIET seconds."""
+
+    mode = "polling"
+    QUIET = 0.5
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.core_port, self.sandbox_port, self.bot_port = free_port(), free_port(), None
+        self.core = core_process(tmp, self.core_port)
+        self.sandbox = sandbox_process(tmp, self.sandbox_port)
+        self.bot = polling_bot_process(tmp, self.core_port, self.sandbox_port, ready=self._polling_since_now)
+        self._activity: tuple | None = None
+        self._quiet_since = 0.0
+        self._seen_seq = 0
+
+    def _polling_since_now(self):
+        """A check made before the bot starts: true once a getUpdates started after that is waiting."""
+        before = self.telegram.pending_updates(BOT)["poll_generation"]
+
+        def polling() -> bool:
+            state = self.telegram.pending_updates(BOT)
+            return state["poll_generation"] > before and state["polling"] > 0
+        return polling
+
+    def start(self):
+        self.core.start()
+        self.sandbox.start()
+        self.telegram = SandboxClient(f"http://127.0.0.1:{self.sandbox_port}", timeout=10)
+        self.api = CoreClient(f"http://127.0.0.1:{self.core_port}", TEST_KEY, timeout=5)
+        self.bot.start()
+        return self
+
+    def point_webhook(self):
+        """No webhook in this mode: the bot deletes any at start (python-telegram-bot does before polling)."""
+
+    def settled(self) -> bool:
+        state = self.telegram.pending_updates(BOT)
+        if state["pending"] or not state["polling"]:
+            return False
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{self.tmp / 'bot-outbox.sqlite3'}?mode=ro", uri=True,
+                                                    timeout=1)) as outbox:
+                unshipped = outbox.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        except sqlite3.Error:
+            return False
+        calls = self.telegram.calls(since=self._seen_seq, exclude=["getUpdates"], bot=BOT)["calls"]
+        if calls:
+            self._seen_seq = calls[-1]["seq"]
+        activity = (state["delivered"], self._seen_seq, unshipped)
+        now = time.monotonic()
+        if activity != self._activity:
+            self._activity, self._quiet_since = activity, now
+            return False
+        return unshipped == 0 and now - self._quiet_since >= self.QUIET
+
+
+def _started(platform: Platform) -> Platform:
     try:
         platform.start()
     except Exception:
         platform.stop()
         raise
+    return platform
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory):
+    platform = _started(Platform(tmp_path_factory.mktemp("e2e")))
     yield platform
     platform.stop()
+
+
+@pytest.fixture(scope="session")
+def polling_platform(tmp_path_factory):
+    platform = _started(PollingPlatform(tmp_path_factory.mktemp("e2e-polling")))
+    yield platform
+    platform.stop()
+
+
+@pytest.fixture(params=["webhook", "polling"])
+def any_platform(request):
+    """The platform in each of the bot's two modes: a test taking it runs once by webhook, once by long polling.
+    Both are session fixtures (started once per test process, on first use)."""
+    return request.getfixturevalue("platform" if request.param == "webhook" else "polling_platform")

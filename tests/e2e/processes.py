@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -38,12 +39,26 @@ def _serving(health: httpx.Response) -> bool:
 
 
 class Process:
-    def __init__(self, name: str, command: list[str], env: dict, health_url: str, log_dir: Path):
+    """`ready` replaces the health URL for a process that serves no HTTP (the polling bot): called with no
+    argument after each start, true once the process is up."""
+
+    def __init__(self, name: str, command: list[str], env: dict, health_url: str | None, log_dir: Path, *,
+                 ready: Callable[[], Callable[[], bool]] | None = None):
         self.name, self.command, self.env, self.health_url = name, command, env, health_url
         self.log_path = log_dir / f"{name}.log"
         self.popen: subprocess.Popen | None = None
+        self.ready = ready
+
+    def _up(self, check: Callable[[], bool] | None) -> bool:
+        if check is not None:
+            return check()
+        try:
+            return _serving(httpx.get(self.health_url, timeout=1, headers={"X-API-Key": TEST_KEY}))
+        except httpx.HTTPError:
+            return False
 
     def start(self, timeout: float = 30) -> "Process":
+        check = self.ready() if self.ready is not None else None  # taken before the start: "up since then"
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(self.command, cwd=ROOT, env={**os.environ, **self.env}, stdout=log,
                                       stderr=subprocess.STDOUT, start_new_session=True)
@@ -51,11 +66,8 @@ class Process:
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {self.log_tail()}")
-            try:
-                if _serving(httpx.get(self.health_url, timeout=1, headers={"X-API-Key": TEST_KEY})):
-                    return self
-            except httpx.HTTPError:
-                pass
+            if self._up(check):
+                return self
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"{self.name} did not become healthy: {self.log_tail()}")
@@ -99,8 +111,8 @@ def sandbox_process(data_dir: Path, port: int) -> Process:
                    f"http://127.0.0.1:{port}/sandbox", data_dir)
 
 
-def bot_process(data_dir: Path, port: int, core_port: int, sandbox_port: int) -> Process:
-    env = {
+def _bot_env(data_dir: Path, core_port: int, sandbox_port: int) -> dict:
+    return {
         "APP_ENV": "development",
         "DJANGO_SETTINGS_MODULE": "config.settings.bot",
         "DATA_DIR": str(data_dir),
@@ -111,9 +123,21 @@ def bot_process(data_dir: Path, port: int, core_port: int, sandbox_port: int) ->
         "CORE_API_KEY": BOT_KEY,
         "LOG_LEVEL": "WARNING",
     }
+
+
+def bot_process(data_dir: Path, port: int, core_port: int, sandbox_port: int) -> Process:
+    env = _bot_env(data_dir, core_port, sandbox_port)
     command = [str(BIN / "uvicorn"), "apps.botgateway.asgi:application", "--host", "127.0.0.1", "--port", str(port),
                "--lifespan", "on", "--no-access-log", "--log-level", "warning"]
     return Process("bot", command, env, f"http://127.0.0.1:{port}/api/health", data_dir)
+
+
+def polling_bot_process(data_dir: Path, core_port: int, sandbox_port: int,
+                        ready: Callable[[], Callable[[], bool]]) -> Process:
+    """The bot in long-polling mode, as `make run-bot BOT_MODE=polling` and deploy/start/bot.sh start it
+    (`manage.py runbot`): no HTTP server, so `ready` (the sandbox seeing its getUpdates) says when it is up."""
+    env = {**_bot_env(data_dir, core_port, sandbox_port), "BOT_MODE": "polling"}
+    return Process("bot-polling", [sys.executable, "manage.py", "runbot"], env, None, data_dir, ready=ready)
 
 
 def web_process(data_dir: Path, port: int, core_port: int, *, name: str = "web", workers: int = 1,
