@@ -39,6 +39,7 @@ async def post_init(application: BotApplication) -> None:
                                 resync=functools.partial(resync, application))
     if isinstance(application.update_processor, PerChatUpdateProcessor):
         application.update_processor.on_processed = data.shipper.update_handled
+    data.flood.application = application  # the flood tasks act through this bot and core client
     await replay_stored_updates(application)
     data.shipper.start()
 

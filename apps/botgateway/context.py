@@ -8,6 +8,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from apps.coreclient import AsyncCoreClient
 
 from .outbox import EventShipper
+from .protection.antiflood import FloodTracker
+from .protection.antiraid import JoinRateTracker
 from .ratelimit import DenialThrottle
 
 # How long Telegram's answers about rights and ownership are reused (each is dropped early by an update about it),
@@ -34,6 +36,9 @@ class BotData:
     owners: TTLCache[tuple[int, int], bool] = field(default_factory=telegram_answers)
     # Which members' denied commands are still answered (and asked of core).
     denials: DenialThrottle = field(default_factory=DenialThrottle)
+    # Antiflood's per-member message counts, and anti-raid's per-chat join counts (in memory, bounded).
+    flood: FloodTracker = field(default_factory=FloodTracker)
+    joins: JoinRateTracker = field(default_factory=JoinRateTracker)
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
