@@ -5,8 +5,10 @@ Telegram's flood limits are about what a bot sends (about 30 messages a second o
 differences:
 - reads that decide a command (is the target the owner? may the bot restrict here?) go straight through;
 - waiting requests are served by priority, not arrival: Telegram actions (ban, restrict, delete, unban...) go ahead
-  of chat replies, per chat and overall. A busy chat's queue of replies (a member flooding commands that are
-  denied) never holds up another member's ban there or anywhere else.
+  of chat replies overall. A busy chat's queue of replies (a member flooding commands that are denied) never holds
+  up another member's ban there or anywhere else;
+- actions are not messages: they take the overall budget only, not the group's 20 a minute (a raid's hundreds of
+  joiners are removed at the overall pace).
 After a 429 every request waits the `retry_after` and is retried, as before.
 
 `DenialThrottle` decides which denials are answered at all: a member denied too often in a short while is ignored
@@ -141,7 +143,8 @@ class SendRateLimiter(BaseRateLimiter[int]):
         chat_id = data.get("chat_id")
         with contextlib.suppress(TypeError, ValueError):
             chat_id = int(chat_id)
-        group = chat_id if (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str) else None
+        in_group = (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str)
+        group = chat_id if in_group and priority != ACTION_PRIORITY else None
         max_retries = rate_limit_args or self._max_retries
         for attempt in range(max_retries + 1):
             try:

@@ -58,7 +58,8 @@ def test_actions_go_ahead_of_other_chats_replies_in_the_overall_budget(action):
 
 
 def test_the_rate_is_kept_whatever_the_order():
-    limiter = SendRateLimiter(overall_max_rate=1000, group_max_rate=2, group_time_period=0.1)
+    # Actions and messages share the overall budget (a group's budget is for messages only).
+    limiter = SendRateLimiter(overall_max_rate=2, overall_time_period=0.1, group_max_rate=1000)
     calls, request = _recorder()
 
     async def scenario():
@@ -149,3 +150,21 @@ def test_a_full_throttle_forgets_the_least_recent_member_only():
         throttle.note(member)
         clock.now += 1
     assert [throttle.quiet(member) for member in (first, second, third)] == [False, True, True]
+
+
+def test_actions_take_the_overall_budget_only_not_the_groups_message_budget():
+    # A group's budget of one message per minute: a raid's 50 removals there go at the overall pace, while a second
+    # reply in that group still waits for the group's minute.
+    limiter = SendRateLimiter(overall_max_rate=1000, group_max_rate=1, group_time_period=60)
+    calls, request = _recorder()
+
+    async def scenario():
+        await _send(limiter, request, "sendMessage", -100, "notice")
+        reply = asyncio.create_task(_send(limiter, request, "sendMessage", -100, "second notice"))
+        bans = [_send(limiter, request, "banChatMember", -100, f"ban {n}") for n in range(50)]
+        await asyncio.wait_for(asyncio.gather(*bans), timeout=5)
+        assert not reply.done()
+        reply.cancel()
+
+    asyncio.run(scenario())
+    assert calls == ["notice", *(f"ban {n}" for n in range(50))]
