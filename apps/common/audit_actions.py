@@ -54,3 +54,7 @@ CHALLENGE_CREATE = "challenge.create"
 CHALLENGE_ANSWER = "challenge.answer"
 CHALLENGE_EXPIRE = "challenge.expire"
 ALL_ACTIONS += [CHALLENGE_CREATE, CHALLENGE_ANSWER, CHALLENGE_EXPIRE]
+
+# The log channel (apps.logchannel): a post the bot could not make in a group's log chat.
+LOG_POST_FAILED = "logchannel.post_failed"
+ALL_ACTIONS += [LOG_POST_FAILED]

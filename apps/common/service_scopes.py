@@ -61,6 +61,10 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "warnings.list": ("warnings", "GET"),
     "warnings.reset": ("warnings-reset", "POST"),
     "warnings.remove": ("warning-remove", "POST"),
+    # apps/logchannel: the log chat's posts, the last welcome (clean-welcome)
+    "log.claim": ("protection-log-claim", "POST"),
+    "log.result": ("protection-log-result", "POST"),
+    "welcome.message": ("protection-welcome-message", "POST"),
     # apps/events
     "events.batch": ("events-batch", "POST"),
     "stats.group": ("stats-group", "GET"),
@@ -86,6 +90,7 @@ BOT = (
     "users.list", "users.create", "users.get",  # members by Telegram id (or @username), created when first seen
     "assignments.list", "assignments.create", "assignments.revoke",  # /roles, /grant, /revoke (core checks the actor)
     "stats.group", "stats.system",  # /stats, /admin_dashboard
+    "log.claim", "log.result", "welcome.message",  # the log channel's poster, clean-welcome
 )
 
 # Web: logins, token revocation, and the lists and writes of the dashboard's pages, API and live feed.

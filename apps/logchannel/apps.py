@@ -6,3 +6,7 @@ class LogchannelConfig(roles.CoreAppConfig):
     name = "apps.logchannel"
     label = "logchannel"
     verbose_name = "Log channel"
+
+    def ready(self):
+        super().ready()
+        from . import receivers  # noqa: F401  (connects the receivers)

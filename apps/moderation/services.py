@@ -17,6 +17,7 @@ from apps.rbac.services import outrank_require, permission_require
 from apps.users.models import User
 
 from .models import ModerationAction, Warning
+from .signals import action_completed
 
 Type = ModerationAction.Type
 
@@ -172,6 +173,7 @@ def moderation_action_complete(*, action: ModerationAction, status: str, error: 
                 reason=error[:255],
                 details={"type": locked.type, "action_id": str(locked.pk), "status": status},
             )
+            action_completed.send(sender=ModerationAction, action=locked)
     return locked
 
 

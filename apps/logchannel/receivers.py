@@ -1,0 +1,24 @@
+"""What the log channel listens to: moderation's completions (inside their transaction) and protection's settings
+changes and raid switches (after they committed)."""
+
+from django.dispatch import receiver
+
+from apps.moderation.signals import action_completed
+from apps.protection.signals import raid_changed, settings_changed
+
+from .services import log_action_completed, log_raid_changed, log_settings_changed
+
+
+@receiver(action_completed, dispatch_uid="logchannel.action_completed")
+def _action_completed(sender, *, action, **kwargs):
+    log_action_completed(action=action)
+
+
+@receiver(settings_changed, dispatch_uid="logchannel.settings_changed")
+def _settings_changed(sender, *, group, actor, changed, **kwargs):
+    log_settings_changed(group=group, actor=actor, changed=changed)
+
+
+@receiver(raid_changed, dispatch_uid="logchannel.raid_changed")
+def _raid_changed(sender, *, group, actor, active, until, **kwargs):
+    log_raid_changed(group=group, actor=actor, active=active, until=until)

@@ -1,0 +1,226 @@
+"""The log channel: what happened in a group, told in its log chat.
+
+Core writes a LogEntry, its text rendered here in Telegram's HTML, in the same transaction as each completed
+moderation action (manual or automated) and for each settings change or raid switch, in groups with a log chat.
+A bot claims entries for a lease (`LEASE_SECONDS`: unclaimed again after it, so a bot that dies holding them loses
+nothing), posts them and reports each one sent or failed; the first failure since the log chat was set is to be
+said in the group (`report_in_group`), the later ones only recorded.
+
+Also here: the group's last welcome message (clean-welcome deletes it when the next is sent), kept in core so that a
+restarted bot, or another replica, still knows it.
+"""
+
+import html
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.audit.services import audit_record
+from apps.common import audit_actions as actions
+from apps.common.db import atomic_attempts
+from apps.common.errors import ConflictError
+from apps.groups.models import Group
+from apps.moderation.models import ModerationAction
+from apps.users.models import User
+from apps.users.selectors import user_display_name
+
+from .models import LogEntry, LogFailureReport, WelcomeMessage
+
+LEASE_SECONDS = 60
+TELEGRAM_TEXT_LIMIT = 4096
+_VALUE_LIMIT = 200  # a changed setting's before/after, as shown in the log (a welcome text can be 4096 long)
+
+_DONE = {
+    "ban": "BANNED", "unban": "UNBANNED", "kick": "KICKED", "mute": "MUTED", "unmute": "UNMUTED", "warn": "WARNED",
+    "unwarn": "UNWARNED", "promote": "PROMOTED", "demote": "DEMOTED", "pin": "PINNED", "unpin": "UNPINNED",
+    "delete": "DELETED", "purge": "PURGED",
+}
+
+
+def _escape(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _user_html(user: User) -> str:
+    name = _escape(user_display_name(user.display_name, user.telegram_username, user.username))
+    if user.telegram_user_id is None:
+        return name
+    return f'<a href="tg://user?id={user.telegram_user_id}">{name}</a> [<code>{user.telegram_user_id}</code>]'
+
+
+def _actor_html(actor: User | None, rule: str = "") -> str:
+    if rule:
+        return f"<code>system:{_escape(rule)}</code>"
+    return _user_html(actor) if actor is not None else "<code>system</code>"
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def message_link(telegram_chat_id: int, message_id: int | None) -> str | None:
+    """The t.me link to a message of a supergroup (a basic group's messages have none)."""
+    chat = str(telegram_chat_id)
+    if message_id is None or not chat.startswith("-100"):
+        return None
+    return f"https://t.me/c/{chat[4:]}/{message_id}"
+
+
+def _header(group: Group, tag: str) -> list[str]:
+    return [f"<b>{_escape(group.title)}</b> [<code>{group.telegram_chat_id}</code>]", f"#{tag}"]
+
+
+def _finish(lines: list[str]) -> str:
+    return _clip("\n".join(lines), TELEGRAM_TEXT_LIMIT)
+
+
+def render_action(action: ModerationAction) -> str:
+    group = action.group
+    lines = _header(group, _DONE.get(action.type, action.type.upper()))
+    lines.append(f"<b>By:</b> {_actor_html(action.actor, action.rule)}")
+    if action.target is not None:
+        lines.append(f"<b>User:</b> {_user_html(action.target)}")
+    if action.until is not None:
+        lines.append(f"<b>Until:</b> {_when(action.until)}")
+    if action.reason:
+        lines.append(f"<b>Reason:</b> {_escape(_clip(action.reason, 1024))}")
+    if action.status == ModerationAction.Status.FAILED:
+        lines.append(f"<b>Outcome:</b> failed: {_escape(_clip(action.error, 1024))}")
+    else:
+        lines.append("<b>Outcome:</b> done")
+    link = message_link(group.telegram_chat_id, action.telegram_message_id)
+    if link:
+        lines.append(f'<a href="{link}">Go to the message</a>')
+    return _finish(lines)
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "none"
+    if value is True:
+        return "on"
+    if value is False:
+        return "off"
+    return _escape(_clip(str(value), _VALUE_LIMIT))
+
+
+def render_settings_change(group: Group, actor: User | None, changed: dict) -> str:
+    lines = _header(group, "SETTINGS")
+    lines.append(f"<b>By:</b> {_actor_html(actor)}")
+    for field, (before, after) in sorted(changed.items()):
+        lines.append(f"• <code>{_escape(field)}</code>: {_shown(before)} → {_shown(after)}")
+    return _finish(lines)
+
+
+def render_raid_switch(group: Group, actor: User | None, active: bool, until: datetime | None) -> str:
+    lines = _header(group, "RAID_ON" if active else "RAID_OFF")
+    lines.append(f"<b>By:</b> {_actor_html(actor, '' if actor is not None else 'antiraid')}")
+    if active and until is not None:
+        lines.append(f"<b>Until:</b> {_when(until)}")
+    lines.append("Raid mode is on: new members are stopped at the door." if active else "Raid mode is off.")
+    return _finish(lines)
+
+
+def log_entry_write(*, group: Group, kind: str, text: str, action: ModerationAction | None = None) -> LogEntry | None:
+    """The entry for the group's log chat; None (nothing written) when the group has none. Joins the caller's
+    transaction."""
+    if group.log_chat_id is None:
+        return None
+    return LogEntry.objects.create(group=group, log_chat_id=group.log_chat_id, kind=kind, action=action, text=text)
+
+
+def log_action_completed(*, action: ModerationAction) -> LogEntry | None:
+    group = Group.objects.get(pk=action.group_id)  # fresh: the log chat as it is in this transaction
+    if group.log_chat_id is None:
+        return None
+    action.group = group
+    return log_entry_write(group=group, kind=LogEntry.Kind.ACTION, text=render_action(action), action=action)
+
+
+def log_settings_changed(*, group: Group, actor: User | None, changed: dict) -> LogEntry | None:
+    for attempt in atomic_attempts():
+        with attempt:
+            group = Group.objects.get(pk=group.pk)
+            if "log_chat_id" in changed:
+                # A log chat set (again): its first failed post is to be said in the group again.
+                LogFailureReport.objects.filter(group=group).delete()
+            entry = log_entry_write(group=group, kind=LogEntry.Kind.SETTINGS,
+                                    text=render_settings_change(group, actor, changed))
+    return entry
+
+
+def log_raid_changed(*, group: Group, actor: User | None, active: bool, until: datetime | None) -> LogEntry | None:
+    for attempt in atomic_attempts():
+        with attempt:
+            group = Group.objects.get(pk=group.pk)
+            entry = log_entry_write(group=group, kind=LogEntry.Kind.RAID,
+                                    text=render_raid_switch(group, actor, active, until))
+    return entry
+
+
+def log_entries_claim(*, limit: int, now: datetime | None = None) -> list[LogEntry]:
+    """Up to `limit` pending entries, oldest first, each leased to this caller for LEASE_SECONDS: one conditional
+    update per entry, so of two bots claiming at once each entry goes to one."""
+    now = now or timezone.now()
+    lease_end = now + timedelta(seconds=LEASE_SECONDS)
+    candidates = list(
+        LogEntry.objects.select_related("group")
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
+                                status=LogEntry.Status.PENDING)
+        .order_by("created_at", "id")[:limit]
+    )
+    claimed = []
+    for entry in candidates:
+        won = LogEntry.objects.filter(pk=entry.pk, status=LogEntry.Status.PENDING,
+                                      claimed_until=entry.claimed_until).update(claimed_until=lease_end,
+                                                                                claims=entry.claims + 1)
+        if won:
+            entry.claimed_until, entry.claims = lease_end, entry.claims + 1
+            claimed.append(entry)
+    return claimed
+
+
+def log_entry_complete(*, entry: LogEntry, status: str, error: str = "") -> bool:
+    """Records the post's outcome. Answers whether to say in the group that the log chat cannot be posted to: true
+    for the first failure since the log chat was set. A failure is on the audit trail."""
+    for attempt in atomic_attempts():
+        with attempt:
+            done = LogEntry.objects.filter(pk=entry.pk, status=LogEntry.Status.PENDING).update(
+                status=status, error=error if status == LogEntry.Status.FAILED else "", completed_at=timezone.now(),
+                claimed_until=None,
+            )
+            if not done:
+                current = LogEntry.objects.filter(pk=entry.pk).values_list("status", flat=True).first()
+                raise ConflictError(f"Log entry {entry.pk} was already reported ({current})")
+            report = False
+            if status == LogEntry.Status.FAILED:
+                if not LogFailureReport.objects.filter(group_id=entry.group_id,
+                                                       log_chat_id=entry.log_chat_id).exists():
+                    LogFailureReport.objects.create(group_id=entry.group_id, log_chat_id=entry.log_chat_id,
+                                                    error=error[:1024])
+                    report = True
+                audit_record(action=actions.LOG_POST_FAILED, result="failure", target_type="group",
+                             target_id=entry.group_id, group_id=entry.group_id, reason=error[:255],
+                             details={"log_entry_id": str(entry.pk), "log_chat_id": entry.log_chat_id,
+                                      "reported_in_group": report})
+    return report
+
+
+def welcome_message_swap(*, group: Group, telegram_message_id: int) -> int | None:
+    """Remembers the group's new welcome message and answers the one before it (None when there was none)."""
+    for attempt in atomic_attempts():
+        with attempt:
+            current = WelcomeMessage.objects.filter(group=group).first()
+            if current is None:
+                WelcomeMessage.objects.create(group=group, telegram_message_id=telegram_message_id)
+                previous = None
+            else:
+                previous = current.telegram_message_id
+                current.telegram_message_id = telegram_message_id
+                current.save(update_fields=["telegram_message_id", "updated_at"])
+    return previous if previous != telegram_message_id else None
