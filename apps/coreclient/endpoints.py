@@ -177,6 +177,24 @@ class Endpoints:
         return self._send(Call("audit_feed", "GET", "/api/audit/events", params={"after": after, "limit": limit},
                                retry=True))
 
+    # -- the log channel's posts, and the last welcome (clean-welcome): core's JSON
+    def log_claim(self, *, limit: int = 50) -> dict:
+        """{"items": [{"id", "telegram_chat_id", "log_chat_id", "text"}]}, each leased for 60 s."""
+        # Not retried: a lost answer's entries are claimable again once their lease runs out.
+        return self._send(Call("log_claim", "POST", "/api/protection/log/claim", json={"limit": limit}))
+
+    def log_result(self, entry_id: str, *, status: str, error: str | None = None) -> dict:
+        """{"report_in_group": bool}. A second report of one entry is refused with 409 conflict."""
+        path = f"/api/protection/log/{object_id(entry_id, 'entry_id')}/result"
+        return self._send(Call("log_result", "POST", path, json=compact({"status": status, "error": error}),
+                               retry=True))
+
+    def welcome_message(self, *, telegram_chat_id: int, telegram_message_id: int) -> dict:
+        """{"previous_message_id": int | None}: the welcome to delete (None when there was none)."""
+        body = {"telegram_chat_id": telegram_chat_id, "telegram_message_id": telegram_message_id}
+        # Sent again, the same message id answers None: nothing is deleted twice.
+        return self._send(Call("welcome_message", "POST", "/api/protection/welcome-message", json=body, retry=True))
+
     # -- accounts: web's logins and its token revocation store
     def verify_credentials(self, *, username: str, password: str, client_ip: str | None = None):
         body = compact({"username": username, "password": password, "client_ip": client_ip})
