@@ -30,8 +30,9 @@ Type a message to send it. Sandbox commands:
   /reply <id> <text>      reply to message <id>
   /anon <text>            post anonymously as the group (you must be an admin)
   /edit <id> <text>       edit your message <id>
-  /press <id> <data>      press the inline button with callback_data <data> under message <id>
+  /press <id> <data>      press the inline button with callback_data (or label) <data> under message <id>
   /join [user]            join the current group (or add <user> to it)
+  /raid <n> [seconds]     <n> fresh users join the current group within [seconds] (a join flood)
   /leave                  leave the current group
   /upgrade                upgrade the current basic group to a supergroup
   /users /chats /members  list people, groups, members of the current group
@@ -41,7 +42,7 @@ Type a message to send it. Sandbox commands:
   /sandbox                this help;  /quit  leave
   //text                  send "/text" literally"""
 
-META = {"/as", "/in", "/reply", "/anon", "/edit", "/press", "/join", "/leave", "/upgrade", "/users", "/chats",
+META = {"/as", "/in", "/reply", "/anon", "/edit", "/press", "/join", "/raid", "/leave", "/upgrade", "/users", "/chats",
         "/members", "/history", "/calls", "/wait", "/sandbox", "/quit", "/exit"}
 QUIET = ("getUpdates",)
 
@@ -75,7 +76,8 @@ def format_message(message: dict[str, Any], *, here: int | None = None) -> str:
         service = [k for k in message if k in ("new_chat_members", "left_chat_member", "pinned_message",
                                                  "migrate_to_chat_id", "migrate_from_chat_id")]
         body = f"<{', '.join(service) or 'service message'}>"
-    buttons = [b.get("text") for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    buttons = [f"{b.get('text')} -> {b['callback_data']}" if b.get("callback_data") else b.get("text")
+               for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
     markup = f"  [{' | '.join(buttons)}]" if buttons else ""
     return f"#{message['message_id']} {who}{where}{reply}: {body}{markup}"
 
@@ -200,15 +202,24 @@ class BotChat:
                 self.out(format_message(edited) + " (edited)")
                 self.show_activity()
             else:
-                self.client.press_button(self.chat, int(message_id), self.user["id"], text)
+                data = self._button_data(int(message_id), text)
+                press = self.client.press_button(self.chat, int(message_id), self.user["id"], data)
                 self.out(f"  {self.who} pressed [{text}]")
                 self.show_activity()
+                self._show_answer(press["id"])
         elif command == "/anon":
             self._send(rest, anonymous=True)
         elif command == "/join":
             self.client.add_member(self.chat, rest or self.user["id"],
                                    **({"by": self.user["id"]} if rest else {}))
             self.out(f"  {rest or self.who} joined {self.chat_title}")
+            self.show_activity()
+        elif command == "/raid":
+            count, _, seconds = rest.partition(" ")
+            if not count.isdigit():
+                raise SandboxError("usage: /raid <n> [seconds]")
+            joined = self.client.join_flood(self.chat, int(count), float(seconds or 0))
+            self.out(f"  {len(joined)} people joined {self.chat_title}")
             self.show_activity()
         elif command == "/leave":
             self.client.leave(self.chat, self.user["id"])
@@ -222,6 +233,27 @@ class BotChat:
         else:
             self._listing(command, rest)
         return True
+
+    def _button_data(self, message_id: int, wanted: str) -> str:
+        """The callback_data of the button ``wanted`` names: its data, or else its label."""
+        user = self.user["id"] if isinstance(self.chat, str) else None
+        found = [m for m in self.client.messages(self.chat, since_id=message_id - 1, user=user)
+                 if m["message_id"] == message_id]
+        buttons = [b for m in found for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+        if any(b.get("callback_data") == wanted for b in buttons):
+            return wanted
+        by_label = [b["callback_data"] for b in buttons if b.get("text") == wanted and b.get("callback_data")]
+        return by_label[0] if by_label else wanted  # unknown: the sandbox says so
+
+    def _show_answer(self, query_id: str) -> None:
+        """What the presser sees: the bot's answerCallbackQuery text (a toast, or an alert)."""
+        answer = self.client.callback_answer(query_id)
+        if not answer["answered"]:
+            self.out("  (the bot has not answered the press: the button keeps spinning)")
+            return
+        shown = answer["answer"] or {}
+        kind = "alert" if shown.get("show_alert") else "toast"
+        self.out(f"  {kind}: {shown.get('text') or '(no text)'}")
 
     def _listing(self, command: str, rest: str) -> None:
         if command == "/users":

@@ -139,6 +139,29 @@ class SandboxClient:
         return self._call("POST", f"/sandbox/chats/{_ref(chat)}/messages/{message_id}/press",
                           {"user": user, "data": data})
 
+    def callback_answer(self, query_id: str, *, wait: float = 0) -> dict:
+        """The bot's answerCallbackQuery for a press (``press_button(...)["id"]``): answered, text, show_alert."""
+        return self._call("GET", f"/sandbox/callback_queries/{_ref(query_id)}", params={"wait": wait})
+
+    def forward_message(self, chat: Any, user: Any, from_chat: Any, message_id: int) -> dict:
+        """``user`` forwards a message (a channel's post, say) into ``chat``; it carries forward_origin."""
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/forward",
+                          {"from": user, "from_chat": from_chat, "message_id": message_id})
+
+    def join_flood(self, chat: Any, count: int, seconds: float = 0, *, prefix: str = "joiner") -> list[dict]:
+        """``count`` fresh users join ``chat`` spread over ``seconds``; returns after the last one joined, with
+        each ``{"user", "joined_at"}`` (sandbox time, as the call log's ``date``)."""
+        timeout = max(self.http.timeout.read or 30.0, seconds + 30.0)
+        try:
+            response = self.http.post(f"/sandbox/chats/{_ref(chat)}/join_flood", timeout=timeout,
+                                      json={"count": count, "seconds": seconds, "prefix": prefix})
+        except httpx.HTTPError as exc:
+            raise SandboxError(f"the sandbox at {self.url} is not reachable: {exc}", 503) from exc
+        payload = response.json()
+        if not payload.get("ok"):
+            raise SandboxError(payload.get("description", "error"), response.status_code)
+        return payload["result"]
+
     def start_bot(self, user: Any, bot: Any = None) -> dict:
         return self._call("POST", "/sandbox/private/start", self._clean(user=user, bot=bot))
 

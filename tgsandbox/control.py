@@ -10,6 +10,7 @@ which the app answers with 400 ``bad control request``.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable
@@ -226,6 +227,24 @@ def press(world: World, chat: str, message_id: str, user: Any, data: str) -> Any
     return world.press_button(chat, int(message_id), user, data)
 
 
+async def callback_answer(world: World, query_id: str, wait: float) -> Any:
+    """The bot's answer to a press, waiting up to ``wait`` s for it."""
+    found = await _wait_until(world, lambda: [1] if world.callback_answer(query_id)["answered"] else [], wait)
+    del found
+    return world.callback_answer(query_id)
+
+
+def forward(world: World, chat: str, user: Any, from_chat: Any, message_id: int) -> Any:
+    message = world.forward_message(chat, user, from_chat, message_id)
+    with world.lock:
+        return world.message_dict(message)
+
+
+async def join_flood(world: World, chat: str, count: int, seconds: float, prefix: str) -> Any:
+    """Runs in a thread: the joins are spread over ``seconds`` while the sandbox goes on serving the bot."""
+    return await asyncio.to_thread(world.join_flood, chat, count, seconds, prefix=prefix)
+
+
 def upgrade(world: World, chat: str, by: Any) -> Any:
     return _chat_view(world, world.upgrade_group(chat, by=by))
 
@@ -319,6 +338,12 @@ ROUTES = [
     Route("POST", "/sandbox/chats/{chat}/messages/{message_id}/delete", delete_message),
     Route("POST", "/sandbox/chats/{chat}/messages/{message_id}/press", press,
           body={"user": required("user"), "data": required("data")}),
+    Route("POST", "/sandbox/chats/{chat}/forward", forward, body={
+        "user": required("from"), "from_chat": required("from_chat"), "message_id": required("message_id", int)}),
+    Route("GET", "/sandbox/callback_queries/{query_id}", callback_answer, query={"wait": optional("wait", 0, float)}),
+    Route("POST", "/sandbox/chats/{chat}/join_flood", join_flood, body={
+        "count": required("count", int), "seconds": optional("seconds", 0.0, float),
+        "prefix": optional("prefix", "joiner", str)}),
     Route("POST", "/sandbox/chats/{chat}/upgrade", upgrade, body={"by": BY}),
     Route("POST", "/sandbox/private/start", _private(World.start_bot),
           body={"user": required("user"), "bot": optional("bot")}),

@@ -123,3 +123,59 @@ def test_format_call_shortens_results():
             "result": {"message_id": 5, "chat": {}}}
     assert format_call(call) == f"  api  sendMessage(chat_id=-100, text={'x' * 57}...) -> <message 5>"
     telegram.Bot  # noqa: B018 - PTB stays importable alongside botchat
+
+
+class ButtonBot(threading.Thread):
+    """Answers "/verify" with a button challenge; a press on the right button is answered with an alert."""
+
+    def __init__(self, demo):
+        super().__init__(daemon=True)
+        self.demo = demo
+        self.stopping = threading.Event()
+        self.ready = threading.Event()
+
+    def run(self):
+        asyncio.run(self.main())
+
+    async def main(self):
+        async with self.demo.bot() as bot:
+            self.ready.set()
+            offset = 0
+            while not self.stopping.is_set():
+                try:
+                    updates = await bot.get_updates(offset=offset, timeout=1,
+                                                    allowed_updates=["message", "callback_query"])
+                except TelegramError:
+                    return
+                for update in updates:
+                    offset = update.update_id + 1
+                    if update.message and update.message.text == "/verify":
+                        human = f"cap:{update.message.from_user.id}:ok"
+                        keyboard = telegram.InlineKeyboardMarkup([[
+                            telegram.InlineKeyboardButton("I am human", callback_data=human),
+                            telegram.InlineKeyboardButton("I am a bot", callback_data="cap:0:no")]])
+                        await update.message.reply_text("Press a button", reply_markup=keyboard)
+                    elif update.callback_query and update.callback_query.data.endswith(":ok"):
+                        await update.callback_query.answer("Welcome!", show_alert=True)
+                    # the wrong button is left unanswered
+
+
+def test_pressing_a_button_shows_the_bots_answer(demo):
+    bot = ButtonBot(demo)
+    bot.start()
+    assert bot.ready.wait(5)
+    try:
+        lines = scripted("/as carol", "/verify", "/history 1", "/press 8 I am human", "/press 8 cap:0:no",
+                         "/press 8 nonsense")
+        output: list[str] = []
+        run_botchat(demo.url, input_fn=lines, output=output.append, settle=0.3, max_wait=2)
+    finally:
+        bot.stopping.set()
+        demo.world.reset()
+        bot.join(5)
+    text = "\n".join(output)
+    assert f"[I am human -> cap:{demo.carol.id}:ok | I am a bot -> cap:0:no]" in text
+    assert "  @carol pressed [I am human]" in text
+    assert "answerCallbackQuery(" in text and "  alert: Welcome!" in text
+    assert "  (the bot has not answered the press: the button keeps spinning)" in text
+    assert "  sandbox: the message has no button with callback_data 'nonsense'" in text

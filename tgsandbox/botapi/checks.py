@@ -60,10 +60,11 @@ def resolve_chat(call: Call, access: str = "write", name: str = "chat_id") -> Ch
         if access == "write" and not me.present:
             raise forbidden("bot is not a member of the group chat")
     else:
+        kind = "channel" if chat.type == "channel" else "supergroup"
         if me.status == "kicked":
-            raise forbidden("bot was kicked from the supergroup chat")
+            raise forbidden(f"bot was kicked from the {kind} chat")
         if access == "write" and not me.present:
-            raise forbidden("bot is not a member of the supergroup chat")
+            raise forbidden(f"bot is not a member of the {kind} chat")
     return chat
 
 
@@ -162,11 +163,44 @@ def parse_reply_markup(call: Call) -> dict[str, Any] | None:
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise bad_request("can't parse inline keyboard button: InlineKeyboardMarkup must be an Array of "
                               "Arrays of InlineKeyboardButton")
+        for row in rows:
+            for button in row:
+                _check_inline_button(button)
         return markup
     return None  # reply keyboards and ForceReply are not part of the Message object
 
 
+# What an inline button does; exactly one (the Bot API server takes the first it finds).
+INLINE_BUTTON_ACTIONS = ("url", "callback_data", "web_app", "login_url", "switch_inline_query",
+                         "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
+                         "callback_game", "pay")
+MAX_CALLBACK_DATA_BYTES = 64
+
+
+def _check_inline_button(button: Any) -> None:
+    """InlineKeyboardButton as the Bot API server parses it: a string text, an action; callback_data 1-64 bytes
+    (longer: BUTTON_DATA_INVALID; empty counts as no action)."""
+    if not isinstance(button, dict):
+        raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+    if "text" not in button:
+        raise bad_request('can\'t parse inline keyboard button: Can\'t find field "text"')
+    if not isinstance(button["text"], str):
+        raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
+    if "callback_data" in button:
+        data = button["callback_data"]
+        if not isinstance(data, str):
+            raise bad_request('can\'t parse inline keyboard button: Field "callback_data" must be of type String')
+        if len(data.encode("utf-8")) > MAX_CALLBACK_DATA_BYTES:
+            raise bad_request("BUTTON_DATA_INVALID")
+    if not any(button.get(action) not in (None, "") for action in INLINE_BUTTON_ACTIONS):
+        raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+
+
 def check_can_send(call: Call, chat: Chat) -> None:
+    if chat.type == "channel":
+        if not bot_rights(call, chat).get("can_post_messages"):
+            raise bad_request("need administrator rights in the channel chat")
+        return
     if chat.is_group:
         me = call.world.member(chat, call.bot.id)
         if not call.world.permissions_of(chat, me)["can_send_messages"]:

@@ -61,15 +61,8 @@ def forward_message(call: Call) -> Any:
     if original.is_service or original.text is None:
         raise bad_request("message can't be forwarded")
     world = call.world
-    if original.forward_origin:
-        origin = original.forward_origin
-    elif original.sender_chat_id is not None:
-        origin = {"type": "chat", "date": original.date,
-                  "sender_chat": world.chats[original.sender_chat_id].short_dict(world)}
-    else:
-        origin = {"type": "user", "date": original.date, "sender_user": world.user_dict(original.from_id)}
     message = deliver_bot_message(call, chat, text=original.text, entities=list(original.entities),
-                                   forward_origin=origin)
+                                   forward_origin=world.forward_origin_of(original))
     return world.message_dict(message)
 
 

@@ -55,6 +55,7 @@ class World(Membership, Messaging, Serialization, Instruments):
         self._group_ids = itertools.count(4_000_000_001)
         self._supergroup_ids = itertools.count(1_002_000_000_001)
         self._callback_ids = itertools.count(4_000_000_000_000_001)
+        self._joiner_numbers: dict[str, int] = {}
 
     def reset(self) -> None:
         """Forget everything (bots, users, chats, logs, faults); rate limits return to Telegram's defaults."""

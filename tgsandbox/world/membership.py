@@ -10,20 +10,30 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import SandboxError
-from .model import ADMIN_RIGHTS, ALL_RIGHTS, BASIC_GROUP_ADMIN_RIGHTS, PERMISSION_FIELDS, Chat, Member, User
+from .model import (
+    ADMIN_RIGHTS,
+    ALL_RIGHTS,
+    BASIC_GROUP_ADMIN_RIGHTS,
+    CHANNEL_RIGHTS,
+    PERMISSION_FIELDS,
+    Chat,
+    Member,
+    User,
+)
 
 
 class Membership:
     """Mixin of :class:`~tgsandbox.world.World`: chats, members, their rights and permissions."""
 
     def rights_of(self, chat: Chat, member: Member) -> dict[str, bool]:
+        names = ADMIN_RIGHTS + CHANNEL_RIGHTS if chat.type == "channel" else ADMIN_RIGHTS
         if member.status == "creator":
-            return dict(ALL_RIGHTS)
+            return dict.fromkeys(names, True)
         if member.status == "administrator":
             if chat.type == "group":
                 return dict(BASIC_GROUP_ADMIN_RIGHTS)
-            return {right: bool(member.rights.get(right)) for right in ADMIN_RIGHTS}
-        return dict.fromkeys(ADMIN_RIGHTS, False)
+            return {right: bool(member.rights.get(right)) for right in names}
+        return dict.fromkeys(names, False)
 
     def permissions_of(self, chat: Chat, member: Member) -> dict[str, bool]:
         """What a member may do as a participant (admins: everything)."""
@@ -59,8 +69,8 @@ class Membership:
                     permissions: dict[str, bool] | None = None, chat_id: int | None = None) -> Chat:
         """A group or supergroup created by ``owner``; ``members`` join right away (as plain members). ``chat_id``:
         a fixed id (the demo world's), else the next of its kind."""
-        if type not in ("group", "supergroup"):
-            raise SandboxError("type must be 'group' or 'supergroup'")
+        if type not in ("group", "supergroup", "channel"):
+            raise SandboxError("type must be 'group', 'supergroup' or 'channel'")
         with self.lock:
             owner_user = self.user(owner)
             if type == "group" and username:
@@ -74,15 +84,16 @@ class Membership:
                 chat.permissions.update(permissions)
             chat.members[owner_user.id] = Member(user_id=owner_user.id, status="creator")
             self.chats[chat_id] = chat
-            self.add_message(chat, from_id=owner_user.id, service=(
-                {"group_chat_created": True} if type == "group" else {"supergroup_chat_created": True}))
+            created = {"group": "group_chat_created", "supergroup": "supergroup_chat_created",
+                       "channel": "channel_chat_created"}[type]
+            self.add_message(chat, from_id=owner_user.id, service={created: True})
             for ref in members:
                 self.add_member(chat, ref, by=owner_user)
             return chat
 
     def _next_chat_id(self, type: str) -> int:
         """The next free id of a group or supergroup (a chat created with a fixed id may hold the next one)."""
-        ids = self._supergroup_ids if type == "supergroup" else self._group_ids
+        ids = self._group_ids if type == "group" else self._supergroup_ids  # channels share the -100... ids
         chat_id = -next(ids)
         while chat_id in self.chats:
             chat_id = -next(ids)
@@ -109,18 +120,26 @@ class Membership:
             if by is not None and actor.id != target.id and not self.member(chat, actor.id).present:
                 raise SandboxError(f"{actor.label} is not in {chat.title}")
             new = Member(user_id=target.id, status="member", invited_by=actor.id if actor.id != target.id else None)
+            if old.status == "restricted" and status == "member":
+                # A restriction outlives leaving: who comes back is a restricted member again (Telegram keeps it).
+                new = old.copy()
+                new.is_member = True
+                new.invited_by = actor.id if actor.id != target.id else None
             if status == "administrator":
-                if chat.type == "supergroup" and not self.rights_of(chat, self.member(chat, actor.id)).get(
+                if chat.type != "group" and not self.rights_of(chat, self.member(chat, actor.id)).get(
                         "can_promote_members") and actor.id != target.id:
                     raise SandboxError(f"{actor.label} cannot appoint admins")
                 new.status = "administrator"
-                new.rights = _rights_with_manage({**dict.fromkeys(ADMIN_RIGHTS, False), **(rights or ALL_RIGHTS)})
+                names = ADMIN_RIGHTS + CHANNEL_RIGHTS if chat.type == "channel" else ADMIN_RIGHTS
+                new.rights = _rights_with_manage({**dict.fromkeys(names, False),
+                                                  **(rights or dict.fromkeys(names, True))})
                 new.promoted_by = actor.id
                 new.custom_title = custom_title
                 new.is_anonymous = is_anonymous
             chat.members[target.id] = new
             self._member_changed(chat, target.id, old, new, actor.id)
-            self._service(chat, actor.id, new_chat_members=[target.id])
+            if chat.type != "channel":  # a channel posts no join notices
+                self._service(chat, actor.id, new_chat_members=[target.id])
             return new
 
     def remove_member(self, chat: Any, user: Any, *, by: Any = None, ban: bool = False,
@@ -146,11 +165,14 @@ class Membership:
                 new = Member(user_id=target.id, status="kicked", until_date=self.normalize_until(until_date))
             elif kicked and target.is_bot:
                 new = Member(user_id=target.id, status="kicked")
+            elif old.status == "restricted":
+                new = old.copy()  # leaving keeps a restriction: "restricted", is_member false
+                new.is_member = False
             else:
                 new = Member(user_id=target.id, status="left")
             chat.members[target.id] = new
             self._member_changed(chat, target.id, old, new, actor.id)
-            if old.present:
+            if old.present and chat.type != "channel":
                 self._service(chat, actor.id, left_chat_member=target.id)
             return new
 
@@ -250,7 +272,7 @@ class Membership:
 
 def _rights_with_manage(rights: dict[str, bool]) -> dict[str, bool]:
     """can_manage_chat is implied by any other administrator privilege."""
-    rights = {k: bool(v) for k, v in rights.items() if k in ADMIN_RIGHTS}
+    rights = {k: bool(v) for k, v in rights.items() if k in ADMIN_RIGHTS + CHANNEL_RIGHTS}
     if any(v for k, v in rights.items() if k != "can_manage_chat"):
         rights["can_manage_chat"] = True
     return rights

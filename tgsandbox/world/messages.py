@@ -82,7 +82,7 @@ class Messaging:
 
     def send_message(self, chat: Any, user: Any, text: str, *, reply_to: int | None = None,
                      anonymous: bool | None = None, entities: list[dict[str, Any]] | None = None,
-                     parse_mode: str | None = None) -> Message:
+                     parse_mode: str | None = None, forward_origin: dict[str, Any] | None = None) -> Message:
         """``user`` writes ``text`` in a group (``chat``), or privately to a bot (``chat`` = the bot).
 
         Admins with ``is_anonymous`` post as the group (``from`` = @GroupAnonymousBot, ``sender_chat``
@@ -101,8 +101,14 @@ class Messaging:
                     raise SandboxError(f"{target_chat.title} was upgraded; write in chat {target_chat.migrated_to}")
                 if not member.present:
                     raise SandboxError(f"{sender.label} is not a member of {target_chat.title} ({member.status})")
-                if not self.permissions_of(target_chat, member)["can_send_messages"]:
-                    raise SandboxError(f"{sender.label} is restricted in {target_chat.title} and cannot send messages")
+                if target_chat.type == "channel":
+                    if not self.rights_of(target_chat, member).get("can_post_messages"):
+                        raise SandboxError("CHAT_ADMIN_REQUIRED: only the channel's admins with can_post_messages "
+                                           "post in it", 403)
+                elif not self.permissions_of(target_chat, member)["can_send_messages"]:
+                    # What Telegram answers a restricted member's app (the Bot API's own text for a bot).
+                    raise SandboxError(f"CHAT_SEND_PLAIN_FORBIDDEN: {sender.label} is restricted in "
+                                       f"{target_chat.title} and may not send text messages", 403)
                 if anonymous and not member.is_admin:
                     raise SandboxError("only administrators can post anonymously")
             if reply_to is not None and reply_to not in target_chat.messages:
@@ -110,7 +116,13 @@ class Messaging:
             plain, found = render_text(text, parse_mode, entities)
             if not plain:
                 raise SandboxError("message text is empty")
-            fields: dict[str, Any] = {"from_id": sender.id, "text": plain, "entities": found, "reply_to": reply_to}
+            fields: dict[str, Any] = {"from_id": sender.id, "text": plain, "entities": found, "reply_to": reply_to,
+                                      "forward_origin": forward_origin}
+            if target_chat.type == "channel":
+                fields["sender_chat_id"] = target_chat.id
+                message = self.add_message(target_chat, **fields)
+                self._deliver_channel_post(target_chat, message)
+                return message
             if target_chat.is_group:
                 member = self.member(target_chat, sender.id)
                 is_anonymous = member.is_anonymous if anonymous is None else anonymous
@@ -120,6 +132,82 @@ class Messaging:
             message = self.add_message(target_chat, **fields)
             self._deliver(target_chat, message)
             return message
+
+    def _deliver_channel_post(self, chat: Chat, message: Message) -> None:
+        """channel_post to the channel's admin bots (bots see a channel only as its admins)."""
+        for bot in self.chat_bots(chat):
+            if bot.id != message.from_id and self.member(chat, bot.id).is_admin:
+                self.emit(bot, "channel_post", self.message_dict(message))
+
+    def forward_origin_of(self, message: Message) -> dict[str, Any]:
+        """Where a forwarded copy says ``message`` came from (MessageOrigin: user, chat or channel)."""
+        if message.forward_origin:
+            return dict(message.forward_origin)
+        chat = self._chat_of(message)
+        if chat.type == "channel":
+            origin = {"type": "channel", "date": message.date, "chat": chat.short_dict(self),
+                      "message_id": message.message_id}
+            if message.author_signature:
+                origin["author_signature"] = message.author_signature
+            return origin
+        if message.sender_chat_id is not None:
+            origin = {"type": "chat", "date": message.date,
+                      "sender_chat": self._chat_by_id(message.sender_chat_id).short_dict(self)}
+            if message.author_signature:
+                origin["author_signature"] = message.author_signature
+            return origin
+        return {"type": "user", "date": message.date, "sender_user": self.user_dict(message.from_id)}
+
+    def forward_message(self, chat: Any, user: Any, from_chat: Any, message_id: int) -> Message:
+        """``user`` forwards message ``message_id`` of ``from_chat`` (a channel's post, say) into ``chat``: the copy
+        carries ``forward_origin`` (type channel with the channel and its message id, or chat, or user)."""
+        with self.lock:
+            sender = self.user(user)
+            source_chat = self._chat_any(from_chat, sender)
+            original = source_chat.messages.get(int(message_id))
+            if original is None:
+                raise SandboxError(f"message {message_id} not found in {source_chat.title or 'that chat'}")
+            if original.is_service or original.text is None:
+                raise SandboxError("service messages can't be forwarded")
+            if source_chat.type == "channel" and not source_chat.username and not self.member(
+                    source_chat, sender.id).present:
+                raise SandboxError(f"{sender.label} cannot see the private channel {source_chat.title}")
+            return self.send_message(chat, sender, original.text or "", entities=list(original.entities),
+                                     forward_origin=self.forward_origin_of(original))
+
+    def join_flood(self, chat: Any, count: int, seconds: float = 0.0, *, prefix: str = "joiner",
+                   sleep: Any = time.sleep) -> list[dict[str, Any]]:
+        """``count`` fresh users join ``chat`` one after another, spread evenly over ``seconds`` (a raid), each
+        with what a join brings (chat_member update to admin bots that take them, new_chat_members service
+        message). Returns ``[{"user": User dict, "joined_at": sandbox time}]`` in joining order."""
+        if count < 1 or count > 10_000:
+            raise SandboxError("count must be 1..10000")
+        if seconds < 0 or seconds > 3600:
+            raise SandboxError("seconds must be 0..3600")
+        with self.lock:
+            target_chat = self.chat(chat)
+            if target_chat.type == "channel":
+                raise SandboxError("join floods are for groups")
+            number = self._joiner_numbers.get(prefix, 0)
+            joiners = []
+            for _ in range(count):
+                number += 1
+                while any((u.username or "").lower() == f"{prefix}_{number}" for u in self.users.values()):
+                    number += 1
+                joiners.append(self.create_user(prefix.capitalize(), last_name=str(number),
+                                                username=f"{prefix}_{number}"))
+            self._joiner_numbers[prefix] = number
+        joined: list[dict[str, Any]] = []
+        interval = seconds / count
+        started = time.monotonic()
+        for index, joiner in enumerate(joiners):
+            delay = started + index * interval - time.monotonic()
+            if delay > 0:
+                sleep(delay)
+            with self.lock:
+                self.add_member(target_chat, joiner)
+                joined.append({"user": joiner.to_dict(), "joined_at": round(self.now_float(), 3)})
+        return joined
 
     def send_anonymous(self, chat: Any, user: Any, text: str, **kwargs: Any) -> Message:
         return self.send_message(chat, user, text, anonymous=True, **kwargs)
@@ -177,6 +265,16 @@ class Messaging:
                                                "answer": None, "user_id": presser.id}
             self.emit(bot, "callback_query", payload)
             return payload
+
+    def callback_answer(self, query_id: str) -> dict[str, Any]:
+        """What the bot answered to a button press (answerCallbackQuery): ``{"answered", "answer": {"text",
+        "show_alert", "url", "cache_time"} | None}``; the person sees the text as a toast, or an alert."""
+        with self.lock:
+            query = self.callback_queries.get(str(query_id))
+            if query is None:
+                raise SandboxError(f"no callback query {query_id}", 404)
+            return {"id": str(query_id), "answered": query["answered"],
+                    "answer": dict(query["answer"]) if query["answer"] else None}
 
     def start_bot(self, user: Any, bot: Any = None) -> Chat:
         """``user`` opens a private chat with the bot and presses Start (sends ``/start``)."""

@@ -38,6 +38,8 @@ ADMIN_RIGHTS = (
     "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
     "can_delete_stories", "can_pin_messages", "can_manage_topics",
 )
+# A channel's admins also post and edit (ChatMemberAdministrator's channel-only fields).
+CHANNEL_RIGHTS = ("can_post_messages", "can_edit_messages")
 ALL_RIGHTS = dict.fromkeys(ADMIN_RIGHTS, True)
 # A basic group has no fine-grained rights: every appointed admin can do everything but appoint admins.
 BASIC_GROUP_ADMIN_RIGHTS = {**ALL_RIGHTS, "can_promote_members": False, "can_manage_topics": False}
@@ -130,7 +132,7 @@ class Message:
 @dataclass
 class Chat:
     id: int
-    type: str  # group | supergroup | private
+    type: str  # group | supergroup | channel | private
     title: str | None = None
     username: str | None = None
     description: str | None = None

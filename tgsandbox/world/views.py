@@ -39,10 +39,13 @@ class Serialization:
     def message_dict(self, message: Message, *, nested: bool = True) -> dict[str, Any]:
         chat = self._chat_of(message)
         data: dict[str, Any] = {"message_id": message.message_id}
-        if message.from_id is not None:
-            data["from"] = self.user_dict(message.from_id)
-        if message.sender_chat_id is not None:
-            data["sender_chat"] = self._chat_by_id(message.sender_chat_id).short_dict(self)
+        if chat.type == "channel":  # a channel post names the channel as its sender, never a person or bot
+            data["sender_chat"] = chat.short_dict(self)
+        else:
+            if message.from_id is not None:
+                data["from"] = self.user_dict(message.from_id)
+            if message.sender_chat_id is not None:
+                data["sender_chat"] = self._chat_by_id(message.sender_chat_id).short_dict(self)
         data["chat"] = chat.short_dict(self)
         data["date"] = message.date
         if message.edit_date:
