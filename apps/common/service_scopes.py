@@ -61,6 +61,12 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "warnings.list": ("warnings", "GET"),
     "warnings.reset": ("warnings-reset", "POST"),
     "warnings.remove": ("warning-remove", "POST"),
+    # apps/challenges: join verification
+    "challenges.list": ("challenges", "GET"),
+    "challenges.create": ("challenges", "POST"),
+    "challenges.messages": ("challenge-messages", "POST"),
+    "challenges.answer": ("challenge-answer", "POST"),
+    "challenges.claim_expired": ("challenges-claim-expired", "POST"),
     # apps/logchannel: the log chat's posts, the last welcome (clean-welcome)
     "log.claim": ("protection-log-claim", "POST"),
     "log.result": ("protection-log-result", "POST"),
@@ -90,6 +96,7 @@ BOT = (
     "users.list", "users.create", "users.get",  # members by Telegram id (or @username), created when first seen
     "assignments.list", "assignments.create", "assignments.revoke",  # /roles, /grant, /revoke (core checks the actor)
     "stats.group", "stats.system",  # /stats, /admin_dashboard
+    "challenges.create", "challenges.messages", "challenges.answer", "challenges.claim_expired",  # join verification
     "log.claim", "log.result", "welcome.message",  # the log channel's poster, clean-welcome
 )
 

@@ -155,6 +155,35 @@ class Endpoints:
         path = f"/api/groups/{group(group_id)}/members/{user(user_id)}/warnings/reset"
         return self._send(Call("warnings_reset", "POST", path, json=compact(fields), retry=True))
 
+    # -- join verification (captcha): core's JSON (the challenge object never carries its answer)
+    def challenge_create(self, *, telegram_chat_id: int, telegram_user_id: int, **fields) -> dict:
+        """{"created": bool, "challenge": {...}}: the member's pending challenge when one runs, so a retry cannot
+        start two."""
+        body = compact({"telegram_chat_id": telegram_chat_id, "telegram_user_id": telegram_user_id, **fields})
+        return self._send(Call("challenge_create", "POST", "/api/protection/challenges", json=body, retry=True))
+
+    def challenge_messages(self, challenge_id: str, *, message_ids: list[int], round: int | None = None) -> dict:
+        path = f"/api/protection/challenges/{object_id(challenge_id, 'challenge_id')}/messages"
+        # Adds to the known ids: sending them twice changes nothing.
+        return self._send(Call("challenge_messages", "POST", path,
+                               json=compact({"message_ids": message_ids, "round": round}), retry=True))
+
+    def challenge_answer(self, challenge_id: str, *, telegram_user_id: int, answer: str,
+                         round: int | None = None) -> dict:
+        path = f"/api/protection/challenges/{object_id(challenge_id, 'challenge_id')}/answer"
+        body = compact({"telegram_user_id": telegram_user_id, "answer": answer, "round": round})
+        # Not retried: a wrong answer is counted, and a lost answer is pressed again by the member.
+        return self._send(Call("challenge_answer", "POST", path, json=body))
+
+    def challenges_claim_expired(self, *, limit: int = 100) -> dict:
+        # Not retried: a claim hands each round out once (core hands out again those whose kick never completed).
+        return self._send(Call("challenges_claim_expired", "POST", "/api/protection/challenges/claim-expired",
+                               json={"limit": limit}))
+
+    def challenges(self, **filters) -> dict:
+        return self._send(Call("challenges", "GET", "/api/protection/challenges", params=compact(filters),
+                               retry=True))
+
     # -- events, stats, audit
     def events_batch(self, events: list[dict]):
         body = {"events": [compact(event) for event in events]}

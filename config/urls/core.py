@@ -14,6 +14,7 @@ api = [
     path("", include("apps.rbac.urls")),
     path("", include("apps.audit.urls")),
     path("", include("apps.moderation.urls")),
+    path("", include("apps.challenges.urls")),
     path("", include("apps.logchannel.urls")),
     path("", include("apps.events.urls")),
     path("", include("apps.stats.urls")),

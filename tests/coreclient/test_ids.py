@@ -127,7 +127,8 @@ def test_invalid_id_is_a_typed_client_error():
 
 PATH_ID_KINDS = {"user_id": BAD_IDS, "group_id": BAD_IDS, "assignment_id": BAD_IDS, "action_id": BAD_IDS,
                  "warning_id": BAD_IDS, "telegram_chat_id": BAD_TELEGRAM_IDS, "name": BAD_ROLE_NAMES,
-                 "jti": BAD_JTIS, "family": BAD_JTIS, "entry_id": BAD_IDS}
+                 "jti": BAD_JTIS, "family": BAD_JTIS, "entry_id": BAD_IDS,
+                 "challenge_id": BAD_IDS}
 
 
 # Positional, but a request body, not a path id.
@@ -160,14 +161,17 @@ def test_the_table_of_path_id_methods_is_known():
         "warnings": ["group_id", "user_id"], "warning_remove": ["group_id", "user_id", "warning_id"],
         "warnings_reset": ["group_id", "user_id"], "group_stats": ["group_id"], "token_revocation": ["jti"],
         "token_family_revocation": ["family"], "log_result": ["entry_id"],
+        "challenge_messages": ["challenge_id"], "challenge_answer": ["challenge_id"],
     }
 
 
 KEYWORDS = {"group_migrate": {"new_telegram_chat_id": -100123}, "group_admins_sync": {"admins": []},
             "member_set": {"user_id": "1"}, "moderation_complete": {"status": "executed"},
-            "log_result": {"status": "sent"}}
+            "log_result": {"status": "sent"}, "challenge_messages": {"message_ids": [1]},
+            "challenge_answer": {"telegram_user_id": 1, "answer": "0"}}
 VALID = {"user_id": "1", "group_id": "1", "assignment_id": "1", "action_id": "1", "warning_id": "1",
-         "telegram_chat_id": -100123, "name": "moderator", "jti": "abc", "family": "abc", "entry_id": "1"}
+         "telegram_chat_id": -100123, "name": "moderator", "jti": "abc", "family": "abc", "entry_id": "1",
+         "challenge_id": "1"}
 
 
 @pytest.mark.parametrize(("method", "parameters"), sorted(path_id_methods().items()))
