@@ -75,7 +75,7 @@ def _start_round(group: Group, user: User, mode: str, reason: str, settings: Pro
     if existing is not None and existing.status == Challenge.Status.PENDING:
         existing.group, existing.user = group, user
         return existing, False
-    now = timezone.now()
+    now = _milliseconds(timezone.now())  # as MongoDB keeps it: the answer shows what a later read shows
     puzzle = puzzles.make(mode)
     fields = {
         "mode": mode, "reason": reason, "question": puzzle.question, "options": puzzle.options,
@@ -102,6 +102,10 @@ def _start_round(group: Group, user: User, mode: str, reason: str, settings: Pro
                           "reason": reason, "expires_at": challenge.expires_at.isoformat(),
                           "action_id": str(challenge.restrict_action.pk)})
     return challenge, True
+
+
+def _milliseconds(moment):
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def challenge_messages_add(*, challenge: Challenge, message_ids: list[int], round: int | None = None) -> Challenge:
