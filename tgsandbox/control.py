@@ -354,7 +354,8 @@ ROUTES = [
         "wait": optional("wait", 0, float)}),
     Route("GET", "/sandbox/rate_limits", get_rate_limits),
     Route("POST", "/sandbox/rate_limits", set_rate_limits,
-          body={"limits": picked("enabled", "global_per_second", "group_per_minute", "chat_per_second")}),
+          body={"limits": picked("enabled", "global_per_second", "group_per_minute", "chat_per_second",
+                                 "actions_per_second")}),
     Route("POST", "/sandbox/faults", add_fault, body={
         "method": required("method"), "error_code": integer("error_code", 400), "description": optional("description"),
         "retry_after": optional("retry_after"), "migrate_to_chat_id": optional("migrate_to_chat_id"),

@@ -251,3 +251,20 @@ async def test_a_bot_not_in_a_channel_cannot_post_there(demo):
     with pytest.raises(SandboxError, match="CHAT_ADMIN_REQUIRED"):
         demo.world.send_message(channel, "carol", "x")
     assert demo.world.send_message(channel, "alice", "news").sender_chat_id == channel.id
+
+
+async def test_member_actions_may_be_rate_limited_like_a_mass_ban_on_telegram(demo):
+    demo.world.set_rate_limits(actions_per_second=2)
+    raiders = demo.world.join_flood(demo.group, 3, prefix="raider")
+    async with demo.bot() as bot:
+        assert await bot.ban_chat_member(demo.group.id, raiders[0]["user"]["id"])
+        assert await bot.restrict_chat_member(demo.group.id, raiders[1]["user"]["id"],
+                                              telegram.ChatPermissions.no_permissions())
+        with pytest.raises(telegram.error.RetryAfter):
+            await bot.ban_chat_member(demo.group.id, raiders[2]["user"]["id"])
+        assert demo.world.member(demo.group, raiders[2]["user"]["id"]).status == "member"  # refused: not done
+        demo.world.advance_time(1.1)
+        assert await bot.ban_chat_member(demo.group.id, raiders[2]["user"]["id"])
+        demo.world.set_rate_limits(actions_per_second=0)  # the default: not limited
+        for raider in raiders:
+            assert await bot.unban_chat_member(demo.group.id, raider["user"]["id"])

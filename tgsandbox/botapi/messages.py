@@ -152,6 +152,7 @@ def _delete(call: Call, chat: Chat, message: Message) -> None:
 
 def delete_message(call: Call) -> Any:
     chat = resolve_chat(call, "write")
+    call.world.check_action_rate(call.bot)
     message_id = parse_message_id(call.params)
     if not message_id:
         raise bad_request("message identifier is not specified")
@@ -163,6 +164,7 @@ def delete_message(call: Call) -> Any:
 
 def delete_messages(call: Call) -> Any:
     chat = resolve_chat(call, "write")
+    call.world.check_action_rate(call.bot)
     ids = call.params.json("message_ids", "message identifiers")
     if not isinstance(ids, list) or not ids:
         raise bad_request("message_ids must be non-empty")

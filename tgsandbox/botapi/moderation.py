@@ -14,6 +14,7 @@ from .params import Call
 
 def ban_chat_member(call: Call) -> Any:
     chat = resolve_chat(call, "write")
+    call.world.check_action_rate(call.bot)
     p, world = call.params, call.world
     user_id = parse_user_id(p)
     until_date = p.int("until_date")
@@ -49,6 +50,7 @@ def ban_chat_member(call: Call) -> Any:
 
 def unban_chat_member(call: Call) -> Any:
     chat = resolve_chat(call, "write")
+    call.world.check_action_rate(call.bot)
     p, world = call.params, call.world
     user_id = parse_user_id(p)
     if chat.type != "supergroup":
@@ -90,6 +92,7 @@ def _permissions(call: Call) -> dict[str, bool]:
 
 def restrict_chat_member(call: Call) -> Any:
     chat = resolve_chat(call, "write")
+    call.world.check_action_rate(call.bot)
     p, world = call.params, call.world
     user_id = parse_user_id(p)
     until_date = p.int("until_date")

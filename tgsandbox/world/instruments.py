@@ -88,7 +88,8 @@ class Instruments:
             self.faults.clear()
 
     def set_rate_limits(self, *, enabled: bool | None = None, global_per_second: int | None = None,
-                        group_per_minute: int | None = None, chat_per_second: int | None = None) -> RateLimits:
+                        group_per_minute: int | None = None, chat_per_second: int | None = None,
+                        actions_per_second: int | None = None) -> RateLimits:
         with self.lock:
             limits = self.rate_limits
             if enabled is not None:
@@ -99,9 +100,25 @@ class Instruments:
                 limits.group_per_minute = int(group_per_minute)
             if chat_per_second is not None:
                 limits.chat_per_second = int(chat_per_second)
+            if actions_per_second is not None:
+                limits.actions_per_second = int(actions_per_second)
             for bot in self.bots.values():
                 bot.sent.clear()
+                bot.acted.clear()
             return limits
+
+    def check_action_rate(self, bot: Bot) -> None:
+        """A member action (ban, unban, restrict, delete) within ``actions_per_second``, or 429; counted when let
+        through."""
+        limits = self.rate_limits
+        if not (limits.enabled and limits.actions_per_second):
+            return
+        now = self.now_float()
+        while bot.acted and bot.acted[0] <= now - 1:
+            bot.acted.popleft()
+        if len(bot.acted) >= limits.actions_per_second:
+            raise too_many_requests(math.ceil(bot.acted[0] + 1 - now))
+        bot.acted.append(now)
 
     def check_rate(self, bot: Bot, chat: Chat) -> None:
         limits = self.rate_limits

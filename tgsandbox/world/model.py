@@ -179,6 +179,9 @@ class RateLimits:
     global_per_second: int = 30
     group_per_minute: int = 20
     chat_per_second: int = 0  # 0 = no per-chat limit (Telegram tolerates bursts of ~1/s in private chats)
+    # Member actions (ban, unban, restrict, delete) per second per bot: Telegram answers mass bans with 429 too, at
+    # an undocumented rate; 0 = not limited (the default).
+    actions_per_second: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -186,6 +189,7 @@ class RateLimits:
             "global_per_second": self.global_per_second,
             "group_per_minute": self.group_per_minute,
             "chat_per_second": self.chat_per_second,
+            "actions_per_second": self.actions_per_second,
         }
 
 
@@ -220,6 +224,7 @@ class Bot:
     polling: int = 0  # getUpdates requests in flight
     commands: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     sent: deque = field(default_factory=deque)  # (time, chat_id) of sent messages, for rate limits
+    acted: deque = field(default_factory=deque)  # times of member actions, for actions_per_second
     delivered: int = 0
 
     @property
