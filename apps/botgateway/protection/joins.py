@@ -1,0 +1,146 @@
+"""The one handler for members joining and leaving a group (protection's side; handlers/lifecycle.py keeps core's
+membership, in an earlier handler group, so core knows a joining admin as one before captcha asks core).
+
+Telegram tells a join twice when the bot may see both: a chat_member update (admin bots that asked for them) and the
+`new_chat_members` service message; a leave likewise (`left_chat_member`). Whichever comes first is handled, the
+other is recognised as the same event: per (chat, member), the last event handled (join or leave) is remembered for
+a while, so a join after a leave is a new join and a join after a join is the same one. Updates of a chat are
+handled in order (ordering.py), so the two never race.
+
+On join: antiraid (may remove the joiner, or ask for a challenge) -> captcha when the group has it on or the raid
+asked -> the welcome when no challenge was started (a solved challenge sends it). On leave: the goodbye (not to a
+member who was removed). The join's and leave's service messages are deleted when the group cleans them
+(welcome.clean_service_message).
+"""
+
+import logging
+
+from telegram import ChatMember, ChatMemberUpdated, Update, User
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import ChatMemberHandler, MessageHandler, filters
+
+from . import captcha
+
+logger = logging.getLogger(__name__)
+
+JOIN, LEAVE = "join", "leave"
+REMOVED_BY_RAID = frozenset({"kicked", "banned", "muted"})
+
+
+def is_group(chat) -> bool:
+    return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+def _is_in(member: ChatMember) -> bool:
+    if member.status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
+        return True
+    return member.status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False))
+
+
+def member_change(change: ChatMemberUpdated) -> str | None:
+    """JOIN, LEAVE, or None (a change of rights, a promotion: neither)."""
+    was_in, now_in = _is_in(change.old_chat_member), _is_in(change.new_chat_member)
+    if now_in and not was_in:
+        return JOIN
+    if was_in and not now_in:
+        return LEAVE
+    return None
+
+
+def first_sight(bot_data, chat_id: int, user_id: int, kind: str) -> bool:
+    """True the first time this join (or leave) is told; False for its second telling (BotData.member_events)."""
+    seen = bot_data.member_events
+    key = (chat_id, user_id)
+    if seen.get(key) == kind:
+        return False
+    seen[key] = kind
+    return True
+
+
+async def _settings(context, chat_id: int):
+    from .settings_cache import protection_settings
+
+    return await protection_settings(context, chat_id)
+
+
+async def on_chat_member(update: Update, context) -> None:
+    change = update.chat_member
+    if not is_group(change.chat) or change.new_chat_member.user.is_bot:
+        return
+    kind = member_change(change)
+    if kind == JOIN:
+        await joined(context, change.chat, change.new_chat_member.user)
+    elif kind == LEAVE:
+        removed = change.new_chat_member.status == ChatMemberStatus.BANNED
+        await left(context, change.chat, change.new_chat_member.user, removed=removed)
+
+
+async def on_service_message(update: Update, context) -> None:
+    message = update.effective_message
+    if message is None or not is_group(message.chat):
+        return
+    for user in message.new_chat_members or ():
+        if not user.is_bot:
+            await joined(context, message.chat, user)
+    gone = message.left_chat_member
+    if gone is not None and not gone.is_bot:
+        removed = message.from_user is not None and message.from_user.id != gone.id
+        await left(context, message.chat, gone, removed=removed)
+    await _clean(context, message)
+
+
+async def joined(context, chat, user: User) -> None:
+    if not first_sight(context.bot_data, chat.id, user.id, JOIN):
+        return
+    settings = await _settings(context, chat.id)
+    if settings is None:
+        return  # core away and nothing cached: no protection decision can be made
+    raid = await _raid(context, chat, user, settings)
+    if raid in REMOVED_BY_RAID:
+        return
+    challenged = False
+    if raid == "captcha" or settings.captcha_enabled:
+        challenged = await captcha.start_challenge(context, chat, user, settings,
+                                                   reason="raid" if raid == "captcha" else "join")
+    if not challenged:
+        await _welcome(context, chat, user, settings)
+
+
+async def left(context, chat, user: User, *, removed: bool = False) -> None:
+    """A member left (`removed`: an admin or the bot removed them; they get no goodbye)."""
+    if not first_sight(context.bot_data, chat.id, user.id, LEAVE) or removed:
+        return
+    settings = await _settings(context, chat.id)
+    if settings is None:
+        return
+    from .welcome import send_goodbye
+
+    await send_goodbye(context, chat, user, settings)
+
+
+async def _raid(context, chat, user: User, settings) -> str | None:
+    from .antiraid import on_join
+
+    return await on_join(context, chat, user, settings)
+
+
+async def _welcome(context, chat, user: User, settings) -> None:
+    from .welcome import send_welcome
+
+    await send_welcome(context, chat, user, settings)
+
+
+async def _clean(context, message) -> None:
+    from .welcome import clean_service_message
+
+    await clean_service_message(context, message)
+
+
+def handlers():
+    """For a handler group of their own, after lifecycle's (which takes chat_member updates first)."""
+    return [
+        ChatMemberHandler(on_chat_member, ChatMemberHandler.CHAT_MEMBER),
+        MessageHandler(filters.ChatType.GROUPS & (filters.StatusUpdate.NEW_CHAT_MEMBERS
+                                                  | filters.StatusUpdate.LEFT_CHAT_MEMBER), on_service_message),
+        *captcha.handlers(),
+    ]
