@@ -39,6 +39,12 @@ class BotData:
     # Antiflood's per-member message counts, and anti-raid's per-chat join counts (in memory, bounded).
     flood: FloodTracker = field(default_factory=FloodTracker)
     joins: JoinRateTracker = field(default_factory=JoinRateTracker)
+    # (chat id, user id) -> the last of their join or leave that protection/joins.py handled: the second telling of one
+    # event (a chat_member update and a service message) is recognised as such for ten minutes.
+    member_events: TTLCache[tuple[int, int], str] = field(
+        default_factory=lambda: TTLCache(maxsize=REMEMBERED_AT_MOST * 2, ttl=600))
+    # protection/captcha.py's ChallengeSweeper, started in post_init and stopped in post_shutdown.
+    challenge_sweeper: object | None = None
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
