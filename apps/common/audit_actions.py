@@ -55,6 +55,11 @@ CHALLENGE_ANSWER = "challenge.answer"
 CHALLENGE_EXPIRE = "challenge.expire"
 ALL_ACTIONS += [CHALLENGE_CREATE, CHALLENGE_ANSWER, CHALLENGE_EXPIRE]
 
+# Group protection (apps.protection): a settings change (details.changed), raid mode switched on or off.
+PROTECTION_UPDATE = "protection.update"
+PROTECTION_RAID = "protection.raid"
+ALL_ACTIONS += [PROTECTION_UPDATE, PROTECTION_RAID]
+
 # The log channel (apps.logchannel): a post the bot could not make in a group's log chat.
 LOG_POST_FAILED = "logchannel.post_failed"
 ALL_ACTIONS += [LOG_POST_FAILED]

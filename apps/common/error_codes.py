@@ -35,6 +35,8 @@ class ErrorCode(StrEnum):
     PERMISSION_DENIED = "permission_denied", 403, "The user does not hold the permission; details may say why"
     RANK_VIOLATION = "rank_violation", 403, "The actor does not outrank the target (or the role) in that scope"
     SERVICE_FORBIDDEN = "service_forbidden", 403, "The calling service's key does not reach this endpoint"
+    EXEMPT_MEMBER = "exempt_member", 403, ("The member is exempt from automated protection (a Telegram admin, or "
+                                           "approved); details.reason says which")
     NOT_YOUR_CHALLENGE = "not_your_challenge", 403, "Only the member a join challenge was set for may answer it"
     NOT_FOUND = "not_found", 404, "No such object, or no such endpoint"
     UNKNOWN_TARGET = "unknown_target", 404, "No Telegram account core knows goes by that @username"

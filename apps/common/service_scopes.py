@@ -67,6 +67,16 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "challenges.messages": ("challenge-messages", "POST"),
     "challenges.answer": ("challenge-answer", "POST"),
     "challenges.claim_expired": ("challenges-claim-expired", "POST"),
+    # apps/protection: settings (versioned), raid mode, automated actions, approvals
+    "protection.get": ("protection-group", "GET"),
+    "protection.update": ("protection-group", "PATCH"),
+    "protection.by_chat": ("protection-by-chat", "GET"),
+    "protection.versions": ("protection-versions", "POST"),
+    "protection.raid": ("protection-raid", "POST"),
+    "protection.actions": ("protection-actions", "POST"),
+    "approvals.grant": ("protection-approvals", "POST"),
+    "approvals.revoke": ("protection-approvals-revoke", "POST"),
+    "approvals.list": ("protection-approvals-list", "GET"),
     # apps/logchannel: the log chat's posts, the last welcome (clean-welcome)
     "log.claim": ("protection-log-claim", "POST"),
     "log.result": ("protection-log-result", "POST"),
@@ -96,6 +106,9 @@ BOT = (
     "users.list", "users.create", "users.get",  # members by Telegram id (or @username), created when first seen
     "assignments.list", "assignments.create", "assignments.revoke",  # /roles, /grant, /revoke (core checks the actor)
     "stats.group", "stats.system",  # /stats, /admin_dashboard
+    # protection: the settings cache and in-chat settings, raid mode, automated actions, /approve
+    "protection.by_chat", "protection.versions", "protection.update", "protection.raid", "protection.actions",
+    "approvals.grant", "approvals.revoke", "approvals.list",
     "challenges.create", "challenges.messages", "challenges.answer", "challenges.claim_expired",  # join verification
     "log.claim", "log.result", "welcome.message",  # the log channel's poster, clean-welcome
 )
@@ -110,6 +123,7 @@ WEB = (
     "audit.list", "audit.csv", "audit.verify",
     "moderation.list",
     "stats.group", "stats.system",
+    "protection.get", "protection.update", "approvals.list",  # the group page's Protection section
 )
 
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {"bot": BOT, "web": WEB}

@@ -163,5 +163,52 @@ class ModerationActionSerializer(serializers.Serializer):
     status = serializers.CharField()
     error = serializers.CharField()
     details = serializers.JSONField()
+    rule = serializers.CharField(help_text='"" for a manual action; else the automated protection that asked for it '
+                                           '(antiflood, antiraid, captcha): its actor is "system:<rule>"')
     created_at = serializers.DateTimeField()
     completed_at = _nullable(serializers.DateTimeField)
+
+
+class ProtectionSettingsSerializer(serializers.Serializer):
+    """A group's protection settings, one shape everywhere (core, the bot's cache, the dashboard). Every protection
+    is off by default. `version` is bumped by every change to the group's settings."""
+
+    group_id = serializers.CharField()
+    telegram_chat_id = serializers.IntegerField()
+    title = serializers.CharField()
+    version = serializers.IntegerField(help_text="The group's settings version: bumped by every change")
+    welcome_enabled = serializers.BooleanField()
+    welcome_text = serializers.CharField(help_text='"": the bot\'s default text')
+    goodbye_enabled = serializers.BooleanField()
+    goodbye_text = serializers.CharField()
+    clean_welcome = serializers.BooleanField(help_text="Delete the previous welcome when sending a new one")
+    clean_service = serializers.BooleanField(help_text="Delete join/leave service messages")
+    rules_text = serializers.CharField()
+    rules_private = serializers.BooleanField(help_text="/rules answers with a button to private chat (else the text)")
+    captcha_enabled = serializers.BooleanField()
+    captcha_mode = serializers.CharField(help_text="button, math or emoji")
+    captcha_timeout_seconds = serializers.IntegerField()
+    captcha_failure_action = serializers.CharField(help_text="kick, or mute (the member stays muted)")
+    captcha_max_attempts = serializers.IntegerField()
+    flood_limit = serializers.IntegerField(help_text="0: antiflood off; else N messages")
+    flood_window_seconds = _nullable(serializers.IntegerField, help_text="null: N consecutive messages; else N "
+                                                                         "within this many seconds")
+    flood_action = serializers.CharField(help_text="delete, warn, mute, tmute, kick, ban or tban")
+    flood_action_duration_seconds = _nullable(serializers.IntegerField, help_text="For tmute and tban")
+    flood_delete_messages = serializers.BooleanField()
+    raid_detection = serializers.BooleanField()
+    raid_join_limit = serializers.IntegerField()
+    raid_window_seconds = serializers.IntegerField()
+    raid_duration_minutes = serializers.IntegerField()
+    raid_action = serializers.CharField(help_text="What raid mode does to joiners: captcha, mute, kick or ban")
+    raid_until = _nullable(serializers.DateTimeField, help_text="While raid mode is on: when it ends")
+    log_chat_id = _nullable(serializers.IntegerField)
+
+
+class ApprovalSerializer(serializers.Serializer):
+    """A member approved in a group: exempt from automated protection (never from manual moderation)."""
+
+    user_id = serializers.CharField()
+    telegram_user_id = _nullable(serializers.IntegerField)
+    display_name = serializers.CharField()
+    approved = serializers.BooleanField()

@@ -34,6 +34,9 @@ class Group(models.Model):
     # Denormalised counters for sorting the group list without a join: kept by the services.
     member_count = models.PositiveIntegerField(default=0)
     message_count = models.PositiveBigIntegerField(default=0)
+    # Bumped in the same transaction by every change to the group's settings (apps.groups.services.group_update
+    # and apps.protection.services): the bot's cache of them is invalidated by it.
+    settings_version = models.PositiveBigIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

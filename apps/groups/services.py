@@ -62,9 +62,18 @@ def group_update(*, group: Group, actor: User | None = None, **changes) -> Group
                 setattr(group, name, value)
             # is_active needs no cache bump: permission checks read the group row itself on every call.
             group.save(update_fields=[*changed, "updated_at"])
+            group_bump_settings_version(group=group)
             _audit_group_change(action=actions.GROUP_UPDATE, group=group, actor=actor,
                                 details={"changed": {name: [before[name], value] for name, value in changed.items()}})
     return group
+
+
+def group_bump_settings_version(*, group: Group) -> int:
+    """Makes every cached copy of the group's settings stale (the bot's, by version): call inside the change's
+    transaction. Sets the new version on `group` and returns it."""
+    Group.objects.filter(pk=group.pk).update(settings_version=F("settings_version") + 1)
+    group.settings_version = Group.objects.filter(pk=group.pk).values_list("settings_version", flat=True).get()
+    return group.settings_version
 
 
 def group_migrate(*, group: Group, new_telegram_chat_id: int, actor: User | None = None) -> Group:
@@ -81,6 +90,7 @@ def group_migrate(*, group: Group, new_telegram_chat_id: int, actor: User | None
             group.telegram_chat_id = new_telegram_chat_id
             group.type = Group.Type.SUPERGROUP
             group.save(update_fields=["telegram_chat_id", "type", "updated_at"])
+            group_bump_settings_version(group=group)
             _audit_group_change(action=actions.GROUP_MIGRATE, group=group, actor=actor,
                                 details={"from_telegram_chat_id": old_chat_id,
                                          "to_telegram_chat_id": new_telegram_chat_id})

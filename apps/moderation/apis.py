@@ -40,6 +40,17 @@ class ActionOutputSerializer(ModerationActionSerializer):
                                         help_text="The target's display name (in lists)")
     group_title = serializers.CharField(read_only=True, allow_null=True, default=None, help_text="(in lists)")
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        return automated_actor_name(data)
+
+
+def automated_actor_name(item: dict) -> dict:
+    """An automated action's actor is its rule: "system:antiflood"."""
+    if item.get("rule"):
+        item["actor_name"] = f"system:{item['rule']}"
+    return item
+
 
 class RequiredActionSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["ban", "kick", "mute"])
@@ -134,6 +145,11 @@ class ActionListApi(APIView):
         status = serializers.ChoiceField(required=False, choices=ModerationAction.Status.choices)
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
+        automated = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                             help_text="true: only automated actions (with a rule); false: only "
+                                                       "manual ones")
+        rule = serializers.CharField(required=False, max_length=32,
+                                     help_text="Only the actions of this automated protection (antiflood...)")
 
     @extend_schema(operation_id="moderation_actions_list", parameters=[FilterSerializer],
                    responses={200: list_envelope(ActionOutputSerializer), **error_responses(404)})
@@ -145,11 +161,13 @@ class ActionListApi(APIView):
             actor=user_get(user_id=filters["actor_user_id"]) if "actor_user_id" in filters else None,
             target=user_get(user_id=filters["target_user_id"]) if "target_user_id" in filters else None,
             type=filters.get("type"), status=filters.get("status"), since=filters.get("since"),
-            until=filters.get("until"),
+            until=filters.get("until"), automated=filters.get("automated"), rule=filters.get("rule"),
         )
         body = paginate(queryset, page=page, limit=limit, serializer_class=ActionOutputSerializer)
         with_names(body["items"], users={"actor_user_id": "actor_name", "target_user_id": "target_name"},
                    groups={"group_id": "group_title"})
+        for item in body["items"]:
+            automated_actor_name(item)
         return Response(body)
 
     @extend_schema(operation_id="moderation_actions_record", request=InputSerializer,

@@ -42,6 +42,8 @@ class ModerationAction(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
     error = models.CharField(max_length=1024, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # "" for a manual action; else the automated protection that asked for it (actor None, "system:<rule>").
+    rule = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

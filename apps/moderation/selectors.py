@@ -17,10 +17,16 @@ def moderation_action_get(*, action_id) -> ModerationAction:
 
 def moderation_action_list(*, group: Group | None = None, actor: User | None = None, target: User | None = None,
                            type: str | None = None, status: str | None = None, since: datetime | None = None,
-                           until: datetime | None = None) -> QuerySet[ModerationAction]:
+                           until: datetime | None = None, automated: bool | None = None,
+                           rule: str | None = None) -> QuerySet[ModerationAction]:
+    """`automated`: only the actions an automated protection asked for (True) or only manual ones (False)."""
     filters = {"group": group, "actor": actor, "target": target, "type": type, "status": status,
-               "created_at__gte": since, "created_at__lt": until}
+               "created_at__gte": since, "created_at__lt": until, "rule": rule}
     queryset = ModerationAction.objects.filter(**{key: value for key, value in filters.items() if value is not None})
+    if automated is True:
+        queryset = queryset.exclude(rule="")
+    elif automated is False:
+        queryset = queryset.filter(rule="")
     return queryset.order_by("-created_at", "-id")
 
 

@@ -82,7 +82,10 @@ def moderation_target_authorize(*, type: str, group: Group, actor: User | None, 
 
 def moderation_action_record(*, type: str, group: Group, actor: User | None, target: User | None, reason: str = "",
                              until: datetime | None = None, telegram_message_id: int | None = None,
-                             details: dict | None = None) -> tuple[ModerationAction, WarnOutcome | None]:
+                             details: dict | None = None,
+                             rule: str = "") -> tuple[ModerationAction, WarnOutcome | None]:
+    """Records a requested action. `rule`: the automated protection asking for it ("antiflood"...), with no actor;
+    apps.protection.services.protection_action_record refuses exempt members before calling this."""
     now = timezone.now()
     if type in ModerationAction.TARGETS_A_USER and target is None:
         raise ValidationFailed(f"A {type} needs a target user", details={"target_user_id": ["Required."]})
@@ -96,7 +99,7 @@ def moderation_action_record(*, type: str, group: Group, actor: User | None, tar
             action = ModerationAction.objects.create(
                 type=type, group=group, actor=actor, target=target, reason=reason, until=until,
                 telegram_message_id=telegram_message_id, source_service=current_context().service or "internal",
-                details=details or {},
+                details=details or {}, rule=rule,
             )
             if type == Type.WARN:
                 warning = Warning.objects.create(group=group, user=target, action=action, issued_by=actor,
@@ -116,7 +119,8 @@ def moderation_action_record(*, type: str, group: Group, actor: User | None, tar
                 group=group,
                 reason=reason[:255],
                 details={"type": type, "action_id": str(action.pk), "until": until.isoformat() if until else None,
-                         **({"active_warnings": warn_outcome.active_warnings} if warn_outcome else {})},
+                         **({"active_warnings": warn_outcome.active_warnings} if warn_outcome else {}),
+                         **({"rule": rule} if rule else {})},
             )
     return action, warn_outcome
 
@@ -171,7 +175,8 @@ def moderation_action_complete(*, action: ModerationAction, status: str, error: 
                 target_id=locked.target_id or locked.group_id,
                 group_id=locked.group_id,
                 reason=error[:255],
-                details={"type": locked.type, "action_id": str(locked.pk), "status": status},
+                details={"type": locked.type, "action_id": str(locked.pk), "status": status,
+                         **({"rule": locked.rule} if locked.rule else {})},
             )
             action_completed.send(sender=ModerationAction, action=locked)
     return locked

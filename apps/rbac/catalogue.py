@@ -14,7 +14,15 @@ PERMISSIONS = {
     "DELETE_MESSAGES": "Delete and purge messages",
     "VIEW_AUDIT": "Read the audit trail",
     "VIEW_STATS": "Read group statistics",
+    "MANAGE_SETTINGS": "Change a group's protection settings",
+    "BYPASS_PROTECTION": "Exempt from automated protection (never from manual moderation)",
 }
+
+# The role /approve grants in a group (apps.protection.services.approval_grant).
+APPROVED_ROLE = "approved"
+# Permissions added after the first catalogue, with the built-in roles that hold them: existing databases get them
+# from a data migration (install_added_permissions), which leaves any other change to those roles alone.
+ADDED_PERMISSIONS = ("MANAGE_SETTINGS", "BYPASS_PROTECTION")
 
 _MODERATION = ["BAN_USERS", "MUTE_USERS", "KICK_USERS", "WARN_USERS", "PIN_MESSAGES", "DELETE_MESSAGES"]
 
@@ -26,19 +34,26 @@ BUILTIN_ROLES = [
         "description": "Runs the group: moderation, roles below admin, settings, audit",
         "permissions": [
             "ADMIN_DASHBOARD", "VIEW_GROUPS", "MANAGE_GROUPS", "MANAGE_ROLES", *_MODERATION, "VIEW_AUDIT", "VIEW_STATS",
+            "MANAGE_SETTINGS", "BYPASS_PROTECTION",
         ],
     },
     {
         "name": "moderator",
         "rank": 60,
         "description": "Moderates members and messages",
-        "permissions": ["VIEW_GROUPS", *_MODERATION, "VIEW_STATS"],
+        "permissions": ["VIEW_GROUPS", *_MODERATION, "VIEW_STATS", "BYPASS_PROTECTION"],
     },
     {
         "name": "helper",
         "rank": 40,
         "description": "Helps keep order: warnings, mutes, deleting messages",
-        "permissions": ["VIEW_GROUPS", "WARN_USERS", "MUTE_USERS", "DELETE_MESSAGES"],
+        "permissions": ["VIEW_GROUPS", "WARN_USERS", "MUTE_USERS", "DELETE_MESSAGES", "BYPASS_PROTECTION"],
+    },
+    {
+        "name": APPROVED_ROLE,
+        "rank": 20,
+        "description": "Trusted member: exempt from automated protection (/approve)",
+        "permissions": ["VIEW_GROUPS", "BYPASS_PROTECTION"],
     },
     {"name": "member", "rank": 10, "description": "An ordinary member", "permissions": ["VIEW_GROUPS"]},
 ]
@@ -61,3 +76,29 @@ def install_builtin_catalogue(*, permission_model, role_model, catalogue_version
             role.permissions.set([by_code[code] for code in spec["permissions"]])
     if not catalogue_version_model.objects.exists():
         catalogue_version_model.objects.create(version=1)
+
+
+def install_added_permissions(*, permission_model, role_model, catalogue_version_model,
+                              codes=ADDED_PERMISSIONS) -> None:
+    """For a database whose catalogue predates `codes`: creates those permissions, gives them to the built-in roles
+    the catalogue gives them to, creates the built-in roles that are missing, and bumps the catalogue version
+    (cached decisions key on it). Idempotent; takes the models as arguments for data migrations."""
+    by_code = {}
+    for code in codes:
+        by_code[code], _ = permission_model.objects.get_or_create(code=code,
+                                                                  defaults={"description": PERMISSIONS[code]})
+    for spec in BUILTIN_ROLES:
+        role, created = role_model.objects.get_or_create(
+            name=spec["name"],
+            defaults={"rank": spec["rank"], "description": spec["description"], "is_builtin": True},
+        )
+        if created:
+            role.permissions.set(list(permission_model.objects.filter(code__in=spec["permissions"])))
+        elif role.is_builtin:
+            role.permissions.add(*(by_code[code] for code in codes if code in spec["permissions"]))
+    version = catalogue_version_model.objects.order_by("pk").first()
+    if version is None:
+        catalogue_version_model.objects.create(version=1)
+    else:
+        version.version += 1
+        version.save(update_fields=["version"])

@@ -15,9 +15,10 @@ def test_catalogue_is_created_by_migration(api):
     assert {
         "ADMIN_DASHBOARD", "VIEW_GROUPS", "MANAGE_GROUPS", "MANAGE_ROLES", "MANAGE_ADMINS", "BAN_USERS",
         "MUTE_USERS", "KICK_USERS", "WARN_USERS", "PIN_MESSAGES", "DELETE_MESSAGES", "VIEW_AUDIT", "VIEW_STATS",
+        "MANAGE_SETTINGS", "BYPASS_PROTECTION",
     } <= codes
     roles = api.get("/api/rbac/roles").json()["data"]
-    assert [role["name"] for role in roles] == ["owner", "admin", "moderator", "helper", "member"]
+    assert [role["name"] for role in roles] == ["owner", "admin", "moderator", "helper", "approved", "member"]
     assert [role["rank"] for role in roles] == sorted((role["rank"] for role in roles), reverse=True)
 
 
