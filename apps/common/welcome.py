@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 DEFAULT_WELCOME = "Hey {first}, how are you?"
+DEFAULT_GOODBYE = "Nice knowing ya!"
 RULES_BUTTON_TEXT = "Rules"
 TELEGRAM_TEXT_LIMIT = 4096
 

@@ -127,6 +127,9 @@ async def request_action(context: BotContext, update: Update, targeted: Targeted
         refusals = [*refusals, refuse_protected_target(context, chat, targeted.target_id)]
     else:
         target = {"target_telegram_username": ref.username}
+    # The message the action is about (the one replied to, else the command): the log channel links to it.
+    message = update.effective_message
+    fields.setdefault("telegram_message_id", (message.reply_to_message or message).message_id)
     record, *refused = await asyncio.gather(
         record_action(context, chat, targeted.actor, action, permission=permission, reason=targeted.parsed.reason,
                       **target, **fields),

@@ -1,0 +1,27 @@
+"""The frame of the protection package's commands, as handlers.command_flow.run_command frames the others (that
+package imports this one, so this one may not import it back): counted, group-only unless `anywhere`, and a
+StopCommand, a usage error or core's refusal answered in the chat."""
+
+import html
+
+from apps.coreclient import CoreError
+
+from ..flows import StopCommand, core_refusal, is_group, reply
+from ..metrics import BOT_COMMANDS
+from ..parsing import UsageError
+
+
+async def run_command(update, context, name: str, body, *, anywhere: bool = False) -> None:
+    BOT_COMMANDS.labels(command=name).inc()
+    if not anywhere and not is_group(update.effective_chat):
+        await reply(update, "This command works in groups.")
+        return
+    try:
+        await body()
+    except StopCommand as stop:
+        if stop.reply:
+            await reply(update, stop.reply)
+    except UsageError as usage:
+        await reply(update, html.escape(str(usage)))
+    except CoreError as refused:
+        await reply(update, core_refusal(refused))
