@@ -170,3 +170,13 @@ def test_the_last_welcome_message_is_remembered_for_clean_welcome(api, scene):
     unknown = api.post(path, {**body, "telegram_chat_id": -100777})
     assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
     assert api.post(path, {**body, "telegram_message_id": 0}).status_code == 400
+
+
+def test_a_settings_change_through_core_is_logged_once_committed(api, scene, django_capture_on_commit_callbacks):
+    group, _, _ = scene
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = api.patch(f"/api/groups/{group.pk}/protection", {"welcome_enabled": True, "flood_limit": 5})
+    assert changed.status_code == 200
+    entry = LogEntry.objects.get()
+    assert entry.kind == "settings" and entry.log_chat_id == LOG_CHAT
+    assert "• <code>flood_limit</code>: 0 → 5" in entry.text and "<code>system</code>" in entry.text
