@@ -42,6 +42,7 @@ async def post_init(application: BotApplication) -> None:
     data.flood.application = application  # the flood tasks act through this bot and core client
     await replay_stored_updates(application)
     data.shipper.start()
+    data.protection.start(data.core, settings.BOT_PROTECTION_REFRESH_SECONDS)
 
 
 async def replay_stored_updates(application: BotApplication) -> None:
@@ -62,6 +63,7 @@ async def replay_stored_updates(application: BotApplication) -> None:
 
 async def post_shutdown(application: BotApplication) -> None:
     data = application.bot_data
+    await data.protection.stop()
     if data.shipper is not None:
         await data.shipper.stop()
         data.shipper.outbox.close()

@@ -10,6 +10,7 @@ from apps.coreclient import AsyncCoreClient
 from .outbox import EventShipper
 from .protection.antiflood import FloodTracker
 from .protection.antiraid import JoinRateTracker
+from .protection.settings_cache import ProtectionCache
 from .ratelimit import DenialThrottle
 
 # How long Telegram's answers about rights and ownership are reused (each is dropped early by an update about it),
@@ -36,6 +37,8 @@ class BotData:
     owners: TTLCache[tuple[int, int], bool] = field(default_factory=telegram_answers)
     # Which members' denied commands are still answered (and asked of core).
     denials: DenialThrottle = field(default_factory=DenialThrottle)
+    # Each group's protection settings by chat id, invalidated by version (protection/settings_cache.py).
+    protection: ProtectionCache = field(default_factory=ProtectionCache)
     # Antiflood's per-member message counts, and anti-raid's per-chat join counts (in memory, bounded).
     flood: FloodTracker = field(default_factory=FloodTracker)
     joins: JoinRateTracker = field(default_factory=JoinRateTracker)

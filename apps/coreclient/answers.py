@@ -6,7 +6,9 @@ call itself (a `CoreUnavailable`, outcome `bad_response`), never a KeyError in t
 wrote them (ids as strings, timestamps as ISO 8601 text): decoding is a handful of dict reads, no parsing.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from . import metrics
@@ -121,13 +123,14 @@ class ModerationRecord:
     details: Any
     created_at: str
     completed_at: str | None
+    rule: str = ""  # "" for a manual action; else the automated protection that asked for it ("antiflood"...)
 
     @classmethod
     def from_wire(cls, data: dict) -> "ModerationRecord":
         return _decoded("moderation record", lambda d: cls(
             d["id"], d["type"], d["group_id"], d["actor_user_id"], d["target_user_id"], d["reason"], d["until"],
             d["telegram_message_id"], d["source_service"], d["status"], d["error"], d["details"], d["created_at"],
-            d["completed_at"]), data)
+            d["completed_at"], d["rule"]), data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,3 +175,84 @@ class RecordedAction:
                        None if warnings is None else WarningState.from_wire(warnings), d["target_telegram_user_id"])
 
         return _decoded("recorded action", build, data)
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionSettings(Mapping):
+    """A group's protection settings (core's ProtectionSettings shape), as the bot's cache holds them: read on
+    every message, so plain attributes; `raid_until` is parsed once here. It also reads as core's JSON object
+    (a Mapping of the wire fields, `raid_until` as core wrote it), which web relays to the browser as it came."""
+
+    group_id: str
+    telegram_chat_id: int
+    title: str
+    version: int
+    welcome_enabled: bool
+    welcome_text: str
+    goodbye_enabled: bool
+    goodbye_text: str
+    clean_welcome: bool
+    clean_service: bool
+    rules_text: str
+    rules_private: bool
+    captcha_enabled: bool
+    captcha_mode: str
+    captcha_timeout_seconds: int
+    captcha_failure_action: str
+    captcha_max_attempts: int
+    flood_limit: int
+    flood_window_seconds: int | None
+    flood_action: str
+    flood_action_duration_seconds: int | None
+    flood_delete_messages: bool
+    raid_detection: bool
+    raid_join_limit: int
+    raid_window_seconds: int
+    raid_duration_minutes: int
+    raid_action: str
+    raid_until: datetime | None
+    log_chat_id: int | None
+    wire: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def raid_active(self) -> bool:
+        """Raid mode is on now (core answers raid_until only while it lasts; this also sees it end meanwhile)."""
+        until = self.raid_until
+        return until is not None and until > datetime.now(until.tzinfo)
+
+    @property
+    def antiflood_enabled(self) -> bool:
+        return self.flood_limit > 0
+
+    def __getitem__(self, key: str):
+        return self.wire[key]
+
+    def __iter__(self):
+        return iter(self.wire)
+
+    def __len__(self) -> int:
+        return len(self.wire)
+
+    def __bool__(self) -> bool:  # settings are settings, even made without their wire form
+        return True
+
+    @classmethod
+    def from_wire(cls, data: dict) -> "ProtectionSettings":
+        def build(d):
+            return cls(
+                d["group_id"], d["telegram_chat_id"], d["title"], d["version"], d["welcome_enabled"],
+                d["welcome_text"], d["goodbye_enabled"], d["goodbye_text"], d["clean_welcome"], d["clean_service"],
+                d["rules_text"], d["rules_private"], d["captcha_enabled"], d["captcha_mode"],
+                d["captcha_timeout_seconds"], d["captcha_failure_action"], d["captcha_max_attempts"],
+                d["flood_limit"], d["flood_window_seconds"], d["flood_action"], d["flood_action_duration_seconds"],
+                d["flood_delete_messages"], d["raid_detection"], d["raid_join_limit"], d["raid_window_seconds"],
+                d["raid_duration_minutes"], d["raid_action"], _timestamp(d["raid_until"]), d["log_chat_id"], dict(d))
+
+        try:
+            return _decoded("protection settings", build, data)
+        except ValueError:
+            raise UnexpectedAnswer("protection settings", "raid_until is not an ISO 8601 timestamp") from None

@@ -9,7 +9,7 @@ core's JSON: decoding them into dataclasses only to encode them again would cost
 from datetime import datetime
 
 from . import ids
-from .answers import Decision, Group, Member, ModerationRecord, RecordedAction
+from .answers import Decision, Group, Member, ModerationRecord, ProtectionSettings, RecordedAction, UnexpectedAnswer
 from .calls import PASSWORD_CHECK_SECONDS, Call, acting, compact, group, object_id, user
 
 
@@ -184,6 +184,75 @@ class Endpoints:
         return self._send(Call("challenges", "GET", "/api/protection/challenges", params=compact(filters),
                                retry=True))
 
+    # -- group protection: settings (versioned), raid mode, automated actions, approvals
+    def protection_get(self, group_id: str, *, acting_user_id: str | None = None) -> ProtectionSettings:
+        """With `acting_user_id`, core authorizes VIEW_GROUPS for that user in this group (or globally)."""
+        return self._send(Call("protection_get", "GET", f"/api/groups/{group(group_id)}/protection", retry=True,
+                               headers=acting(acting_user_id), answer=ProtectionSettings.from_wire))
+
+    def protection_settings(self, telegram_chat_id: int) -> ProtectionSettings:
+        """A chat's settings (the bot's cache loads them); an unknown chat is CoreError not_found."""
+        params = {"telegram_chat_id": ids.telegram_id(telegram_chat_id, name="telegram_chat_id")}
+        return self._send(Call("protection_settings", "GET", "/api/protection/settings", params=params, retry=True,
+                               answer=ProtectionSettings.from_wire))
+
+    def protection_update(self, group_id: str, *, acting_user_id: str | None = None, **fields) -> ProtectionSettings:
+        """Changes the settings given (one given as None is sent as null: log_chat_id, the flood window).
+        `actor_user_id` or `actor_telegram_user_id`: core checks that they hold MANAGE_SETTINGS in the group (403
+        permission_denied naming it, nothing written). `expected_version`: a stale one is 409 conflict; None is
+        left out. Retried without an expected version (the same values again change nothing); with one, a retry
+        after a lost answer would meet its own change as a conflict."""
+        if fields.get("expected_version") is None:
+            fields.pop("expected_version", None)
+        for actor in ("actor_user_id", "actor_telegram_user_id"):
+            if fields.get(actor) is None:
+                fields.pop(actor, None)
+        return self._send(Call("protection_update", "PATCH", f"/api/groups/{group(group_id)}/protection",
+                               json=fields, retry="expected_version" not in fields, headers=acting(acting_user_id),
+                               answer=ProtectionSettings.from_wire))
+
+    def protection_versions(self, telegram_chat_ids: list[int]) -> dict[int, int]:
+        """Chat id -> its settings version, for the chats core knows among those asked (at most 1000)."""
+        body = {"telegram_chat_ids": [int(ids.telegram_id(chat_id, name="telegram_chat_ids")) for chat_id in
+                                      telegram_chat_ids]}
+        return self._send(Call("protection_versions", "POST", "/api/protection/versions", json=body, retry=True,
+                               answer=_versions))
+
+    def protection_raid(self, group_id: str, *, active: bool, minutes: int | None = None,
+                        actor_user_id: str | None = None,
+                        actor_telegram_user_id: int | None = None) -> ProtectionSettings:
+        """Raid mode on or off. With an actor, core checks MANAGE_SETTINGS; without, it is automatic (antiraid).
+        Retried: on again keeps the later end, off again changes nothing."""
+        body = compact({"active": active, "minutes": minutes, "actor_user_id": actor_user_id,
+                        "actor_telegram_user_id": actor_telegram_user_id})
+        return self._send(Call("protection_raid", "POST", f"/api/groups/{group(group_id)}/protection/raid",
+                               json=body, retry=True, answer=ProtectionSettings.from_wire))
+
+    def protection_action(self, *, telegram_chat_id: int, rule: str, type: str, target_telegram_user_id: int,
+                          **fields) -> ModerationRecord:
+        """An automated action recorded as requested (actor system:<rule>); an exempt member is CoreError
+        exempt_member (details.reason: admin or approved), nothing recorded. Not retried: each call records."""
+        body = compact({"telegram_chat_id": telegram_chat_id, "rule": rule, "type": type,
+                        "target_telegram_user_id": target_telegram_user_id, **fields})
+        return self._send(Call("protection_action", "POST", "/api/protection/actions", json=body,
+                               answer=ModerationRecord.from_wire))
+
+    def approval_grant(self, *, telegram_chat_id: int, **parties) -> dict:
+        """Approves a member (actor_user_id | actor_telegram_user_id, target_user_id | target_telegram_user_id |
+        target_telegram_username): the role `approved` through RBAC, so the actor needs MANAGE_ROLES. Idempotent."""
+        body = compact({"telegram_chat_id": telegram_chat_id, **parties})
+        return self._send(Call("approval_grant", "POST", "/api/protection/approvals", json=body, retry=True))
+
+    def approval_revoke(self, *, telegram_chat_id: int, **parties) -> dict:
+        body = compact({"telegram_chat_id": telegram_chat_id, **parties})
+        return self._send(Call("approval_revoke", "POST", "/api/protection/approvals/revoke", json=body,
+                               retry=True))
+
+    def approvals(self, group_id: str, *, acting_user_id: str | None = None, **query) -> dict:
+        """The group's approved members, a page of them: {"items", "total", "page", "limit"}."""
+        return self._send(Call("approvals", "GET", f"/api/groups/{group(group_id)}/approvals",
+                               params=compact(query), retry=True, headers=acting(acting_user_id)))
+
     # -- events, stats, audit
     def events_batch(self, events: list[dict]):
         body = {"events": [compact(event) for event in events]}
@@ -246,3 +315,10 @@ class Endpoints:
         """Whether a login session (a token family, the sid claim) is revoked."""
         return self._send(Call("token_family_revocation", "GET",
                                f"/api/auth/revoked-families/{ids.token_id(family, name='family')}", retry=True))
+
+
+def _versions(data: dict) -> dict[int, int]:
+    try:
+        return {int(chat_id): version for chat_id, version in data["versions"].items()}
+    except (KeyError, TypeError, AttributeError, ValueError):
+        raise UnexpectedAnswer("protection versions", "versions is not an object of chat ids") from None

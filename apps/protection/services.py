@@ -121,6 +121,8 @@ def protection_raid_set(*, group: Group, active: bool, minutes: int | None = Non
             running = row.raid_until if row.raid_until is not None and row.raid_until > now else None
             if active:
                 until = now + timedelta(minutes=minutes or row.raid_duration_minutes)
+                # To the millisecond, as MongoDB keeps it: the answer now and a later read agree.
+                until = until.replace(microsecond=until.microsecond // 1000 * 1000)
                 until = max(until, running) if running is not None else until
             else:
                 until = None

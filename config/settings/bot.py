@@ -2,7 +2,7 @@
 
 from .base import *  # noqa: F403
 from .base import DATA_DIR, INSTALLED_APPS, PRODUCTION
-from .env import env_bool, env_str
+from .env import env_bool, env_int, env_str
 
 SERVICE_NAME = "bot"
 ROLE = "bot"  # what code may run here (apps/common/roles.py)
@@ -47,3 +47,5 @@ BOT_OUTBOX_PATH = DATA_DIR / env_str("BOT_OUTBOX_FILE", "bot-outbox.sqlite3")
 # How the outbox file commits what the webhook acknowledges: "normal" (WAL, survives the bot process being killed)
 # or "full" (fsync per group commit: survives a power loss or OS crash too). See apps/botgateway/outbox_store.py.
 BOT_OUTBOX_SYNCHRONOUS = env_str("BOT_OUTBOX_SYNCHRONOUS", "normal").upper()
+# How often the bot asks core whether the protection settings it caches changed (protection/settings_cache.py).
+BOT_PROTECTION_REFRESH_SECONDS = env_int("BOT_PROTECTION_REFRESH_SECONDS", 2)

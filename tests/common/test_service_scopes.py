@@ -373,7 +373,7 @@ def _argument(name: str, annotation, objects: dict):
         "username": "scope-probe", "password": "not-the-password", "type": "warn", "title": "Probe",
         "checks": [{"permission": "BAN_USERS", "user_id": objects["user"]}], "events": [], "admins": [],
         "role": "helper", "jti": "scope-probe", "expires_at": datetime.now(UTC) + timedelta(hours=1),
-        "status": "executed", "after": 0,
+        "status": "executed", "after": 0, "active": False,
     }
     if name in by_name:
         return by_name[name]

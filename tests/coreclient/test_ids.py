@@ -132,7 +132,7 @@ PATH_ID_KINDS = {"user_id": BAD_IDS, "group_id": BAD_IDS, "assignment_id": BAD_I
 
 
 # Positional, but a request body, not a path id.
-BODY_ARGUMENTS = {"checks", "events"}
+BODY_ARGUMENTS = {"checks", "events", "telegram_chat_ids"}
 
 
 def path_id_methods() -> dict[str, list[str]]:
@@ -162,13 +162,15 @@ def test_the_table_of_path_id_methods_is_known():
         "warnings_reset": ["group_id", "user_id"], "group_stats": ["group_id"], "token_revocation": ["jti"],
         "token_family_revocation": ["family"], "log_result": ["entry_id"],
         "challenge_messages": ["challenge_id"], "challenge_answer": ["challenge_id"],
+        "protection_get": ["group_id"], "protection_settings": ["telegram_chat_id"],
+        "protection_update": ["group_id"], "protection_raid": ["group_id"], "approvals": ["group_id"],
     }
 
 
 KEYWORDS = {"group_migrate": {"new_telegram_chat_id": -100123}, "group_admins_sync": {"admins": []},
             "member_set": {"user_id": "1"}, "moderation_complete": {"status": "executed"},
             "log_result": {"status": "sent"}, "challenge_messages": {"message_ids": [1]},
-            "challenge_answer": {"telegram_user_id": 1, "answer": "0"}}
+            "challenge_answer": {"telegram_user_id": 1, "answer": "0"}, "protection_raid": {"active": True}}
 VALID = {"user_id": "1", "group_id": "1", "assignment_id": "1", "action_id": "1", "warning_id": "1",
          "telegram_chat_id": -100123, "name": "moderator", "jti": "abc", "family": "abc", "entry_id": "1",
          "challenge_id": "1"}
