@@ -123,7 +123,8 @@ WEB = (
     "audit.list", "audit.csv", "audit.verify",
     "moderation.list",
     "stats.group", "stats.system",
-    "protection.get", "protection.update", "approvals.list",  # the group page's Protection section
+    # the group page's Protection section: settings, the raid mode switch, approved members and their revocation
+    "protection.get", "protection.update", "protection.raid", "approvals.list", "approvals.revoke",
 )
 
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {"bot": BOT, "web": WEB}

@@ -12,7 +12,7 @@ from apps.common import shapes
 from apps.common.audit_actions import ALL_ACTIONS
 from apps.common.client_address import client_address
 from apps.common.envelope import EnvelopeJSONRenderer
-from apps.common.fields import StrictCharField
+from apps.common.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from apps.common.pagination import PageQuerySerializer
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope
@@ -156,6 +156,53 @@ class UserDetailApi(APIView):
         return Response(services.user_get(request.user, user_id))
 
 
+# -- a group's protection settings
+
+# What a PATCH may not change: who the settings belong to, their version (core's), and raid mode (switched on its
+# own: POST .../protection/raid in core).
+PROTECTION_READ_ONLY = frozenset({"group_id", "telegram_chat_id", "title", "version", "raid_until"})
+
+
+def _protection_patch_serializer() -> type[serializers.Serializer]:
+    """The PATCH body: every editable field of core's ProtectionSettings shape, optional, with its JSON type (the
+    ranges and the rules between fields are core's; its validation_error names the fields), and expected_version."""
+    fields: dict = {}
+    for name, field in shapes.ProtectionSettingsSerializer().fields.items():
+        if name in PROTECTION_READ_ONLY:
+            continue
+        options = {"required": False, "allow_null": field.allow_null, "help_text": field.help_text}
+        if isinstance(field, serializers.BooleanField):
+            fields[name] = StrictBooleanField(**options)
+        elif isinstance(field, serializers.IntegerField):
+            fields[name] = StrictIntegerField(**options)
+        else:
+            fields[name] = StrictCharField(max_length=4096, allow_blank=True, trim_whitespace=False, **options)
+    fields["expected_version"] = StrictIntegerField(
+        required=False, min_value=1, help_text="The version the edit is based on (GET's version): when someone "
+                                               "saved since, nothing is written and the answer is 409 conflict")
+    return type("WebProtectionPatch", (serializers.Serializer,), fields)
+
+
+class GroupProtectionApi(APIView):
+    InputSerializer = _protection_patch_serializer()
+
+    @extend_schema(operation_id="groups_protection_retrieve",
+                   responses={200: envelope(shapes.ProtectionSettingsSerializer), **schema.web_errors(404)},
+                   description="Needs VIEW_GROUPS in the group (or globally).")
+    def get(self, request, group_id):
+        return Response(services.protection_get(request.user, group_id))
+
+    @extend_schema(operation_id="groups_protection_update", request=InputSerializer,
+                   responses={200: envelope(shapes.ProtectionSettingsSerializer), **schema.web_errors(404, 409)},
+                   description="Changes the fields given, as the token user: core checks MANAGE_SETTINGS in the group "
+                               "(403 permission_denied naming it), validates the values (400 validation_error "
+                               "with details per field) and refuses a stale expected_version (409 conflict). "
+                               "Nothing is written on any refusal; a change is audited as protection.update.")
+    def patch(self, request, group_id):
+        data = dict(parse_body(self.InputSerializer, request))
+        return Response(services.protection_update(request.user, group_id, **data))
+
+
 # -- roles and assignments
 
 
@@ -274,6 +321,11 @@ class ModerationListApi(APIView):
         status = serializers.ChoiceField(required=False, choices=MODERATION_STATUSES)
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
+        automated = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                             help_text="true: only automated actions (actor system:<rule>); false: "
+                                                       "only manual ones")
+        rule = serializers.CharField(required=False, max_length=32,
+                                     help_text="Only the actions of this automated protection (antiflood...)")
 
     @extend_schema(operation_id="moderation_list", parameters=[FilterSerializer],
                    responses={200: schema.web_list(shapes.ModerationActionSerializer), **schema.web_errors(404)})

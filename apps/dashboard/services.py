@@ -298,3 +298,53 @@ def stats_timeline(user: DashboardUser, *, groups: int = TIMELINE_GROUPS) -> dic
 def audit_verify(user: DashboardUser) -> dict:
     require(user, VIEW_AUDIT)
     return core().audit_verify()
+
+
+# -- a group's protection settings (core's ProtectionSettings), its raid mode and approved members
+
+MANAGE_SETTINGS = "MANAGE_SETTINGS"
+
+
+def protection_get(user: DashboardUser, group_id: str) -> dict:
+    """Core's JSON of the settings, as it came (the typed answer reads as it)."""
+    return dict(read_in_group(user, VIEW_GROUPS, group_id, core().protection_get))
+
+
+def protection_update(user: DashboardUser, group_id: str, *, expected_version: int | None = None,
+                      **fields) -> dict:
+    """Changed as the token user: core checks MANAGE_SETTINGS in the group (403 naming it, nothing written) and
+    refuses a stale `expected_version` (409 conflict), so two admins' saves never overwrite each other unseen."""
+    ids.store_id(group_id, name="group_id")
+    try:
+        return dict(core().protection_update(group_id, actor_user_id=user.id, expected_version=expected_version,
+                                             **fields))
+    except CoreError as exc:
+        raise _refusal(exc, MANAGE_SETTINGS) from None
+
+
+def protection_raid(user: DashboardUser, group_id: str, *, active: bool) -> dict:
+    """Raid mode on (for the group's raid_duration_minutes) or off, by hand: core checks MANAGE_SETTINGS."""
+    ids.store_id(group_id, name="group_id")
+    try:
+        return dict(core().protection_raid(group_id, active=active, actor_user_id=user.id))
+    except CoreError as exc:
+        raise _refusal(exc, MANAGE_SETTINGS) from None
+
+
+def approval_list(user: DashboardUser, group_id: str, *, limit: int = 200) -> list[dict]:
+    return read_in_group(user, VIEW_GROUPS, group_id, core().approvals, limit=limit)["items"]
+
+
+def approval_revoke(user: DashboardUser, *, telegram_chat_id: int, target_user_id: str) -> dict:
+    """Core revokes the `approved` role as the token user: MANAGE_ROLES in the group and the rank rule apply."""
+    ids.store_id(target_user_id, name="target_user_id")
+    try:
+        return core().approval_revoke(telegram_chat_id=telegram_chat_id, actor_user_id=user.id,
+                                      target_user_id=target_user_id)
+    except CoreError as exc:
+        raise _refusal(exc, MANAGE_ROLES) from None
+
+
+def viewer_profile(user: DashboardUser) -> dict:
+    """The token user's own profile (whose name the welcome preview greets): no permission needed for oneself."""
+    return core().user_get(user.id)

@@ -8,8 +8,9 @@ urlpatterns = [
     path("auth/logout", apis.LogoutApi.as_view(), name="auth-logout"),
     path("me", apis.MeApi.as_view(), name="me"),
     path("groups", apis.GroupListApi.as_view(), name="groups"),
-    # Members first: "<anyid:...>" would take "1/members" whole.
+    # Members and protection first: "<anyid:...>" would take "1/members" whole.
     path("groups/<anyid:group_id>/members", apis.GroupMemberListApi.as_view(), name="group-members"),
+    path("groups/<anyid:group_id>/protection", apis.GroupProtectionApi.as_view(), name="group-protection"),
     path("groups/<anyid:group_id>", apis.GroupDetailApi.as_view(), name="group-detail"),
     path("users", apis.UserListApi.as_view(), name="users"),
     path("users/<anyid:user_id>", apis.UserDetailApi.as_view(), name="user-detail"),

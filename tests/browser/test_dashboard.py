@@ -3,9 +3,12 @@ a grant that core's rank rule refuses, a grant and its revocation, signing out. 
 
 import re
 
+import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
+
+from tests.e2e.processes import TEST_KEY
 
 from .conftest import log_in
 
@@ -185,6 +188,21 @@ def test_pages_pass_axe_wcag_aa_checks(browser_page, dashboard_platform, dashboa
     page.locator("#grant-form").get_by_role("button", name="Grant").click()  # empty: errors on the fields
     expect(page.locator("ul.errorlist").first).to_be_visible()
     violations += audit("/assignments with errors")
+    # The group page's Protection section: core's messages on its fields, raid mode on, an approved member, and
+    # a welcome Telegram would refuse in the preview.
+    dashboard_platform.api.assign_role(user_id=member["id"], role="approved", group_id=group["id"])
+    page.goto(f"/groups/{group['id']}")
+    protection = page.locator("#protection-form")
+    protection.get_by_label("Messages that make a flood").fill("1000")
+    protection.get_by_label("Welcome message").fill("<div>{first}</div>")
+    protection.get_by_role("button", name="Save protection settings").click()
+    expect(page.locator("#protection_flood_limit_error")).to_be_visible()
+    expect(page.locator("#welcome-preview")).to_contain_text("Telegram would refuse this text.")
+    violations += audit("/groups/<id> protection with errors")
+    page.goto(f"/groups/{group['id']}")
+    page.get_by_role("button", name=re.compile(r"^Turn raid mode on")).click()
+    expect(page.get_by_role("status")).to_contain_text("Raid mode is on.")
+    violations += audit("/groups/<id> in raid mode")
     assert violations == []
 
 
@@ -209,3 +227,38 @@ def test_tables_scroll_sideways_on_a_phone(browser_page, dashboard_platform, das
                                  || getComputedStyle(element).position === 'absolute')
             .slice(0, 5).map((element) => element.tagName + '.' + element.className + '#' + element.id)""")
         assert widths[0] <= widths[1], (path, widths, wide)
+
+
+def test_the_protection_section_saves_previews_as_one_types_and_reports_a_conflict(logged_in_page,
+                                                                                  dashboard_platform):
+    """protection.js (from this origin, under the CSP) renders the welcome beside it as it is typed; a save made
+    stale by another admin's is refused with the conflict message, and the other save stands."""
+    page = logged_in_page
+    group = dashboard_platform.group("Protected group")
+    page.goto(f"/groups/{group['id']}")
+    expect(page.get_by_role("heading", name="Protection")).to_be_visible()
+    preview = page.get_by_role("region", name="Preview of the welcome message")
+    expect(preview).to_contain_text("Hey Sam, how are you?")
+    protection = page.locator("#protection-form")
+    protection.get_by_label("Welcome message").fill("<b>Hello {first}</b> in {chatname}\n{rules}")
+    expect(preview.locator(".tg-bubble strong")).to_have_text("Hello Sam")
+    expect(preview.locator(".tg-bubble")).to_contain_text("in Protected group")
+    expect(preview.locator(".tg-button")).to_have_text("Rules")
+    protection.get_by_label("Greet new members").check()
+    protection.get_by_role("button", name="Save protection settings").click()
+    expect(page.get_by_role("status")).to_contain_text("The protection settings were saved.")
+    expect(page).to_have_url(re.compile(r"#protection$"))
+
+    # Another admin saves while this page is open: this page's save is refused, the other one stands.
+    core = httpx.patch(f"http://127.0.0.1:{dashboard_platform.core_port}/api/groups/{group['id']}/protection",
+                       json={"flood_limit": 8}, headers={"X-API-Key": TEST_KEY}, timeout=10)
+    assert core.status_code == 200
+    page.locator("#protection-form").get_by_label("Rules", exact=True).fill("No spam")
+    page.locator("#protection-form").get_by_role("button", name="Save protection settings").click()
+    expect(page.get_by_role("alert")).to_contain_text("Someone else saved these settings while you were editing")
+    expect(page.get_by_role("alert")).to_contain_text("Messages that make a flood")
+    stored = httpx.get(f"http://127.0.0.1:{dashboard_platform.core_port}/api/groups/{group['id']}/protection",
+                       headers={"X-API-Key": TEST_KEY}, timeout=10).json()["data"]
+    assert (stored["flood_limit"], stored["rules_text"], stored["welcome_enabled"]) == (8, "", True)
+    expect(page.locator("#protection-form").get_by_label("Rules", exact=True)).to_have_value("No spam")
+    assert page.problems.besides(*LIVE) == []

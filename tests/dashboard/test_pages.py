@@ -489,12 +489,11 @@ def test_revoke_asks_for_confirmation_then_revokes(web, world, admin_browser):
 def test_group_settings_form_saves_and_shows_core_s_messages(web, world, admin_browser):
     group = web.group()
     path = f"/groups/{group['id']}"
-    form = {"title": group["title"], "is_active": "on", "warn_limit": "5", "warn_action": "mute",
-            "welcome_text": "Hello!", "rules_text": ""}
+    form = {"title": group["title"], "is_active": "on", "warn_limit": "5", "warn_action": "mute"}
     response = admin_browser.post_form(path, form)
     assert response.status_code == 302 and response.headers["location"] == f"{path}?saved=1"
     stored = web.api.group_get(group["id"])
-    assert (stored["warn_limit"], stored["warn_action"], stored["welcome_text"]) == (5, "mute", "Hello!")
+    assert (stored["warn_limit"], stored["warn_action"]) == (5, "mute")
     refused = admin_browser.post_form(path, {**form, "warn_action_duration_seconds": "1"})
     assert refused.status_code == 400
     audit = PageAudit()
@@ -503,16 +502,16 @@ def test_group_settings_form_saves_and_shows_core_s_messages(web, world, admin_b
     assert 'aria-invalid="true"' in refused.text
 
 
-def test_group_log_chat_is_set_and_cleared_from_the_form(web, world, admin_browser):
+def test_the_welcome_rules_and_log_chat_are_not_in_the_settings_form(web, world, admin_browser):
+    """They moved to the Protection section (tests/dashboard/test_protection_pages.py): one place for them. Sent to
+    the settings form anyway, they change nothing."""
     group = web.group()
     path = f"/groups/{group['id']}"
     form = {"title": group["title"], "is_active": "on", "warn_limit": "3", "warn_action": "ban",
-            "log_chat_id": "-1001234567890"}
-    assert admin_browser.post_form(path, form).status_code == 302
-    assert web.api.group_get(group["id"])["log_chat_id"] == -1001234567890
-    assert admin_browser.post_form(path, {**form, "log_chat_id": ""}).status_code == 302
-    assert web.api.group_get(group["id"])["log_chat_id"] is None
-    assert admin_browser.post_form(path, {**form, "log_chat_id": ""}).headers["location"] == f"{path}?saved=0"
+            "welcome_text": "Hello!", "log_chat_id": "-1001234567890"}
+    assert admin_browser.post_form(path, form).headers["location"] == f"{path}?saved=0"
+    stored = web.api.group_get(group["id"])
+    assert (stored["welcome_text"], stored["log_chat_id"]) == ("", None)
 
 
 def test_posting_without_the_csrf_token_is_refused(web, world, admin_browser):

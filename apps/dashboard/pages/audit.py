@@ -92,5 +92,7 @@ def moderation(request):
         "actions": page["items"], "pager": pager(request, page, "actions"),
         "filter_form": forms.ModerationFilterForm(request.GET, auto_id="filter_%s"),
         "filters": [choice_filter(request, "status", "By status", [(value, value.capitalize())
-                                                                    for value in MODERATION_STATUSES])],
+                                                                    for value in MODERATION_STATUSES]),
+                    choice_filter(request, "automated", "By origin", [("false", "Moderators"),
+                                                                      ("true", "Automated protection")])],
     }, nav="moderation")

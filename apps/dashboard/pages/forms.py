@@ -2,6 +2,7 @@
 on the fields they name (apply_core_errors)."""
 
 from django import forms
+from django.utils.html import escape
 
 from apps.common.audit_actions import ALL_ACTIONS
 from apps.dashboard.choices import MODERATION_TYPES
@@ -48,19 +49,98 @@ class GroupSettingsForm(forms.Form):
     warn_action = forms.ChoiceField(choices=_choices(WARN_ACTIONS))
     warn_action_duration_seconds = forms.IntegerField(required=False, label="Warn action duration (seconds)",
                                                       help_text="For tmute; empty keeps the current value")
-    welcome_text = forms.CharField(required=False, max_length=4096, strip=False, widget=forms.Textarea(
-        attrs={"rows": 3}))
-    rules_text = forms.CharField(required=False, max_length=4096, strip=False, widget=forms.Textarea(
-        attrs={"rows": 3}))
+
+    def changes(self, group: dict) -> dict:
+        """Only what differs from the group as core has it (core audits each change); an empty field keeps its
+        value. (The welcome, rules and log chat are in the Protection section: ProtectionForm.)"""
+        return {name: value for name, value in self.cleaned_data.items()
+                if value is not None and value != group.get(name)}
+
+
+FLOOD_ACTIONS = ["delete", "warn", "mute", "tmute", "kick", "ban", "tban"]
+CAPTCHA_MODES = [("button", "Button: press to prove you are human"), ("math", "Math: answer a small sum"),
+                 ("emoji", "Emoji: pick the named emoji")]
+RAID_ACTIONS = [("captcha", "Captcha: challenge every new member"), ("mute", "Mute every new member"),
+                ("kick", "Kick every new member"), ("ban", "Ban every new member")]
+# Django writes help texts unescaped: the tags named here are escaped.
+GREETING_HELP = escape("Telegram's HTML (<b>, <i>, <u>, <s>, <a href>, <code>, <tg-spoiler>) and the placeholders "
+                       "{first} {last} {fullname} {username} {mention} {id} {chatname} {count}; {rules} adds a Rules "
+                       "button.")
+
+
+def _text(label: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(required=False, max_length=4096, strip=False, label=label, help_text=help_text,
+                           widget=forms.Textarea(attrs={"rows": 4}))
+
+
+def _switch(label: str, help_text: str = "") -> forms.BooleanField:
+    return forms.BooleanField(required=False, label=label, help_text=help_text)
+
+
+class ProtectionForm(forms.Form):
+    """A group's protection settings (core's ProtectionSettings) by section. Shapes only: the ranges and the rules
+    between fields are core's, and its messages land on the fields they name. `expected_version` is the version the
+    form was filled from: core refuses the save (409 conflict) when someone saved in between."""
+
+    SECTIONS = [
+        ("welcome", "Welcome and goodbye", ["welcome_enabled", "welcome_text", "goodbye_enabled", "goodbye_text",
+                                            "clean_welcome", "clean_service"]),
+        ("rules", "Rules", ["rules_text", "rules_private"]),
+        ("captcha", "Join verification", ["captcha_enabled", "captcha_mode", "captcha_timeout_seconds",
+                                          "captcha_failure_action", "captcha_max_attempts"]),
+        ("flood", "Antiflood", ["flood_limit", "flood_window_seconds", "flood_action", "flood_action_duration_seconds",
+                                "flood_delete_messages"]),
+        ("raid", "Anti-raid", ["raid_detection", "raid_join_limit", "raid_window_seconds", "raid_duration_minutes",
+                               "raid_action"]),
+        ("log", "Log channel", ["log_chat_id"]),
+    ]
+    # Empty means null for these (a meaning of its own); the other numbers are required.
+    NULLABLE = frozenset({"flood_window_seconds", "flood_action_duration_seconds", "log_chat_id"})
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput())
+    welcome_enabled = _switch("Greet new members")
+    welcome_text = _text("Welcome message", "Empty: the bot's default. " + GREETING_HELP)
+    goodbye_enabled = _switch("Say goodbye to members who leave")
+    goodbye_text = _text("Goodbye message", GREETING_HELP)
+    clean_welcome = _switch("Delete the previous welcome", "Only the latest welcome stays in the chat")
+    clean_service = _switch("Delete join and leave notices", "Telegram's service messages")
+    rules_text = _text("Rules")
+    rules_private = _switch("/rules answers with a button to a private chat",
+                            "Off: /rules answers with the rules in the group")
+    captcha_enabled = _switch("Verify new members", "A new member is muted until they solve a challenge")
+    captcha_mode = forms.ChoiceField(choices=CAPTCHA_MODES, label="Challenge")
+    captcha_timeout_seconds = forms.IntegerField(label="Time to solve it (seconds)", help_text="30 to 86400")
+    captcha_failure_action = forms.ChoiceField(choices=[("kick", "Kick them"), ("mute", "Keep them muted")],
+                                               label="When time runs out")
+    captcha_max_attempts = forms.IntegerField(label="Wrong answers allowed", help_text="1 to 10 (math and emoji)")
+    flood_limit = forms.IntegerField(label="Messages that make a flood", help_text="0: antiflood off; else 3 to 100")
+    flood_window_seconds = forms.IntegerField(required=False, label="Within (seconds)",
+                                              help_text="Empty: that many messages in a row; else 1 to 3600")
+    flood_action = forms.ChoiceField(choices=_choices(FLOOD_ACTIONS), label="Action on a flood")
+    flood_action_duration_seconds = forms.IntegerField(required=False, label="For (seconds)",
+                                                       help_text="Required for tmute and tban")
+    flood_delete_messages = _switch("Delete the flood's messages too")
+    raid_detection = _switch("Detect raids", "Many joins in a short time switch the group into raid mode")
+    raid_join_limit = forms.IntegerField(label="Joins that make a raid", help_text="2 to 1000")
+    raid_window_seconds = forms.IntegerField(label="Within (seconds)", help_text="1 to 3600")
+    raid_duration_minutes = forms.IntegerField(label="Raid mode lasts (minutes)", help_text="1 to 10080")
+    raid_action = forms.ChoiceField(choices=RAID_ACTIONS, label="In raid mode")
     log_chat_id = forms.IntegerField(required=False, label="Log chat id",
                                      help_text="Telegram chat that receives the moderation log; empty for none")
 
-    CLEARABLE = frozenset({"log_chat_id"})  # an emptied field clears these; others keep their value when empty
+    def __init__(self, *args, prefix_ids: str = "protection", **kwargs):
+        kwargs.setdefault("auto_id", f"{prefix_ids}_%s")
+        super().__init__(*args, **kwargs)
 
-    def changes(self, group: dict) -> dict:
-        """Only what differs from the group as core has it (core audits each change)."""
+    def sections(self) -> list[dict]:
+        return [{"key": key, "legend": legend, "fields": [self[name] for name in names]}
+                for key, legend, names in self.SECTIONS]
+
+    def changes(self, settings: dict) -> dict:
+        """What differs from the settings as core has them (core audits each change)."""
         return {name: value for name, value in self.cleaned_data.items()
-                if (value is not None or name in self.CLEARABLE) and value != group.get(name)}
+                if name != "expected_version" and (value is not None or name in self.NULLABLE)
+                and value != settings.get(name)}
 
 
 class GrantForm(forms.Form):

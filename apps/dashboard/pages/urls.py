@@ -9,6 +9,11 @@ urlpatterns = [
     path("logout", views.logout, name="dashboard-logout"),
     path("", views.overview, name="dashboard-overview"),
     path("groups", groups.group_list, name="dashboard-groups"),
+    # The longer paths first: "<anyid:...>" would take "1/protection" whole.
+    path("groups/<anyid:group_id>/protection/preview", groups.greeting_preview, name="dashboard-greeting-preview"),
+    path("groups/<anyid:group_id>/protection/raid", groups.group_raid, name="dashboard-group-raid"),
+    path("groups/<anyid:group_id>/protection", groups.group_protection, name="dashboard-group-protection"),
+    path("groups/<anyid:group_id>/approvals/revoke", groups.approval_revoke, name="dashboard-approval-revoke"),
     path("groups/<anyid:group_id>", groups.group_detail, name="dashboard-group"),
     path("users", users.user_list, name="dashboard-users"),
     path("users/<anyid:user_id>", users.user_detail, name="dashboard-user"),

@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 
 FEED_SIZE = 10
 STAT_CARDS = [("groups", "Groups"), ("users", "Users"), ("moderation_actions_24h", "Moderation actions (24 h)"),
+              ("manual_actions_24h", "By moderators (24 h)"), ("automated_actions_24h", "Automated (24 h)"),
               ("denials_24h", "Permission denials (24 h)"), ("messages_24h", "Messages (24 h)")]
+RECENT_ACTIONS = 10
 
 
 # -- signing in and out
@@ -107,10 +109,12 @@ def overview(request):
     stats, stats_denied = optional(services.stats_overview, user)
     timeline, _ = optional(services.stats_timeline, user) if stats is not None else (None, None)
     feed, feed_denied = optional(services.audit_list, user, limit=FEED_SIZE, hide_checks_by=settings.SERVICE_NAME)
-    cards = [{"key": key, "label": label, "value": stats[key]} for key, label in STAT_CARDS] if stats else []
+    actions, actions_denied = optional(services.moderation_list, user, limit=RECENT_ACTIONS)
+    cards = [{"key": key, "label": label, "value": stats.get(key, 0)} for key, label in STAT_CARDS] if stats else []
     return render_page(request, "overview.html", {
         "cards": cards, "stats_denied": stats_denied, "generated_at": stats and stats["generated_at"],
         "chart": chart(timeline["points"]) if timeline else None, "chart_groups": timeline and timeline["groups"],
         "chart_points": timeline["points"] if timeline else [],
         "feed": feed["items"] if feed else None, "feed_denied": feed_denied,
+        "actions": actions["items"] if actions else None, "actions_denied": actions_denied,
     }, nav="overview")
