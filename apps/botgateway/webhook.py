@@ -30,6 +30,7 @@ from apps.common.error_codes import ErrorCode
 
 from .handlers.activity import plain_message_event
 from .metrics import BOT_UPDATES, WEBHOOK_REQUESTS
+from .protection.antiflood import observe_message
 from .runtime import current_application
 
 logger = logging.getLogger(__name__)
@@ -72,9 +73,9 @@ async def _read_body(receive, headers: dict) -> bytes | None:
             return b"".join(chunks)
 
 
-def _parse(body: bytes, application) -> tuple[int, dict | None, Update | None]:
-    """(update id, a plain message's event, None) or (update id, None, the update for the application). Raises on
-    anything else."""
+def _parse(body: bytes, application) -> tuple[int, dict | None, Update | None, dict | None]:
+    """(update id, a plain message's event, None, its message) or (update id, None, the update for the application,
+    None). Raises on anything else."""
     payload = json.loads(body)
     if type(payload) is not dict:
         raise ValueError("not a JSON object")
@@ -85,11 +86,11 @@ def _parse(body: bytes, application) -> tuple[int, dict | None, Update | None]:
     if settings.BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT:
         event = plain_message_event(payload, application.bot_data.groups)
     if event is not None:
-        return update_id, event, None
+        return update_id, event, None, payload["message"]
     update = Update.de_json(payload, application.bot)
     if not isinstance(update, Update):
         raise ValueError("not an update")
-    return update_id, None, update
+    return update_id, None, update, None
 
 
 def _dropped(outcome: str, error: str) -> dict:
@@ -118,7 +119,7 @@ async def handle_webhook(scope, receive, send) -> None:
         await _respond(send, 200, _dropped("too_large", f"update larger than {MAX_BODY} bytes"))
         return
     try:
-        update_id, event, update = _parse(body, application)
+        update_id, event, update, message = _parse(body, application)
     except Exception as exc:  # whatever the body holds (RecursionError, OverflowError, ...): never redelivered
         await _respond(send, 200, _dropped("malformed", f"{type(exc).__name__}: {exc}"))
         return
@@ -133,7 +134,9 @@ async def handle_webhook(scope, receive, send) -> None:
         logger.exception("update could not be stored")
         await _respond(send, 503, error_body(ErrorCode.SERVICE_UNAVAILABLE, "The update could not be stored", 503))
         return
-    if event is not None:  # counted; nothing else acts on it
+    if event is not None:  # counted, and seen by antiflood; nothing else acts on it
+        observe_message(application.bot_data, event["telegram_chat_id"], event["telegram_user_id"],
+                        message["message_id"], message["date"], event["display_name"])
         BOT_UPDATES.labels(kind="message").inc()
         WEBHOOK_REQUESTS.labels(outcome="counted").inc()
         if logger.isEnabledFor(logging.DEBUG):

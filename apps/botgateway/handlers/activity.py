@@ -9,6 +9,7 @@ from telegram.ext import MessageHandler, filters
 from ..context import BotContext
 from ..flows import StopCommand, ensure_group, is_group
 from ..metrics import BOT_UPDATES
+from ..protection.antiflood import observe_message
 
 
 def event_for(update: Update) -> dict | None:
@@ -95,6 +96,10 @@ async def count(update: Update, context: BotContext) -> None:
         with contextlib.suppress(StopCommand):  # core down: counted anyway, the outbox keeps it
             await ensure_group(context, update.effective_chat)
     context.shipper.record(event)
+    if event["type"] in ("message", "command"):  # written by someone (service messages are not)
+        message = update.message
+        observe_message(context.bot_data, message.chat.id, event["telegram_user_id"], message.message_id,
+                        message.date.timestamp(), event.get("display_name", ""))
 
 
 def handlers():

@@ -76,7 +76,7 @@ class _ChatState:
 
     def __init__(self, version: int, limit: int, window: int | None):
         self.version, self.limit, self.window = version, limit, window
-        self.members: dict[int, deque] = {}  # window mode: user -> deque of (date, message id) within the window
+        self.members: dict[int, deque] = {}  # window mode: user -> their last `limit` (date, message id)
         self.last_sender: int | None = None  # consecutive mode: who wrote the chat's last message
         self.streak: list[int] = []  # ... and the ids of their messages since someone else wrote
         self.last_date = 0.0
@@ -137,12 +137,9 @@ class FloodTracker:
             if entries is None:
                 if len(state.members) >= state.sweep_at:
                     state.sweep(date)
-                entries = state.members[user_id] = deque()
+                entries = state.members[user_id] = deque(maxlen=limit)
             entries.append((date, message_id))
-            horizon = date - window
-            while entries[0][0] <= horizon:
-                entries.popleft()
-            if len(entries) < limit:
+            if len(entries) < limit or date - entries[0][0] >= window:
                 return None
             message_ids = [mid for _, mid in entries]
             del state.members[user_id]
@@ -355,7 +352,7 @@ async def _handle_flood(application, flood: Flood) -> None:
     if timed and flood.duration_seconds:
         notice += f" ({_describe(flood.duration_seconds)})"
     if action == "warn" and error is None:
-        notice = await _warn_outcome(application, flood, recorded, who) or notice
+        notice = await _warn_outcome(application, flood, record, who) or notice
     if error is None:
         try:
             await bot.send_message(flood.chat_id, notice + ".")
@@ -368,41 +365,45 @@ async def _handle_flood(application, flood: Flood) -> None:
         await delete_flood_messages(bot, flood, deleted)
 
 
-async def _warn_outcome(application, flood: Flood, recorded, who: str) -> str | None:
+async def _warn_outcome(application, flood: Flood, warned, who: str) -> str | None:
     """A warn counts towards the group's warn limit as a manual /warn does; at the limit, the limit's action is
     recorded (automated, the same rule), done, and the warnings reset. The notice, or None for the plain one."""
     from ..handlers.member_actions import describe_duration, restriction_end
 
-    state = getattr(recorded, "warnings", None)
-    if state is None:
-        return None
-    if not state.limit_reached or state.required_action is None:
-        return f"{who} has been warned for flooding ({state.active_warnings}/{state.warn_limit})"
     bot, core = application.bot, application.bot_data.core
-    required = state.required_action
-    until = restriction_end(required.duration_seconds) if required.type != "kick" else None
+    try:
+        state = await core.warnings(warned.group_id, warned.target_user_id)
+        active, limit = state["active_warnings"], state["warn_limit"]
+        if active < limit:
+            return f"{who} has been warned for flooding ({active}/{limit})"
+        group = await core.group_get(warned.group_id)
+    except (CoreError, CoreUnavailable) as exc:
+        logger.warning("antiflood: warnings not read", extra={"chat_id": flood.chat_id, "error": str(exc)})
+        return None
+    kind, seconds = group["warn_action"], group.get("warn_action_duration_seconds")
+    if kind not in ("ban", "kick", "mute"):
+        return None
+    until = restriction_end(seconds) if kind != "kick" else None
     try:
         follow_up = await record_automated(
-            core, rule=RULE, chat_id=flood.chat_id, type=required.type, user_id=flood.user_id, name=flood.name,
-            reason=f"warn limit reached ({state.warn_limit})", until=until)
+            core, rule=RULE, chat_id=flood.chat_id, type=kind, user_id=flood.user_id, name=flood.name,
+            reason=f"warn limit reached ({limit})", until=until)
     except (CoreError, CoreUnavailable) as exc:
         logger.warning("antiflood: the warn limit's action was not recorded", extra={"chat_id": flood.chat_id,
                                                                                    "error": str(exc)})
         return None
-    action_record = getattr(follow_up, "action", follow_up)
     error = None
     try:
-        await act_on_member(bot, flood.chat_id, flood.user_id, required.type, until)
+        await act_on_member(bot, flood.chat_id, flood.user_id, kind, until)
     except TelegramError as exc:
         error = exc
-    await complete(core, action_record.id, error)
+    await complete(core, getattr(follow_up, "action", follow_up).id, error)
     if error is not None:
         return None
-    warned = getattr(recorded, "action", recorded)
     try:
         await core.warnings_reset(warned.group_id, warned.target_user_id, reason="warn limit reached")
     except (CoreError, CoreUnavailable) as exc:
         logger.warning("antiflood: warnings not reset", extra={"chat_id": flood.chat_id, "error": str(exc)})
-    outcome = {"ban": "banned", "kick": "kicked", "mute": "muted"}[required.type]
-    span = f" for {describe_duration(required.duration_seconds)}" if required.duration_seconds else ""
-    return f"{who} reached {state.warn_limit} warnings by flooding and is {outcome}{span}"
+    outcome = {"ban": "banned", "kick": "kicked", "mute": "muted"}[kind]
+    span = f" for {describe_duration(seconds)}" if seconds and kind != "kick" else ""
+    return f"{who} reached {limit} warnings by flooding and is {outcome}{span}"
