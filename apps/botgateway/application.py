@@ -21,6 +21,7 @@ from .flows import StopCommand, ensure_group, sync_admins
 from .handlers import activity, info, lifecycle, moderation
 from .ordering import PerChatUpdateProcessor
 from .outbox import EventShipper, Outbox
+from .protection import commands as protection_commands
 from .ratelimit import SendRateLimiter
 from .telegram_request import AiohttpRequest
 
@@ -177,5 +178,6 @@ def build_application(*, with_updater: bool) -> BotApplication:
     application.add_handler(TypeHandler(Update, trace_update), group=-2)
     application.add_handlers(activity.handlers(), group=-1)
     application.add_handlers([*moderation.handlers(), *info.handlers(), *lifecycle.handlers()])
+    application.add_handlers(protection_commands.handlers())  # the in-chat protection settings and approvals
     application.add_error_handler(on_error)
     return application

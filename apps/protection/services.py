@@ -166,9 +166,18 @@ def approval_view(*, group: Group, user: User) -> dict:
             "approved": approval_get(group=group, user=user) is not None}
 
 
+def _require_manage_roles(*, group: Group, actor: User | None) -> None:
+    """The grant's own rule checks this too; asked first, the refusal names the permission in its details (the bot
+    says which one is missing) and is on the trail as a check."""
+    if actor is not None and not (actor.is_superuser and actor.is_active):
+        permission_require(query=PermissionQuery(permission="MANAGE_ROLES", user_id=actor.pk, group_id=group.pk),
+                           message="The actor needs the MANAGE_ROLES permission in this group ({reason})")
+
+
 def approval_grant(*, group: Group, target: User, actor: User | None, reason: str = "approved") -> dict:
     """Approves the member in the group: the built-in role `approved` there, granted through RBAC (the actor needs
     MANAGE_ROLES in the group and must outrank the role, as for any grant; audited as role.assign). Idempotent."""
+    _require_manage_roles(group=group, actor=actor)
     role_assign(user=target, role=role_get(name=APPROVED_ROLE), group=group, actor=actor, reason=reason)
     return approval_view(group=group, user=target)
 
@@ -176,11 +185,9 @@ def approval_grant(*, group: Group, target: User, actor: User | None, reason: st
 def approval_revoke(*, group: Group, target: User, actor: User | None, reason: str = "unapproved") -> dict:
     """Withdraws the member's approval in the group through RBAC (audited as role.revoke). Idempotent: with none
     to withdraw, the actor's right to is still checked (MANAGE_ROLES) and nothing is written."""
+    _require_manage_roles(group=group, actor=actor)
     assignment = approval_get(group=group, user=target)
     if assignment is None:
-        if actor is not None and not actor.is_superuser:
-            permission_require(query=PermissionQuery(permission="MANAGE_ROLES", user_id=actor.pk, group_id=group.pk),
-                               message="The actor needs the MANAGE_ROLES permission in this group ({reason})")
         return approval_view(group=group, user=target)
     with contextlib.suppress(ConflictError):  # revoked concurrently: the outcome asked for
         role_revoke(assignment=assignment, actor=actor, reason=reason)

@@ -294,7 +294,7 @@ def test_approval_by_username_and_refusals(api, scene):
     make_member(outsider, group)
     refused = error_of(api.post(APPROVALS, {**base, "actor_user_id": str(member.pk),
                                             "target_user_id": str(outsider.pk)}), 403, "permission_denied")
-    assert "MANAGE_ROLES" in refused["message"]
+    assert "MANAGE_ROLES" in refused["message"] and refused["details"]["permission"] == "MANAGE_ROLES"
     error_of(api.post(f"{APPROVALS}/revoke", {**base, "actor_user_id": str(member.pk),
                                               "target_user_id": str(outsider.pk)}), 403, "permission_denied")
     error_of(api.post(APPROVALS, {**base, "actor_user_id": str(admin.pk), "target_telegram_username": "nobody_x"}),
