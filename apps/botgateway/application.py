@@ -21,6 +21,7 @@ from .flows import StopCommand, ensure_group, sync_admins
 from .handlers import activity, info, lifecycle, moderation
 from .ordering import PerChatUpdateProcessor
 from .outbox import EventShipper, Outbox
+from .protection import captcha, joins
 from .protection import commands as protection_commands
 from .ratelimit import SendRateLimiter
 from .telegram_request import AiohttpRequest
@@ -43,6 +44,8 @@ async def post_init(application: BotApplication) -> None:
     data.flood.application = application  # the flood tasks act through this bot and core client
     await replay_stored_updates(application)
     data.shipper.start()
+    data.challenge_sweeper = captcha.ChallengeSweeper(application)
+    data.challenge_sweeper.start()
     data.protection.start(data.core, settings.BOT_PROTECTION_REFRESH_SECONDS)
 
 
@@ -64,6 +67,8 @@ async def replay_stored_updates(application: BotApplication) -> None:
 
 async def post_shutdown(application: BotApplication) -> None:
     data = application.bot_data
+    if data.challenge_sweeper is not None:
+        await data.challenge_sweeper.stop()
     await data.protection.stop()
     if data.shipper is not None:
         await data.shipper.stop()
@@ -178,6 +183,9 @@ def build_application(*, with_updater: bool) -> BotApplication:
     application.add_handler(TypeHandler(Update, trace_update), group=-2)
     application.add_handlers(activity.handlers(), group=-1)
     application.add_handlers([*moderation.handlers(), *info.handlers(), *lifecycle.handlers()])
+    # Members joining and leaving, and challenge presses: after lifecycle's membership bookkeeping (group 0 takes
+    # chat_member updates first, and one handler per group runs).
+    application.add_handlers(joins.handlers(), group=1)
     application.add_handlers(protection_commands.handlers())  # the in-chat protection settings and approvals
     application.add_error_handler(on_error)
     return application
