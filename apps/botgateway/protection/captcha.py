@@ -29,6 +29,8 @@ from apps.coreclient import CoreError, CoreUnavailable
 
 from ..ordering import PerChatUpdateProcessor
 from .antiflood import act_on_member, complete, telegram_call
+from .settings_cache import protection_settings
+from .welcome import send_welcome
 
 logger = logging.getLogger(__name__)
 
@@ -174,9 +176,6 @@ async def solved(context, chat: Chat, user: User, challenge: dict, extra_message
     if challenge["follow_up_action_id"]:
         await complete(context.core, challenge["follow_up_action_id"], error)
     await delete_messages(context.bot, chat.id, [*challenge["message_ids"], *extra_message_ids])
-    from .settings_cache import protection_settings
-    from .welcome import send_welcome
-
     await send_welcome(context, chat, user, await protection_settings(context, chat.id))
 
 

@@ -20,6 +20,9 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
 from . import captcha
+from .antiraid import on_join
+from .settings_cache import protection_settings
+from .welcome import clean_service_message, send_goodbye, send_welcome
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +60,6 @@ def first_sight(bot_data, chat_id: int, user_id: int, kind: str) -> bool:
     return True
 
 
-async def _settings(context, chat_id: int):
-    from .settings_cache import protection_settings
-
-    return await protection_settings(context, chat_id)
-
-
 async def on_chat_member(update: Update, context) -> None:
     change = update.chat_member
     if not is_group(change.chat) or change.new_chat_member.user.is_bot:
@@ -86,16 +83,16 @@ async def on_service_message(update: Update, context) -> None:
     if gone is not None and not gone.is_bot:
         removed = message.from_user is not None and message.from_user.id != gone.id
         await left(context, message.chat, gone, removed=removed)
-    await _clean(context, message)
+    await clean_service_message(context, message)
 
 
 async def joined(context, chat, user: User) -> None:
     if not first_sight(context.bot_data, chat.id, user.id, JOIN):
         return
-    settings = await _settings(context, chat.id)
+    settings = await protection_settings(context, chat.id)
     if settings is None:
         return  # core away and nothing cached: no protection decision can be made
-    raid = await _raid(context, chat, user, settings)
+    raid = await on_join(context, chat, user, settings)
     if raid in REMOVED_BY_RAID:
         return
     challenged = False
@@ -103,37 +100,17 @@ async def joined(context, chat, user: User) -> None:
         challenged = await captcha.start_challenge(context, chat, user, settings,
                                                    reason="raid" if raid == "captcha" else "join")
     if not challenged:
-        await _welcome(context, chat, user, settings)
+        await send_welcome(context, chat, user, settings)
 
 
 async def left(context, chat, user: User, *, removed: bool = False) -> None:
     """A member left (`removed`: an admin or the bot removed them; they get no goodbye)."""
     if not first_sight(context.bot_data, chat.id, user.id, LEAVE) or removed:
         return
-    settings = await _settings(context, chat.id)
+    settings = await protection_settings(context, chat.id)
     if settings is None:
         return
-    from .welcome import send_goodbye
-
     await send_goodbye(context, chat, user, settings)
-
-
-async def _raid(context, chat, user: User, settings) -> str | None:
-    from .antiraid import on_join
-
-    return await on_join(context, chat, user, settings)
-
-
-async def _welcome(context, chat, user: User, settings) -> None:
-    from .welcome import send_welcome
-
-    await send_welcome(context, chat, user, settings)
-
-
-async def _clean(context, message) -> None:
-    from .welcome import clean_service_message
-
-    await clean_service_message(context, message)
 
 
 def handlers():
