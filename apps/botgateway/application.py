@@ -21,7 +21,7 @@ from .flows import StopCommand, ensure_group, sync_admins
 from .handlers import activity, info, lifecycle, moderation
 from .ordering import PerChatUpdateProcessor
 from .outbox import EventShipper, Outbox
-from .protection import captcha, joins
+from .protection import captcha, joins, logchannel, rules
 from .protection import commands as protection_commands
 from .ratelimit import SendRateLimiter
 from .telegram_request import AiohttpRequest
@@ -46,6 +46,8 @@ async def post_init(application: BotApplication) -> None:
     data.shipper.start()
     data.challenge_sweeper = captcha.ChallengeSweeper(application)
     data.challenge_sweeper.start()
+    data.log_poster = logchannel.LogPoster(application)
+    data.log_poster.start()
     data.protection.start(data.core, settings.BOT_PROTECTION_REFRESH_SECONDS)
 
 
@@ -67,6 +69,8 @@ async def replay_stored_updates(application: BotApplication) -> None:
 
 async def post_shutdown(application: BotApplication) -> None:
     data = application.bot_data
+    if data.log_poster is not None:
+        await data.log_poster.stop()
     if data.challenge_sweeper is not None:
         await data.challenge_sweeper.stop()
     await data.protection.stop()
@@ -182,7 +186,9 @@ def build_application(*, with_updater: bool) -> BotApplication:
     # Group -2 runs first for every update, so whatever the update causes carries that update's request id.
     application.add_handler(TypeHandler(Update, trace_update), group=-2)
     application.add_handlers(activity.handlers(), group=-1)
-    application.add_handlers([*moderation.handlers(), *info.handlers(), *lifecycle.handlers()])
+    # rules' /start takes only its deep link's payload, so it goes ahead of info's /start.
+    application.add_handlers([*moderation.handlers(), *rules.handlers(), *logchannel.handlers(), *info.handlers(),
+                              *lifecycle.handlers()])
     # Members joining and leaving, and challenge presses: after lifecycle's membership bookkeeping (group 0 takes
     # chat_member updates first, and one handler per group runs).
     application.add_handlers(joins.handlers(), group=1)

@@ -48,6 +48,8 @@ class BotData:
         default_factory=lambda: TTLCache(maxsize=REMEMBERED_AT_MOST * 2, ttl=600))
     # protection/captcha.py's ChallengeSweeper, started in post_init and stopped in post_shutdown.
     challenge_sweeper: object | None = None
+    # protection/logchannel.py's LogPoster (the log channel's posts), started in post_init, stopped in post_shutdown.
+    log_poster: object | None = None
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

@@ -52,6 +52,7 @@ HELP = [
     HelpLine("/warns", "your warnings"),
     HelpLine("/warns (user)", "a member's warnings", "WARN_USERS"),
     HelpLine("/report [reason]", "tell the moderators (reply to the message)"),
+    HelpLine("/rules", "the group's rules"),
     *(HelpLine(command.usage, f"{command.action} a member", command.permission) for command in TARGET_COMMANDS),
     HelpLine("/warn, /unwarn, /resetwarns (user) [reason]", "warnings; at the limit the group's warn action",
              "WARN_USERS"),
@@ -60,6 +61,8 @@ HELP = [
     HelpLine("/grant <role> <user>, /revoke <role> <user>", "roles ranked below yours", "MANAGE_ROLES"),
     HelpLine("/sync", "reload the admin list from Telegram", "MANAGE_ROLES"),
     HelpLine("/stats", "this group's activity", "VIEW_STATS"),
+    HelpLine("/setlog (forwarded from the channel), /unsetlog", "post every action and settings change to a log "
+             "channel", "MANAGE_SETTINGS"),
     HelpLine("/protection", "this group's protection settings", "VIEW_GROUPS"),
     HelpLine("/setwelcome, /setgoodbye (text or reply), /resetwelcome, /resetgoodbye", "welcome and goodbye texts",
              "MANAGE_SETTINGS"),

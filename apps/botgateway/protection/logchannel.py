@@ -135,12 +135,6 @@ async def _require_posting_right(context, channel) -> None:
                           "then try again.")
 
 
-async def _store(context, settings) -> None:
-    cache = getattr(context.bot_data, "protection", None)
-    if cache is not None and settings is not None and hasattr(settings, "version"):
-        cache.store(settings)
-
-
 async def setlog(update: Update, context) -> None:
     async def body():
         message, chat = update.effective_message, update.effective_chat
@@ -153,7 +147,7 @@ async def setlog(update: Update, context) -> None:
         group_id = await ensure_group(context, chat)
         settings = await core_call(context.core.protection_update(group_id, log_chat_id=channel.id,
                                                                   **actor.record_kwargs()))
-        await _store(context, settings)
+        context.bot_data.protection.store(settings)
         await reply(update, f"Log channel set: <b>{html.escape(channel.title or str(channel.id))}</b>. Every "
                             "moderation action and settings change here is posted there.")
 
@@ -168,7 +162,7 @@ async def unsetlog(update: Update, context) -> None:
         group_id = await ensure_group(context, chat)
         settings = await core_call(context.core.protection_update(group_id, log_chat_id=None,
                                                                   **actor.record_kwargs()))
-        await _store(context, settings)
+        context.bot_data.protection.store(settings)
         await reply(update, "Log channel turned off: nothing is posted to it any more.")
 
     await run_command(update, context, "unsetlog", body)

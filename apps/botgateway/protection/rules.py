@@ -9,11 +9,10 @@ from telegram import Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CommandHandler, filters
 
-from apps.coreclient import CoreError
+from apps.coreclient import CoreError, CoreUnavailable
 
 from ..flows import UNAVAILABLE_REPLY, StopCommand, reply
 from .command_frame import run_command
-from .settings_cache import protection_settings
 from .welcome import RULES_PAYLOAD, rules_link
 
 logger = logging.getLogger(__name__)
@@ -24,14 +23,17 @@ _START_RULES = re.compile(rf"^/start(?:@\w+)?\s+{RULES_PAYLOAD}(-?\d{{1,20}})\s*
 
 
 async def _settings(context, chat_id: int):
+    cache = context.bot_data.protection
+    settings = cache.get(chat_id)
+    if settings is not None:
+        return settings
     try:
-        settings = await protection_settings(context, chat_id)
+        return await cache.load(context.core, chat_id)
+    except CoreUnavailable as exc:
+        raise StopCommand(UNAVAILABLE_REPLY) from exc
     except CoreError as exc:  # a chat core does not know (a deep link to a group the bot never saw)
         logger.info("rules asked of an unknown chat", extra={"chat_id": chat_id, "error": exc.code})
         raise StopCommand("I don't know that group.") from exc
-    if settings is None:
-        raise StopCommand(UNAVAILABLE_REPLY)
-    return settings
 
 
 async def send_rules(update: Update, title: str, rules_text: str) -> None:
