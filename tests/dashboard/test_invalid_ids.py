@@ -57,6 +57,7 @@ ROUTES = web_id_routes()
 
 def test_the_routes_with_ids_are_all_here():
     assert {route for _, route in ROUTES} == {"api/groups/<anyid:group_id>", "api/groups/<anyid:group_id>/members",
+                                              "api/groups/<anyid:group_id>/protection",
                                               "api/users/<anyid:user_id>",
                                               "api/assignments/<anyid:assignment_id>/revoke"}
 
