@@ -189,6 +189,10 @@ def test_core_s_validation_messages_are_shown_next_to_their_fields(web, admin_br
     # A shape the form itself refuses (not a number): its own message, core is not asked.
     typed = post_protection(admin_browser, group, form_values(before, raid_join_limit="many"))
     assert typed.status_code == 400 and "Enter a whole number." in field_error(typed.text, "raid_join_limit")
+    unversioned = post_protection(admin_browser, group, form_values(before, expected_version=""))
+    assert unversioned.status_code == 400
+    assert "The form lacks the version it was filled from" in check_page(unversioned)
+    assert settings_of(web, group) == before
 
 
 def test_the_welcome_preview_as_telegram_would_show_it(web, admin_browser):
