@@ -18,7 +18,7 @@ NOW = datetime.now(UTC)
 def challenge(options, *, id="6b0fbcb1da6c6a2cfe69cf31", round=4_294_967_295, mode="emoji"):
     return {"id": id, "round": round, "options": options, "mode": mode, "question": "Press the <cat>.",
             "max_attempts": 3, "failure_action": "kick",
-            "expires_at": (NOW + timedelta(seconds=125)).isoformat()}
+            "expires_at": (datetime.now(UTC) + timedelta(seconds=125)).isoformat()}
 
 
 def test_callback_data_fits_telegrams_64_bytes_and_reads_back():

@@ -369,6 +369,7 @@ def _argument(name: str, annotation, objects: dict):
     by_name = {
         "user_id": objects["user"], "group_id": objects["group"], "assignment_id": objects["missing"],
         "action_id": objects["missing"], "warning_id": objects["missing"], "entry_id": objects["missing"],
+        "challenge_id": objects["missing"], "message_ids": [1],
         "name": "moderator",
         "telegram_chat_id": objects["chat"], "new_telegram_chat_id": objects["chat"] - 1, "permission": "BAN_USERS",
         "username": "scope-probe", "password": "not-the-password", "type": "warn", "title": "Probe",

@@ -108,7 +108,8 @@ def test_a_joiner_is_restricted_challenged_and_welcomed_once_they_press(any_plat
     configure(platform, chat["id"], captcha_enabled=True, captcha_mode="button", welcome_enabled=True,
               welcome_text="Glad you are here, {first}!")
     user = newcomer(platform)
-    platform.telegram.add_member(chat["id"], user["id"])
+    mark = platform.call_mark()
+    platform.telegram.add_member(chat["id"], user["id"])  # told twice: a chat_member update and a service message
     message = challenge_message(platform, chat["id"], user)
     assert status(platform, chat["id"], user) == "restricted"
     assert platform.telegram.member(chat["id"], user["id"])["can_send_messages"] is False
@@ -128,6 +129,9 @@ def test_a_joiner_is_restricted_challenged_and_welcomed_once_they_press(any_plat
     assert len(welcome) == 1 and user["first_name"] in welcome[0]["text"]
     challenge = core_challenge(platform, chat["id"], user)
     assert (challenge["status"], challenge["attempts"]) == ("solved", 0)
+    challenges_sent = [call for call in platform.calls("sendMessage", since=mark)
+                       if "cap:" in str(call["params"].get("reply_markup"))]
+    assert len(challenges_sent) == 1  # one join, one challenge
     platform.wait_for(lambda: action_status(platform, challenge["follow_up_action_id"]) == "executed",
                       "the unmute to be completed")
     assert action_status(platform, challenge["restrict_action_id"]) == "executed"
