@@ -106,12 +106,16 @@ def test_antiflood_off_counts_nothing_and_forgets_the_chat():
     assert tracker.size() == (0, 0)
 
 
-def test_changed_settings_start_the_count_over():
+def test_changed_flood_settings_start_the_count_over_and_other_changes_do_not():
     tracker = FloodTracker()
     assert feed(tracker, flood_settings(limit=3, version=1), [ALICE, ALICE]) == []
-    # The new version's limit counts from its first message: two old ones do not carry over.
-    assert feed(tracker, flood_settings(limit=3, version=2), [ALICE, ALICE], start_id=3) == []
-    assert len(feed(tracker, flood_settings(limit=3, version=2), [ALICE], start_id=5)) == 1
+    # Another setting changed (a new version, the same flood settings): the count goes on.
+    assert len(feed(tracker, flood_settings(limit=3, version=2), [ALICE], start_id=3)) == 1
+    tracker = FloodTracker()
+    assert feed(tracker, flood_settings(limit=3, version=1), [ALICE, ALICE]) == []
+    # The limit changed: its count starts from its first message, the two old ones do not carry over.
+    assert feed(tracker, flood_settings(limit=4, version=2), [ALICE, ALICE, ALICE], start_id=3) == []
+    assert len(feed(tracker, flood_settings(limit=4, version=2), [ALICE], start_id=6)) == 1
 
 
 def test_the_flood_carries_the_groups_action_settings():

@@ -72,10 +72,10 @@ class Flood:
 
 
 class _ChatState:
-    __slots__ = ("floods", "last_date", "last_sender", "limit", "members", "streak", "sweep_at", "version", "window")
+    __slots__ = ("floods", "last_date", "last_sender", "limit", "members", "streak", "sweep_at", "window")
 
-    def __init__(self, version: int, limit: int, window: int | None):
-        self.version, self.limit, self.window = version, limit, window
+    def __init__(self, limit: int, window: int | None):
+        self.limit, self.window = limit, window
         self.members: dict[int, deque] = {}  # window mode: user -> their last `limit` (date, message id)
         self.last_sender: int | None = None  # consecutive mode: who wrote the chat's last message
         self.streak: list[int] = []  # ... and the ids of their messages since someone else wrote
@@ -115,8 +115,9 @@ class FloodTracker:
             return None
         state = self._chats.get(chat_id)
         window = settings.flood_window_seconds
-        if state is None or state.version != settings.version or state.limit != limit or state.window != window:
-            state = self._fresh_state(chat_id, state, settings.version, limit, window, date)
+        # Only a change of the count's own settings starts it over (a new version may be any setting's change).
+        if state is None or state.limit != limit or state.window != window:
+            state = self._fresh_state(chat_id, state, limit, window, date)
         state.last_date = date
         flood = state.floods.get(user_id)
         if flood is not None:  # being handled: part of that flood
@@ -150,11 +151,11 @@ class FloodTracker:
         state.floods[user_id] = flood
         return flood
 
-    def _fresh_state(self, chat_id: int, old: _ChatState | None, version: int, limit: int, window: int | None,
+    def _fresh_state(self, chat_id: int, old: _ChatState | None, limit: int, window: int | None,
                      date: float) -> _ChatState:
         if old is None and len(self._chats) >= self._sweep_chats_at:
             self._sweep_chats(date)
-        state = _ChatState(version, limit, window)
+        state = _ChatState(limit, window)
         if old is not None:
             state.floods = old.floods  # floods in hand stay one flood across a settings change
         self._chats[chat_id] = state
