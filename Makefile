@@ -79,11 +79,13 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Core's permission checks, event ingest and the member list, then the bot (webhook throughput, command round trip),
-# then web (groups list through web against core's own, 1,000 live WebSocket clients); see docs/benchmarks.md.
+# group protection (throughput with antiflood on, flood -> restriction, a raid of joiners), then web (groups list
+# through web against core's own, 1,000 live WebSocket clients); see docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.core_data
 	$(BIN)/python -m bench.bot
+	$(BIN)/python -m bench.protection
 	$(BIN)/python -m bench.web
 
 # Both OpenAPI schemas against live core and web (tests/fuzz): every schemathesis check and phase, stateful included.
