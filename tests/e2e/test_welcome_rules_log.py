@@ -49,16 +49,14 @@ def test_welcome_fills_placeholders_and_clean_welcome_deletes_the_previous_one(a
     chat = platform.new_group()
     protect(platform, chat, welcome_enabled=True, clean_welcome=True, rules_text="Be <b>kind</b>.",
             welcome_text="Hi <b>{first}</b> {last}! {username}, member {count} of {chatname} {{x}} {nope}\n{rules}")
-    since = last_id(platform, chat["id"])
+    since, mark = last_id(platform, chat["id"]), platform.call_mark()
     first = fresh_user(platform)
     platform.telegram.add_member(chat["id"], first)
     welcome = wait_bot_message(platform, chat["id"], since, lambda m: m.get("text", "").startswith("Hi "),
                                "the welcome")
-    count = platform.telegram.chat(chat["id"]).get("member_count")
-    expected = (f"Hi {first.capitalize()} O'Hara & <Co>! @{first}, member "
-                f"{count if count is not None else ''}")
-    assert welcome["text"].startswith(expected), welcome["text"]
-    assert welcome["text"].endswith(f"of {chat['title']} {{x}} {{nope}}")
+    [counted] = platform.calls("getChatMemberCount", since=mark)
+    assert welcome["text"] == (f"Hi {first.capitalize()} O'Hara & <Co>! @{first}, member {counted['result']} of "
+                               f"{chat['title']} {{x}} {{nope}}")
     assert {"type": "bold", "offset": 3, "length": len(first)} in welcome["entities"]
     [[button]] = welcome["reply_markup"]["inline_keyboard"]
     assert (button["text"], button["url"]) == ("Rules", f"https://t.me/sandbox_mod_bot?start=rules_{chat['id']}")
@@ -210,6 +208,18 @@ def test_setlog_refuses_a_channel_the_bot_cannot_post_in(platform):
 
     _, replies = platform.say(chat["id"], "alice", "/setlog")
     assert replies and replies[0].startswith("To set a log channel")
+
+
+def test_setlog_as_a_reply_to_a_message_forwarded_from_the_channel(platform):
+    chat = platform.new_group()
+    channel = make_log_channel(platform)
+    post = platform.telegram.send_message(channel["id"], "alice", "our news")
+    forwarded = platform.telegram.forward_message(chat["id"], "carol", channel["id"], post["message_id"])
+    _, replies = platform.say(chat["id"], "alice", "/setlog", reply_to=forwarded["message_id"])
+    assert replies == [f"Log channel set: {channel['title']}. Every moderation action and settings change here is "
+                       "posted there."]
+    group = platform.api.group_by_chat(chat["id"])
+    assert platform.api.protection_get(group.id)["log_chat_id"] == channel["id"]
 
 
 def test_a_failing_log_channel_is_said_once_in_the_group(platform):
