@@ -376,6 +376,7 @@ def _argument(name: str, annotation, objects: dict):
         "checks": [{"permission": "BAN_USERS", "user_id": objects["user"]}], "events": [], "admins": [],
         "role": "helper", "jti": "scope-probe", "expires_at": datetime.now(UTC) + timedelta(hours=1),
         "status": "executed", "after": 0, "active": False,
+        "telegram_chat_ids": [objects["chat"]],
     }
     if name in by_name:
         return by_name[name]
