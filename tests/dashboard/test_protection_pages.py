@@ -300,6 +300,8 @@ def test_the_overview_shows_automated_actions_beside_manual_ones(web, admin, adm
     assert f'data-stat="automated_actions_24h">{stats["automated_actions_24h"]}<' in html
     assert f'data-stat="manual_actions_24h">{stats["manual_actions_24h"]}<' in html
     assert stats["automated_actions_24h"] >= 1 and stats["manual_actions_24h"] >= 1
+    feed = html.split('id="live-feed"', 1)[1].split("</ol>", 1)[0]
+    assert 'by <code class="automated">system:antiflood</code>' in feed  # the audit trail's automated events
     recent = html.split('id="actions-title"', 1)[1].split("</table>", 1)[0]
     rows = {row.split("</tr>")[0] for row in recent.split("<tr>") if "Flo Flooder" in row}
     assert any('<code class="automated">system:antiflood</code>' in row and "flood" in row for row in rows), rows
