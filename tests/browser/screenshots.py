@@ -2,7 +2,8 @@
 
 Starts core (migrated, `manage.py seed_demo`) and web on free loopback ports in a temporary data directory, signs
 in as the demo admin in headless Chromium (the system's, driven by Playwright) and saves 1280x800 PNGs of the
-overview, a group, the audit log, the moderation log and core's API docs. Stops what it started."""
+overview, a group, its Protection section, the audit log, the moderation log and core's API docs. Stops what it
+started."""
 
 import os
 import subprocess
@@ -44,6 +45,19 @@ def _shoot(page, path: str, out: Path, name: str) -> None:
     print(f"{name}: {path}")
 
 
+def _shoot_protection(page, group_id: str, out: Path) -> None:
+    """The group page's Protection section, with a welcome being typed (its preview beside it) and antiflood on."""
+    page.goto(f"/groups/{group_id}")
+    form = page.locator("#protection-form")
+    form.get_by_label("Greet new members").check()
+    form.get_by_label("Welcome message").fill("Welcome to {chatname}, <b>{first}</b>!\nRead the rules first.\n{rules}")
+    page.locator("#welcome-preview .tg-button").wait_for()
+    form.get_by_label("Welcome message").scroll_into_view_if_needed()
+    page.locator("#protection").evaluate("section => section.scrollIntoView()")
+    page.screenshot(path=str(out / "dashboard-protection.png"))
+    print(f"dashboard-protection.png: /groups/{group_id}#protection")
+
+
 def main(out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -72,6 +86,7 @@ def main(out: Path) -> None:
                 page.wait_for_url("**/")
                 _shoot(page, "/", out, "dashboard-overview.png")
                 _shoot(page, f"/groups/{group_id}", out, "dashboard-group.png")
+                _shoot_protection(page, group_id, out)
                 _shoot(page, "/audit", out, "dashboard-audit.png")
                 _shoot(page, "/moderation", out, "dashboard-moderation.png")
                 docs = browser.new_context(base_url=f"http://127.0.0.1:{core_port}", viewport=VIEWPORT).new_page()
