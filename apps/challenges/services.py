@@ -183,8 +183,9 @@ def _require_open(challenge: Challenge, round: int | None) -> None:
 
 def challenges_claim_expired(*, limit: int = 100) -> list[tuple[Challenge, ModerationAction | None]]:
     """Rounds whose time ran out, each taken by exactly one caller (a conditional update pending -> expired), with
-    its follow-up recorded: the kick, or None when the group keeps them muted. A round taken before whose kick is
-    still not completed after CLAIM_LEASE_SECONDS is handed out again (the bot stopped before acting)."""
+    its follow-up recorded: the kick, or None when the group keeps them muted. Then any ended round whose follow-up
+    (kick or unmute) is still not completed CLAIM_LEASE_SECONDS after it was recorded or handed out: handed out again,
+    with that action (the bot stopped before acting on it)."""
     now = timezone.now()
     due = list(Challenge.objects.filter(status=Challenge.Status.PENDING, expires_at__lte=now)
                .order_by("expires_at").values_list("pk", flat=True)[:limit])
@@ -218,15 +219,25 @@ def _expire(pk, now) -> tuple[Challenge, ModerationAction | None] | None:
 
 
 def _take_unfinished(now, limit: int) -> list[tuple[Challenge, ModerationAction | None]]:
+    """Ended rounds whose follow-up (the unmute of a solved round, the kick of a failed or expired one) is still not
+    completed a lease after it was recorded or last handed out: the bot stopped between core's answer and Telegram.
+    Looked up from the actions' side (requested captcha follow-ups of the last day, on the time index), so rounds
+    long settled are never scanned again."""
     stale = now - timedelta(seconds=CLAIM_LEASE_SECONDS)
-    candidates = list(Challenge.objects.filter(status=Challenge.Status.EXPIRED, claimed_at__lte=stale,
-                                               follow_up_action__isnull=False)
-                      .select_related("follow_up_action").order_by("claimed_at")[: limit * 4])
+    waiting = list(ModerationAction.objects.filter(
+        created_at__gte=now - timedelta(days=1), created_at__lte=stale, rule=RULE,
+        status=ModerationAction.Status.REQUESTED, type__in=[ModerationAction.Type.KICK, ModerationAction.Type.UNMUTE],
+    ).values_list("pk", flat=True)[: limit * 4])
+    if not waiting:
+        return []
+    lease_over = Q(claimed_at__isnull=True) | Q(claimed_at__lte=stale)
+    candidates = list(Challenge.objects.filter(lease_over, follow_up_action_id__in=waiting)
+                      .exclude(status=Challenge.Status.PENDING).order_by("resolved_at")[:limit])
     taken = []
     for challenge in candidates:
-        if challenge.follow_up_action.status != ModerationAction.Status.REQUESTED or len(taken) >= limit:
-            continue
-        if Challenge.objects.filter(Q(pk=challenge.pk), Q(claimed_at=challenge.claimed_at)).update(claimed_at=now):
-            fresh = Challenge.objects.select_related("group", "user", "follow_up_action").get(pk=challenge.pk)
-            taken.append((fresh, fresh.follow_up_action))
+        unclaimed = (Q(claimed_at__isnull=True) if challenge.claimed_at is None
+                     else Q(claimed_at=challenge.claimed_at))
+        if Challenge.objects.filter(unclaimed, pk=challenge.pk, round=challenge.round).update(claimed_at=now):
+            fresh = Challenge.objects.select_related("group", "user").get(pk=challenge.pk)
+            taken.append((fresh, ModerationAction.objects.get(pk=fresh.follow_up_action_id)))
     return taken

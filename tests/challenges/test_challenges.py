@@ -199,20 +199,42 @@ def test_expired_rounds_are_claimed_once_with_the_kick_recorded(api, group):
     assert AuditEvent.objects.filter(action="challenge.expire").count() == 1
 
 
+def lapse(challenge, action_id):
+    """As if the round's follow-up was recorded (and the round handed out) longer than the lease ago."""
+    lapsed = timezone.now() - timedelta(seconds=CLAIM_LEASE_SECONDS + 1)
+    ModerationAction.objects.filter(pk=action_id).update(created_at=lapsed)
+    Challenge.objects.filter(pk=challenge["id"]).exclude(claimed_at=None).update(claimed_at=lapsed)
+
+
 def test_an_unfinished_kick_is_handed_out_again_after_the_lease(api, group):
     challenge = create(api, group).json()["data"]["challenge"]
     expire(challenge)
     first = api.post(CLAIM, {}).json()["data"]["items"]
     assert len(first) == 1
+    kick_id = first[0]["action"]["id"]
     assert api.post(CLAIM, {}).json()["data"]["items"] == []  # the lease holds
-    lapsed = timezone.now() - timedelta(seconds=CLAIM_LEASE_SECONDS + 1)
-    Challenge.objects.filter(pk=challenge["id"]).update(claimed_at=lapsed)
+    lapse(challenge, kick_id)
     again = api.post(CLAIM, {}).json()["data"]["items"]
-    assert [item["action"]["id"] for item in again] == [first[0]["action"]["id"]]  # the same kick, not a second
-    api.post(f"/api/moderation/actions/{first[0]['action']['id']}/complete", {"status": "executed"})
-    Challenge.objects.filter(pk=challenge["id"]).update(claimed_at=lapsed)
+    assert [item["action"]["id"] for item in again] == [kick_id]  # the same kick, not a second one
+    assert api.post(CLAIM, {}).json()["data"]["items"] == []  # handed out: a new lease
+    api.post(f"/api/moderation/actions/{kick_id}/complete", {"status": "executed"})
+    lapse(challenge, kick_id)
     assert api.post(CLAIM, {}).json()["data"]["items"] == []  # done: never again
     assert ModerationAction.objects.filter(type="kick").count() == 1
+
+
+def test_a_solved_round_whose_unmute_was_not_carried_out_is_handed_out_again(api, group):
+    challenge = create(api, group).json()["data"]["challenge"]
+    unmute_id = answer(api, challenge, right_answer(challenge)).json()["data"]["follow_up_action_id"]
+    assert api.post(CLAIM, {}).json()["data"]["items"] == []  # the bot is carrying it out
+    lapse(challenge, unmute_id)
+    (item,) = api.post(CLAIM, {}).json()["data"]["items"]
+    assert (item["challenge"]["status"], item["action"]["id"], item["action"]["type"]) == ("solved", unmute_id,
+                                                                                          "unmute")
+    assert api.post(CLAIM, {}).json()["data"]["items"] == []
+    api.post(f"/api/moderation/actions/{unmute_id}/complete", {"status": "failed", "error": "Bad Request: x"})
+    lapse(challenge, unmute_id)
+    assert api.post(CLAIM, {}).json()["data"]["items"] == []  # completed, even as failed: Telegram said no
 
 
 def test_a_group_that_keeps_them_muted_gets_no_action_on_expiry(api, group):

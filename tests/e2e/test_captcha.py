@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from apps.challenges.puzzles import EMOJI
+from apps.challenges.services import CLAIM_LEASE_SECONDS
 
 from .conftest import BOT
 from .processes import TEST_KEY
@@ -195,19 +196,27 @@ def test_admins_and_approved_members_skip_it(platform):
 
 
 def test_a_bot_restart_in_the_middle_of_challenges_ends_each_once(platform):
-    """One member presses while the bot is stopped, another one's time runs out meanwhile: after the restart the
-    press is answered and the first one let in, the second one removed, each exactly once."""
+    """One member presses while the bot is stopped, another one's time runs out meanwhile, and a third one's press
+    was answered by core just before the bot stopped (it never acted on it): after the restart the press is answered
+    and the first one let in, the second one removed, the third one let in once core hands the round out again,
+    each exactly once."""
     pressing_chat, waiting_chat = platform.new_group(), platform.new_group()
     configure(platform, pressing_chat["id"], captcha_enabled=True)
     configure(platform, waiting_chat["id"], captcha_enabled=True, captcha_timeout_seconds=SHORTEST_TIMEOUT)
-    presser, waiter = newcomer(platform), newcomer(platform)
+    presser, waiter, cut_short = newcomer(platform), newcomer(platform), newcomer(platform)
     platform.telegram.add_member(waiting_chat["id"], waiter["id"])
     platform.telegram.add_member(pressing_chat["id"], presser["id"])
+    platform.telegram.add_member(pressing_chat["id"], cut_short["id"])
     unanswered = challenge_message(platform, waiting_chat["id"], waiter)
     pressed = challenge_message(platform, pressing_chat["id"], presser)
+    cut_short_message = challenge_message(platform, pressing_chat["id"], cut_short)
     mark = platform.call_mark()
     platform.bot.stop()
     try:
+        # What the bot had asked of core for the third member's press when it stopped: solved, the unmute recorded.
+        answered = platform.api.challenge_answer(core_challenge(platform, pressing_chat["id"], cut_short)["id"],
+                                                 telegram_user_id=cut_short["id"], answer="0")
+        assert answered["status"] == "solved"
         query = platform.telegram.press_button(pressing_chat["id"], pressed["message_id"], presser["id"],
                                                buttons(pressed)[0]["callback_data"])
         time.sleep(SHORTEST_TIMEOUT + 1)  # the waiter's time runs out while the bot is away
@@ -219,17 +228,22 @@ def test_a_bot_restart_in_the_middle_of_challenges_ends_each_once(platform):
     platform.wait_for(lambda: status(platform, waiting_chat["id"], waiter) == "left", "the expiry after the restart",
                       timeout=20)
     assert "verified" in platform.telegram.callback_answer(query["id"])["answer"]["text"]
-    for chat, message in ((pressing_chat, pressed), (waiting_chat, unanswered)):
+    # The third: handed out again a lease (CLAIM_LEASE_SECONDS) after core recorded the unmute.
+    platform.wait_for(lambda: status(platform, pressing_chat["id"], cut_short) == "member",
+                      "the unfinished round to be handed out again", timeout=CLAIM_LEASE_SECONDS)
+    platform.wait_for(lambda: action_status(platform, answered["follow_up_action_id"]) == "executed",
+                      "the unmute to be completed")
+    for chat, message in ((pressing_chat, pressed), (waiting_chat, unanswered), (pressing_chat, cut_short_message)):
         platform.wait_for(lambda c=chat, m=message: not message_exists(platform, c["id"], m["message_id"]),
                           "the challenges to be deleted")
     time.sleep(4)  # another sweep or two: nothing is done twice
     lifts = [call for call in platform.calls("restrictChatMember", since=mark)
-             if str(call["params"].get("user_id")) == str(presser["id"])]
+             if str(call["params"].get("user_id")) in (str(presser["id"]), str(cut_short["id"]))]
     bans = [call for call in platform.calls("banChatMember", since=mark)
             if str(call["params"].get("user_id")) == str(waiter["id"])]
     answers = [call for call in platform.calls("answerCallbackQuery", since=mark)
                if str(call["params"].get("callback_query_id")) == str(query["id"])]
-    assert (len(lifts), len(bans), len(answers)) == (1, 1, 1)
+    assert (len(lifts), len(bans), len(answers)) == (2, 1, 1)
     assert core_challenge(platform, pressing_chat["id"], presser)["status"] == "solved"
     expired = core_challenge(platform, waiting_chat["id"], waiter)
     assert expired["status"] == "expired"

@@ -9,8 +9,9 @@ presses and carries out how a round ends.
   the challenge's messages deleted, the welcome sent. Failed: the kick (when the group kicks) carried out and
   completed, the messages deleted.
 - A sweeper (`ChallengeSweeper`, started in post_init) asks core every few seconds for the rounds whose time ran
-  out. Core hands each out once (and a kick left uncompleted again after a lease), so a bot restart neither forgets
-  a challenge nor ends it twice.
+  out. Core hands each out once, and hands out again, after a lease, an ended round whose kick or unmute was never
+  completed (the bot stopped between core's answer and Telegram): a bot restart neither forgets a challenge nor
+  ends it twice.
 """
 
 import asyncio
@@ -247,7 +248,10 @@ class ChallengeSweeper:
         return len(claimed)
 
     async def _end(self, challenge: dict, action: dict | None) -> None:
-        work = ended(self.application, challenge, action["id"] if action else None)
+        if challenge["status"] == "solved":  # handed out again: the bot stopped before letting them in
+            work = self._let_in(challenge)
+        else:
+            work = ended(self.application, challenge, action["id"] if action else None)
         processor = self.application.update_processor
         try:
             if isinstance(processor, PerChatUpdateProcessor):
@@ -256,6 +260,14 @@ class ChallengeSweeper:
                 await work
         except Exception:
             logger.exception("captcha: an expired challenge was not ended", extra={"challenge_id": challenge["id"]})
+
+
+    async def _let_in(self, challenge: dict) -> None:
+        bot = self.application.bot
+        chat = await bot.get_chat(challenge["telegram_chat_id"])
+        member = await bot.get_chat_member(challenge["telegram_chat_id"], challenge["telegram_user_id"])
+        context = self.application.context_types.context(self.application)
+        await solved(context, chat, member.user, challenge, [])
 
 
 def handlers():
