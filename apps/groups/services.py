@@ -12,6 +12,7 @@ from apps.users.models import User
 from apps.users.services import user_bump_rbac_version
 
 from .models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, ChatIdAlias, Group, Membership
+from .signals import group_changed
 
 SETTINGS_FIELDS = ("title", "is_active", "warn_limit", "warn_action", "warn_action_duration_seconds",
                    "welcome_text", "rules_text", "log_chat_id")
@@ -63,8 +64,9 @@ def group_update(*, group: Group, actor: User | None = None, **changes) -> Group
             # is_active needs no cache bump: permission checks read the group row itself on every call.
             group.save(update_fields=[*changed, "updated_at"])
             group_bump_settings_version(group=group)
-            _audit_group_change(action=actions.GROUP_UPDATE, group=group, actor=actor,
-                                details={"changed": {name: [before[name], value] for name, value in changed.items()}})
+            described = {name: [before[name], value] for name, value in changed.items()}
+            _audit_group_change(action=actions.GROUP_UPDATE, group=group, actor=actor, details={"changed": described})
+            group_changed.send(sender=Group, group=group, actor=actor, changed=described)
     return group
 
 

@@ -1,8 +1,9 @@
-"""What the log channel listens to: moderation's completions (inside their transaction) and protection's settings
-changes and raid switches (after they committed)."""
+"""What the log channel listens to: moderation's completions and changes through the groups endpoint (inside their
+transaction), protection's settings changes and raid switches (after they committed)."""
 
 from django.dispatch import receiver
 
+from apps.groups.signals import group_changed
 from apps.moderation.signals import action_completed
 from apps.protection.signals import raid_changed, settings_changed
 
@@ -22,3 +23,14 @@ def _settings_changed(sender, *, group, actor, changed, **kwargs):
 @receiver(raid_changed, dispatch_uid="logchannel.raid_changed")
 def _raid_changed(sender, *, group, actor, active, until, **kwargs):
     log_raid_changed(group=group, actor=actor, active=active, until=until)
+
+
+# The bot's bookkeeping of a chat through the groups endpoint (its title, whether the bot is still in it) is no setting.
+_NOT_SETTINGS = frozenset({"title", "is_active"})
+
+
+@receiver(group_changed, dispatch_uid="logchannel.group_changed")
+def _group_changed(sender, *, group, actor, changed, **kwargs):
+    settings = {name: values for name, values in changed.items() if name not in _NOT_SETTINGS}
+    if settings:
+        log_settings_changed(group=group, actor=actor, changed=settings)

@@ -180,3 +180,15 @@ def test_a_settings_change_through_core_is_logged_once_committed(api, scene, dja
     entry = LogEntry.objects.get()
     assert entry.kind == "settings" and entry.log_chat_id == LOG_CHAT
     assert "• <code>flood_limit</code>: 0 → 5" in entry.text and "<code>system</code>" in entry.text
+
+
+def test_a_change_through_the_groups_endpoint_is_logged_in_its_transaction(api, scene):
+    group, moderator, _ = scene
+    changed = api.patch(f"/api/groups/{group.pk}", {"warn_limit": 5, "title": "Renamed", "actor_user_id":
+                                                     str(moderator.pk)})
+    assert changed.status_code == 200, changed.json()
+    entry = LogEntry.objects.get()
+    assert entry.kind == "settings" and "• <code>warn_limit</code>: 3 → 5" in entry.text
+    assert "title" not in entry.text.split("#SETTINGS")[1] and "Renamed" in entry.text  # the header's new title
+    api.patch(f"/api/groups/{group.pk}", {"title": "Only the title"})
+    assert LogEntry.objects.count() == 1  # the bot's bookkeeping of the chat is no setting
