@@ -195,6 +195,21 @@ def test_admins_and_approved_members_skip_it(platform):
     assert platform.api.challenges(telegram_chat_id=chat["id"])["total"] == 0
 
 
+def test_a_muted_member_who_leaves_and_rejoins_is_not_asked_and_stays_muted(platform):
+    chat = platform.new_group(members=("carol", "dave"))
+    configure(platform, chat["id"], captcha_enabled=True)
+    platform.telegram.restrict(chat["id"], "dave", by="alice")  # read-only
+    platform.telegram.leave(chat["id"], "dave")
+    mark = platform.call_mark()
+    platform.telegram.add_member(chat["id"], "dave")
+    platform.wait_for(platform.settled, "the bot to handle the join")
+    assert [call for call in platform.calls("sendMessage", since=mark)
+            if "cap:" in str(call["params"].get("reply_markup"))] == []
+    assert platform.calls("restrictChatMember", since=mark) == []
+    assert status(platform, chat["id"], {"id": 2000004}) == "restricted"
+    assert platform.api.challenges(telegram_chat_id=chat["id"])["total"] == 0
+
+
 def test_a_bot_restart_in_the_middle_of_challenges_ends_each_once(platform):
     """One member presses while the bot is stopped, another one's time runs out meanwhile, and a third one's press
     was answered by core just before the bot stopped (it never acted on it): after the restart the press is answered

@@ -8,8 +8,9 @@ a while, so a join after a leave is a new join and a join after a join is the sa
 handled in order (ordering.py), so the two never race.
 
 On join: antiraid (may remove the joiner, or ask for a challenge) -> captcha when the group has it on or the raid
-asked -> the welcome when no challenge was started (a solved challenge sends it). On leave: the goodbye (not to a
-member who was removed). The join's and leave's service messages are deleted when the group cleans them
+asked (not for a member who comes back muted: Telegram keeps a restriction across leaving, and a solved challenge
+would lift it) -> the welcome when no challenge was started (a solved challenge sends it). On leave: the goodbye
+(not to a member who was removed). The join's and leave's service messages are deleted when the group cleans them
 (welcome.clean_service_message).
 """
 
@@ -17,6 +18,7 @@ import logging
 
 from telegram import ChatMember, ChatMemberUpdated, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
 from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
 from . import captcha
@@ -66,7 +68,7 @@ async def on_chat_member(update: Update, context) -> None:
         return
     kind = member_change(change)
     if kind == JOIN:
-        await joined(context, change.chat, change.new_chat_member.user)
+        await joined(context, change.chat, change.new_chat_member.user, change.new_chat_member)
     elif kind == LEAVE:
         removed = change.new_chat_member.status == ChatMemberStatus.BANNED
         await left(context, change.chat, change.new_chat_member.user, removed=removed)
@@ -86,7 +88,8 @@ async def on_service_message(update: Update, context) -> None:
     await clean_service_message(context, message)
 
 
-async def joined(context, chat, user: User) -> None:
+async def joined(context, chat, user: User, member: ChatMember | None = None) -> None:
+    """`member`: the joiner as the chat_member update shows them (None from a service message)."""
     if not first_sight(context.bot_data, chat.id, user.id, JOIN):
         return
     settings = await protection_settings(context, chat.id)
@@ -97,6 +100,8 @@ async def joined(context, chat, user: User) -> None:
         return
     challenged = False
     if raid == "captcha" or settings.captcha_enabled:
+        if await _muted_before(context, chat, user, member):
+            return  # a restriction outlives leaving: asking would lift it on a right answer
         challenged = await captcha.start_challenge(context, chat, user, settings,
                                                    reason="raid" if raid == "captcha" else "join")
     if not challenged:
@@ -111,6 +116,16 @@ async def left(context, chat, user: User, *, removed: bool = False) -> None:
     if settings is None:
         return
     await send_goodbye(context, chat, user, settings)
+
+
+async def _muted_before(context, chat, user: User, member: ChatMember | None) -> bool:
+    """Whether the joiner comes back muted (an admin's mute, or a failed challenge that keeps them muted)."""
+    if member is None:
+        try:
+            member = await context.bot.get_chat_member(chat.id, user.id)
+        except TelegramError:
+            return False
+    return member.status == ChatMemberStatus.RESTRICTED and not getattr(member, "can_send_messages", True)
 
 
 def handlers():
