@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import telegram
 
-from apps.botgateway.protection.logchannel import LogPoster
+from apps.botgateway.protection.logchannel import TELEGRAM_TEXT_LIMIT, LogPoster, packs
 from apps.coreclient import AsyncCoreClient
 from apps.groups.models import Group
 from apps.logchannel.models import LogEntry
@@ -72,7 +72,8 @@ def test_entries_are_posted_to_the_log_chat_and_reported_sent(world, sandbox, li
     banned_in(group, 2)
     run_poster(sandbox, live_server)
     posts = [m for m in world.messages(channel) if "#BANNED" in (m.text or "")]
-    assert len(posts) == 2 and "Reason: spam" in posts[0].text  # the HTML parsed: tags gone, entities kept
+    assert len(posts) == 1 and posts[0].text.count("#BANNED") == 2  # one message for the two
+    assert "Reason: spam" in posts[0].text  # the HTML parsed: tags gone, entities kept
     assert list(LogEntry.objects.values_list("status", flat=True)) == ["sent", "sent"]
 
 
@@ -91,3 +92,17 @@ def test_a_log_chat_the_bot_cannot_post_to_is_recorded_and_said_once_in_the_grou
     assert said == ["I can't post to this group's log channel (Forbidden: bot is not a member of the channel chat). "
                     "Make me an admin there with the right to post messages, or turn the log channel off with "
                     "/unsetlog."]
+
+
+def entry(number: int, log_chat_id: int, length: int = 100) -> dict:
+    return {"id": str(number), "telegram_chat_id": -100, "log_chat_id": log_chat_id, "text": "x" * length}
+
+
+def test_entries_share_a_message_per_log_chat_within_telegrams_length():
+    items = [entry(1, -1), entry(2, -2), entry(3, -1), entry(4, -2, 4000), entry(5, -1)]
+    assert [[item["id"] for item in pack] for pack in packs(items)] == [["1", "3", "5"], ["2"], ["4"]]
+    long = [entry(number, -1, 1000) for number in range(9)]
+    sizes = [len(pack) for pack in packs(long)]
+    assert sizes == [4, 4, 1]  # 4 x 1000 + 3 separators fit in 4096; a fifth would not
+    assert all(sum(len(i["text"]) + 2 for i in pack) - 2 <= TELEGRAM_TEXT_LIMIT for pack in packs(long))
+    assert packs([]) == []

@@ -3,8 +3,9 @@
 
 Core writes each entry (its text rendered there) when the thing it tells happened; `LogPoster` claims a batch
 (leased to this process for 60 s: a bot that dies holding them loses nothing, another claims them after), posts
-each through the bot (so through the send limiter), and reports it sent or failed with Telegram's error. Core
-answers whether that failure is the first since the log chat was set: then the group is told, once.
+them through the bot (so through the send limiter; consecutive entries for one log chat share a message), and
+reports each sent or failed with Telegram's error. Core answers whether that failure is the first since the log
+chat was set: then the group is told, once.
 
 /setlog follows Rose: send /setlog in the channel (the bot an admin there) and forward that message to the group,
 or reply /setlog to a message forwarded from the channel. The bot checks it may post there; core checks the
@@ -37,6 +38,8 @@ SETLOG_USAGE = ("To set a log channel: add me to the channel as an admin with th
                 "/setlog in the channel, and forward that message here (or reply /setlog to a message forwarded from "
                 "the channel).")
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+TELEGRAM_TEXT_LIMIT = 4096  # characters of a message; an entry's HTML is longer than its text, so this is safe
+SEPARATOR = "\n\n"
 
 
 class LogPoster:
@@ -78,31 +81,33 @@ class LogPoster:
     async def run_once(self) -> int:
         """Claims one batch and posts it. Returns how many entries were claimed."""
         items = (await self.application.bot_data.core.log_claim(limit=self.batch))["items"]
-        for item in items:
-            await self.post(item)
+        for pack in packs(items):
+            await self.post(pack)
         return len(items)
 
-    async def post(self, item: dict) -> None:
-        bot = self.application.bot
+    async def post(self, pack: list[dict]) -> None:
+        """One message to the pack's log chat, and each of its entries reported sent or failed."""
+        log_chat_id = pack[0]["log_chat_id"]
         try:
-            await bot.send_message(item["log_chat_id"], item["text"], parse_mode=ParseMode.HTML,
-                                   link_preview_options=_NO_PREVIEW)
+            await self.application.bot.send_message(log_chat_id, SEPARATOR.join(item["text"] for item in pack),
+                                                    parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW)
             status, error = "sent", ""
         except (BadRequest, Forbidden, ChatMigrated) as exc:  # Telegram's answer for this chat: it will not change
             status, error = "failed", exc.message
+            logger.warning("log entries could not be posted", extra={
+                "entries": len(pack), "log_chat_id": log_chat_id, "error": error})
         except TelegramError as exc:  # timed out, flood wait beyond the limiter's retries: claimed again later
-            logger.warning("log entry not posted yet", extra={"entry_id": item["id"], "error": str(exc)})
+            logger.warning("log entries not posted yet", extra={"entries": len(pack), "error": str(exc)})
             return
-        try:
-            answer = await self.application.bot_data.core.log_result(item["id"], status=status, error=error or None)
-        except CoreError as exc:  # already reported (a retried report): nothing more to do
-            logger.info("log entry result refused", extra={"entry_id": item["id"], "code": exc.code})
-            return
-        if status == "failed":
-            logger.warning("log entry could not be posted", extra={
-                "entry_id": item["id"], "log_chat_id": item["log_chat_id"], "error": error})
-        if answer.get("report_in_group"):
-            await self.report_in_group(item["telegram_chat_id"], error)
+        for item in pack:
+            try:
+                answer = await self.application.bot_data.core.log_result(item["id"], status=status,
+                                                                         error=error or None)
+            except CoreError as exc:  # already reported (a retried report): nothing more to do
+                logger.info("log entry result refused", extra={"entry_id": item["id"], "code": exc.code})
+                continue
+            if answer.get("report_in_group"):
+                await self.report_in_group(item["telegram_chat_id"], error)
 
     async def report_in_group(self, chat_id: int, error: str) -> None:
         text = (f"I can't post to this group's log channel ({html.escape(error)}). Make me an admin there with the "
@@ -112,6 +117,27 @@ class LogPoster:
         except TelegramError as exc:
             logger.warning("could not tell the group its log channel fails", extra={"chat_id": chat_id,
                                                                                     "error": str(exc)})
+
+
+def packs(items: list[dict]) -> list[list[dict]]:
+    """The claimed entries as messages: consecutive entries for one log chat share a message while it stays within
+    Telegram's length (a raid's hundreds of removals are a few posts, not hundreds at a channel's 20 a minute).
+    Each log chat's entries keep their order."""
+    by_chat: dict[int, list[list[dict]]] = {}
+    order: list[list[dict]] = []
+    for item in items:
+        chat_packs = by_chat.setdefault(item["log_chat_id"], [])
+        last = chat_packs[-1] if chat_packs else None
+        if last is not None and _length(last) + len(SEPARATOR) + len(item["text"]) <= TELEGRAM_TEXT_LIMIT:
+            last.append(item)
+            continue
+        chat_packs.append([item])
+        order.append(chat_packs[-1])
+    return order
+
+
+def _length(pack: list[dict]) -> int:
+    return sum(len(item["text"]) for item in pack) + len(SEPARATOR) * (len(pack) - 1)
 
 
 def forwarded_channel(message: Message | None):
