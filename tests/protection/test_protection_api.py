@@ -147,6 +147,14 @@ def test_group_update_bumps_the_settings_version_too(api, scene):
     assert version(group) == 2
 
 
+def test_a_migrated_group_bumps_the_version_and_answers_by_its_old_chat_id_too(api, scene):
+    group, _, _ = scene
+    old_chat_id = group.telegram_chat_id
+    api.post(f"/api/groups/{group.pk}/migrate", {"new_telegram_chat_id": old_chat_id - 1})
+    data = api.get(f"/api/protection/settings?telegram_chat_id={old_chat_id}").json()["data"]
+    assert (data["telegram_chat_id"], data["version"]) == (old_chat_id - 1, 2)
+
+
 def test_settings_by_chat_and_versions(api, scene):
     group, _, _ = scene
     other = make_group()

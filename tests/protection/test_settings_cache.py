@@ -9,6 +9,7 @@ import pytest
 
 from apps.botgateway.protection.settings_cache import ProtectionCache, protection_settings
 from apps.coreclient import AsyncCoreClient
+from apps.groups.services import group_migrate
 from apps.protection.services import protection_update
 from tests.factories import make_group
 
@@ -112,6 +113,20 @@ def test_the_poller_reloads_on_its_own_and_stops(live_server):
 
     assert run(live_server, scenario).captcha_enabled is True
     assert cache._poller is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chat_asked_for_by_its_pre_migration_id_is_kept_under_its_current_one(live_server):
+    group = make_group()
+    old_chat_id = group.telegram_chat_id
+    group_migrate(group=group, new_telegram_chat_id=old_chat_id - 7)
+    cache = ProtectionCache()
+
+    async def scenario(core):
+        return await cache.load(core, old_chat_id)
+
+    loaded = run(live_server, scenario)
+    assert loaded.telegram_chat_id == old_chat_id - 7 and cache.get(old_chat_id - 7) is loaded
 
 
 @pytest.mark.django_db(transaction=True)

@@ -71,8 +71,11 @@ class ProtectionCache:
         finally:
             self._loading.pop(chat_id, None)
         self.store(settings)
-        future.set_result(self._settings[chat_id])
-        return self._settings[chat_id]
+        # Keyed by the chat id core answers with: a chat asked for by the id it had before Telegram migrated it
+        # is kept under its current one.
+        settings = self._settings.get(settings.telegram_chat_id, settings)
+        future.set_result(settings)
+        return settings
 
     async def refresh(self, core) -> int:
         """Asks core for the versions of the cached chats and reloads those that changed; a chat core no longer
