@@ -12,13 +12,22 @@ from apps.common import shapes
 from apps.common.audit_actions import ALL_ACTIONS
 from apps.common.client_address import client_address
 from apps.common.envelope import EnvelopeJSONRenderer
-from apps.common.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from apps.common.fields import INT64_MAX, INT64_MIN, StrictBooleanField, StrictCharField, StrictIntegerField
 from apps.common.pagination import PageQuerySerializer
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope
 
 from . import schema, services
-from .choices import AUDIT_RESULTS, MEMBER_STATUSES, MODERATION_STATUSES, MODERATION_TYPES
+from .choices import (
+    AUDIT_RESULTS,
+    CAPTCHA_FAILURE_ACTIONS,
+    CAPTCHA_MODES,
+    FLOOD_ACTIONS,
+    MEMBER_STATUSES,
+    MODERATION_STATUSES,
+    MODERATION_TYPES,
+    RAID_ACTIONS,
+)
 
 GROUP_SORTS = ["title", "created", "members", "messages"]
 OBJECT_ID = {"max_length": 64}
@@ -161,20 +170,36 @@ class UserDetailApi(APIView):
 # What a PATCH may not change: who the settings belong to, their version (core's), and raid mode (switched on its
 # own: POST .../protection/raid in core).
 PROTECTION_READ_ONLY = frozenset({"group_id", "telegram_chat_id", "title", "version", "raid_until"})
+# The bounds core's PATCH declares (apps/protection/apis.py; tests/dashboard/test_protection_schema.py holds web's
+# declaration to core's), so that web's schema says what core enforces.
+PROTECTION_RANGES = {
+    "captcha_timeout_seconds": (30, 86400), "captcha_max_attempts": (1, 10), "flood_limit": (0, 100),
+    "flood_window_seconds": (1, 3600), "flood_action_duration_seconds": (30, 366 * 86400),
+    "raid_join_limit": (2, 1000), "raid_window_seconds": (1, 3600), "raid_duration_minutes": (1, 10080),
+    "log_chat_id": (INT64_MIN, INT64_MAX),
+}
+PROTECTION_CHOICES = {"captcha_mode": CAPTCHA_MODES, "captcha_failure_action": CAPTCHA_FAILURE_ACTIONS,
+                      "flood_action": FLOOD_ACTIONS, "raid_action": RAID_ACTIONS}
 
 
 def _protection_patch_serializer() -> type[serializers.Serializer]:
-    """The PATCH body: every editable field of core's ProtectionSettings shape, optional, with its JSON type (the
-    ranges and the rules between fields are core's; its validation_error names the fields), and expected_version."""
+    """The PATCH body: every editable field of core's ProtectionSettings shape, optional, with core's types, bounds
+    and choices (the rules between fields are core's: its validation_error names the fields), and
+    expected_version."""
     fields: dict = {}
     for name, field in shapes.ProtectionSettingsSerializer().fields.items():
         if name in PROTECTION_READ_ONLY:
             continue
-        options = {"required": False, "allow_null": field.allow_null, "help_text": field.help_text}
+        options = {"required": False, "help_text": field.help_text}
+        if field.allow_null:
+            options["allow_null"] = True
         if isinstance(field, serializers.BooleanField):
             fields[name] = StrictBooleanField(**options)
+        elif name in PROTECTION_CHOICES:
+            fields[name] = serializers.ChoiceField(choices=PROTECTION_CHOICES[name], **options)
         elif isinstance(field, serializers.IntegerField):
-            fields[name] = StrictIntegerField(**options)
+            low, high = PROTECTION_RANGES[name]
+            fields[name] = StrictIntegerField(min_value=low, max_value=high, **options)
         else:
             fields[name] = StrictCharField(max_length=4096, allow_blank=True, trim_whitespace=False, **options)
     fields["expected_version"] = StrictIntegerField(

@@ -7,3 +7,8 @@ AUDIT_RESULTS = ["allowed", "denied", "success", "failure"]
 MODERATION_TYPES = ["ban", "unban", "kick", "mute", "unmute", "warn", "unwarn", "promote", "demote", "pin", "unpin",
                     "delete", "purge"]
 MODERATION_STATUSES = ["requested", "executed", "failed"]
+# apps.protection.models.ProtectionSettings' choices, offered by the group page's Protection form and web's PATCH.
+CAPTCHA_MODES = ["button", "math", "emoji"]
+CAPTCHA_FAILURE_ACTIONS = ["kick", "mute"]
+FLOOD_ACTIONS = ["delete", "warn", "mute", "tmute", "kick", "ban", "tban"]
+RAID_ACTIONS = ["captcha", "mute", "kick", "ban"]

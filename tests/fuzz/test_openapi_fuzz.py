@@ -89,6 +89,13 @@ JUSTIFIED = [
     Justified("web", "GET /api/stats", _ACCEPT, "apply to a group's series: give group_id",
               "since, until and bucket need group_id: a relation between query parameters"),
     Justified("web", "GET /api/stats", _ACCEPT, " buckets; at most ", _BUCKETS),
+    Justified("web", "PATCH /api/groups/{group_id}/protection", _ACCEPT, "0 (off) or 3 to 100 messages.",
+              "flood_limit is 0 or 3 to 100: a gap in a range, checked by core on the settings after the change"),
+    Justified("web", "PATCH /api/groups/{group_id}/protection", _ACCEPT, "Required when flood_action is",
+              "tmute and tban need a duration: the rule holds for the settings after the change, the body merged "
+              "with the stored ones"),
+    Justified("web", "PATCH /api/groups/{group_id}/protection", _ACCEPT, "The settings changed meanwhile",
+              "expected_version must be the stored version: stored data"),
 ]
 
 

@@ -5,7 +5,7 @@ from django import forms
 from django.utils.html import escape
 
 from apps.common.audit_actions import ALL_ACTIONS
-from apps.dashboard.choices import MODERATION_TYPES
+from apps.dashboard.choices import FLOOD_ACTIONS, MODERATION_TYPES
 
 WARN_ACTIONS = ["ban", "kick", "mute", "tmute"]
 
@@ -57,7 +57,6 @@ class GroupSettingsForm(forms.Form):
                 if value is not None and value != group.get(name)}
 
 
-FLOOD_ACTIONS = ["delete", "warn", "mute", "tmute", "kick", "ban", "tban"]
 CAPTCHA_MODES = [("button", "Button: press to prove you are human"), ("math", "Math: answer a small sum"),
                  ("emoji", "Emoji: pick the named emoji")]
 RAID_ACTIONS = [("captcha", "Captcha: challenge every new member"), ("mute", "Mute every new member"),
