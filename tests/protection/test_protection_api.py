@@ -286,6 +286,8 @@ def test_approve_exempts_the_member_and_unapprove_withdraws_it(api, scene):
     assert revoked["approved"] is False and exemption(group=group, user=member) is None
     assert api.post(f"{APPROVALS}/revoke", body).json()["data"]["approved"] is False  # idempotent
     assert api.get(f"/api/groups/{group.pk}/approvals").json()["data"]["total"] == 0
+    error_of(api.get(f"/api/groups/{group.pk}/approvals?page=0"), 400, "validation_error")
+    error_of(api.get("/api/groups/999999999/approvals"), 404, "not_found")
     actions = list(AuditEvent.objects.filter(action__in=["role.assign", "role.revoke"], target_id=str(member.pk))
                    .values_list("action", flat=True))
     assert sorted(actions) == ["role.assign", "role.revoke"]
