@@ -195,6 +195,24 @@ def test_admins_and_approved_members_skip_it(platform):
     assert platform.api.challenges(telegram_chat_id=chat["id"])["total"] == 0
 
 
+def test_raid_mode_with_the_captcha_action_challenges_joiners_with_captcha_off(platform):
+    chat = platform.new_group()
+    configure(platform, chat["id"], raid_detection=True, raid_join_limit=2, raid_window_seconds=60,
+              raid_action="captcha")
+    first, second, third = newcomer(platform), newcomer(platform), newcomer(platform)
+    platform.telegram.add_member(chat["id"], first["id"])
+    platform.wait_for(platform.settled, "the bot to handle the first join")  # one join: no raid, no challenge
+    for user in (second, third):  # the second join makes it a raid
+        platform.telegram.add_member(chat["id"], user["id"])
+    for user in (second, third):
+        challenge_message(platform, chat["id"], user)
+        assert status(platform, chat["id"], user) == "restricted"
+    assert status(platform, chat["id"], first) == "member"
+    challenges = platform.api.challenges(telegram_chat_id=chat["id"])["items"]
+    assert sorted((item["telegram_user_id"], item["reason"]) for item in challenges) == [
+        (second["id"], "raid"), (third["id"], "raid")]
+
+
 def test_a_muted_member_who_leaves_and_rejoins_is_not_asked_and_stays_muted(platform):
     chat = platform.new_group(members=("carol", "dave"))
     configure(platform, chat["id"], captcha_enabled=True)
