@@ -131,7 +131,8 @@ async def start_challenge(context, chat: Chat, user: User, settings, *, reason: 
 async def on_press(update: Update, context) -> None:
     query = update.callback_query
     parsed = parse_callback(query.data)
-    if parsed is None or query.message is None:
+    if parsed is None or query.message is None:  # not a button of ours as sent, or a message too old to reach
+        await _answer_query(query, PRESS_ANSWERS["error"])
         return
     challenge_id, round_number, index = parsed
     try:
