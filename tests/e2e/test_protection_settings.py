@@ -100,3 +100,17 @@ def test_approve_exempts_a_member_from_automated_actions_in_core(any_platform):
     record = platform.api.protection_action(**automated)  # automated protection applies again
     assert (record.rule, record.actor_user_id) == ("antiflood", None)
     platform.api.moderation_complete(record.id, status="failed", error="not acted on in this test")
+
+
+def test_a_change_made_elsewhere_reaches_the_bots_cache_by_version(platform):
+    chat = platform.new_group()
+    _, replies = platform.say(chat["id"], "alice", "/welcome")
+    assert replies[0].startswith("The welcome is off here."), replies  # loaded into the bot's cache
+    group = platform.api.group_by_chat(chat["id"])
+    platform.api.protection_update(group.id, welcome_enabled=True)  # as the dashboard would
+
+    def bot_says_on():
+        _, replies = platform.say(chat["id"], "alice", "/welcome")
+        return replies and replies[0].startswith("The welcome is on here.")
+
+    platform.wait_for(bot_says_on, "the bot's poller to reload the changed settings", timeout=10)
