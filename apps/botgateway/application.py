@@ -21,7 +21,7 @@ from .flows import StopCommand, ensure_group, sync_admins
 from .handlers import activity, info, lifecycle, moderation
 from .ordering import PerChatUpdateProcessor
 from .outbox import EventShipper, Outbox
-from .protection import captcha, joins, logchannel, rules
+from .protection import antiraid, captcha, joins, logchannel, rules
 from .protection import commands as protection_commands
 from .ratelimit import SendRateLimiter
 from .telegram_request import AiohttpRequest
@@ -42,6 +42,9 @@ async def post_init(application: BotApplication) -> None:
     if isinstance(application.update_processor, PerChatUpdateProcessor):
         application.update_processor.on_processed = data.shipper.update_handled
     data.flood.application = application  # the flood tasks act through this bot and core client
+    data.flood.open_core(settings.CORE_API_URL, settings.CORE_API_KEY)
+    if isinstance(application.update_processor, PerChatUpdateProcessor):
+        application.update_processor.on_arrival = functools.partial(antiraid.on_arrival, application)
     await replay_stored_updates(application)
     data.shipper.start()
     data.challenge_sweeper = captcha.ChallengeSweeper(application)
@@ -74,6 +77,7 @@ async def post_shutdown(application: BotApplication) -> None:
     if data.challenge_sweeper is not None:
         await data.challenge_sweeper.stop()
     await data.protection.stop()
+    await data.flood.close_core()
     if data.shipper is not None:
         await data.shipper.stop()
         data.shipper.outbox.close()

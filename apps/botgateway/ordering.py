@@ -15,11 +15,14 @@ new chat's updates take the old chat's turn, so none of them registers the new i
 """
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+logger = logging.getLogger(__name__)
 
 MAX_CONCURRENT_UPDATES = 256
 _NO_CHAT = object()  # updates without a chat (inline queries, polls) keep one order among themselves
@@ -40,6 +43,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._migrated: dict[object, object] = {}
         # Told the id of each update whose handling ended (the outbox marks it handled: no replay after a restart).
         self.on_processed: Callable[[int], None] | None = None
+        # Shown each update as it arrives, before it waits for its chat's turn: for a sensor that must not wait
+        # behind the chat's backlog (anti-raid removes a raid's joiners while their bookkeeping queues up). Must
+        # be quick and must not raise.
+        self.on_arrival: Callable[[object], None] | None = None
 
     def _key(self, update: object) -> object:
         key = chat_key(update)
@@ -53,6 +60,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         del self._turns[key]
         for new_id in [new_id for new_id, old in self._migrated.items() if old == key]:
             del self._migrated[new_id]
+
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self.on_arrival is not None:
+            try:
+                self.on_arrival(update)
+            except Exception:  # a sensor's failure never holds up the update itself
+                logger.exception("update arrival hook failed")
+        await super().process_update(update, coroutine)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         try:

@@ -21,10 +21,14 @@ def joins(tracker, clock, chat, count, *, step, limit=5, window=10):
     return told
 
 
-def test_the_kth_join_within_the_window_is_a_raid_and_the_count_starts_over():
+def test_the_kth_join_within_the_window_is_a_raid_until_the_count_is_reset():
     clock = Clock()
     tracker = JoinRateTracker(clock=clock)
-    assert joins(tracker, clock, -1, 12, step=1) == [4, 9]
+    # Until raid mode is on (reset), each further join within the window says raid again: a failed switch is
+    # asked again at the next join.
+    assert joins(tracker, clock, -1, 7, step=1) == [4, 5, 6]
+    tracker.reset(-1)
+    assert joins(tracker, clock, -1, 5, step=1) == [4]
 
 
 def test_slower_joins_are_no_raid():
@@ -42,7 +46,9 @@ def test_chats_are_counted_apart():
         assert not tracker.note(-1, 5, 10)
         assert not tracker.note(-2, 5, 10)
     assert tracker.note(-2, 5, 10)
+    tracker.reset(-2)
     assert tracker.note(-1, 5, 10)
+    assert not tracker.note(-2, 5, 10)
 
 
 def test_a_new_limit_keeps_the_recent_joins():

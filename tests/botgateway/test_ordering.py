@@ -124,3 +124,31 @@ def test_work_on_a_chat_without_an_update_takes_the_chats_turn():
                     ("start", "update 2"), ("end", "update 2")]
     assert log.index(("end", "other chat")) < log.index(("end", "update 1"))
     assert processor.chats_in_progress == 0
+
+
+def test_the_arrival_hook_sees_each_update_before_it_waits_for_its_chats_turn():
+    processor = PerChatUpdateProcessor()
+    seen: list[int] = []
+
+    def on_arrival(update):
+        seen.append(update.update_id)
+        if update.update_id == 3:
+            raise RuntimeError("a sensor's failure")
+
+    processor.on_arrival = on_arrival
+    updates = [message_update(n, -100) for n in range(1, 5)]
+    arrived_before_handled = []
+
+    async def scenario():
+        async def handle(update):
+            arrived_before_handled.append((update.update_id, list(seen)))
+            await asyncio.sleep(0.05)
+
+        tasks = [asyncio.create_task(processor.process_update(update, handle(update))) for update in updates]
+        await asyncio.gather(*tasks)
+
+    asyncio.run(scenario())
+    # All four arrived while the first was still being handled; the hook's failure held up nothing.
+    assert seen == [1, 2, 3, 4]
+    assert [update_id for update_id, _ in arrived_before_handled] == [1, 2, 3, 4]
+    assert arrived_before_handled[1][1] == [1, 2, 3, 4]

@@ -30,6 +30,7 @@ from apps.coreclient import CoreError, CoreUnavailable
 logger = logging.getLogger(__name__)
 
 RULE = "antiflood"
+AUTOMATION_CORE_TIMEOUT = 5.0  # seconds: an automated action's core calls run in the background
 EXEMPT_SECONDS = 60  # how long core's "exempt" answer about a member is reused
 LOAD_RETRY_SECONDS = 10  # after a failed settings load, the chat's messages wait this long before asking again
 IDLE_CHAT_SECONDS = 600  # a chat silent this long (by its messages' dates) is forgotten at the next sweep
@@ -104,6 +105,20 @@ class FloodTracker:
         self.load_failed_until: dict[int, float] = {}
         self.tasks: set[asyncio.Task] = set()
         self.application = None  # bound in post_init: the bot and core the flood tasks use
+        # The core client of automated actions (antiflood, anti-raid), opened in post_init: background work waits
+        # for a slow answer (AUTOMATION_CORE_TIMEOUT) instead of timing out and asking twice, and its circuit
+        # breaker is not the commands' one.
+        self.core = None
+
+    def open_core(self, base_url: str, api_key: str) -> None:
+        from apps.coreclient import AsyncCoreClient
+
+        self.core = AsyncCoreClient(base_url, api_key, timeout=AUTOMATION_CORE_TIMEOUT, retries=0)
+
+    async def close_core(self) -> None:
+        core, self.core = self.core, None
+        if core is not None:
+            await core.aclose()
 
     def observe(self, settings, chat_id: int, user_id: int, message_id: int, date: float,
                 name: str = "") -> Flood | None:
@@ -233,6 +248,11 @@ def _load_in_background(bot_data, tracker: FloodTracker, chat_id: int) -> None:
 # -- the action
 
 
+def automation_core(bot_data):
+    """The core client automated actions use (FloodTracker.core), or the bot's own before post_init opened it."""
+    return bot_data.flood.core or bot_data.core
+
+
 def mention(user_id: int, name: str) -> str:
     return f'<a href="tg://user?id={user_id}">{html.escape(name or str(user_id))}</a>'
 
@@ -247,19 +267,37 @@ async def telegram_call(call, *args, **kwargs):
             await asyncio.sleep(exc._retry_after.total_seconds() + 0.1)  # as ratelimit.py reads it
 
 
+CORE_RETRY_PAUSES = (0.5, 1, 2, 4, 4, 4, 4, 4, 4)  # core unreachable (or its breaker open): about 30 s of asking
+
+
+async def patiently(call, *args, **kwargs):
+    """A core call asked again while core is unreachable (a timeout under load, the circuit breaker open), for about
+    half a minute: an automated action is not dropped, nor left 'requested', for a slow answer. Core's refusals
+    (CoreError) are not retried."""
+    for pause in (*CORE_RETRY_PAUSES, None):
+        try:
+            return await call(*args, **kwargs)
+        except CoreUnavailable:
+            if pause is None:
+                raise
+            await asyncio.sleep(pause)
+
+
 async def record_automated(core, *, rule: str, chat_id: int, type: str, user_id: int, name: str = "",
                            reason: str = "", until=None, message_id: int | None = None, details: dict | None = None):
-    """Asks core to record an automated action; raises CoreError(exempt_member) for an exempt member."""
-    return await core.protection_action(telegram_chat_id=chat_id, rule=rule, type=type,
-                                        target_telegram_user_id=user_id, display_name=name or None, reason=reason,
-                                        until=until, telegram_message_id=message_id, details=details or {})
+    """Asks core to record an automated action; raises CoreError(exempt_member) for an exempt member. Asked again
+    while core is unreachable (`patiently`): when an answer that was lost had recorded it, a second record is left
+    requested, which is better than a flooder or raider left alone."""
+    return await patiently(core.protection_action, telegram_chat_id=chat_id, rule=rule, type=type,
+                           target_telegram_user_id=user_id, display_name=name or None, reason=reason, until=until,
+                           telegram_message_id=message_id, details=details or {})
 
 
 async def complete(core, action_id: str, error: TelegramError | str | None) -> None:
     message = error if isinstance(error, str) or error is None else error.message
     try:
-        await core.moderation_complete(action_id, status="failed" if error else "executed", error=message)
-    except (CoreUnavailable, CoreError) as exc:
+        await patiently(core.moderation_complete, action_id, status="failed" if error else "executed", error=message)
+    except (CoreUnavailable, CoreError) as exc:  # a conflict: completed by an earlier attempt whose answer was lost
         logger.warning("could not complete an automated action in core", extra={"action_id": action_id,
                                                                                   "error": str(exc)})
 
@@ -312,7 +350,7 @@ async def handle_flood(application, flood: Flood) -> None:
 async def _handle_flood(application, flood: Flood) -> None:
     from ..handlers.member_actions import restriction_end
 
-    bot, core = application.bot, application.bot_data.core
+    bot, core = application.bot, automation_core(application.bot_data)
     tracker: FloodTracker = application.bot_data.flood
     action, timed = flood.action, flood.action in TIMED_ACTIONS
     until = restriction_end(flood.duration_seconds) if timed and flood.duration_seconds else None
@@ -371,7 +409,7 @@ async def _warn_outcome(application, flood: Flood, warned, who: str) -> str | No
     recorded (automated, the same rule), done, and the warnings reset. The notice, or None for the plain one."""
     from ..handlers.member_actions import describe_duration, restriction_end
 
-    bot, core = application.bot, application.bot_data.core
+    bot, core = application.bot, automation_core(application.bot_data)
     try:
         state = await core.warnings(warned.group_id, warned.target_user_id)
         active, limit = state["active_warnings"], state["warn_limit"]

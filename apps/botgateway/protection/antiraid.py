@@ -1,12 +1,18 @@
 """Anti-raid: K joins within W seconds switch a group into raid mode (core decides and records it: automatic, actor
 `system:antiraid`); while raid mode is on, every joiner gets the group's raid action (captcha, mute, kick or ban).
 
-`on_join` is called by joins.py for every member joining, in the chat's turn. Counting is in memory (a deque of at
-most K join times per chat). A removal or mute is recorded in core as an automated action (rule antiraid, which
-core refuses for exempt members) and done on Telegram by a task of its own, so the chat's next joins are not held
-behind this one's core round trips and Telegram calls: a raid's joiners are handled side by side (at most
-`RAID_CONCURRENCY` at once over all chats, which keeps core's load bounded), Telegram's pace kept by the rate limiter
-and its 429s waited out (antiflood.telegram_call), none dropped.
+Joins are seen twice. First as they arrive (`on_arrival`, the update processor's hook, before the update waits for
+its chat's turn): a raid's hundreds of joins each bring membership bookkeeping (core calls made in the chat's turn,
+one update after another) and the removals bring more, so a raider reached only in the chat's turn would be removed
+long after joining. At arrival, with the group's settings cached, the join is counted and, in raid mode, the raider's
+removal starts at once. Then in the chat's turn (`on_join`, called by joins.py for every join): a join already
+handled at arrival answers what was done; one that was not (no settings cached yet, or raid mode switched on
+meanwhile) is counted and handled there.
+
+A removal or mute is recorded in core as an automated action (rule antiraid, which core refuses for exempt members)
+and done on Telegram by a task of its own: a raid's joiners are handled side by side (at most `RAID_CONCURRENCY` at
+once over all chats, which keeps core's load bounded), Telegram's pace kept by the rate limiter and its 429s waited
+out (antiflood.telegram_call), none dropped.
 """
 
 import asyncio
@@ -14,32 +20,42 @@ import logging
 import time
 from collections import deque
 
-from telegram import Chat, ChatPermissions, User
+from cachetools import TTLCache
+from telegram import ChatPermissions, Update, User
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from apps.coreclient import CoreError, CoreUnavailable
 
-from .antiflood import act_on_member, complete, is_exempt_refusal, record_automated, telegram_call
+from .antiflood import act_on_member, automation_core, complete, is_exempt_refusal, record_automated, telegram_call
 
 logger = logging.getLogger(__name__)
 
 RULE = "antiraid"
-RAID_CONCURRENCY = 32  # raid actions in flight at once (each: a core record, Telegram, a core completion)
+# Raid actions in flight at once (each: a core record, Telegram, a core completion). Telegram's pace (30 actions a
+# second, a kick is two) is the ceiling; more at once would only queue in core's workers until the calls time out.
+RAID_CONCURRENCY = 8
 RAID_OUTCOMES = {"kick": "kicked", "ban": "banned", "mute": "muted"}
+ARRIVALS_KEPT_SECONDS = 600  # a join seen at arrival is known to on_join (and not counted twice) this long
+_IN = (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
 class JoinRateTracker:
-    """Per chat, the times of its last K joins: the K-th within W seconds is a raid (then the count starts over)."""
+    """Per chat, the times of its last K joins: the K-th within W seconds is a raid."""
 
-    def __init__(self, *, clock=time.monotonic):
+    def __init__(self, *, clock=time.monotonic, capacity: int = 100_000):
         self._clock = clock
         self._joins: dict[int, deque] = {}
         self._sweep_at = 256
+        # (chat, user) -> the raid outcome started at arrival ("kicked"...), or None: counted, nothing done.
+        self.arrived: TTLCache[tuple[int, int], str | None] = TTLCache(maxsize=capacity, ttl=ARRIVALS_KEPT_SECONDS,
+                                                                       timer=clock)
+        self.switches: dict[int, asyncio.Task] = {}  # chat -> its switch to raid mode being asked of core
         self.tasks: set[asyncio.Task] = set()
         self._slots: asyncio.Semaphore | None = None
 
     def note(self, chat_id: int, limit: int, window: float) -> bool:
-        """Counts a join; True when it is the `limit`-th within `window` seconds."""
+        """Counts a join; True when the last `limit` joins came within `window` seconds (until `reset`)."""
         now = self._clock()
         joins = self._joins.get(chat_id)
         if joins is None or joins.maxlen != limit:
@@ -47,10 +63,11 @@ class JoinRateTracker:
                 self._sweep(now)
             joins = self._joins[chat_id] = deque(joins or (), maxlen=limit)
         joins.append(now)
-        if len(joins) == limit and now - joins[0] < window:
-            del self._joins[chat_id]
-            return True
-        return False
+        return len(joins) == limit and now - joins[0] < window
+
+    def reset(self, chat_id: int) -> None:
+        """Raid mode is on: the count starts over (for the next raid, once this one is over)."""
+        self._joins.pop(chat_id, None)
 
     def _sweep(self, now: float) -> None:
         # A chat whose last join is an hour old cannot be part of a raid window (at most 3600 s).
@@ -73,48 +90,119 @@ class JoinRateTracker:
         return task
 
 
-async def on_join(context, chat: Chat, user: User, settings) -> str | None:
-    """Counts the join, switches raid mode on at the group's threshold, and while raid mode is on applies the raid
-    action to the joiner: "kicked" | "banned" | "muted" (under way: see the module's docstring), "captcha" (the
-    caller challenges the joiner), or None (nothing to do)."""
+def _joiners(update: object) -> tuple[object, list[User]]:
+    """The group and the people an update says joined it (a chat_member change into the chat, or the
+    new_chat_members service message); nobody for any other update."""
+    if not isinstance(update, Update):
+        return None, []
+    change = update.chat_member
+    if change is not None:
+        chat, old, new = change.chat, change.old_chat_member, change.new_chat_member
+        restricted_in = new.status == ChatMemberStatus.RESTRICTED and bool(getattr(new, "is_member", False))
+        was_in = old.status in _IN or (old.status == ChatMemberStatus.RESTRICTED
+                                       and bool(getattr(old, "is_member", False)))
+        if (new.status in _IN or restricted_in) and not was_in and not new.user.is_bot:
+            return chat, [new.user]
+        return None, []
+    message = update.message
+    if message is not None and message.new_chat_members:
+        return message.chat, [user for user in message.new_chat_members if not user.is_bot]
+    return None, []
+
+
+def on_arrival(application, update: object) -> None:
+    """The update processor's arrival hook: counts a join and, in raid mode, starts the raider's removal at once
+    (see the module's docstring). Quick and synchronous; never a core call here."""
+    chat, users = _joiners(update)
+    if not users or chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return
+    data = application.bot_data
+    settings = data.protection.get(chat.id)
+    if settings is None:  # on_join loads the settings and handles the join in the chat's turn
+        return
+    tracker: JoinRateTracker = data.joins
+    for user in users:
+        key = (chat.id, user.id)
+        if key in tracker.arrived or user.id == application.bot.id:
+            continue
+        outcome = None
+        if settings.raid_active:
+            outcome = _start_removal(application, tracker, chat.id, user, settings.raid_action)
+        elif settings.raid_detection and tracker.note(chat.id, settings.raid_join_limit,
+                                                      settings.raid_window_seconds):
+            _switch(application, tracker, chat.id, settings)
+        tracker.arrived[key] = outcome
+
+
+def _switch(application, tracker: JoinRateTracker, chat_id: int, settings) -> asyncio.Task:
+    """The chat's switch to raid mode: the one in flight, or a new one."""
+    task = tracker.switches.get(chat_id)
+    if task is None:
+        task = tracker.switches[chat_id] = tracker.spawn(switch_raid_on(application, chat_id, settings))
+        task.add_done_callback(lambda _: tracker.switches.pop(chat_id, None))
+    return task
+
+
+async def on_join(context, chat, user: User, settings) -> str | None:
+    """Counts the join (unless it was counted at arrival), switches raid mode on at the group's threshold, and while
+    raid mode is on applies the raid action to the joiner: "kicked" | "banned" | "muted" (under way: see the
+    module's docstring), "captcha" (the caller challenges the joiner), or None (nothing to do)."""
     if settings is None or user.id == context.bot.id:
         return None
-    tracker: JoinRateTracker = context.bot_data.joins
-    if (settings.raid_detection and not settings.raid_active
-            and tracker.note(chat.id, settings.raid_join_limit, settings.raid_window_seconds)):
-        settings = await switch_raid_on(context, chat, settings) or settings
+    application, tracker = context.application, context.bot_data.joins
+    key = (chat.id, user.id)
+    if key in tracker.arrived:
+        outcome = tracker.arrived[key]
+        if outcome is not None:
+            return outcome
+    elif (settings.raid_detection and not settings.raid_active
+          and tracker.note(chat.id, settings.raid_join_limit, settings.raid_window_seconds)):
+        _switch(application, tracker, chat.id, settings)
+    switch = tracker.switches.get(chat.id)
+    if switch is not None:  # this join (or one before it) made the raid: it is decided once core has answered
+        await asyncio.shield(switch)
+    # Raid mode may have come on since the caller read the settings (a switch at arrival).
+    settings = context.bot_data.protection.get(chat.id) or settings
     if not settings.raid_active:
         return None
-    action = settings.raid_action
-    if action == "captcha":
+    if settings.raid_action == "captcha":
         return "captcha"
+    outcome = _start_removal(application, tracker, chat.id, user, settings.raid_action)
+    tracker.arrived[key] = outcome
+    return outcome
+
+
+def _start_removal(application, tracker: JoinRateTracker, chat_id: int, user: User, action: str) -> str | None:
     if action not in RAID_OUTCOMES:
-        return None
-    tracker.spawn(_raid_action(context.application, tracker, chat.id, user, action))
+        return None  # captcha: the joiner is challenged in the chat's turn (joins.py)
+    tracker.spawn(_raid_action(application, tracker, chat_id, user, action))
     return RAID_OUTCOMES[action]
 
 
-async def switch_raid_on(context, chat: Chat, settings):
-    """Asks core to switch raid mode on (automatic); keeps core's answer in the settings cache and tells the group.
-    Returns the new settings, or None when core could not be asked (raid mode stays off: core decides)."""
+async def switch_raid_on(application, chat_id: int, settings):
+    """Asks core to switch raid mode on (automatic); keeps core's answer in the settings cache, starts the count
+    over and tells the group. Returns the new settings, or None when core could not be asked (raid mode stays off:
+    core decides; the next join asks again)."""
+    data = application.bot_data
     try:
-        updated = await context.core.protection_raid(settings.group_id, active=True)
+        updated = await data.core.protection_raid(settings.group_id, active=True)
     except (CoreUnavailable, CoreError) as exc:
-        logger.warning("antiraid: raid mode not switched on", extra={"chat_id": chat.id, "error": str(exc)})
+        logger.warning("antiraid: raid mode not switched on", extra={"chat_id": chat_id, "error": str(exc)})
         return None
-    context.bot_data.protection.store(updated)
-    logger.warning("raid mode on", extra={"chat_id": chat.id, "joins": settings.raid_join_limit,
+    data.protection.store(updated)
+    data.joins.reset(chat_id)
+    logger.warning("raid mode on", extra={"chat_id": chat_id, "joins": settings.raid_join_limit,
                                           "window_seconds": settings.raid_window_seconds})
     what = {"captcha": "must solve a captcha", "mute": "are muted", "kick": "are kicked",
             "ban": "are banned"}.get(updated.raid_action, "are checked")
-    minutes = settings.raid_duration_minutes
+    minutes = updated.raid_duration_minutes
     text = (f"Raid detected ({settings.raid_join_limit} joins within {settings.raid_window_seconds} s): raid mode is "
             f"on for {minutes} minute{'s' if minutes != 1 else ''}; new members {what}. Admins: /antiraid off "
             "ends it.")
     try:
-        await context.bot.send_message(chat.id, text)
+        await application.bot.send_message(chat_id, text)
     except TelegramError as exc:
-        logger.info("raid notice not sent", extra={"chat_id": chat.id, "error": exc.message})
+        logger.info("raid notice not sent", extra={"chat_id": chat_id, "error": exc.message})
     return updated
 
 
@@ -127,11 +215,11 @@ async def _raid_action(application, tracker: JoinRateTracker, chat_id: int, user
 
 
 async def _apply(application, chat_id: int, user: User, action: str) -> None:
-    bot, core = application.bot, application.bot_data.core
+    bot, core = application.bot, automation_core(application.bot_data)
     try:
-        recorded = await record_automated(core, rule=RULE, chat_id=chat_id, type=action, user_id=user.id,
-                                          name=user.full_name, reason="joined during a raid",
-                                          details={"username": user.username or ""})
+        record = await record_automated(core, rule=RULE, chat_id=chat_id, type=action, user_id=user.id,
+                                        name=user.full_name, reason="joined during a raid",
+                                        details={"username": user.username or ""})
     except CoreError as exc:
         if not is_exempt_refusal(exc):
             logger.warning("core refused an antiraid action", extra={"chat_id": chat_id, "error": str(exc)})
@@ -139,7 +227,6 @@ async def _apply(application, chat_id: int, user: User, action: str) -> None:
     except CoreUnavailable as exc:
         logger.warning("antiraid: core unavailable, no action", extra={"chat_id": chat_id, "error": str(exc)})
         return
-    record = getattr(recorded, "action", recorded)
     error = None
     try:
         if action == "mute":
