@@ -282,16 +282,19 @@ def group_update(user: DashboardUser, group_id: str, **fields) -> Group:
 
 
 def stats_timeline(user: DashboardUser, *, groups: int = TIMELINE_GROUPS) -> dict:
-    """Messages and executed moderation actions per hour over the last day, summed over the busiest groups
-    (core keeps series per group only). {"groups": n, "points": [{"start", "messages", "moderation"}]}"""
+    """Messages and executed moderation actions (and the automated ones among them) per hour over the last day,
+    summed over the busiest groups (core keeps series per group only).
+    {"groups": n, "points": [{"start", "messages", "moderation", "automated"}]}"""
     require(user, ADMIN_DASHBOARD)
     busiest = core().group_list(sort="-messages", limit=groups, page=1)["items"]
     points: dict[str, dict] = {}
     for group in busiest:
         for point in core().group_stats(group["id"], bucket="hour")["series"]:
-            total = points.setdefault(point["start"], {"start": point["start"], "messages": 0, "moderation": 0})
+            total = points.setdefault(point["start"], {"start": point["start"], "messages": 0, "moderation": 0,
+                                                       "automated": 0})
             total["messages"] += point["messages"]
             total["moderation"] += sum(point["moderation"].values())
+            total["automated"] += sum(point.get("automated", {}).values())
     return {"groups": len(busiest), "points": [points[start] for start in sorted(points)]}
 
 

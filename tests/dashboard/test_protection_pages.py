@@ -3,6 +3,7 @@ through core as the signed-in user (core checks MANAGE_SETTINGS), a stale form r
 instead of overwriting another admin's save, core's validation messages on their fields, the welcome previewed as
 Telegram would show it, raid mode switched, approved members listed and revoked; the overview's automated actions."""
 
+import json
 import re
 from urllib.parse import urlencode
 
@@ -306,6 +307,13 @@ def test_the_overview_shows_automated_actions_beside_manual_ones(web, admin, adm
     rows = {row.split("</tr>")[0] for row in recent.split("<tr>") if "Flo Flooder" in row}
     assert any('<code class="automated">system:antiflood</code>' in row and "flood" in row for row in rows), rows
     assert any(f'>{admin["display_name"]}</a>' in row and "manual one" in row for row in rows), rows
+    # The group's hourly chart (and its table) count the automated action among the moderation actions.
+    group_page = admin_browser.get(f"/groups/{group['id']}").text
+    chart = json.loads(re.search(r'<script id="chart-group-data" type="application/json">(.*?)</script>',
+                                 group_page, re.S).group(1))
+    totals = {series["key"]: sum(series["data"]) for series in chart["series"]}
+    assert (totals["moderation"], totals["automated"]) == (2, 1)
+    assert "<th scope=\"col\">Automated (of those)</th>" in group_page
     moderation = admin_browser.get("/moderation", params={"group_id": group["id"]}).text
     assert '<code class="automated">system:antiflood</code>' in moderation and "manual one" in moderation
     automated_only = check_page(admin_browser.get("/moderation", params={"group_id": group["id"], "automated": "true"}))

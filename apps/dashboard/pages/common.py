@@ -112,9 +112,12 @@ def chart(points: list[dict]) -> dict:
             "starts": [point["start"] for point in points],
             "series": [{"key": "messages", "label": "Messages", "data": [point["messages"] for point in points]},
                        {"key": "moderation", "label": "Moderation actions",
-                        "data": [point["moderation"] for point in points]}]}
+                        "data": [point["moderation"] for point in points]},
+                       {"key": "automated", "label": "Automated actions (of those)",
+                        "data": [point.get("automated", 0) for point in points]}]}
 
 
 def group_points(series: list[dict]) -> list[dict]:
     return [{"start": point["start"], "messages": point["messages"],
-             "moderation": sum(point["moderation"].values())} for point in series]
+             "moderation": sum(point["moderation"].values()),
+             "automated": sum(point.get("automated", {}).values())} for point in series]

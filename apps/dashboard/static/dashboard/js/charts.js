@@ -2,7 +2,7 @@
 // json_script). The same numbers are in a table next to each chart, so nothing is lost without JavaScript.
 (function () {
   "use strict";
-  var COLOURS = { messages: "#1a5a78", moderation: "#ba2121" };
+  var COLOURS = { messages: "#1a5a78", moderation: "#ba2121", automated: "#8a5a00" };
 
   function draw(canvas) {
     var source = document.getElementById(canvas.dataset.chart);
