@@ -106,3 +106,20 @@ def test_entries_share_a_message_per_log_chat_within_telegrams_length():
     assert sizes == [4, 4, 1]  # 4 x 1000 + 3 separators fit in 4096; a fifth would not
     assert all(sum(len(i["text"]) + 2 for i in pack) - 2 <= TELEGRAM_TEXT_LIMIT for pack in packs(long))
     assert packs([]) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_claim_backs_off_instead_of_spinning(sandbox, live_server, caplog):
+    async def go():
+        core = AsyncCoreClient(live_server.url, "not-a-key", timeout=5)
+        poster = LogPoster(SimpleNamespace(bot=None, bot_data=SimpleNamespace(core=core)), poll_seconds=0.01)
+        await core.health()  # the live server warmed up: the rounds below take milliseconds
+        poster.start()
+        await asyncio.sleep(0.8)
+        await poster.stop()
+        await core.aclose()
+    with caplog.at_level("INFO", logger="apps.botgateway.protection.logchannel"):
+        asyncio.run(go())
+    rounds = [record for record in caplog.records if record.name == "apps.botgateway.protection.logchannel"]
+    assert [(record.levelname, record.getMessage()) for record in rounds] == [
+        ("WARNING", "log channel: entries not claimed")]  # then it waits a second, not 10 ms

@@ -66,10 +66,12 @@ class LogPoster:
             try:
                 claimed = await self.run_once()
                 away = 0
-            except CoreUnavailable as exc:
+            except (CoreUnavailable, CoreError) as exc:  # away, or refusing the claim (a key out of scope)
                 delay = CORE_AWAY_BACKOFF_SECONDS[min(away, len(CORE_AWAY_BACKOFF_SECONDS) - 1)]
                 away += 1
-                logger.info("log channel: core unavailable", extra={"error": str(exc), "retry_seconds": delay})
+                level = logging.INFO if isinstance(exc, CoreUnavailable) else logging.WARNING
+                logger.log(level, "log channel: entries not claimed", extra={"error": str(exc),
+                                                                            "retry_seconds": delay})
                 await asyncio.sleep(delay)
                 continue
             except Exception:  # a bug must not end the loop: the entries wait in core
