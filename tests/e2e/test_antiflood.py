@@ -157,3 +157,26 @@ def _raid_on(platform, group_id):
 
 def _user_id(platform, chat, username):
     return platform.telegram.member(chat["id"], username)["user"]["id"]
+
+
+def test_a_warn_flood_counts_towards_the_warn_limit_like_warn(any_platform):
+    """warn: each flood is a warning on core's record (rule antiflood); the flood that reaches the group's warn limit
+    brings the limit's action (the default: a ban), recorded as automated too, and the warnings are reset."""
+    platform = any_platform
+    chat = platform.new_group()
+    group = protect(platform, chat["id"], flood_limit=3, flood_action="warn")
+    platform.api.group_update(group.id, warn_limit=2, warn_action="kick")
+    for round_number in range(2):
+        flood(platform, chat["id"], "dave", 3)
+        platform.wait_for(lambda n=round_number: len(automated(platform, group.id, "antiflood", type="warn",
+                                                               status="executed")) == n + 1,
+                          f"warning {round_number + 1} on core's record", timeout=15)
+        platform.say(chat["id"], "carol", "someone else speaks", wait=1)  # a new streak for the next flood
+    platform.wait_for(lambda: platform.telegram.member(chat["id"], "dave")["status"] == "left",
+                      "the warn limit's kick", timeout=15)
+    kicks = platform.wait_for(lambda: automated(platform, group.id, "antiflood", type="kick", status="executed"),
+                              "the kick on core's record")
+    assert kicks[0]["reason"] == "warn limit reached (2)"
+    notices = [m.get("text", "") for m in platform.telegram.messages(chat["id"], sender=BOT, count=50)]
+    assert any("has been warned for flooding (1/2)" in text for text in notices), notices
+    assert any("reached 2 warnings by flooding and is kicked" in text for text in notices), notices

@@ -356,12 +356,19 @@ async def _handle_flood(application, flood: Flood) -> None:
     until = restriction_end(flood.duration_seconds) if timed and flood.duration_seconds else None
     span = (f"{flood.count} messages in {flood.window_seconds} s" if flood.window_seconds
             else f"{flood.count} consecutive messages")
+    fields = dict(rule=RULE, chat_id=flood.chat_id, type=ACTION_TYPES[action], user_id=flood.user_id,
+                  name=flood.name, reason=f"flooding ({span})", until=until, message_id=flood.message_ids[-1],
+                  details={"messages": flood.count, "limit": flood.limit, "window_seconds": flood.window_seconds,
+                           "action": action})
     try:
-        recorded = await record_automated(
-            core, rule=RULE, chat_id=flood.chat_id, type=ACTION_TYPES[action], user_id=flood.user_id,
-            name=flood.name, reason=f"flooding ({span})", until=until, message_id=flood.message_ids[-1],
-            details={"messages": flood.count, "limit": flood.limit, "window_seconds": flood.window_seconds,
-                     "action": action})
+        try:
+            recorded = await record_automated(core, **fields)
+        except CoreError as exc:
+            # A warning needs core to count the flooder as a member; their messages' events (which would tell it)
+            # may still be on their way.
+            if exc.code != ErrorCode.NOT_A_MEMBER or not await _make_member(core, flood):
+                raise
+            recorded = await record_automated(core, **fields)
     except CoreError as exc:
         if is_exempt_refusal(exc):
             reason = exc.details.get("reason", "") if isinstance(exc.details, dict) else ""
@@ -402,6 +409,20 @@ async def _handle_flood(application, flood: Flood) -> None:
         # Messages that arrived while deleting belong to the flood too; none can be added after the last check,
         # as nothing is awaited between it and `finished`.
         await delete_flood_messages(bot, flood, deleted)
+
+
+async def _make_member(core, flood: Flood) -> bool:
+    """Tells core the flooder is a member of the group (they just wrote there); False when core cannot be told."""
+    try:
+        group = await core.group_by_chat(flood.chat_id)
+        found = (await core.user_list(telegram_user_id=flood.user_id, limit=1))["items"]
+        user = found[0] if found else await core.user_create(
+            username=f"tg{flood.user_id}", telegram_user_id=flood.user_id, display_name=flood.name)
+        await core.member_set(group.id, user_id=user["id"], status="member")
+    except (CoreError, CoreUnavailable) as exc:
+        logger.warning("antiflood: membership not set", extra={"chat_id": flood.chat_id, "error": str(exc)})
+        return False
+    return True
 
 
 async def _warn_outcome(application, flood: Flood, warned, who: str) -> str | None:
