@@ -70,6 +70,15 @@ THROUGHPUT_SETTINGS = {
 RAID_SETTINGS = {"raid_detection": True, "raid_join_limit": 10, "raid_window_seconds": 60,
                  "raid_duration_minutes": 30, "raid_action": "kick"}
 BOT = "@sandbox_mod_bot"
+# Core's ProtectionSettings with every protection off (the contract's defaults).
+DEFAULT_SETTINGS = {
+    "welcome_enabled": False, "welcome_text": "", "goodbye_enabled": False, "goodbye_text": "", "clean_welcome": False,
+    "clean_service": False, "rules_text": "", "rules_private": True, "captcha_enabled": False,
+    "captcha_mode": "button", "captcha_timeout_seconds": 120, "captcha_failure_action": "kick",
+    "captcha_max_attempts": 3, "flood_limit": 0, "flood_window_seconds": None, "flood_action": "mute",
+    "flood_action_duration_seconds": None, "flood_delete_messages": False, "raid_detection": False,
+    "raid_join_limit": 10, "raid_window_seconds": 60, "raid_duration_minutes": 360, "raid_action": "kick",
+    "raid_until": None, "log_chat_id": None}
 
 
 class FeatureMissing(Exception):
@@ -313,6 +322,60 @@ class Bench:
             "max_s": delays[-1] if delays else None, "core_records": records.get("total"),
             "core_failures": self.core_failures_since(log_mark)}
 
+    def hotpath(self) -> None:
+        """In this process, no servers: what the webhook does for each plain message (read the JSON, make the event,
+        antiflood's count), CPU time per message with antiflood off and on. The machine's load and the servers'
+        share of the CPUs do not enter this figure; the bot's CPU per message in the throughput phase is the whole
+        of it (HTTP, the outbox, shipping to core)."""
+        groups, senders, count = self.options.groups, self.options.senders, self.options.hotpath_messages
+        chat_ids = [-1009000000000 - number for number in range(groups)]
+        now = int(time.time())
+        bodies = []
+        for sequence in range(count):  # as telegram_updates_groups.lua makes them
+            user = 3000000 + (sequence // groups) % senders
+            bodies.append(json.dumps({"update_id": sequence, "message": {
+                "message_id": sequence, "date": now + sequence // 20000, "text": f"benchmark message {sequence}",
+                "chat": {"id": chat_ids[sequence % groups], "type": "supergroup", "title": "Bench"},
+                "from": {"id": user, "is_bot": False, "first_name": f"Bench{user}", "username": f"bench_{user}"}}})
+                .encode())
+        rows: dict[str, dict] = {}
+        configurations = [("antiflood off", {"flood_limit": 0}), *THROUGHPUT_SETTINGS.items()]
+        for _round in range(5):  # interleaved rounds, the fastest of each kept: the least disturbed by the machine
+            for label, flood in configurations:
+                row = self._hotpath_round(bodies, chat_ids, flood, count)
+                kept = rows.setdefault(label, row)
+                for key in ("us_per_message", "reading_us", "antiflood_us"):
+                    kept[key] = min(kept[key], row[key])
+        self.results["hotpath"] = rows
+
+    @staticmethod
+    def _hotpath_round(bodies: list[bytes], chat_ids: list[int], flood: dict, count: int) -> dict:
+        from apps.botgateway.context import BotData
+        from apps.botgateway.handlers.activity import plain_message_event
+        from apps.botgateway.protection.antiflood import observe_message
+        from apps.coreclient.answers import ProtectionSettings
+
+        data = BotData()
+        for chat_id in chat_ids:
+            data.groups[chat_id] = str(chat_id)
+            data.protection.store(ProtectionSettings.from_wire({
+                **DEFAULT_SETTINGS, "group_id": str(chat_id), "telegram_chat_id": chat_id, "title": "Bench",
+                "version": 2, **flood}))
+        started = time.process_time()
+        parsed = []
+        for body in bodies:
+            payload = json.loads(body)
+            parsed.append((plain_message_event(payload, data.groups), payload["message"]))
+        reading = time.process_time() - started
+        started = time.process_time()
+        for event, message in parsed:
+            observe_message(data, event["telegram_chat_id"], event["telegram_user_id"], message["message_id"],
+                            message["date"], event["display_name"])
+        counting = time.process_time() - started
+        floods = sum(len(state.floods) for state in data.flood._chats.values())
+        return {"us_per_message": (reading + counting) * 1e6 / count, "reading_us": reading * 1e6 / count,
+                "antiflood_us": counting * 1e6 / count, "floods": floods}
+
     # -- report
 
     def report(self) -> None:
@@ -339,6 +402,13 @@ class Bench:
                 print(f"  {protected['label']}: bot CPU {protected['bot_cpu_ms_per_message']:.3f} ms/message"
                       f" (baseline {base['bot_cpu_ms_per_message']:.3f})   target < {TARGET_CPU_MS_PER_MESSAGE}:"
                       f" {verdict}")
+        hotpath = results.get("hotpath")
+        if hotpath:
+            print(f"  in process, per plain message ({options.hotpath_messages} messages, fastest of 5 rounds):")
+            for label, row in hotpath.items():
+                print(f"    {label:<30} reading the JSON and making the event {row['reading_us']:5.1f} us"
+                      f"   antiflood's observe_message {row['antiflood_us']:5.2f} us"
+                      + (f"   ({row['floods']} floods: not plain traffic!)" if row["floods"] else ""))
         flood = results.get("flood")
         if flood:
             if "missing" in flood:
@@ -376,7 +446,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--flood-rate", type=float, default=5.0, help="floods started per second at most")
     parser.add_argument("--raid-joins", type=int, default=500)
     parser.add_argument("--raid-seconds", type=float, default=10.0)
-    parser.add_argument("--only", default="throughput,flood,raid", help="comma-separated phases to run")
+    parser.add_argument("--hotpath-messages", type=int, default=200_000)
+    parser.add_argument("--only", default="hotpath,throughput,flood,raid", help="comma-separated phases to run")
     parser.add_argument("--json", help="write the figures to this file")
     options = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -385,6 +456,11 @@ def main(argv: list[str]) -> int:
     phases = set(options.only.split(","))
     bench = Bench(options)
     try:
+        if "hotpath" in phases:
+            bench.hotpath()
+        if not phases - {"hotpath"}:
+            bench.report()
+            return 0
         bench.start()
         chats, group_ids = bench.groups()
         if "throughput" in phases:
