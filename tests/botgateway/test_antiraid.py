@@ -66,3 +66,39 @@ def test_memory_stays_bounded_over_many_chats():
         tracker.note(-chat - 1, 10, 60)
         clock.now += 1
     assert tracker.tracked_chats() <= 2 * 3600 + 256
+
+
+def _member_update(old_status, new_status, *, is_bot=False, is_member=None):
+    """A chat_member update as python-telegram-bot hands it over (only the fields the join check reads)."""
+    from types import SimpleNamespace
+
+    from telegram import Chat, Update, User
+
+    user = User(7, "Raider", is_bot=is_bot)
+
+    def member(status):
+        return SimpleNamespace(status=status, user=user, is_member=is_member)
+
+    change = SimpleNamespace(chat=Chat(-100, Chat.SUPERGROUP), old_chat_member=member(old_status),
+                             new_chat_member=member(new_status))
+    return Update(1, chat_member=change)
+
+
+def test_joins_are_read_from_member_updates_and_service_messages():
+    from datetime import UTC, datetime
+
+    from telegram import Chat, Message, Update, User
+
+    from apps.botgateway.protection.antiraid import _joiners
+
+    chat, users = _joiners(_member_update("left", "member"))
+    assert chat.id == -100 and [user.id for user in users] == [7]
+    assert _joiners(_member_update("left", "restricted", is_member=True))[1][0].id == 7  # joined, restricted
+    assert _joiners(_member_update("left", "restricted", is_member=False))[1] == []  # restricted while out
+    assert _joiners(_member_update("member", "administrator"))[1] == []  # a promotion, not a join
+    assert _joiners(_member_update("member", "left"))[1] == []
+    assert _joiners(_member_update("left", "member", is_bot=True))[1] == []
+    group = Chat(-100, Chat.SUPERGROUP)
+    service = Message(5, datetime.now(UTC), group, new_chat_members=[User(8, "A", False), User(9, "B", True)])
+    assert [user.id for user in _joiners(Update(2, message=service))[1]] == [8]
+    assert _joiners(Update(3, message=Message(6, datetime.now(UTC), group, text="hi")))[1] == []

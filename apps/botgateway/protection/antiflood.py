@@ -303,7 +303,7 @@ async def complete(core, action_id: str, error: TelegramError | str | None) -> N
 
 
 def is_exempt_refusal(error: CoreError) -> bool:
-    return error.code == getattr(ErrorCode, "EXEMPT_MEMBER", "exempt_member")
+    return error.code == ErrorCode.EXEMPT_MEMBER
 
 
 async def act_on_member(bot, chat_id: int, user_id: int, kind: str, until) -> None:
@@ -379,7 +379,7 @@ async def _handle_flood(application, flood: Flood) -> None:
     except CoreUnavailable as exc:  # core decides: without its record nothing is done
         logger.warning("antiflood: core unavailable, no action", extra={"chat_id": flood.chat_id, "error": str(exc)})
         return
-    record = getattr(recorded, "action", recorded)
+    record = recorded
     error: TelegramError | None = None
     deleted = 0
     try:
@@ -457,7 +457,7 @@ async def _warn_outcome(application, flood: Flood, warned, who: str) -> str | No
         await act_on_member(bot, flood.chat_id, flood.user_id, kind, until)
     except TelegramError as exc:
         error = exc
-    await complete(core, getattr(follow_up, "action", follow_up).id, error)
+    await complete(core, follow_up.id, error)
     if error is not None:
         return None
     try:
