@@ -19,6 +19,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from cachetools import TTLCache
 from telegram import ChatPermissions
@@ -331,10 +332,24 @@ async def delete_flood_messages(bot, flood: Flood, done: int) -> int:
     return done
 
 
-def _describe(seconds: int) -> str:
-    from ..handlers.member_actions import describe_duration
+# Telegram reads a restriction shorter than 30 s or longer than 366 days as forever (core refuses those durations).
+LONGEST_RESTRICTION = timedelta(days=366)
 
-    return describe_duration(seconds)
+
+def restriction_end(seconds: int | None) -> datetime | None:
+    """When a restriction of `seconds` ends, a second more than asked (as the /tmute and /tban commands do: core and
+    Telegram measure from when they receive it), at most Telegram's longest."""
+    if seconds is None:
+        return None
+    return datetime.now(UTC) + min(timedelta(seconds=seconds + 1), LONGEST_RESTRICTION)
+
+
+def describe_duration(seconds: int) -> str:
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 async def handle_flood(application, flood: Flood) -> None:
@@ -348,8 +363,6 @@ async def handle_flood(application, flood: Flood) -> None:
 
 
 async def _handle_flood(application, flood: Flood) -> None:
-    from ..handlers.member_actions import restriction_end
-
     bot, core = application.bot, automation_core(application.bot_data)
     tracker: FloodTracker = application.bot_data.flood
     action, timed = flood.action, flood.action in TIMED_ACTIONS
@@ -396,7 +409,7 @@ async def _handle_flood(application, flood: Flood) -> None:
     who = mention(flood.user_id, flood.name)
     notice = f"{who} {DONE_WORDS[action]} for flooding"
     if timed and flood.duration_seconds:
-        notice += f" ({_describe(flood.duration_seconds)})"
+        notice += f" ({describe_duration(flood.duration_seconds)})"
     if action == "warn" and error is None:
         notice = await _warn_outcome(application, flood, record, who) or notice
     if error is None:
@@ -428,8 +441,6 @@ async def _make_member(core, flood: Flood) -> bool:
 async def _warn_outcome(application, flood: Flood, warned, who: str) -> str | None:
     """A warn counts towards the group's warn limit as a manual /warn does; at the limit, the limit's action is
     recorded (automated, the same rule), done, and the warnings reset. The notice, or None for the plain one."""
-    from ..handlers.member_actions import describe_duration, restriction_end
-
     bot, core = application.bot, automation_core(application.bot_data)
     try:
         state = await core.warnings(warned.group_id, warned.target_user_id)
