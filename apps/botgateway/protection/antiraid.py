@@ -36,6 +36,7 @@ RULE = "antiraid"
 # second, a kick is two) is the ceiling; more at once would only queue in core's workers until the calls time out.
 RAID_CONCURRENCY = 8
 RAID_OUTCOMES = {"kick": "kicked", "ban": "banned", "mute": "muted"}
+PENDING = "pending"  # arrived while raid mode was being switched on (or made it): decided once core has answered
 ARRIVALS_KEPT_SECONDS = 600  # a join seen at arrival is known to on_join (and not counted twice) this long
 _IN = (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
@@ -47,7 +48,8 @@ class JoinRateTracker:
         self._clock = clock
         self._joins: dict[int, deque] = {}
         self._sweep_at = 256
-        # (chat, user) -> the raid outcome started at arrival ("kicked"...), or None: counted, nothing done.
+        # (chat, user) -> what arrival decided: the raid outcome started ("kicked"..., "captcha"), PENDING, or None
+        # (arrived before raid mode: not a raid join, whenever the chat's turn reaches it).
         self.arrived: TTLCache[tuple[int, int], str | None] = TTLCache(maxsize=capacity, ttl=ARRIVALS_KEPT_SECONDS,
                                                                        timer=clock)
         self.switches: dict[int, asyncio.Task] = {}  # chat -> its switch to raid mode being asked of core
@@ -128,9 +130,12 @@ def on_arrival(application, update: object) -> None:
         outcome = None
         if settings.raid_active:
             outcome = _start_removal(application, tracker, chat.id, user, settings.raid_action)
+        elif chat.id in tracker.switches:
+            outcome = PENDING
         elif settings.raid_detection and tracker.note(chat.id, settings.raid_join_limit,
                                                       settings.raid_window_seconds):
             _switch(application, tracker, chat.id, settings)
+            outcome = PENDING
         tracker.arrived[key] = outcome
 
 
@@ -153,7 +158,7 @@ async def on_join(context, chat, user: User, settings) -> str | None:
     key = (chat.id, user.id)
     if key in tracker.arrived:
         outcome = tracker.arrived[key]
-        if outcome is not None:
+        if outcome != PENDING:
             return outcome
     elif (settings.raid_detection and not settings.raid_active
           and tracker.note(chat.id, settings.raid_join_limit, settings.raid_window_seconds)):
@@ -165,16 +170,16 @@ async def on_join(context, chat, user: User, settings) -> str | None:
     settings = context.bot_data.protection.get(chat.id) or settings
     if not settings.raid_active:
         return None
-    if settings.raid_action == "captcha":
-        return "captcha"
     outcome = _start_removal(application, tracker, chat.id, user, settings.raid_action)
     tracker.arrived[key] = outcome
     return outcome
 
 
 def _start_removal(application, tracker: JoinRateTracker, chat_id: int, user: User, action: str) -> str | None:
+    if action == "captcha":
+        return "captcha"  # the joiner is challenged in the chat's turn (joins.py)
     if action not in RAID_OUTCOMES:
-        return None  # captcha: the joiner is challenged in the chat's turn (joins.py)
+        return None
     tracker.spawn(_raid_action(application, tracker, chat_id, user, action))
     return RAID_OUTCOMES[action]
 
