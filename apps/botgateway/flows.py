@@ -1,9 +1,12 @@
 """What every command shares: the group in core, the permission check, targets, the bot's own rights,
 and the record of each action in core (requested, then executed or failed)."""
 
+from __future__ import annotations
+
 import html
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from telegram import (
     Chat,
@@ -22,8 +25,10 @@ from telegram.error import TelegramError
 from apps.common.error_codes import ErrorCode
 from apps.coreclient import CoreError, CoreUnavailable, RecordedAction
 
-from .context import BotContext
 from .parsing import TargetRef
+
+if TYPE_CHECKING:  # for annotations only: the context holds protection state whose modules use these flows
+    from .context import BotContext
 
 logger = logging.getLogger(__name__)
 
