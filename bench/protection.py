@@ -276,7 +276,7 @@ class Bench:
         chat = bench_group(self.telegram, 999)
         group_id = wait_registered(self.api, chat["id"])
         try:
-            self.set_protection(group_id, **RAID_SETTINGS)
+            self.set_protection(group_id, **{**RAID_SETTINGS, "raid_action": self.options.raid_action})
         except FeatureMissing as missing:
             self.results["raid"] = {"missing": str(missing)}
             return
@@ -430,7 +430,8 @@ class Bench:
                 verdict = "PASS" if raid["late_or_missing"] == 0 and raid["after_raid_mode"] else "FAIL"
                 timing = (f"join -> removed p50 {raid['p50_s']:.1f} s  p95 {raid['p95_s']:.1f} s  max "
                           f"{raid['max_s']:.1f} s" if raid["p50_s"] is not None else "nobody removed")
-                print(f"  raid of {raid['joins']} joins in {options.raid_seconds:g} s: {raid['before_raid_mode']} "
+                print(f"  raid ({options.raid_action}) of {raid['joins']} joins in {options.raid_seconds:g} s: "
+                      f"{raid['before_raid_mode']} "
                       f"before raid mode, {raid['acted_on']} removed/restricted, {raid['late_or_missing']} late or "
                       f"missing; {timing}; Telegram 429s {raid['http_429']} (waited out); core records "
                       f"{raid['core_records']}   target all within {TARGET_RAID_SECONDS:g} s: {verdict}"
@@ -446,6 +447,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--flood-rate", type=float, default=5.0, help="floods started per second at most")
     parser.add_argument("--raid-joins", type=int, default=500)
     parser.add_argument("--raid-seconds", type=float, default=10.0)
+    parser.add_argument("--raid-action", default="kick", choices=("kick", "ban", "mute"),
+                        help="what raid mode does to joiners (a kick is two Telegram calls: ban, unban)")
     parser.add_argument("--hotpath-messages", type=int, default=200_000)
     parser.add_argument("--only", default="hotpath,throughput,flood,raid", help="comma-separated phases to run")
     parser.add_argument("--json", help="write the figures to this file")
