@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from apps.common.context import bind_context
-from tests.in_process_core import core_transport, test_connection_kept
+from tests.in_process_core import core_transport, keeping_test_connection
 from tests.openapi import validate_response
 
 API_KEY = "test-key"
@@ -51,7 +51,7 @@ def api(db):
 @pytest.fixture
 def core_app(db):
     """Core's real WSGI app, in process, as an httpx transport for the core client."""
-    with test_connection_kept():
+    with keeping_test_connection():
         yield core_transport()
 
 

@@ -9,7 +9,7 @@ from django.db import close_old_connections
 
 
 @contextmanager
-def test_connection_kept():
+def keeping_test_connection():
     """As Django's test client does: requests must not close the test's connection (it holds the test transaction)."""
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)

@@ -43,7 +43,7 @@ from config.settings.env import parse_service_scopes, service_scope_variable
 from tests.common.assertions import assert_error
 from tests.conftest import ApiClient
 from tests.factories import grant, make_group, make_member, make_user
-from tests.in_process_core import test_connection_kept
+from tests.in_process_core import keeping_test_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT_KEY, WEB_KEY, TESTS_KEY = "bot-key", "web-key", "test-key"
@@ -344,7 +344,7 @@ class RecordingTransport(httpx.WSGITransport):
 
 @pytest.fixture
 def core_app(db):
-    with test_connection_kept():
+    with keeping_test_connection():
         yield RecordingTransport()
 
 

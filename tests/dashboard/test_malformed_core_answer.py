@@ -9,7 +9,7 @@ from apps.dashboard import services
 from apps.dashboard.errors import dashboard_exception_handler
 from apps.dashboard.tokens import DashboardUser
 from tests.factories import grant, make_group, make_member, make_user
-from tests.in_process_core import core_transport, test_connection_kept
+from tests.in_process_core import core_transport, keeping_test_connection
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def core_without(db, monkeypatch):
         monkeypatch.setattr(services, "core", lambda: client)
         return client
 
-    with test_connection_kept():
+    with keeping_test_connection():
         yield install
 
 
