@@ -13,14 +13,13 @@ from apps.common.error_codes import ErrorCode
 from apps.coreclient import CoreError, RecordedAction
 
 from ..context import BotContext
+from ..durations import restriction_end
 from ..flows import (
     Actor,
     ProtectedTarget,
     StopCommand,
     complete_action,
-    core_refusal,
     ensure_group,
-    is_group,
     names_the_bot,
     record_action,
     refuse_protected_target,
@@ -31,9 +30,8 @@ from ..flows import (
     resolve_target,
     unknown_target,
 )
-from ..metrics import BOT_COMMANDS
-from ..parsing import Duration, ParsedCommand, TargetRef, UsageError, parse_target_args
-from .member_actions import Act, restriction_end
+from ..parsing import Duration, ParsedCommand, TargetRef, parse_target_args
+from .member_actions import Act
 
 
 def reply_target(update: Update) -> TargetRef | None:
@@ -41,24 +39,6 @@ def reply_target(update: Update) -> TargetRef | None:
     if replied is None or replied.from_user is None:
         return None
     return TargetRef(telegram_user_id=replied.from_user.id, display=replied.from_user.mention_html())
-
-
-async def run_command(update: Update, context: BotContext, name: str, body, *, anywhere: bool = False) -> None:
-    """The frame of every command (group commands unless `anywhere`): counts it, turns StopCommand, usage errors
-    and core's refusals (its own reason, e.g. a duration out of range or a rank it will not touch) into replies."""
-    BOT_COMMANDS.labels(command=name).inc()
-    if not anywhere and not is_group(update.effective_chat):
-        await reply(update, "This command works in groups.")
-        return
-    try:
-        await body()
-    except StopCommand as stop:
-        if stop.reply:
-            await reply(update, stop.reply)
-    except UsageError as usage:
-        await reply(update, html.escape(str(usage)))
-    except CoreError as refused:
-        await reply(update, core_refusal(refused))
 
 
 async def perform(context: BotContext, update: Update, actor, command_action: str, act: Act, target_id: int,

@@ -10,6 +10,7 @@ from telegram.ext import CommandHandler, filters
 
 from apps.coreclient import CoreError
 
+from ..command_frame import run_command
 from ..context import BotContext
 from ..flows import (
     Actor,
@@ -25,7 +26,7 @@ from ..flows import (
     sync_admins,
 )
 from ..parsing import UsageError, parse_target_args
-from .command_flow import reply_target, run_command
+from .command_flow import reply_target
 from .member_actions import TARGET_COMMANDS
 
 logger = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from telegram import Update
 from telegram.error import TelegramError
 
+from ..command_frame import run_command
 from ..context import BotContext
 from ..flows import (
     StopCommand,
@@ -19,7 +20,6 @@ from ..flows import (
     resolve_actor,
 )
 from ..parsing import UsageError
-from .command_flow import run_command
 
 TELEGRAM_DELETE_WINDOW = timedelta(hours=48)
 

@@ -5,10 +5,12 @@ Telegram, and completes the record as executed or failed with Telegram's error."
 from telegram import Update
 from telegram.ext import CommandHandler, filters
 
+from ..command_frame import run_command
 from ..context import BotContext
+from ..durations import describe_duration, restriction_end
 from ..flows import require_bot_right
-from .command_flow import execute, request_action, run_command, targeted_member
-from .member_actions import TARGET_COMMANDS, TargetCommand, describe_duration, restriction_end
+from .command_flow import execute, request_action, targeted_member
+from .member_actions import TARGET_COMMANDS, TargetCommand
 from .messages import delete, pin, purge, unpin
 from .warnings import resetwarns, unwarn, warn, warns
 

@@ -5,7 +5,9 @@ import html
 
 from telegram import Update
 
+from ..command_frame import run_command
 from ..context import BotContext
+from ..durations import describe_duration
 from ..flows import (
     StopCommand,
     complete_action,
@@ -19,8 +21,8 @@ from ..flows import (
     resolve_target,
 )
 from ..parsing import TargetRef, parse_target_args
-from .command_flow import authorize_on_member, perform, reply_target, request_action, run_command, targeted_member
-from .member_actions import LIMIT_ACTS, WARN_NO_DURATION, describe_duration
+from .command_flow import authorize_on_member, perform, reply_target, request_action, targeted_member
+from .member_actions import LIMIT_ACTS, WARN_NO_DURATION
 
 
 async def warn(update: Update, context: BotContext) -> None:

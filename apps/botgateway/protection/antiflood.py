@@ -19,7 +19,6 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from cachetools import TTLCache
 from telegram import ChatPermissions
@@ -27,6 +26,8 @@ from telegram.error import RetryAfter, TelegramError
 
 from apps.common.error_codes import ErrorCode
 from apps.coreclient import CoreError, CoreUnavailable
+
+from ..durations import describe_duration, restriction_end
 
 logger = logging.getLogger(__name__)
 
@@ -330,26 +331,6 @@ async def delete_flood_messages(bot, flood: Flood, done: int) -> int:
             logger.info("flood messages not deleted", extra={"chat_id": flood.chat_id, "error": exc.message})
         done += len(batch)
     return done
-
-
-# Telegram reads a restriction shorter than 30 s or longer than 366 days as forever (core refuses those durations).
-LONGEST_RESTRICTION = timedelta(days=366)
-
-
-def restriction_end(seconds: int | None) -> datetime | None:
-    """When a restriction of `seconds` ends, a second more than asked (as the /tmute and /tban commands do: core and
-    Telegram measure from when they receive it), at most Telegram's longest."""
-    if seconds is None:
-        return None
-    return datetime.now(UTC) + min(timedelta(seconds=seconds + 1), LONGEST_RESTRICTION)
-
-
-def describe_duration(seconds: int) -> str:
-    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
 
 
 async def handle_flood(application, flood: Flood) -> None:

@@ -13,6 +13,7 @@ from apps.common.error_codes import ErrorCode
 from apps.common.welcome import html_problems, unknown_placeholders
 from apps.coreclient import CoreError, ProtectionSettings
 
+from ..command_frame import run_command
 from ..flows import (
     Actor,
     StopCommand,
@@ -28,7 +29,6 @@ from ..flows import (
     unknown_target,
 )
 from ..parsing import TargetRef, UsageError, parse_duration, parse_target_args
-from .command_frame import run_command
 from .settings_cache import protection_settings
 
 PERMISSION = "MANAGE_SETTINGS"

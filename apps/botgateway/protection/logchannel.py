@@ -24,9 +24,9 @@ from telegram.ext import CommandHandler, filters
 
 from apps.coreclient import CoreError, CoreUnavailable
 
+from ..command_frame import run_command
 from ..flows import StopCommand, core_call, ensure_group, reply, require_permission, resolve_actor
 from ..parsing import UsageError
-from .command_frame import run_command
 
 logger = logging.getLogger(__name__)
 

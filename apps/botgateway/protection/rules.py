@@ -11,8 +11,8 @@ from telegram.ext import CommandHandler, filters
 
 from apps.coreclient import CoreError, CoreUnavailable
 
+from ..command_frame import run_command
 from ..flows import UNAVAILABLE_REPLY, StopCommand, reply
-from .command_frame import run_command
 from .welcome import RULES_PAYLOAD, rules_link
 
 logger = logging.getLogger(__name__)

@@ -1,14 +1,14 @@
-"""The frame of the protection package's commands, as handlers.command_flow.run_command frames the others (that
-package imports this one, so this one may not import it back): counted, group-only unless `anywhere`, and a
-StopCommand, a usage error or core's refusal answered in the chat."""
+"""The frame of every command, for the moderation handlers and the protection package alike: counted, group-only
+unless `anywhere`, and a StopCommand, a usage error or core's refusal (its own reason, e.g. a duration out of range
+or a rank it will not touch) answered in the chat."""
 
 import html
 
 from apps.coreclient import CoreError
 
-from ..flows import StopCommand, core_refusal, is_group, reply
-from ..metrics import BOT_COMMANDS
-from ..parsing import UsageError
+from .flows import StopCommand, core_refusal, is_group, reply
+from .metrics import BOT_COMMANDS
+from .parsing import UsageError
 
 
 async def run_command(update, context, name: str, body, *, anywhere: bool = False) -> None:
