@@ -49,3 +49,5 @@ BOT_OUTBOX_PATH = DATA_DIR / env_str("BOT_OUTBOX_FILE", "bot-outbox.sqlite3")
 BOT_OUTBOX_SYNCHRONOUS = env_str("BOT_OUTBOX_SYNCHRONOUS", "normal").upper()
 # How often the bot asks core whether the protection settings it caches changed (protection/settings_cache.py).
 BOT_PROTECTION_REFRESH_SECONDS = env_int("BOT_PROTECTION_REFRESH_SECONDS", 2)
+# How often the bot asks core for the join challenges whose time ran out (protection/captcha.py).
+BOT_CAPTCHA_SWEEP_SECONDS = env_int("BOT_CAPTCHA_SWEEP_SECONDS", 3)

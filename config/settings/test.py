@@ -24,3 +24,6 @@ if not MONGODB:
 # The bot's and web's framework-bypass switches, for their code run in this process (defaults as in bot.py, web.py).
 ASGI_SYNC_MIDDLEWARE_CHAIN = True
 BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT = True
+# The bot's protection timers, for its code run in this process (defaults as in bot.py).
+BOT_PROTECTION_REFRESH_SECONDS = 2
+BOT_CAPTCHA_SWEEP_SECONDS = 3

@@ -36,7 +36,6 @@ from .welcome import send_welcome
 logger = logging.getLogger(__name__)
 
 CALLBACK_PREFIX = "cap"
-SWEEP_SECONDS = 3.0
 SWEEP_BATCH = 100
 DELETE_BATCH = 100
 
@@ -212,8 +211,7 @@ class ChallengeSweeper:
 
     def __init__(self, application, *, interval: float | None = None):
         self.application = application
-        self.interval = interval if interval is not None else getattr(django_settings,
-                                                                      "BOT_CAPTCHA_SWEEP_SECONDS", SWEEP_SECONDS)
+        self.interval = interval if interval is not None else django_settings.BOT_CAPTCHA_SWEEP_SECONDS
         self._task: asyncio.Task | None = None
         self._work: set[asyncio.Task] = set()
 
