@@ -85,9 +85,13 @@ class FeatureMissing(Exception):
     """Core does not offer what a phase needs yet."""
 
 
+_runs = iter(range(1, 1000))
+
+
 def wrk(url: str, chat_ids: list[int], senders: int, *, duration: int, connections: int = 32) -> dict:
+    """Each run sends message ids of its own (core counts an id once: a run repeating the last one's counts none)."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(SCRIPT), url,
-               "--", ",".join(str(chat_id) for chat_id in chat_ids), WEBHOOK_SECRET, str(senders)]
+               "--", ",".join(str(chat_id) for chat_id in chat_ids), WEBHOOK_SECRET, str(senders), str(next(_runs))]
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
     match = re.search(r"^BENCH_RESULT (\{.*\})$", done.stdout, re.MULTILINE)
     if done.returncode != 0 or not match:

@@ -1,6 +1,7 @@
 -- POSTs Telegram updates (plain group messages, each with its own message_id) to the bot's webhook, spread over
 -- several groups and many senders, so that no sender writes often in one group (plain traffic, not a flood).
--- Usage: wrk -s telegram_updates_groups.lua <url> -- <chat_id,chat_id,...> <secret> [<senders>]
+-- Usage: wrk -s telegram_updates_groups.lua <url> -- <chat_id,chat_id,...> <secret> [<senders>] [<run>]
+-- <run> (0, 1, ...) keeps each run's message ids apart: core counts a message id once.
 -- Message n goes to chat n mod #chats, from sender (n div #chats) mod senders.
 -- done() prints "BENCH_RESULT {json}" like post_json.lua.
 
@@ -18,7 +19,7 @@ function init(args)
    end
    secret = args[2]
    senders = tonumber(args[3] or "5000")
-   sequence = (id or 1) * 10000000
+   sequence = tonumber(args[4] or "0") * 100000000 + (id or 1) * 10000000
    headers = {["Content-Type"] = "application/json", ["X-Telegram-Bot-Api-Secret-Token"] = secret}
 end
 
