@@ -56,6 +56,16 @@ _PASSWORD = ("AUTH_PASSWORD_VALIDATORS refuse common, all-numeric and name-like 
              "with the user's names, not a JSON Schema (the configured minimum length is in the schema)")
 _ACCEPT = "positive_data_acceptance"
 
+# Core's rules on a group's protection settings that no JSON Schema of the body can say (web relays the same PATCH).
+_PROTECTION_RULES = [
+    ("0 (off) or 3 to 100 messages.",
+     "flood_limit is 0 or 3 to 100: a gap in a range, checked by core on the settings after the change"),
+    ("Required when flood_action is",
+     "tmute and tban need a duration: the rule holds for the settings after the change, the body merged with the "
+     "stored ones"),
+    ("The settings changed meanwhile", "expected_version must be the stored version: stored data"),
+]
+
 JUSTIFIED = [
     Justified("core", "GET /api/audit/events", _ACCEPT, "Use either cursor (newest first) or after", _CURSOR),
     Justified("core", "GET /api/audit/events.csv", _ACCEPT, "Use either cursor (newest first) or after", _CURSOR),
@@ -83,19 +93,16 @@ JUSTIFIED = [
               "The rule holds for the group's settings after the change: the body merged with the stored ones"),
     Justified("core", "POST /api/users", _ACCEPT, '"details":{"password":', _PASSWORD),
     Justified("core", "PATCH /api/users/{user_id}", _ACCEPT, '"details":{"password":', _PASSWORD),
+    Justified("core", "GET /api/protection/challenges", _ACCEPT, "Give exactly one of group_id or telegram_chat_id.",
+              "The group is named by its id or its chat id, exactly one: a relation between query parameters"),
+    *(Justified(role, "PATCH /api/groups/{group_id}/protection", _ACCEPT, refusal, why) for role in ("core", "web")
+      for refusal, why in _PROTECTION_RULES),
     Justified("web", "GET /api/audit", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("web", "GET /api/audit.csv", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("web", "GET /api/stats", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("web", "GET /api/stats", _ACCEPT, "apply to a group's series: give group_id",
               "since, until and bucket need group_id: a relation between query parameters"),
     Justified("web", "GET /api/stats", _ACCEPT, " buckets; at most ", _BUCKETS),
-    Justified("web", "PATCH /api/groups/{group_id}/protection", _ACCEPT, "0 (off) or 3 to 100 messages.",
-              "flood_limit is 0 or 3 to 100: a gap in a range, checked by core on the settings after the change"),
-    Justified("web", "PATCH /api/groups/{group_id}/protection", _ACCEPT, "Required when flood_action is",
-              "tmute and tban need a duration: the rule holds for the settings after the change, the body merged "
-              "with the stored ones"),
-    Justified("web", "PATCH /api/groups/{group_id}/protection", _ACCEPT, "The settings changed meanwhile",
-              "expected_version must be the stored version: stored data"),
 ]
 
 
