@@ -4,6 +4,7 @@ executed); an admin or an approved member flooding is not touched (core refuses:
 switch raid mode on in core, and the next joiner is removed."""
 
 import time
+from datetime import datetime
 
 import httpx
 import pytest
@@ -118,7 +119,8 @@ def test_admins_and_approved_members_are_not_punished_for_flooding(any_platform)
 
 
 def test_a_raid_switches_raid_mode_on_and_the_next_joiner_is_kicked(any_platform):
-    """The join that makes the raid is removed too (it is one of the raiders); the ones before it stay."""
+    """The join that makes the raid is removed too (it is one of the raiders); the ones before it stay. A raid's kick
+    keeps the joiner out until raid mode ends: one ban with that end (not a ban and an unban), recorded as such."""
     platform = any_platform
     chat = platform.new_group()
     group = protect(platform, chat["id"], raid_detection=True, raid_join_limit=3, raid_window_seconds=60,
@@ -131,19 +133,23 @@ def test_a_raid_switches_raid_mode_on_and_the_next_joiner_is_kicked(any_platform
     assert any("raid mode is on" in notice.get("text", "") for notice in notices), notices
     [late] = platform.telegram.join_flood(chat["id"], 1, prefix=f"late{chat['id'] % 10000}")
     late_id = late["user"]["id"]
-    platform.wait_for(lambda: platform.telegram.member(chat["id"], late_id)["status"] == "left",
-                      "the late joiner to be kicked", timeout=15)
+    platform.wait_for(lambda: platform.telegram.member(chat["id"], late_id)["status"] == "kicked",
+                      "the late joiner to be kept out", timeout=15)
     removed = sorted(str(user) for user in (raiders[2]["user"]["id"], late_id))
-    platform.wait_for(lambda: _user_ids(platform.calls("unbanChatMember", since=mark)) == removed, "both kicks",
+    platform.wait_for(lambda: _user_ids(platform.calls("banChatMember", since=mark)) == removed, "both removals",
                       timeout=15)
-    assert _user_ids(platform.calls("banChatMember", since=mark)) == removed
+    raid_end = settings.raid_until.timestamp()
+    for call in platform.calls("banChatMember", since=mark):
+        assert abs(int(call["params"]["until_date"]) - raid_end) <= 2, call  # out until raid mode ends
+    assert platform.calls("unbanChatMember", since=mark) == []
     for raider in raiders[:2]:
         assert platform.telegram.member(chat["id"], raider["user"]["id"])["status"] == "member"
     records = platform.wait_for(
         lambda: (found := automated(platform, group.id, "antiraid", status="executed")) and len(found) == 2 and found,
-        "core to record the kicks")
+        "core to record the removals")
     assert {(record["type"], record["rule"], record["actor_user_id"]) for record in records} == {
-        ("kick", "antiraid", None)}
+        ("ban", "antiraid", None)}
+    assert all(abs(datetime.fromisoformat(record["until"]).timestamp() - raid_end) <= 2 for record in records)
 
 
 def _user_ids(calls):
