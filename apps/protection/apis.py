@@ -41,6 +41,20 @@ _ACTING_META_KEY = "HTTP_" + ACTING_USER_HEADER.upper().replace("-", "_")
 ACTOR_FIELDS = ("actor_user_id", "actor_telegram_user_id")
 
 
+class OptionalActorSerializer(serializers.Serializer):
+    """A write's optional actor, named by core id or Telegram id (not both): core checks their permission."""
+
+    actor_user_id = ObjectIdField(required=False)
+    actor_telegram_user_id = TelegramIdField(required=False)
+
+    schema_rules = (at_most_one_of(*ACTOR_FIELDS),)
+
+    def validate(self, attrs):
+        if all(name in attrs for name in ACTOR_FIELDS):
+            raise serializers.ValidationError("Give actor_user_id or actor_telegram_user_id, not both.")
+        return attrs
+
+
 class ProtectionOutputSerializer(ProtectionSettingsSerializer):
     group_id = ObjectIdField()
     captcha_mode = serializers.ChoiceField(choices=ProtectionSettings.CaptchaMode.choices)
@@ -61,7 +75,7 @@ def _number(low: int, high: int, **kwargs):
     return StrictIntegerField(min_value=low, max_value=high, required=False, **kwargs)
 
 
-class ProtectionPatchSerializer(serializers.Serializer):
+class ProtectionPatchSerializer(OptionalActorSerializer):
     welcome_enabled = _flag()
     welcome_text = _text(help_text='"": the bot\'s default welcome')
     goodbye_enabled = _flag()
@@ -90,15 +104,6 @@ class ProtectionPatchSerializer(serializers.Serializer):
     log_chat_id = TelegramIdField(required=False, allow_null=True)
     expected_version = StrictIntegerField(min_value=1, required=False,
                                           help_text="The version the edit is based on: another one is 409 conflict")
-    actor_user_id = ObjectIdField(required=False)
-    actor_telegram_user_id = TelegramIdField(required=False)
-
-    schema_rules = (at_most_one_of(*ACTOR_FIELDS),)
-
-    def validate(self, attrs):
-        if all(name in attrs for name in ACTOR_FIELDS):
-            raise serializers.ValidationError("Give actor_user_id or actor_telegram_user_id, not both.")
-        return attrs
 
 
 def _actor(request, group, data: dict):
@@ -161,20 +166,11 @@ class ProtectionVersionsApi(APIView):
 
 
 class ProtectionRaidApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(OptionalActorSerializer):
         active = StrictBooleanField()
         minutes = StrictIntegerField(min_value=1, max_value=10080, required=False,
                                      help_text="How long raid mode lasts (default: the group's "
                                                "raid_duration_minutes)")
-        actor_user_id = ObjectIdField(required=False)
-        actor_telegram_user_id = TelegramIdField(required=False)
-
-        schema_rules = (at_most_one_of(*ACTOR_FIELDS),)
-
-        def validate(self, attrs):
-            if all(name in attrs for name in ACTOR_FIELDS):
-                raise serializers.ValidationError("Give actor_user_id or actor_telegram_user_id, not both.")
-            return attrs
 
     @extend_schema(operation_id="protection_raid", request=InputSerializer,
                    responses={200: envelope(ProtectionOutputSerializer), **error_responses(403, 404)})
