@@ -42,6 +42,7 @@ from tests.e2e.processes import (
 from tgsandbox.client import SandboxClient
 
 SCRIPT = Path(__file__).resolve().parent / "wrk" / "telegram_updates.lua"
+SENDERS = 50  # the group's senders in the wrk script
 TARGET_MESSAGES_PER_S = 2000
 TARGET_COMMAND_P95_MS = 50.0
 
@@ -148,13 +149,15 @@ def main(argv: list[str]) -> int:
 
         print("measuring the bare baseline ...", flush=True)
         cpu_before = server_cpu(bare.popen.pid)
-        baseline = wrk(f"http://127.0.0.1:{bare_port}", str(chat["id"]), WEBHOOK_SECRET, duration=options.duration)
+        baseline = wrk(f"http://127.0.0.1:{bare_port}", str(chat["id"]), WEBHOOK_SECRET, str(SENDERS),
+                     duration=options.duration)
         baseline_cpu_ms = (server_cpu(bare.popen.pid) - cpu_before) * 1000 / max(1, baseline["requests"])
         before = messages_in_core(api, group_id)
         started = time.monotonic()
         print("measuring the bot's webhook ...", flush=True)
         cpu_before = server_cpu(bot.popen.pid)
-        intake = wrk(f"http://127.0.0.1:{bot_port}", str(chat["id"]), WEBHOOK_SECRET, duration=options.duration)
+        intake = wrk(f"http://127.0.0.1:{bot_port}", str(chat["id"]), WEBHOOK_SECRET, str(SENDERS),
+                     duration=options.duration)
         accepted = intake["requests"] - intake["errors"]["status"]
         while messages_in_core(api, group_id) - before < accepted and time.monotonic() - started < 120:
             time.sleep(0.2)

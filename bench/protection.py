@@ -7,7 +7,7 @@ run without protection, the bot's CPU per plain message, flood -> restriction la
 Real processes on loopback with production settings (DEBUG off), as bench.bot starts them: core under gunicorn, the
 Telegram sandbox, the bot under uvicorn (webhook mode).
 
-- throughput: wrk posts plain group messages straight to the webhook (bench/wrk/telegram_updates_groups.lua: spread
+- throughput: wrk posts plain group messages straight to the webhook (bench/wrk/telegram_updates.lua: spread
   over --groups groups and --senders senders, so that no sender writes more than a few messages a minute in a
   group); the run waits until core counts every accepted message. First with every protection off (the baseline),
   then with antiflood on in every group (5 messages in 10 s -> mute, set through core's PATCH
@@ -51,7 +51,7 @@ from bench.run import server_cpu
 from tests.e2e.processes import TEST_KEY, WEBHOOK_SECRET, bot_process, core_process, free_port, sandbox_process
 from tgsandbox.client import SandboxClient
 
-SCRIPT = Path(__file__).resolve().parent / "wrk" / "telegram_updates_groups.lua"
+SCRIPT = Path(__file__).resolve().parent / "wrk" / "telegram_updates.lua"
 ALLOWED_UPDATES = ["message", "edited_message", "chat_member", "my_chat_member", "callback_query"]
 TARGET_MESSAGES_PER_S = 3000
 TARGET_CPU_MS_PER_MESSAGE = 0.2
@@ -335,7 +335,7 @@ class Bench:
         chat_ids = [-1009000000000 - number for number in range(groups)]
         now = int(time.time())
         bodies = []
-        for sequence in range(count):  # as telegram_updates_groups.lua makes them
+        for sequence in range(count):  # as telegram_updates.lua makes them
             user = 3000000 + (sequence // groups) % senders
             bodies.append(json.dumps({"update_id": sequence, "message": {
                 "message_id": sequence, "date": now + sequence // 20000, "text": f"benchmark message {sequence}",

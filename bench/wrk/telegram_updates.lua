@@ -1,5 +1,8 @@
--- POSTs Telegram updates (plain group messages, each with its own message_id) to the bot's webhook.
--- Usage: wrk -s telegram_updates.lua <url> -- <chat_id> <secret> [<users>]
+-- POSTs Telegram updates (plain group messages, each with its own message_id) to the bot's webhook, in one group or
+-- spread over several, from many senders, so that no sender writes often in one group (plain traffic, not a flood).
+-- Usage: wrk -s telegram_updates.lua <url> -- <chat_id[,chat_id,...]> <secret> [<senders>] [<run>]
+-- <run> (0, 1, ...) keeps each run's message ids apart: core counts a message id once.
+-- Message n goes to chat n mod #chats, from sender (n div #chats) mod senders.
 -- done() prints "BENCH_RESULT {json}" like post_json.lua.
 
 local threads = {}
@@ -10,21 +13,25 @@ function setup(thread)
 end
 
 function init(args)
-   chat_id = args[1]
+   chats = {}
+   for chat in string.gmatch(args[1], "[^,]+") do
+      table.insert(chats, chat)
+   end
    secret = args[2]
-   users = tonumber(args[3] or "50")
-   sequence = (id or 1) * 10000000
+   senders = tonumber(args[3] or "5000")
+   sequence = tonumber(args[4] or "0") * 100000000 + (id or 1) * 10000000
    headers = {["Content-Type"] = "application/json", ["X-Telegram-Bot-Api-Secret-Token"] = secret}
 end
 
 function request()
    sequence = sequence + 1
-   local user = 3000000 + (sequence % users)
+   local chat = chats[(sequence % #chats) + 1]
+   local user = 3000000 + (math.floor(sequence / #chats) % senders)
    local body = string.format(
       '{"update_id":%d,"message":{"message_id":%d,"date":%d,"text":"benchmark message %d",' ..
       '"chat":{"id":%s,"type":"supergroup","title":"Bench"},' ..
       '"from":{"id":%d,"is_bot":false,"first_name":"Bench%d","username":"bench_%d"}}}',
-      sequence, sequence, os.time(), sequence, chat_id, user, user, user)
+      sequence, sequence, os.time(), sequence, chat, user, user, user)
    return wrk.format("POST", "/telegram/webhook", headers, body)
 end
 
