@@ -23,8 +23,8 @@ def scripted(*lines):
     return typed
 
 
-class TinyModerator(threading.Thread):
-    """Bans ``/ban @username reason`` targets it has seen talking; answers with the outcome."""
+class BotThread(threading.Thread):
+    """A small bot of a test's own, run in a thread against the sandbox until `stopping` is set."""
 
     def __init__(self, demo):
         super().__init__(daemon=True)
@@ -34,6 +34,10 @@ class TinyModerator(threading.Thread):
 
     def run(self):
         asyncio.run(self.main())
+
+
+class TinyModerator(BotThread):
+    """Bans ``/ban @username reason`` targets it has seen talking; answers with the outcome."""
 
     async def main(self):
         known: dict[str, int] = {}
@@ -125,17 +129,8 @@ def test_format_call_shortens_results():
     telegram.Bot  # noqa: B018 - PTB stays importable alongside botchat
 
 
-class ButtonBot(threading.Thread):
+class ButtonBot(BotThread):
     """Answers "/verify" with a button challenge; a press on the right button is answered with an alert."""
-
-    def __init__(self, demo):
-        super().__init__(daemon=True)
-        self.demo = demo
-        self.stopping = threading.Event()
-        self.ready = threading.Event()
-
-    def run(self):
-        asyncio.run(self.main())
 
     async def main(self):
         async with self.demo.bot() as bot:
