@@ -105,14 +105,8 @@ async def start_challenge(context, chat: Chat, user: User, settings, *, reason: 
     challenge = answer["challenge"]
     if not answer["created"]:
         return True  # the same join seen twice, or another replica's: that round runs
-    error = None
-    try:
-        await telegram_call(context.bot.restrict_chat_member, chat.id, user.id, ChatPermissions.no_permissions(),
-                            use_independent_chat_permissions=True)
-    except TelegramError as exc:
-        error = exc
-        logger.warning("captcha: the member could not be restricted", extra={"chat_id": chat.id,
-                                                                              "error": exc.message})
+    error = await set_permissions(context.bot, chat.id, user.id, ChatPermissions.no_permissions(),
+                                  failure="the member could not be restricted")
     await complete(core, challenge["restrict_action_id"], error)
     try:
         message = await telegram_call(context.bot.send_message, chat.id, question_text(challenge, user),
@@ -163,17 +157,23 @@ async def _answer_query(query, text: str) -> None:
         logger.info("callback query not answered", extra={"error": exc.message})
 
 
+async def set_permissions(bot, chat_id: int, user_id: int, permissions: ChatPermissions, *,
+                          failure: str) -> TelegramError | None:
+    """Restricts (or frees) the member on Telegram; Telegram's refusal is logged and returned, for the record."""
+    try:
+        await telegram_call(bot.restrict_chat_member, chat_id, user_id, permissions,
+                            use_independent_chat_permissions=True)
+    except TelegramError as exc:
+        logger.warning(f"captcha: {failure}", extra={"chat_id": chat_id, "error": exc.message})
+        return exc
+    return None
+
+
 async def solved(context, chat: Chat, user: User, challenge: dict, extra_message_ids: list[int]) -> None:
     """Lifts the restriction (every permission: the member then has the chat's default permissions, as Telegram's
     docs say for lifting one), completes the unmute, deletes the challenge, sends the welcome."""
-    error = None
-    try:
-        await telegram_call(context.bot.restrict_chat_member, chat.id, user.id, ChatPermissions.all_permissions(),
-                            use_independent_chat_permissions=True)
-    except TelegramError as exc:
-        error = exc
-        logger.warning("captcha: the restriction could not be lifted", extra={"chat_id": chat.id,
-                                                                               "error": exc.message})
+    error = await set_permissions(context.bot, chat.id, user.id, ChatPermissions.all_permissions(),
+                                  failure="the restriction could not be lifted")
     if challenge["follow_up_action_id"]:
         await complete(context.core, challenge["follow_up_action_id"], error)
     await delete_messages(context.bot, chat.id, [*challenge["message_ids"], *extra_message_ids])
