@@ -21,7 +21,7 @@ from .flows import StopCommand, ensure_group, sync_admins
 from .handlers import activity, info, lifecycle, moderation
 from .ordering import PerChatUpdateProcessor
 from .outbox import EventShipper, Outbox
-from .protection import antiraid, captcha, joins, logchannel, rules
+from .protection import antiraid, captcha, content, content_commands, filters, joins, logchannel, notes, rules
 from .protection import commands as protection_commands
 from .ratelimit import SendRateLimiter
 from .telegram_request import AiohttpRequest
@@ -197,5 +197,8 @@ def build_application(*, with_updater: bool) -> BotApplication:
     # chat_member updates first, and one handler per group runs).
     application.add_handlers(joins.handlers(), group=1)
     application.add_handlers(protection_commands.handlers())  # the in-chat protection settings and approvals
+    application.add_handlers([*content_commands.handlers(), *filters.handlers(), *notes.handlers()])
+    # Edited messages and joiners seen by locks and the blocklist, before anything else acts on them.
+    application.add_handlers(content.handlers(), group=-1)
     application.add_error_handler(on_error)
     return application

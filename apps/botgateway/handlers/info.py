@@ -2,7 +2,6 @@
 
 import html
 import logging
-from dataclasses import dataclass
 
 from telegram import ChatMemberAdministrator, ChatMemberOwner, Update
 from telegram.error import TelegramError
@@ -25,23 +24,14 @@ from ..flows import (
     resolve_target,
     sync_admins,
 )
+from ..helplines import HelpLine
 from ..parsing import UsageError, parse_target_args
+from ..protection import content_commands, notes
+from ..protection import filters as content_filters
 from .command_flow import reply_target
 from .member_actions import TARGET_COMMANDS
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class HelpLine:
-    """A /help line: shown where the command runs (in groups, or anywhere), to those core allows to run it there
-    (`permission` None: everyone; `platform_wide`: the command checks a global grant, not one in the group)."""
-
-    usage: str
-    text: str
-    permission: str | None = None
-    anywhere: bool = False
-    platform_wide: bool = False
 
 
 HELP = [
@@ -78,6 +68,7 @@ HELP = [
              "MANAGE_SETTINGS"),
     HelpLine("/approve, /unapprove (user)", "exempt a member from automated protection", "MANAGE_ROLES"),
     HelpLine("/approved", "the approved members", "VIEW_GROUPS"),
+    *content_commands.HELP_LINES, *content_filters.HELP_LINES, *notes.HELP_LINES,
     HelpLine("/admin_dashboard", "platform-wide figures", "ADMIN_DASHBOARD", anywhere=True, platform_wide=True),
 ]
 HELP_PAYLOAD = "help_"  # /start help_<chat id>: the deep link a group's /help offers when it cannot write first
