@@ -81,6 +81,10 @@ class RevokedTokenListApi(APIView):
         family_expires_at = serializers.DateTimeField(
             required=False, help_text="When every token of the family will have expired (the family's row may be "
             "purged after it); defaults to expires_at")
+        reuse_grace_seconds = serializers.FloatField(
+            required=False, default=0, min_value=0, max_value=60,
+            help_text="A rotation repeated this soon after the first (concurrent refreshes of one session) is refused "
+            "without revoking the family")
 
     @extend_schema(operation_id="auth_revoked_tokens_create", request=InputSerializer,
                    responses={201: envelope(RevokedTokenOutputSerializer), 200: envelope(RevokedTokenOutputSerializer),
@@ -90,7 +94,8 @@ class RevokedTokenListApi(APIView):
         family = data.get("family", "")
         token, created = token_revoke(jti=data["jti"], expires_at=data["expires_at"],
                                       user_id=data.get("user_id", ""), reason=data["reason"], family=family,
-                                      family_expires_at=data.get("family_expires_at"))
+                                      family_expires_at=data.get("family_expires_at"),
+                                      reuse_grace_seconds=data["reuse_grace_seconds"])
         body = {"jti": token.jti, "expires_at": token.expires_at, "revoked_at": token.revoked_at,
                 "reason": token.reason, "already_revoked": not created,
                 "family_revoked": bool(family) and revoked_family_get(family=family) is not None}

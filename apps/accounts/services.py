@@ -113,14 +113,17 @@ def credentials_verify(*, username: str, password: str, client_ip: str = "") -> 
 
 
 def token_revoke(*, jti: str, expires_at: datetime, user_id: str = "", reason: str = "", family: str = "",
-                 family_expires_at: datetime | None = None) -> tuple[RevokedToken, bool]:
+                 family_expires_at: datetime | None = None,
+                 reuse_grace_seconds: float = 0) -> tuple[RevokedToken, bool]:
     """Records `jti` as revoked; returns the row and whether this call revoked it.
 
     Exactly one of several concurrent calls for the same jti gets True (the unique jti decides), which is
     what makes refresh-token rotation single-use. A repeat is audited as a failure: presenting a token
     that was already rotated away is what a stolen refresh token looks like, so a rotation (reason `rotated`)
     of an already revoked token that names its `family` (the login session) revokes the whole family, in the
-    same transaction: the token issued in its place stops working too.
+    same transaction: the token issued in its place stops working too. Unless it comes within
+    `reuse_grace_seconds` of the rotation: a browser's tabs refreshing at the same moment present the same token
+    side by side, and the pair one of them got must not die for it; such a repeat is refused all the same.
     """
     now = _ms(timezone.now())
     try:
@@ -128,10 +131,13 @@ def token_revoke(*, jti: str, expires_at: datetime, user_id: str = "", reason: s
             with attempt:
                 existing = RevokedToken.objects.filter(jti=jti).first()
                 if existing is not None:
+                    concurrent = (existing.reason == RevokedToken.Reason.ROTATED
+                                  and (now - existing.revoked_at).total_seconds() < reuse_grace_seconds)
                     audit_record(action=actions.AUTH_TOKEN_REVOKE, result="failure", actor_user_id=user_id or None,
                                  target_type="token", target_id=jti, reason=ALREADY_REVOKED,
-                                 details={"requested_reason": reason, **({"family": family} if family else {})})
-                    if family and reason == RevokedToken.Reason.ROTATED:
+                                 details={"requested_reason": reason, **({"family": family} if family else {}),
+                                          **({"within_grace": True} if concurrent else {})})
+                    if family and reason == RevokedToken.Reason.ROTATED and not concurrent:
                         token_family_revoke(family=family, expires_at=family_expires_at or expires_at,
                                             user_id=user_id, reason=RevokedTokenFamily.Reason.REUSED,
                                             details={"reused_jti": jti})

@@ -301,9 +301,11 @@ class Endpoints:
                                min_read_timeout=PASSWORD_CHECK_SECONDS))
 
     def token_revoke(self, *, jti: str, expires_at: datetime, user_id: str | None = None, reason: str | None = None,
-                     family: str | None = None, family_expires_at: datetime | None = None):
+                     family: str | None = None, family_expires_at: datetime | None = None,
+                     reuse_grace_seconds: float | None = None):
         body = compact({"jti": jti, "expires_at": expires_at, "user_id": user_id, "reason": reason,
-                        "family": family, "family_expires_at": family_expires_at})
+                        "family": family, "family_expires_at": family_expires_at,
+                        "reuse_grace_seconds": reuse_grace_seconds})
         # Not retried: the answer's already_revoked decides a refresh rotation, and only the first call is True.
         return self._send(Call("token_revoke", "POST", "/api/auth/revoked-tokens", json=body))
 

@@ -60,7 +60,8 @@ def refresh(*, refresh_token: str) -> dict:
     """Rotation: the presented refresh token is revoked in core, and only the call that revoked it gets a new
     pair. A refresh token that was already used (or logged out) is refused: 401 token_revoked; one that had been
     rotated away revokes its whole login session in core (reuse detection: the pair issued in its place, and the
-    session's access tokens, stop working too)."""
+    session's access tokens, stop working too), unless it comes within JWT_REFRESH_REUSE_GRACE_SECONDS of the
+    rotation (concurrent refreshes from one browser)."""
     token = read_refresh(refresh_token)
     if not can_sign():  # before the token is spent
         raise SigningUnavailable()
@@ -68,7 +69,8 @@ def refresh(*, refresh_token: str) -> dict:
     # No token of this session outlives the refresh token issued now: the session's row in core may go after it.
     family_expires_at = timezone.now() + settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"] if family else None
     revocation = core().token_revoke(jti=token["jti"], expires_at=expiry(token), user_id=token["user_id"],
-                                     reason="rotated", family=family, family_expires_at=family_expires_at)
+                                     reason="rotated", family=family, family_expires_at=family_expires_at,
+                                     reuse_grace_seconds=settings.JWT_REFRESH_REUSE_GRACE_SECONDS)
     if revocation.get("family_revoked"):
         remember_family(family, revoked=True)
         logger.warning("refresh token of a revoked session", extra={"user_id": token["user_id"], "sid": family,

@@ -70,6 +70,9 @@ SIMPLE_JWT = {
 # How long a web process trusts its last answer from core on whether a login session (the tokens' sid) is revoked:
 # a refresh token reused elsewhere stops that session's access tokens here within this bound.
 JWT_FAMILY_CHECK_SECONDS = float(env_str("JWT_FAMILY_CHECK_SECONDS", "15"))
+# A refresh token presented again this soon after its rotation is refused without revoking its session: several tabs
+# of one browser refreshing at the same moment, not a stolen token (the reuse interval of Auth0, Okta's grace period).
+JWT_REFRESH_REUSE_GRACE_SECONDS = float(env_str("JWT_REFRESH_REUSE_GRACE_SECONDS", "2"))
 
 
 REST_FRAMEWORK = {

@@ -47,6 +47,20 @@ def test_a_second_rotation_of_one_token_revokes_its_family(api, db):
     assert event.actor_user_id == str(user.pk)
 
 
+def test_a_repeat_within_the_callers_grace_is_refused_without_revoking_the_family(api, db):
+    user = make_user()
+    assert _rotate(api, "g1", family="sess3", user_id=str(user.pk)).status_code == 201
+    repeat = _rotate(api, "g1", family="sess3", user_id=str(user.pk), reuse_grace_seconds=30)
+    assert repeat.status_code == 200
+    assert (repeat.json()["data"]["already_revoked"], repeat.json()["data"]["family_revoked"]) == (True, False)
+    event = AuditEvent.objects.get(action="auth.token_revoke", result="failure")
+    assert event.details["within_grace"] is True
+    # Past the grace (none given here) the same repeat is a reuse.
+    assert _rotate(api, "g1", family="sess3", user_id=str(user.pk)).json()["data"]["family_revoked"] is True
+    bad = _rotate(api, "g2", family="sess3", reuse_grace_seconds=61)
+    assert (bad.status_code, bad.json()["error"]) == (400, "validation_error")
+
+
 def test_logout_twice_or_a_rotation_without_family_revokes_no_family(api, db):
     body = {"jti": "l1", "expires_at": (timezone.now() + timedelta(days=1)).isoformat(), "reason": "logout",
             "family": "sess2"}

@@ -17,6 +17,7 @@ from .pages_platform import PASSWORD, unique
 pytestmark = pytest.mark.e2e
 
 FAMILY_CHECK_SECONDS = 1.0
+REUSE_GRACE_SECONDS = 0.5
 
 
 class Platform:
@@ -28,6 +29,7 @@ class Platform:
         # Two workers: a reuse seen by one must stop the session's access tokens on the other too.
         self.web = web_process(tmp, self.web_port, self.core_port, workers=2, env={
             "JWT_PRIVATE_KEY": generate_private_pem("EdDSA"), "JWT_FAMILY_CHECK_SECONDS": str(FAMILY_CHECK_SECONDS),
+            "JWT_REFRESH_REUSE_GRACE_SECONDS": str(REUSE_GRACE_SECONDS),
             "LOGIN_MAX_FAILURES_PER_IP": "1000", "LOGIN_MAX_FAILURES_PER_ACCOUNT": "1000"})
         self.api = CoreClient(f"http://127.0.0.1:{self.core_port}", TEST_KEY, timeout=10)
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.web_port}", timeout=10)
@@ -80,6 +82,7 @@ def test_reusing_a_rotated_refresh_token_revokes_its_replacement(platform):
     for _ in range(4):  # both workers have seen the session alive
         assert platform.me(second["access"]).status_code == 200
 
+    time.sleep(REUSE_GRACE_SECONDS)  # past the grace for concurrent refreshes
     body = _error(platform.refresh(first["refresh"]), 401, "token_revoked")  # the reuse
     assert "session" in body["message"]
     _error(platform.refresh(second["refresh"]), 401, "token_revoked")  # the replacement is dead too
@@ -91,6 +94,20 @@ def test_reusing_a_rotated_refresh_token_revokes_its_replacement(platform):
         ("token_family", "success", "reused")]
 
 
+def test_a_repeat_within_the_grace_is_refused_without_ending_the_session(platform):
+    """Two tabs refreshing at once present one refresh token twice: one gets the pair, the other 401, and the
+    pair stays good (the reuse is audited with within_grace)."""
+    user = platform.user()
+    first = platform.login(user)
+    second = platform.refresh(first["refresh"]).json()["data"]
+    _error(platform.refresh(first["refresh"]), 401, "token_revoked")
+    assert platform.api.token_family_revocation(_sid(first["refresh"]))["revoked"] is False
+    assert platform.me(second["access"]).status_code == 200
+    assert platform.refresh(second["refresh"]).status_code == 200
+    events = platform.api.audit_events(action="auth.token_revoke", actor_user_id=user["id"], result="failure")["items"]
+    assert [e["details"].get("within_grace") for e in events] == [True]
+
+
 def test_the_sessions_access_tokens_stop_on_every_worker_within_the_bound(platform):
     user = platform.user()
     first = platform.login(user)
@@ -99,6 +116,7 @@ def test_the_sessions_access_tokens_stop_on_every_worker_within_the_bound(platfo
         assert platform.me(second["access"]).status_code == 200
     other_session = platform.login(user)
 
+    time.sleep(REUSE_GRACE_SECONDS)
     _error(platform.refresh(first["refresh"]), 401, "token_revoked")
     time.sleep(FAMILY_CHECK_SECONDS + 0.3)
     for token in (first["access"], second["access"]):
