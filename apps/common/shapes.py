@@ -69,6 +69,7 @@ class GroupSerializer(serializers.Serializer):
     warn_limit = serializers.IntegerField()
     warn_action = serializers.CharField()
     warn_action_duration_seconds = _nullable(serializers.IntegerField)
+    warn_expiry_seconds = _nullable(serializers.IntegerField)
     welcome_text = serializers.CharField()
     rules_text = serializers.CharField()
     log_chat_id = _nullable(serializers.IntegerField)

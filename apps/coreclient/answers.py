@@ -69,13 +69,15 @@ class Group:
     message_count: int
     created_at: str
     updated_at: str
+    warn_expiry_seconds: int | None = None  # null: warnings never expire
 
     @classmethod
     def from_wire(cls, data: dict) -> "Group":
         return _decoded("group", lambda d: cls(
             d["id"], d["telegram_chat_id"], d["title"], d["type"], d["is_active"], d["warn_limit"],
             d["warn_action"], d["warn_action_duration_seconds"], d["welcome_text"], d["rules_text"],
-            d["log_chat_id"], d["member_count"], d["message_count"], d["created_at"], d["updated_at"]), data)
+            d["log_chat_id"], d["member_count"], d["message_count"], d["created_at"], d["updated_at"],
+            d.get("warn_expiry_seconds")), data)
 
 
 @dataclass(frozen=True, slots=True)

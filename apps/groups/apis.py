@@ -19,7 +19,14 @@ from apps.common.schema import envelope, error_responses, list_envelope
 from apps.common.shapes import GroupSerializer, MemberSerializer
 from apps.users.selectors import actor_get, user_get
 
-from .models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group, Membership
+from .models import (
+    MAX_RESTRICTION_SECONDS,
+    MAX_WARN_EXPIRY_SECONDS,
+    MIN_RESTRICTION_SECONDS,
+    MIN_WARN_EXPIRY_SECONDS,
+    Group,
+    Membership,
+)
 from .selectors import (
     GROUP_SORTS,
     group_get,
@@ -96,6 +103,10 @@ class GroupDetailApi(APIView):
         warn_action = serializers.ChoiceField(choices=Group.WarnAction.choices, required=False)
         warn_action_duration_seconds = StrictIntegerField(
             min_value=MIN_RESTRICTION_SECONDS, max_value=MAX_RESTRICTION_SECONDS, required=False, allow_null=True
+        )
+        warn_expiry_seconds = StrictIntegerField(
+            min_value=MIN_WARN_EXPIRY_SECONDS, max_value=MAX_WARN_EXPIRY_SECONDS, required=False, allow_null=True,
+            help_text="Warnings older than this no longer count; null: they never expire"
         )
         welcome_text = StrictCharField(max_length=4096, required=False, allow_blank=True, trim_whitespace=False)
         rules_text = StrictCharField(max_length=4096, required=False, allow_blank=True, trim_whitespace=False)

@@ -4,6 +4,8 @@ from django.db import models
 
 MIN_RESTRICTION_SECONDS = 30  # Telegram treats shorter restrictions as forever
 MAX_RESTRICTION_SECONDS = 366 * 24 * 3600  # and longer ones too
+MIN_WARN_EXPIRY_SECONDS = 30
+MAX_WARN_EXPIRY_SECONDS = 366 * 24 * 3600
 
 
 class Group(models.Model):
@@ -27,6 +29,11 @@ class Group(models.Model):
     warn_action_duration_seconds = models.PositiveIntegerField(
         null=True, blank=True,
         validators=[MinValueValidator(MIN_RESTRICTION_SECONDS), MaxValueValidator(MAX_RESTRICTION_SECONDS)],
+    )
+    # Warnings older than this no longer count (toward the limit, nor in /warns); null: they never expire.
+    warn_expiry_seconds = models.PositiveIntegerField(
+        null=True, blank=True,
+        validators=[MinValueValidator(MIN_WARN_EXPIRY_SECONDS), MaxValueValidator(MAX_WARN_EXPIRY_SECONDS)],
     )
     welcome_text = models.TextField(blank=True, max_length=4096)
     rules_text = models.TextField(blank=True, max_length=4096)

@@ -11,11 +11,19 @@ from apps.common.errors import ConflictError, ValidationFailed
 from apps.users.models import User
 from apps.users.services import user_bump_rbac_version
 
-from .models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, ChatIdAlias, Group, Membership
+from .models import (
+    MAX_RESTRICTION_SECONDS,
+    MAX_WARN_EXPIRY_SECONDS,
+    MIN_RESTRICTION_SECONDS,
+    MIN_WARN_EXPIRY_SECONDS,
+    ChatIdAlias,
+    Group,
+    Membership,
+)
 from .signals import group_changed
 
 SETTINGS_FIELDS = ("title", "is_active", "warn_limit", "warn_action", "warn_action_duration_seconds",
-                   "welcome_text", "rules_text", "log_chat_id")
+                   "warn_expiry_seconds", "welcome_text", "rules_text", "log_chat_id")
 
 
 def _audit_group_change(*, action: str, group: Group, actor: User | None, details: dict) -> None:
@@ -53,6 +61,10 @@ def group_update(*, group: Group, actor: User | None = None, **changes) -> Group
                                    details={"warn_action_duration_seconds": ["Required when warn_action is tmute."]})
         if not MIN_RESTRICTION_SECONDS <= duration <= MAX_RESTRICTION_SECONDS:
             raise ValidationFailed("warn_action_duration_seconds must be between 30 seconds and 366 days")
+    expiry = merged["warn_expiry_seconds"]
+    if expiry is not None and not MIN_WARN_EXPIRY_SECONDS <= expiry <= MAX_WARN_EXPIRY_SECONDS:
+        raise ValidationFailed("warn_expiry_seconds must be between 30 seconds and 366 days (null: never)",
+                               details={"warn_expiry_seconds": ["30 seconds to 366 days, or null."]})
     changed = {name: value for name, value in changes.items() if getattr(group, name) != value}
     if not changed:
         return group

@@ -16,7 +16,13 @@ from apps.users.selectors import actor_get, user_by_telegram_username, user_get
 from apps.users.services import user_ensure_telegram
 
 from .models import ModerationAction
-from .selectors import moderation_action_get, moderation_action_list, warning_get, warning_list
+from .selectors import (
+    moderation_action_get,
+    moderation_action_list,
+    warning_active_count,
+    warning_get,
+    warning_list,
+)
 from .services import (
     moderation_action_complete,
     moderation_action_record,
@@ -237,8 +243,9 @@ class WarningListApi(APIView):
         include_removed = serializers.BooleanField(required=False, default=False)
 
     class OutputSerializer(serializers.Serializer):
-        active_warnings = serializers.IntegerField()
+        active_warnings = serializers.IntegerField(help_text="Not removed, and not older than warn_expiry_seconds")
         warn_limit = serializers.IntegerField()
+        warn_expiry_seconds = serializers.IntegerField(allow_null=True, help_text="null: warnings never expire")
         items = WarningOutputSerializer(many=True)
 
     @extend_schema(operation_id="warnings_list", parameters=[FilterSerializer],
@@ -247,9 +254,11 @@ class WarningListApi(APIView):
         group, user = group_get(group_id=group_id), user_get(user_id=user_id)
         filters = parse_query(self.FilterSerializer, request)
         warnings = list(warning_list(group=group, user=user, include_removed=filters["include_removed"]))
-        active = sum(1 for warning in warnings if warning.removed_at is None)
+        active = (warning_active_count(group=group, user=user) if filters["include_removed"]
+                  else len(warnings))
         return Response(self.OutputSerializer(
-            {"active_warnings": active, "warn_limit": group.warn_limit, "items": warnings}
+            {"active_warnings": active, "warn_limit": group.warn_limit,
+             "warn_expiry_seconds": group.warn_expiry_seconds, "items": warnings}
         ).data)
 
 

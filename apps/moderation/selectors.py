@@ -1,6 +1,7 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from apps.common.errors import NotFoundError
 from apps.common.ids import get_or_404, parse_pk
@@ -30,10 +31,26 @@ def moderation_action_list(*, group: Group | None = None, actor: User | None = N
     return queryset.order_by("-created_at", "-id")
 
 
+def warning_counted(*, group: Group, now: datetime | None = None) -> dict:
+    """The filter of the warnings that count in the group: not removed, and not older than the group's
+    warn_expiry_seconds (when it has one). An expired warning stays on record; it just no longer counts, toward the
+    limit nor in the member's list."""
+    counted = {"group": group, "removed_at__isnull": True}
+    if group.warn_expiry_seconds:
+        counted["created_at__gte"] = (now or timezone.now()) - timedelta(seconds=group.warn_expiry_seconds)
+    return counted
+
+
+def warning_active_count(*, group: Group, user: User) -> int:
+    return Warning.objects.filter(user=user, **warning_counted(group=group)).count()
+
+
 def warning_list(*, group: Group, user: User, include_removed: bool = False) -> QuerySet[Warning]:
-    queryset = Warning.objects.filter(group=group, user=user)
-    if not include_removed:
-        queryset = queryset.filter(removed_at__isnull=True)
+    """The member's warnings that count (`warning_counted`); with `include_removed`, every one on record."""
+    if include_removed:
+        queryset = Warning.objects.filter(group=group, user=user)
+    else:
+        queryset = Warning.objects.filter(user=user, **warning_counted(group=group))
     return queryset.order_by("-created_at", "-id")
 
 

@@ -17,6 +17,7 @@ from apps.rbac.services import outrank_require, permission_require
 from apps.users.models import User
 
 from .models import ModerationAction, Warning
+from .selectors import warning_active_count, warning_counted
 from .signals import action_completed
 
 Type = ModerationAction.Type
@@ -53,7 +54,8 @@ def _present_membership(group: Group, user: User) -> Membership | None:
 
 
 def active_warning_count(*, group: Group, user: User) -> int:
-    return Warning.objects.filter(group=group, user=user, removed_at__isnull=True).count()
+    """The warnings that count toward the limit: not removed nor expired (the group's warn_expiry_seconds)."""
+    return warning_active_count(group=group, user=user)
 
 
 def _required_action(group: Group) -> dict:
@@ -106,7 +108,7 @@ def moderation_action_record(*, type: str, group: Group, actor: User | None, tar
                                                  reason=reason)
                 warn_outcome = _warn_outcome(group, target, warning)
             elif type == Type.UNWARN:
-                latest = (Warning.objects.filter(group=group, user=target, removed_at__isnull=True)
+                latest = (Warning.objects.filter(user=target, **warning_counted(group=group, now=now))
                           .order_by("-id").first())
                 if latest is not None:
                     _remove(latest, actor=actor, reason=reason or "unwarn", now=now)
