@@ -5,7 +5,7 @@ and .Status, apps.audit.models.AuditEvent.Result). The audited actions are apps.
 MEMBER_STATUSES = ["member", "restricted", "banned", "left", "kicked"]
 AUDIT_RESULTS = ["allowed", "denied", "success", "failure"]
 MODERATION_TYPES = ["ban", "unban", "kick", "mute", "unmute", "warn", "unwarn", "promote", "demote", "pin", "unpin",
-                    "delete", "purge"]
+                    "delete", "purge", "report"]
 MODERATION_STATUSES = ["requested", "executed", "failed"]
 # apps.protection.models.ProtectionSettings' choices, offered by the group page's Protection form and web's PATCH.
 CAPTCHA_MODES = ["button", "math", "emoji"]

@@ -34,7 +34,7 @@ _VALUE_LIMIT = 200  # a changed setting's before/after, as shown in the log (a w
 _DONE = {
     "ban": "BANNED", "unban": "UNBANNED", "kick": "KICKED", "mute": "MUTED", "unmute": "UNMUTED", "warn": "WARNED",
     "unwarn": "UNWARNED", "promote": "PROMOTED", "demote": "DEMOTED", "pin": "PINNED", "unpin": "UNPINNED",
-    "delete": "DELETED", "purge": "PURGED",
+    "delete": "DELETED", "purge": "PURGED", "report": "REPORTED",
 }
 
 

@@ -19,6 +19,8 @@ class ModerationAction(models.Model):
         UNPIN = "unpin"
         DELETE = "delete"
         PURGE = "purge"
+        # A member's /report of a message: recorded (and told in the log channel) like an action, executed at once.
+        REPORT = "report"
 
     class Status(models.TextChoices):
         REQUESTED = "requested"
