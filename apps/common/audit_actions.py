@@ -63,3 +63,11 @@ ALL_ACTIONS += [PROTECTION_UPDATE, PROTECTION_RAID]
 # The log channel (apps.logchannel): a post the bot could not make in a group's log chat.
 LOG_POST_FAILED = "logchannel.post_failed"
 ALL_ACTIONS += [LOG_POST_FAILED]
+
+# Content rules (apps.contentrules): locks changed, blocklist entries added/updated/removed, filters and notes saved
+# or removed; one row per call (details: counts and up to 20 of the patterns, triggers or names).
+PROTECTION_LOCK = "protection.lock"
+PROTECTION_BLOCKLIST = "protection.blocklist"
+PROTECTION_FILTER = "protection.filter"
+PROTECTION_NOTE = "protection.note"
+ALL_ACTIONS += [PROTECTION_LOCK, PROTECTION_BLOCKLIST, PROTECTION_FILTER, PROTECTION_NOTE]

@@ -170,6 +170,55 @@ class ModerationActionSerializer(serializers.Serializer):
     completed_at = _nullable(serializers.DateTimeField)
 
 
+class ButtonSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    url = serializers.CharField(help_text="http(s):// or tg://")
+
+
+class LockSerializer(serializers.Serializer):
+    """How a locked content type is enforced; every mode also deletes the message."""
+
+    mode = serializers.CharField(help_text="delete, warn, mute, tmute, kick, ban or tban")
+    duration_seconds = _nullable(serializers.IntegerField, help_text="For tmute and tban")
+    reason = serializers.CharField()
+
+
+class BlocklistEntrySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    pattern = serializers.CharField(help_text="Literal text, * for any run of characters within a word")
+    mode = _nullable(serializers.CharField, help_text="null: the group's blocklist_action")
+    duration_seconds = _nullable(serializers.IntegerField, help_text="For tmute and tban")
+    reason = serializers.CharField()
+
+
+class ChatFilterSerializer(serializers.Serializer):
+    """An auto-reply: a message matching `trigger` is answered with the text, media and buttons."""
+
+    id = serializers.CharField()
+    trigger = serializers.CharField()
+    match = serializers.CharField(help_text="word (a word or phrase in the message), prefix (the message starts "
+                                            "with it) or exact (the whole message)")
+    text = serializers.CharField(help_text="Telegram HTML")
+    media_type = _nullable(serializers.CharField,
+                           help_text="photo, sticker, document, animation, video, audio or voice")
+    media_file_id = serializers.CharField()
+    buttons = serializers.ListField(child=serializers.ListField(child=ButtonSerializer()),
+                                    help_text="Rows of URL buttons")
+
+
+class NoteSerializer(serializers.Serializer):
+    """A saved answer, asked for by #name or /get name."""
+
+    name = serializers.CharField()
+    text = serializers.CharField(help_text="Telegram HTML")
+    media_type = _nullable(serializers.CharField,
+                           help_text="photo, sticker, document, animation, video, audio or voice")
+    media_file_id = serializers.CharField()
+    buttons = serializers.ListField(child=serializers.ListField(child=ButtonSerializer()),
+                                    help_text="Rows of URL buttons")
+    updated_at = serializers.DateTimeField()
+
+
 class ProtectionSettingsSerializer(serializers.Serializer):
     """A group's protection settings, one shape everywhere (core, the bot's cache, the dashboard). Every protection
     is off by default. `version` is bumped by every change to the group's settings."""
@@ -204,6 +253,25 @@ class ProtectionSettingsSerializer(serializers.Serializer):
     raid_action = serializers.CharField(help_text="What raid mode does to joiners: captcha, mute, kick or ban")
     raid_until = _nullable(serializers.DateTimeField, help_text="While raid mode is on: when it ends")
     log_chat_id = _nullable(serializers.IntegerField)
+    lock_warns = serializers.BooleanField(help_text="A delete-mode lock tells the member what was locked (off: "
+                                                    "silent)")
+    blocklist_action = serializers.CharField(help_text="What a blocklist entry without a mode of its own does: "
+                                                       "delete, warn, mute, tmute, kick, ban or tban")
+    blocklist_action_duration_seconds = _nullable(serializers.IntegerField, help_text="For tmute and tban")
+    blocklist_delete = serializers.BooleanField(help_text="Delete the message that matched the blocklist")
+    blocklist_joiner_names = serializers.BooleanField(help_text="The blocklist also applies to joiners' names")
+    private_notes = serializers.BooleanField(help_text="#name and /get answer with a button to private chat")
+    disabled_commands = serializers.ListField(child=serializers.CharField(),
+                                              help_text="Commands members may not use (lowercase, without /); "
+                                                        "admins still can")
+    disabled_delete = serializers.BooleanField(help_text="Delete a member's disabled command")
+    clean_commands = serializers.BooleanField(help_text="Delete command messages once handled")
+    denials_private = serializers.BooleanField(help_text="Answer a refused command in private chat")
+    reports_enabled = serializers.BooleanField(help_text="Members may /report")
+    locks = serializers.DictField(child=LockSerializer(), help_text="Locked content types -> how")
+    blocklist = BlocklistEntrySerializer(many=True)
+    filters = ChatFilterSerializer(many=True)
+    notes = serializers.ListField(child=serializers.CharField(), help_text="The names of the group's notes")
 
 
 class ApprovalSerializer(serializers.Serializer):

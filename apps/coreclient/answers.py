@@ -218,7 +218,37 @@ class ProtectionSettings(Mapping):
     raid_action: str
     raid_until: datetime | None
     log_chat_id: int | None
+    # Content rules (issue 15). Defaults: what a core without them means (nothing locked, nothing listed).
+    lock_warns: bool = True
+    blocklist_action: str = "delete"
+    blocklist_action_duration_seconds: int | None = None
+    blocklist_delete: bool = True
+    blocklist_joiner_names: bool = False
+    private_notes: bool = False
+    disabled_commands: tuple[str, ...] = ()
+    disabled_delete: bool = False
+    clean_commands: bool = False
+    denials_private: bool = False
+    reports_enabled: bool = True
+    locks: Mapping = field(default_factory=dict, compare=False, hash=False, repr=False)
+    blocklist: tuple = field(default=(), compare=False, hash=False, repr=False)
+    filters: tuple = field(default=(), compare=False, hash=False, repr=False)
+    notes: tuple[str, ...] = ()
     wire: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _rules: Any = field(default=None, init=False, compare=False, hash=False, repr=False)
+
+    @property
+    def rules(self):
+        """The content rules compiled for matching (apps.common.contentrules.CompiledRules), once per settings
+        version: the bot's cache keeps this object until the version changes, so a plain message costs no
+        compilation."""
+        rules = self._rules
+        if rules is None:
+            from apps.common.contentrules import compile_rules
+
+            rules = compile_rules(self.wire)
+            object.__setattr__(self, "_rules", rules)
+        return rules
 
     @property
     def raid_active(self) -> bool:
@@ -252,7 +282,11 @@ class ProtectionSettings(Mapping):
                 d["captcha_timeout_seconds"], d["captcha_failure_action"], d["captcha_max_attempts"],
                 d["flood_limit"], d["flood_window_seconds"], d["flood_action"], d["flood_action_duration_seconds"],
                 d["flood_delete_messages"], d["raid_detection"], d["raid_join_limit"], d["raid_window_seconds"],
-                d["raid_duration_minutes"], d["raid_action"], _timestamp(d["raid_until"]), d["log_chat_id"], dict(d))
+                d["raid_duration_minutes"], d["raid_action"], _timestamp(d["raid_until"]), d["log_chat_id"],
+                d["lock_warns"], d["blocklist_action"], d["blocklist_action_duration_seconds"], d["blocklist_delete"],
+                d["blocklist_joiner_names"], d["private_notes"], tuple(d["disabled_commands"]), d["disabled_delete"],
+                d["clean_commands"], d["denials_private"], d["reports_enabled"], dict(d["locks"]),
+                tuple(d["blocklist"]), tuple(d["filters"]), tuple(d["notes"]), dict(d))
 
         try:
             return _decoded("protection settings", build, data)

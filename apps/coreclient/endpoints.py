@@ -253,6 +253,113 @@ class Endpoints:
         return self._send(Call("approvals", "GET", f"/api/groups/{group(group_id)}/approvals",
                                params=compact(query), retry=True, headers=acting(acting_user_id)))
 
+    # -- content rules (issue 15): locks, blocklist, filters, notes, and testing a message against them. Writes
+    # take actor_user_id | actor_telegram_user_id (core checks MANAGE_SETTINGS) and expected_version (a stale one is
+    # 409 conflict). Each write is retried only without an expected version: the same write again changes nothing.
+    def locks_get(self, group_id: str, *, acting_user_id: str | None = None) -> dict:
+        """{"version", "locks": {lock_type: {"mode", "duration_seconds", "reason"}}} (locked types only)."""
+        return self._send(Call("locks_get", "GET", f"/api/groups/{group(group_id)}/locks", retry=True,
+                               headers=acting(acting_user_id)))
+
+    def locks_update(self, group_id: str, *, locks: dict, acting_user_id: str | None = None, **write) -> dict:
+        """{type: {"mode", "duration_seconds"?, "reason"?} to lock, or None to unlock}; unknown types are
+        CoreError validation_error. Answers as locks_get."""
+        return self._write("locks_update", "PATCH", f"/api/groups/{group(group_id)}/locks", {"locks": locks},
+                           write, acting_user_id)
+
+    def blocklist_get(self, group_id: str, *, acting_user_id: str | None = None) -> dict:
+        """{"version", "items": [{"id", "pattern", "mode", "duration_seconds", "reason"}]}, oldest first."""
+        return self._send(Call("blocklist_get", "GET", f"/api/groups/{group(group_id)}/blocklist", retry=True,
+                               headers=acting(acting_user_id)))
+
+    def blocklist_add(self, group_id: str, *, entries: list[dict], acting_user_id: str | None = None,
+                      **write) -> dict:
+        """Adds or updates (by normalized pattern) 1 to 5,000 entries {"pattern", "mode"?, "duration_seconds"?,
+        "reason"?}: {"version", "added", "updated"}."""
+        body = {"entries": [compact(entry) for entry in entries]}
+        return self._write("blocklist_add", "POST", f"/api/groups/{group(group_id)}/blocklist", body, write,
+                           acting_user_id)
+
+    def blocklist_remove(self, group_id: str, *, patterns: list[str], acting_user_id: str | None = None,
+                         **write) -> dict:
+        """{"version", "removed"}; unknown patterns are skipped."""
+        return self._write("blocklist_remove", "POST", f"/api/groups/{group(group_id)}/blocklist/remove",
+                           {"patterns": list(patterns)}, write, acting_user_id)
+
+    def blocklist_clear(self, group_id: str, *, acting_user_id: str | None = None, **write) -> dict:
+        return self._write("blocklist_clear", "POST", f"/api/groups/{group(group_id)}/blocklist/clear", {}, write,
+                           acting_user_id)
+
+    def filters_get(self, group_id: str, *, acting_user_id: str | None = None) -> dict:
+        """{"version", "items": [{"id", "trigger", "match", "text", "media_type", "media_file_id", "buttons"}]}."""
+        return self._send(Call("filters_get", "GET", f"/api/groups/{group(group_id)}/filters", retry=True,
+                               headers=acting(acting_user_id)))
+
+    def filter_save(self, group_id: str, *, trigger: str, match: str = "word", text: str = "",
+                    media_type: str | None = None, media_file_id: str | None = None,
+                    buttons: list[list[dict]] | None = None, acting_user_id: str | None = None, **write) -> dict:
+        """Saves the filter of (trigger, match): the filter's fields and "version"."""
+        body = compact({"trigger": trigger, "match": match, "text": text, "media_type": media_type,
+                        "media_file_id": media_file_id, "buttons": buttons})
+        return self._write("filter_save", "POST", f"/api/groups/{group(group_id)}/filters", body, write,
+                           acting_user_id)
+
+    def filters_remove(self, group_id: str, *, triggers: list[str], acting_user_id: str | None = None,
+                       **write) -> dict:
+        """{"version", "removed"}; "prefix:x" / "exact:x" name that match only, a bare trigger every match."""
+        return self._write("filters_remove", "POST", f"/api/groups/{group(group_id)}/filters/remove",
+                           {"triggers": list(triggers)}, write, acting_user_id)
+
+    def filters_clear(self, group_id: str, *, acting_user_id: str | None = None, **write) -> dict:
+        return self._write("filters_clear", "POST", f"/api/groups/{group(group_id)}/filters/clear", {}, write,
+                           acting_user_id)
+
+    def notes_get(self, group_id: str, *, acting_user_id: str | None = None) -> dict:
+        """{"version", "items": [{"name", "text", "media_type", "media_file_id", "buttons", "updated_at"}]}."""
+        return self._send(Call("notes_get", "GET", f"/api/groups/{group(group_id)}/notes", retry=True,
+                               headers=acting(acting_user_id)))
+
+    def note_save(self, group_id: str, *, name: str, text: str = "", media_type: str | None = None,
+                  media_file_id: str | None = None, buttons: list[list[dict]] | None = None,
+                  acting_user_id: str | None = None, **write) -> dict:
+        """Saves the note: the note's fields and "version"."""
+        body = compact({"name": name, "text": text, "media_type": media_type, "media_file_id": media_file_id,
+                        "buttons": buttons})
+        return self._write("note_save", "POST", f"/api/groups/{group(group_id)}/notes", body, write,
+                           acting_user_id)
+
+    def note_get(self, group_id: str, note_name: str, *, acting_user_id: str | None = None) -> dict:
+        """The note (CoreError not_found when there is none by that name)."""
+        path = f"/api/groups/{group(group_id)}/notes/{ids.note_name(note_name, name='note_name')}"
+        return self._send(Call("note_get", "GET", path, retry=True, headers=acting(acting_user_id)))
+
+    def notes_remove(self, group_id: str, *, names: list[str], acting_user_id: str | None = None,
+                     **write) -> dict:
+        return self._write("notes_remove", "POST", f"/api/groups/{group(group_id)}/notes/remove",
+                           {"names": list(names)}, write, acting_user_id)
+
+    def notes_clear(self, group_id: str, *, acting_user_id: str | None = None, **write) -> dict:
+        return self._write("notes_clear", "POST", f"/api/groups/{group(group_id)}/notes/clear", {}, write,
+                           acting_user_id)
+
+    def protection_test(self, group_id: str, *, text: str | None = None, message: dict | None = None,
+                        acting_user_id: str | None = None) -> dict:
+        """What the group's current rules make of a message (text, or a Telegram Message object): {"verdict",
+        "locks", "blocklist", "filter", "note"}. Read-only."""
+        body = compact({"text": text, "message": message})
+        return self._send(Call("protection_test", "POST", f"/api/groups/{group(group_id)}/protection/test",
+                               json=body, retry=True, headers=acting(acting_user_id)))
+
+    def _write(self, endpoint: str, method: str, path: str, body: dict, write: dict,
+               acting_user_id: str | None):
+        """A content-rule write: the body plus the actor and expected_version given (None: left out)."""
+        unknown = set(write) - {"actor_user_id", "actor_telegram_user_id", "expected_version"}
+        if unknown:
+            raise TypeError(f"{endpoint}() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        body = {**body, **compact(write)}
+        return self._send(Call(endpoint, method, path, json=body, retry="expected_version" not in body,
+                               headers=acting(acting_user_id)))
+
     # -- events, stats, audit
     def events_batch(self, events: list[dict]):
         body = {"events": [compact(event) for event in events]}

@@ -23,6 +23,8 @@ _TELEGRAM_ID = re.compile(r"-?[1-9][0-9]{0,18}|0")
 # Core's role names (apps/rbac/models.py ROLE_NAME_PATTERN) and web's token ids (apps/accounts/apis.py JTI_PATTERN).
 _ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{1,31}")
 _JTI = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# A note's name (apps/contentrules: lowercase letters, digits, _ and -; core lowercases a name as it is saved).
+_NOTE_NAME = re.compile(r"[a-z0-9_-]{1,64}")
 
 _SHOWN = 40  # of a refused value, in the message
 
@@ -81,3 +83,8 @@ def role_name(value, *, name: str | None = None) -> str:
 def token_id(value, *, name: str | None = None) -> str:
     """A token's jti."""
     return _checked("token id", _JTI, value, name)
+
+
+def note_name(value, *, name: str | None = None) -> str:
+    """A group note's name, lowercased as core keeps it."""
+    return _checked("note name", _NOTE_NAME, value.lower() if isinstance(value, str) else value, name)

@@ -28,6 +28,7 @@ from apps.users.services import user_ensure_telegram
 from .models import ProtectionSettings
 from .selectors import approval_list, protection_view, settings_versions
 from .services import (
+    MAX_DISABLED_COMMANDS,
     RULES,
     approval_grant,
     approval_revoke,
@@ -61,6 +62,7 @@ class ProtectionOutputSerializer(ProtectionSettingsSerializer):
     captcha_failure_action = serializers.ChoiceField(choices=ProtectionSettings.CaptchaFailure.choices)
     flood_action = serializers.ChoiceField(choices=ProtectionSettings.FloodAction.choices)
     raid_action = serializers.ChoiceField(choices=ProtectionSettings.RaidAction.choices)
+    blocklist_action = serializers.ChoiceField(choices=ProtectionSettings.FloodAction.choices)
 
 
 def _text(**kwargs):
@@ -73,6 +75,21 @@ def _flag():
 
 def _number(low: int, high: int, **kwargs):
     return StrictIntegerField(min_value=low, max_value=high, required=False, **kwargs)
+
+
+class CommandNameField(serializers.RegexField):
+    """A bot command's name as Telegram allows it (1 to 32 of a-z, 0-9 and _), "/" optional, any case: kept
+    lowercase without the "/"."""
+
+    default_error_messages = {"invalid": "A command name: 1 to 32 of a-z, 0-9 and _ (a / before it is optional)."}
+
+    def __init__(self, **kwargs):
+        super().__init__(regex=r"^/?[A-Za-z0-9_]{1,32}$", trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data).lstrip("/").lower()
 
 
 class ProtectionPatchSerializer(OptionalActorSerializer):
@@ -102,8 +119,25 @@ class ProtectionPatchSerializer(OptionalActorSerializer):
     raid_duration_minutes = _number(1, 10080)
     raid_action = serializers.ChoiceField(choices=ProtectionSettings.RaidAction.choices, required=False)
     log_chat_id = TelegramIdField(required=False, allow_null=True)
+    lock_warns = _flag()
+    blocklist_action = serializers.ChoiceField(choices=ProtectionSettings.FloodAction.choices, required=False)
+    blocklist_action_duration_seconds = _number(MIN_RESTRICTION_SECONDS, MAX_RESTRICTION_SECONDS, allow_null=True,
+                                                help_text="Required for tmute and tban")
+    blocklist_delete = _flag()
+    blocklist_joiner_names = _flag()
+    private_notes = _flag()
+    disabled_commands = serializers.ListField(
+        child=CommandNameField(), max_length=MAX_DISABLED_COMMANDS, required=False,
+        help_text="Command names members may not use (kept lowercase, without the /, once each)")
+    disabled_delete = _flag()
+    clean_commands = _flag()
+    denials_private = _flag()
+    reports_enabled = _flag()
     expected_version = StrictIntegerField(min_value=1, required=False,
                                           help_text="The version the edit is based on: another one is 409 conflict")
+
+    def validate_disabled_commands(self, value):
+        return sorted(set(value))
 
 
 def _actor(request, group, data: dict):

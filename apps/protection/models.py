@@ -68,6 +68,21 @@ class ProtectionSettings(models.Model):
                                                                                  MaxValueValidator(10080)])
     raid_action = models.CharField(max_length=8, choices=RaidAction.choices, default=RaidAction.KICK)
     raid_until = models.DateTimeField(null=True, blank=True)
+    # Content rules (apps.contentrules holds the locks, blocklist, filters and notes themselves).
+    lock_warns = models.BooleanField(default=True)  # a delete-mode lock tells the member what was locked
+    blocklist_action = models.CharField(max_length=8, choices=FloodAction.choices, default=FloodAction.DELETE)
+    blocklist_action_duration_seconds = models.PositiveIntegerField(
+        null=True, blank=True,
+        validators=[MinValueValidator(MIN_RESTRICTION_SECONDS), MaxValueValidator(MAX_RESTRICTION_SECONDS)])
+    blocklist_delete = models.BooleanField(default=True)
+    blocklist_joiner_names = models.BooleanField(default=False)
+    private_notes = models.BooleanField(default=False)
+    # Commands members may not use (lowercase names without "/"); admins still can.
+    disabled_commands = models.JSONField(default=list, blank=True)
+    disabled_delete = models.BooleanField(default=False)
+    clean_commands = models.BooleanField(default=False)
+    denials_private = models.BooleanField(default=False)
+    reports_enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

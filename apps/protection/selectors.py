@@ -4,6 +4,7 @@ who is approved."""
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.contentrules.selectors import content_rules_view
 from apps.groups.models import Group, Membership
 from apps.rbac.catalogue import APPROVED_ROLE
 from apps.rbac.models import RoleAssignment
@@ -19,6 +20,9 @@ PROTECTION_FIELDS = (
     "captcha_enabled", "captcha_mode", "captcha_timeout_seconds", "captcha_failure_action", "captcha_max_attempts",
     "flood_limit", "flood_window_seconds", "flood_action", "flood_action_duration_seconds", "flood_delete_messages",
     "raid_detection", "raid_join_limit", "raid_window_seconds", "raid_duration_minutes", "raid_action",
+    "lock_warns", "blocklist_action", "blocklist_action_duration_seconds", "blocklist_delete",
+    "blocklist_joiner_names", "private_notes", "disabled_commands", "disabled_delete", "clean_commands",
+    "denials_private", "reports_enabled",
 )
 EDITABLE_FIELDS = (*GROUP_FIELDS, *PROTECTION_FIELDS)
 
@@ -41,6 +45,7 @@ def protection_view(*, group: Group, row: ProtectionSettings | None = None) -> d
     view.update({name: getattr(row, name) for name in PROTECTION_FIELDS})
     raid_until = row.raid_until
     view["raid_until"] = raid_until if raid_until is not None and raid_until > timezone.now() else None
+    view.update(content_rules_view(group=group))
     return view
 
 

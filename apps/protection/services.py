@@ -2,6 +2,7 @@
 members) and approvals (the built-in role `approved`, through RBAC's grants). Signals go out after commit."""
 
 import contextlib
+import re
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -11,6 +12,7 @@ from apps.audit.services import audit_change
 from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, DomainError, ErrorCode, ValidationFailed
+from apps.contentrules.services import settings_actor_authorize
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group
 from apps.groups.services import group_bump_settings_version
 from apps.moderation.models import ModerationAction
@@ -24,10 +26,11 @@ from . import signals
 from .models import ProtectionSettings
 from .selectors import GROUP_FIELDS, PROTECTION_FIELDS, approval_get, exemption, protection_row, protection_view
 
-MANAGE_SETTINGS = "MANAGE_SETTINGS"
 FLOOD_LIMIT_MIN, FLOOD_LIMIT_MAX = 3, 100
-# The automated protections that ask core for actions (issue 15 adds locks and blocklists).
-RULES = ("antiflood", "antiraid", "captcha")
+# The automated protections that ask core for actions.
+RULES = ("antiflood", "antiraid", "captcha", "locks", "blocklist")
+DISABLED_COMMAND = re.compile(r"[a-z0-9_]{1,32}")  # a Telegram bot command's name
+MAX_DISABLED_COMMANDS = 200
 
 
 class ExemptMemberError(DomainError):
@@ -35,16 +38,8 @@ class ExemptMemberError(DomainError):
     default_message = "The member is exempt from automated protection"
 
 
-def protection_actor_authorize(*, group: Group, actor_user_id=None, actor_telegram_user_id: int | None = None,
-                               permission: str = MANAGE_SETTINGS) -> User | None:
-    """Core's check of a settings change's actor in the group (on the audit trail like any check). Refused: 403
-    permission_denied naming the permission, before anything is written. Returns the actor."""
-    permission_require(query=PermissionQuery(permission=permission, user_id=actor_user_id,
-                                             telegram_user_id=actor_telegram_user_id, group_id=group.pk),
-                       message=f"The actor needs the {permission} permission in this group ({{reason}})")
-    if actor_user_id is not None:
-        return User.objects.get(pk=actor_user_id)
-    return User.objects.filter(telegram_user_id=actor_telegram_user_id).first()
+# Core's check of a settings change's actor: one definition, in the lowest app that needs it (content rules).
+protection_actor_authorize = settings_actor_authorize
 
 
 def _validate(merged: dict, changes: dict) -> None:
@@ -57,6 +52,17 @@ def _validate(merged: dict, changes: dict) -> None:
         errors["flood_action_duration_seconds"] = [f"Required when flood_action is {merged['flood_action']}."]
     if duration is not None and not MIN_RESTRICTION_SECONDS <= duration <= MAX_RESTRICTION_SECONDS:
         errors["flood_action_duration_seconds"] = ["Must be 30 seconds to 366 days."]
+    duration = merged["blocklist_action_duration_seconds"]
+    if merged["blocklist_action"] in ProtectionSettings.TIMED_FLOOD_ACTIONS and duration is None:
+        errors["blocklist_action_duration_seconds"] = [f"Required when blocklist_action is "
+                                                       f"{merged['blocklist_action']}."]
+    if duration is not None and not MIN_RESTRICTION_SECONDS <= duration <= MAX_RESTRICTION_SECONDS:
+        errors["blocklist_action_duration_seconds"] = ["Must be 30 seconds to 366 days."]
+    commands = merged["disabled_commands"]
+    if not isinstance(commands, list) or len(commands) > MAX_DISABLED_COMMANDS or not all(
+            isinstance(name, str) and DISABLED_COMMAND.fullmatch(name) for name in commands):
+        errors["disabled_commands"] = [f"A list of at most {MAX_DISABLED_COMMANDS} command names (lowercase "
+                                       f"a-z, 0-9 and _, 1 to 32 characters, without /)."]
     if errors:
         field = next(iter(errors))
         raise ValidationFailed(f"{field}: {errors[field][0]}", details=errors)

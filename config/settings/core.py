@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "apps.moderation",
     "apps.events",
     "apps.protection",
+    "apps.contentrules",
     "apps.challenges",
     "apps.logchannel",
     "apps.accounts",
@@ -119,7 +120,7 @@ if MONGODB:
     MIGRATION_MODULES = {
         label: f"mongo_migrations.{label}"
         for label in ("admin", "auth", "contenttypes", "users", "groups", "rbac", "audit", "moderation", "events",
-                      "accounts", "protection", "challenges", "logchannel")
+                      "accounts", "protection", "contentrules", "challenges", "logchannel")
     }
 else:
     DATABASES = {"default": _sqlite_database(DATABASE_URL)}

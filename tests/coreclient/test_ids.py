@@ -33,6 +33,7 @@ BAD_TELEGRAM_IDS = ["", "..", "1/..", "?", "\x00", "1\n", " 1", "+1", "--1", "1.
 BAD_ROLE_NAMES = ["", "..", "a", "Admin", "mod/../x", "mod?x", "mod\x00", "mod\n", "moderator.", "1abc", "é",
                   "a" * 33, None, 1]
 BAD_JTIS = ["", "..", "a/b", "a?b", "a#b", "a.b", "a b", "a\x00", "a\n", "é", "a" * 65, None, 1.5]
+BAD_NOTE_NAMES = ["", "..", ".", "a/b", "a?b", "a#b", "#a", "a.b", "a b", "a\x00", "a\n", "é", "a" * 65, None, 1.5]
 
 
 class RecordingTransport(httpx.BaseTransport):
@@ -128,7 +129,7 @@ def test_invalid_id_is_a_typed_client_error():
 PATH_ID_KINDS = {"user_id": BAD_IDS, "group_id": BAD_IDS, "assignment_id": BAD_IDS, "action_id": BAD_IDS,
                  "warning_id": BAD_IDS, "telegram_chat_id": BAD_TELEGRAM_IDS, "name": BAD_ROLE_NAMES,
                  "jti": BAD_JTIS, "family": BAD_JTIS, "entry_id": BAD_IDS,
-                 "challenge_id": BAD_IDS}
+                 "challenge_id": BAD_IDS, "note_name": BAD_NOTE_NAMES}
 
 
 # Positional, but a request body, not a path id.
@@ -164,16 +165,26 @@ def test_the_table_of_path_id_methods_is_known():
         "challenge_messages": ["challenge_id"], "challenge_answer": ["challenge_id"],
         "protection_get": ["group_id"], "protection_settings": ["telegram_chat_id"],
         "protection_update": ["group_id"], "protection_raid": ["group_id"], "approvals": ["group_id"],
+        "locks_get": ["group_id"], "locks_update": ["group_id"], "blocklist_get": ["group_id"],
+        "blocklist_add": ["group_id"], "blocklist_remove": ["group_id"], "blocklist_clear": ["group_id"],
+        "filters_get": ["group_id"], "filter_save": ["group_id"], "filters_remove": ["group_id"],
+        "filters_clear": ["group_id"], "notes_get": ["group_id"], "note_save": ["group_id"],
+        "note_get": ["group_id", "note_name"], "notes_remove": ["group_id"], "notes_clear": ["group_id"],
+        "protection_test": ["group_id"],
     }
 
 
 KEYWORDS = {"group_migrate": {"new_telegram_chat_id": -100123}, "group_admins_sync": {"admins": []},
             "member_set": {"user_id": "1"}, "moderation_complete": {"status": "executed"},
             "log_result": {"status": "sent"}, "challenge_messages": {"message_ids": [1]},
-            "challenge_answer": {"telegram_user_id": 1, "answer": "0"}, "protection_raid": {"active": True}}
+            "challenge_answer": {"telegram_user_id": 1, "answer": "0"}, "protection_raid": {"active": True},
+            "locks_update": {"locks": {}}, "blocklist_add": {"entries": [{"pattern": "x"}]},
+            "blocklist_remove": {"patterns": ["x"]}, "filter_save": {"trigger": "x", "text": "y"},
+            "filters_remove": {"triggers": ["x"]}, "note_save": {"name": "x", "text": "y"},
+            "notes_remove": {"names": ["x"]}}
 VALID = {"user_id": "1", "group_id": "1", "assignment_id": "1", "action_id": "1", "warning_id": "1",
          "telegram_chat_id": -100123, "name": "moderator", "jti": "abc", "family": "abc", "entry_id": "1",
-         "challenge_id": "1"}
+         "challenge_id": "1", "note_name": "rules"}
 
 
 @pytest.mark.parametrize(("method", "parameters"), sorted(path_id_methods().items()))
