@@ -117,9 +117,14 @@ class SandboxClient:
         return self._call("POST", f"/sandbox/chats/{_ref(chat)}/upgrade", self._clean(by=by))
 
     # messages
-    def send_message(self, chat: Any, user: Any, text: str, *, reply_to: int | None = None,
-                     anonymous: bool | None = None, parse_mode: str | None = None) -> dict:
-        body = self._clean(text=text, reply_to_message_id=reply_to, anonymous=anonymous, parse_mode=parse_mode)
+    def send_message(self, chat: Any, user: Any, text: str | None = None, *, reply_to: int | None = None,
+                     anonymous: bool | None = None, parse_mode: str | None = None,
+                     entities: list[dict] | None = None, forward_origin: dict | None = None, **content: Any) -> dict:
+        """A person's message: ``text``, or content in the Bot API's field names (``photo=True``,
+        ``animation={"duration": 2}``, ``sticker=file_id``, ``poll={"question", "options"}``, ``dice={}``,
+        ``caption=...``, ``via_bot=``, ``reply_markup=``, ``sender_chat=`` a channel; see World.send_message)."""
+        body = self._clean(text=text, reply_to_message_id=reply_to, anonymous=anonymous, parse_mode=parse_mode,
+                           entities=entities, forward_origin=forward_origin, **content)
         body["from"] = user
         return self._call("POST", f"/sandbox/chats/{_ref(chat)}/messages", body)
 
@@ -128,9 +133,11 @@ class SandboxClient:
         params = self._clean(since_id=since_id, sender=sender, user=user, wait=wait, count=count)
         return self._call("GET", f"/sandbox/chats/{_ref(chat)}/messages", params=params)
 
-    def edit_message(self, chat: Any, message_id: int, text: str, user: Any = None) -> dict:
+    def edit_message(self, chat: Any, message_id: int, text: str, user: Any = None, *,
+                     entities: list[dict] | None = None, parse_mode: str | None = None) -> dict:
+        """A person edits their message's text (or a media message's caption): bots get edited_message."""
         return self._call("POST", f"/sandbox/chats/{_ref(chat)}/messages/{message_id}/edit",
-                          self._clean(text=text, user=user))
+                          self._clean(text=text, user=user, entities=entities, parse_mode=parse_mode))
 
     def delete_message(self, chat: Any, message_id: int) -> bool:
         return self._call("POST", f"/sandbox/chats/{_ref(chat)}/messages/{message_id}/delete")

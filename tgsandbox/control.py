@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from .content import CONTROL_KEYS
 from .seed import seed_demo
 from .world import World
 from .world.model import Chat, Member
@@ -197,7 +198,7 @@ def set_permissions(world: World, chat: str, permissions: dict[str, bool]) -> An
     return world.set_chat_permissions(chat, permissions)
 
 
-def post_message(world: World, chat: str, sender: Any, text: str, **options: Any) -> Any:
+def post_message(world: World, chat: str, sender: Any, text: str | None, **options: Any) -> Any:
     message = world.send_message(chat, sender, text, **options)
     with world.lock:
         return world.message_dict(message)
@@ -212,8 +213,8 @@ async def list_messages(world: World, chat: str, since_id: int, sender: Any, use
     return await _wait_until(world, fetch, wait, count)
 
 
-def edit_message(world: World, chat: str, message_id: str, text: str, user: Any) -> Any:
-    message = world.edit_message(chat, int(message_id), text, user=user)
+def edit_message(world: World, chat: str, message_id: str, text: str, user: Any, **options: Any) -> Any:
+    message = world.edit_message(chat, int(message_id), text, user=user, **options)
     with world.lock:
         return world.message_dict(message)
 
@@ -306,7 +307,7 @@ ROUTES = [
         "allowed_updates": optional("allowed_updates"), "drop_pending_updates": flag("drop_pending_updates")}),
     Route("POST", "/sandbox/users", create_user, body={
         "first_name": required("first_name"), "username": optional("username"), "last_name": optional("last_name"),
-        "user_id": optional("id"), "language_code": optional("language_code", "en")}),
+        "user_id": optional("id"), "language_code": optional("language_code", "en"), "is_bot": flag("is_bot")}),
     Route("POST", "/sandbox/chats", create_chat, body={
         "title": required("title"), "owner": required("owner"), "type": optional("type", "supergroup"),
         "username": optional("username"), "members": optional("members", []),
@@ -327,14 +328,17 @@ ROUTES = [
         "until_date": integer("until_date")}),
     Route("POST", "/sandbox/chats/{chat}/permissions", set_permissions, body={"permissions": required("permissions")}),
     Route("POST", "/sandbox/chats/{chat}/messages", post_message, body={
-        "sender": required("from"), "text": required("text"),
+        "sender": required("from"), "text": optional("text"),
         "reply_to": optional("reply_to_message_id", parse=unless_none(int)),
-        "anonymous": optional("anonymous", parse=unless_none(_flag)), "parse_mode": optional("parse_mode")}),
+        "anonymous": optional("anonymous", parse=unless_none(_flag)), "parse_mode": optional("parse_mode"),
+        "entities": optional("entities"), "forward_origin": optional("forward_origin"),
+        "content": picked(*CONTROL_KEYS)}),
     Route("GET", "/sandbox/chats/{chat}/messages", list_messages, query={
         "sender": nonempty("sender"), "user": nonempty("user"), "since_id": integer("since_id"),
         "wait": optional("wait", 0, float), "count": integer("count", 1)}),
     Route("POST", "/sandbox/chats/{chat}/messages/{message_id}/edit", edit_message,
-          body={"text": required("text"), "user": optional("user")}),
+          body={"text": required("text"), "user": optional("user"), "entities": optional("entities"),
+                "parse_mode": optional("parse_mode")}),
     Route("POST", "/sandbox/chats/{chat}/messages/{message_id}/delete", delete_message),
     Route("POST", "/sandbox/chats/{chat}/messages/{message_id}/press", press,
           body={"user": required("user"), "data": required("data")}),

@@ -1,8 +1,9 @@
 """Message entities the way Telegram computes them.
 
 * offsets and lengths are in UTF-16 code units (what PTB's ``parse_entity`` expects);
-* entities detected by the server in any text: ``bot_command``, ``mention``, ``hashtag``,
-  ``cashtag``, ``url``, ``email``;
+* entities detected by the server in any text or caption: ``bot_command``, ``mention``, ``hashtag``,
+  ``cashtag``, ``url`` (schemes http(s), tg, ton; ``www.`` and bare domains with a known top-level domain, so
+  ``t.me/+abc`` and ``example.com/x``), ``email``, ``phone_number`` (international numbers: ``+1 555 010 0123``);
 * leading and trailing whitespace of a message is removed, as Telegram does.
 
 The parse modes (HTML, MarkdownV2, Markdown) and the whole text pipeline (``render_text``) are in
@@ -37,10 +38,18 @@ def entity_text(text: str, entity: dict[str, Any]) -> str:
 
 # --- entities the server detects in any text ---------------------------------------------------
 
+# Top-level domains a bare address must end in to count as a link (Telegram checks a list of real ones).
+_TLDS = ("com|org|net|io|me|ru|de|uk|info|biz|co|app|dev|xyz|ly|gg|tv|us|eu|fr|it|es|nl|in|ai|ua|by|kz|br|jp|cn|"
+         "online|site|shop|store|club|top|link|live|pro|tech|cc|ws|to|su|ir|tr|pl|ca|au|ch|se|no|fi")
+_URL_TAIL = r"(?:[/?#][^\s<>\"]*[^\s<>\".,;:!?)\]'\"])?"
 _AUTO_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("bot_command", re.compile(r"(?<![\w/@])/[a-zA-Z0-9_]{1,64}(?:@[a-zA-Z0-9_]{3,32})?(?![\w/])")),
     ("email", re.compile(r"(?<![\w.@])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}\b")),
-    ("url", re.compile(r"(?<![\w@])(?:https?://|www\.|t\.me/)[^\s<>\"]+[^\s<>\".,;:!?)\]'\"]")),
+    ("url", re.compile(r"(?<![\w@])(?:(?:https?|tg|ton)://[^\s<>\"]*[^\s<>\".,;:!?)\]'\"]"
+                       r"|(?:www\.)?(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+(?:" + _TLDS + r")(?![\w-])"
+                       + _URL_TAIL + ")", re.IGNORECASE)),
+    # International numbers (+ and 7-15 digits, spaces, dashes or brackets between them), as Telegram links them.
+    ("phone_number", re.compile(r"(?<![\w+])\+\d(?:[\s()-]{0,2}\d){6,14}(?!\w)")),
     ("mention", re.compile(r"(?<![\w@/])@[a-zA-Z][a-zA-Z0-9_]{3,31}(?![\w@])")),
     ("hashtag", re.compile(r"(?<![\w#])#(?!\d+\b)\w+")),
     ("cashtag", re.compile(r"(?<![\w$])\$[A-Z]{3,8}(?![\w$])")),
@@ -48,7 +57,7 @@ _AUTO_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 
 def detect_entities(text: str) -> list[dict[str, Any]]:
-    """Entities Telegram adds by itself: commands, mentions, hashtags, cashtags, URLs, e-mails."""
+    """Entities Telegram adds by itself: commands, mentions, hashtags, cashtags, URLs, e-mails, phone numbers."""
     found: list[tuple[int, int, str]] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in _AUTO_PATTERNS:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import BotApiError, not_found, unauthorized
 from ..world import World
-from . import callbacks, chats, identity, messages, moderation, updates
+from . import callbacks, chats, identity, media, messages, moderation, updates
 from .params import Answer, Call, Params
 
 TOKEN_RE = re.compile(r"^\d+:[\w-]+$")
@@ -56,6 +56,15 @@ METHODS = _table(
     ("sendChatAction", messages.send_chat_action),
     ("forwardMessage", messages.forward_message),
     ("copyMessage", messages.copy_message),
+    ("sendPhoto", media.send_photo),
+    ("sendVideo", media.send_video),
+    ("sendAnimation", media.send_animation),
+    ("sendAudio", media.send_audio),
+    ("sendVoice", media.send_voice),
+    ("sendVideoNote", media.send_video_note),
+    ("sendDocument", media.send_document),
+    ("sendSticker", media.send_sticker),
+    ("sendDice", media.send_dice),
     ("editMessageText", messages.edit_message_text),
     ("editMessageReplyMarkup", messages.edit_message_reply_markup),
     ("deleteMessage", messages.delete_message),
@@ -66,6 +75,8 @@ METHODS = _table(
     ("promoteChatMember", moderation.promote_chat_member),
     ("setChatAdministratorCustomTitle", moderation.set_chat_administrator_custom_title),
     ("setChatPermissions", moderation.set_chat_permissions),
+    ("banChatSenderChat", media.ban_chat_sender_chat),
+    ("unbanChatSenderChat", media.unban_chat_sender_chat),
     ("pinChatMessage", chats.pin_chat_message),
     ("unpinChatMessage", chats.unpin_chat_message),
     ("unpinAllChatMessages", chats.unpin_all_chat_messages),

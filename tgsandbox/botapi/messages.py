@@ -17,6 +17,7 @@ from .checks import (
     parse_text,
     resolve_chat,
 )
+from .media import parse_caption
 from .params import Call
 
 DELETE_WINDOW = 48 * 3600
@@ -58,23 +59,33 @@ def forward_message(call: Call) -> Any:
     _, original = _copy_source(call, "message to forward")
     chat = resolve_chat(call, "write")
     check_can_send(call, chat)
-    if original.is_service or original.text is None:
+    if not original.has_content:
         raise bad_request("message can't be forwarded")
     world = call.world
     message = deliver_bot_message(call, chat, text=original.text, entities=list(original.entities),
-                                   forward_origin=world.forward_origin_of(original))
+                                   forward_origin=world.forward_origin_of(original), content=dict(original.content),
+                                   caption=original.caption, caption_entities=list(original.caption_entities),
+                                   reply_markup=original.reply_markup)
     return world.message_dict(message)
 
 
 def copy_message(call: Call) -> Any:
+    """A copy without the link to the original; ``caption``/``caption_entities``/``parse_mode`` replace a media
+    message's caption, ``reply_markup`` its buttons."""
     _, original = _copy_source(call, "message to copy")
     chat = resolve_chat(call, "write")
     check_can_send(call, chat)
-    if original.is_service or original.text is None:
+    if not original.has_content:
         raise bad_request("message can't be copied")
+    content = {key: value for key, value in original.content.items() if key not in ("via_bot", "is_automatic_forward")}
+    caption, caption_entities = original.caption, list(original.caption_entities)
+    if original.text is None and call.params.has("caption"):
+        caption, caption_entities = parse_caption(call)
     reply_to = parse_reply_to(call, chat)
+    markup = parse_reply_markup(call) if call.params.has("reply_markup") else original.reply_markup
     message = deliver_bot_message(call, chat, text=original.text, entities=list(original.entities),
-                                   reply_to=reply_to, reply_markup=parse_reply_markup(call))
+                                   content=content, caption=caption, caption_entities=caption_entities,
+                                   reply_to=reply_to, reply_markup=markup)
     return {"message_id": message.message_id}
 
 

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from typing import Any
 
+from ..content import Files
 from ..errors import SandboxError
 from .instruments import Instruments
 from .membership import Membership
@@ -56,6 +57,8 @@ class World(Membership, Messaging, Serialization, Instruments):
         self._supergroup_ids = itertools.count(1_002_000_000_001)
         self._callback_ids = itertools.count(4_000_000_000_000_001)
         self._joiner_numbers: dict[str, int] = {}
+        self.files = Files()  # every file posted or sent, by file_id
+        self.content_ids = itertools.count(5_000_000_000_000_001)  # poll ids, dice values
 
     def reset(self) -> None:
         """Forget everything (bots, users, chats, logs, faults); rate limits return to Telegram's defaults."""

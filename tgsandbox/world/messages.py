@@ -8,10 +8,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..content import CAPTIONED, MEDIA_KINDS, PERMISSION_FOR, build_content, kind_of
 from ..entities import entity_text
 from ..errors import SandboxError
 from ..markup import render_text
-from .model import ANONYMOUS_ADMIN_ID, Bot, Chat, Message, User
+from .model import ANONYMOUS_ADMIN_ID, CHANNEL_BOT_ID, SERVICE_ACCOUNTS, TELEGRAM_ID, Bot, Chat, Message, User
+
+# What Telegram answers a restricted member who sends this kind of content.
+_FORBIDDEN_CODES = {"photo": "PHOTOS", "video": "VIDEOS", "audio": "AUDIOS", "document": "DOCS", "voice": "VOICES",
+                    "video_note": "ROUNDVIDEOS", "poll": "POLL", "sticker": "STICKERS", "animation": "GIFS",
+                    "game": "GAME", "dice": "STICKERS"}
 
 
 class Messaging:
@@ -80,17 +86,30 @@ class Messaging:
 
     # --- control: what people do in chats ---
 
-    def send_message(self, chat: Any, user: Any, text: str, *, reply_to: int | None = None,
+    def send_message(self, chat: Any, user: Any, text: str | None = None, *, reply_to: int | None = None,
                      anonymous: bool | None = None, entities: list[dict[str, Any]] | None = None,
-                     parse_mode: str | None = None, forward_origin: dict[str, Any] | None = None) -> Message:
+                     parse_mode: str | None = None, forward_origin: dict[str, Any] | None = None,
+                     content: dict[str, Any] | None = None) -> Message:
         """``user`` writes ``text`` in a group (``chat``), or privately to a bot (``chat`` = the bot).
 
         Admins with ``is_anonymous`` post as the group (``from`` = @GroupAnonymousBot, ``sender_chat``
         = the group); ``anonymous=True`` forces that for any admin, ``False`` turns it off.
+
+        ``content`` is anything else the message carries, in the Bot API's field names: one of photo, video,
+        animation (a gif), sticker, audio, voice, video_note, document (``true``, an object of fields to set, or
+        a known file_id), poll, contact, location, venue, game, dice; ``caption`` and ``caption_entities`` (with
+        ``parse_mode``); ``via_bot`` (a bot: sent through its inline mode) and ``reply_markup`` (inline keyboard;
+        only on messages via a bot or forwards, as on Telegram); ``sender_chat`` (a channel the person posts
+        as: ``from`` = @Channel_Bot); ``is_automatic_forward`` (with ``sender_chat``: the linked channel's post
+        forwarded to its group, ``from`` = Telegram 777000); ``has_media_spoiler``, ``show_caption_above_media``.
+        ``forward_origin`` may be a MessageOrigin or ``{"type": "user"|"hidden_user"|"chat"|"channel", "user"|
+        "name"|"chat": ..., "message_id"?}``.
         """
         with self.lock:
             sender = self.user(user)
             target_chat = self._chat_for_user_message(chat, sender)
+            body = build_content(self, content or {}, text, entities, parse_mode)
+            kind = body.kind
             if target_chat.type == "private":
                 if target_chat.blocked:
                     target_chat.blocked = False
@@ -105,33 +124,91 @@ class Messaging:
                     if not self.rights_of(target_chat, member).get("can_post_messages"):
                         raise SandboxError("CHAT_ADMIN_REQUIRED: only the channel's admins with can_post_messages "
                                            "post in it", 403)
-                elif not self.permissions_of(target_chat, member)["can_send_messages"]:
-                    # What Telegram answers a restricted member's app (the Bot API's own text for a bot).
-                    raise SandboxError(f"CHAT_SEND_PLAIN_FORBIDDEN: {sender.label} is restricted in "
-                                       f"{target_chat.title} and may not send text messages", 403)
+                else:
+                    needed = PERMISSION_FOR.get(kind or "", "can_send_messages")
+                    if body.via_bot is not None and kind is None:
+                        needed = "can_send_other_messages"
+                    if not self.permissions_of(target_chat, member)[needed]:
+                        # What Telegram answers a restricted member's app (the Bot API's own text for a bot).
+                        code = "INLINE" if body.via_bot is not None else _FORBIDDEN_CODES.get(kind or "", "PLAIN")
+                        raise SandboxError(f"CHAT_SEND_{code}_FORBIDDEN: {sender.label} is restricted in "
+                                           f"{target_chat.title} and may not send "
+                                           f"{(kind or 'text').replace('_', ' ')} messages", 403)
                 if anonymous and not member.is_admin:
                     raise SandboxError("only administrators can post anonymously")
             if reply_to is not None and reply_to not in target_chat.messages:
                 raise SandboxError(f"message {reply_to} not found in this chat")
-            plain, found = render_text(text, parse_mode, entities)
-            if not plain:
-                raise SandboxError("message text is empty")
-            fields: dict[str, Any] = {"from_id": sender.id, "text": plain, "entities": found, "reply_to": reply_to,
-                                      "forward_origin": forward_origin}
+            origin = self._origin(forward_origin, sender) if forward_origin else None
+            if body.reply_markup is not None and body.via_bot is None and origin is None:
+                raise SandboxError("people's messages carry inline keyboards only when sent via a bot (via_bot) or "
+                                   "forwarded from one")
+            fields: dict[str, Any] = {"from_id": sender.id, "text": body.text, "entities": body.entities,
+                                      "reply_to": reply_to, "forward_origin": origin, "content": body.fields,
+                                      "caption": body.caption, "caption_entities": body.caption_entities,
+                                      "reply_markup": body.reply_markup}
             if target_chat.type == "channel":
                 fields["sender_chat_id"] = target_chat.id
                 message = self.add_message(target_chat, **fields)
                 self._deliver_channel_post(target_chat, message)
                 return message
-            if target_chat.is_group:
+            if body.sender_chat is not None:
+                channel = self._send_as(target_chat, sender, body.sender_chat)
+                automatic = bool((content or {}).get("is_automatic_forward"))
+                fields.update(from_id=TELEGRAM_ID if automatic else CHANNEL_BOT_ID, sender_chat_id=channel.id)
+                if automatic:
+                    fields["content"] = {**body.fields, "is_automatic_forward": True}
+                    fields["forward_origin"] = origin or {"type": "channel", "date": self.now(),
+                                                          "chat": channel.short_dict(self),
+                                                          "message_id": channel.next_message_id}
+            elif target_chat.is_group:
                 member = self.member(target_chat, sender.id)
                 is_anonymous = member.is_anonymous if anonymous is None else anonymous
                 if is_anonymous and member.is_admin:
                     fields.update(from_id=ANONYMOUS_ADMIN_ID, sender_chat_id=target_chat.id,
                                   author_signature=member.custom_title)
             message = self.add_message(target_chat, **fields)
+            message.author_id = sender.id
             self._deliver(target_chat, message)
             return message
+
+    def _send_as(self, group: Chat, sender: User, ref: Any) -> Chat:
+        """The channel ``sender`` posts as in ``group`` (they must be able to post in it)."""
+        channel = self.chat(ref)
+        if channel.type != "channel":
+            raise SandboxError("sender_chat must be a channel")
+        if group.type != "supergroup":
+            raise SandboxError("only supergroups let members post as a channel")
+        if not self.rights_of(channel, self.member(channel, sender.id)).get("can_post_messages"):
+            raise SandboxError(f"{sender.label} cannot post as {channel.title}")
+        if channel.id in group.banned_sender_chats:
+            raise SandboxError(f"CHAT_SEND_AS_FORBIDDEN: {channel.title} is banned in {group.title}", 403)
+        return channel
+
+    def _origin(self, spec: dict[str, Any], sender: User) -> dict[str, Any]:
+        """A MessageOrigin from a full one or a shorthand naming a user, a hidden name, a chat or a channel."""
+        kind = spec.get("type")
+        date = int(spec.get("date", self.now() - 60))
+        if kind == "user":
+            if "sender_user" in spec:
+                return dict(spec)
+            return {"type": "user", "date": date, "sender_user": self.user(spec.get("user", sender.id)).to_dict()}
+        if kind == "hidden_user":
+            return {"type": "hidden_user", "date": date,
+                    "sender_user_name": str(spec.get("sender_user_name", spec.get("name", "Hidden Person")))}
+        if kind in ("chat", "channel"):
+            key = "sender_chat" if kind == "chat" else "chat"
+            if isinstance(spec.get(key), dict):
+                return dict(spec)
+            source = self.chat(spec.get("chat", spec.get(key)))
+            origin = {"type": kind, "date": date, key: source.short_dict(self)}
+            if kind == "channel":
+                if source.type != "channel":
+                    raise SandboxError("a channel origin names a channel")
+                origin["message_id"] = int(spec.get("message_id", 1))
+            if spec.get("author_signature"):
+                origin["author_signature"] = spec["author_signature"]
+            return origin
+        raise SandboxError("forward_origin type must be user, hidden_user, chat or channel")
 
     def _deliver_channel_post(self, chat: Chat, message: Message) -> None:
         """channel_post to the channel's admin bots (bots see a channel only as its admins)."""
@@ -167,13 +244,36 @@ class Messaging:
             original = source_chat.messages.get(int(message_id))
             if original is None:
                 raise SandboxError(f"message {message_id} not found in {source_chat.title or 'that chat'}")
-            if original.is_service or original.text is None:
+            if not original.has_content:
                 raise SandboxError("service messages can't be forwarded")
             if source_chat.type == "channel" and not source_chat.username and not self.member(
                     source_chat, sender.id).present:
                 raise SandboxError(f"{sender.label} cannot see the private channel {source_chat.title}")
-            return self.send_message(chat, sender, original.text or "", entities=list(original.entities),
-                                     forward_origin=self.forward_origin_of(original))
+            return self.send_message(chat, sender, original.text, entities=list(original.entities),
+                                     forward_origin=self.forward_origin_of(original),
+                                     content=self.content_options(original))
+
+    @staticmethod
+    def content_options(message: Message) -> dict[str, Any]:
+        """A message's content as ``send_message`` options (the same files, caption and buttons)."""
+        options: dict[str, Any] = {}
+        kind = kind_of(message.content)
+        if kind in ("photo",):
+            options["photo"] = message.content["photo"][-1]["file_id"]
+        elif kind in MEDIA_KINDS:
+            options[kind] = message.content[kind]["file_id"]
+        elif kind is not None:
+            value = message.content[kind]
+            if kind == "poll":
+                value = {**value, "options": [o["text"] for o in value["options"]]}
+            if kind == "venue":
+                value = {**value, "location": dict(value["location"])}
+            options[kind] = value
+        if message.caption is not None:
+            options["caption"], options["caption_entities"] = message.caption, list(message.caption_entities)
+        if message.reply_markup:
+            options["reply_markup"] = message.reply_markup
+        return options
 
     def join_flood(self, chat: Any, count: int, seconds: float = 0.0, *, prefix: str = "joiner",
                    sleep: Any = time.sleep) -> list[dict[str, Any]]:
@@ -212,8 +312,10 @@ class Messaging:
     def send_anonymous(self, chat: Any, user: Any, text: str, **kwargs: Any) -> Message:
         return self.send_message(chat, user, text, anonymous=True, **kwargs)
 
-    def edit_message(self, chat: Any, message_id: int, text: str, *, user: Any = None) -> Message:
-        """Edit a user's message; bots that saw it receive ``edited_message``."""
+    def edit_message(self, chat: Any, message_id: int, text: str, *, user: Any = None,
+                     entities: list[dict[str, Any]] | None = None, parse_mode: str | None = None) -> Message:
+        """Edit a person's message (its text, or its caption for media); bots that saw it receive
+        ``edited_message``, the whole message with ``edit_date``."""
         with self.lock:
             target_chat = self._chat_any(chat, user)
             message = target_chat.messages.get(int(message_id))
@@ -221,12 +323,25 @@ class Messaging:
                 raise SandboxError(f"message {message_id} not found")
             if message.from_id in self.bots_by_id():
                 raise SandboxError("bot messages are edited through the Bot API")
+            if message.is_service:
+                raise SandboxError("service messages can't be edited")
+            if message.forward_origin and not message.content.get("is_automatic_forward"):
+                raise SandboxError("forwarded messages can't be edited")
             if user is not None:
                 editor = self.user(user)
-                if editor.id not in (message.from_id,) and message.from_id != ANONYMOUS_ADMIN_ID:
+                if editor.id not in (message.from_id, message.author_id) and message.from_id not in SERVICE_ACCOUNTS:
                     raise SandboxError("people can only edit their own messages")
-            plain, found = render_text(text, None, None)
-            message.text, message.entities, message.edit_date = plain, found, self.now()
+            plain, found = render_text(text, parse_mode, entities)
+            kind = kind_of(message.content)
+            if kind is None:
+                if not plain:
+                    raise SandboxError("message text is empty")
+                message.text, message.entities = plain, found
+            elif kind in CAPTIONED:
+                message.caption, message.caption_entities = (plain, found) if plain else (None, [])
+            else:
+                raise SandboxError(f"a {kind} message has no text to edit")
+            message.edit_date = self.now()
             self.notifier.notify()
             self._deliver(target_chat, message, kind="edited_message")
             return message

@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 # Telegram's service account that speaks for anonymous group admins.
 ANONYMOUS_ADMIN_ID = 1087968824
 ANONYMOUS_ADMIN = {"id": ANONYMOUS_ADMIN_ID, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+# The placeholder ``from`` of a message a member sends in a group as one of their channels (``sender_chat``).
+CHANNEL_BOT_ID = 136817688
+CHANNEL_BOT = {"id": CHANNEL_BOT_ID, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
+# Telegram's service account: ``from`` of a linked channel's post automatically forwarded to its discussion group.
+TELEGRAM_ID = 777000
+TELEGRAM = {"id": TELEGRAM_ID, "is_bot": False, "first_name": "Telegram"}
+SERVICE_ACCOUNTS = {ANONYMOUS_ADMIN_ID: ANONYMOUS_ADMIN, CHANNEL_BOT_ID: CHANNEL_BOT, TELEGRAM_ID: TELEGRAM}
 
 # Without allowed_updates Telegram sends every type except these.
 NOT_DEFAULT_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -123,6 +130,16 @@ class Message:
     author_signature: str | None = None
     service: dict[str, Any] = field(default_factory=dict)  # new_chat_members, left_chat_member, migrate_*, ...
     forward_origin: dict[str, Any] | None = None
+    # Content besides text, as the Bot API shows it: photo, animation + document, sticker, poll, via_bot, ...
+    content: dict[str, Any] = field(default_factory=dict)
+    caption: str | None = None
+    caption_entities: list[dict[str, Any]] = field(default_factory=list)
+    author_id: int | None = None  # the person behind it (an anonymous admin, a post as a channel); None: from_id
+
+    @property
+    def has_content(self) -> bool:
+        """Whether the message can be forwarded or copied: text or content, not a service message."""
+        return not self.service and (self.text is not None or bool(self.content))
 
     @property
     def is_service(self) -> bool:
@@ -143,6 +160,7 @@ class Chat:
     permissions: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_CHAT_PERMISSIONS))
     migrated_to: int | None = None
     migrated_from: int | None = None
+    banned_sender_chats: set[int] = field(default_factory=set)  # banChatSenderChat
     # private chats only
     bot_id: int | None = None
     user_id: int | None = None

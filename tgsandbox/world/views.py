@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import ANONYMOUS_ADMIN, ANONYMOUS_ADMIN_ID, PERMISSION_FIELDS, Bot, Chat, Member, Message
+from .model import PERMISSION_FIELDS, SERVICE_ACCOUNTS, Bot, Chat, Member, Message
 
 
 class Serialization:
     """Mixin of :class:`~tgsandbox.world.World`: its state as JSON-ready Bot API objects."""
 
     def user_dict(self, user_id: int) -> dict[str, Any]:
-        if user_id == ANONYMOUS_ADMIN_ID:
-            return dict(ANONYMOUS_ADMIN)
+        if user_id in SERVICE_ACCOUNTS:
+            return dict(SERVICE_ACCOUNTS[user_id])
         return self.users[user_id].to_dict()
 
     def member_dict(self, chat: Chat, member: Member, viewer: Bot | None = None) -> dict[str, Any]:
@@ -60,6 +60,11 @@ class Serialization:
             data["text"] = message.text
             if message.entities:
                 data["entities"] = message.entities
+        data.update(message.content)
+        if message.caption is not None:
+            data["caption"] = message.caption
+            if message.caption_entities:
+                data["caption_entities"] = message.caption_entities
         for key, value in message.service.items():
             if key in ("new_chat_members",):
                 users = [self.user_dict(uid) for uid in value]
