@@ -56,6 +56,11 @@ class ProtectedTarget(StopCommand):
     """The target is the bot itself or the group's owner: nobody acts on them."""
 
 
+class Denial(StopCommand):
+    """Core refused the asker a permission: answered in private instead of the group when the group's
+    denials_private is on (command_frame.run_command)."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who issued a command: a Telegram user, or the group's anonymous admins (sent "as the group")."""
@@ -211,9 +216,9 @@ def denied(context: BotContext, chat: Chat | None, actor: Actor, refusal: StopCo
         return StopCommand(None, refusal.code)
     if throttle.quiet(key):
         minutes = max(1, round(throttle.quiet_seconds / 60))
-        return StopCommand(f"{refusal.reply}\n(Too many refused commands: I'll ignore yours here for "
-                           f"{minutes} minute{'s' if minutes != 1 else ''}.)", refusal.code)
-    return refusal
+        return Denial(f"{refusal.reply}\n(Too many refused commands: I'll ignore yours here for "
+                      f"{minutes} minute{'s' if minutes != 1 else ''}.)", refusal.code)
+    return Denial(refusal.reply, refusal.code)
 
 
 async def require_permission(context: BotContext, chat: Chat | None, actor: Actor, permission: str) -> None:

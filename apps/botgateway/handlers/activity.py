@@ -10,6 +10,7 @@ from ..context import BotContext
 from ..flows import StopCommand, ensure_group, is_group
 from ..metrics import BOT_UPDATES
 from ..protection.antiflood import observe_message
+from ..protection.content import observe_message_object
 
 
 def event_for(update: Update) -> dict | None:
@@ -96,12 +97,15 @@ async def count(update: Update, context: BotContext) -> None:
         with contextlib.suppress(StopCommand):  # core down: counted anyway, the outbox keeps it
             await ensure_group(context, update.effective_chat)
     context.shipper.record(event)
+    message = update.message
     if event["type"] in ("message", "command"):  # written by someone (service messages are not)
-        message = update.message
         observe_message(context.bot_data, message.chat.id, event["telegram_user_id"], message.message_id,
                         message.date.timestamp(), event.get("display_name", ""))
+    if event["type"] != "leave":  # locks and the blocklist: messages, and members joining (bots added, names)
+        observe_message_object(context.bot_data, message)
 
 
 def handlers():
-    # Group -1 runs before the command handlers, for every message, without stopping them.
+    # Group -1 runs before the command handlers, for every message, without stopping them (content.handlers() shares
+    # the group with a handler of edits only: one handler per group runs).
     return [MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.GROUPS, count)]

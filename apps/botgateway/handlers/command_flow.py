@@ -3,6 +3,7 @@ record of the request, the bot's own refusals, acting on Telegram and completing
 
 import asyncio
 import html
+import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 
@@ -12,6 +13,7 @@ from telegram.error import TelegramError
 from apps.common.error_codes import ErrorCode
 from apps.coreclient import CoreError, RecordedAction
 
+from ..command_frame import delete_command_after
 from ..context import BotContext
 from ..durations import restriction_end
 from ..flows import (
@@ -25,13 +27,16 @@ from ..flows import (
     refuse_protected_target,
     refuse_self,
     reply,
+    require_bot_right,
     require_permission,
     resolve_actor,
     resolve_target,
     unknown_target,
 )
-from ..parsing import Duration, ParsedCommand, TargetRef, parse_target_args
-from .member_actions import Act
+from ..parsing import Duration, ParsedCommand, TargetRef, UsageError, parse_target_args
+from .member_actions import DELETE, SILENT, Act
+
+logger = logging.getLogger(__name__)
 
 
 def reply_target(update: Update) -> TargetRef | None:
@@ -155,4 +160,35 @@ async def authorize_on_member(update: Update, context: BotContext, permission: s
         if isinstance(outcome, BaseException):
             raise outcome
     return Targeted(targeted.actor, targeted.parsed, target)
+
+
+def quiet_start(update: Update, name: str, quiet: str):
+    """A quiet variant's opening: a silent one's command message goes once handled; a delete one needs a reply.
+    Returns the replied-to message of a delete variant."""
+    if quiet == SILENT:
+        delete_command_after()
+    if quiet != DELETE:
+        return None
+    replied = update.effective_message.reply_to_message
+    if replied is None:
+        raise UsageError(f"Reply to the message with /{name}: I act on its sender and delete it.")
+    return replied
+
+
+def quiet_refusals(context: BotContext, chat, targeted, quiet: str) -> list:
+    """A delete variant also deletes a message: the asker needs DELETE_MESSAGES, the bot the right to delete."""
+    if quiet != DELETE:
+        return []
+    return [require_permission(context, chat, targeted.actor, "DELETE_MESSAGES"),
+            require_bot_right(context, chat, "can_delete_messages")]
+
+
+async def quiet_finish(context: BotContext, chat, replied, quiet: str) -> None:
+    """A delete variant's last step: the replied-to message goes (best effort: the action itself is done)."""
+    if quiet != DELETE or replied is None:
+        return
+    try:
+        await context.bot.delete_message(chat.id, replied.message_id)
+    except TelegramError as exc:
+        logger.info("the replied-to message was not deleted", extra={"chat_id": chat.id, "error": str(exc)})
 

@@ -9,15 +9,18 @@ from telegram.ext import CommandHandler, filters
 
 from apps.coreclient import CoreError
 
-from ..command_frame import run_command
+from ..command_frame import run_command, setting
 from ..context import BotContext
 from ..flows import (
+    ANONYMOUS_ADMIN_BOT_ID,
     Actor,
     StopCommand,
+    complete_action,
     core_call,
     core_user,
     ensure_group,
     is_group,
+    record_action,
     reply,
     require_permission,
     resolve_actor,
@@ -28,8 +31,9 @@ from ..helplines import HelpLine
 from ..parsing import UsageError, parse_target_args
 from ..protection import content_commands, notes
 from ..protection import filters as content_filters
+from . import command_settings
 from .command_flow import reply_target
-from .member_actions import TARGET_COMMANDS
+from .member_actions import QUIET_COMMANDS, TARGET_COMMANDS
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +49,16 @@ HELP = [
     HelpLine("/report [reason]", "tell the moderators (reply to the message)"),
     HelpLine("/rules", "the group's rules"),
     *(HelpLine(command.usage, f"{command.action} a member", command.permission) for command in TARGET_COMMANDS),
+    *(HelpLine(f"/{silent.name} (user), /{deleting.name} (reply) [reason]",
+               f"{silent.action} silently (your command deleted), or deleting their message",
+               silent.permission) for silent, deleting in zip(QUIET_COMMANDS[::2], QUIET_COMMANDS[1::2], strict=True)),
     HelpLine("/warn, /unwarn, /resetwarns (user) [reason]", "warnings; at the limit the group's warn action",
              "WARN_USERS"),
-    HelpLine("/pin, /unpin (reply)", "pin messages", "PIN_MESSAGES"),
-    HelpLine("/del (reply), /purge (reply)", "delete messages (last 48 hours)", "DELETE_MESSAGES"),
+    HelpLine("/swarn, /dwarn (user) [reason]", "warn silently, or by reply deleting their message", "WARN_USERS"),
+    HelpLine("/pin [loud|notify], /unpin (reply)", "pin messages (silently unless loud)", "PIN_MESSAGES"),
+    HelpLine("/del (reply), /purge [n], /spurge [n], /purgefrom + /purgeto (reply)",
+             "delete messages (last 48 hours); spurge says nothing", "DELETE_MESSAGES"),
+    *command_settings.HELP,
     HelpLine("/grant <role> <user>, /revoke <role> <user>", "roles ranked below yours", "MANAGE_ROLES"),
     HelpLine("/sync", "reload the admin list from Telegram", "MANAGE_ROLES"),
     HelpLine("/stats", "this group's activity", "VIEW_STATS"),
@@ -312,18 +322,46 @@ async def stats(update: Update, context: BotContext) -> None:
 
 
 async def report(update: Update, context: BotContext) -> None:
+    """/report [reason] (reply): the admins are mentioned under the reported message, and the report is recorded in
+    core (type report, executed), which posts it to the group's log channel like any action. Nothing when the
+    group turned reports off (/reports off), as Rose; an admin's message is not reported."""
     async def body():
         message, chat = update.effective_message, update.effective_chat
-        if message.reply_to_message is None:
+        if not setting(await _cached_settings(context, chat.id), "reports_enabled", True):
+            return
+        replied = message.reply_to_message
+        if replied is None:
             raise UsageError("Reply to the message you want to report.")
         admins = await context.bot.get_chat_administrators(chat.id)
+        reported = replied.from_user
+        if reported is not None and any(admin.user.id == reported.id for admin in admins):
+            raise StopCommand("That's an admin's message: reports are for members' messages.")
+        if replied.sender_chat is not None and replied.sender_chat.id == chat.id:
+            raise StopCommand("That was sent by the group's anonymous admins: reports are for members' messages.")
+        actor = await resolve_actor(context, message)
+        await ensure_group(context, chat)
+        reason = " ".join(context.args or [])
+        target = ({"target_telegram_user_id": reported.id}
+                  if reported is not None and not reported.is_bot and reported.id != ANONYMOUS_ADMIN_BOT_ID else {})
+        record = await record_action(context, chat, actor, "report", telegram_message_id=replied.message_id,
+                                     reason=reason or "no reason given", **target)
         mentions = [f'<a href="tg://user?id={a.user.id}">\u2063</a>' for a in admins
                     if not a.user.is_bot and not getattr(a, "is_anonymous", False)
                     and isinstance(a, ChatMemberAdministrator | ChatMemberOwner)]
-        reason = html.escape(" ".join(context.args or [])) or "no reason given"
-        await message.reply_to_message.reply_html(f"Reported to the admins: {reason}{''.join(mentions)}")
+        try:
+            await replied.reply_html(f"Reported to the admins: {html.escape(reason) or 'no reason given'}"
+                                     f"{''.join(mentions)}")
+        except TelegramError as exc:
+            await complete_action(context, record.action.id, exc)
+            raise StopCommand(f"Telegram refused: {html.escape(exc.message)}") from exc
+        await complete_action(context, record.action.id, None)
 
     await run_command(update, context, "report", body)
+
+
+async def _cached_settings(context: BotContext, chat_id: int):
+    """The group's protection settings (cached; run_command loaded them when it could)."""
+    return context.bot_data.protection.get(chat_id)
 
 
 def handlers() -> list[CommandHandler]:

@@ -1,8 +1,10 @@
 """What the member-targeted moderation commands do on Telegram, and their table: /ban, /tban, /unban, /kick,
-/mute, /tmute, /unmute, /promote, /demote."""
+/mute, /tmute, /unmute, /promote, /demote, and Rose's quiet variants of ban, mute and kick: /sban, /smute, /skick
+(silent: the command is deleted and the bot says nothing when it worked) and /dban, /dmute, /dkick (by reply: the
+replied-to message is deleted too)."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import ChatPermissions
 
@@ -48,6 +50,7 @@ async def _demote(context, chat_id, user_id, seconds):
     await context.bot.promote_chat_member(chat_id, user_id, **dict.fromkeys(_MODERATOR_RIGHTS, False))
 
 
+SILENT, DELETE = "silent", "delete"
 NO_DURATION = "/{name} takes no duration ({{token}} reads as one): {why}"
 STAY_OUT = "to keep someone out for a while, /tban (user) 10m [reason]."
 SPEAK_LATER = "to silence someone for a while, /tmute (user) 10m [reason]."
@@ -68,11 +71,13 @@ class TargetCommand:
     duration: str = Duration.REFUSED
     done_for: str = ""
     no_duration: str = ""
+    quiet: str = ""  # "" | SILENT | DELETE (see quiet_variants)
 
     @property
     def usage(self) -> str:
         duration = {Duration.REQUIRED: " <duration>", Duration.OPTIONAL: " [duration]"}.get(self.duration, "")
-        return f"/{self.name} (reply, @username or id){duration} [reason]"
+        target = "(reply)" if self.quiet == DELETE else "(reply, @username or id)"
+        return f"/{self.name} {target}{duration} [reason]"
 
     @property
     def refused_duration(self) -> str:
@@ -98,6 +103,17 @@ TARGET_COMMANDS = [
     TargetCommand("demote", "demote", "MANAGE_ADMINS", "can_promote_members", _demote,
                   "{target} is no longer an admin."),
 ]
+
+
+def quiet_variants(command: TargetCommand) -> list[TargetCommand]:
+    """Rose's /s<name> (silent: the command message is deleted, nothing said when it worked) and /d<name> (by
+    reply: the replied-to message is deleted as well)."""
+    return [replace(command, name=f"s{command.name}", quiet=SILENT),
+            replace(command, name=f"d{command.name}", quiet=DELETE)]
+
+
+QUIET_COMMANDS = [variant for command in TARGET_COMMANDS if command.name in ("ban", "mute", "kick")
+                  for variant in quiet_variants(command)]
 WARN_NO_DURATION = NO_DURATION.format(name="warn", why=f"warnings stay until removed; {SPEAK_LATER}")
 
 

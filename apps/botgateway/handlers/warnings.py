@@ -21,35 +21,64 @@ from ..flows import (
     resolve_target,
 )
 from ..parsing import TargetRef, parse_target_args
-from .command_flow import authorize_on_member, perform, reply_target, request_action, targeted_member
-from .member_actions import LIMIT_ACTS, WARN_NO_DURATION
+from .command_flow import (
+    authorize_on_member,
+    perform,
+    quiet_finish,
+    quiet_refusals,
+    quiet_start,
+    reply_target,
+    request_action,
+    targeted_member,
+)
+from .member_actions import DELETE, LIMIT_ACTS, SILENT, WARN_NO_DURATION
 
 
-async def warn(update: Update, context: BotContext) -> None:
-    async def body():
-        chat = update.effective_chat
-        targeted = await targeted_member(update, context, refused_duration=WARN_NO_DURATION)
-        actor, parsed = targeted.actor, targeted.parsed
-        record, target_id = await request_action(context, update, targeted, "WARN_USERS", "warn", refusals=[])
-        await complete_action(context, record.action.id, None)
-        state = record.warnings
-        who = parsed.target.display or target_id
-        if not state.limit_reached:
-            await reply(update, f"{who} has been warned ({state.active_warnings}/{state.warn_limit}).")
-            return
-        required = state.required_action
-        await require_bot_right(context, chat, "can_restrict_members")
-        act = LIMIT_ACTS[required.type]
-        seconds = required.duration_seconds
-        await perform(context, update, actor, required.type, act, target_id, seconds,
-                      f"warn limit reached ({state.warn_limit})", "")
-        await core_call(context.core.warnings_reset(record.action.group_id, record.action.target_user_id,
-                                                    reason="warn limit reached"))
-        outcome = {"ban": "banned", "kick": "kicked", "mute": "muted"}[required.type]
-        span = f" for {describe_duration(seconds)}" if seconds else ""
-        await reply(update, f"{who} reached {state.warn_limit} warnings and is {outcome}{span}.")
+def warn_command(name: str, quiet: str = ""):
+    """/warn; /swarn (silent: the command deleted, nothing said) and /dwarn (by reply: the replied-to message
+    deleted too), as Rose."""
 
-    await run_command(update, context, "warn", body)
+    async def handle(update: Update, context: BotContext) -> None:
+        async def body():
+            chat = update.effective_chat
+            replied = quiet_start(update, name, quiet)
+            targeted = await targeted_member(update, context, refused_duration=WARN_NO_DURATION)
+            actor, parsed = targeted.actor, targeted.parsed
+            record, target_id = await request_action(context, update, targeted, "WARN_USERS", "warn",
+                                                     refusals=quiet_refusals(context, chat, targeted, quiet))
+            await complete_action(context, record.action.id, None)
+            await quiet_finish(context, chat, replied, quiet)
+            state = record.warnings
+            who = parsed.target.display or target_id
+            if not state.limit_reached:
+                await say(update, quiet, f"{who} has been warned ({state.active_warnings}/{state.warn_limit}).")
+                return
+            required = state.required_action
+            await require_bot_right(context, chat, "can_restrict_members")
+            act = LIMIT_ACTS[required.type]
+            seconds = required.duration_seconds
+            await perform(context, update, actor, required.type, act, target_id, seconds,
+                          f"warn limit reached ({state.warn_limit})", "")
+            await core_call(context.core.warnings_reset(record.action.group_id, record.action.target_user_id,
+                                                        reason="warn limit reached"))
+            outcome = {"ban": "banned", "kick": "kicked", "mute": "muted"}[required.type]
+            span = f" for {describe_duration(seconds)}" if seconds else ""
+            await say(update, quiet, f"{who} reached {state.warn_limit} warnings and is {outcome}{span}.")
+
+        await run_command(update, context, name, body)
+
+    return handle
+
+
+async def say(update: Update, quiet: str, text: str) -> None:
+    """The reply, unless the command is a silent variant."""
+    if quiet != SILENT:
+        await reply(update, text)
+
+
+warn = warn_command("warn")
+swarn = warn_command("swarn", SILENT)
+dwarn = warn_command("dwarn", DELETE)
 
 
 async def _target_in_core(context: BotContext, chat, target_id: int) -> tuple[str, str]:
