@@ -169,17 +169,35 @@ class UserDetailApi(APIView):
 
 # What a PATCH may not change: who the settings belong to, their version (core's), and raid mode (switched on its
 # own: POST .../protection/raid in core).
-PROTECTION_READ_ONLY = frozenset({"group_id", "telegram_chat_id", "title", "version", "raid_until"})
+# The content rules the settings view shows (locks, blocklist, filters, note names) have endpoints of their own.
+PROTECTION_READ_ONLY = frozenset({"group_id", "telegram_chat_id", "title", "version", "raid_until", "locks",
+                                  "blocklist", "filters", "notes"})
 # The bounds core's PATCH declares (apps/protection/apis.py; tests/dashboard/test_protection_schema.py holds web's
 # declaration to core's), so that web's schema says what core enforces.
 PROTECTION_RANGES = {
     "captcha_timeout_seconds": (30, 86400), "captcha_max_attempts": (1, 10), "flood_limit": (0, 100),
     "flood_window_seconds": (1, 3600), "flood_action_duration_seconds": (30, 366 * 86400),
     "raid_join_limit": (2, 1000), "raid_window_seconds": (1, 3600), "raid_duration_minutes": (1, 10080),
-    "log_chat_id": (INT64_MIN, INT64_MAX),
+    "log_chat_id": (INT64_MIN, INT64_MAX), "blocklist_action_duration_seconds": (30, 366 * 86400),
 }
 PROTECTION_CHOICES = {"captcha_mode": CAPTCHA_MODES, "captcha_failure_action": CAPTCHA_FAILURE_ACTIONS,
-                      "flood_action": FLOOD_ACTIONS, "raid_action": RAID_ACTIONS}
+                      "flood_action": FLOOD_ACTIONS, "raid_action": RAID_ACTIONS, "blocklist_action": FLOOD_ACTIONS}
+MAX_DISABLED_COMMANDS = 200  # core's (apps/protection/services.py)
+
+
+class CommandNameField(serializers.RegexField):
+    """A bot command's name (1 to 32 of a-z, 0-9 and _), "/" optional, any case: sent lowercase without the "/"
+    (core keeps it so)."""
+
+    default_error_messages = {"invalid": "A command name: 1 to 32 of a-z, 0-9 and _ (a / before it is optional)."}
+
+    def __init__(self, **kwargs):
+        super().__init__(regex=r"^/?[A-Za-z0-9_]{1,32}$", trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data).lstrip("/").lower()
 
 
 def _protection_patch_serializer() -> type[serializers.Serializer]:
@@ -195,6 +213,9 @@ def _protection_patch_serializer() -> type[serializers.Serializer]:
             options["allow_null"] = True
         if isinstance(field, serializers.BooleanField):
             fields[name] = StrictBooleanField(**options)
+        elif isinstance(field, serializers.ListField):  # disabled_commands
+            fields[name] = serializers.ListField(child=CommandNameField(), max_length=MAX_DISABLED_COMMANDS,
+                                                 **options)
         elif name in PROTECTION_CHOICES:
             fields[name] = serializers.ChoiceField(choices=PROTECTION_CHOICES[name], **options)
         elif isinstance(field, serializers.IntegerField):

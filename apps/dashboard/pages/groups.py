@@ -9,7 +9,7 @@ from apps.coreclient import CoreError, CoreUnavailable
 from apps.dashboard import apis, services
 from apps.dashboard.choices import MEMBER_STATUSES
 
-from . import forms, greeting
+from . import content, forms, greeting
 from .auth import dashboard_page
 from .common import (
     chart,
@@ -23,6 +23,7 @@ from .common import (
     sort_columns,
     url_with,
 )
+from .content_forms import TestMessageForm
 
 GROUP_COLUMNS = [("Title", "title"), ("Type", None), ("Active", None), ("Members", "members"),
                  ("Messages", "messages"), ("Created", "created")]
@@ -105,6 +106,8 @@ def _group_page(request, group: dict, *, form=None, protection_form=None, protec
         "protection": protection, "protection_denied": protection_denied, "protection_form": protection_form,
         "protection_error": protection_error, "previews": previews,
         "approvals": approvals, "approvals_denied": approvals_denied,
+        "content_rules": content.rules_summary(protection),
+        "test_form": TestMessageForm() if protection is not None else None,
     }, status=status, nav="groups")
 
 

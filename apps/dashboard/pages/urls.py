@@ -2,7 +2,9 @@ from django.urls import path
 
 from apps.dashboard import converters  # noqa: F401 (registers <anyid:...>)
 
-from . import audit, groups, roles, users, views
+from . import audit, content, groups, roles, users, views
+
+GROUP = "groups/<anyid:group_id>"
 
 urlpatterns = [
     path("login", views.login, name="dashboard-login"),
@@ -13,6 +15,14 @@ urlpatterns = [
     path("groups/<anyid:group_id>/protection/preview", groups.greeting_preview, name="dashboard-greeting-preview"),
     path("groups/<anyid:group_id>/protection/raid", groups.group_raid, name="dashboard-group-raid"),
     path("groups/<anyid:group_id>/protection", groups.group_protection, name="dashboard-group-protection"),
+    path(f"{GROUP}/locks", content.locks, name="dashboard-group-locks"),
+    path(f"{GROUP}/blocklist", content.blocklist, name="dashboard-group-blocklist"),
+    path(f"{GROUP}/blocklist/import", content.blocklist_import, name="dashboard-group-blocklist-import"),
+    path(f"{GROUP}/blocklist.txt", content.blocklist_export, name="dashboard-group-blocklist-export"),
+    path(f"{GROUP}/filters", content.filters, name="dashboard-group-filters"),
+    path(f"{GROUP}/notes", content.notes, name="dashboard-group-notes"),
+    path(f"{GROUP}/replies/preview", content.reply_preview, name="dashboard-reply-preview"),
+    path(f"{GROUP}/test", content.test_message, name="dashboard-group-test"),
     path("groups/<anyid:group_id>/approvals/revoke", groups.approval_revoke, name="dashboard-approval-revoke"),
     path("groups/<anyid:group_id>", groups.group_detail, name="dashboard-group"),
     path("users", users.user_list, name="dashboard-users"),

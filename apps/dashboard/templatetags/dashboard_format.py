@@ -39,3 +39,11 @@ def when(value, empty=""):
 def name_or(name, fallback):
     """A person's or group's name, or the id it stands for when core had none."""
     return name or fallback
+
+
+@register.filter
+def length_text(seconds):
+    """A restriction's length as typed in the dashboard and the blocklist file: 30m, 2h, 1d, 1w."""
+    from apps.dashboard.blocklist_file import format_length
+
+    return format_length(seconds) if isinstance(seconds, int) else ""

@@ -1,0 +1,438 @@
+"""Web's REST API for a group's content rules (locks, blocklist, filters, notes) and the "test a message" box: thin
+views over apps.dashboard.content, which relays core as the token user (MANAGE_SETTINGS checked by core)."""
+
+import re
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common import shapes
+from apps.common.contentrules import LOCK_TYPES, MODES
+from apps.common.fields import StrictCharField, StrictIntegerField
+from apps.common.parsing import parse_body, parse_query
+from apps.common.schema import envelope
+
+from . import blocklist_file, content, schema
+
+MIN_SECONDS, MAX_SECONDS = blocklist_file.MIN_SECONDS, blocklist_file.MAX_SECONDS
+MATCHES = ["word", "prefix", "exact"]
+MEDIA_TYPES = ["photo", "sticker", "document", "animation", "video", "audio", "voice"]
+NOTE_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+MAX_TEXT = 4096  # Telegram's longest message
+MAX_PATTERN = 100
+MAX_REASON = blocklist_file.MAX_REASON
+MAX_FILE_ID = 256
+
+
+def _version(**options) -> StrictIntegerField:
+    return StrictIntegerField(required=False, min_value=1, help_text="The version the edit is based on (the "
+                              "group's settings version): when someone saved since, nothing is written and the "
+                              "answer is 409 conflict", **options)
+
+
+def _duration() -> StrictIntegerField:
+    return StrictIntegerField(required=False, allow_null=True, min_value=MIN_SECONDS, max_value=MAX_SECONDS,
+                              help_text="Seconds, for tmute and tban (required for them)")
+
+
+def _reason() -> StrictCharField:
+    return StrictCharField(required=False, allow_blank=True, max_length=MAX_REASON, help_text="Told to the member")
+
+
+WRITE_RULES = ("As the token user: core checks MANAGE_SETTINGS in the group (403 permission_denied naming it), "
+               "validates the values (400 validation_error) and refuses a stale expected_version (409 conflict); "
+               "nothing is written on any refusal, and the change bumps the group's settings version and is "
+               "audited ({audit}).")
+READ_RULES = "Needs VIEW_GROUPS in the group (or globally)."
+
+
+# -- locks
+
+
+class LockInputSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=MODES, help_text="Every mode also deletes the message")
+    duration_seconds = _duration()
+    reason = _reason()
+
+
+class LocksSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    locks = serializers.DictField(child=shapes.LockSerializer(), help_text="Locked types only: type -> its lock")
+
+
+class LocksPatchSerializer(serializers.Serializer):
+    locks = serializers.DictField(child=LockInputSerializer(allow_null=True), allow_empty=False,
+                                  help_text=f"type -> its lock, or null to unlock it. Types: {', '.join(LOCK_TYPES)}")
+    expected_version = _version()
+
+    def validate_locks(self, value):
+        unknown = sorted(set(value) - set(LOCK_TYPES))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown lock type(s): {', '.join(unknown)}. Lock types: "
+                                              f"{', '.join(LOCK_TYPES)}.")
+        return value
+
+
+class GroupLocksApi(APIView):
+    @extend_schema(operation_id="groups_locks_retrieve", description=READ_RULES,
+                   responses={200: envelope(LocksSerializer), **schema.web_errors(404)})
+    def get(self, request, group_id):
+        return Response(content.locks_get(request.user, group_id))
+
+    @extend_schema(operation_id="groups_locks_update", request=LocksPatchSerializer,
+                   description="Locks and unlocks the types given; the others stay. "
+                               + WRITE_RULES.format(audit="protection.lock"),
+                   responses={200: envelope(LocksSerializer), **schema.web_errors(404, 409)})
+    def patch(self, request, group_id):
+        data = parse_body(LocksPatchSerializer, request)
+        locks = {kind: dict(spec) if spec is not None else None for kind, spec in data["locks"].items()}
+        return Response(content.locks_update(request.user, group_id, locks=locks,
+                                             expected_version=data.get("expected_version")))
+
+
+# -- blocklist
+
+
+class BlocklistSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    items = shapes.BlocklistEntrySerializer(many=True, help_text="Oldest first")
+
+
+class BlocklistNewEntrySerializer(serializers.Serializer):
+    pattern = StrictCharField(max_length=MAX_PATTERN, help_text="At most 4 * and 100 characters; whole-word unless "
+                                                                "it starts or ends with *")
+    mode = serializers.ChoiceField(choices=MODES, required=False, allow_null=True,
+                                   help_text="Omitted or null: the group's blocklist_action")
+    duration_seconds = _duration()
+    reason = _reason()
+
+
+class BlocklistAddSerializer(serializers.Serializer):
+    entries = BlocklistNewEntrySerializer(many=True, min_length=1, max_length=blocklist_file.MAX_LINES)
+    expected_version = _version()
+
+
+class BlocklistChangedSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    added = serializers.IntegerField()
+    updated = serializers.IntegerField()
+
+
+class BlocklistImportSerializer(serializers.Serializer):
+    text = StrictCharField(max_length=600_000, allow_blank=False, trim_whitespace=False,
+                           help_text="The file's text: one entry a line, `pattern`, `pattern | mode` or `pattern | "
+                                     "mode | reason` (tmute and tban take a length: `tban 2d`; an empty mode is "
+                                     "the group's; # starts a comment; \\| and \\\\ in a pattern stand for | and "
+                                     "\\). What GET .../blocklist.txt exports.")
+    mode = serializers.ChoiceField(choices=MODES, required=False, allow_null=True,
+                                   help_text="For the lines without a mode (omitted: the group's)")
+    duration_seconds = _duration()
+    expected_version = _version()
+
+
+class BlocklistImportedSerializer(BlocklistChangedSerializer):
+    lines = serializers.IntegerField(help_text="Entries read from the text")
+
+
+class BlocklistRemoveSerializer(serializers.Serializer):
+    patterns = serializers.ListField(child=StrictCharField(max_length=MAX_PATTERN), min_length=1,
+                                     max_length=blocklist_file.MAX_LINES,
+                                     help_text="As listed (matched by their normalized form)")
+    expected_version = _version()
+
+
+class RemovedSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    removed = serializers.IntegerField()
+
+
+class ClearSerializer(serializers.Serializer):
+    expected_version = _version()
+
+
+class GroupBlocklistApi(APIView):
+    @extend_schema(operation_id="groups_blocklist_retrieve", description=READ_RULES,
+                   responses={200: envelope(BlocklistSerializer), **schema.web_errors(404)})
+    def get(self, request, group_id):
+        return Response(content.blocklist_get(request.user, group_id))
+
+    @extend_schema(operation_id="groups_blocklist_add", request=BlocklistAddSerializer,
+                   description="Adds the entries, or updates those whose pattern is there already (compared "
+                               "normalized: case, accents and look-alike letters folded). At most 5,000 entries a "
+                               "group. " + WRITE_RULES.format(audit="protection.blocklist"),
+                   responses={200: envelope(BlocklistChangedSerializer), **schema.web_errors(404, 409)})
+    def post(self, request, group_id):
+        data = parse_body(BlocklistAddSerializer, request)
+        entries = [{key: value for key, value in entry.items() if value is not None} for entry in data["entries"]]
+        return Response(content.blocklist_add(request.user, group_id, entries=entries,
+                                              expected_version=data.get("expected_version")))
+
+
+def _problems_error(problems: list) -> serializers.ValidationError:
+    return serializers.ValidationError({"text": [str(problem) for problem in problems[:50]]})
+
+
+class GroupBlocklistImportApi(APIView):
+    @extend_schema(operation_id="groups_blocklist_import", request=BlocklistImportSerializer,
+                   description="Adds (or updates) the entries of a blocklist file's text: all of them, or none when a "
+                               "line cannot be read (400 validation_error listing the lines). "
+                               + WRITE_RULES.format(audit="protection.blocklist"),
+                   responses={200: envelope(BlocklistImportedSerializer), **schema.web_errors(404, 409)})
+    def post(self, request, group_id):
+        data = parse_body(BlocklistImportSerializer, request)
+        entries, problems = blocklist_file.parse(data["text"], default_mode=data.get("mode"),
+                                                 default_duration=data.get("duration_seconds"))
+        if problems:
+            raise _problems_error(problems)
+        if not entries:
+            raise serializers.ValidationError({"text": ["No entry in the text (only blank lines and comments)."]})
+        result = content.blocklist_add(request.user, group_id, entries=entries,
+                                       expected_version=data.get("expected_version"))
+        return Response({**result, "lines": len(entries)})
+
+
+class GroupBlocklistExportApi(APIView):
+    @extend_schema(operation_id="groups_blocklist_export", description=READ_RULES + " The blocklist as a text file "
+                   "(the format POST .../blocklist/import reads), as an attachment.",
+                   responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="The file"),
+                              **schema.web_errors(404)})
+    def get(self, request, group_id):
+        parse_query(NoQuerySerializer, request)
+        return text_download(*content.blocklist_export(request.user, group_id))
+
+
+class NoQuerySerializer(serializers.Serializer):
+    pass
+
+
+def text_download(filename: str, text: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class GroupBlocklistRemoveApi(APIView):
+    @extend_schema(operation_id="groups_blocklist_remove", request=BlocklistRemoveSerializer,
+                   description="Removes the entries with these patterns (those not there are skipped). "
+                               + WRITE_RULES.format(audit="protection.blocklist"),
+                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
+    def post(self, request, group_id):
+        data = parse_body(BlocklistRemoveSerializer, request)
+        return Response(content.blocklist_remove(request.user, group_id, patterns=data["patterns"],
+                                                 expected_version=data.get("expected_version")))
+
+
+class GroupBlocklistClearApi(APIView):
+    @extend_schema(operation_id="groups_blocklist_clear", request=ClearSerializer,
+                   description="Removes every entry. " + WRITE_RULES.format(audit="protection.blocklist"),
+                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
+    def post(self, request, group_id):
+        data = parse_body(ClearSerializer, request)
+        return Response(content.blocklist_clear(request.user, group_id,
+                                                expected_version=data.get("expected_version")))
+
+
+# -- filters and notes
+
+
+class ButtonInputSerializer(serializers.Serializer):
+    text = StrictCharField(max_length=128)
+    url = StrictCharField(max_length=2048, help_text="http(s):// or tg://")
+
+
+def _buttons():
+    return serializers.ListField(child=serializers.ListField(child=ButtonInputSerializer(), min_length=1,
+                                                             max_length=8),
+                                 required=False, allow_null=True, max_length=12,
+                                 help_text="Rows of URL buttons. Omitted or null: taken out of the text, where they "
+                                           "are typed as Rose's [label](buttonurl://https://...) (:same for the "
+                                           "same row)")
+
+
+def _media_fields() -> dict:
+    return {
+        "media_type": serializers.ChoiceField(choices=MEDIA_TYPES, required=False, allow_null=True,
+                                              help_text="Sent by file id, with the text as its caption"),
+        "media_file_id": StrictCharField(required=False, allow_blank=True, max_length=MAX_FILE_ID,
+                                         help_text="A Telegram file id (the bot's), with media_type"),
+    }
+
+
+class FiltersSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    items = shapes.ChatFilterSerializer(many=True)
+
+
+class SavedFilterSerializer(shapes.ChatFilterSerializer):
+    version = serializers.IntegerField()
+
+
+FilterSaveSerializer = type("FilterSaveSerializer", (serializers.Serializer,), {
+    "trigger": StrictCharField(max_length=MAX_PATTERN, help_text="A word or phrase, without prefix: or exact:"),
+    "match": serializers.ChoiceField(choices=MATCHES, required=False, default="word",
+                                     help_text="word: the trigger as a word or phrase in the message; prefix: the "
+                                               "message starts with it; exact: the message is it"),
+    "text": StrictCharField(required=False, allow_blank=True, default="", max_length=MAX_TEXT, trim_whitespace=False,
+                            help_text="The reply: Telegram HTML and {placeholders} as in the welcome"),
+    **_media_fields(),
+    "buttons": _buttons(),
+    "expected_version": _version(),
+})
+
+
+class FiltersRemoveSerializer(serializers.Serializer):
+    triggers = serializers.ListField(child=StrictCharField(max_length=MAX_PATTERN), min_length=1, max_length=300)
+    expected_version = _version()
+
+
+class GroupFiltersApi(APIView):
+    @extend_schema(operation_id="groups_filters_retrieve", description=READ_RULES,
+                   responses={200: envelope(FiltersSerializer), **schema.web_errors(404)})
+    def get(self, request, group_id):
+        return Response(content.filters_get(request.user, group_id))
+
+    @extend_schema(operation_id="groups_filters_save", request=FilterSaveSerializer,
+                   description="Adds a filter, or replaces the one with the same trigger and match. At most 300 a "
+                               "group. " + WRITE_RULES.format(audit="protection.filter"),
+                   responses={200: envelope(SavedFilterSerializer), **schema.web_errors(404, 409)})
+    def post(self, request, group_id):
+        data = dict(parse_body(FilterSaveSerializer, request))
+        return Response(content.filter_save(request.user, group_id, **data))
+
+
+class GroupFiltersRemoveApi(APIView):
+    @extend_schema(operation_id="groups_filters_remove", request=FiltersRemoveSerializer,
+                   description="Removes the filters with these triggers. "
+                               + WRITE_RULES.format(audit="protection.filter"),
+                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
+    def post(self, request, group_id):
+        data = parse_body(FiltersRemoveSerializer, request)
+        return Response(content.filters_remove(request.user, group_id, triggers=data["triggers"],
+                                               expected_version=data.get("expected_version")))
+
+
+class GroupFiltersClearApi(APIView):
+    @extend_schema(operation_id="groups_filters_clear", request=ClearSerializer,
+                   description="Removes every filter. " + WRITE_RULES.format(audit="protection.filter"),
+                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
+    def post(self, request, group_id):
+        data = parse_body(ClearSerializer, request)
+        return Response(content.filters_clear(request.user, group_id, expected_version=data.get("expected_version")))
+
+
+class NotesSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    items = shapes.NoteSerializer(many=True)
+
+
+class SavedNoteSerializer(shapes.NoteSerializer):
+    version = serializers.IntegerField()
+
+
+NoteSaveSerializer = type("NoteSaveSerializer", (serializers.Serializer,), {
+    "name": serializers.RegexField(NOTE_NAME, max_length=64, help_text="Letters, digits, _ and - (stored lowercase): "
+                                                                       "#name and /get name in the group"),
+    "text": StrictCharField(required=False, allow_blank=True, default="", max_length=MAX_TEXT, trim_whitespace=False,
+                            help_text="Telegram HTML and {placeholders} as in the welcome"),
+    **_media_fields(),
+    "buttons": _buttons(),
+    "expected_version": _version(),
+})
+
+
+class NotesRemoveSerializer(serializers.Serializer):
+    names = serializers.ListField(child=serializers.RegexField(NOTE_NAME, max_length=64), min_length=1,
+                                  max_length=500)
+    expected_version = _version()
+
+
+class GroupNotesApi(APIView):
+    @extend_schema(operation_id="groups_notes_retrieve", description=READ_RULES,
+                   responses={200: envelope(NotesSerializer), **schema.web_errors(404)})
+    def get(self, request, group_id):
+        return Response(content.notes_get(request.user, group_id))
+
+    @extend_schema(operation_id="groups_notes_save", request=NoteSaveSerializer,
+                   description="Adds a note, or replaces the one with this name. At most 500 a group. "
+                               + WRITE_RULES.format(audit="protection.note"),
+                   responses={200: envelope(SavedNoteSerializer), **schema.web_errors(404, 409)})
+    def post(self, request, group_id):
+        data = dict(parse_body(NoteSaveSerializer, request))
+        return Response(content.note_save(request.user, group_id, **data))
+
+
+class GroupNoteDetailApi(APIView):
+    @extend_schema(operation_id="groups_notes_get", description=READ_RULES,
+                   parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, pattern=NOTE_NAME)],
+                   responses={200: envelope(shapes.NoteSerializer), **schema.web_errors(404)})
+    def get(self, request, group_id, name):
+        if not re.match(NOTE_NAME, name):
+            raise serializers.ValidationError({"name": ["A note's name is 1 to 64 letters, digits, _ or -."]})
+        return Response(content.note_get(request.user, group_id, name.lower()))
+
+
+class GroupNotesRemoveApi(APIView):
+    @extend_schema(operation_id="groups_notes_remove", request=NotesRemoveSerializer,
+                   description="Removes the notes with these names. " + WRITE_RULES.format(audit="protection.note"),
+                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
+    def post(self, request, group_id):
+        data = parse_body(NotesRemoveSerializer, request)
+        return Response(content.notes_remove(request.user, group_id, names=[name.lower() for name in data["names"]],
+                                             expected_version=data.get("expected_version")))
+
+
+class GroupNotesClearApi(APIView):
+    @extend_schema(operation_id="groups_notes_clear", request=ClearSerializer,
+                   description="Removes every note. " + WRITE_RULES.format(audit="protection.note"),
+                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
+    def post(self, request, group_id):
+        data = parse_body(ClearSerializer, request)
+        return Response(content.notes_clear(request.user, group_id, expected_version=data.get("expected_version")))
+
+
+# -- the "test a message" box
+
+
+class VerdictSerializer(serializers.Serializer):
+    rule = serializers.CharField(help_text="locks or blocklist")
+    kind = serializers.CharField(help_text="The lock type, or the blocklist pattern")
+    mode = serializers.CharField()
+    duration_seconds = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField(allow_blank=True)
+    why = serializers.CharField(help_text="In words, e.g. 'sticker is locked'")
+
+
+class ExplanationSerializer(serializers.Serializer):
+    verdict = VerdictSerializer(allow_null=True, help_text="What the bot would do: the first lock that applies (in "
+                                                           "the lock types' order), else the first blocklist hit")
+    locks = serializers.ListField(child=serializers.CharField(), help_text="Every locked type the message is")
+    blocklist = serializers.ListField(child=serializers.CharField(), help_text="Every blocklist pattern it matches")
+    filter = serializers.CharField(allow_null=True, help_text="The filter trigger that would answer it")
+    note = serializers.CharField(allow_null=True, help_text="The note a #name at its start asks for")
+
+
+class ProtectionTestSerializer(serializers.Serializer):
+    text = StrictCharField(required=False, max_length=MAX_TEXT, allow_blank=True, trim_whitespace=False,
+                           help_text="A plain text message from a member")
+    message = serializers.DictField(required=False, help_text="Or a whole Telegram Message object (Bot API JSON): "
+                                                              "media, entities, forwards, buttons...")
+
+    def validate(self, attrs):
+        if ("text" in attrs) == ("message" in attrs):
+            raise serializers.ValidationError("Give text or message (one of them).")
+        return attrs
+
+
+class GroupProtectionTestApi(APIView):
+    @extend_schema(operation_id="groups_protection_test", request=ProtectionTestSerializer,
+                   description="What the group's current locks, blocklist, filters and notes would do with a message, "
+                               "and why. Nothing is sent or recorded. " + READ_RULES,
+                   responses={200: envelope(ExplanationSerializer), **schema.web_errors(404)})
+    def post(self, request, group_id):
+        data = parse_body(ProtectionTestSerializer, request)
+        return Response(content.protection_test(request.user, group_id, text=data.get("text"),
+                                                message=data.get("message")))
