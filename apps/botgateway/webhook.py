@@ -1,7 +1,8 @@
 """The Telegram webhook, served straight from the ASGI entry point: it is the bot's hottest path (every message
 of every group arrives here), so it skips Django's request machinery, and a plain message in a known group, which
-needs nothing but counting, skips python-telegram-bot's as well (see activity.plain_message_event;
-BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT=false sends it through the application like any other update).
+needs nothing but counting and the checks of the group's cached rules (antiflood, content.py), skips
+python-telegram-bot's as well (see activity.plain_message_event; BOT_WEBHOOK_PLAIN_MESSAGE_SHORTCUT=false sends it
+through the application like any other update).
 
 Telegram's rules: a request without the right X-Telegram-Bot-Api-Secret-Token is refused (403) and not processed.
 Telegram never redelivers an update it got a 200 for, so 200 means durable: a plain message's event, or any other
@@ -31,6 +32,7 @@ from apps.common.error_codes import ErrorCode
 from .handlers.activity import plain_message_event
 from .metrics import BOT_UPDATES, WEBHOOK_REQUESTS
 from .protection.antiflood import observe_message
+from .protection.content import observe_content
 from .runtime import current_application
 
 logger = logging.getLogger(__name__)
@@ -134,9 +136,10 @@ async def handle_webhook(scope, receive, send) -> None:
         logger.exception("update could not be stored")
         await _respond(send, 503, error_body(ErrorCode.SERVICE_UNAVAILABLE, "The update could not be stored", 503))
         return
-    if event is not None:  # counted, and seen by antiflood; nothing else acts on it
+    if event is not None:  # counted, and seen by antiflood and the content rules; nothing else acts on it
         observe_message(application.bot_data, event["telegram_chat_id"], event["telegram_user_id"],
                         message["message_id"], message["date"], event["display_name"])
+        observe_content(application.bot_data, message)
         BOT_UPDATES.labels(kind="message").inc()
         WEBHOOK_REQUESTS.labels(outcome="counted").inc()
         if logger.isEnabledFor(logging.DEBUG):

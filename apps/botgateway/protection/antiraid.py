@@ -12,7 +12,7 @@ meanwhile) is counted and handled there.
 A removal or mute is recorded in core as an automated action (rule antiraid, which core refuses for exempt members)
 and done on Telegram by a task of its own: a raid's joiners are handled side by side (at most `RAID_CONCURRENCY` at
 once over all chats, which keeps core's load bounded), Telegram's pace kept by the rate limiter and its 429s waited
-out (antiflood.telegram_call), none dropped.
+out (enforcement.telegram_call), none dropped.
 """
 
 import asyncio
@@ -28,7 +28,7 @@ from telegram.error import TelegramError
 
 from apps.coreclient import CoreError, CoreUnavailable
 
-from .antiflood import act_on_member, automation_core, complete, is_exempt_refusal, record_automated, telegram_call
+from .enforcement import act_on_member, automation_core, complete, is_exempt_refusal, record_automated, telegram_call
 
 logger = logging.getLogger(__name__)
 

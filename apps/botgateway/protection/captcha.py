@@ -29,7 +29,7 @@ from apps.common.error_codes import ErrorCode
 from apps.coreclient import CoreError, CoreUnavailable
 
 from ..ordering import PerChatUpdateProcessor
-from .antiflood import act_on_member, complete, telegram_call
+from .enforcement import act_on_member, complete, telegram_call
 from .settings_cache import protection_settings
 from .welcome import send_welcome
 
