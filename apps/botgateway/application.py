@@ -190,8 +190,9 @@ def build_application(*, with_updater: bool) -> BotApplication:
     # Group -2 runs first for every update, so whatever the update causes carries that update's request id.
     application.add_handler(TypeHandler(Update, trace_update), group=-2)
     application.add_handlers(activity.handlers(), group=-1)
-    # rules' /start takes only its deep link's payload, so it goes ahead of info's /start.
-    application.add_handlers([*moderation.handlers(), *rules.handlers(), *logchannel.handlers(), *info.handlers(),
+    # rules' and notes' /start take only their deep link's payload, so they go ahead of info's /start.
+    application.add_handlers([*moderation.handlers(), *rules.handlers(), *notes.start_handlers(),
+                              *logchannel.handlers(), *info.handlers(),
                               *lifecycle.handlers()])
     # Members joining and leaving, and challenge presses: after lifecycle's membership bookkeeping (group 0 takes
     # chat_member updates first, and one handler per group runs).

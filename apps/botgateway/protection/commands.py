@@ -84,19 +84,26 @@ def command_text(update: Update) -> str:
     return ""
 
 
-async def change_settings(update: Update, context, **changes) -> ProtectionSettings:
-    """One PATCH with the actor: core checks MANAGE_SETTINGS in the group and answers the settings, which the
-    cache keeps. A refusal is the reply (naming the permission) and counts for the denial throttle."""
+async def settings_write(update: Update, context, call, *, actor: Actor | None = None):
+    """One change asked of core with the actor (`call(group_id, actor_fields)` makes the core call; the actor is the
+    message's sender unless given): core checks MANAGE_SETTINGS in the group. A refusal is the reply (naming the
+    permission) and counts for the denial throttle."""
     message, chat = update.effective_message, update.effective_chat
-    actor = await resolve_actor(context, message)
+    actor = actor or await resolve_actor(context, message)
     refuse_throttled(context, chat, actor)
     group_id = await ensure_group(context, chat)
     try:
-        settings = await core_call(context.core.protection_update(group_id, **changes, **actor.record_kwargs()))
+        return await core_call(call(group_id, actor.record_kwargs()))
     except CoreError as exc:
         if exc.status_code == 403:
             raise denied(context, chat, actor, StopCommand(core_refusal(exc), exc.code)) from None
         raise
+
+
+async def change_settings(update: Update, context, **changes) -> ProtectionSettings:
+    """One PATCH with the actor (settings_write); core answers the settings, which the cache keeps."""
+    settings = await settings_write(
+        update, context, lambda group_id, actor: context.core.protection_update(group_id, **changes, **actor))
     context.bot_data.protection.store(settings)
     return settings
 
