@@ -257,3 +257,25 @@ def test_a_channel_posting_in_a_ban_mode_group_is_banned_as_a_channel(platform, 
         platform.telegram.send_message(chat["id"], "carol", "again", sender_chat=world["channel"]["id"])
     assert platform.telegram.member(chat["id"], "carol")["status"] == "member"
     assert records(platform, group.id, "locks", type="ban")
+
+
+def test_the_chat_commands_lock_and_unlock(platform, world):
+    """/lock and /unlock from the group's owner (Rose's commands), /locks lists what is locked."""
+    chat, group = rules_group(platform)
+    _, replies = platform.say(chat["id"], "alice", "/lock sticker gif", wait=6)
+    assert replies, "the bot answered /lock"
+    platform.wait_for(lambda: set(platform.api.locks_get(group.id)["locks"]) == {"sticker", "gif"},
+                      "core to hold the locks")
+    _, listed = platform.say(chat["id"], "alice", "/locks", wait=6)
+    assert any("sticker" in text and "gif" in text for text in listed), listed
+    sticker = platform.telegram.send_message(chat["id"], "dave", sticker=True)
+    wait_deleted(platform, chat["id"], sticker["message_id"], "the sticker", timeout=10)
+    assert record_for(platform, group.id, "locks", sticker["message_id"])["type"] == "delete"
+    platform.say(chat["id"], "alice", "/unlock sticker", wait=6)
+    platform.wait_for(lambda: set(platform.api.locks_get(group.id)["locks"]) == {"gif"}, "core to unlock")
+    time.sleep(0.3)  # the bot's cache takes the change from the command's own answer
+    again = platform.telegram.send_message(chat["id"], "dave", sticker=True)
+    untouched(platform, chat["id"], [again["message_id"]], group.id, "locks")
+    # A member may not lock.
+    platform.say(chat["id"], "dave", "/lock text", wait=6)
+    assert set(platform.api.locks_get(group.id)["locks"]) == {"gif"}
