@@ -107,7 +107,7 @@ def test_wildcards_whole_words_look_alikes_captions_and_polls(platform):
         "a phrase": say("get FREE  MONEY here"),
         "leading wildcard": say("invest in bitcoin"),
         "trailing wildcard": say("what a scammer"),
-        "Cyrillic look-alikes": say("сasinо night"),  # Cyrillic с and о
+        "Cyrillic look-alikes": say("\u0441asin\u043e night"),  # Cyrillic es and o
         "accents": say("cásíno"),
         "an invisible character": say("ca\u200bsino"),
         "a photo's caption": say(photo=True, caption="join the casino"),
