@@ -22,6 +22,11 @@ Telegram sandbox, the bot under uvicorn (webhook mode).
   restriction of it, the 429s the bot got, and core's automated actions. Joiners before raid mode switched on are
   counted apart (raid detection acts on those who join while raid mode is on; captcha covers the rest).
 
+- content (in this process, no servers; issue 15): the content rules engine (apps/common/contentrules) on plain
+  60-character group messages with every lock on except all and text (those two would delete every plain message)
+  and 1,000 blocklist entries: CPU per CompiledRules.evaluate, for the pyahocorasick automaton (what the bot uses)
+  and for the alternative, one combined regular expression; and compile_rules' time for 1,000 and 5,000 entries.
+
 A phase whose feature is missing (the protection endpoints answer 404) says so and is skipped; the exit status is
 non-zero only when the run itself broke.
 """
@@ -57,6 +62,10 @@ TARGET_MESSAGES_PER_S = 3000
 TARGET_CPU_MS_PER_MESSAGE = 0.2
 TARGET_FLOOD_P95_S = 1.0
 TARGET_RAID_SECONDS = 30.0
+# The content phase: evaluate() per plain message (the bot's whole budget is 0.25 ms, 0.13 of it spent already) and
+# compile_rules() for 1,000 entries.
+TARGET_EVALUATE_US = 50.0
+TARGET_COMPILE_MS = 50.0
 # The floods phase: 5 messages within 10 s -> mute.
 FLOOD_SETTINGS = {"flood_limit": 5, "flood_window_seconds": 10, "flood_action": "mute"}
 # The throughput phase, each in every group: `/setflood 5` (the default mode: 5 consecutive messages from one member,
@@ -79,6 +88,67 @@ DEFAULT_SETTINGS = {
     "flood_action_duration_seconds": None, "flood_delete_messages": False, "raid_detection": False,
     "raid_join_limit": 10, "raid_window_seconds": 60, "raid_duration_minutes": 360, "raid_action": "kick",
     "raid_until": None, "log_chat_id": None}
+
+
+# The content phase's traffic and blocklist (seeded: every run measures the same).
+_WORDS = ("the", "and", "you", "that", "was", "for", "are", "with", "his", "they", "this", "have", "from", "one",
+          "had", "word", "but", "not", "what", "all", "were", "when", "your", "can", "said", "there", "use", "each",
+          "which", "she", "how", "their", "will", "other", "about", "out", "many", "then", "them", "these", "some",
+          "her", "would", "make", "like", "him", "into", "time", "has", "look", "two", "more", "write", "see",
+          "number", "way", "could", "people", "than", "first", "water", "been", "call", "who", "its", "now", "find",
+          "long", "down", "day", "did", "get", "come", "made", "may", "part", "class", "pass", "meeting", "tomorrow",
+          "thanks", "great", "idea", "link", "group", "message", "please", "hello", "everyone", "today", "question")
+
+
+def content_messages(count: int) -> list[dict]:
+    """Plain group messages of about 60 characters, as Telegram's JSON has them (no entities: plain words)."""
+    import random
+
+    chooser = random.Random(15)
+    now = int(time.time())
+    messages = []
+    for sequence in range(count):
+        words = []
+        while sum(len(word) + 1 for word in words) < 60:
+            words.append(chooser.choice(_WORDS))
+        text = " ".join(words)[:60].rstrip().capitalize()
+        user = 3000000 + sequence % 50
+        messages.append({"message_id": sequence, "date": now, "text": text,
+                         "chat": {"id": -1009000000000, "type": "supergroup", "title": "Bench"},
+                         "from": {"id": user, "is_bot": False, "first_name": f"Bench{user}",
+                                  "username": f"bench_{user}"}})
+    return messages
+
+
+def blocklist_entries(count: int) -> list[dict]:
+    """`count` blocklist entries as a moderator would write them: mostly words (some inside common words: "ass" in
+    "class", "pass"), phrases, and a tenth with wildcards (prefixes, suffixes, "f?ck", "buy*now")."""
+    import random
+
+    chooser = random.Random(count)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    fixed = ["ass", "crypto", "casino", "free money", "buy*now", "f?ck", "*bit.ly/*", "onlyfans", "airdrop*",
+             "t.me/*", "earn $* daily", "dm me", "investment*", "x?x"]
+    entries, seen = [], set()
+    while len(entries) < count:
+        if fixed:
+            pattern = fixed.pop(0)
+        else:
+            word = "".join(chooser.choice(letters) for _ in range(chooser.randint(3, 10)))
+            shape = chooser.random()
+            if shape < 0.75:
+                pattern = word
+            elif shape < 0.9:
+                pattern = f"{word} {''.join(chooser.choice(letters) for _ in range(chooser.randint(3, 8)))}"
+            elif shape < 0.95:
+                pattern = f"{word}*"
+            else:
+                pattern = f"*{word}*" if chooser.random() < 0.5 else f"{word[:2]}?{word[3:]}"
+        if pattern not in seen:
+            seen.add(pattern)
+            entries.append({"id": str(len(entries)), "pattern": pattern, "mode": None, "duration_seconds": None,
+                            "reason": ""})
+    return entries
 
 
 class FeatureMissing(Exception):
@@ -380,6 +450,45 @@ class Bench:
         return {"us_per_message": (reading + counting) * 1e6 / count, "reading_us": reading * 1e6 / count,
                 "antiflood_us": counting * 1e6 / count, "floods": floods}
 
+    def content(self) -> None:
+        """In this process: the content rules engine on plain messages (see the module's doc)."""
+        from apps.common.contentrules import LOCK_TYPES, compile_rules, normalize
+
+        count = self.options.content_messages
+        messages = content_messages(count)
+        locks = {lock_type: {"mode": "delete"} for lock_type in LOCK_TYPES if lock_type not in ("all", "text")}
+        rows: dict[str, dict] = {}
+        for engine in ("automaton", "regex"):
+            compile_ms = {}
+            for entries in (1000, 5000):
+                settings = {"locks": locks, "blocklist": blocklist_entries(entries), "blocklist_action": "delete"}
+                best = float("inf")
+                for _round in range(3):
+                    started = time.process_time()
+                    compile_rules(settings, engine=engine)
+                    best = min(best, time.process_time() - started)
+                compile_ms[entries] = best * 1000
+            rules = compile_rules({"locks": locks, "blocklist": blocklist_entries(1000)}, engine=engine)
+            fired = sum(rules.evaluate(message) is not None for message in messages)
+            evaluate = rules.evaluate
+            best = float("inf")
+            for _round in range(5):  # the fastest round: the least disturbed by the machine
+                started = time.process_time()
+                for message in messages:
+                    evaluate(message)
+                best = min(best, time.process_time() - started)
+            rows[engine] = {"evaluate_us": best * 1e6 / count, "fired": fired, "compile_1000_ms": compile_ms[1000],
+                            "compile_5000_ms": compile_ms[5000]}
+        texts = [message["text"] for message in messages]
+        best = float("inf")
+        for _round in range(5):
+            started = time.process_time()
+            for text in texts:
+                normalize(text)
+            best = min(best, time.process_time() - started)
+        self.results["content"] = {"messages": count, "characters": sum(map(len, texts)) / count,
+                                   "normalize_us": best * 1e6 / count, "engines": rows}
+
     # -- report
 
     def report(self) -> None:
@@ -413,6 +522,20 @@ class Bench:
                 print(f"    {label:<30} reading the JSON and making the event {row['reading_us']:5.1f} us"
                       f"   antiflood's observe_message {row['antiflood_us']:5.2f} us"
                       + (f"   ({row['floods']} floods: not plain traffic!)" if row["floods"] else ""))
+        content = results.get("content")
+        if content:
+            print(f"  content rules, in process, per plain message ({content['messages']} messages of "
+                  f"{content['characters']:.0f} characters, every lock on except all and text, 1,000 blocklist "
+                  f"entries; fastest of 5 rounds):")
+            print(f"    normalize() alone {content['normalize_us']:.2f} us")
+            for engine, row in content["engines"].items():
+                name = "pyahocorasick automaton" if engine == "automaton" else "one combined regex"
+                verdict = ("PASS" if row["evaluate_us"] < TARGET_EVALUATE_US and row["compile_1000_ms"] <
+                           TARGET_COMPILE_MS and not row["fired"] else "FAIL")
+                print(f"    {name:<24} evaluate {row['evaluate_us']:6.2f} us/message"
+                      f"   compile 1,000 entries {row['compile_1000_ms']:6.1f} ms, 5,000 {row['compile_5000_ms']:6.1f}"
+                      f" ms   target evaluate < {TARGET_EVALUATE_US:g} us, compile < {TARGET_COMPILE_MS:g} ms: "
+                      f"{verdict}" + (f"   ({row['fired']} plain messages fired a rule!)" if row["fired"] else ""))
         flood = results.get("flood")
         if flood:
             if "missing" in flood:
@@ -454,19 +577,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--raid-action", default="kick", choices=("kick", "ban", "mute"),
                         help="what raid mode does to joiners (a kick is two Telegram calls: ban, unban)")
     parser.add_argument("--hotpath-messages", type=int, default=200_000)
-    parser.add_argument("--only", default="hotpath,throughput,flood,raid", help="comma-separated phases to run")
+    parser.add_argument("--content-messages", type=int, default=20_000)
+    parser.add_argument("--only", default="hotpath,content,throughput,flood,raid",
+                        help="comma-separated phases to run")
     parser.add_argument("--json", help="write the figures to this file")
     options = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
+    phases = set(options.only.split(","))
+    in_process = {"hotpath", "content"}  # no servers, no wrk
+    if phases - in_process and shutil.which("wrk") is None:
         print("wrk is required: apt-get install wrk", file=sys.stderr)
         return 2
-    phases = set(options.only.split(","))
     bench = Bench(options)
     try:
         if "hotpath" in phases:
             bench.hotpath()
-        if not phases - {"hotpath"}:
+        if "content" in phases:
+            bench.content()
+        if not phases - in_process:
             bench.report()
+            if options.json:
+                Path(options.json).write_text(json.dumps(bench.results, indent=2))
             return 0
         bench.start()
         chats, group_ids = bench.groups()

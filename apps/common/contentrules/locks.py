@@ -235,7 +235,8 @@ def key_kinds(key: str, value, message) -> tuple[str, ...] | set[str]:
     if key == "document":
         return () if "animation" in message else ("media", "document")
     if key == "forward_origin":
-        return _forward_kinds(value)
+        # a post of the group's linked channel, copied by Telegram into its discussion group: nobody forwarded it
+        return () if message.get("is_automatic_forward") is True else _forward_kinds(value)
     if key == "forward_from":  # before Bot API 7.0
         if "forward_origin" in message:
             return ()
