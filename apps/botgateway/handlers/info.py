@@ -159,10 +159,13 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 
 async def id_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    target = message.reply_to_message.from_user if message.reply_to_message else message.from_user
-    who = f"{target.mention_html()}: <code>{target.id}</code>\n" if target else ""
-    await reply(update, f"{who}This chat: <code>{message.chat_id}</code>")
+    async def body():
+        message = update.effective_message
+        target = message.reply_to_message.from_user if message.reply_to_message else message.from_user
+        who = f"{target.mention_html()}: <code>{target.id}</code>\n" if target else ""
+        await reply(update, f"{who}This chat: <code>{message.chat_id}</code>")
+
+    await run_command(update, context, "id", body, anywhere=True)  # in the frame: /disable id applies
 
 
 async def info(update: Update, context: BotContext) -> None:
