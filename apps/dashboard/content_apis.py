@@ -5,16 +5,16 @@ import re
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common import shapes
-from apps.common.contentrules import LOCK_TYPES, MODES
+from apps.common.contentrules import LOCK_DESCRIPTIONS, LOCK_TYPES, MODES, TIMED_MODES
 from apps.common.fields import StrictCharField, StrictIntegerField
 from apps.common.parsing import parse_body, parse_query
-from apps.common.schema import envelope
+from apps.common.schema import any_of, at_most_one_of, envelope, implies
 
 from . import blocklist_file, content, schema
 
@@ -26,6 +26,36 @@ MAX_TEXT = 4096  # Telegram's longest message
 MAX_PATTERN = 100
 MAX_REASON = blocklist_file.MAX_REASON
 MAX_FILE_ID = 256
+
+
+# The rules between fields that core's endpoints state (apps/contentrules/apis.py), stated again here: web's schema
+# says what core enforces on what web relays.
+_TIMED = sorted(TIMED_MODES)
+_UNTIMED = [mode for mode in MODES if mode not in TIMED_MODES]
+_DURATION_GIVEN = {"required": ["duration_seconds"], "properties": {"duration_seconds": {"type": "integer"}}}
+TIMED_MODE_RULES = (  # tmute and tban need a duration; no other mode (nor none: the default) takes one
+    implies({"required": ["mode"], "properties": {"mode": {"enum": _TIMED}}}, _DURATION_GIVEN),
+    implies(_DURATION_GIVEN, {"required": ["mode"], "properties": {"mode": {"type": "string"}},
+                              "not": {"properties": {"mode": {"enum": _UNTIMED}}}}),
+)
+_NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+_MEDIA_GIVEN = {"required": ["media_type"], "properties": {"media_type": {"type": "string"}}}
+_FILE_GIVEN = {"required": ["media_file_id"], "properties": {"media_file_id": {"minLength": 1}}}
+REPLY_RULES = (  # a reply is some text or a media (its type and file id together)
+    implies(_MEDIA_GIVEN, _FILE_GIVEN),
+    implies(_FILE_GIVEN, _MEDIA_GIVEN),
+    {"anyOf": [{"required": ["text"], "properties": {"text": {"pattern": _NON_BLANK}}}, _MEDIA_GIVEN]},
+)
+
+
+def _timed_rule(attrs: dict) -> dict:
+    """TIMED_MODE_RULES, enforced (core would refuse the same; the import reads its mode itself)."""
+    mode, duration = attrs.get("mode"), attrs.get("duration_seconds")
+    if mode in TIMED_MODES and duration is None:
+        raise serializers.ValidationError({"duration_seconds": [f"Required when the mode is {mode}."]})
+    if duration is not None and mode not in TIMED_MODES:
+        raise serializers.ValidationError({"duration_seconds": ["Only with a mode of tmute or tban."]})
+    return attrs
 
 
 def _version(**options) -> StrictIntegerField:
@@ -58,6 +88,36 @@ class LockInputSerializer(serializers.Serializer):
     duration_seconds = _duration()
     reason = _reason()
 
+    schema_rules = TIMED_MODE_RULES
+
+    def validate(self, attrs):
+        return _timed_rule(attrs)
+
+
+def _lock_schema(description: str) -> dict:
+    return {
+        "type": "object", "nullable": True, "description": description, "additionalProperties": False,
+        "required": ["mode"],
+        "properties": {
+            "mode": {"type": "string", "enum": list(MODES), "description": "Every mode also deletes the message"},
+            "duration_seconds": {"type": "integer", "nullable": True, "minimum": MIN_SECONDS,
+                                 "maximum": MAX_SECONDS, "description": "For tmute and tban"},
+            "reason": {"type": "string", "maxLength": MAX_REASON},
+        },
+        "allOf": list(TIMED_MODE_RULES),
+    }
+
+
+@extend_schema_field({
+    "type": "object", "minProperties": 1, "additionalProperties": False,
+    "properties": {name: _lock_schema(LOCK_DESCRIPTIONS.get(name, "")) for name in LOCK_TYPES},
+})
+class LockChangesField(serializers.DictField):
+    """{lock type: its lock, or null to unlock it}."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=LockInputSerializer(allow_null=True), allow_empty=False, **kwargs)
+
 
 class LocksSerializer(serializers.Serializer):
     version = serializers.IntegerField()
@@ -65,8 +125,7 @@ class LocksSerializer(serializers.Serializer):
 
 
 class LocksPatchSerializer(serializers.Serializer):
-    locks = serializers.DictField(child=LockInputSerializer(allow_null=True), allow_empty=False,
-                                  help_text=f"type -> its lock, or null to unlock it. Types: {', '.join(LOCK_TYPES)}")
+    locks = LockChangesField(help_text=f"type -> its lock, or null to unlock it. Types: {', '.join(LOCK_TYPES)}")
     expected_version = _version()
 
     def validate_locks(self, value):
@@ -110,6 +169,11 @@ class BlocklistNewEntrySerializer(serializers.Serializer):
     duration_seconds = _duration()
     reason = _reason()
 
+    schema_rules = TIMED_MODE_RULES
+
+    def validate(self, attrs):
+        return _timed_rule(attrs)
+
 
 class BlocklistAddSerializer(serializers.Serializer):
     entries = BlocklistNewEntrySerializer(many=True, min_length=1, max_length=blocklist_file.MAX_LINES)
@@ -132,6 +196,11 @@ class BlocklistImportSerializer(serializers.Serializer):
                                    help_text="For the lines without a mode (omitted: the group's)")
     duration_seconds = _duration()
     expected_version = _version()
+
+    schema_rules = TIMED_MODE_RULES
+
+    def validate(self, attrs):
+        return _timed_rule(attrs)
 
 
 class BlocklistImportedSerializer(BlocklistChangedSerializer):
@@ -281,6 +350,7 @@ FilterSaveSerializer = type("FilterSaveSerializer", (serializers.Serializer,), {
     **_media_fields(),
     "buttons": _buttons(),
     "expected_version": _version(),
+    "schema_rules": REPLY_RULES,
 })
 
 
@@ -341,6 +411,7 @@ NoteSaveSerializer = type("NoteSaveSerializer", (serializers.Serializer,), {
     **_media_fields(),
     "buttons": _buttons(),
     "expected_version": _version(),
+    "schema_rules": REPLY_RULES,
 })
 
 
@@ -420,6 +491,8 @@ class ProtectionTestSerializer(serializers.Serializer):
                            help_text="A plain text message from a member")
     message = serializers.DictField(required=False, help_text="Or a whole Telegram Message object (Bot API JSON): "
                                                               "media, entities, forwards, buttons...")
+
+    schema_rules = (any_of("text", "message"), at_most_one_of("text", "message"))
 
     def validate(self, attrs):
         if ("text" in attrs) == ("message" in attrs):
