@@ -65,17 +65,20 @@ def pattern_problems(pattern: str) -> list[str]:
     """Why a blocklist pattern is refused ([] = fine)."""
     if not isinstance(pattern, str):
         return ["a pattern is text"]
+    normalized = normalize(pattern)
+    return _problems(pattern, normalized, _tokens(normalized))
+
+
+def _problems(pattern: str, normalized: str, tokens: list) -> list[str]:
     problems = []
     if len(pattern) > MAX_PATTERN_LENGTH:
         problems.append(f"longer than {MAX_PATTERN_LENGTH} characters")
-    normalized = normalize(pattern)
     if not normalized:
         problems.append("empty (nothing left once spaces and invisible characters are removed)")
         return problems
-    tokens = _tokens(normalized)
     if not any(isinstance(part, str) and part != " " for part in tokens):
         problems.append("only wildcards: it would match every message")
-    stars = sum(token is STAR for token in tokens)
+    stars = sum(part is STAR for part in tokens)
     if stars > MAX_WILDCARDS:
         problems.append(f"more than {MAX_WILDCARDS} * wildcards ({stars})")
     return problems
@@ -86,10 +89,13 @@ class _Pattern:
 
     __slots__ = (
         "anchor",
+        "edge_left",
+        "edge_right",
         "entry",
         "first",
         "index",
         "lead",
+        "lead_any",
         "left_check",
         "length",
         "literal",
@@ -98,6 +104,7 @@ class _Pattern:
         "right_check",
         "steps",
         "trail",
+        "trail_any",
     )
 
     def __init__(self, index: int, entry: dict, pattern: str, normalized: str, tokens: list):
@@ -131,10 +138,29 @@ class _Pattern:
         self.first = pieces[0]
         self.steps = list(zip(runs[1:-1], pieces[1:], strict=True))
         self.literal = len(pieces) == 1 and runs[0] == (0, False) and runs[-1] == (0, False)
-        self.anchor = max(pieces, key=len)
+        anchor_index = max(range(len(pieces)), key=lambda index: _anchor_score(pieces[index]))
+        self.anchor = pieces[anchor_index]
         self.length = len(self.anchor)
+        # a hit of an anchor that is the first (last) piece, with no * before (after) it, is checked where it is
+        # before the whole pattern is searched for: where the match must begin (end), a word must too
+        self.lead_any, self.trail_any = self.lead[0], self.trail[0]
+        self.edge_left = anchor_index == 0 and not self.lead[1]
+        self.edge_right = anchor_index == len(pieces) - 1 and not self.trail[1]
         self.left_check = is_word_char(self.anchor[0])
         self.right_check = is_word_char(self.anchor[-1])
+
+    @classmethod
+    def plain(cls, index: int, entry: dict, pattern: str, normalized: str) -> _Pattern:
+        """A pattern without modifiers (what __init__ makes of it, faster)."""
+        self = cls.__new__(cls)
+        self.index, self.entry, self.pattern, self.normalized = index, entry, pattern, normalized
+        self.literal, self.anchor, self.first, self.length = True, normalized, normalized, len(normalized)
+        self.lead = self.trail = (0, False)
+        self.steps = []
+        self.lead_any = self.trail_any = 0
+        self.edge_left = self.edge_right = True
+        self.left_check, self.right_check = is_word_char(normalized[0]), is_word_char(normalized[-1])
+        return self
 
     def search(self, text: str) -> bool:
         """Whether the pattern matches anywhere in `text` (normalized). Linear per piece, no backtracking."""
@@ -193,12 +219,29 @@ class _Pattern:
         return False
 
 
+# English letters from the most to the least frequent: of two pieces as long, the anchor is the rarer one (fewer hits
+# to verify); other characters count as rare.
+_FREQUENCY = {char: rank for rank, char in enumerate("etaoinshrdlcumwfgypbvkjxqz")}
+
+
+def _anchor_score(piece: str) -> tuple[int, int]:
+    return len(piece), sum(_FREQUENCY.get(char, 20) for char in piece)
+
+
 def parse_pattern(index: int, entry: dict, *, limits: bool = True) -> _Pattern | None:
     pattern = entry.get("pattern") if isinstance(entry, dict) else None
-    if not isinstance(pattern, str) or (pattern_problems(pattern) if limits else not normalize(pattern)):
+    if not isinstance(pattern, str):
         return None
     normalized = normalize(pattern)
-    return _Pattern(index, entry, pattern, normalized, _tokens(normalized))
+    if normalized and "*" not in normalized and "?" not in normalized and "\\" not in normalized:
+        # the usual entry, a word or a phrase: none of the pieces machinery
+        return _Pattern.plain(index, entry, pattern, normalized) if not limits or len(pattern) <= \
+            MAX_PATTERN_LENGTH else None
+    tokens = _tokens(normalized)
+    if not normalized or (_problems(pattern, normalized, tokens) if limits
+                          else not any(isinstance(part, str) and part != " " for part in tokens)):
+        return None
+    return _Pattern(index, entry, pattern, normalized, tokens)
 
 
 class _AutomatonFinder:
@@ -268,6 +311,20 @@ class _RegexFinder:
                     yield start + length - 1, group
 
 
+def _edges_fit(pattern: _Pattern, text: str, end: int) -> bool:
+    """Whether a hit of `pattern`'s anchor ending at `end` can be part of a match, judged by the match's edges next
+    to the anchor (a quick test: the pattern is then searched for in the whole text, once)."""
+    if pattern.edge_left:
+        start = end - pattern.length + 1 - pattern.lead_any
+        if start < 0 or (start > 0 and is_word_char(text[start]) and is_word_char(text[start - 1])):
+            return False
+    if pattern.edge_right:
+        stop = end + 1 + pattern.trail_any
+        if stop > len(text) or (stop < len(text) and is_word_char(text[stop]) and is_word_char(text[stop - 1])):
+            return False
+    return True
+
+
 class Blocklist:
     """The compiled entries of one group: `first(text)` the first pattern matching in the text, `all(text)` all."""
 
@@ -303,6 +360,8 @@ class Blocklist:
                     if pattern.right_check and end < last and is_word_char(text[end + 1]):
                         continue
                     return pattern
+                if not _edges_fit(pattern, text, end):
+                    continue
                 if tried is None:
                     tried = set()
                 elif pattern.index in tried:
@@ -330,7 +389,7 @@ class Blocklist:
                     if pattern.right_check and end < last and is_word_char(text[end + 1]):
                         continue
                     matched[pattern.index] = pattern
-                else:
+                elif _edges_fit(pattern, text, end):
                     tried.add(pattern.index)
                     if pattern.search(text):
                         matched[pattern.index] = pattern

@@ -240,17 +240,23 @@ class CompiledRules:
             if rank < _NONE:
                 return (self._edit_verdicts if edited else self._lock_verdicts)[rank]
         if self.blocklist:
+            first = self.blocklist.first
             text = message.get("text")
             if type(text) is str:
-                hit = self.blocklist.first(self._normalized(text))
+                hit = first(self._normalized(text))
                 if hit is not None:
                     return self._entry_verdict(hit)
-            for other in self._texts(message):
-                if other is text:
-                    continue
-                hit = self.blocklist.first(normalize(other))
+            caption = message.get("caption")
+            if type(caption) is str:
+                hit = first(normalize(caption))
                 if hit is not None:
                     return self._entry_verdict(hit)
+            if "poll" in message or "link_preview_options" in message:
+                for other in self._texts(message):
+                    if other is not text and other is not caption:
+                        hit = first(normalize(other))
+                        if hit is not None:
+                            return self._entry_verdict(hit)
         return None
 
     def match_name(self, name: str) -> Verdict | None:
