@@ -77,6 +77,23 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "approvals.grant": ("protection-approvals", "POST"),
     "approvals.revoke": ("protection-approvals-revoke", "POST"),
     "approvals.list": ("protection-approvals-list", "GET"),
+    "protection.test": ("protection-test", "POST"),
+    # apps/contentrules: locks, blocklist, filters, notes
+    "locks.get": ("contentrules-locks", "GET"),
+    "locks.update": ("contentrules-locks", "PATCH"),
+    "blocklist.get": ("contentrules-blocklist", "GET"),
+    "blocklist.add": ("contentrules-blocklist", "POST"),
+    "blocklist.remove": ("contentrules-blocklist-remove", "POST"),
+    "blocklist.clear": ("contentrules-blocklist-clear", "POST"),
+    "filters.get": ("contentrules-filters", "GET"),
+    "filters.save": ("contentrules-filters", "POST"),
+    "filters.remove": ("contentrules-filters-remove", "POST"),
+    "filters.clear": ("contentrules-filters-clear", "POST"),
+    "notes.list": ("contentrules-notes", "GET"),
+    "notes.save": ("contentrules-notes", "POST"),
+    "notes.get": ("contentrules-note", "GET"),
+    "notes.remove": ("contentrules-notes-remove", "POST"),
+    "notes.clear": ("contentrules-notes-clear", "POST"),
     # apps/logchannel: the log chat's posts, the last welcome (clean-welcome)
     "log.claim": ("protection-log-claim", "POST"),
     "log.result": ("protection-log-result", "POST"),
@@ -93,6 +110,13 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "api.schema": ("schema", "GET"),
     "api.docs": ("docs", "GET"),
 }
+
+# A group's content rules, read and written by the bot's commands and the dashboard's editors alike.
+CONTENT_RULES = (
+    "locks.get", "locks.update", "blocklist.get", "blocklist.add", "blocklist.remove", "blocklist.clear",
+    "filters.get", "filters.save", "filters.remove", "filters.clear",
+    "notes.list", "notes.save", "notes.get", "notes.remove", "notes.clear",
+)
 
 # The bot: the sensor and the hand in Telegram chats.
 BOT = (
@@ -111,6 +135,7 @@ BOT = (
     "approvals.grant", "approvals.revoke", "approvals.list",
     "challenges.create", "challenges.messages", "challenges.answer", "challenges.claim_expired",  # join verification
     "log.claim", "log.result", "welcome.message",  # the log channel's poster, clean-welcome
+    *CONTENT_RULES,  # /lock, /addblocklist, /filter, /save, #notes...
 )
 
 # Web: logins, token revocation, and the lists and writes of the dashboard's pages, API and live feed.
@@ -125,6 +150,7 @@ WEB = (
     "stats.group", "stats.system",
     # the group page's Protection section: settings, the raid mode switch, approved members and their revocation
     "protection.get", "protection.update", "protection.raid", "approvals.list", "approvals.revoke",
+    *CONTENT_RULES, "protection.test",  # the editors of locks, blocklist, filters and notes; "test a message"
 )
 
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {"bot": BOT, "web": WEB}

@@ -281,3 +281,25 @@ class ApprovalSerializer(serializers.Serializer):
     telegram_user_id = _nullable(serializers.IntegerField)
     display_name = serializers.CharField()
     approved = serializers.BooleanField()
+
+
+class VerdictSerializer(serializers.Serializer):
+    """What the bot would do about a message: the rule that fires, on what, how, and why (a sentence)."""
+
+    rule = serializers.CharField(help_text="locks or blocklist")
+    kind = serializers.CharField(help_text="The lock type, or the blocklist pattern as typed")
+    mode = serializers.CharField(help_text="delete, warn, mute, tmute, kick, ban or tban (each also deletes)")
+    duration_seconds = _nullable(serializers.IntegerField)
+    reason = serializers.CharField()
+    why = serializers.CharField()
+
+
+class ProtectionTestSerializer(serializers.Serializer):
+    """A message tested against a group's current content rules (nothing is done, nothing recorded)."""
+
+    version = serializers.IntegerField(help_text="The settings version the rules are from")
+    verdict = VerdictSerializer(allow_null=True, help_text="null: no lock nor blocklist entry fires")
+    locks = serializers.ListField(child=serializers.CharField(), help_text="Every locked type the message is")
+    blocklist = serializers.ListField(child=serializers.CharField(), help_text="Every blocklist pattern it matches")
+    filter = _nullable(serializers.CharField, help_text="The trigger of the filter that would answer")
+    note = _nullable(serializers.CharField, help_text="The note a #name at its start asks for")

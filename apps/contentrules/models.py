@@ -10,8 +10,8 @@ from django.db import models
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS
 
 # What a lock or a blocklist entry does to the offender (every mode also deletes the message, as Rose).
-MODE_CHOICES = [("delete", "Delete"), ("warn", "Warn"), ("mute", "Mute"), ("tmute", "Temporary mute"),
-                ("kick", "Kick"), ("ban", "Ban"), ("tban", "Temporary ban")]
+MODE_CHOICES = [("delete", "Delete"), ("warn", "Warn"), ("mute", "Mute"), ("tmute", "Tmute"), ("kick", "Kick"),
+                ("ban", "Ban"), ("tban", "Tban")]  # as ProtectionSettings.FloodAction's: one enum in the schema
 TIMED_MODES = frozenset({"tmute", "tban"})
 MEDIA_CHOICES = [("photo", "Photo"), ("sticker", "Sticker"), ("document", "Document"), ("animation", "Animation"),
                  ("video", "Video"), ("audio", "Audio"), ("voice", "Voice")]

@@ -12,7 +12,6 @@ look-alike letters folded), so "Spam" and "spam" written with Cyrillic look-alik
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from urllib.parse import urlsplit
 
 from apps.audit.services import audit_change
 from apps.common import audit_actions as actions
@@ -33,9 +32,12 @@ MODES = tuple(value for value, _ in m.MODE_CHOICES)
 MATCHES = tuple(value for value, _ in m.MATCH_CHOICES)
 MEDIA_TYPES = tuple(value for value, _ in m.MEDIA_CHOICES)
 NOTE_NAME = re.compile(r"[a-z0-9_-]{1,64}")
+RESERVED_NOTE_NAMES = frozenset({"remove", "clear"})
 MAX_BUTTONS = 100
 MAX_BUTTON_TEXT = 128
 MAX_BUTTON_URL = 2048
+# A button's URL: http(s) to a host name or address (ASCII: an international name in its xn-- form), or tg://.
+BUTTON_URL = re.compile(r"(?:https?://[A-Za-z0-9.-]*[A-Za-z0-9](?::[0-9]{1,5})?|tg://[A-Za-z0-9_]+)(?:[/?#]\S*)?")
 AUDIT_PATTERNS = 20  # patterns named in one audit row
 
 
@@ -131,7 +133,7 @@ def locks_update(*, group: Group, locks: Mapping[str, Mapping | None], actor: Us
         if how is None:
             wanted[lock_type] = None
             continue
-        if not isinstance(how, Mapping):
+        if not isinstance(how, Mapping) or set(how) - {"mode", "duration_seconds", "reason"}:
             _refuse(f"locks.{name}", "An object {mode, duration_seconds, reason}, or null to unlock.")
         mode, duration = _mode(f"locks.{name}", how.get("mode", "delete"), how.get("duration_seconds"))
         wanted[lock_type] = {"mode": mode, "duration_seconds": duration,
@@ -298,15 +300,7 @@ def _buttons(field: str, buttons) -> list[list[dict]]:
 
 
 def _button_url_ok(url: str) -> bool:
-    if any(char.isspace() for char in url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    if parts.scheme in ("http", "https"):
-        return bool(parts.hostname)
-    return parts.scheme == "tg" and bool(parts.netloc or parts.path)
+    return BUTTON_URL.fullmatch(url) is not None
 
 
 def _reply(field_prefix: str, values: Mapping) -> dict:
@@ -417,9 +411,12 @@ def filters_clear(*, group: Group, actor: User | None = None, expected_version: 
 # -- notes
 
 def note_name(name, *, field: str = "name") -> str:
-    name = name.strip().lstrip("#").lower() if isinstance(name, str) else ""
+    """The name as kept: without a leading #, lowercase. "remove" and "clear" are the notes API's own paths."""
+    name = name.removeprefix("#").lower() if isinstance(name, str) else ""
     if not NOTE_NAME.fullmatch(name):
         _refuse(field, "1 to 64 of a-z, 0-9, _ and -.")
+    if name in RESERVED_NOTE_NAMES:
+        _refuse(field, f"{name} is reserved; choose another name.")
     return name
 
 

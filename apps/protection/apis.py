@@ -1,3 +1,5 @@
+import re
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -13,47 +15,29 @@ from apps.common.fields import (
     TelegramIdField,
     TelegramUsernameField,
 )
-from apps.common.headers import ACTING_USER_HEADER
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
-from apps.common.schema import at_most_one_of, envelope, error_responses, exactly_one_of, list_envelope
-from apps.common.shapes import ApprovalSerializer, ProtectionSettingsSerializer
+from apps.common.schema import envelope, error_responses, exactly_one_of, list_envelope
+from apps.common.shapes import ApprovalSerializer, ProtectionSettingsSerializer, ProtectionTestSerializer
+from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer, write_actor
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS
 from apps.groups.selectors import group_get, group_get_by_chat
 from apps.moderation.apis import ActionOutputSerializer
 from apps.moderation.models import ModerationAction
-from apps.users.selectors import actor_get, user_by_telegram_username, user_get
+from apps.users.selectors import user_by_telegram_username, user_get
 from apps.users.services import user_ensure_telegram
 
 from .models import ProtectionSettings
-from .selectors import approval_list, protection_view, settings_versions
+from .selectors import approval_list, protection_test, protection_view, settings_versions
 from .services import (
     MAX_DISABLED_COMMANDS,
     RULES,
     approval_grant,
     approval_revoke,
     protection_action_record,
-    protection_actor_authorize,
     protection_raid_set,
     protection_update,
 )
-
-_ACTING_META_KEY = "HTTP_" + ACTING_USER_HEADER.upper().replace("-", "_")
-ACTOR_FIELDS = ("actor_user_id", "actor_telegram_user_id")
-
-
-class OptionalActorSerializer(serializers.Serializer):
-    """A write's optional actor, named by core id or Telegram id (not both): core checks their permission."""
-
-    actor_user_id = ObjectIdField(required=False)
-    actor_telegram_user_id = TelegramIdField(required=False)
-
-    schema_rules = (at_most_one_of(*ACTOR_FIELDS),)
-
-    def validate(self, attrs):
-        if all(name in attrs for name in ACTOR_FIELDS):
-            raise serializers.ValidationError("Give actor_user_id or actor_telegram_user_id, not both.")
-        return attrs
 
 
 class ProtectionOutputSerializer(ProtectionSettingsSerializer):
@@ -140,14 +124,8 @@ class ProtectionPatchSerializer(OptionalActorSerializer):
         return sorted(set(value))
 
 
-def _actor(request, group, data: dict):
-    """The actor of a write: named in the body (core checks MANAGE_SETTINGS for them), or the acting user whose
-    permission the header already had checked, or none (the calling service itself)."""
-    actor_ids = {name: data.pop(name) for name in ACTOR_FIELDS if name in data}
-    if actor_ids:
-        return protection_actor_authorize(group=group, **actor_ids)
-    acting = request.META.get(_ACTING_META_KEY)
-    return actor_get(actor_user_id=acting) if acting else None
+# A write's actor, one definition for protection's settings and the content rules (apps.contentrules.apis).
+_actor = write_actor
 
 
 class GroupProtectionApi(APIView):
@@ -168,6 +146,63 @@ class GroupProtectionApi(APIView):
         actor = _actor(request, group, data)
         view = protection_update(group=group, changes=data, actor=actor, expected_version=expected_version)
         return Response(ProtectionOutputSerializer(view).data)
+
+
+# Entities as Telegram detects them in a typed text (the test box's plain text carries none): enough for the url,
+# email, phone and command locks to see what Telegram would mark.
+_ENTITY_PATTERNS = (
+    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")),
+    ("url", re.compile(r"(?i)(?<![\w@.])(?:https?://)?(?:[\w-]+\.)+[a-z]{2,}(?::\d{1,5})?(?:/[^\s]*)?")),
+    ("phone_number", re.compile(r"(?<![\w+])\+\d[\d ()-]{6,18}\d(?!\w)")),
+    ("bot_command", re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")),
+)
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def message_from_text(text: str) -> dict:
+    """A group message of this text, with the entities Telegram would give it (offsets in UTF-16 units)."""
+    entities, taken = [], []
+    for kind, pattern in _ENTITY_PATTERNS:
+        for found in pattern.finditer(text):
+            start, end = found.span()
+            if any(start < other_end and other_start < end for other_start, other_end in taken):
+                continue
+            taken.append((start, end))
+            entities.append({"type": kind, "offset": _utf16(text[:start]), "length": _utf16(found.group())})
+    message = {"text": text}
+    if entities:
+        message["entities"] = sorted(entities, key=lambda entity: entity["offset"])
+    return message
+
+
+class ProtectionTestApi(APIView):
+    """What the group's current rules make of a message: read-only, no actor needed."""
+
+    acting_user_permissions = {"POST": "VIEW_GROUPS"}
+    acting_user_group_kwarg = "group_id"
+
+    class InputSerializer(serializers.Serializer):
+        text = StrictCharField(max_length=4096, required=False, allow_blank=True, trim_whitespace=False,
+                               help_text="A typed text (entities are detected as Telegram would)")
+        message = serializers.DictField(required=False, help_text="A Telegram Message object, as the Bot API sends")
+
+        schema_rules = (exactly_one_of("text", "message"),)
+
+        def validate(self, attrs):
+            if ("text" in attrs) == ("message" in attrs):
+                raise serializers.ValidationError("Give text or message, not both.")
+            return attrs
+
+    @extend_schema(operation_id="protection_test", request=InputSerializer,
+                   responses={200: envelope(ProtectionTestSerializer), **error_responses(404)})
+    def post(self, request, group_id):
+        group = group_get(group_id=group_id)
+        data = parse_body(self.InputSerializer, request)
+        message = data["message"] if "message" in data else message_from_text(data["text"])
+        return Response(ProtectionTestSerializer(protection_test(group=group, message=message)).data)
 
 
 class ProtectionByChatApi(APIView):

@@ -4,6 +4,7 @@ who is approved."""
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.common.contentrules import compile_rules
 from apps.contentrules.selectors import content_rules_view
 from apps.groups.models import Group, Membership
 from apps.rbac.catalogue import APPROVED_ROLE
@@ -47,6 +48,13 @@ def protection_view(*, group: Group, row: ProtectionSettings | None = None) -> d
     view["raid_until"] = raid_until if raid_until is not None and raid_until > timezone.now() else None
     view.update(content_rules_view(group=group))
     return view
+
+
+def protection_test(*, group: Group, message: dict) -> dict:
+    """The content rules' explanation of a message (apps.common.contentrules: explain) against the group's
+    current settings, and their version."""
+    view = protection_view(group=group)
+    return {"version": view["version"], **compile_rules(view).explain(message)}
 
 
 def settings_versions(*, telegram_chat_ids) -> dict[int, int]:

@@ -12,7 +12,6 @@ from apps.audit.services import audit_change
 from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, DomainError, ErrorCode, ValidationFailed
-from apps.contentrules.services import settings_actor_authorize
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group
 from apps.groups.services import group_bump_settings_version
 from apps.moderation.models import ModerationAction
@@ -37,9 +36,6 @@ class ExemptMemberError(DomainError):
     code = ErrorCode.EXEMPT_MEMBER
     default_message = "The member is exempt from automated protection"
 
-
-# Core's check of a settings change's actor: one definition, in the lowest app that needs it (content rules).
-protection_actor_authorize = settings_actor_authorize
 
 
 def _validate(merged: dict, changes: dict) -> None:

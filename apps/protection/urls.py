@@ -4,6 +4,7 @@ from . import apis
 
 urlpatterns = [
     path("groups/<str:group_id>/protection", apis.GroupProtectionApi.as_view(), name="protection-group"),
+    path("groups/<str:group_id>/protection/test", apis.ProtectionTestApi.as_view(), name="protection-test"),
     path("groups/<str:group_id>/protection/raid", apis.ProtectionRaidApi.as_view(), name="protection-raid"),
     path("groups/<str:group_id>/approvals", apis.GroupApprovalListApi.as_view(), name="protection-approvals-list"),
     path("protection/settings", apis.ProtectionByChatApi.as_view(), name="protection-by-chat"),

@@ -162,6 +162,8 @@ SPECTACULAR_SETTINGS = {
         "ModerationActionType": "apps.moderation.models.ModerationAction.Type",
         "ModerationActionStatus": "apps.moderation.models.ModerationAction.Status",
         "CaptchaMode": "apps.protection.models.ProtectionSettings.CaptchaMode",
+        # What an automated protection does to an offender (antiflood, a lock, a blocklist entry).
+        "ProtectionMode": "apps.contentrules.models.MODE_CHOICES",
         "CaptchaFailureAction": "apps.protection.models.ProtectionSettings.CaptchaFailure",
         "ChallengeReason": "apps.challenges.models.Challenge.Reason",
         "ChallengeStatus": "apps.challenges.models.Challenge.Status",

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('id', django_mongodb_backend.fields.ObjectIdAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('pattern', models.CharField(max_length=100)),
                 ('normalized', models.CharField(max_length=400)),
-                ('mode', models.CharField(blank=True, choices=[('delete', 'Delete'), ('warn', 'Warn'), ('mute', 'Mute'), ('tmute', 'Temporary mute'), ('kick', 'Kick'), ('ban', 'Ban'), ('tban', 'Temporary ban')], max_length=8, null=True)),
+                ('mode', models.CharField(blank=True, choices=[('delete', 'Delete'), ('warn', 'Warn'), ('mute', 'Mute'), ('tmute', 'Tmute'), ('kick', 'Kick'), ('ban', 'Ban'), ('tban', 'Tban')], max_length=8, null=True)),
                 ('duration_seconds', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(30), django.core.validators.MaxValueValidator(31622400)])),
                 ('reason', models.CharField(blank=True, max_length=512)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', django_mongodb_backend.fields.ObjectIdAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('lock_type', models.CharField(max_length=32)),
-                ('mode', models.CharField(choices=[('delete', 'Delete'), ('warn', 'Warn'), ('mute', 'Mute'), ('tmute', 'Temporary mute'), ('kick', 'Kick'), ('ban', 'Ban'), ('tban', 'Temporary ban')], default='delete', max_length=8)),
+                ('mode', models.CharField(choices=[('delete', 'Delete'), ('warn', 'Warn'), ('mute', 'Mute'), ('tmute', 'Tmute'), ('kick', 'Kick'), ('ban', 'Ban'), ('tban', 'Tban')], default='delete', max_length=8)),
                 ('duration_seconds', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(30), django.core.validators.MaxValueValidator(31622400)])),
                 ('reason', models.CharField(blank=True, max_length=512)),
                 ('updated_at', models.DateTimeField(auto_now=True)),

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.accounts.models import RevokedToken
 from apps.challenges.models import Challenge
+from apps.contentrules.models import Note
 from apps.logchannel.models import LogEntry
 from apps.moderation.models import ModerationAction, Warning
 from tests.common.assertions import nothing_written
@@ -60,7 +61,7 @@ ROUTES = core_routes()
 def test_every_core_id_route_is_covered():
     names = {name for _, names, _ in ROUTES for name in names}
     assert names == {"group_id", "user_id", "telegram_chat_id", "name", "assignment_id", "action_id",
-                     "warning_id", "jti", "family", "challenge_id", "entry_id"}, names
+                     "warning_id", "jti", "family", "challenge_id", "entry_id", "note_name"}, names
     assert len(ROUTES) >= 15
 
 
@@ -78,12 +79,13 @@ def objects(db):
     challenge = Challenge.objects.create(group=group, user=user, mode="button", question="Press", answer="0",
                                          expires_at=now + timedelta(minutes=2), started_at=now)
     entry = LogEntry.objects.create(group=group, log_chat_id=-1001, kind="action", text="logged")
+    note = Note.objects.create(group=group, name="rules", text="Be kind.")
     RevokedToken.objects.create(jti="a-real-jti", expires_at=timezone.now() + timedelta(hours=1),
                                 revoked_at=timezone.now())
     return {"group_id": str(group.pk), "user_id": str(user.pk), "telegram_chat_id": str(group.telegram_chat_id),
             "name": "moderator", "assignment_id": str(assignment.pk), "action_id": str(action.pk),
             "warning_id": str(warning.pk), "jti": "a-real-jti", "family": "a-real-jti",
-            "challenge_id": str(challenge.pk), "entry_id": str(entry.pk)}
+            "challenge_id": str(challenge.pk), "entry_id": str(entry.pk), "note_name": note.name}
 
 
 def _methods(view_class) -> list[str]:
