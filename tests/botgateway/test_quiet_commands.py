@@ -60,3 +60,13 @@ def test_disable_reads_names_as_typed():
     assert _names(["/Warns@Some_Bot", "id,info", "id"]) == ["warns", "id", "info"]
     assert {"rules", "warns", "report", "notes", "id"} <= set(DISABLEABLE)
     assert not {"disable", "enable", "ban", "warn", "purge"} & set(DISABLEABLE)
+
+
+def test_a_long_help_list_is_split_between_lines_within_telegrams_limit():
+    from apps.botgateway.handlers.info import HELP, message_parts
+
+    lines = [f"{line.usage}: {line.text}" for line in HELP] * 3
+    parts = message_parts("What you can do in Tea room:", lines)
+    assert len(parts) > 1 and all(len(part) <= 4096 for part in parts)
+    assert "\n".join(parts) == "\n".join(["What you can do in Tea room:", *lines])
+    assert message_parts("Heading:", ["a", "b"]) == ["Heading:\na\nb"]

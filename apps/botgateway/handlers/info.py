@@ -81,6 +81,23 @@ HELP = [
     *content_commands.HELP_LINES, *content_filters.HELP_LINES, *notes.HELP_LINES,
     HelpLine("/admin_dashboard", "platform-wide figures", "ADMIN_DASHBOARD", anywhere=True, platform_wide=True),
 ]
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+def message_parts(heading: str, lines: list[str], limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """The heading and lines as as few messages as Telegram's length allows, split between lines (an owner's whole
+    list is longer than one message)."""
+    parts, current = [], heading
+    for line in lines:
+        if len(current) + 1 + len(line) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}"
+    parts.append(current)
+    return parts
+
+
 HELP_PAYLOAD = "help_"  # /start help_<chat id>: the deep link a group's /help offers when it cannot write first
 
 
@@ -95,7 +112,7 @@ async def help_lines(context: BotContext, actor: Actor, chat_id: int | None) -> 
                   for permission, platform_wide in checked]
         decisions = await core_call(context.core.check_permissions(checks))
         allowed = {key for key, decision in zip(checked, decisions, strict=True) if decision.allowed}
-    return [f"{html.escape(line.usage)}: {line.text}" for line in shown
+    return [f"{html.escape(line.usage)}: {html.escape(line.text)}" for line in shown
             if line.permission is None or (line.permission, line.platform_wide) in allowed]
 
 
@@ -122,7 +139,8 @@ async def _send_group_help(update: Update, context: BotContext, chat_id: int) ->
     except TelegramError:
         title = "that group"
     lines = await help_lines(context, actor, chat_id)
-    await reply(update, f"What you can do in {html.escape(title)}:\n" + "\n".join(lines))
+    for part in message_parts(f"What you can do in {html.escape(title)}:", lines):
+        await reply(update, part)
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -140,12 +158,14 @@ async def help_command(update: Update, context: BotContext) -> None:
             return
         await ensure_group(context, chat)
         lines = await help_lines(context, actor, chat.id)
-        text = f"What you can do in {html.escape(chat.title or 'this group')}:\n" + "\n".join(lines)
+        heading = f"What you can do in {html.escape(chat.title or 'this group')}:"
         if actor.telegram_user_id is None:
-            await reply(update, text)
+            for part in message_parts(heading, lines):
+                await reply(update, part)
             return
         try:
-            await context.bot.send_message(actor.telegram_user_id, text)
+            for part in message_parts(heading, lines):
+                await context.bot.send_message(actor.telegram_user_id, part)
         except TelegramError as exc:  # 403 for one who never started the bot (or blocked it); "chat not found"
             logger.info("could not send /help privately", extra={"chat_id": chat.id, "error": str(exc)})
             link = f"https://t.me/{context.bot.username}?start={HELP_PAYLOAD}{chat.id}"
