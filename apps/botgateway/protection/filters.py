@@ -207,7 +207,7 @@ async def filters_command(update: Update, context) -> None:
         title = html.escape(_title(update, settings))
         items = list(settings.filters)
         if not items:
-            raise StopCommand(f"No filters in <b>{title}</b>! /filter <trigger> <reply> adds one.")
+            raise StopCommand(f"No filters in <b>{title}</b>! /filter &lt;trigger&gt; &lt;reply&gt; adds one.")
         lines = [f"- <code>{html.escape(describe(item['trigger'], item.get('match', 'word')))}</code>"
                  for item in sorted(items, key=lambda item: item["trigger"].casefold())]
         await reply(update, f"Filters in <b>{title}</b>:\n" + "\n".join(lines))

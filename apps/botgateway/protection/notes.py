@@ -214,7 +214,7 @@ async def notes_command(update: Update, context) -> None:
         settings = await _settings(context, chat.id)
         title = html.escape(chat.title or settings.title or "this group")
         if not settings.notes:
-            raise StopCommand(f"No notes in <b>{title}</b>! /save <name> <text> saves one.")
+            raise StopCommand(f"No notes in <b>{title}</b>! /save &lt;name&gt; &lt;text&gt; saves one.")
         lines = [f"- <code>#{html.escape(name)}</code>" for name in sorted(settings.notes)]
         await reply(update, f"Notes in <b>{title}</b>:\n" + "\n".join(lines)
                     + "\nYou can retrieve these notes by using <code>/get notename</code>, or <code>#notename</code>.")
