@@ -40,6 +40,21 @@ REPLY_RULES = (
 )
 
 
+class StrictRegexField(serializers.RegexField):
+    """Text matching a pattern, and a JSON string: 5 is not "5"."""
+
+    default_error_messages = {"type": "Must be a JSON string."}
+
+    def __init__(self, regex, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(regex, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
 class OptionalActorSerializer(serializers.Serializer):
     """A write's optional actor, named by core id or Telegram id (not both): core checks their permission."""
 
@@ -100,7 +115,7 @@ def _duration_field(**kwargs):
 
 
 def _reason_field():
-    return StrictCharField(max_length=m.MAX_REASON, required=False, allow_blank=True, trim_whitespace=False)
+    return StrictCharField(max_length=m.MAX_REASON, required=False, allow_blank=True)
 
 
 # -- locks
@@ -162,8 +177,8 @@ class GroupLocksApi(APIView):
 # -- blocklist
 
 class BlocklistEntryInputSerializer(serializers.Serializer):
-    pattern = serializers.RegexField(_NON_BLANK, max_length=m.MAX_PATTERN, trim_whitespace=False,
-                                     help_text="Literal text; * is any run of characters within a word; at most 4 *")
+    pattern = StrictRegexField(_NON_BLANK, max_length=m.MAX_PATTERN,
+                               help_text="Literal text; * is any run of characters within a word; at most 4 *")
     mode = _mode_field(required=False, allow_null=True, help_text="null or left out: the group's blocklist_action")
     duration_seconds = _duration_field()
     reason = _reason_field()
@@ -177,7 +192,7 @@ class BlocklistAddSerializer(WriteSerializer):
 
 class BlocklistRemoveSerializer(WriteSerializer):
     patterns = serializers.ListField(
-        child=serializers.RegexField(_NON_BLANK, max_length=m.MAX_PATTERN, trim_whitespace=False),
+        child=StrictRegexField(_NON_BLANK, max_length=m.MAX_PATTERN),
         min_length=1, max_length=m.MAX_BLOCKLIST_ENTRIES, help_text="Compared normalized; unknown ones are skipped")
 
 
@@ -239,17 +254,16 @@ class BlocklistClearApi(APIView):
 # -- replies: filters and notes
 
 class ButtonInputSerializer(serializers.Serializer):
-    text = serializers.RegexField(_NON_BLANK, max_length=services.MAX_BUTTON_TEXT, trim_whitespace=False)
-    url = serializers.RegexField(_BUTTON_URL, max_length=services.MAX_BUTTON_URL, trim_whitespace=False,
-                                 help_text="http(s):// or tg://")
+    text = StrictRegexField(_NON_BLANK, max_length=services.MAX_BUTTON_TEXT)
+    url = StrictRegexField(_BUTTON_URL, max_length=services.MAX_BUTTON_URL, help_text="http(s):// or tg://")
 
 
 class ReplyInputSerializer(WriteSerializer):
     text = StrictCharField(max_length=m.MAX_TEXT, required=False, allow_blank=True, trim_whitespace=False,
                            help_text="Telegram HTML; some text or a media is required")
     media_type = serializers.ChoiceField(choices=services.MEDIA_TYPES, required=False, allow_null=True)
-    media_file_id = serializers.RegexField(r"^\S*$", max_length=m.MAX_FILE_ID, required=False, allow_blank=True,
-                                           trim_whitespace=False, help_text="With media_type: a Telegram file id")
+    media_file_id = StrictRegexField(r"^\S*$", max_length=m.MAX_FILE_ID, required=False, allow_blank=True,
+                                     help_text="With media_type: a Telegram file id")
     buttons = serializers.ListField(child=serializers.ListField(child=ButtonInputSerializer()), required=False,
                                     help_text=f"Rows of URL buttons, at most {services.MAX_BUTTONS} in all")
 
@@ -257,8 +271,8 @@ class ReplyInputSerializer(WriteSerializer):
 
 
 class FilterInputSerializer(ReplyInputSerializer):
-    trigger = serializers.RegexField(_NON_BLANK, max_length=m.MAX_TRIGGER, trim_whitespace=False,
-                                     help_text="A word or phrase (without prefix: or exact:)")
+    trigger = StrictRegexField(_NON_BLANK, max_length=m.MAX_TRIGGER,
+                               help_text="A word or phrase (without prefix: or exact:)")
     match = serializers.ChoiceField(choices=services.MATCHES, required=False, default="word")
 
 
@@ -273,7 +287,7 @@ class FiltersOutputSerializer(serializers.Serializer):
 
 class FiltersRemoveSerializer(WriteSerializer):
     triggers = serializers.ListField(
-        child=serializers.RegexField(_NON_BLANK, max_length=m.MAX_TRIGGER + len("prefix:"), trim_whitespace=False),
+        child=StrictRegexField(_NON_BLANK, max_length=m.MAX_TRIGGER + len("prefix:")),
         min_length=1, max_length=m.MAX_FILTERS,
         help_text='"prefix:x" or "exact:x" stop that filter only; a bare trigger stops every filter of it')
 
@@ -324,8 +338,8 @@ class FiltersClearApi(APIView):
 
 
 class NoteInputSerializer(ReplyInputSerializer):
-    name = serializers.RegexField(NOTE_NAME_PATTERN, max_length=65, trim_whitespace=False,
-                                  help_text="Letters, digits, _ and - (kept lowercase, without the #)")
+    name = StrictRegexField(NOTE_NAME_PATTERN, max_length=65,
+                            help_text="Letters, digits, _ and - (kept lowercase, without the #)")
 
 
 class NoteOutputSerializer(shapes.NoteSerializer):
@@ -338,8 +352,7 @@ class NotesOutputSerializer(serializers.Serializer):
 
 
 class NotesRemoveSerializer(WriteSerializer):
-    names = serializers.ListField(child=serializers.RegexField(NOTE_NAME_PATTERN, max_length=65,
-                                                               trim_whitespace=False),
+    names = serializers.ListField(child=StrictRegexField(NOTE_NAME_PATTERN, max_length=65),
                                   min_length=1, max_length=m.MAX_NOTES)
 
 
