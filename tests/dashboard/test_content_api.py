@@ -356,7 +356,7 @@ def test_the_test_box_says_which_rule_would_fire_and_why(web, admin):
     plain = browser.post(f"/api/groups/{gid}/protection/test", {"text": "hello there"}).json()["data"]
     assert (plain["verdict"], plain["locks"], plain["blocklist"], plain["filter"]) == (None, [], [], "hello")
 
-    # A look-alike spelling (Cyrillic o and u, U+043E and U+0443) still matches; * stays within a word.
+    # Look-alike letters (Cyrillic U+0443 for y, U+043E for o) still match; * stays within a word.
     spam = browser.post(f"/api/groups/{gid}/protection/test", {"text": "Bu\u0443-n\u043ew!"}).json()["data"]
     assert spam["verdict"]["rule"] == "blocklist" and spam["verdict"]["mode"] == "ban", spam
     assert spam["blocklist"] == ["buy*now"] and "buy*now" in spam["verdict"]["why"]

@@ -1,6 +1,8 @@
 """The pages' forms. They check shape only (types, lengths); the rules are core's, and core's messages are put
 on the fields they name (apply_core_errors)."""
 
+import re
+
 from django import forms
 from django.utils.html import escape
 
@@ -76,6 +78,27 @@ def _switch(label: str, help_text: str = "") -> forms.BooleanField:
     return forms.BooleanField(required=False, label=label, help_text=help_text)
 
 
+class CommandListField(forms.CharField):
+    """Bot command names typed with spaces or commas between them, "/" optional: a sorted list, lowercase."""
+
+    NAME = re.compile(r"^/?[A-Za-z0-9_]{1,32}$")
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 8000)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return " ".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value):
+        words = re.sub(r"[,\[\]'\"]", " ", super().to_python(value) or "").split()
+        bad = [word for word in words if not self.NAME.match(word)]
+        if bad:
+            raise forms.ValidationError(f"Not a command name: {', '.join(bad[:5])} (1 to 32 of a-z, 0-9 and _).")
+        return sorted({word.lstrip("/").lower() for word in words})
+
+
 class ProtectionForm(forms.Form):
     """A group's protection settings (core's ProtectionSettings) by section. Shapes only: the ranges and the rules
     between fields are core's, and its messages land on the fields they name. `expected_version` is the version the
@@ -92,9 +115,14 @@ class ProtectionForm(forms.Form):
         ("raid", "Anti-raid", ["raid_detection", "raid_join_limit", "raid_window_seconds", "raid_duration_minutes",
                                "raid_action"]),
         ("log", "Log channel", ["log_chat_id"]),
+        ("content", "Locks and blocklist", ["lock_warns", "blocklist_action", "blocklist_action_duration_seconds",
+                                            "blocklist_delete", "blocklist_joiner_names"]),
+        ("commands", "Commands, notes and reports", ["disabled_commands", "disabled_delete", "clean_commands",
+                                                     "denials_private", "private_notes", "reports_enabled"]),
     ]
     # Empty means null for these (a meaning of its own); the other numbers are required.
-    NULLABLE = frozenset({"flood_window_seconds", "flood_action_duration_seconds", "log_chat_id"})
+    NULLABLE = frozenset({"flood_window_seconds", "flood_action_duration_seconds", "log_chat_id",
+                          "blocklist_action_duration_seconds"})
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput())
     welcome_enabled = _switch("Greet new members")
@@ -126,6 +154,22 @@ class ProtectionForm(forms.Form):
     raid_action = forms.ChoiceField(choices=RAID_ACTIONS, label="In raid mode")
     log_chat_id = forms.IntegerField(required=False, label="Log chat id",
                                      help_text="Telegram chat that receives the moderation log; empty for none")
+    lock_warns = _switch("Tell members what was locked", "When a lock deletes a message (delete mode); off: silently. "
+                                                         "The locks themselves: the Locks page")
+    blocklist_action = forms.ChoiceField(choices=_choices(FLOOD_ACTIONS), label="Blocklist mode",
+                                         help_text="For the blocklist entries that name no mode of their own")
+    blocklist_action_duration_seconds = forms.IntegerField(required=False, label="For (seconds)",
+                                                           help_text="Required for tmute and tban")
+    blocklist_delete = _switch("Delete the message that matched the blocklist")
+    blocklist_joiner_names = _switch("Check the names of members who join against the blocklist")
+    disabled_commands = CommandListField(label="Disabled commands",
+                                         help_text="Commands members may not use (admins still can), separated by "
+                                                   "spaces: e.g. rules notes")
+    disabled_delete = _switch("Delete a member's disabled command")
+    clean_commands = _switch("Delete command messages once handled")
+    denials_private = _switch("Answer refused commands in private chat", "Instead of in the group")
+    private_notes = _switch("Send notes in private chat", "#name and /get answer with a button to the private chat")
+    reports_enabled = _switch("Members may /report", "Reports also go to the log channel")
 
     def __init__(self, *args, prefix_ids: str = "protection", **kwargs):
         kwargs.setdefault("auto_id", f"{prefix_ids}_%s")
