@@ -113,6 +113,15 @@ def test_rose_button_syntax_becomes_buttons_with_their_html_escapes_undone():
                               {"text": "Chat", "url": "https://t.me/chat"}]]
 
 
+def test_a_note_button_opens_that_note_in_a_private_chat_with_the_bot():
+    saved = saved_reply_of(message("/save menu"), "Pick one [Rules](buttonurl://#Rules) [FAQ](buttonurl:#faq:same) "
+                                                  "[Far](buttonurl://#" + "x" * 60 + ")", "usage",
+                           bot_username="sandbox_mod_bot")
+    assert saved.buttons == [[{"text": "Rules", "url": "https://t.me/sandbox_mod_bot?start=note_-100123_rules"},
+                              {"text": "FAQ", "url": "https://t.me/sandbox_mod_bot?start=note_-100123_faq"}]]
+    assert saved.text.split() == ["Pick", "one", "[Far](buttonurl://#" + "x" * 60 + ")"]  # too long: left as typed
+
+
 @pytest.mark.parametrize(("own", "problem"), [
     ("", "usage"),
     ("<b>open", "never closed"),

@@ -5,8 +5,8 @@ import pytest
 from telegram import User
 
 from apps.botgateway.parsing import UsageError
-from apps.botgateway.protection.notes import hashtag_request, note_link, note_name
-from apps.botgateway.protection.saved_replies import button_markup, render
+from apps.botgateway.protection.notes import hashtag_request, note_name
+from apps.botgateway.protection.saved_replies import button_markup, note_link, render
 
 EVE = User(7000001, "Eve <3", is_bot=False, last_name="O'Hara", username="eve")
 

@@ -159,7 +159,7 @@ async def filter_command(update: Update, context) -> None:
             triggers, rest = parse_triggers(message.text or "")
         except TriggerSyntax as exc:
             raise UsageError(str(exc)) from None
-        saved = saved_reply_of(message, html_from(message, rest), FILTER_USAGE)
+        saved = saved_reply_of(message, html_from(message, rest), FILTER_USAGE, bot_username=context.bot.username)
         chat_id = update.effective_chat.id
         for trigger, match in triggers:
             answer = await settings_write(update, context, lambda group_id, actor, t=trigger, m=match:

@@ -31,11 +31,13 @@ from ..parsing import UsageError
 from .commands import settings_write, toggle_command
 from .rules import _settings as group_settings
 from .saved_replies import (
+    NOTE_PAYLOAD,
     Rendered,
     ask_to_confirm,
     cancel_all,
     confirm_all,
     html_from,
+    note_link,
     remember,
     reply_saved,
     saved_reply_of,
@@ -47,8 +49,6 @@ logger = logging.getLogger(__name__)
 
 PERMISSION = "MANAGE_SETTINGS"
 NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
-NOTE_PAYLOAD = "note_"  # /start note_<chat id>_<name>: the deep link of a private note
-START_PAYLOAD_LIMIT = 64  # Telegram's limit for a deep link's start parameter
 NOFORMAT = "noformat"
 CALLBACK_PREFIX = "nts"
 CLEARALL_DATA, CANCEL_DATA = f"{CALLBACK_PREFIX}:clearall", f"{CALLBACK_PREFIX}:cancel"
@@ -67,15 +67,6 @@ HELP_LINES: list[HelpLine] = [
     HelpLine("/clear <name>, /clearall", "remove a note, or all of them (the owner)", PERMISSION),
     HelpLine("/privatenotes on|off", "send notes in a private chat", PERMISSION),
 ]
-
-
-def note_link(bot_username: str | None, chat_id: int, name: str) -> str | None:
-    """The deep link that opens the note in a private chat with the bot; None when the bot has no username or the
-    link would not fit Telegram's 64 characters of start parameter (a very long name: sent in the group then)."""
-    payload = f"{NOTE_PAYLOAD}{chat_id}_{name}"
-    if not bot_username or len(payload) > START_PAYLOAD_LIMIT:
-        return None
-    return f"https://t.me/{bot_username}?start={payload}"
 
 
 def note_name(token: str) -> str:
@@ -170,7 +161,8 @@ async def save_command(update: Update, context) -> None:
         if not token:
             raise UsageError(SAVE_USAGE)
         name = note_name(token)
-        saved = saved_reply_of(message, html_from(message, start + len(token)), SAVE_USAGE)
+        saved = saved_reply_of(message, html_from(message, start + len(token)), SAVE_USAGE,
+                               bot_username=context.bot.username)
         answer = await settings_write(update, context, lambda group_id, actor:
                                       context.core.note_save(group_id, name=name, **saved.wire(), **actor))
         chat_id = update.effective_chat.id

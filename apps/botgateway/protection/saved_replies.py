@@ -44,6 +44,9 @@ CAPTION_LIMIT = 1024  # ... and for a media's caption
 # Core's media types, each sent by its Bot API method (a file id is reusable by the bot that received it).
 MEDIA_TYPES = ("photo", "sticker", "document", "animation", "video", "audio", "voice")
 BUTTON_URL = re.compile(r"^(https?|tg)://", re.I)
+NOTE_PAYLOAD = "note_"  # /start note_<chat id>_<name>: the deep link of a note, opened in a private chat
+START_PAYLOAD_LIMIT = 64  # Telegram's limit for a deep link's start parameter
+_NOTE_BUTTON = re.compile(r"\(buttonurl:(?://)?#([a-z0-9_-]{1,64})(:same)?\)", re.I)
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,28 @@ def _buttons_in(text_html: str) -> tuple[str, list[list[dict]]]:
     return text.strip(), [row for row in buttons if row]
 
 
-def saved_reply_of(message: Message, own_html: str, usage: str) -> SavedReply:
+def note_link(bot_username: str | None, chat_id: int, name: str) -> str | None:
+    """The deep link that opens a group's note in a private chat with the bot (/start note_<chat id>_<name>); None
+    when the bot has no username or the link would not fit Telegram's 64 characters of start parameter."""
+    payload = f"{NOTE_PAYLOAD}{chat_id}_{name}"
+    if not bot_username or len(payload) > START_PAYLOAD_LIMIT:
+        return None
+    return f"https://t.me/{bot_username}?start={payload}"
+
+
+def _note_buttons(text_html: str, bot_username: str | None, chat_id: int) -> str:
+    """Rose's note buttons, [label](buttonurl://#name): the note's deep link (opened in a private chat)."""
+    def link(match: re.Match) -> str:
+        url = note_link(bot_username, chat_id, match.group(1).lower())
+        return match.group(0) if url is None else f"(buttonurl://{url}{match.group(2) or ''})"
+    return _NOTE_BUTTON.sub(link, text_html)
+
+
+def saved_reply_of(message: Message, own_html: str, usage: str, *, bot_username: str | None = None) -> SavedReply:
     """The reply a /filter or /save keeps: the command's own text (HTML, after the trigger or name), else the text or
     caption of the message it replies to; that message's photo/sticker/... by file id and its URL buttons, and
-    buttons written in the text with Rose's syntax. UsageError when there is nothing to save or Telegram would
-    refuse it."""
+    buttons written in the text with Rose's syntax ([label](buttonurl://#note): that note, in a private chat).
+    UsageError when there is nothing to save or Telegram would refuse it."""
     replied = message.reply_to_message
     text_html = own_html
     media = None
@@ -127,7 +147,7 @@ def saved_reply_of(message: Message, own_html: str, usage: str) -> SavedReply:
             text_html = (text_html or "").strip()
         media = media_of(replied)
         buttons = url_buttons_of(replied)
-    text, written = _buttons_in(text_html)
+    text, written = _buttons_in(_note_buttons(text_html, bot_username, message.chat_id))
     buttons = buttons + written
     if not text and media is None:
         if buttons:
