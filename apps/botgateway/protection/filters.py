@@ -19,7 +19,7 @@ from telegram import Message, Update, User
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from ..command_frame import run_command
-from ..flows import StopCommand, reply
+from ..flows import UNAVAILABLE_REPLY, StopCommand, reply
 from ..helplines import HelpLine
 from ..parsing import UsageError
 from .commands import settings_write
@@ -141,15 +141,8 @@ def _title(update: Update, settings) -> str:
 
 
 def _after_save(filters_wire: list, item: Mapping) -> list:
-    kept = [f for f in filters_wire if not (f.get("id") == item.get("id") or (
-        f.get("trigger", "").casefold() == item.get("trigger", "").casefold() and f.get("match") == item.get("match")))]
-    return [*kept, dict(item)]
-
-
-def _item_and_version(answer: Mapping) -> tuple[Mapping, int | None]:
-    """Core answers a saved filter or note with its version: as {"item": ..., "version"} or the item with "version"."""
-    item = answer.get("item", answer)
-    return item, answer.get("version", item.get("version") if isinstance(item, Mapping) else None)
+    """The cached filters with core's answer to a save (a new filter, or the one of that id replaced)."""
+    return [*(f for f in filters_wire if f.get("id") != item.get("id")), dict(item)]
 
 
 async def filter_command(update: Update, context) -> None:
@@ -165,8 +158,8 @@ async def filter_command(update: Update, context) -> None:
             answer = await settings_write(update, context, lambda group_id, actor, t=trigger, m=match:
                                           context.core.filter_save(group_id, trigger=t, match=m, **saved.wire(),
                                                                    **actor))
-            item, version = _item_and_version(answer)
-            await remember(context.bot_data, chat_id, version,
+            item = {key: value for key, value in answer.items() if key != "version"}  # core: the filter + version
+            await remember(context.bot_data, chat_id, answer.get("version"),
                            lambda wire, i=item: {**wire, "filters": _after_save(list(wire.get("filters") or []), i)})
         settings = context.bot_data.protection.get(chat_id)
         names = "\n".join(f"- <code>{html.escape(describe(t, m))}</code>" for t, m in triggers)
@@ -203,7 +196,7 @@ async def filters_command(update: Update, context) -> None:
         chat = update.effective_chat
         settings = await protection_settings(context, chat.id)
         if settings is None:
-            raise StopCommand("The moderation service is temporarily unavailable. Please try again in a minute.")
+            raise StopCommand(UNAVAILABLE_REPLY)
         title = html.escape(_title(update, settings))
         items = list(settings.filters)
         if not items:
