@@ -69,14 +69,16 @@ def posted(world, chat, user, text=None, **content) -> dict:
 def test_a_filter_answers_the_message_with_placeholders_and_buttons(world, sandbox, live_server):
     chat = world.chat("Sandbox Group")
     trigger = posted(world, chat, "carol", "I love puppies")
-    wire = {"trigger": "puppies", "match": "word", "text": "Hi <b>{first}</b> of {chatname}\n{rules}",
+    wire = {"trigger": "puppies", "match": "word", "text": "Hi <b>{first}</b> of {chatname} ({count})\n{rules}",
             "media_type": None, "media_file_id": "", "buttons": [[{"text": "Site", "url": "https://example.com"}]]}
 
     async def work(app):
         await reply_filter(app, chat.id, trigger, wire)
     run(sandbox, live_server, work)
     [answer] = said(world, chat, trigger["message_id"])
-    assert answer["text"] == "Hi Carol of Sandbox Group"
+    with world.lock:
+        count = sum(1 for user_id in chat.members if world.member(chat, user_id).present)
+    assert answer["text"] == f"Hi Carol of Sandbox Group ({count})"
     assert {"type": "bold", "offset": 3, "length": 5} in answer["entities"]
     assert answer["reply_to_message"]["message_id"] == trigger["message_id"]
     rows = [[(b["text"], b["url"]) for b in row] for row in answer["reply_markup"]["inline_keyboard"]]
