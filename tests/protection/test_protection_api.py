@@ -318,3 +318,49 @@ def test_a_global_bypass_grant_exempts_everywhere(db):
     group, user = make_group(), make_user()
     grant(user, "approved")  # global
     assert exemption(group=group, user=user) == "approved"
+
+
+def test_the_content_rule_settings_are_edited_by_the_patch(api, scene):
+    group, admin, _ = scene
+    data = api.get(settings_url(group)).json()["data"]
+    assert (data["lock_warns"], data["blocklist_action"], data["blocklist_action_duration_seconds"],
+            data["blocklist_delete"], data["blocklist_joiner_names"], data["private_notes"], data["disabled_commands"],
+            data["disabled_delete"], data["clean_commands"], data["denials_private"], data["reports_enabled"]) == (
+        True, "delete", None, True, False, False, [], False, False, False, True)
+    assert (data["locks"], data["blocklist"], data["filters"], data["notes"]) == ({}, [], [], [])
+    data = api.patch(settings_url(group), {
+        "blocklist_action": "tmute", "blocklist_action_duration_seconds": 3600, "lock_warns": False,
+        "disabled_commands": ["/Rules", "notes", "rules"], "disabled_delete": True, "reports_enabled": False,
+        "actor_user_id": str(admin.pk)}).json()["data"]
+    assert (data["blocklist_action"], data["blocklist_action_duration_seconds"], data["lock_warns"],
+            data["disabled_commands"], data["disabled_delete"], data["reports_enabled"], data["version"]) == (
+        "tmute", 3600, False, ["notes", "rules"], True, False, 2)
+    changed = AuditEvent.objects.get(action="protection.update").details["changed"]
+    assert changed["disabled_commands"] == [[], ["notes", "rules"]]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"blocklist_action": "tban"}, "blocklist_action_duration_seconds"),
+    ({"blocklist_action": "tmute", "blocklist_action_duration_seconds": 5}, "blocklist_action_duration_seconds"),
+    ({"blocklist_action": "explode"}, "blocklist_action"),
+    ({"disabled_commands": ["ban me"]}, "disabled_commands"),
+    ({"disabled_commands": ["x" * 33]}, "disabled_commands"),
+    ({"disabled_commands": "rules"}, "disabled_commands"),
+    ({"disabled_commands": [5]}, "disabled_commands"),
+    ({"disabled_commands": ["c"] * 201}, "disabled_commands"),
+    ({"lock_warns": "no"}, "lock_warns"),
+    ({"locks": {}}, "locks"),
+])
+def test_bad_content_rule_settings_are_a_400_naming_the_field(api, scene, body, field):
+    group, _, _ = scene
+    details = error_of(api.patch(settings_url(group), body), 400, "validation_error")["details"]
+    assert field in details
+    assert (version(group), ProtectionSettings.objects.exists()) == (1, False)
+
+
+def test_locks_and_blocklist_are_rules_of_automated_actions(api, scene):
+    group, _, member = scene
+    for rule in ("locks", "blocklist"):
+        response = api.post(ACTIONS, {"telegram_chat_id": group.telegram_chat_id, "rule": rule, "type": "mute",
+                                      "target_telegram_user_id": member.telegram_user_id, "reason": "sticker"})
+        assert response.status_code == 201 and response.json()["data"]["rule"] == rule
