@@ -148,7 +148,8 @@ def _act_on(bot_data, settings, message: dict, verdict, *, target: tuple[int, st
 async def _carry_out(application, act: Act, key: tuple[int, int]) -> None:
     auto = automation(application.bot_data)
     try:
-        await carry_out(application, act)
+        async with auto.act_slots():
+            await carry_out(application, act)
     except Exception:  # a task's failure would go unseen otherwise
         logger.exception("content rule action failed", extra={"chat_id": act.chat_id, "rule": act.rule})
     finally:

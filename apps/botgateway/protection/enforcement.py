@@ -37,6 +37,9 @@ EXEMPT_SECONDS = 60  # how long core's "exempt" answer about a member is reused
 LOAD_RETRY_SECONDS = 10  # after a failed settings load, the chat's messages wait this long before asking again
 MAX_ACT_MESSAGES = 1000  # message ids kept for deletion per act
 DELETE_BATCH = 100  # Telegram's deleteMessages takes at most 100 ids
+# The content rules' acts in flight at once over all chats (a wave of spam accounts each posting a link): core's load
+# stays bounded; an act waiting its turn keeps its member's further messages, deleted with it.
+ACT_CONCURRENCY = 16
 
 # Core's moderation type per mode, and the modes whose restriction lasts the given duration.
 ACTION_TYPES = {"delete": "delete", "warn": "warn", "mute": "mute", "tmute": "mute", "kick": "kick", "ban": "ban",
@@ -66,6 +69,7 @@ class Automation:
         # (chat, member) -> the content rules' act in flight for them: their further violations join it.
         self.acting: dict[tuple[int, int], Act] = {}
         self.tasks: set[asyncio.Task] = set()
+        self._act_slots: asyncio.Semaphore | None = None
         self.application = None  # bound in post_init: the bot and core the tasks use
         # The core client of automated actions, opened in post_init: background work waits for a slow answer
         # (AUTOMATION_CORE_TIMEOUT) instead of timing out and asking twice, and its circuit breaker is not the
@@ -84,6 +88,11 @@ class Automation:
 
     def remember_exempt(self, chat_id: int, user_id: int, reason: str) -> None:
         self.exempt[(chat_id, user_id)] = reason
+
+    def act_slots(self) -> asyncio.Semaphore:
+        if self._act_slots is None:
+            self._act_slots = asyncio.Semaphore(ACT_CONCURRENCY)
+        return self._act_slots
 
     def spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coroutine)
