@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from .test_antiflood import settings_reads
+from apps.coreclient import CoreError
 
 ALICE = 2000001  # the owner of every e2e group: the actor of the settings changes
 _people = itertools.count(1)
@@ -26,27 +26,55 @@ def fresh_members(platform, count: int, prefix: str = "member") -> list[str]:
 def rules_group(platform, *, locks: dict | None = None, blocklist: list[dict] | None = None,
                 members: tuple[str, ...] = (), **protection) -> tuple[dict, object]:
     """A new group (carol, dave, spammer + `members`; bob_mod an admin) whose locks, blocklist and protection
-    fields are set through core, and whose settings the bot has read since: returns (the sandbox chat, core's group).
-    The bot loads a chat's settings on its first message there (a message from an admin starts it), or reloads them
-    when its version poll sees the change."""
+    fields are set through core, and whose settings the bot holds (see apply_rules): returns (the sandbox chat,
+    core's group)."""
     chat = platform.new_group(members=("carol", "dave", "spammer", *members))
     group = platform.api.group_by_chat(chat["id"])
     apply_rules(platform, chat, group, locks=locks, blocklist=blocklist, **protection)
     return chat, group
 
 
+def as_owner(platform, write, *args, **fields):
+    """A settings write by alice, the group's owner: core learns who she is from the bot's events about the new
+    group (her user, then her owner role), which may still be on their way (permission_denied: user_not_found,
+    permission_not_granted) -- asked again until then."""
+
+    def attempt():
+        try:
+            return write(*args, actor_telegram_user_id=ALICE, **fields) or True
+        except CoreError as exc:
+            if exc.code == "permission_denied":
+                return None
+            raise
+
+    return platform.wait_for(attempt, "core to know the group's owner", timeout=10)
+
+
 def apply_rules(platform, chat, group, *, locks: dict | None = None, blocklist: list[dict] | None = None,
                 **protection) -> None:
+    """Sets the rules through core, then proves the bot has them: the last write adds a probe entry to the blocklist
+    (warn: it makes a record whatever the group's other settings), and a fresh member's message with the probe word
+    must reach core's record. The bot loads a chat's settings on its first message there, or reloads them when its
+    version poll sees a change: whichever it was, it now holds this version or a later one."""
     if locks:
-        platform.api.locks_update(group.id, locks=locks, actor_telegram_user_id=ALICE)
-    if blocklist:
-        platform.api.blocklist_add(group.id, entries=blocklist, actor_telegram_user_id=ALICE)
+        as_owner(platform, platform.api.locks_update, group.id, locks=locks)
     if protection:
-        platform.api.protection_update(group.id, actor_telegram_user_id=ALICE, **protection)
-    before = settings_reads(platform)
-    platform.telegram.send_message(chat["id"], "bob_mod", "rules are set")
-    platform.wait_for(lambda: settings_reads(platform) > before, "the bot to read the group's rules", timeout=10)
-    time.sleep(0.2)  # core's answer, counted on core's side, on its way into the bot's cache
+        as_owner(platform, platform.api.protection_update, group.id, **protection)
+    word = f"zzprobe{next(_people)}"
+    as_owner(platform, platform.api.blocklist_add, group.id, entries=[*(blocklist or []),
+                                                                       {"pattern": word, "mode": "warn"}])
+    [prober] = fresh_members(platform, 1, "prober")
+    platform.telegram.add_member(chat["id"], prober)
+    deadline = time.monotonic() + 15
+    while True:
+        probe = platform.telegram.send_message(chat["id"], prober, word)
+        try:
+            # A text or all lock takes the probe before the blocklist: any rule's record will do.
+            record_for(platform, group.id, None, probe["message_id"], timeout=2.5, what="the probe")
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
 
 
 def locked(mode: str = "delete", seconds: int | None = None, reason: str | None = None) -> dict:
@@ -67,12 +95,13 @@ def wait_deleted(platform, chat_id: int, message_id: int, what: str, timeout: fl
     platform.wait_for(lambda: not exists(platform, chat_id, message_id), f"{what} to be deleted", timeout=timeout)
 
 
-def records(platform, group_id: str, rule: str, **filters) -> list[dict]:
+def records(platform, group_id: str, rule: str | None, **filters) -> list[dict]:
     return platform.api.moderation_list(group_id=group_id, rule=rule, **filters)["items"]
 
 
-def record_for(platform, group_id: str, rule: str, message_id: int, timeout: float = 8.0) -> dict:
-    """Core's executed automated record naming the message."""
+def record_for(platform, group_id: str, rule: str | None, message_id: int, timeout: float = 8.0,
+               what: str = "") -> dict:
+    """Core's executed (or failed) automated record of `rule` (None: any) naming the message."""
 
     def found():
         for record in records(platform, group_id, rule):
@@ -80,7 +109,12 @@ def record_for(platform, group_id: str, rule: str, message_id: int, timeout: flo
                 return record
         return None
 
-    return platform.wait_for(found, f"core's {rule} record of message {message_id}", timeout=timeout)
+    try:
+        return platform.wait_for(found, f"core's {rule} record of message {message_id}", timeout=timeout)
+    except AssertionError as missing:
+        seen = [(r.get("telegram_message_id"), r["type"], r["status"], r.get("reason")) for r in
+                records(platform, group_id, rule)]
+        raise AssertionError(f"{missing} ({what}); core's {rule} records of the group: {seen}") from None
 
 
 def untouched(platform, chat_id: int, message_ids: list[int], group_id: str, rule: str) -> None:
@@ -95,3 +129,9 @@ def untouched(platform, chat_id: int, message_ids: list[int], group_id: str, rul
 
 def member_status(platform, chat_id: int, user) -> dict:
     return platform.telegram.member(chat_id, user)
+
+
+def target_telegram_id(platform, record: dict) -> int:
+    """The Telegram id of an action's target (core's records name its own user id)."""
+    user = platform.api.user_get(record["target_user_id"])
+    return user["telegram_user_id"] if isinstance(user, dict) else user.telegram_user_id

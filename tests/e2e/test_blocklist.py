@@ -12,13 +12,14 @@ import pytest
 
 from .conftest import BOT
 from .content_rules import (
-    ALICE,
     apply_rules,
+    as_owner,
     exists,
     fresh_members,
     record_for,
     records,
     rules_group,
+    target_telegram_id,
     untouched,
     wait_deleted,
 )
@@ -75,7 +76,7 @@ def test_each_mode_acts_on_the_member_and_core_records_it(platform):
     platform.wait_for(lambda: status(tbanned)["status"] == "kicked", "the timed ban")
     assert 86000 < status(tbanned)["until_date"] - time.time() < 86800
     assert status(deleted)["status"] == status(warned)["status"] == "member"
-    assert platform.api.warnings(group.id, got["warn"]["target"]["id"])["active_warnings"] == 1
+    assert platform.api.warnings(group.id, got["warn"]["target_user_id"])["active_warnings"] == 1
     found = telegram.messages(chat["id"], sender=BOT, count=6, wait=5)
     notices = [m.get("text", "") for m in found]
     assert any("has been warned" in text and "be polite" in text for text in notices), notices
@@ -167,8 +168,8 @@ def test_with_blocklistdelete_off_the_message_stays(platform):
 
 def test_admins_and_approved_members_are_not_touched(platform):
     chat, group = rules_group(platform, blocklist=[entry("casino", "ban")])
-    platform.api.approval_grant(telegram_chat_id=chat["id"], actor_telegram_user_id=ALICE,
-                                target_telegram_user_id=platform.telegram.member(chat["id"], "carol")["user"]["id"])
+    as_owner(platform, platform.api.approval_grant, telegram_chat_id=chat["id"],
+             target_telegram_user_id=platform.telegram.member(chat["id"], "carol")["user"]["id"])
     kept = [platform.telegram.send_message(chat["id"], "bob_mod", "no casino talk here"),
             platform.telegram.send_message(chat["id"], "carol", "the casino is closed today"),
             platform.telegram.send_message(chat["id"], "alice", "casino", anonymous=True)]
@@ -197,7 +198,7 @@ def test_joiners_names_are_checked_when_the_group_asks(platform):
                           f"{user['username']} to be banned")
     found = platform.wait_for(lambda: [r for r in records(platform, group.id, "blocklist", type="ban")
                                        if r["status"] == "executed"] or None, "core's records of the joiners")
-    targets = {record["target"]["telegram_user_id"] for record in found}
+    targets = {target_telegram_id(platform, record) for record in found}
     assert {by_name["id"], by_username["id"]} <= targets
     assert telegram.member(chat["id"], fine["id"])["status"] == "member"
 
