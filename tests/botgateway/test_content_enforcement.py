@@ -330,6 +330,27 @@ def test_a_bot_added_by_a_member_is_removed_and_the_adder_answers_for_it(world, 
     assert present(world, chat, admins.message_id) and not present(world, chat, added.message_id)
 
 
+def test_a_bot_added_while_an_act_of_the_adders_runs_is_still_removed(world, sandbox, live_server, tmp_path):
+    chat, group = core_group(world, locks={"sticker": {"mode": "delete"}, "bot": {"mode": "delete"}})
+    spam_bot = world.create_user("Spam bot", username="spam_helper_bot", is_bot=True)
+
+    async def scenario():
+        async with Bot(sandbox, live_server, tmp_path) as bot:
+            await bot.know(chat.id, group.pk)
+            sticker = world.send_message(chat, "dave", content={"sticker": True})
+            await bot.handle(update_of(world, sticker, update_id=1))  # its act starts, and waits for core
+            world.add_member(chat, spam_bot, by="dave")
+            added = list(world.chat(chat.id).messages.values())[-1]
+            await bot.handle(update_of(world, added, update_id=2))
+            await bot.settle()
+            return sticker, added
+
+    sticker, added = run(scenario)
+    assert world.member(world.chat(chat.id), spam_bot.id).status in ("left", "kicked")
+    assert not present(world, chat, sticker.message_id) and not present(world, chat, added.message_id)
+    assert sorted(r.telegram_message_id for r in records(group)) == [sticker.message_id, added.message_id]
+
+
 def test_blocklist_modes_delete_silently_or_act_and_keep_the_message_when_asked(world, sandbox, live_server,
                                                                                tmp_path):
     chat, group = core_group(world, blocklist=[{"pattern": "crypto"}, {"pattern": "buy*now", "mode": "warn"}])

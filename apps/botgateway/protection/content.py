@@ -131,7 +131,7 @@ def _act_on(bot_data, settings, message: dict, verdict, *, target: tuple[int, st
     if not deletes and verdict.mode == "delete":
         return  # the group keeps blocklisted messages and asks for nothing else
     pending = auto.acting.get(key)
-    if pending is not None:  # one act per member at a time: this message goes with it
+    if pending is not None and not removes:  # one act per member at a time: this message goes with it
         if deletes:
             pending.add(message_id)
         return
@@ -141,7 +141,9 @@ def _act_on(bot_data, settings, message: dict, verdict, *, target: tuple[int, st
               note=verdict.reason, message_id=message_id, delete=[message_id] if deletes else [],
               notify=_notifies(settings, verdict), sender_chat=is_channel, removes=removes,
               details={"kind": verdict.kind, "mode": verdict.mode, "why": verdict.why, "edited": edited})
-    auto.acting[key] = act
+    if pending is None:
+        auto.acting[key] = act
+    # (A bot a member brings in while an act of theirs runs is removed by an act of its own: it is no message.)
     auto.spawn(_carry_out(application, act, key))
 
 
