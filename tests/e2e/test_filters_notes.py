@@ -146,7 +146,8 @@ def test_notes_saved_by_reply_with_media_and_buttons_read_by_hashtag_get_and_in_
     _, said = command(platform, cid, "carol", "/save rules Be nice")
     assert said == REFUSED
     _, said = command(platform, cid, "alice",
-                      "/save rules Be <b>nice</b>, {first} of {chatname}! [Site](buttonurl://https://example.com)",
+                      "/save rules Be <b>nice</b>, {first} of {chatname}! {rules} "
+                      "[Site](buttonurl://https://example.com)",
                       html=True)
     assert said == "Saved note rules. Get it with /get rules or #rules."
 
@@ -169,9 +170,10 @@ def test_notes_saved_by_reply_with_media_and_buttons_read_by_hashtag_get_and_in_
     asked, said = command(platform, cid, "dave", "/get rules")
     assert said == f"Be nice, Dave of {chat['title']}!"
     [got] = answers_to(platform, cid, asked)
-    assert got["reply_markup"]["inline_keyboard"] == [[{"text": "Site", "url": "https://example.com"}]]
+    rules_button = [{"text": "Rules", "url": f"https://t.me/sandbox_mod_bot?start=rules_{cid}"}]
+    assert got["reply_markup"]["inline_keyboard"] == [[{"text": "Site", "url": "https://example.com"}], rules_button]
     _, said = command(platform, cid, "dave", "/get rules noformat")
-    assert said == "Be <b>nice</b>, {first} of {chatname}!\n[Site](buttonurl://https://example.com)"
+    assert said == "Be <b>nice</b>, {first} of {chatname}! {rules}\n[Site](buttonurl://https://example.com)"
     _, said = command(platform, cid, "dave", "/get nothing")
     assert said == "There is no note called nothing here. /notes lists them."
     # #name in reply to someone answers that message.
@@ -197,6 +199,7 @@ def test_notes_saved_by_reply_with_media_and_buttons_read_by_hashtag_get_and_in_
                                                  if m.get("text", "").startswith("Be nice")), None),
                                    "the note in private")
     assert in_private["text"] == f"Be nice, Dave of {chat['title']}!"
+    assert in_private["reply_markup"]["inline_keyboard"][1] == rules_button  # the group's rules, not the private chat's
     outsider = f"outsider_{cid % 100000}"
     platform.telegram.create_user("Outsider", username=outsider)
     platform.telegram.start_bot(outsider)

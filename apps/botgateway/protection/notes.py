@@ -250,7 +250,8 @@ async def start_note(update: Update, context) -> None:
         note = await _note(context.core, settings.group_id, name)
         if note is None:
             raise _missing(name)
-        await reply_saved(context.bot, update.effective_chat.id, settings.title, note, user=user, reply_to=None)
+        await reply_saved(context.bot, update.effective_chat.id, settings.title, note, user=user, reply_to=None,
+                          group_chat_id=chat_id)
 
     await run_command(update, context, "start", body, anywhere=True)
 

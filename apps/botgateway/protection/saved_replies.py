@@ -262,10 +262,13 @@ async def send_saved(bot: Bot, chat_id: int, saved: Mapping, rendered: Rendered,
 
 
 async def reply_saved(bot: Bot, chat_id: int, chat_title: str, saved: Mapping, *, user: User | None,
-                      reply_to: int | None, noformat: bool = False) -> Message | None:
-    """Renders the saved reply for `user` and sends it in the chat."""
-    count = None if noformat else await member_count(bot, chat_id, saved.get("text") or "")
-    rendered = render(saved, user=user, chat_id=chat_id, chat_title=chat_title, bot_username=bot.username,
+                      reply_to: int | None, noformat: bool = False, group_chat_id: int | None = None
+                      ) -> Message | None:
+    """Renders the saved reply for `user` and sends it in the chat. `group_chat_id`: the group it belongs to, when it
+    is sent elsewhere (a private note in the bot's private chat): {count} and {rules} are that group's."""
+    group = chat_id if group_chat_id is None else group_chat_id
+    count = None if noformat else await member_count(bot, group, saved.get("text") or "")
+    rendered = render(saved, user=user, chat_id=group, chat_title=chat_title, bot_username=bot.username,
                       count=count, noformat=noformat)
     return await send_saved(bot, chat_id, saved, rendered, reply_to=reply_to)
 
