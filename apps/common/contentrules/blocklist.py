@@ -33,6 +33,11 @@ MAX_WILDCARDS = 4
 # Text beyond this many characters (after normalization) is not searched: Telegram's texts are 4,096 at most, a
 # caption 1,024; the bound only matters for text that did not come from Telegram.
 MAX_TEXT = 8192
+# The work one text may cost (anchor hits seen plus verification steps): far beyond what any real message and
+# blocklist need (a 4,096-character message against 5,000 entries: a few hundred); a text built against the
+# entries' shapes (thousands of overlapping hits) is searched up to there, 10 to 20 ms, and no further (no match
+# found past it), so that no message can stall the bot.
+MAX_WORK = 20_000
 
 
 def _tokens(normalized: str) -> list:
@@ -162,24 +167,28 @@ class _Pattern:
         self.left_check, self.right_check = is_word_char(normalized[0]), is_word_char(normalized[-1])
         return self
 
-    def search(self, text: str) -> bool:
-        """Whether the pattern matches anywhere in `text` (normalized). Linear per piece, no backtracking."""
+    def search(self, text: str, budget: int) -> tuple[bool, int]:
+        """(whether the pattern matches anywhere in normalized `text`, the steps it took). Linear in the text for
+        each piece, no backtracking; gives up (no match) past `budget` steps."""
         n = len(text)
         lead_any, lead_star = self.lead
         first = self.first
         ends: list[int] = []
+        steps = 0
         at = text.find(first)
         while at != -1:
+            steps += 1
             start = at - lead_any
             if start >= 0 and (not lead_any or " " not in text[start:at]) and (
                     lead_star or start == 0 or not (is_word_char(text[start]) and is_word_char(text[start - 1]))):
                 ends.append(at + len(first))
             at = text.find(first, at + 1)
         for (count, star), piece in self.steps:
-            if not ends:
-                return False
+            if not ends or steps > budget:
+                return False, steps
             size = len(piece)
             found: list[int] = []
+            steps += len(ends)
             if not star:
                 for end in ends:
                     at = end + count
@@ -208,6 +217,7 @@ class _Pattern:
                     while at != -1:
                         found.append(at + size)
                         at = text.find(piece, at + 1, high + size)
+                steps += len(found)
             ends = found
         trail_any, trail_star = self.trail
         for end in ends:
@@ -215,8 +225,8 @@ class _Pattern:
             if stop > n or (trail_any and " " in text[end:stop]):
                 continue
             if trail_star or stop == n or not (is_word_char(text[stop]) and is_word_char(text[stop - 1])):
-                return True
-        return False
+                return True, steps
+        return False, steps + len(ends)
 
 
 # English letters from the most to the least frequent: of two pieces as long, the anchor is the rarer one (fewer hits
@@ -351,7 +361,11 @@ class Blocklist:
             text = text[:MAX_TEXT]
         tried = None
         last = len(text) - 1
+        budget = MAX_WORK
         for end, group in self.finder.hits(text):
+            budget -= len(group)
+            if budget < 0:
+                return None
             for pattern in group:
                 if pattern.literal:
                     start = end - pattern.length
@@ -367,18 +381,28 @@ class Blocklist:
                 elif pattern.index in tried:
                     continue
                 tried.add(pattern.index)
-                if pattern.search(text):
+                matched, steps = pattern.search(text, budget)
+                if matched:
                     return pattern
+                budget -= steps
         return None
 
     def all(self, text: str) -> list[_Pattern]:
         """Every pattern that matches normalized `text`, in the blocklist's order."""
+        return self.scan(text)[0]
+
+    def scan(self, text: str) -> tuple[list[_Pattern], int]:
+        """(all(text), the work it took: anchor hits seen plus verification steps, at most MAX_WORK)."""
         if len(text) > MAX_TEXT:
             text = text[:MAX_TEXT]
         matched: dict[int, _Pattern] = {}
         tried: set[int] = set()
         last = len(text) - 1
+        budget = MAX_WORK
         for end, group in self.finder.hits(text):
+            budget -= len(group)
+            if budget < 0:
+                break
             for pattern in group:
                 if pattern.index in matched or pattern.index in tried:
                     continue
@@ -391,6 +415,8 @@ class Blocklist:
                     matched[pattern.index] = pattern
                 elif _edges_fit(pattern, text, end):
                     tried.add(pattern.index)
-                    if pattern.search(text):
+                    found, steps = pattern.search(text, budget)
+                    if found:
                         matched[pattern.index] = pattern
-        return [matched[index] for index in sorted(matched)]
+                    budget -= steps
+        return [matched[index] for index in sorted(matched)], MAX_WORK - max(budget, 0)

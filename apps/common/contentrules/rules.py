@@ -156,8 +156,7 @@ class CompiledRules:
             for note in (notes if isinstance(notes, list | tuple) else ())
             if isinstance(note.get("name") if isinstance(note, Mapping) else note, str))
         self.empty = not (self.locks or self.blocklist or not self.filters.empty or self.notes)
-        self._last_text: str | None = None
-        self._last_normalized = ""
+        self._last: tuple[str | None, str] = (None, "")
 
     def __repr__(self) -> str:
         return (f"<CompiledRules locks={sorted(self.locks)} blocklist={len(self.blocklist.patterns)} "
@@ -168,10 +167,11 @@ class CompiledRules:
 
     def _normalized(self, text: str) -> str:
         """normalize(), remembering the last text: evaluate() then match_filter() on one message normalize it once."""
-        if text is self._last_text:
-            return self._last_normalized
+        last = self._last  # one tuple: threads sharing the rules (core, web) never see a text with another's form
+        if text is last[0]:
+            return last[1]
         normalized = normalize(text)
-        self._last_text, self._last_normalized = text, normalized
+        self._last = (text, normalized)
         return normalized
 
     def _entry_verdict(self, pattern) -> Verdict:
