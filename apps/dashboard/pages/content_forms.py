@@ -20,10 +20,12 @@ LENGTH_HELP = "For tmute and tban: 30m, 2h, 1d, 1w (30 seconds to 366 days)"
 class LengthField(forms.CharField):
     """A restriction's length typed as 30m, 2h, 1d, 1w or seconds -> seconds (None when empty)."""
 
+    MAX_CHARS = 16
+
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 16)
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # no max_length: its validator would meet the seconds (to_python checks it)
+        self.widget.attrs.setdefault("maxlength", str(self.MAX_CHARS))
 
     def prepare_value(self, value):
         if isinstance(value, int):
@@ -34,6 +36,8 @@ class LengthField(forms.CharField):
         value = super().to_python(value)
         if not value:
             return None
+        if len(value) > self.MAX_CHARS:
+            raise forms.ValidationError("A length: 30m, 2h, 1d, 1w, or seconds.")
         seconds = blocklist_file.parse_length(value)
         if seconds is None:
             raise forms.ValidationError("A length: 30m, 2h, 1d, 1w, or seconds.")
