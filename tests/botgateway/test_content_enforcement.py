@@ -351,6 +351,30 @@ def test_a_bot_added_while_an_act_of_the_adders_runs_is_still_removed(world, san
     assert sorted(r.telegram_message_id for r in records(group)) == [sticker.message_id, added.message_id]
 
 
+def test_without_its_rights_the_bot_says_so_once_and_stops_asking_core_for_a_while(world, sandbox, live_server,
+                                                                                    tmp_path):
+    chat, group = core_group(world, locks={"sticker": {"mode": "delete"}})
+    world.promote(chat, world.bot().user, rights={})  # no longer an admin
+    stickers = [world.send_message(chat, login, content={"sticker": True}) for login in ("dave", "carol", "spammer")]
+
+    async def scenario():
+        async with Bot(sandbox, live_server, tmp_path) as bot:
+            await bot.know(chat.id, group.pk)
+            await bot.handle(update_of(world, stickers[0], update_id=1))
+            await bot.settle()
+            for number, sticker in enumerate(stickers[1:]):
+                await bot.handle(update_of(world, sticker, update_id=number + 2))
+            await bot.settle()
+            return bot.core_calls.count("protection_action")
+
+    assert run(scenario) == 1
+    assert all(present(world, chat, sticker.message_id) for sticker in stickers)
+    [record] = records(group)
+    assert (record.status, record.error.lower()) == ("failed", "message can't be deleted")
+    [notice] = bot_texts(world, chat)
+    assert "could not act" in notice and "delete messages" in notice
+
+
 def test_blocklist_modes_delete_silently_or_act_and_keep_the_message_when_asked(world, sandbox, live_server,
                                                                                tmp_path):
     chat, group = core_group(world, blocklist=[{"pattern": "crypto"}, {"pattern": "buy*now", "mode": "warn"}])

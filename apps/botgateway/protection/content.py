@@ -125,7 +125,7 @@ def _act_on(bot_data, settings, message: dict, verdict, *, target: tuple[int, st
     chat_id, message_id = message["chat"]["id"], message["message_id"]
     user_id, name, is_channel = target or _sender(message)
     key = (chat_id, user_id)
-    if key in auto.exempt:
+    if key in auto.exempt or chat_id in auto.powerless:
         return
     deletes = _deletes(settings, verdict)
     if not deletes and verdict.mode == "delete":

@@ -40,6 +40,12 @@ DELETE_BATCH = 100  # Telegram's deleteMessages takes at most 100 ids
 # The content rules' acts in flight at once over all chats (a wave of spam accounts each posting a link): core's load
 # stays bounded; an act waiting its turn keeps its member's further messages, deleted with it.
 ACT_CONCURRENCY = 16
+# Telegram refused an act for the bot's rights in a chat: the content rules start no act there for this long (each
+# would be a core record of a failure), and the group is told once in POWERLESS_TOLD_SECONDS.
+POWERLESS_SECONDS = 60
+POWERLESS_TOLD_SECONDS = 3600
+_RIGHTS_REFUSALS = ("not enough rights", "can't be deleted", "chat_admin_required", "need administrator rights",
+                    "have no rights", "bot is not a member", "bot was kicked")
 
 # Core's moderation type per mode, and the modes whose restriction lasts the given duration.
 ACTION_TYPES = {"delete": "delete", "warn": "warn", "mute": "mute", "tmute": "mute", "kick": "kick", "ban": "ban",
@@ -68,6 +74,9 @@ class Automation:
         self.load_failed_until: dict[int, float] = {}
         # (chat, member) -> the content rules' act in flight for them: their further violations join it.
         self.acting: dict[tuple[int, int], Act] = {}
+        # Chat -> Telegram's refusal for want of the bot's rights there (see POWERLESS_SECONDS), and the chats told.
+        self.powerless: TTLCache[int, str] = TTLCache(maxsize=capacity, ttl=POWERLESS_SECONDS, timer=clock)
+        self.told_powerless: TTLCache[int, bool] = TTLCache(maxsize=capacity, ttl=POWERLESS_TOLD_SECONDS, timer=clock)
         self.tasks: set[asyncio.Task] = set()
         self._act_slots: asyncio.Semaphore | None = None
         self.application = None  # bound in post_init: the bot and core the tasks use
@@ -197,6 +206,12 @@ async def complete(core, action_id: str, error: TelegramError | str | None) -> N
     except (CoreUnavailable, CoreError) as exc:  # a conflict: completed by an earlier attempt whose answer was lost
         logger.warning("could not complete an automated action in core", extra={"action_id": action_id,
                                                                                   "error": str(exc)})
+
+
+def lacks_rights(error: TelegramError | None) -> bool:
+    """Whether Telegram refused for want of the bot's rights in the chat (not for this one message)."""
+    text = (error.message if error is not None else "").lower()
+    return any(refusal in text for refusal in _RIGHTS_REFUSALS)
 
 
 def is_exempt_refusal(error: CoreError) -> bool:
@@ -335,6 +350,7 @@ async def carry_out(application, act: Act) -> str:
             "rule": act.rule, "chat_id": act.chat_id, "error": str(exc)})
         return UNAVAILABLE
     error: TelegramError | None = None
+    refused: TelegramError | None = None
     deleted = 0
     if act.delete_first or kind == "delete":
         deleted, refused = await delete_messages(bot, act.chat_id, act.delete)
@@ -355,6 +371,9 @@ async def carry_out(application, act: Act) -> str:
     except TelegramError as exc:
         error = exc
     await complete(core, recorded.id, error)
+    powerless = next((refusal for refusal in (error, refused) if lacks_rights(refusal)), None)
+    if powerless is not None:
+        await _powerless(application, act, powerless)
     if error is not None:
         logger.warning("automated action refused by Telegram", extra={"rule": act.rule, "chat_id": act.chat_id,
                                                                        "error": error.message})
@@ -367,6 +386,20 @@ async def carry_out(application, act: Act) -> str:
     deleted, _ = await delete_messages(bot, act.chat_id, act.delete, deleted)
     await delete_messages(bot, act.chat_id, act.delete, deleted)
     return FAILED if error is not None else EXECUTED
+
+
+async def _powerless(application, act: Act, refusal: TelegramError) -> None:
+    """Telegram refused the act for want of the bot's rights: the chat is remembered as such for a while, and told
+    once what the bot needs."""
+    auto = automation(application.bot_data)
+    auto.powerless[act.chat_id] = refusal.message
+    if act.chat_id in auto.told_powerless:
+        return
+    auto.told_powerless[act.chat_id] = True
+    text = (f"I could not act on a message that breaks this group's {act.rule} ({html.escape(act.why or act.reason)}): "
+            f"Telegram says \"{html.escape(refusal.message)}\". Make me an admin with the rights to delete messages "
+            "and to ban users, or these rules do nothing here.")
+    await _tell(application.bot, act, text)
 
 
 def _notice(act: Act) -> str:
