@@ -18,9 +18,12 @@ from ..context import BotContext
 from ..durations import restriction_end
 from ..flows import (
     Actor,
+    Denial,
     ProtectedTarget,
     StopCommand,
     complete_action,
+    core_call,
+    denial,
     ensure_group,
     names_the_bot,
     record_action,
@@ -179,8 +182,16 @@ def quiet_refusals(context: BotContext, chat, targeted, quiet: str) -> list:
     """A delete variant also deletes a message: the asker needs DELETE_MESSAGES, the bot the right to delete."""
     if quiet != DELETE:
         return []
-    return [require_permission(context, chat, targeted.actor, "DELETE_MESSAGES"),
-            require_bot_right(context, chat, "can_delete_messages")]
+    return [_may_delete(context, chat, targeted.actor), require_bot_right(context, chat, "can_delete_messages")]
+
+
+async def _may_delete(context: BotContext, chat, actor: Actor) -> None:
+    """Core's DELETE_MESSAGES for the asker, beside the action's own check: not counted again by the denial
+    throttle (one command, one denial), and answered like any denial."""
+    decision = await core_call(context.core.check_permission(permission="DELETE_MESSAGES", telegram_chat_id=chat.id,
+                                                             **actor.check_kwargs()))
+    if not decision.allowed:
+        raise Denial(denial("DELETE_MESSAGES", decision.reason).reply)
 
 
 async def quiet_finish(context: BotContext, chat, replied, quiet: str) -> None:
