@@ -12,7 +12,10 @@ verified once per text by `_Pattern.search`, which walks its pieces left to righ
 the pattern so far can end: linear in the text for each piece, never backtracking (a modifier spans no space, so the
 positions are bounded by the text's length). The alternative finder, one combined regular expression over the
 anchors (a trie of alternatives, so that the regex engine does not try 1,000 alternatives at each position), is kept
-for the benchmark (bench.protection --only content): the automaton is the faster one (docs/benchmarks.md).
+for the benchmark and as the fallback where pyahocorasick is missing. `python -m bench.protection --only content`,
+every lock on but all and text, 1,000 entries, plain 60-character messages: evaluate() 3.3 us per message with the
+automaton against 8.5 us with the combined regex (the same verification after either); compile_rules() 2.8 ms for
+1,000 entries and 20 ms for 5,000 with the automaton, 9 and 65 ms with the regex. The automaton it is.
 """
 
 from __future__ import annotations
