@@ -1,7 +1,14 @@
-"""Bot benchmarks: webhook throughput of plain group messages (counted and batched to core), and the round
-trip of a command (update in, permission check, Bot API call, reply), with core and the sandbox beside it.
+"""Bot benchmarks: webhook throughput of plain group messages (counted and batched to core), the same with a group's
+content rules on (every lock but "all" and "text", 1,000 blocklist entries), and the round trip of a command (update
+in, permission check, Bot API call, reply), with core and the sandbox beside it.
 
     python -m bench.bot [--duration 10] [--commands 200] [--command-rate 8] [--outbox-synchronous normal|full]
+                        [--blocklist 1000] [--no-rules]
+
+The rules phase sets the rules through core before the run, proves the bot enforces them (a member's sticker is
+deleted), then sends the same plain messages as the baseline run into that group: each is evaluated against every
+lock and entry and breaks none. "all" and "text" stay unlocked: either would delete every plain message (a group
+with them on is not taking plain messages at all).
 
 Real processes on loopback, with production settings (DEBUG off): core under gunicorn (2 workers), the Telegram
 sandbox, the bot under uvicorn, and a bare ASGI app under the same uvicorn as the baseline. wrk posts updates
@@ -45,6 +52,9 @@ SCRIPT = Path(__file__).resolve().parent / "wrk" / "telegram_updates.lua"
 SENDERS = 50  # the group's senders in the wrk script
 TARGET_MESSAGES_PER_S = 2000
 TARGET_COMMAND_P95_MS = 50.0
+TARGET_RULES_MESSAGES_PER_S = 3000  # issue 15: with every lock on and 1,000 blocklist entries
+TARGET_RULES_BOT_CPU_MS = 0.25
+ALICE = 2000001  # the demo world's owner: she owns the bench groups and sets their rules
 
 
 def wrk(url: str, *args: str, duration: int, connections: int = 32) -> dict:
@@ -97,6 +107,61 @@ def bench_group(telegram: SandboxClient, number: int) -> dict:
     return chat
 
 
+def blocklist_entries(count: int) -> list[dict]:
+    """`count` realistic entries: mostly single words, some phrases, some with Rose's `*` (none matches the
+    benchmark's plain messages, "benchmark message <n>")."""
+    words = ("casino", "lottery", "crypto", "viagra", "payday", "giveaway", "forex", "bonus", "jackpot", "escort")
+    entries = []
+    for number in range(count):
+        word = f"{words[number % len(words)]}{number // len(words)}"
+        if number % 10 == 7:
+            entries.append({"pattern": f"cheap {word} now"})
+        elif number % 10 == 8:
+            entries.append({"pattern": f"{word}*", "mode": "warn"})
+        elif number % 10 == 9:
+            entries.append({"pattern": f"*{word}", "mode": "mute"})
+        else:
+            entries.append({"pattern": word})
+    return entries
+
+
+RULE_LOCKS = ("all", "text")  # left unlocked (see the module's docstring)
+
+
+def set_rules(api: CoreClient, telegram: SandboxClient, chat: dict, group_id: str, blocklist: int) -> None:
+    """Every lock but all and text, and `blocklist` entries, through core; then a member's sticker, which the bot
+    must delete within 15 s (its cache has the rules and it enforces them) or the phase stops."""
+    from apps.common.contentrules import LOCK_TYPES
+
+    locks = {kind: {"mode": "delete"} for kind in LOCK_TYPES if kind not in RULE_LOCKS}
+    api.locks_update(group_id, locks=locks, actor_telegram_user_id=ALICE)
+    entries = blocklist_entries(blocklist)
+    for start in range(0, len(entries), 1000):
+        api.blocklist_add(group_id, entries=entries[start:start + 1000], actor_telegram_user_id=ALICE)
+    telegram.send_message(chat["id"], "carol", "hello")  # the bot loads the group's settings
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        sticker = telegram.send_message(chat["id"], "carol", sticker=True)
+        time.sleep(1.0)
+        if not [m for m in telegram.messages(chat["id"], since_id=sticker["message_id"] - 1, count=1)
+                if m["message_id"] == sticker["message_id"]]:
+            return
+    raise RuntimeError("the bot did not enforce the group's locks (a sticker stayed): no rules phase")
+
+
+def enforced_after(telegram: SandboxClient, chat: dict) -> None:
+    """A blocklisted plain text after the run is deleted: the plain-message path (the webhook's shortcut, which the
+    run's messages took) evaluated the rules all along."""
+    sent = telegram.send_message(chat["id"], "carol", f"win at {blocklist_entries(1)[0]['pattern']} tonight")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if not [m for m in telegram.messages(chat["id"], since_id=sent["message_id"] - 1, count=1)
+                if m["message_id"] == sent["message_id"]]:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("a blocklisted plain message stayed: the rules were not evaluated on plain messages")
+
+
 def wait_registered(api: CoreClient, chat_id: int) -> str:
     deadline = time.monotonic() + 15
     while True:
@@ -108,6 +173,25 @@ def wait_registered(api: CoreClient, chat_id: int) -> str:
             time.sleep(0.2)
 
 
+def intake_run(api: CoreClient, bot: Process, bot_port: int, chat: dict, group_id: str, run: int,
+               duration: int) -> tuple[dict, int, int, float, float]:
+    """wrk's plain messages into `chat` through the bot's webhook, until core has counted every accepted one:
+    (wrk's result, accepted, counted, messages/s counted end to end, the bot's CPU ms per accepted message)."""
+    before = messages_in_core(api, group_id)
+    started = time.monotonic()
+    cpu_before = server_cpu(bot.popen.pid)
+    intake = wrk(f"http://127.0.0.1:{bot_port}", str(chat["id"]), WEBHOOK_SECRET, str(SENDERS), str(run),
+                 duration=duration)
+    accepted = intake["requests"] - intake["errors"]["status"]
+    while messages_in_core(api, group_id) - before < accepted and time.monotonic() - started < 120:
+        time.sleep(0.2)
+    counted = messages_in_core(api, group_id) - before
+    end_to_end_seconds = time.monotonic() - started
+    # Everything the bot spent on the run's updates: intake, handlers, shipping the events to core.
+    bot_cpu_ms = (server_cpu(bot.popen.pid) - cpu_before) * 1000 / max(1, accepted)
+    return intake, accepted, counted, counted / end_to_end_seconds, bot_cpu_ms
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
@@ -115,6 +199,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--command-rate", type=float, default=8.0, help="commands started per second at most")
     parser.add_argument("--outbox-synchronous", choices=("normal", "full"), default="normal",
                         help="the bot's BOT_OUTBOX_SYNCHRONOUS (full: an fsync per group commit)")
+    parser.add_argument("--blocklist", type=int, default=1000, help="blocklist entries in the rules group")
+    parser.add_argument("--no-rules", action="store_true", help="leave out the content-rules phase")
     options = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is required: apt-get install wrk", file=sys.stderr)
@@ -145,6 +231,13 @@ def main(argv: list[str]) -> int:
         group_id = wait_registered(api, chat["id"])
         for other in chats[1:]:
             wait_registered(api, other["id"])
+        rules_chat = rules_group_id = None
+        if not options.no_rules:
+            rules_chat = bench_group(telegram, len(chats))
+            rules_group_id = wait_registered(api, rules_chat["id"])
+            print(f"setting every lock but {' and '.join(RULE_LOCKS)} and {options.blocklist} blocklist entries ...",
+                  flush=True)
+            set_rules(api, telegram, rules_chat, rules_group_id, options.blocklist)
         time.sleep(1.5)  # the events naming @bench_target reach core
 
         print("measuring the bare baseline ...", flush=True)
@@ -152,22 +245,15 @@ def main(argv: list[str]) -> int:
         baseline = wrk(f"http://127.0.0.1:{bare_port}", str(chat["id"]), WEBHOOK_SECRET, str(SENDERS),
                      duration=options.duration)
         baseline_cpu_ms = (server_cpu(bare.popen.pid) - cpu_before) * 1000 / max(1, baseline["requests"])
-        before = messages_in_core(api, group_id)
-        started = time.monotonic()
         print("measuring the bot's webhook ...", flush=True)
-        cpu_before = server_cpu(bot.popen.pid)
-        intake = wrk(f"http://127.0.0.1:{bot_port}", str(chat["id"]), WEBHOOK_SECRET, str(SENDERS),
-                     duration=options.duration)
-        accepted = intake["requests"] - intake["errors"]["status"]
-        while messages_in_core(api, group_id) - before < accepted and time.monotonic() - started < 120:
-            time.sleep(0.2)
-        counted = messages_in_core(api, group_id) - before
-        end_to_end_seconds = time.monotonic() - started
-        # Everything the bot spent on the run's updates: intake, handlers, shipping the events to core.
-        bot_cpu_ms = (server_cpu(bot.popen.pid) - cpu_before) * 1000 / max(1, accepted)
-        end_to_end = counted / end_to_end_seconds
-
-        print(f"core counted {counted}/{accepted}; timing commands ...", flush=True)
+        intake, accepted, counted, end_to_end, bot_cpu_ms = intake_run(api, bot, bot_port, chat, group_id, 0,
+                                                                       options.duration)
+        rules = None
+        if rules_chat is not None:
+            print(f"core counted {counted}/{accepted}; measuring with the content rules on ...", flush=True)
+            rules = intake_run(api, bot, bot_port, rules_chat, rules_group_id, 1, options.duration)
+            enforced_after(telegram, rules_chat)
+        print("timing commands ...", flush=True)
         timings = command_round_trips(telegram, [c["id"] for c in chats], options.commands, options.command_rate)
         p95 = statistics.quantiles(timings, n=20)[18] * 1000
         p50 = statistics.median(timings) * 1000
@@ -187,6 +273,19 @@ def main(argv: list[str]) -> int:
         print(f"  command round trip          p50 {p50:.1f} ms  p95 {p95:.1f} ms"
               f"   target p95 <= {TARGET_COMMAND_P95_MS:.0f} ms: {verdict}")
         print("  (the round trip includes the sandbox's own HTTP hops for sending the update and reading the reply)")
+        if rules is not None:
+            r_intake, r_accepted, r_counted, r_end_to_end, r_cpu_ms = rules
+            print(f"\ncontent rules (every lock but {' and '.join(RULE_LOCKS)}, {options.blocklist} blocklist entries;"
+                  " the same plain messages, none breaks a rule)")
+            print(f"  without rules (baseline)     {end_to_end:8.0f} messages/s counted in core   bot CPU "
+                  f"{bot_cpu_ms:.3f} ms/message   intake {intake['rps']:.0f}/s")
+            verdict = "PASS" if (r_end_to_end >= TARGET_RULES_MESSAGES_PER_S and r_counted >= r_accepted
+                                 and r_cpu_ms < TARGET_RULES_BOT_CPU_MS) else "FAIL"
+            print(f"  with the rules               {r_end_to_end:8.0f} messages/s counted in core   bot CPU "
+                  f"{r_cpu_ms:.3f} ms/message   intake {r_intake['rps']:.0f}/s   {r_counted}/{r_accepted} accepted")
+            print(f"  ratio {r_end_to_end / max(end_to_end, 1):.2f} of the baseline;"
+                  f" CPU +{r_cpu_ms - bot_cpu_ms:.3f} ms   targets >= {TARGET_RULES_MESSAGES_PER_S}/s"
+                  f" and < {TARGET_RULES_BOT_CPU_MS} ms: {verdict}")
         return 0
     finally:
         for process in reversed(processes):
