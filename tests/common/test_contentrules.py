@@ -253,6 +253,8 @@ def hit(rules, text: str) -> str | None:
     ("0x*", ["send 0x12ab to", "0x"], ["a0x12"]),
     ("*\\?", ["anyone?", "what? no"], ["no question"]),
     ("\\*", ["a * b", "*"], ["nothing"]),
+    ("c:\\temp", ["in C:\\Temp now"], ["c:temp", "c:\\temporary"]),
+    ("a\\\\*", ["a\\", "a\\xyz"], ["a", "ab"]),
     ("buy now", ["BUY   NOW!!", "please buy now"], ["buy nowhere", "buynow"]),
     ("buy*now", ["buynow", "buy-it-now", "Buy_it_now"], ["buy it now", "buy nowhere"]),
     ("*bit.ly/*", ["go to https://bit.ly/3xYz now", "bit.ly/"], ["bitly"]),

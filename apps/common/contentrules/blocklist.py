@@ -1,6 +1,7 @@
 """Blocklist patterns: literal text with Rose's two modifiers, matched whole-word on normalized text.
 
-- `*` matches 0 or more non-space characters, `?` exactly one; `\\*`, `\\?` and `\\\\` are the characters themselves.
+- `*` matches 0 or more non-space characters, `?` exactly one; `\\*`, `\\?` and `\\\\` are the characters themselves
+  (a backslash before anything else is a backslash: `C:\\temp` is what it says).
 - A pattern matches whole words: where its match begins (ends) with a letter, digit or "_", the character before
   (after) it must not be one; a leading (trailing) `*` lifts that side's rule ("*hi*" matches "this").
 - Pattern and text go through the same normalize() (case, accents, look-alikes, invisible characters, spaces).
@@ -49,7 +50,7 @@ def _tokens(normalized: str) -> list:
     index, length = 0, len(normalized)
     while index < length:
         char = normalized[index]
-        if char == "\\" and index + 1 < length:
+        if char == "\\" and index + 1 < length and normalized[index + 1] in "*?\\":
             out.append(normalized[index + 1])
             index += 2
             continue
