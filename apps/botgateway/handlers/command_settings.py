@@ -147,7 +147,8 @@ async def warntime(update: Update, context: BotContext) -> None:
         if not args:
             await require_permission(context, chat, actor, "VIEW_GROUPS")
             group = await core_call(context.core.group_get(group_id))
-            await reply(update, f"Warnings expire: {describe_expiry(group.get('warn_expiry_seconds'))}. {html.escape(usage)}")
+            expiry = describe_expiry(group.get("warn_expiry_seconds"))
+            await reply(update, f"Warnings expire: {expiry}. {html.escape(usage)}")
             return
         if len(args) != 1:
             raise UsageError(usage)
