@@ -78,7 +78,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# Core's permission checks, event ingest and the member list, then the bot (webhook throughput, command round trip),
+# Core's permission checks, event ingest and the member list, then the bot (webhook throughput, the same with a
+# group's content rules on: every lock but all and text, 1,000 blocklist entries; command round trip),
 # group protection (throughput with antiflood on, flood -> restriction, a raid of joiners), then web (groups list
 # through web against core's own, 1,000 live WebSocket clients); see docs/benchmarks.md.
 bench: $(STAMP)

@@ -294,3 +294,18 @@ def test_a_bot_added_right_after_another_violation_is_still_removed(platform, wo
     bot_id = added["new_chat_members"][0]["id"]
     platform.wait_for(lambda: platform.telegram.member(chat["id"], bot_id)["status"] in ("left", "kicked"),
                       "the added bot to be removed", timeout=10)
+
+
+def test_the_polling_bot_enforces_locks_on_messages_and_edits(polling_platform):
+    """The bot on long polling takes every message through its application (no webhook shortcut): the same locks."""
+    platform = polling_platform
+    chat, group = rules_group(platform, locks={"url": locked(), "sticker": locked("warn")})
+    link = platform.telegram.send_message(chat["id"], "dave", "deals at https://spam.example")
+    sticker = platform.telegram.send_message(chat["id"], "spammer", sticker=True)
+    text = platform.telegram.send_message(chat["id"], "carol", "hello")
+    wait_deleted(platform, chat["id"], link["message_id"], "the link")
+    wait_deleted(platform, chat["id"], sticker["message_id"], "the sticker")
+    assert record_for(platform, group.id, "locks", sticker["message_id"])["type"] == "warn"
+    platform.telegram.edit_message(chat["id"], text["message_id"], "hello, see www.spam-deals.com", user="carol")
+    wait_deleted(platform, chat["id"], text["message_id"], "the edited message")
+    assert record_for(platform, group.id, "locks", text["message_id"])["type"] == "delete"
