@@ -378,7 +378,7 @@ FILTERS = [
 
 @pytest.mark.parametrize(("text", "trigger"), [
     ("Hello", "hello"), ("well, HELLO!", "hello"), ("hello there friend", "hello there"), ("othello", None),
-    ("/rules please", "/rules"), ("/RULES", "/rules"), ("/rulesx", None), ("see /rules", None),
+    ("/rules please", "/rules"), ("/RULES", "/rules"), ("/rulesx", "/rules"), ("see /rules", None),
     ("ping", "ping"), (" PING ", "ping"), ("ping pong", None), ("a cafe", "caf\u00e9"), ("what? no", "what?"),
     ("whatx", None),
 ])

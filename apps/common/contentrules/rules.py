@@ -18,7 +18,7 @@ from apps.common.contentrules.locks import (
     key_kinds,
     lock_kinds,
 )
-from apps.common.contentrules.normalize import is_word_char, normalize
+from apps.common.contentrules.normalize import normalize
 
 __all__ = ["MODES", "TIMED_MODES", "CompiledRules", "Verdict", "compile_rules"]
 
@@ -64,7 +64,8 @@ def _literal(text: str) -> str:
 
 
 class _Filters:
-    """Filter triggers: "word" (whole word or phrase anywhere), "prefix" (the text begins with it), "exact"."""
+    """Filter triggers: "word" (whole word or phrase anywhere), "prefix" (the text begins with it, as written: a
+    "http" prefix answers "https://..."), "exact" (the whole text), all on normalized text."""
 
     def __init__(self, filters):
         self.exact: dict[str, Mapping] = {}
@@ -91,8 +92,7 @@ class _Filters:
             if length <= best_length:
                 break
             found = self.prefix.get(text[:length])
-            if found is not None and (length == len(text) or not (is_word_char(text[length - 1])
-                                                                 and is_word_char(text[length]))):
+            if found is not None:
                 best, best_length = found, length
                 break
         if self.words is not None:
