@@ -161,10 +161,12 @@ async def _carry_out(application, act: Act, key: tuple[int, int]) -> None:
 
 def _joiners(bot_data, settings, rules, message: dict) -> None:
     members = [member for member in message["new_chat_members"] if isinstance(member, dict)]
-    adder = message.get("from") or {}
+    application = automation(bot_data).application
+    # Neither the adder nor this bot itself (added back to the group) is removed.
+    spared = {(message.get("from") or {}).get("id"), application.bot.id if application is not None else None}
     verdict = rules.evaluate(message)
     if verdict is not None and verdict.rule == "locks" and verdict.kind == "bot":
-        bots = tuple(member["id"] for member in members if member.get("is_bot") and member.get("id") != adder.get("id"))
+        bots = tuple(member["id"] for member in members if member.get("is_bot") and member.get("id") not in spared)
         if bots:
             _act_on(bot_data, settings, message, verdict, removes=bots)
     if not settings.blocklist_joiner_names:
