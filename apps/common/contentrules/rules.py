@@ -260,10 +260,14 @@ class CompiledRules:
         return None
 
     def match_name(self, name: str) -> Verdict | None:
-        """The blocklist on a joiner's name or username (only when blocklist_joiner_names is on)."""
+        """The blocklist on a joiner's name or username (only when blocklist_joiner_names is on); in a username,
+        "_" also separates words."""
         if not self.joiner_names or not self.blocklist or not isinstance(name, str):
             return None
-        hit = self.blocklist.first(normalize(name))
+        normalized = normalize(name)
+        hit = self.blocklist.first(normalized)
+        if hit is None and "_" in normalized:  # a username's words: crypto_signals_bot holds "crypto" and "signals"
+            hit = self.blocklist.first(normalized.replace("_", " "))
         if hit is None:
             return None
         verdict = self._entry_verdict(hit)
