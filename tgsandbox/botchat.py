@@ -29,6 +29,9 @@ Type a message to send it. Sandbox commands:
   /in <chat>              move to a group (title, @username, id) or a bot's private chat (@bot)
   /reply <id> <text>      reply to message <id>
   /anon <text>            post anonymously as the group (you must be an admin)
+  /post <kind> [caption]  post content: photo video gif sticker audio voice videonote document poll contact
+                          location venue dice (a caption for photo, video, gif, audio, voice, document; a poll's
+                          question)
   /edit <id> <text>       edit your message <id>
   /press <id> <data>      press the inline button with callback_data (or label) <data> under message <id>
   /join [user]            join the current group (or add <user> to it)
@@ -42,9 +45,14 @@ Type a message to send it. Sandbox commands:
   /sandbox                this help;  /quit  leave
   //text                  send "/text" literally"""
 
-META = {"/as", "/in", "/reply", "/anon", "/edit", "/press", "/join", "/raid", "/leave", "/upgrade", "/users", "/chats",
-        "/members", "/history", "/calls", "/wait", "/sandbox", "/quit", "/exit"}
+META = {"/as", "/in", "/reply", "/anon", "/post", "/edit", "/press", "/join", "/raid", "/leave", "/upgrade", "/users",
+        "/chats", "/members", "/history", "/calls", "/wait", "/sandbox", "/quit", "/exit"}
 QUIET = ("getUpdates",)
+# /post's kinds and the Message field each fills.
+POST_KINDS = {"photo": "photo", "video": "video", "gif": "animation", "sticker": "sticker", "audio": "audio",
+              "voice": "voice", "videonote": "video_note", "document": "document", "poll": "poll",
+              "contact": "contact", "location": "location", "venue": "venue", "dice": "dice"}
+CAPTIONED = {"photo", "video", "animation", "audio", "voice", "document"}
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -72,6 +80,10 @@ def format_message(message: dict[str, Any], *, here: int | None = None) -> str:
     where = "" if message["chat"]["id"] == here else f" in {message['chat'].get('title') or 'private'}"
     reply = f" (reply to #{message['reply_to_message']['message_id']})" if message.get("reply_to_message") else ""
     body = message.get("text")
+    kind = next((k for k in POST_KINDS.values() if k in message), None)
+    if body is None and kind is not None:
+        caption = f" {message['caption']}" if message.get("caption") else ""
+        body = f"<{'gif' if kind == 'animation' else kind}>{caption}"
     if body is None:
         service = [k for k in message if k in ("new_chat_members", "left_chat_member", "pinned_message",
                                                  "migrate_to_chat_id", "migrate_from_chat_id")]
@@ -175,7 +187,7 @@ class BotChat:
             self.out(f"  sandbox: {exc.message}")
         return True
 
-    def _send(self, text: str, **options: Any) -> None:
+    def _send(self, text: str | None, **options: Any) -> None:
         message = self.client.send_message(self.chat, self.user["id"], text, **options)
         self.out(format_message(message, here=message["chat"]["id"]))
         self.show_activity()
@@ -209,6 +221,8 @@ class BotChat:
                 self._show_answer(press["id"])
         elif command == "/anon":
             self._send(rest, anonymous=True)
+        elif command == "/post":
+            self._post(rest)
         elif command == "/join":
             self.client.add_member(self.chat, rest or self.user["id"],
                                    **({"by": self.user["id"]} if rest else {}))
@@ -233,6 +247,19 @@ class BotChat:
         else:
             self._listing(command, rest)
         return True
+
+    def _post(self, rest: str) -> None:
+        name, _, caption = rest.partition(" ")
+        field = POST_KINDS.get(name.lower())
+        if field is None:
+            raise SandboxError(f"usage: /post <{'|'.join(POST_KINDS)}> [caption]")
+        value: Any = True
+        if field == "poll":
+            value = {"question": caption or "What do you think?", "options": ["yes", "no"]}
+        content: dict[str, Any] = {field: value}
+        if caption and field in CAPTIONED:
+            content["caption"] = caption
+        self._send(None, **content)
 
     def _button_data(self, message_id: int, wanted: str) -> str:
         """The callback_data of the button ``wanted`` names: its data, or else its label."""

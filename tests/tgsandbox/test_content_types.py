@@ -370,3 +370,22 @@ async def test_a_bot_without_media_rights_is_refused(demo, client):
         with telegram_error(telegram.error.BadRequest, "Not enough rights to send photos to the chat"):
             await bot.send_photo(demo.basic.id, photo[0]["file_id"])
         await bot.send_message(demo.basic.id, "text still goes")
+
+
+def test_botchat_posts_content(demo):
+    from tgsandbox.botchat import BotChat
+
+    out: list[str] = []
+    with SandboxClient(demo.url) as control:
+        chat = BotChat(control, output=out.append, settle=0.05, max_wait=0.2)
+        chat.switch_user("carol")
+        chat.switch_chat("Sandbox Group")
+        for line in ("/post photo my cat", "/post gif", "/post poll Lunch?", "/post sticker", "/post nothing"):
+            chat.handle(line)
+    lines = [line for line in out if line.startswith("#")]
+    assert [line.split(": ", 1)[1] for line in lines] == ["<photo> my cat", "<gif>", "<poll>", "<sticker>"]
+    assert any("usage: /post" in line for line in out)
+    messages = demo.world.messages("Sandbox Group", sender="carol")
+    assert messages[-1].content["sticker"]["type"] == "regular"
+    assert messages[-2].content["poll"]["question"] == "Lunch?"
+    assert messages[-4].content["animation"]["file_id"] == messages[-4].content["document"]["file_id"]
