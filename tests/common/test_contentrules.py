@@ -331,10 +331,11 @@ def test_joiner_names_only_when_switched_on():
     assert (verdict.rule, verdict.kind, verdict.why) == ("blocklist", "crypto*",
                                                          'name matches blocklist entry "crypto*"')
     assert compile_rules({"blocklist": entries, "blocklist_joiner_names": True}).match_name("Ana") is None
-    rules = compile_rules({"blocklist": [{"pattern": "signals"}, {"pattern": "free_money"}],
+    rules = compile_rules({"blocklist": [{"pattern": "signals"}, {"pattern": "free money"}, {"pattern": "vip_club"}],
                            "blocklist_joiner_names": True})
     assert rules.match_name("crypto_signals_bot").kind == "signals"
-    assert rules.match_name("the_free_money_club").kind == "free_money"
+    assert rules.match_name("the_free_money_club").kind == "free money"
+    assert rules.match_name("vip_club").kind == "vip_club"
     assert rules.evaluate(message(text="crypto_signals_bot")) is None  # in a message, "_" joins a word
 
 
