@@ -38,7 +38,13 @@ TIMED_MODE_RULES = (  # tmute and tban need a duration; no other mode (nor none:
     implies(_DURATION_GIVEN, {"required": ["mode"], "properties": {"mode": {"type": "string"}},
                               "not": {"properties": {"mode": {"enum": _UNTIMED}}}}),
 )
-_NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# Core's text rules (apps/contentrules/services.py and apis.py; tests/dashboard/test_content_schema.py holds them
+# equal): the whitespace str.strip() removes, spelt out so that every regular expression engine reads it alike.
+WHITESPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NO_WHITESPACE = f"[^\\x00-\\x1f\\x7f{WHITESPACE}]"
+BUTTON_URL = (rf"(?:[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]*[A-Za-z0-9](?::[0-9]{{1,5}})?|[Tt][Gg]://[A-Za-z0-9_]+)"
+              rf"(?:[/?#]{NO_WHITESPACE}*)?")
+_NON_BLANK = f"^[^\\x00]*[^\\x00{WHITESPACE}][^\\x00]*$"  # some text that str.strip() leaves
 _MEDIA_GIVEN = {"required": ["media_type"], "properties": {"media_type": {"type": "string"}}}
 _FILE_GIVEN = {"required": ["media_file_id"], "properties": {"media_file_id": {"minLength": 1}}}
 REPLY_RULES = (  # a reply is some text or a media (its type and file id together)
@@ -46,6 +52,21 @@ REPLY_RULES = (  # a reply is some text or a media (its type and file id togethe
     implies(_FILE_GIVEN, _MEDIA_GIVEN),
     {"anyOf": [{"required": ["text"], "properties": {"text": {"pattern": _NON_BLANK}}}, _MEDIA_GIVEN]},
 )
+
+
+class StrictRegexField(serializers.RegexField):
+    """Text matching a pattern, and a JSON string: 5 is not "5"."""
+
+    default_error_messages = {"type": "Must be a JSON string."}
+
+    def __init__(self, regex, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(regex, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("type")
+        return super().to_internal_value(data)
 
 
 def _timed_rule(attrs: dict) -> dict:
@@ -162,8 +183,8 @@ class BlocklistSerializer(serializers.Serializer):
 
 
 class BlocklistNewEntrySerializer(serializers.Serializer):
-    pattern = StrictCharField(max_length=MAX_PATTERN, help_text="At most 4 * and 100 characters; whole-word unless "
-                                                                "it starts or ends with *")
+    pattern = StrictRegexField(_NON_BLANK, max_length=MAX_PATTERN,
+                               help_text="At most 4 * and 100 characters; whole-word unless it starts or ends with *")
     mode = serializers.ChoiceField(choices=MODES, required=False, allow_null=True,
                                    help_text="Omitted or null: the group's blocklist_action")
     duration_seconds = _duration()
@@ -208,7 +229,7 @@ class BlocklistImportedSerializer(BlocklistChangedSerializer):
 
 
 class BlocklistRemoveSerializer(serializers.Serializer):
-    patterns = serializers.ListField(child=StrictCharField(max_length=MAX_PATTERN), min_length=1,
+    patterns = serializers.ListField(child=StrictRegexField(_NON_BLANK, max_length=MAX_PATTERN), min_length=1,
                                      max_length=blocklist_file.MAX_LINES,
                                      help_text="As listed (matched by their normalized form)")
     expected_version = _version()
@@ -309,8 +330,8 @@ class GroupBlocklistClearApi(APIView):
 
 
 class ButtonInputSerializer(serializers.Serializer):
-    text = StrictCharField(max_length=128)
-    url = StrictCharField(max_length=2048, help_text="http(s):// or tg://")
+    text = StrictRegexField(_NON_BLANK, max_length=128)
+    url = StrictRegexField(f"^{BUTTON_URL}$", max_length=2048, help_text="http(s):// or tg://")
 
 
 def _buttons():
@@ -326,7 +347,8 @@ def _media_fields() -> dict:
     return {
         "media_type": serializers.ChoiceField(choices=MEDIA_TYPES, required=False, allow_null=True,
                                               help_text="Sent by file id, with the text as its caption"),
-        "media_file_id": StrictCharField(required=False, allow_blank=True, max_length=MAX_FILE_ID,
+        "media_file_id": StrictRegexField(f"^{NO_WHITESPACE}*$", required=False, allow_blank=True,
+                                          max_length=MAX_FILE_ID,
                                          help_text="A Telegram file id (the bot's), with media_type"),
     }
 
@@ -341,7 +363,8 @@ class SavedFilterSerializer(shapes.ChatFilterSerializer):
 
 
 FilterSaveSerializer = type("FilterSaveSerializer", (serializers.Serializer,), {
-    "trigger": StrictCharField(max_length=MAX_PATTERN, help_text="A word or phrase, without prefix: or exact:"),
+    "trigger": StrictRegexField(_NON_BLANK, max_length=MAX_PATTERN,
+                                help_text="A word or phrase, without prefix: or exact:"),
     "match": serializers.ChoiceField(choices=MATCHES, required=False, default="word",
                                      help_text="word: the trigger as a word or phrase in the message; prefix: the "
                                                "message starts with it; exact: the message is it"),
@@ -355,7 +378,10 @@ FilterSaveSerializer = type("FilterSaveSerializer", (serializers.Serializer,), {
 
 
 class FiltersRemoveSerializer(serializers.Serializer):
-    triggers = serializers.ListField(child=StrictCharField(max_length=MAX_PATTERN), min_length=1, max_length=300)
+    triggers = serializers.ListField(child=StrictRegexField(_NON_BLANK, max_length=MAX_PATTERN + len("prefix:")),
+                                     min_length=1, max_length=300,
+                                     help_text='"prefix:x" or "exact:x" stop that filter only; a bare trigger stops '
+                                               'every filter of it')
     expected_version = _version()
 
 
