@@ -368,6 +368,15 @@ def test_same_answers_from_both_finders():
         assert automaton.evaluate(message(text=text)) == regex.evaluate(message(text=text)), text
 
 
+def test_without_pyahocorasick_the_combined_regex_does_the_work(monkeypatch):
+    from apps.common.contentrules import blocklist as module
+
+    monkeypatch.setattr(module, "ahocorasick", None)
+    rules = compile_rules({"blocklist": [{"pattern": "spam"}, {"pattern": "buy*now"}]})
+    assert rules.blocklist.engine == "regex"
+    assert hit(rules, "SPAM!") == "spam" and hit(rules, "buy-it-now") == "buy*now" and hit(rules, "ok") is None
+
+
 # -- filters and notes
 
 

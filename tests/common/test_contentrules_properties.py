@@ -38,7 +38,7 @@ NO_ALL = compile_rules({"locks": {lock_type: {"mode": "delete"} for lock_type in
                         "blocklist": [{"pattern": "spam"}]})
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(MESSAGES)
 def test_evaluate_and_explain_never_raise(payload):
     for rules in (RULES, NO_ALL):
@@ -105,7 +105,7 @@ CASES = (st.tuples(st.lists(patterns(ALPHABET), min_size=1, max_size=6), st.text
          | st.tuples(st.lists(patterns("ab "), min_size=1, max_size=6), st.text(alphabet="ab ", max_size=16)))
 
 
-@settings(max_examples=700, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(CASES)
 def test_the_blocklist_agrees_with_the_regex_reading(case):
     patterns, text = case
