@@ -15,7 +15,7 @@ from apps.common.contentrules import LOCK_DESCRIPTIONS, LOCK_TYPES
 from apps.common.fields import ObjectIdField, StrictCharField, StrictIntegerField, TelegramIdField
 from apps.common.headers import ACTING_USER_HEADER
 from apps.common.parsing import parse_body
-from apps.common.schema import at_most_one_of, envelope, error_responses, implies
+from apps.common.schema import EnvelopeAutoSchema, at_most_one_of, envelope, error_responses, implies
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS
 from apps.groups.selectors import group_get
 from apps.users.selectors import actor_get
@@ -27,8 +27,7 @@ _ACTING_META_KEY = "HTTP_" + ACTING_USER_HEADER.upper().replace("-", "_")
 ACTOR_FIELDS = ("actor_user_id", "actor_telegram_user_id")
 NOTE_NAME_PATTERN = r"^#?[A-Za-z0-9_-]{1,64}$"
 NOTE_PATH_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-_TEXT = r"^[^\x00]*$"
-_NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+_NON_BLANK = f"^[^\\x00]*[^\\x00{services.WHITESPACE}][^\\x00]*$"  # some text that str.strip() leaves
 _BUTTON_URL = f"^{services.BUTTON_URL.pattern}$"
 _MEDIA_GIVEN = {"required": ["media_type"], "properties": {"media_type": {"type": "string"}}}
 _FILE_GIVEN = {"required": ["media_file_id"], "properties": {"media_file_id": {"minLength": 1}}}
@@ -53,6 +52,17 @@ class StrictRegexField(serializers.RegexField):
         if not isinstance(data, str):
             self.fail("type")
         return super().to_internal_value(data)
+
+
+class RequiredBodySchema(EnvelopeAutoSchema):
+    """The operation's body is required though no one field of its schema says so (a PATCH's schema has every field
+    optional; a one-of-two rule requires neither)."""
+
+    def _get_request_body(self, *args, **kwargs):
+        body = super()._get_request_body(*args, **kwargs)
+        if body:
+            body["required"] = True
+        return body
 
 
 class OptionalActorSerializer(serializers.Serializer):
@@ -150,6 +160,9 @@ class LocksPatchSerializer(WriteSerializer):
     locks = LockChangesField(help_text="Lock types to lock ({mode, duration_seconds, reason}) or unlock (null); "
                                        "aliases such as stickers or invite are accepted")
 
+    # A PATCH's schema has every field optional; this one's changes are not.
+    schema_rules = (*WriteSerializer.schema_rules, {"required": ["locks"]})
+
 
 class LocksOutputSerializer(serializers.Serializer):
     version = serializers.IntegerField()
@@ -157,6 +170,7 @@ class LocksOutputSerializer(serializers.Serializer):
 
 
 class GroupLocksApi(APIView):
+    schema = RequiredBodySchema()
     acting_user_permissions = {"GET": "VIEW_GROUPS", "PATCH": "MANAGE_SETTINGS"}
     acting_user_group_kwarg = "group_id"
 
@@ -262,8 +276,8 @@ class ReplyInputSerializer(WriteSerializer):
     text = StrictCharField(max_length=m.MAX_TEXT, required=False, allow_blank=True, trim_whitespace=False,
                            help_text="Telegram HTML; some text or a media is required")
     media_type = serializers.ChoiceField(choices=services.MEDIA_TYPES, required=False, allow_null=True)
-    media_file_id = StrictRegexField(r"^\S*$", max_length=m.MAX_FILE_ID, required=False, allow_blank=True,
-                                     help_text="With media_type: a Telegram file id")
+    media_file_id = StrictRegexField(f"^{services.NO_WHITESPACE}*$", max_length=m.MAX_FILE_ID, required=False,
+                                     allow_blank=True, help_text="With media_type: a Telegram file id")
     buttons = serializers.ListField(child=serializers.ListField(child=ButtonInputSerializer()), required=False,
                                     help_text=f"Rows of URL buttons, at most {services.MAX_BUTTONS} in all")
 

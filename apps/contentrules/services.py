@@ -36,8 +36,14 @@ RESERVED_NOTE_NAMES = frozenset({"remove", "clear"})
 MAX_BUTTONS = 100
 MAX_BUTTON_TEXT = 128
 MAX_BUTTON_URL = 2048
+# The characters str.isspace() and str.strip() count as whitespace, spelled out: a pattern written with \s means
+# other characters in other regular expression engines (the OpenAPI schema's readers), this class does not.
+WHITESPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NO_WHITESPACE = f"[^\\x00-\\x1f\\x7f{WHITESPACE}]"
 # A button's URL: http(s) to a host name or address (ASCII: an international name in its xn-- form), or tg://.
-BUTTON_URL = re.compile(r"(?:https?://[A-Za-z0-9.-]*[A-Za-z0-9](?::[0-9]{1,5})?|tg://[A-Za-z0-9_]+)(?:[/?#]\S*)?")
+BUTTON_URL = re.compile(
+    rf"(?:[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]*[A-Za-z0-9](?::[0-9]{{1,5}})?|[Tt][Gg]://[A-Za-z0-9_]+)"
+    rf"(?:[/?#]{NO_WHITESPACE}*)?")
 AUDIT_PATTERNS = 20  # patterns named in one audit row
 
 
