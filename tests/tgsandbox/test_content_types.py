@@ -388,4 +388,4 @@ def test_botchat_posts_content(demo):
     messages = demo.world.messages("Sandbox Group", sender="carol")
     assert messages[-1].content["sticker"]["type"] == "regular"
     assert messages[-2].content["poll"]["question"] == "Lunch?"
-    assert messages[-4].content["animation"]["file_id"] == messages[-4].content["document"]["file_id"]
+    assert messages[-3].content["animation"]["file_id"] == messages[-3].content["document"]["file_id"]
