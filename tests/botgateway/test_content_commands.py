@@ -88,9 +88,12 @@ def test_blocklist_parsing_reads_one_entry_with_its_mode_or_one_pattern_per_line
         {"pattern": "buy now", "mode": "tmute", "duration_seconds": 3600, "reason": "spam please"}]
     assert parse_blocklist_entries("crypto Don't say it {ban}") == [
         {"pattern": "crypto", "mode": "ban", "duration_seconds": None, "reason": "Don't say it"}]
+    assert parse_blocklist_entries('(crypto, "free  money", casino*) no spam {tban 1d}') == [
+        {"pattern": pattern, "mode": "tban", "duration_seconds": 86400, "reason": "no spam"}
+        for pattern in ("crypto", "free money", "casino*")]
     assert parse_blocklist_entries('buy*now\n"free money"\nclick here') == [
         {"pattern": "buy*now"}, {"pattern": "free money"}, {"pattern": "click here"}]
-    for bad in ("", "*", '"***"', "x" * 101):
+    for bad in ("", "*", '"***"', "x" * 101, "(crypto, *)", '"unclosed'):
         with pytest.raises(UsageError):
             parse_blocklist_entries(bad)
 

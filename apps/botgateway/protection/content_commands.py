@@ -32,6 +32,7 @@ from .commands import (
     settings_write,
     toggle_command,
 )
+from .filters import parse_triggers
 from .saved_replies import ask_to_confirm, cancel_all, confirm_all, remember
 
 PERMISSION = "MANAGE_SETTINGS"
@@ -237,9 +238,9 @@ async def locktypes(update: Update, context) -> None:
 
 
 ADD_USAGE = ("Use /addblocklist <word> [mode] [reason] or /addblocklist \"a phrase\" [mode] [reason]; * matches any "
-             "letters (buy*now), and Rose's {tban 2d} sets the mode too. Several entries: one per line, each line "
-             "a pattern. Modes: delete, warn, mute, tmute <time>, kick, ban, tban <time> (default: the group's "
-             "/blocklistmode).")
+             "letters (buy*now), and Rose's {tban 2d} sets the mode too. Several entries: (word, \"a phrase\") "
+             "[mode] [reason], or one pattern per line. Modes: delete, warn, mute, tmute <time>, kick, ban, "
+             "tban <time> (default: the group's /blocklistmode).")
 
 
 def parse_blocklist_entries(text: str) -> list[dict]:
@@ -250,15 +251,15 @@ def parse_blocklist_entries(text: str) -> list[dict]:
         raise UsageError(ADD_USAGE)
     if len(lines) == 1:
         rest, mode, seconds = braced_mode(lines[0], ADD_USAGE)
-        found = tokens(rest)
-        if not found:
+        if not rest:
             raise UsageError(ADD_USAGE)
-        pattern = found[0][0]
-        words = [word for word, _ in found[1:]]
+        found, end = parse_triggers(rest)  # a word, "a phrase", or Rose's list: (word, "a phrase", ...)
+        words = rest[end:].split()
         if mode is None:
             mode, seconds, used = take_mode(words, ADD_USAGE)
             words = words[used:]
-        entries = [{"pattern": pattern, "mode": mode, "duration_seconds": seconds, "reason": " ".join(words)}]
+        entries = [{"pattern": pattern if match == "word" else f"{match}:{pattern}", "mode": mode,
+                    "duration_seconds": seconds, "reason": " ".join(words)} for pattern, match in found]
     else:
         if len(lines) > MAX_ENTRIES:
             raise UsageError(f"At most {MAX_ENTRIES} entries at once.")
@@ -301,6 +302,8 @@ async def addblocklist(update: Update, context) -> None:
             text = f"Added {answer.get('added', 0)} blocklist entries"
             if answer.get("updated"):
                 text += f", updated {answer['updated']}"
+            if entries[0].get("mode"):
+                text += f" ({describe_mode(entries[0]['mode'], entries[0].get('duration_seconds'))})"
         await reply(update, text + ".")
 
     await run_command(update, context, "addblocklist", body)
