@@ -494,24 +494,6 @@ class GroupNotesClearApi(APIView):
 # -- the "test a message" box
 
 
-class VerdictSerializer(serializers.Serializer):
-    rule = serializers.CharField(help_text="locks or blocklist")
-    kind = serializers.CharField(help_text="The lock type, or the blocklist pattern")
-    mode = serializers.CharField()
-    duration_seconds = serializers.IntegerField(allow_null=True)
-    reason = serializers.CharField(allow_blank=True)
-    why = serializers.CharField(help_text="In words, e.g. 'sticker is locked'")
-
-
-class ExplanationSerializer(serializers.Serializer):
-    verdict = VerdictSerializer(allow_null=True, help_text="What the bot would do: the first lock that applies (in "
-                                                           "the lock types' order), else the first blocklist hit")
-    locks = serializers.ListField(child=serializers.CharField(), help_text="Every locked type the message is")
-    blocklist = serializers.ListField(child=serializers.CharField(), help_text="Every blocklist pattern it matches")
-    filter = serializers.CharField(allow_null=True, help_text="The filter trigger that would answer it")
-    note = serializers.CharField(allow_null=True, help_text="The note a #name at its start asks for")
-
-
 class ProtectionTestSerializer(serializers.Serializer):
     text = StrictCharField(required=False, max_length=MAX_TEXT, allow_blank=True, trim_whitespace=False,
                            help_text="A plain text message from a member")
@@ -530,7 +512,7 @@ class GroupProtectionTestApi(APIView):
     @extend_schema(operation_id="groups_protection_test", request=ProtectionTestSerializer,
                    description="What the group's current locks, blocklist, filters and notes would do with a message, "
                                "and why. Nothing is sent or recorded. " + READ_RULES,
-                   responses={200: envelope(ExplanationSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(shapes.ProtectionTestSerializer), **schema.web_errors(404)})
     def post(self, request, group_id):
         data = parse_body(ProtectionTestSerializer, request)
         return Response(content.protection_test(request.user, group_id, text=data.get("text"),

@@ -289,6 +289,13 @@ def test_a_filter_is_added_previewed_edited_and_removed(web, browser):
     removed = browser.post_form(path, {"action": "remove", "trigger": "hi there"})
     assert removed.status_code == 302
     assert core(web, f"/groups/{group['id']}/filters")["items"] == []
+    # A row's Remove stops that filter only when another match of the same trigger is there.
+    web.api.filter_save(group["id"], trigger="hey", match="word", text="word")
+    web.api.filter_save(group["id"], trigger="hey", match="prefix", text="prefix")
+    listed = browser.get(path).text
+    assert 'name="trigger" value="prefix:hey"' in listed and 'name="trigger" value="hey"' in listed
+    browser.post_form(path, {"action": "remove", "trigger": "prefix:hey"})
+    assert [item["match"] for item in core(web, f"/groups/{group['id']}/filters")["items"]] == ["word"]
 
 
 def test_a_filter_without_a_reply_or_with_half_a_media_is_refused(web, browser):
