@@ -64,6 +64,14 @@ def test_filters_of_every_kind_answer_their_trigger_and_stop(any_platform):
     assert said == REFUSED
     assert filters_in_core(platform, chat) == []
 
+    _, said = command(platform, cid, "alice", "/filter")
+    assert said.startswith("Use /filter <trigger> <reply>")
+    _, said = command(platform, cid, "alice", '/filter "unclosed hi')
+    assert said == "A quoted trigger needs its closing quote."
+    _, said = command(platform, cid, "alice", "/filter lonely")
+    assert said.startswith("Use /filter <trigger> <reply>")
+    assert filters_in_core(platform, chat) == []
+
     _, said = command(platform, cid, "alice", "/filter puppies I love <b>puppies</b>, {first}!", html=True)
     assert said == f"Saved 1 filter in {chat['title']}:\n- puppies"
     _, said = command(platform, cid, "bob_mod", '/filter "I love dogs" Dogs too!')
@@ -145,6 +153,11 @@ def test_notes_saved_by_reply_with_media_and_buttons_read_by_hashtag_get_and_in_
 
     _, said = command(platform, cid, "carol", "/save rules Be nice")
     assert said == REFUSED
+    _, said = command(platform, cid, "alice", "/save bad!name text")
+    assert said == "A note's name is 1 to 64 letters, digits, _ or - (no spaces)."
+    _, said = command(platform, cid, "alice", "/save empty")
+    assert said.startswith("Use /save <name> <text>")
+    assert notes_in_core(platform, chat) == []
     _, said = command(platform, cid, "alice",
                       "/save rules Be <b>nice</b>, {first} of {chatname}! {rules} "
                       "[Site](buttonurl://https://example.com)",
