@@ -6,7 +6,7 @@ import itertools
 import re
 import time
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from apps.common.contentrules import LOCK_TYPES, compile_rules, normalize, parse_buttons, pattern_problems
@@ -102,11 +102,17 @@ def patterns(alphabet: str):
 
 # a wide alphabet (boundaries: letters, digits, "_", punctuation) and a narrow one (many overlaps and near misses)
 CASES = (st.tuples(st.lists(patterns(ALPHABET), min_size=1, max_size=6), st.text(alphabet=ALPHABET, max_size=24))
-         | st.tuples(st.lists(patterns("ab "), min_size=1, max_size=6), st.text(alphabet="ab ", max_size=16)))
+         | st.tuples(st.lists(patterns("ab "), min_size=1, max_size=6), st.text(alphabet="ab ", max_size=16))
+         | st.tuples(st.lists(st.text(alphabet="ab *?", min_size=1, max_size=4).filter(
+             lambda pattern: not pattern_problems(pattern)), min_size=1, max_size=3), st.text(alphabet="ab ",
+                                                                                              max_size=6)))
 
 
 @settings(max_examples=500, deadline=None)
 @given(CASES)
+@example((["a?b", "b?a", "a*?b"], "a b a"))
+@example((["?a", "a?", "a ?"], " a a"))
+@example((["a*b", "*a b*", "a b?"], "aa bb"))
 def test_the_blocklist_agrees_with_the_regex_reading(case):
     patterns, text = case
     entries = [{"pattern": pattern} for pattern in patterns]
