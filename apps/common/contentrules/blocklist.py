@@ -234,8 +234,8 @@ class _Pattern:
 
 
 # English letters from the most to the least frequent: of two pieces as long, the anchor is the rarer one (fewer hits
-# to verify); other characters count as rare.
-_FREQUENCY = {char: rank for rank, char in enumerate("etaoinshrdlcumwfgypbvkjxqz")}
+# to verify); a space is the most common of all, other characters count as rare.
+_FREQUENCY = {" ": -1, **{char: rank for rank, char in enumerate("etaoinshrdlcumwfgypbvkjxqz")}}
 
 
 def _anchor_score(piece: str) -> tuple[int, int]:
