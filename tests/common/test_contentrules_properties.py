@@ -170,3 +170,22 @@ def test_text_past_the_bound_is_not_searched():
     blocklist = Blocklist([{"pattern": "spam"}])
     assert blocklist.first("x " * (MAX_TEXT // 2 - 4) + "spam").pattern == "spam"
     assert blocklist.first("x " * (MAX_TEXT // 2) + "spam") is None
+
+
+# -- the hot path's lock check against the plain one (explain's), on realistic messages mixed together
+
+def realistic_messages():
+    from tests.common.test_contentrules import CASES
+
+    payloads = [payload for payload, _kinds in CASES.values()]
+    return st.lists(st.sampled_from(payloads), min_size=1, max_size=3).map(
+        lambda chosen: {key: value for payload in chosen for key, value in payload.items()}) | MESSAGES
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sets(st.sampled_from(LOCK_TYPES), min_size=1), realistic_messages(), st.booleans())
+def test_evaluate_names_the_first_lock_that_explain_lists(locked, payload, edited):
+    rules = compile_rules({"locks": {lock_type: {"mode": "warn"} for lock_type in locked}})
+    verdict = rules.evaluate(payload, edited=edited)
+    applying = rules.explain(payload)["locks"]
+    assert (verdict.kind if verdict else None) == (applying[0] if applying else None)
