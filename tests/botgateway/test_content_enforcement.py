@@ -11,6 +11,7 @@ import time
 import pytest
 
 from apps.botgateway.handlers.activity import plain_message_event
+from apps.botgateway.protection.enforcement import EXECUTED, EXEMPT, enforce
 from apps.moderation.models import ModerationAction, Warning
 from tgsandbox.server import SandboxServer
 
@@ -425,3 +426,27 @@ def test_a_joiner_with_a_blocklisted_name_gets_the_blocklist_mode(world, sandbox
     assert world.member(world.chat(chat.id), fine.id).status == "member"
     [record] = records(group, "blocklist")
     assert (record.type, record.target.telegram_user_id) == ("ban", joiner.id)
+
+
+def test_enforce_records_first_then_acts_and_refuses_nothing_for_an_exempt_member(world, sandbox, live_server,
+                                                                                  tmp_path):
+    """enforcement.enforce, the rules' one step: what it came to, and nothing done for an exempt member."""
+    chat, group = core_group(world)
+    spam = world.send_message(chat, "spammer", "spam")
+    admin = world.send_message(chat, "bob_mod", "spam too")
+
+    async def scenario():
+        async with Bot(sandbox, live_server, tmp_path) as bot:
+            common = dict(rule="blocklist", chat_id=chat.id, mode="tmute", duration_seconds=600, reason="spam",
+                          why='matches blocklist entry "spam"', delete_message=True, notify=False)
+            return (await enforce(bot.application, user_id=PEOPLE["spammer"], name="Spam", message_id=spam.message_id,
+                                  **common),
+                    await enforce(bot.application, user_id=PEOPLE["bob_mod"], name="Bob", message_id=admin.message_id,
+                                  **common))
+
+    assert run(scenario) == (EXECUTED, EXEMPT)
+    assert not present(world, chat, spam.message_id) and present(world, chat, admin.message_id)
+    [record] = records(group, "blocklist")
+    assert (record.type, record.status, record.reason) == ("mute", "executed", "spam")
+    assert 500 < status(world, chat, "spammer").until_date - time.time() < 700
+    assert bot_texts(world, chat) == []  # notify=False
