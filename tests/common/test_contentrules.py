@@ -164,6 +164,20 @@ def test_each_lock_alone_fires_on_its_messages_and_on_no_other(lock_type):
     assert verdict == Verdict("locks", lock_type, "warn", None, "no", f"{lock_type} is locked")
 
 
+@pytest.mark.parametrize("name", list(CASES))
+def test_evaluate_takes_the_locks_in_lock_types_order(name):
+    """Every lock on, then the one that fired unlocked, again and again: each verdict names the next lock type of
+    the message's, in LOCK_TYPES order, and nothing fires once they are all unlocked."""
+    payload, kinds = CASES[name]
+    locked = set(LOCK_TYPES)
+    for kind in kinds:
+        rules = compile_rules({"locks": {lock_type: {"mode": "delete"} for lock_type in locked}})
+        assert rules.evaluate(payload).kind == kind
+        assert rules.evaluate(payload, edited=True).kind == kind
+        locked.discard(kind)
+    assert compile_rules({"locks": {lock_type: {"mode": "delete"} for lock_type in locked}}).evaluate(payload) is None
+
+
 def test_the_first_lock_in_lock_types_order_wins():
     payload = CASES["invite link"][0]
     rules = compile_rules({"locks": {"invitelink": {"mode": "ban"}, "url": {"mode": "delete"},
