@@ -376,6 +376,29 @@ def test_without_its_rights_the_bot_says_so_once_and_stops_asking_core_for_a_whi
     assert "could not act" in notice and "delete messages" in notice
 
 
+def test_a_message_too_old_to_delete_does_not_make_the_bot_think_it_lacks_rights(world, sandbox, live_server,
+                                                                                 tmp_path):
+    chat, group = core_group(world, locks={"url": {"mode": "delete"}})
+    old = world.send_message(chat, "dave", "hello")
+    world.advance_time(49 * 3600)  # past the 48 hours in which Telegram lets a message be deleted
+    edited = world.edit_message(chat, old.message_id, "hello, see https://spam.example", user="dave")
+    fresh = world.send_message(chat, "carol", "and https://spam.example")
+
+    async def scenario():
+        async with Bot(sandbox, live_server, tmp_path) as bot:
+            await bot.know(chat.id, group.pk)
+            await bot.handle(update_of(world, edited, update_id=1, edited=True))
+            await bot.settle()
+            await bot.handle(update_of(world, fresh, update_id=2))
+            await bot.settle()
+
+    run(scenario)
+    assert present(world, chat, old.message_id) and not present(world, chat, fresh.message_id)
+    assert sorted((r.telegram_message_id, r.status) for r in records(group)) == [
+        (old.message_id, "failed"), (fresh.message_id, "executed")]
+    assert not any("could not act" in text for text in bot_texts(world, chat))
+
+
 def test_blocklist_modes_delete_silently_or_act_and_keep_the_message_when_asked(world, sandbox, live_server,
                                                                                tmp_path):
     chat, group = core_group(world, blocklist=[{"pattern": "crypto"}, {"pattern": "buy*now", "mode": "warn"}])

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 
 from cachetools import TTLCache
-from telegram import ChatPermissions
+from telegram import ChatMemberAdministrator, ChatMemberOwner, ChatPermissions
 from telegram.error import RetryAfter, TelegramError
 
 from apps.common.error_codes import ErrorCode
@@ -44,8 +44,8 @@ ACT_CONCURRENCY = 16
 # would be a core record of a failure), and the group is told once in POWERLESS_TOLD_SECONDS.
 POWERLESS_SECONDS = 60
 POWERLESS_TOLD_SECONDS = 3600
-_RIGHTS_REFUSALS = ("not enough rights", "can't be deleted", "chat_admin_required", "need administrator rights",
-                    "have no rights", "bot is not a member", "bot was kicked")
+_RIGHTS_REFUSALS = ("not enough rights", "chat_admin_required", "need administrator rights", "have no rights",
+                    "bot is not a member", "bot was kicked")
 
 # Core's moderation type per mode, and the modes whose restriction lasts the given duration.
 ACTION_TYPES = {"delete": "delete", "warn": "warn", "mute": "mute", "tmute": "mute", "kick": "kick", "ban": "ban",
@@ -208,10 +208,21 @@ async def complete(core, action_id: str, error: TelegramError | str | None) -> N
                                                                                   "error": str(exc)})
 
 
-def lacks_rights(error: TelegramError | None) -> bool:
-    """Whether Telegram refused for want of the bot's rights in the chat (not for this one message)."""
+async def lacks_rights(bot, chat_id: int, error: TelegramError | None) -> bool:
+    """Whether Telegram refused for want of the bot's rights in the chat (not for this one message). "Message can't
+    be deleted" says either (no right to, or a message older than Telegram lets anyone delete): the bot's own
+    membership tells which."""
     text = (error.message if error is not None else "").lower()
-    return any(refusal in text for refusal in _RIGHTS_REFUSALS)
+    if any(refusal in text for refusal in _RIGHTS_REFUSALS):
+        return True
+    if "can't be deleted" not in text:
+        return False
+    try:
+        me = await bot.get_chat_member(chat_id, bot.id)
+    except TelegramError:
+        return True
+    return not (isinstance(me, ChatMemberOwner)
+                or (isinstance(me, ChatMemberAdministrator) and me.can_delete_messages))
 
 
 def is_exempt_refusal(error: CoreError) -> bool:
@@ -371,9 +382,10 @@ async def carry_out(application, act: Act) -> str:
     except TelegramError as exc:
         error = exc
     await complete(core, recorded.id, error)
-    powerless = next((refusal for refusal in (error, refused) if lacks_rights(refusal)), None)
-    if powerless is not None:
-        await _powerless(application, act, powerless)
+    for refusal in dict.fromkeys(refusal for refusal in (error, refused) if refusal is not None):
+        if await lacks_rights(bot, act.chat_id, refusal):
+            await _powerless(application, act, refusal)
+            break
     if error is not None:
         logger.warning("automated action refused by Telegram", extra={"rule": act.rule, "chat_id": act.chat_id,
                                                                        "error": error.message})
