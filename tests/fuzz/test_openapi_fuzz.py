@@ -64,6 +64,33 @@ _PROTECTION_RULES = [
      "tmute and tban need a duration: the rule holds for the settings after the change, the body merged with the "
      "stored ones"),
     ("The settings changed meanwhile", "expected_version must be the stored version: stored data"),
+    ("Required when blocklist_action is",
+     "tmute and tban need a duration: the rule holds for the settings after the change, the body merged with the "
+     "stored ones"),
+]
+
+# Core's rules on content rules (apps/contentrules) that no JSON Schema of the body can say.
+_NORMALIZED = ("A pattern or trigger is judged on its normalized form (case, accents and look-alike letters folded, "
+               "invisible characters dropped, * and ? wildcards read): a function of the text, not a pattern")
+_CONTENT_RULES = [
+    (operation, refusal, why)
+    for operation in ("POST /api/groups/{group_id}/blocklist", "POST /api/groups/{group_id}/blocklist/remove")
+    for refusal, why in [("only wildcards: it would match every message", _NORMALIZED),
+                         ("* wildcards (", _NORMALIZED), ("empty (nothing left once", _NORMALIZED),
+                         ("Nothing left to match after normalization.", _NORMALIZED),
+                         ("A group's blocklist holds at most", "At most 5,000 entries per group: stored data")]
+] + [
+    (operation, refusal, why)
+    for operation in ("POST /api/groups/{group_id}/filters", "POST /api/groups/{group_id}/notes")
+    for refusal, why in [("Nothing left to match after normalization.", _NORMALIZED),
+                         ("At most 100 buttons.", "At most 100 buttons across the rows: a sum over nested arrays"),
+                         ("filters: stop one first", "At most 300 filters per group: stored data"),
+                         ("notes: clear one first", "At most 500 notes per group: stored data"),
+                         ("is reserved; choose another name", "remove and clear are the notes API's own paths")]
+] + [
+    ("POST /api/groups/{group_id}/filters/remove", "Nothing left to match after normalization.", _NORMALIZED),
+    ("POST /api/groups/{group_id}/notes/remove", "is reserved; choose another name",
+     "remove and clear are the notes API's own paths"),
 ]
 
 JUSTIFIED = [
@@ -102,6 +129,7 @@ JUSTIFIED = [
               "The group is named by its id or its chat id, exactly one: a relation between query parameters"),
     *(Justified(role, "PATCH /api/groups/{group_id}/protection", _ACCEPT, refusal, why) for role in ("core", "web")
       for refusal, why in _PROTECTION_RULES),
+    *(Justified("core", operation, _ACCEPT, refusal, why) for operation, refusal, why in _CONTENT_RULES),
     Justified("web", "GET /api/audit", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("web", "GET /api/audit.csv", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("web", "GET /api/stats", _ACCEPT, "since must be before until", _SINCE_UNTIL),
