@@ -34,11 +34,11 @@ PERMISSION_FOR = {
     "game": "can_send_other_messages", "dice": "can_send_other_messages", "contact": "can_send_messages",
     "location": "can_send_messages", "venue": "can_send_messages",
 }
-# What the Bot API server says when a bot lacks that permission.
+# What the Bot API server says when a bot lacks that permission ("not enough rights to send <words> to the chat"; a
+# gif's refusal is Telegram's own code, CHAT_SEND_GIFS_FORBIDDEN).
 PERMISSION_WORDS = {
     "photo": "photos", "video": "videos", "audio": "audio files", "document": "documents",
-    "voice": "voice notes", "video_note": "video notes", "poll": "polls", "animation": "animations",
-    "sticker": "stickers", "dice": "dice",
+    "voice": "voice messages", "video_note": "video notes", "poll": "polls", "sticker": "stickers", "dice": "dice",
 }
 
 # Telegram's file ids start with a type tag (base64 of the file type): these prefixes are what real ids look like.

@@ -365,10 +365,14 @@ async def test_bots_send_media_by_file_id(demo, client):
 @pytest.mark.anyio
 async def test_a_bot_without_media_rights_is_refused(demo, client):
     photo = client.send_message("Sandbox Group", "carol", photo=True)["photo"]
-    demo.world.set_chat_permissions("Basic Group", {"can_send_messages": True, "can_send_photos": False})
+    gif = client.send_message("Sandbox Group", "carol", animation=True)["animation"]
+    demo.world.set_chat_permissions("Basic Group", {"can_send_messages": True, "can_send_photos": False,
+                                                    "can_send_other_messages": False})
     async with demo.bot() as bot:
         with telegram_error(telegram.error.BadRequest, "Not enough rights to send photos to the chat"):
             await bot.send_photo(demo.basic.id, photo[0]["file_id"])
+        with telegram_error(telegram.error.BadRequest, "Chat_send_gifs_forbidden"):
+            await bot.send_animation(demo.basic.id, gif["file_id"])
         await bot.send_message(demo.basic.id, "text still goes")
 
 

@@ -77,6 +77,8 @@ def check_can_send_kind(call: Call, chat: Any, kind: str) -> None:
     if chat.is_group:
         me = call.world.member(chat, call.bot.id)
         if not call.world.permissions_of(chat, me)[PERMISSION_FOR[kind]]:
+            if kind == "animation":
+                raise bad_request("CHAT_SEND_GIFS_FORBIDDEN")
             raise bad_request(f"not enough rights to send {PERMISSION_WORDS.get(kind, kind)} to the chat")
 
 
