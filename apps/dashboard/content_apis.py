@@ -7,11 +7,13 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common import shapes
 from apps.common.contentrules import LOCK_DESCRIPTIONS, LOCK_TYPES, MODES, TIMED_MODES
+from apps.common.envelope import EnvelopeJSONRenderer
 from apps.common.fields import StrictCharField, StrictIntegerField
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import any_of, at_most_one_of, envelope, implies
@@ -149,6 +151,8 @@ class LocksPatchSerializer(serializers.Serializer):
     locks = LockChangesField(help_text=f"type -> its lock, or null to unlock it. Types: {', '.join(LOCK_TYPES)}")
     expected_version = _version()
 
+    schema_rules = ({"required": ["locks"]},)  # a PATCH's schema has every field optional; the changes are not
+
     def validate_locks(self, value):
         unknown = sorted(set(value) - set(LOCK_TYPES))
         if unknown:
@@ -285,12 +289,28 @@ class GroupBlocklistImportApi(APIView):
         return Response({**result, "lines": len(entries)})
 
 
+class TextRenderer(EnvelopeJSONRenderer):
+    """Lets clients ask for text/plain; errors are switched back to JSON below."""
+
+    media_type = "text/plain"
+    format = "txt"
+
+
 class GroupBlocklistExportApi(APIView):
+    renderer_classes = [EnvelopeJSONRenderer, TextRenderer]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = EnvelopeJSONRenderer(), "application/json"
+        return response
+
     @extend_schema(operation_id="groups_blocklist_export", description=READ_RULES + " The blocklist as a text file "
                    "(the format POST .../blocklist/import reads), as an attachment.",
                    responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="The file"),
                               **schema.web_errors(404)})
     def get(self, request, group_id):
+        if request.query_params.get("format") not in (None, "json", "txt"):  # DRF lets an empty one through
+            raise NotFound("Unknown format.")
         parse_query(NoQuerySerializer, request)
         return text_download(*content.blocklist_export(request.user, group_id))
 

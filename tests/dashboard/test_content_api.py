@@ -233,6 +233,11 @@ def test_the_text_file_exports_and_imports_the_same_blocklist(web, admin):
     assert lines[0] == "# Blocklist of Export Group!: 4 entries."
     assert [line for line in lines if not line.startswith("#")] == [
         "buy*now", "spam | ban", "scam link | tban 2d | no scams", "a\\|b |  | bars | too"]
+    asked = browser.get(f"/api/groups/{group['id']}/blocklist.txt", headers={"Accept": "text/plain"})
+    assert (asked.status_code, asked.text) == (200, exported.text)
+    refused = browser.get("/api/groups/999999/blocklist.txt", headers={"Accept": "text/plain"})
+    assert refused.headers["content-type"].startswith("application/json")
+    error(refused, 404, "not_found")
     # Imported into another group, the file gives the same entries.
     assert browser.post(f"/api/groups/{copy['id']}/blocklist/import", {"text": exported.text}).status_code == 200
 
