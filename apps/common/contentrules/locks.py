@@ -92,7 +92,7 @@ SIMPLE_KEYS: dict[str, tuple[str, ...]] = {
 CONTENT_KEYS = frozenset({"text", "document", "story", *SIMPLE_KEYS} - {"via_bot"})
 
 _INVITE = re.compile(
-    r"(?:\b(?:t|telegram)\.(?:me|dog)/(?:joinchat/[\w-]+|\+(?!\d+(?![\w-]))[\w-]+)|tg://join\?invite=)",
+    r"(?:\b(?:t\.me|telegram\.(?:me|dog))/(?:joinchat/[\w-]+|\+(?!\d+(?![\w-]))[\w-]+)|tg://join\?invite=)",
     re.IGNORECASE | re.ASCII)
 
 # Letters written right to left (Unicode bidi classes R and AL): Hebrew, Arabic, Syriac, Thaana, N'Ko, Samaritan...
