@@ -473,7 +473,7 @@ def test_parse_buttons_keeps_what_is_not_a_button():
     markup = "[x](buttonurl://javascript:alert(1)) [y](buttonurl://ftp://host/f) [z](https://a.org)"
     assert parse_buttons(markup) == (markup, [])
     assert parse_buttons("plain") == ("plain", [])
-    assert parse_buttons("a [b](buttonurl://b.org) c") == ("a  c", [[{"text": "b", "url": "https://b.org"}]])
+    assert parse_buttons("a [b](buttonurl://b.org) c") == ("a c", [[{"text": "b", "url": "https://b.org"}]])
     assert parse_buttons("[b](buttonurl://http://localhost:8000/x:same)") == (
         "", [[{"text": "b", "url": "http://localhost:8000/x"}]])
 

@@ -47,7 +47,10 @@ def parse_buttons(text: str) -> tuple[str, list[list[dict]]]:
             url = button_url(match.group(2))
             if not label or url is None or len(label) > MAX_BUTTON_LABEL:
                 continue
-            kept.append(line[at:match.start()])
+            before = line[at:match.start()]
+            after = line[match.end():match.end() + 1]
+            # "see [Site](buttonurl://...) here" reads "see here", not "see  here".
+            kept.append(before[:-1] if before.endswith(" ") and after in (" ", "") else before)
             at = match.end()
             button = {"text": label, "url": url}
             if match.group(3) and rows:
