@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 AUTOMATION_CORE_TIMEOUT = 5.0  # seconds: an automated action's core calls run in the background
 EXEMPT_SECONDS = 60  # how long core's "exempt" answer about a member is reused
 LOAD_RETRY_SECONDS = 10  # after a failed settings load, the chat's messages wait this long before asking again
+JOIN_MEMORY_SECONDS = 600  # a join's two tellings arrive together; a member seen leaving is forgotten at once
 MAX_ACT_MESSAGES = 1000  # message ids kept for deletion per act
 DELETE_BATCH = 100  # Telegram's deleteMessages takes at most 100 ids
 # The content rules' acts in flight at once over all chats (a wave of spam accounts each posting a link): core's load
@@ -74,6 +75,11 @@ class Automation:
         self.load_failed_until: dict[int, float] = {}
         # (chat, member) -> the content rules' act in flight for them: their further violations join it.
         self.acting: dict[tuple[int, int], Act] = {}
+        # (chat, member) -> what the content rules' check of their join came to (content.JoinCheck): the join's
+        # second telling (a chat_member update and its service message) is not checked again; forgotten when the
+        # member is seen leaving, or after JOIN_MEMORY_SECONDS.
+        self.joins: TTLCache[tuple[int, int], object] = TTLCache(maxsize=capacity, ttl=JOIN_MEMORY_SECONDS,
+                                                                  timer=clock)
         # Chat -> Telegram's refusal for want of the bot's rights there (see POWERLESS_SECONDS), and the chats told.
         self.powerless: TTLCache[int, str] = TTLCache(maxsize=capacity, ttl=POWERLESS_SECONDS, timer=clock)
         self.told_powerless: TTLCache[int, bool] = TTLCache(maxsize=capacity, ttl=POWERLESS_TOLD_SECONDS, timer=clock)

@@ -7,11 +7,13 @@ other is recognised as the same event: per (chat, member), the last event handle
 a while, so a join after a leave is a new join and a join after a join is the same one. Updates of a chat are
 handled in order (ordering.py), so the two never race.
 
-On join: antiraid (may remove the joiner, or ask for a challenge) -> captcha when the group has it on or the raid
-asked (not for a member who comes back muted: Telegram keeps a restriction across leaving, and a solved challenge
-would lift it) -> the welcome when no challenge was started (a solved challenge sends it). On leave: the goodbye
-(not to a member who was removed). The join's and leave's service messages are deleted when the group cleans them
-(welcome.clean_service_message).
+On join: the content rules (content.py: the "bot" lock on whoever added a bot, blocklisted names when the group
+checks them; bots' joins too, once per join whichever telling comes first) -> antiraid (may remove the joiner, or ask
+for a challenge) -> captcha when the group has it on or the raid asked (not for a member who comes back muted:
+Telegram keeps a restriction across leaving, and a solved challenge would lift it) -> the welcome when no challenge
+was started (a solved challenge sends it). A joiner the content rules remove or mute gets neither challenge nor
+welcome. On leave: the goodbye (not to a member who was removed). The join's and leave's service messages are
+deleted when the group cleans them (welcome.clean_service_message).
 """
 
 import logging
@@ -21,7 +23,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
-from . import captcha
+from . import captcha, content
 from .antiraid import on_join
 from .settings_cache import protection_settings
 from .welcome import clean_service_message, send_goodbye, send_welcome
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 JOIN, LEAVE = "join", "leave"
 REMOVED_BY_RAID = frozenset({"kicked", "banned", "muted"})
+REMOVED_BY_CONTENT = frozenset({"mute", "tmute", "kick", "ban", "tban"})
 
 
 def is_group(chat) -> bool:
@@ -64,9 +67,16 @@ def first_sight(bot_data, chat_id: int, user_id: int, kind: str) -> bool:
 
 async def on_chat_member(update: Update, context) -> None:
     change = update.chat_member
-    if not is_group(change.chat) or change.new_chat_member.user.is_bot:
+    if not is_group(change.chat):
         return
     kind = member_change(change)
+    user = change.new_chat_member.user
+    if kind == JOIN:  # bots too: the "bot" lock
+        await check_content(context, change.chat, [user], change.from_user)
+    elif kind == LEAVE:
+        content.member_left(context.bot_data, change.chat.id, user.id)
+    if user.is_bot:
+        return
     if kind == JOIN:
         await joined(context, change.chat, change.new_chat_member.user, change.new_chat_member)
     elif kind == LEAVE:
@@ -78,10 +88,15 @@ async def on_service_message(update: Update, context) -> None:
     message = update.effective_message
     if message is None or not is_group(message.chat):
         return
+    if message.new_chat_members:
+        await check_content(context, message.chat, list(message.new_chat_members), message.from_user,
+                            message.message_id)
     for user in message.new_chat_members or ():
         if not user.is_bot:
             await joined(context, message.chat, user)
     gone = message.left_chat_member
+    if gone is not None:
+        content.member_left(context.bot_data, message.chat.id, gone.id)
     if gone is not None and not gone.is_bot:
         removed = message.from_user is not None and message.from_user.id != gone.id
         await left(context, message.chat, gone, removed=removed)
@@ -98,6 +113,9 @@ async def joined(context, chat, user: User, member: ChatMember | None = None) ->
     raid = await on_join(context, chat, user, settings)
     if raid in REMOVED_BY_RAID:
         return
+    verdict = content.join_verdict(context.bot_data, chat.id, user.id)
+    if verdict is not None and verdict.mode in REMOVED_BY_CONTENT:
+        return  # a blocklisted name, removed or muted: no challenge (a right answer would lift a mute), no welcome
     challenged = False
     if raid == "captcha" or settings.captcha_enabled:
         if await _muted_before(context, chat, user, member):
@@ -106,6 +124,16 @@ async def joined(context, chat, user: User, member: ChatMember | None = None) ->
                                                    reason="raid" if raid == "captcha" else "join")
     if not challenged:
         await send_welcome(context, chat, user, settings)
+
+
+async def check_content(context, chat, users: list[User], adder: User | None, message_id: int | None = None) -> None:
+    """Locks and the blocklist on members joining (the "bot" lock, blocklisted names: content.py), once per join
+    whichever telling of it arrives first; the join message, when this telling has one, goes with the act."""
+    settings = await protection_settings(context, chat.id)
+    if settings is None or settings.rules.empty:
+        return
+    content.observe_join(context.bot_data, settings, chat.to_dict(), [user.to_dict() for user in users],
+                         adder.to_dict() if adder is not None else None, message_id)
 
 
 async def left(context, chat, user: User, *, removed: bool = False) -> None:
