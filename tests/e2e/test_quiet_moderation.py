@@ -3,9 +3,12 @@ variants, /disable for members while admins still can, /disabledel, /cleancomman
 the log channel and /reports, warn expiry, /pin loud, /purge <n>, /purgefrom + /purgeto, /spurge."""
 
 import time
+import uuid
 
+import httpx
 import pytest
 
+from .processes import TEST_KEY
 from .test_bot_trust import fresh_member, start_bot
 from .test_welcome_rules_log import channel_posts, make_log_channel, protect
 
@@ -196,7 +199,7 @@ def test_warnings_older_than_the_warn_time_no_longer_count(platform):
 
     time.sleep(max(0.0, 31 - (time.monotonic() - warned_at)))
     _, warns = platform.say(chat["id"], "alice", "/warns @dave")
-    assert warns[0].startswith("@dave: 0/3 warnings.")
+    assert warns[0].startswith("@dave: 0/3 warnings.") and warns[0].endswith("Warnings expire after 30 seconds.")
     _, replies = platform.say(chat["id"], "alice", "/warn @dave again")
     assert replies == ["@dave has been warned (1/3)."]
     _, replies = platform.say(chat["id"], "alice", "/warntime off")
@@ -246,3 +249,26 @@ def test_purge_from_to_count_and_silent(platform):
     assert replies == ["You need the DELETE_MESSAGES permission to do that."]
     purges = records(platform, chat, type="purge", status="executed")
     assert len(purges) == 3
+
+
+def test_a_delete_variant_needs_delete_messages_too(platform):
+    """A role with BAN_USERS but not DELETE_MESSAGES may /ban but not /dban: the ban's request is completed as
+    failed with the reason, and neither the member nor the message is touched."""
+    role = f"banner{uuid.uuid4().hex[:6]}"
+    created = httpx.post(f"http://127.0.0.1:{platform.core_port}/api/rbac/roles", headers={"X-API-Key": TEST_KEY},
+                         json={"name": role, "rank": 40, "permissions": ["VIEW_GROUPS", "BAN_USERS"]}, timeout=5)
+    assert created.status_code == 201, created.text
+    chat = platform.new_group()
+    banner, offender = fresh_member(platform, chat), fresh_member(platform, chat)
+    group = platform.api.group_by_chat(chat["id"])
+    banner_id = platform.api.user_list(telegram_user_id=platform.telegram.member(chat["id"], banner)["user"]["id"])
+    platform.api.assign_role(user_id=banner_id["items"][0]["id"], role=role, group_id=group.id)
+    offending, _ = platform.say(chat["id"], offender, "spam")
+    mark = platform.call_mark()
+    _, replies = platform.say(chat["id"], banner, "/dban spam", reply_to=offending["message_id"])
+    assert replies == ["You need the DELETE_MESSAGES permission to do that."]
+    assert platform.calls("banChatMember", since=mark) == [] and present(platform, chat, offending["message_id"])
+    [refused] = records(platform, chat, type="ban")
+    assert (refused["status"], refused["error"]) == ("failed", "You need the DELETE_MESSAGES permission to do that.")
+    _, replies = platform.say(chat["id"], banner, "/ban spam", reply_to=offending["message_id"])
+    assert len(replies) == 1 and replies[0].endswith("is banned.")

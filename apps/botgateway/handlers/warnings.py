@@ -102,6 +102,8 @@ async def warns(update: Update, context: BotContext) -> None:
         data = await core_call(context.core.warnings(group_id, user_id))
         lines = [f"{target_ref.display or target_id}: {data['active_warnings']}/{data['warn_limit']} warnings."]
         lines += [f"• {html.escape(item['reason'] or 'no reason given')}" for item in data["items"][:10]]
+        if data.get("warn_expiry_seconds"):
+            lines.append(f"Warnings expire after {describe_duration(data['warn_expiry_seconds'])}.")
         await reply(update, "\n".join(lines))
 
     await run_command(update, context, "warns", body)
