@@ -272,3 +272,16 @@ def test_a_delete_variant_needs_delete_messages_too(platform):
     assert (refused["status"], refused["error"]) == ("failed", "You need the DELETE_MESSAGES permission to do that.")
     _, replies = platform.say(chat["id"], banner, "/ban spam", reply_to=offending["message_id"])
     assert len(replies) == 1 and replies[0].endswith("is banned.")
+
+
+def test_anonymous_admins_still_use_a_disabled_command(platform):
+    chat = platform.new_group()
+    platform.telegram.promote(chat["id"], "dave", rights={"can_restrict_members": True}, is_anonymous=True)
+    group = platform.api.group_by_chat(chat["id"])
+    platform.wait_for(lambda: platform.api.group_anonymous_admin(group.id)["user_id"], "the principal")
+    _, replies = platform.say(chat["id"], "alice", "/disable adminlist")
+    assert replies == ["Disabled for members: /adminlist. Admins can still use them."]
+    _, replies = platform.say(chat["id"], "carol", "/adminlist")
+    assert replies == []
+    _, replies = platform.say(chat["id"], "dave", "/adminlist", anonymous=True)
+    assert replies and replies[0].startswith("Admins:")
