@@ -17,6 +17,7 @@ from apps.common.envelope import EnvelopeJSONRenderer
 from apps.common.fields import StrictCharField, StrictIntegerField
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import any_of, at_most_one_of, envelope, implies
+from apps.coreclient import ids
 
 from . import blocklist_file, content, schema
 
@@ -103,6 +104,14 @@ WRITE_RULES = ("As the token user: core checks MANAGE_SETTINGS in the group (403
 READ_RULES = "Needs VIEW_GROUPS in the group (or globally)."
 
 
+class GroupApi(APIView):
+    """An endpoint of one group: its id is checked (400 invalid_id) before the body or anything else is read."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        ids.store_id(kwargs["group_id"], name="group_id")
+
+
 # -- locks
 
 
@@ -161,7 +170,7 @@ class LocksPatchSerializer(serializers.Serializer):
         return value
 
 
-class GroupLocksApi(APIView):
+class GroupLocksApi(GroupApi):
     @extend_schema(operation_id="groups_locks_retrieve", description=READ_RULES,
                    responses={200: envelope(LocksSerializer), **schema.web_errors(404)})
     def get(self, request, group_id):
@@ -248,7 +257,7 @@ class ClearSerializer(serializers.Serializer):
     expected_version = _version()
 
 
-class GroupBlocklistApi(APIView):
+class GroupBlocklistApi(GroupApi):
     @extend_schema(operation_id="groups_blocklist_retrieve", description=READ_RULES,
                    responses={200: envelope(BlocklistSerializer), **schema.web_errors(404)})
     def get(self, request, group_id):
@@ -270,7 +279,7 @@ def _problems_error(problems: list) -> serializers.ValidationError:
     return serializers.ValidationError({"text": [str(problem) for problem in problems[:50]]})
 
 
-class GroupBlocklistImportApi(APIView):
+class GroupBlocklistImportApi(GroupApi):
     @extend_schema(operation_id="groups_blocklist_import", request=BlocklistImportSerializer,
                    description="Adds (or updates) the entries of a blocklist file's text: all of them, or none when a "
                                "line cannot be read (400 validation_error listing the lines). "
@@ -296,7 +305,7 @@ class TextRenderer(EnvelopeJSONRenderer):
     format = "txt"
 
 
-class GroupBlocklistExportApi(APIView):
+class GroupBlocklistExportApi(GroupApi):
     renderer_classes = [EnvelopeJSONRenderer, TextRenderer]
 
     def handle_exception(self, exc):
@@ -325,7 +334,7 @@ def text_download(filename: str, text: str) -> HttpResponse:
     return response
 
 
-class GroupBlocklistRemoveApi(APIView):
+class GroupBlocklistRemoveApi(GroupApi):
     @extend_schema(operation_id="groups_blocklist_remove", request=BlocklistRemoveSerializer,
                    description="Removes the entries with these patterns (those not there are skipped). "
                                + WRITE_RULES.format(audit="protection.blocklist"),
@@ -336,7 +345,7 @@ class GroupBlocklistRemoveApi(APIView):
                                                  expected_version=data.get("expected_version")))
 
 
-class GroupBlocklistClearApi(APIView):
+class GroupBlocklistClearApi(GroupApi):
     @extend_schema(operation_id="groups_blocklist_clear", request=ClearSerializer,
                    description="Removes every entry. " + WRITE_RULES.format(audit="protection.blocklist"),
                    responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
@@ -405,7 +414,7 @@ class FiltersRemoveSerializer(serializers.Serializer):
     expected_version = _version()
 
 
-class GroupFiltersApi(APIView):
+class GroupFiltersApi(GroupApi):
     @extend_schema(operation_id="groups_filters_retrieve", description=READ_RULES,
                    responses={200: envelope(FiltersSerializer), **schema.web_errors(404)})
     def get(self, request, group_id):
@@ -420,7 +429,7 @@ class GroupFiltersApi(APIView):
         return Response(content.filter_save(request.user, group_id, **data))
 
 
-class GroupFiltersRemoveApi(APIView):
+class GroupFiltersRemoveApi(GroupApi):
     @extend_schema(operation_id="groups_filters_remove", request=FiltersRemoveSerializer,
                    description="Removes the filters with these triggers. "
                                + WRITE_RULES.format(audit="protection.filter"),
@@ -431,7 +440,7 @@ class GroupFiltersRemoveApi(APIView):
                                                expected_version=data.get("expected_version")))
 
 
-class GroupFiltersClearApi(APIView):
+class GroupFiltersClearApi(GroupApi):
     @extend_schema(operation_id="groups_filters_clear", request=ClearSerializer,
                    description="Removes every filter. " + WRITE_RULES.format(audit="protection.filter"),
                    responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
@@ -467,7 +476,7 @@ class NotesRemoveSerializer(serializers.Serializer):
     expected_version = _version()
 
 
-class GroupNotesApi(APIView):
+class GroupNotesApi(GroupApi):
     @extend_schema(operation_id="groups_notes_retrieve", description=READ_RULES,
                    responses={200: envelope(NotesSerializer), **schema.web_errors(404)})
     def get(self, request, group_id):
@@ -482,7 +491,7 @@ class GroupNotesApi(APIView):
         return Response(content.note_save(request.user, group_id, **data))
 
 
-class GroupNoteDetailApi(APIView):
+class GroupNoteDetailApi(GroupApi):
     @extend_schema(operation_id="groups_notes_get", description=READ_RULES,
                    parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, pattern=NOTE_NAME)],
                    responses={200: envelope(shapes.NoteSerializer), **schema.web_errors(404)})
@@ -492,7 +501,7 @@ class GroupNoteDetailApi(APIView):
         return Response(content.note_get(request.user, group_id, name.lower()))
 
 
-class GroupNotesRemoveApi(APIView):
+class GroupNotesRemoveApi(GroupApi):
     @extend_schema(operation_id="groups_notes_remove", request=NotesRemoveSerializer,
                    description="Removes the notes with these names. " + WRITE_RULES.format(audit="protection.note"),
                    responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
@@ -502,7 +511,7 @@ class GroupNotesRemoveApi(APIView):
                                              expected_version=data.get("expected_version")))
 
 
-class GroupNotesClearApi(APIView):
+class GroupNotesClearApi(GroupApi):
     @extend_schema(operation_id="groups_notes_clear", request=ClearSerializer,
                    description="Removes every note. " + WRITE_RULES.format(audit="protection.note"),
                    responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
@@ -528,7 +537,7 @@ class ProtectionTestSerializer(serializers.Serializer):
         return attrs
 
 
-class GroupProtectionTestApi(APIView):
+class GroupProtectionTestApi(GroupApi):
     @extend_schema(operation_id="groups_protection_test", request=ProtectionTestSerializer,
                    description="What the group's current locks, blocklist, filters and notes would do with a message, "
                                "and why. Nothing is sent or recorded. " + READ_RULES,

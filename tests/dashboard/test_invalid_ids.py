@@ -56,10 +56,14 @@ ROUTES = web_id_routes()
 
 
 def test_the_routes_with_ids_are_all_here():
+    content_rules = {f"api/groups/<anyid:group_id>/{path}" for path in (
+        "protection/test", "locks", "blocklist", "blocklist.txt", "blocklist/import", "blocklist/remove",
+        "blocklist/clear", "filters", "filters/remove", "filters/clear", "notes", "notes/remove", "notes/clear",
+        "notes/<str:name>")}
     assert {route for _, route in ROUTES} == {"api/groups/<anyid:group_id>", "api/groups/<anyid:group_id>/members",
                                               "api/groups/<anyid:group_id>/protection",
                                               "api/users/<anyid:user_id>",
-                                              "api/assignments/<anyid:assignment_id>/revoke"}
+                                              "api/assignments/<anyid:assignment_id>/revoke", *content_rules}
 
 
 def _raw(platform, method: str, path: str, token: str | None, body: dict | None = None):
