@@ -91,6 +91,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"ConnectionState": ["connected", "disconnected"],
                             "RedisState": ["connected", "disconnected", "not_configured"],
                             "HealthStatus": ["healthy", "unhealthy"],
+                            # flood_action and blocklist_action: one enum, named as core's
+                            "ProtectionMode": "apps.dashboard.choices.FLOOD_ACTIONS",
                             "ErrorCode": "apps.common.error_codes.ERROR_CODE_CHOICES"},
     # Swagger UI and ReDoc from this instance's static files: no page loads anything from another host.
     "SWAGGER_UI_DIST": "SIDECAR",
