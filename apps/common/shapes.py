@@ -165,7 +165,8 @@ class ModerationActionSerializer(serializers.Serializer):
     error = serializers.CharField()
     details = serializers.JSONField()
     rule = serializers.CharField(help_text='"" for a manual action; else the automated protection that asked for it '
-                                           '(antiflood, antiraid, captcha): its actor is "system:<rule>"')
+                                           '(antiflood, antiraid, captcha, locks, blocklist): its actor is '
+                                           '"system:<rule>"')
     created_at = serializers.DateTimeField()
     completed_at = _nullable(serializers.DateTimeField)
 
