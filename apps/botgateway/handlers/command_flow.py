@@ -173,7 +173,7 @@ def quiet_start(update: Update, name: str, quiet: str):
     if quiet != DELETE:
         return None
     replied = update.effective_message.reply_to_message
-    if replied is None:
+    if replied is None or replied.from_user is None:  # a channel's post has no member to act on
         raise UsageError(f"Reply to the message with /{name}: I act on its sender and delete it.")
     return replied
 
