@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from apps.common.contentrules import LOCK_TYPES
-from tests.e2e.processes import TEST_KEY
+from tests.e2e.processes import TEST_KEY, free_port, web_process
 
-from .pages_platform import dashboard_platform, visible_text  # noqa: F401 (fixture)
+from .pages_platform import PageClient, dashboard_platform, visible_text  # noqa: F401 (fixture)
 from .test_pages import check_page
 
 pytestmark = pytest.mark.e2e
@@ -380,3 +380,19 @@ def test_the_test_box_shows_the_verdict_and_why(web, browser):
                           ({"text": "", "message_json": "[1]"}, "A Telegram message is a JSON object")):
         refused = browser.post_form(path, data)
         assert refused.status_code == 400 and problem in check_page(refused), problem
+
+
+def test_core_down_is_a_503_page_with_a_banner(web, browser, tmp_path_factory):
+    port = free_port()
+    process = web_process(tmp_path_factory.mktemp("lonely-content-pages"), port, free_port(),
+                          name="web-lonely-content-pages", env=web.web_env()).start()
+    try:
+        lonely = PageClient(f"http://127.0.0.1:{port}").copy_session(browser)
+        for path in ("/groups/1/locks", "/groups/1/blocklist", "/groups/1/blocklist.txt", "/groups/1/filters",
+                     "/groups/1/notes", "/groups/1/test"):
+            response = lonely.get(path)
+            assert response.status_code == 503, path
+            assert response.headers["retry-after"] == "5"
+            assert "Core unavailable" in check_page(response)
+    finally:
+        process.stop()
