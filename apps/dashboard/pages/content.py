@@ -99,14 +99,21 @@ def locks(request, group_id):
     return redirect(f"/groups/{group_id}/locks?done=locks")
 
 
+LOCK_ROW_FIELDS = {"mode": "mode", "duration_seconds": "length", "reason": "reason"}
+
+
 def _lock_errors(form, exc) -> int:
-    """Core's details name lock types ("locks": {"sticker": [...]}) or fields: put them on the rows."""
+    """Core's details name a row's value ("locks.sticker.duration_seconds": [...]): put them on the row."""
     details = exc.details if isinstance(getattr(exc, "details", None), dict) else {}
-    nested = details.get("locks")
-    if isinstance(nested, dict):
-        for kind, messages in nested.items():
-            if kind in LOCK_TYPES:
-                form.add_error(f"{kind}_mode", str(messages))
+    placed = False
+    for key, messages in details.items():
+        _, kind, attribute = [*str(key).split("."), "", ""][:3]
+        if str(key).startswith("locks.") and kind in LOCK_TYPES:
+            field = f"{kind}_{LOCK_ROW_FIELDS.get(attribute, 'mode')}"
+            for message in messages if isinstance(messages, list) else [messages]:
+                form.add_error(field, str(message))
+            placed = True
+    if placed:
         return exc.status_code
     return form_error(form, exc)
 
