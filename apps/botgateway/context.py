@@ -10,6 +10,7 @@ from apps.coreclient import AsyncCoreClient
 from .outbox import EventShipper
 from .protection.antiflood import FloodTracker
 from .protection.antiraid import JoinRateTracker
+from .protection.note_cache import NoteCache
 from .protection.settings_cache import ProtectionCache
 from .ratelimit import DenialThrottle
 
@@ -39,6 +40,8 @@ class BotData:
     denials: DenialThrottle = field(default_factory=DenialThrottle)
     # Each group's protection settings by chat id, invalidated by version (protection/settings_cache.py).
     protection: ProtectionCache = field(default_factory=ProtectionCache)
+    # Notes' contents by chat and name, kept for the settings version they were read under (protection/note_cache.py).
+    notes: NoteCache = field(default_factory=NoteCache)
     # Antiflood's per-member message counts, and anti-raid's per-chat join counts (in memory, bounded).
     flood: FloodTracker = field(default_factory=FloodTracker)
     joins: JoinRateTracker = field(default_factory=JoinRateTracker)

@@ -4,7 +4,10 @@
 buttons), /get <name> [noformat], #name [noformat], /clear <name...>, /clearall (the group's owner, after a
 confirmation), /notes (/saved), /privatenotes on|off. Anybody in the group may read a note; changes go to core with
 the actor (core checks MANAGE_SETTINGS) and core's answer is kept in the settings cache, whose list of names lets
-content.py recognise #name in a plain message without asking core and call `reply_hashtag`.
+content.py recognise #name in a plain message without asking core and call `reply_hashtag`. A note's content is kept
+in the bot for the settings version it was read under (note_cache.py): a #name or /get asks core only the first time
+after a change, a name not listed asks nothing, and the same note is answered by #name at most once in a few seconds
+per chat (a flood of #name gets one reply).
 
 Private notes (the group's `private_notes`): the group gets a button instead of the note, deep-linking to a private
 chat with the bot (/start note_<chat id>_<name>, as /rules does), which answers the note there.
@@ -95,13 +98,18 @@ async def _settings(context, chat_id: int):
     return settings
 
 
-async def _note(core, group_id: str, name: str) -> dict | None:
-    try:
-        return await core_call(core.note_get(group_id, name))
-    except CoreError as exc:
-        if exc.code == ErrorCode.NOT_FOUND:
-            return None
-        raise
+async def _note(bot_data, settings, name: str) -> dict | None:
+    """The note, kept in the bot for the settings' version (note_cache.py): a core call only the first time it is
+    asked for after a change, none for a name the settings do not list."""
+    async def fetch() -> dict | None:
+        try:
+            return await core_call(bot_data.core.note_get(settings.group_id, name))
+        except CoreError as exc:
+            if exc.code == ErrorCode.NOT_FOUND:
+                return None
+            raise
+
+    return await bot_data.notes.get(settings, name, fetch)
 
 
 def _missing(name: str) -> StopCommand:
@@ -121,7 +129,7 @@ async def deliver(bot, bot_data, chat_id: int, title: str, settings, name: str, 
             text = f"Tap here to view <code>{html.escape(name)}</code> in your private chat."
             await send_saved(bot, chat_id, {}, Rendered(text, markup), reply_to=reply_to)
             return True
-    note = await _note(bot_data.core, settings.group_id, name)
+    note = await _note(bot_data, settings, name)
     if note is None:
         return False
     await reply_saved(bot, chat_id, title, note, user=user, reply_to=reply_to, noformat=noformat)
@@ -247,7 +255,7 @@ async def start_note(update: Update, context) -> None:
             raise StopCommand("Notes are for the group's members.") from exc
         if member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
             raise StopCommand("Notes are for the group's members.")
-        note = await _note(context.core, settings.group_id, name)
+        note = await _note(context.bot_data, settings, name)
         if note is None:
             raise _missing(name)
         await reply_saved(context.bot, update.effective_chat.id, settings.title, note, user=user, reply_to=None,
@@ -267,6 +275,9 @@ async def reply_hashtag(application, chat_id: int, message: dict, name: str) -> 
             return
         asked = hashtag_request(message.get("text") or message.get("caption") or "")
         noformat = asked is not None and asked[0] == name and asked[1]
+        form = "raw" if noformat else "private" if settings.private_notes else "note"
+        if not bot_data.notes.first_answer(chat_id, name, form):
+            return  # just answered here: the answer is right above (a flood of #name posts one reply)
         sender = User.de_json(message["from"], bot) if message.get("from") else None
         replied = message.get("reply_to_message") or {}
         reply_to = replied.get("message_id") or message.get("message_id")
