@@ -2,9 +2,10 @@
 
 Each write runs in one transaction that checks the caller's expected version (another one: 409 conflict, nothing
 written), changes the rows, bumps Group.settings_version (the bot's cached settings go stale) and writes one audit
-row (protection.lock, protection.blocklist, protection.filter, protection.note). A write that changes nothing
-writes nothing, as the settings PATCH. Services take the actor already authorized (`settings_actor_authorize`, the
-one check of a settings change's actor, which apps.protection uses as well); None is the calling service itself.
+row (protection.lock, protection.blocklist, protection.filter, protection.note); rules_changed goes out after
+commit (signals.py). A write that changes nothing writes nothing, as the settings PATCH. Services take the actor
+already authorized (`settings_actor_authorize`, the one check of a settings change's actor, which apps.protection
+uses as well); None is the calling service itself.
 
 Patterns and triggers are compared in their normalized form (apps.common.contentrules.normalize: case, accents,
 look-alike letters folded), so "Spam" and "spam" written with Cyrillic look-alikes are one entry.
@@ -12,6 +13,8 @@ look-alike letters folded), so "Spam" and "spam" written with Cyrillic look-alik
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+
+from django.db import transaction
 
 from apps.audit.services import audit_change
 from apps.common import audit_actions as actions
@@ -24,6 +27,7 @@ from apps.rbac.services import permission_require
 from apps.users.models import User
 
 from . import models as m
+from . import signals
 from .models import BlocklistEntry, ChatFilter, Lock, Note
 from .selectors import blocklist_items, filter_view, lock_map, note_view
 
@@ -84,8 +88,11 @@ def _versioned(*, group: Group, expected_version: int | None, action: str, actor
             result, details = change(fresh)
             if details is not None:
                 group_bump_settings_version(group=fresh)
+                details = {**details, "version": fresh.settings_version}
                 audit_change(action=action, actor=actor, target_type="group", target_id=fresh.pk, group=fresh,
-                             details={**details, "version": fresh.settings_version})
+                             details=details)
+                transaction.on_commit(lambda g=fresh, d=details: signals.rules_changed.send(
+                    sender=Group, group=g, actor=actor, action=action, details=d))
     return fresh, result
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from apps.audit.models import AuditEvent
 from apps.common.errors import ValidationFailed
-from apps.contentrules import services
+from apps.contentrules import services, signals
 from apps.contentrules.models import BlocklistEntry, ChatFilter, Lock, Note
 from apps.groups.models import Group
 from apps.protection.selectors import protection_view
@@ -98,3 +98,22 @@ def test_service_refusals_name_the_field(group, call, field):
         call(group)
     assert field in refused.value.details
     assert version(group) == 1
+
+
+def test_rules_changed_goes_out_after_commit_once_per_change(group, django_capture_on_commit_callbacks):
+    received = []
+
+    def receiver(**kwargs):
+        received.append(kwargs)
+
+    signals.rules_changed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.blocklist_add(group=group, entries=[{"pattern": "spam"}])
+            services.blocklist_add(group=group, entries=[{"pattern": "spam"}])  # nothing changed: nothing sent
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationFailed):
+            services.blocklist_add(group=group, entries=[{"pattern": "*"}])
+    finally:
+        signals.rules_changed.disconnect(receiver)
+    assert [(event["action"], event["details"]["added"], event["group"].pk) for event in received] == [
+        ("protection.blocklist", 1, group.pk)]
