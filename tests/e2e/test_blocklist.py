@@ -230,3 +230,25 @@ def test_the_chat_commands_set_entries_the_bot_enforces(platform):
     # A member may not change the blocklist.
     _, denied = platform.say(chat["id"], "dave", "/addblocklist hello", wait=6)
     assert not entries(), denied
+
+
+def test_the_chat_commands_set_the_groups_mode_and_keep_messages(platform):
+    """/blocklistmode tmute 1h and /blocklistdelete off from the owner: an entry without its own mode then mutes for an
+    hour and the message stays."""
+    [member] = fresh_members(platform, 1, "cmdmode")
+    chat, group = rules_group(platform, blocklist=[entry("jackpot")], members=(member,))
+    platform.say(chat["id"], "alice", "/blocklistmode tmute 1h", wait=6)
+    platform.say(chat["id"], "alice", "/blocklistdelete off", wait=6)
+
+    def changed():
+        settings = platform.api.protection_get(group.id)
+        return (settings.blocklist_action, settings.blocklist_action_duration_seconds,
+                settings.blocklist_delete) == ("tmute", 3600, False)
+
+    platform.wait_for(changed, "core to hold the group's blocklist mode and deletion")
+    time.sleep(0.3)  # the bot's cache takes the change from the command's own answer
+    message = platform.telegram.send_message(chat["id"], member, "JACKPOT!")
+    platform.wait_for(lambda: platform.telegram.member(chat["id"], member)["status"] == "restricted", "the tmute")
+    assert 3500 < platform.telegram.member(chat["id"], member)["until_date"] - time.time() < 3700
+    assert record_for(platform, group.id, "blocklist", message["message_id"])["type"] == "mute"
+    assert exists(platform, chat["id"], message["message_id"])
