@@ -309,3 +309,17 @@ def test_the_polling_bot_enforces_locks_on_messages_and_edits(polling_platform):
     platform.telegram.edit_message(chat["id"], text["message_id"], "hello, see www.spam-deals.com", user="carol")
     wait_deleted(platform, chat["id"], text["message_id"], "the edited message")
     assert record_for(platform, group.id, "locks", text["message_id"])["type"] == "delete"
+
+
+def test_lockwarns_off_deletes_silently(platform, world):
+    """/lockwarns off from the owner: a delete-mode lock still deletes, and says nothing in the group."""
+    chat, group = rules_group(platform, locks={"gif": locked()})
+    platform.say(chat["id"], "alice", "/lockwarns off", wait=6)
+    platform.wait_for(lambda: platform.api.protection_get(group.id).lock_warns is False, "core to hold lock_warns off")
+    time.sleep(0.3)  # the bot's cache takes the change from the command's own answer
+    gif = platform.telegram.send_message(chat["id"], "dave", animation=True)
+    wait_deleted(platform, chat["id"], gif["message_id"], "the gif")
+    assert record_for(platform, group.id, "locks", gif["message_id"])["status"] == "executed"
+    platform.wait_for(platform.settled, "the bot to be done")
+    time.sleep(0.5)  # a notice would follow the deletion
+    assert platform.telegram.messages(chat["id"], since_id=gif["message_id"], sender=BOT) == []
