@@ -1,13 +1,14 @@
 """What the log channel listens to: moderation's completions and changes through the groups endpoint (inside their
-transaction), protection's settings changes and raid switches (after they committed)."""
+transaction), protection's settings changes and raid switches, content-rule changes (after they committed)."""
 
 from django.dispatch import receiver
 
+from apps.contentrules.signals import rules_changed
 from apps.groups.signals import group_changed
 from apps.moderation.signals import action_completed
 from apps.protection.signals import raid_changed, settings_changed
 
-from .services import log_action_completed, log_raid_changed, log_settings_changed
+from .services import log_action_completed, log_raid_changed, log_rules_changed, log_settings_changed
 
 
 @receiver(action_completed, dispatch_uid="logchannel.action_completed")
@@ -23,6 +24,11 @@ def _settings_changed(sender, *, group, actor, changed, **kwargs):
 @receiver(raid_changed, dispatch_uid="logchannel.raid_changed")
 def _raid_changed(sender, *, group, actor, active, until, **kwargs):
     log_raid_changed(group=group, actor=actor, active=active, until=until)
+
+
+@receiver(rules_changed, dispatch_uid="logchannel.rules_changed")
+def _rules_changed(sender, *, group, actor, action, details, **kwargs):
+    log_rules_changed(group=group, actor=actor, action=action, details=details)
 
 
 # The bot's bookkeeping of a chat through the groups endpoint (its title, whether the bot is still in it) is no setting.

@@ -1,7 +1,8 @@
 """The log channel: what happened in a group, told in its log chat.
 
 Core writes a LogEntry, its text rendered here in Telegram's HTML, in the same transaction as each completed
-moderation action (manual or automated) and for each settings change or raid switch, in groups with a log chat.
+moderation action (manual or automated) and for each settings change (content rules too: locks, blocklist, filters,
+notes) or raid switch, in groups with a log chat.
 A bot claims entries for a lease (`LEASE_SECONDS`: unclaimed again after it, so a bot that dies holding them loses
 nothing), posts them and reports each one sent or failed; the first failure since the log chat was set is to be
 said in the group (`report_in_group`), the later ones only recorded.
@@ -126,6 +127,105 @@ def render_raid_switch(group: Group, actor: User | None, active: bool, until: da
     return _finish(lines)
 
 
+_RULE_NAMES = 20  # patterns, triggers or names shown in one entry (the audit row names up to 20 as well)
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _how(how: dict) -> str:
+    """A lock's or entry's mode as a moderator types it: "ban", "tmute 1h"."""
+    mode = how.get("mode") or "default"
+    if how.get("duration_seconds"):
+        mode += f" {_span(how['duration_seconds'])}"
+    return _escape(mode)
+
+
+def _codes(values, total: int | None = None) -> str:
+    """Some names, each as code, the rest counted: "<code>a</code>, <code>b</code> and 3 more"."""
+    values = list(values)
+    shown = ", ".join(f"<code>{_escape(_clip(str(value), _VALUE_LIMIT))}</code>" for value in values[:_RULE_NAMES])
+    rest = max(total or 0, len(values)) - min(len(values), _RULE_NAMES)
+    return shown + (f" and {rest} more" if rest > 0 else "")
+
+
+def _plural(count: int, word: str, words: str = "") -> str:
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
+def _lock_lines(details: dict) -> tuple[str, list[str]]:
+    locked, unlocked = details.get("locked") or {}, details.get("unlocked") or []
+    lines = []
+    for lock_type, how in sorted(locked.items()):
+        line = f"• <code>{_escape(lock_type)}</code> ({_how(how)})"
+        if how.get("reason"):
+            line += f": {_escape(_clip(how['reason'], _VALUE_LIMIT))}"
+        lines.append(line)
+    if unlocked:
+        lines.append(f"<b>Unlocked:</b> {_codes(sorted(unlocked))}")
+    tag = "LOCKED" if locked and not unlocked else "UNLOCKED" if unlocked and not locked else "LOCKS"
+    return tag, lines
+
+
+def _blocklist_lines(details: dict) -> tuple[str, list[str]]:
+    patterns = details.get("patterns") or []
+    if "removed" in details:
+        removed = details["removed"]
+        if details.get("cleared"):
+            return "BLOCKLIST", [f"<b>Cleared:</b> {_plural(removed, 'entry', 'entries')}"]
+        return "BLOCKLIST", [f"<b>Removed:</b> {_codes(patterns, removed)}"]
+    added, updated = details.get("added", 0), details.get("updated", 0)
+    lines = [f"<b>Added:</b> {_plural(added, 'entry', 'entries')}"] if added else []
+    if updated:
+        lines.append(f"<b>Changed:</b> {_plural(updated, 'entry', 'entries')}")
+    return "BLOCKLIST", [*lines, f"<b>Patterns:</b> {_codes(patterns, added + updated)}"]
+
+
+def _trigger(trigger: str, match: str) -> str:
+    return trigger if match in ("", "word", None) else f"{match}:{trigger}"
+
+
+def _filter_lines(details: dict) -> tuple[str, list[str]]:
+    if "removed" in details:
+        if details.get("cleared"):
+            return "FILTER", [f"<b>Stopped:</b> all {_plural(details['removed'], 'filter')}"]
+        return "FILTER", [f"<b>Stopped:</b> {_codes(details.get('triggers') or [], details['removed'])}"]
+    verb = "Added" if details.get("created") else "Changed"
+    return "FILTER", [f"<b>{verb}:</b> {_codes([_trigger(details.get('saved', ''), details.get('match'))])}"]
+
+
+def _note_lines(details: dict) -> tuple[str, list[str]]:
+    if "removed" in details:
+        if details.get("cleared"):
+            return "NOTE", [f"<b>Cleared:</b> all {_plural(details['removed'], 'note')}"]
+        return "NOTE", [f"<b>Cleared:</b> {_codes(details.get('names') or [], details['removed'])}"]
+    verb = "Saved" if details.get("created") else "Changed"
+    return "NOTE", [f"<b>{verb}:</b> {_codes([details.get('saved', '')])}"]
+
+
+_RULE_LINES = {
+    actions.PROTECTION_LOCK: _lock_lines, actions.PROTECTION_BLOCKLIST: _blocklist_lines,
+    actions.PROTECTION_FILTER: _filter_lines, actions.PROTECTION_NOTE: _note_lines,
+}
+
+
+def render_rules_change(group: Group, actor: User | None, action: str, details: dict) -> str | None:
+    """A content-rule change (locks, blocklist, filters, notes) from its audit row's details; None for an action
+    this log does not know."""
+    lines_of = _RULE_LINES.get(action)
+    if lines_of is None:
+        return None
+    tag, body = lines_of(details)
+    lines = _header(group, tag)
+    lines.append(f"<b>By:</b> {_actor_html(actor)}")
+    lines.extend(body)
+    return _finish(lines)
+
+
 def log_entry_write(*, group: Group, kind: str, text: str, action: ModerationAction | None = None) -> LogEntry | None:
     """The entry for the group's log chat; None (nothing written) when the group has none. Joins the caller's
     transaction."""
@@ -160,6 +260,15 @@ def log_raid_changed(*, group: Group, actor: User | None, active: bool, until: d
             group = Group.objects.get(pk=group.pk)
             entry = log_entry_write(group=group, kind=LogEntry.Kind.RAID,
                                     text=render_raid_switch(group, actor, active, until))
+    return entry
+
+
+def log_rules_changed(*, group: Group, actor: User | None, action: str, details: dict) -> LogEntry | None:
+    for attempt in atomic_attempts():
+        with attempt:
+            group = Group.objects.get(pk=group.pk)
+            text = render_rules_change(group, actor, action, details)
+            entry = None if text is None else log_entry_write(group=group, kind=LogEntry.Kind.SETTINGS, text=text)
     return entry
 
 
