@@ -25,10 +25,12 @@ class SystemStatsSerializer(serializers.Serializer):
     joins_24h = serializers.IntegerField()
     leaves_24h = serializers.IntegerField()
     commands_24h = serializers.IntegerField()
-    moderation_actions_24h = serializers.IntegerField(help_text="Executed moderation actions")
+    moderation_actions_24h = serializers.IntegerField(help_text="Executed moderation actions (members' reports not "
+                                                                "included)")
     manual_actions_24h = serializers.IntegerField(help_text="Executed moderation actions a person asked for")
     automated_actions_24h = serializers.IntegerField(
         help_text="Executed moderation actions an automated protection asked for (actor system:<rule>)")
+    reports_24h = serializers.IntegerField(help_text="Members' reports (/report), not moderation actions")
     generated_at = serializers.DateTimeField()
 
 
@@ -38,9 +40,11 @@ class StatsTotalsSerializer(serializers.Serializer):
     leaves = serializers.IntegerField()
     commands = serializers.IntegerField()
     active_members = serializers.IntegerField(help_text="Distinct members who spoke")
-    moderation = serializers.DictField(child=serializers.IntegerField(), help_text="Executed actions by type")
+    moderation = serializers.DictField(child=serializers.IntegerField(),
+                                       help_text="Executed actions by type (members' reports not included)")
     automated = serializers.DictField(child=serializers.IntegerField(),
                                       help_text="Executed automated actions (part of moderation) by rule")
+    reports = serializers.IntegerField(help_text="Members' reports (/report), not moderation actions")
 
 
 class StatsPointSerializer(StatsTotalsSerializer):

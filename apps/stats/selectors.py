@@ -1,5 +1,8 @@
 """Analytics reads over every core app: per-group series from the hourly counters (events) and the executed
-moderation actions, and platform-wide totals. The top layer of core: it reads the apps below it, none reads it."""
+moderation actions, and platform-wide totals. The top layer of core: it reads the apps below it, none reads it.
+
+A member's /report is kept as a moderation record (type report, so it is told in the log channel) but is no
+moderator's action: it is counted apart, as reports, never among the moderation actions."""
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -20,6 +23,7 @@ from apps.users.models import User
 BUCKETS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 MAX_POINTS = 24 * 92  # a quarter of hourly points
 COUNTERS = ("messages", "joins", "leaves", "commands")
+REPORT = ModerationAction.Type.REPORT  # a member's report: counted apart from the moderation actions
 
 
 def _floor(moment: datetime, bucket: str) -> datetime:
@@ -38,7 +42,7 @@ def group_stats(*, group: Group, since: datetime, until: datetime, bucket: str) 
     moment = first
     while moment < end:
         series[moment] = {"start": moment, **dict.fromkeys(COUNTERS, 0), "active_members": 0, "moderation": {},
-                          "automated": {}}
+                          "automated": {}, "reports": 0}
         moment += step
 
     hour_range = {"group": group, "start__gte": first, "start__lt": end}
@@ -61,11 +65,14 @@ def group_stats(*, group: Group, since: datetime, until: datetime, bucket: str) 
         point = series.get(row["slot"])
         if point is None:
             continue
+        if row["type"] == REPORT:
+            point["reports"] += row["n"]
+            continue
         point["moderation"][row["type"]] = point["moderation"].get(row["type"], 0) + row["n"]
         if row["rule"]:
             point["automated"][row["rule"]] = point["automated"].get(row["rule"], 0) + row["n"]
 
-    totals: dict = {name: sum(point[name] for point in series.values()) for name in COUNTERS}
+    totals: dict = {name: sum(point[name] for point in series.values()) for name in (*COUNTERS, "reports")}
     for key in ("moderation", "automated"):
         summed: dict = defaultdict(int)
         for point in series.values():
@@ -82,12 +89,16 @@ def platform_activity(*, since: datetime) -> dict:
         **{name: Sum(name) for name in COUNTERS}
     )
     executed = ModerationAction.objects.filter(created_at__gte=since, status=ModerationAction.Status.EXECUTED)
-    split = executed.aggregate(total=Count("pk"), automated=Count("pk", filter=~Q(rule="")))
+    actions_only = ~Q(type=REPORT)
+    split = executed.aggregate(total=Count("pk", filter=actions_only),
+                               automated=Count("pk", filter=actions_only & ~Q(rule="")),
+                               reports=Count("pk", filter=Q(type=REPORT)))
     return {
         **{f"{name}_24h": sums[name] or 0 for name in COUNTERS},
         "moderation_actions_24h": split["total"],
         "manual_actions_24h": split["total"] - split["automated"],
         "automated_actions_24h": split["automated"],
+        "reports_24h": split["reports"],
     }
 
 

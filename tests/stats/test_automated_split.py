@@ -43,3 +43,22 @@ def test_automated_actions_older_than_a_day_are_not_counted(api):
     _action(group, "warn", actor=make_user())
     system = api.get("/api/rbac/system/stats").json()["data"]
     assert (system["manual_actions_24h"], system["automated_actions_24h"]) == (1, 0)
+
+
+def test_members_reports_are_counted_apart_from_moderation_actions(api):
+    group, member, reporter = make_group(), make_user(), make_user()
+    _action(group, "report", actor=reporter, target=member)
+    _action(group, "report", actor=reporter, target=member)
+    _action(group, "warn", actor=make_user(), target=member)
+    _action(group, "mute", rule="antiflood", target=member)
+
+    stats = api.get(f"/api/stats/groups/{group.pk}?bucket=hour").json()["data"]
+    assert stats["totals"]["moderation"] == {"warn": 1, "mute": 1}
+    assert (stats["totals"]["automated"], stats["totals"]["reports"]) == ({"antiflood": 1}, 2)
+    (point,) = [point for point in stats["series"] if point["moderation"]]
+    assert (point["moderation"], point["reports"]) == ({"warn": 1, "mute": 1}, 2)
+    assert sum(point["reports"] for point in stats["series"]) == 2
+
+    system = api.get("/api/rbac/system/stats").json()["data"]
+    assert (system["moderation_actions_24h"], system["manual_actions_24h"], system["automated_actions_24h"],
+            system["reports_24h"]) == (2, 1, 1, 2)

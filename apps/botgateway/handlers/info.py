@@ -319,7 +319,8 @@ async def admin_dashboard(update: Update, context: BotContext) -> None:
             f"Groups: {stats['groups']} ({stats['active_groups']} active)",
             f"Active role assignments: {stats['active_assignments']}",
             f"Permission checks (24 h): {stats['checks_24h']}, denied {stats['denials_24h']}",
-            f"Messages (24 h): {stats['messages_24h']}; moderation actions: {stats['moderation_actions_24h']}",
+            f"Messages (24 h): {stats['messages_24h']}; moderation actions: {stats['moderation_actions_24h']}; "
+            f"reports: {stats.get('reports_24h', 0)}",
         ]))
 
     await run_command(update, context, "admin_dashboard", body, anywhere=True)
@@ -339,6 +340,7 @@ async def stats(update: Update, context: BotContext) -> None:
             f"Messages: {totals['messages']}, active members: {totals['active_members']}",
             f"Joins: {totals['joins']}, leaves: {totals['leaves']}",
             f"Moderation: {moderation}",
+            f"Reports by members: {totals.get('reports', 0)}",
         ]))
 
     await run_command(update, context, "stats", body)

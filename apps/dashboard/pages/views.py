@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 FEED_SIZE = 10
 STAT_CARDS = [("groups", "Groups"), ("users", "Users"), ("moderation_actions_24h", "Moderation actions (24 h)"),
               ("manual_actions_24h", "By moderators (24 h)"), ("automated_actions_24h", "Automated (24 h)"),
+              ("reports_24h", "Reports by members (24 h)"),
               ("denials_24h", "Permission denials (24 h)"), ("messages_24h", "Messages (24 h)")]
 RECENT_ACTIONS = 10
 
