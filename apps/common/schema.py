@@ -149,6 +149,18 @@ class EnvelopeAutoSchema(AutoSchema):
             schema["pattern"] = NON_BLANK_TEXT_PATTERN if blank_refused else TEXT_PATTERN
 
 
+class RequiredBodySchema(EnvelopeAutoSchema):
+    """The operation's body is required though no one field of its schema says so (a PATCH's schema has every field
+    optional; a one-of-two rule requires neither): without a body the answer is 400, as for {}. Core's and web's
+    views that take such a body use it."""
+
+    def _get_request_body(self, *args, **kwargs):
+        body = super()._get_request_body(*args, **kwargs)
+        if body:
+            body["required"] = True
+        return body
+
+
 class ServiceAPIKeyScheme(OpenApiAuthenticationExtension):
     target_class = "apps.common.auth.ServiceAPIKeyAuthentication"
     name = "ServiceAPIKey"

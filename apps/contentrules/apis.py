@@ -15,7 +15,7 @@ from apps.common.contentrules import LOCK_DESCRIPTIONS, LOCK_TYPES
 from apps.common.fields import ObjectIdField, StrictCharField, StrictIntegerField, TelegramIdField
 from apps.common.headers import ACTING_USER_HEADER
 from apps.common.parsing import parse_body
-from apps.common.schema import EnvelopeAutoSchema, at_most_one_of, envelope, error_responses, implies
+from apps.common.schema import RequiredBodySchema, at_most_one_of, envelope, error_responses, implies
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS
 from apps.groups.selectors import group_get
 from apps.users.selectors import actor_get
@@ -52,17 +52,6 @@ class StrictRegexField(serializers.RegexField):
         if not isinstance(data, str):
             self.fail("type")
         return super().to_internal_value(data)
-
-
-class RequiredBodySchema(EnvelopeAutoSchema):
-    """The operation's body is required though no one field of its schema says so (a PATCH's schema has every field
-    optional; a one-of-two rule requires neither)."""
-
-    def _get_request_body(self, *args, **kwargs):
-        body = super()._get_request_body(*args, **kwargs)
-        if body:
-            body["required"] = True
-        return body
 
 
 class OptionalActorSerializer(serializers.Serializer):

@@ -16,7 +16,7 @@ from apps.common.contentrules import LOCK_DESCRIPTIONS, LOCK_TYPES, MODES, TIMED
 from apps.common.envelope import EnvelopeJSONRenderer
 from apps.common.fields import StrictCharField, StrictIntegerField
 from apps.common.parsing import parse_body, parse_query
-from apps.common.schema import any_of, at_most_one_of, envelope, implies
+from apps.common.schema import RequiredBodySchema, any_of, at_most_one_of, envelope, implies
 from apps.coreclient import ids
 
 from . import blocklist_file, content, schema
@@ -112,6 +112,13 @@ class GroupApi(APIView):
         ids.store_id(kwargs["group_id"], name="group_id")
 
 
+class RequiredBodyGroupApi(GroupApi):
+    """One whose body is required though no one field says so (the locks PATCH needs locks, the test box text or
+    message): without a body the answer is 400, as for {}."""
+
+    schema = RequiredBodySchema()
+
+
 # -- locks
 
 
@@ -170,7 +177,7 @@ class LocksPatchSerializer(serializers.Serializer):
         return value
 
 
-class GroupLocksApi(GroupApi):
+class GroupLocksApi(RequiredBodyGroupApi):
     @extend_schema(operation_id="groups_locks_retrieve", description=READ_RULES,
                    responses={200: envelope(LocksSerializer), **schema.web_errors(404)})
     def get(self, request, group_id):
@@ -537,7 +544,7 @@ class ProtectionTestSerializer(serializers.Serializer):
         return attrs
 
 
-class GroupProtectionTestApi(GroupApi):
+class GroupProtectionTestApi(RequiredBodyGroupApi):
     @extend_schema(operation_id="groups_protection_test", request=ProtectionTestSerializer,
                    description="What the group's current locks, blocklist, filters and notes would do with a message, "
                                "and why. Nothing is sent or recorded. " + READ_RULES,

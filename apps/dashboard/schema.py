@@ -73,35 +73,7 @@ def document_web_errors(result, generator, request, public):
                 codes += [413, 415]
             for code in codes:
                 operation["responses"].setdefault(str(code), {"description": _WEB_ERRORS[code], **error})
-    return _require_bodies(_declare_store_ids(declare_input_rules(result)))
-
-
-def _holds_for_nothing(rule: dict) -> bool:
-    """Whether an empty body ({}) meets a body rule of `schema_rules` (required, anyOf, not; the rest holds)."""
-    if rule.get("required"):
-        return False
-    if "anyOf" in rule and not any(_holds_for_nothing(option) for option in rule["anyOf"]):
-        return False
-    return not ("not" in rule and _holds_for_nothing(rule["not"]))
-
-
-def _require_bodies(result: dict) -> dict:
-    """A body whose rules an empty one cannot meet (a PATCH of locks needs "locks"; the test box text or message)
-    is required: without one the answer is 400, as for {}. drf-spectacular requires a body only for a required
-    field, and a PATCH has none."""
-    schemas = result.get("components", {}).get("schemas", {})
-    for item in result.get("paths", {}).values():
-        for operation in item.values():
-            if not isinstance(operation, dict):
-                continue
-            body = operation.get("requestBody")
-            if not body or body.get("required"):
-                continue
-            for content in body.get("content", {}).values():
-                schema = schemas.get(content.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1], {})
-                if schema.get("required") or not all(_holds_for_nothing(rule) for rule in schema.get("allOf", [])):
-                    body["required"] = True
-    return result
+    return _declare_store_ids(declare_input_rules(result))
 
 
 # Ids web passes on to core in a query or a body: refused as 400 invalid_id unless they have the store's format
