@@ -43,6 +43,52 @@ class LoginForm(forms.Form):
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
+NEVER = "never"
+_SPAN_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SPAN = re.compile(r"(\d{1,9})\s*([smhdw]?)")
+MIN_WARN_EXPIRY_SECONDS, MAX_WARN_EXPIRY_SECONDS = 30, 366 * 86400  # core's bounds (apps.groups)
+
+
+def span_text(seconds: int) -> str:
+    """Seconds as the largest whole unit: 604800 -> "1w", 5400 -> "90m"."""
+    for unit in ("w", "d", "h", "m"):
+        if seconds % _SPAN_UNITS[unit] == 0:
+            return f"{seconds // _SPAN_UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+class WarnExpiryField(forms.Field):
+    """How long a warning counts, typed as Rose's /warntime takes it (30m, 12h, 7d, 2w; a bare number is seconds)
+    or "never". Cleans to the seconds, NEVER, or None when left empty (keep the current value, as the form's other
+    fields); shows core's value the same way (null: "never")."""
+
+    widget = forms.TextInput(attrs={"maxlength": 32, "spellcheck": "false", "autocomplete": "off"})
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def prepare_value(self, value):
+        if value is None:
+            return NEVER
+        if isinstance(value, int) and not isinstance(value, bool):
+            return span_text(value)
+        return value
+
+    def to_python(self, value):
+        text = str(value or "").strip().lower()
+        if not text:
+            return None
+        if text in (NEVER, "off", "none", "no"):
+            return NEVER
+        match = _SPAN.fullmatch(text)
+        if match is None:
+            raise forms.ValidationError('A duration such as 30m, 12h, 7d or 2w, or "never".')
+        seconds = int(match[1]) * _SPAN_UNITS[match[2] or "s"]
+        if not MIN_WARN_EXPIRY_SECONDS <= seconds <= MAX_WARN_EXPIRY_SECONDS:
+            raise forms.ValidationError('30 seconds to 366 days, or "never".')
+        return seconds
+
+
 class GroupSettingsForm(forms.Form):
     title = forms.CharField(max_length=255)
     is_active = forms.BooleanField(required=False, label="Active",
@@ -51,12 +97,19 @@ class GroupSettingsForm(forms.Form):
     warn_action = forms.ChoiceField(choices=_choices(WARN_ACTIONS))
     warn_action_duration_seconds = forms.IntegerField(required=False, label="Warn action duration (seconds)",
                                                       help_text="For tmute; empty keeps the current value")
+    warn_expiry_seconds = WarnExpiryField(
+        label="Warnings expire after",
+        help_text='A duration such as 30m, 12h, 7d or 2w; "never": warnings count until removed; empty keeps the '
+                  "current value")
 
     def changes(self, group: dict) -> dict:
         """Only what differs from the group as core has it (core audits each change); an empty field keeps its
-        value. (The welcome, rules and log chat are in the Protection section: ProtectionForm.)"""
-        return {name: value for name, value in self.cleaned_data.items()
-                if value is not None and value != group.get(name)}
+        value, "never" clears the warnings' expiry. (The welcome, rules and log chat are in the Protection section:
+        ProtectionForm.)"""
+        wanted = {name: value for name, value in self.cleaned_data.items() if value is not None}
+        if wanted.get("warn_expiry_seconds") == NEVER:
+            wanted["warn_expiry_seconds"] = None
+        return {name: value for name, value in wanted.items() if value != group.get(name)}
 
 
 CAPTCHA_MODES = [("button", "Button: press to prove you are human"), ("math", "Math: answer a small sum"),
