@@ -51,12 +51,13 @@ def test_warn_expiry_is_shown_set_kept_and_set_back_to_never(web, admin_browser)
     assert response.headers["location"] == f"{path}?saved=1"
     assert web.api.group_get(group["id"])["warn_expiry_seconds"] is None
     assert field_value(admin_browser.get(path).text) == "never"
-    assert admin_browser.post_form(path, {**form, "warn_expiry_seconds": "90"}).status_code == 302
+    assert admin_browser.post_form(path, {**form, "warn_expiry_seconds": "90s"}).status_code == 302
     assert web.api.group_get(group["id"])["warn_expiry_seconds"] == 90
 
 
 @pytest.mark.parametrize(("typed", "message"), [
     ("soon", "A duration such as 30m, 12h, 7d or 2w"),
+    ("90", "A duration such as 30m, 12h, 7d or 2w"),  # a number without its unit, refused as /warntime does
     ("10s", "30 seconds to 366 days"),
     ("367d", "30 seconds to 366 days"),
 ])

@@ -45,7 +45,7 @@ class LoginForm(forms.Form):
 
 NEVER = "never"
 _SPAN_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SPAN = re.compile(r"(\d{1,9})\s*([smhdw]?)")
+_SPAN = re.compile(r"(\d{1,9})\s*([smhdw])")
 MIN_WARN_EXPIRY_SECONDS, MAX_WARN_EXPIRY_SECONDS = 30, 366 * 86400  # core's bounds (apps.groups)
 
 
@@ -58,9 +58,9 @@ def span_text(seconds: int) -> str:
 
 
 class WarnExpiryField(forms.Field):
-    """How long a warning counts, typed as Rose's /warntime takes it (30m, 12h, 7d, 2w; a bare number is seconds)
-    or "never". Cleans to the seconds, NEVER, or None when left empty (keep the current value, as the form's other
-    fields); shows core's value the same way (null: "never")."""
+    """How long a warning counts, typed as the bot's /warntime takes it (90s, 30m, 12h, 7d, 2w: a number without
+    its unit is refused there too) or "never". Cleans to the seconds, NEVER, or None when left empty (keep the
+    current value, as the form's other fields); shows core's value the same way (null: "never")."""
 
     widget = forms.TextInput(attrs={"maxlength": 32, "spellcheck": "false", "autocomplete": "off"})
 
@@ -83,7 +83,7 @@ class WarnExpiryField(forms.Field):
         match = _SPAN.fullmatch(text)
         if match is None:
             raise forms.ValidationError('A duration such as 30m, 12h, 7d or 2w, or "never".')
-        seconds = int(match[1]) * _SPAN_UNITS[match[2] or "s"]
+        seconds = int(match[1]) * _SPAN_UNITS[match[2]]
         if not MIN_WARN_EXPIRY_SECONDS <= seconds <= MAX_WARN_EXPIRY_SECONDS:
             raise forms.ValidationError('30 seconds to 366 days, or "never".')
         return seconds
