@@ -14,6 +14,7 @@ adds the coverage and stateful phases.
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -47,6 +48,23 @@ class Justified:
     check: str
     refusal: str  # text the server's answer carries: only this refusal is excused, never the check as a whole
     reason: str
+    # With a field (a regular expression a key of the answer's details must match whole), the answer must be this
+    # error code with the refusal among that field's messages: not some other field's, nor the text anywhere.
+    field: str | None = None
+    code: str = "validation_error"
+
+    def excuses(self, response: str) -> bool:
+        if self.field is None:
+            return self.refusal in response
+        try:
+            answer = json.loads(response)
+        except ValueError:
+            return False
+        details = answer.get("details") if isinstance(answer, dict) else None
+        if answer.get("error") != self.code or not isinstance(details, dict):
+            return False
+        return any(re.fullmatch(self.field, key) and any(self.refusal in str(message) for message in messages)
+                   for key, messages in details.items() if isinstance(messages, list))
 
 
 _SINCE_UNTIL = "since and until are two query parameters: OpenAPI cannot state that one comes before the other"
@@ -69,29 +87,50 @@ _PROTECTION_RULES = [
      "stored ones"),
 ]
 
-# Core's rules on content rules (apps/contentrules) that no JSON Schema of the body can say.
+# Core's rules on content rules (apps/contentrules) that no JSON Schema of the body can say, each naming the field
+# core's 400 validation_error names (web relays core's refusal as it is, details and all).
 _NORMALIZED = ("A pattern or trigger is judged on its normalized form (case, accents and look-alike letters folded, "
                "invisible characters dropped, * and ? wildcards read): a function of the text, not a pattern")
-_CONTENT_RULES = [
-    (operation, refusal, why)
-    for operation in ("POST /api/groups/{group_id}/blocklist", "POST /api/groups/{group_id}/blocklist/remove")
-    for refusal, why in [("only wildcards: it would match every message", _NORMALIZED),
-                         ("* wildcards (", _NORMALIZED), ("empty (nothing left once", _NORMALIZED),
-                         ("Nothing left to match after normalization.", _NORMALIZED),
-                         ("A group's blocklist holds at most", "At most 5,000 entries per group: stored data")]
-] + [
-    (operation, refusal, why)
-    for operation in ("POST /api/groups/{group_id}/filters", "POST /api/groups/{group_id}/notes")
-    for refusal, why in [("Nothing left to match after normalization.", _NORMALIZED),
-                         ("At most 100 buttons.", "At most 100 buttons across the rows: a sum over nested arrays"),
-                         ("filters: stop one first", "At most 300 filters per group: stored data"),
-                         ("notes: clear one first", "At most 500 notes per group: stored data"),
-                         ("is reserved; choose another name", "remove and clear are the notes API's own paths")]
-] + [
-    ("POST /api/groups/{group_id}/filters/remove", "Nothing left to match after normalization.", _NORMALIZED),
-    ("POST /api/groups/{group_id}/notes/remove", "is reserved; choose another name",
-     "remove and clear are the notes API's own paths"),
-]
+_PATTERN_REFUSALS = [("only wildcards: it would match every message", _NORMALIZED),
+                     ("* wildcards (", _NORMALIZED),  # more than 4 once normalized (look-alikes of * count)
+                     ("empty (nothing left once", _NORMALIZED),
+                     ("Nothing left to match after normalization.", _NORMALIZED)]
+_BLOCKLIST_FULL = ("A group's blocklist holds at most", "entries", "At most 5,000 entries per group: stored data")
+_FILTERS_FULL = ("filters: stop one first", "trigger", "At most 300 filters per group: stored data")
+_NOTES_FULL = ("notes: clear one first", "name", "At most 500 notes per group: stored data")
+_RESERVED = "remove and clear are the notes API's own paths: two words in any case, optionally after #"
+_ENTRY_PATTERN, _LISTED = r"entries\[\d+\]\.pattern", r"{}\[\d+\]"
+# operation -> (refusal, field, reason), core's and web's alike
+_CONTENT_RULES = {
+    "POST /api/groups/{group_id}/blocklist": [
+        *((refusal, _ENTRY_PATTERN, why) for refusal, why in _PATTERN_REFUSALS), _BLOCKLIST_FULL],
+    "POST /api/groups/{group_id}/blocklist/remove": [
+        (refusal, _LISTED.format("patterns"), why) for refusal, why in _PATTERN_REFUSALS],
+    "POST /api/groups/{group_id}/filters": [
+        ("Nothing left to match after normalization.", "trigger", _NORMALIZED), _FILTERS_FULL],
+    "POST /api/groups/{group_id}/filters/remove": [
+        ("Nothing left to match after normalization.", _LISTED.format("triggers"), _NORMALIZED)],
+    "POST /api/groups/{group_id}/notes": [("is reserved; choose another name", "name", _RESERVED), _NOTES_FULL],
+    "POST /api/groups/{group_id}/notes/remove": [
+        ("is reserved; choose another name", _LISTED.format("names"), _RESERVED)],
+}
+_CORE_CONTENT_RULES = {  # web's schema bounds the buttons at 12 rows of 8
+    "POST /api/groups/{group_id}/filters": [
+        ("At most 100 buttons.", "buttons", "At most 100 buttons across the rows: a sum over nested arrays")],
+    "POST /api/groups/{group_id}/notes": [
+        ("At most 100 buttons.", "buttons", "At most 100 buttons across the rows: a sum over nested arrays")],
+}
+_LINES = ("A blocklist file is one text: the format of its lines (a pattern, then | and a mode, its length, a reason) "
+          "is a grammar over lines, not a JSON Schema pattern")
+# Web reads the file's text itself (apps/dashboard/blocklist_file.py; a line it cannot read is "Line N: why") and
+# sends its lines to core as entries, whose patterns core judges as above.
+_WEB_CONTENT_RULES = {
+    "POST /api/groups/{group_id}/blocklist/import": [
+        ("Line ", "text", _LINES),
+        ("No entry in the text (only blank lines and comments).", "text", _LINES),
+        ("At most 100 characters.", _ENTRY_PATTERN, _LINES + ": a pattern's length is that of a part of a line"),
+        *((refusal, _ENTRY_PATTERN, why) for refusal, why in _PATTERN_REFUSALS), _BLOCKLIST_FULL],
+}
 
 JUSTIFIED = [
     Justified("core", "GET /api/audit/events", _ACCEPT, "Use either cursor (newest first) or after", _CURSOR),
@@ -129,7 +168,9 @@ JUSTIFIED = [
               "The group is named by its id or its chat id, exactly one: a relation between query parameters"),
     *(Justified(role, "PATCH /api/groups/{group_id}/protection", _ACCEPT, refusal, why) for role in ("core", "web")
       for refusal, why in _PROTECTION_RULES),
-    *(Justified("core", operation, _ACCEPT, refusal, why) for operation, refusal, why in _CONTENT_RULES),
+    *(Justified(role, operation, _ACCEPT, refusal, why, field=field) for role, rules in (
+        ("core", _CONTENT_RULES), ("core", _CORE_CONTENT_RULES), ("web", _CONTENT_RULES), ("web", _WEB_CONTENT_RULES))
+      for operation, refusals in rules.items() for refusal, field, why in refusals),
     Justified("web", "GET /api/audit", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("web", "GET /api/audit.csv", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("web", "GET /api/stats", _ACCEPT, "since must be before until", _SINCE_UNTIL),
@@ -152,7 +193,7 @@ class Finding:
     def justification(self) -> Justified | None:
         for entry in JUSTIFIED:
             if ((entry.role, entry.operation, entry.check) == (self.role, self.operation, self.check)
-                    and entry.refusal in self.response):
+                    and entry.excuses(self.response)):
                 return entry
         return None
 
@@ -284,3 +325,16 @@ def test_every_justification_names_an_operation_of_its_schema(servers):
         operations |= {(role, f"{method.upper()} {path}") for path, item in document["paths"].items()
                        for method in item}
     assert {(entry.role, entry.operation) for entry in JUSTIFIED} <= operations
+
+
+def test_a_justification_with_a_field_excuses_that_refusal_of_that_field_only():
+    entry = next(entry for entry in JUSTIFIED if (entry.role, entry.operation, entry.refusal) == (
+        "web", "POST /api/groups/{group_id}/blocklist/remove", "only wildcards: it would match every message"))
+    message = "only wildcards: it would match every message"
+    refused = {"success": False, "error": "validation_error", "message": f"patterns[6]: {message}",
+               "status_code": 400, "details": {"patterns[6]": [message]}}
+    assert entry.excuses(json.dumps(refused))
+    assert not entry.excuses(json.dumps({**refused, "details": {"expected_version": [message]}}))
+    assert not entry.excuses(json.dumps({**refused, "details": {"patterns[6]": ["At most 100 characters."]}}))
+    assert not entry.excuses(json.dumps({**refused, "error": "conflict"}))
+    assert not entry.excuses(message)
