@@ -16,7 +16,7 @@ from apps.common.contentrules import LOCK_DESCRIPTIONS, LOCK_TYPES, MODES, TIMED
 from apps.common.envelope import EnvelopeJSONRenderer
 from apps.common.fields import StrictCharField, StrictIntegerField
 from apps.common.parsing import parse_body, parse_query
-from apps.common.schema import RequiredBodySchema, any_of, at_most_one_of, envelope, implies
+from apps.common.schema import TEXT_PATTERN, RequiredBodySchema, any_of, at_most_one_of, envelope, implies
 from apps.coreclient import ids
 
 from . import blocklist_file, content, schema
@@ -141,7 +141,8 @@ def _lock_schema(description: str) -> dict:
             "mode": {"type": "string", "enum": list(MODES), "description": "Every mode also deletes the message"},
             "duration_seconds": {"type": "integer", "nullable": True, "minimum": MIN_SECONDS,
                                  "maximum": MAX_SECONDS, "description": "For tmute and tban"},
-            "reason": {"type": "string", "maxLength": MAX_REASON},
+            "reason": {"type": "string", "maxLength": MAX_REASON, "pattern": TEXT_PATTERN,
+                       "description": "Told to the member"},  # as _reason() reads it: any text but NUL
         },
         "allOf": list(TIMED_MODE_RULES),
     }
