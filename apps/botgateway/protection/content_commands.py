@@ -211,7 +211,7 @@ async def locks(update: Update, context) -> None:
             await reply(update, "Locks here:\n" + "\n".join(lines) + f"\n{warns}")
             return
         if not locked:
-            await reply(update, f"Nothing is locked here. /lock <type> locks one; /locktypes lists them. {warns}")
+            await reply(update, f"Nothing is locked here. /lock &lt;type&gt; locks one; /locktypes lists them. {warns}")
             return
         lines = [f"• {name} ({_lock_text(locked[name])})" for name in LOCK_TYPES if name in locked]
         await reply(update, "Locked here:\n" + "\n".join(lines) + f"\n{warns}")
@@ -369,7 +369,7 @@ async def blocklist(update: Update, context) -> None:
         head = (f"Blocklist mode: {action}; blocklisted messages are {deleting}; joiners' names "
                 f"{'checked' if settings.blocklist_joiner_names else 'not checked'}.")
         if not entries:
-            await reply(update, f"The blocklist is empty. /addblocklist <word> adds one.\n{head}")
+            await reply(update, f"The blocklist is empty. /addblocklist &lt;word&gt; adds one.\n{head}")
             return
         lines, size = [], 0
         for entry in entries:
@@ -397,7 +397,7 @@ async def blocklistmode(update: Update, context) -> None:
         words = argument_text(update).split()
         if not words:
             settings = await current_settings(update, context)
-            await reply(update, f"Blocklist mode: {describe_blocklist_action(settings)}. {usage}")
+            await reply(update, f"Blocklist mode: {describe_blocklist_action(settings)}. {html.escape(usage)}")
             return
         mode, seconds, used = take_mode(words, usage)
         if mode is None or used != len(words):
