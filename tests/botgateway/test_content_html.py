@@ -136,7 +136,7 @@ def test_every_reply_of_the_content_commands_is_html_telegram_accepts(world, san
                 await send("alice", f"/{name}")
                 await press_all(before)
 
-    asyncio.run(scenario())
+    asyncio.run(asyncio.wait_for(scenario(), timeout=240))  # a hang fails here, not at CI's limit
     refused = refusals(world, mark)
     assert not refused, [(call["method"], call["description"], call["params"].get("text")) for call in refused]
     sent = [call for call in world.call_log(since=mark, method="sendMessage") if call["ok"]]
