@@ -232,26 +232,26 @@ class GroupBlocklistApi(APIView):
         return Response(services.blocklist_add(group=group, entries=data["entries"], **write))
 
 
-class BlocklistRemoveApi(APIView):
-    acting_user_permissions = {"POST": "MANAGE_SETTINGS"}
-    acting_user_group_kwarg = "group_id"
+def removal_api(operation_id: str, serializer_class, service: str, field: str | None = None):
+    """A POST that removes some of a group's entries (the `field` list of the body) or, without a field, all of
+    them: core's `services.<service>` does it and answers {"version", "removed"}."""
 
-    @extend_schema(operation_id="blocklist_remove", request=BlocklistRemoveSerializer,
-                   responses={200: envelope(RemovedSerializer), **error_responses(403, 404, 409)})
-    def post(self, request, group_id):
-        group, data, write = _write(BlocklistRemoveSerializer, request, group_id)
-        return Response(services.blocklist_remove(group=group, patterns=data["patterns"], **write))
+    class RemovalApi(APIView):
+        acting_user_permissions = {"POST": "MANAGE_SETTINGS"}
+        acting_user_group_kwarg = "group_id"
+
+        @extend_schema(operation_id=operation_id, request=serializer_class,
+                       responses={200: envelope(RemovedSerializer), **error_responses(403, 404, 409)})
+        def post(self, request, group_id):
+            group, data, write = _write(serializer_class, request, group_id)
+            values = {field: data[field]} if field else {}
+            return Response(getattr(services, service)(group=group, **values, **write))
+
+    return RemovalApi
 
 
-class BlocklistClearApi(APIView):
-    acting_user_permissions = {"POST": "MANAGE_SETTINGS"}
-    acting_user_group_kwarg = "group_id"
-
-    @extend_schema(operation_id="blocklist_clear", request=WriteSerializer,
-                   responses={200: envelope(RemovedSerializer), **error_responses(403, 404, 409)})
-    def post(self, request, group_id):
-        group, _, write = _write(WriteSerializer, request, group_id)
-        return Response(services.blocklist_clear(group=group, **write))
+BlocklistRemoveApi = removal_api("blocklist_remove", BlocklistRemoveSerializer, "blocklist_remove", "patterns")
+BlocklistClearApi = removal_api("blocklist_clear", WriteSerializer, "blocklist_clear")
 
 
 # -- replies: filters and notes
@@ -318,26 +318,8 @@ class GroupFiltersApi(APIView):
         return Response({**item, "version": version})
 
 
-class FiltersRemoveApi(APIView):
-    acting_user_permissions = {"POST": "MANAGE_SETTINGS"}
-    acting_user_group_kwarg = "group_id"
-
-    @extend_schema(operation_id="filters_remove", request=FiltersRemoveSerializer,
-                   responses={200: envelope(RemovedSerializer), **error_responses(403, 404, 409)})
-    def post(self, request, group_id):
-        group, data, write = _write(FiltersRemoveSerializer, request, group_id)
-        return Response(services.filters_remove(group=group, triggers=data["triggers"], **write))
-
-
-class FiltersClearApi(APIView):
-    acting_user_permissions = {"POST": "MANAGE_SETTINGS"}
-    acting_user_group_kwarg = "group_id"
-
-    @extend_schema(operation_id="filters_clear", request=WriteSerializer,
-                   responses={200: envelope(RemovedSerializer), **error_responses(403, 404, 409)})
-    def post(self, request, group_id):
-        group, _, write = _write(WriteSerializer, request, group_id)
-        return Response(services.filters_clear(group=group, **write))
+FiltersRemoveApi = removal_api("filters_remove", FiltersRemoveSerializer, "filters_remove", "triggers")
+FiltersClearApi = removal_api("filters_clear", WriteSerializer, "filters_clear")
 
 
 class NoteInputSerializer(ReplyInputSerializer):
@@ -391,23 +373,5 @@ class GroupNoteApi(APIView):
         return Response(shapes.NoteSerializer(selectors.note_view(note)).data)
 
 
-class NotesRemoveApi(APIView):
-    acting_user_permissions = {"POST": "MANAGE_SETTINGS"}
-    acting_user_group_kwarg = "group_id"
-
-    @extend_schema(operation_id="notes_remove", request=NotesRemoveSerializer,
-                   responses={200: envelope(RemovedSerializer), **error_responses(403, 404, 409)})
-    def post(self, request, group_id):
-        group, data, write = _write(NotesRemoveSerializer, request, group_id)
-        return Response(services.notes_remove(group=group, names=data["names"], **write))
-
-
-class NotesClearApi(APIView):
-    acting_user_permissions = {"POST": "MANAGE_SETTINGS"}
-    acting_user_group_kwarg = "group_id"
-
-    @extend_schema(operation_id="notes_clear", request=WriteSerializer,
-                   responses={200: envelope(RemovedSerializer), **error_responses(403, 404, 409)})
-    def post(self, request, group_id):
-        group, _, write = _write(WriteSerializer, request, group_id)
-        return Response(services.notes_clear(group=group, **write))
+NotesRemoveApi = removal_api("notes_remove", NotesRemoveSerializer, "notes_remove", "names")
+NotesClearApi = removal_api("notes_clear", WriteSerializer, "notes_clear")
