@@ -342,25 +342,28 @@ def text_download(filename: str, text: str) -> HttpResponse:
     return response
 
 
-class GroupBlocklistRemoveApi(GroupApi):
-    @extend_schema(operation_id="groups_blocklist_remove", request=BlocklistRemoveSerializer,
-                   description="Removes the entries with these patterns (those not there are skipped). "
-                               + WRITE_RULES.format(audit="protection.blocklist"),
-                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
-    def post(self, request, group_id):
-        data = parse_body(BlocklistRemoveSerializer, request)
-        return Response(content.blocklist_remove(request.user, group_id, patterns=data["patterns"],
-                                                 expected_version=data.get("expected_version")))
+def removal_api(operation_id: str, serializer_class, service: str, description: str, field: str | None = None,
+                each=None):
+    """A POST that removes some of a group's entries (the `field` list of the body, each value passed through
+    `each` when given) or, without a field, all of them, by relaying `content.<service>` as the token user."""
+
+    class RemovalApi(GroupApi):
+        @extend_schema(operation_id=operation_id, request=serializer_class, description=description,
+                       responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
+        def post(self, request, group_id):
+            data = parse_body(serializer_class, request)
+            values = {field: [each(value) for value in data[field]] if each else data[field]} if field else {}
+            return Response(getattr(content, service)(request.user, group_id, **values,
+                                                      expected_version=data.get("expected_version")))
+
+    return RemovalApi
 
 
-class GroupBlocklistClearApi(GroupApi):
-    @extend_schema(operation_id="groups_blocklist_clear", request=ClearSerializer,
-                   description="Removes every entry. " + WRITE_RULES.format(audit="protection.blocklist"),
-                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
-    def post(self, request, group_id):
-        data = parse_body(ClearSerializer, request)
-        return Response(content.blocklist_clear(request.user, group_id,
-                                                expected_version=data.get("expected_version")))
+GroupBlocklistRemoveApi = removal_api(
+    "groups_blocklist_remove", BlocklistRemoveSerializer, "blocklist_remove", "Removes the entries with these "
+    "patterns (those not there are skipped). " + WRITE_RULES.format(audit="protection.blocklist"), "patterns")
+GroupBlocklistClearApi = removal_api("groups_blocklist_clear", ClearSerializer, "blocklist_clear",
+                                     "Removes every entry. " + WRITE_RULES.format(audit="protection.blocklist"))
 
 
 # -- filters and notes
@@ -437,24 +440,11 @@ class GroupFiltersApi(GroupApi):
         return Response(content.filter_save(request.user, group_id, **data))
 
 
-class GroupFiltersRemoveApi(GroupApi):
-    @extend_schema(operation_id="groups_filters_remove", request=FiltersRemoveSerializer,
-                   description="Removes the filters with these triggers. "
-                               + WRITE_RULES.format(audit="protection.filter"),
-                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
-    def post(self, request, group_id):
-        data = parse_body(FiltersRemoveSerializer, request)
-        return Response(content.filters_remove(request.user, group_id, triggers=data["triggers"],
-                                               expected_version=data.get("expected_version")))
-
-
-class GroupFiltersClearApi(GroupApi):
-    @extend_schema(operation_id="groups_filters_clear", request=ClearSerializer,
-                   description="Removes every filter. " + WRITE_RULES.format(audit="protection.filter"),
-                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
-    def post(self, request, group_id):
-        data = parse_body(ClearSerializer, request)
-        return Response(content.filters_clear(request.user, group_id, expected_version=data.get("expected_version")))
+GroupFiltersRemoveApi = removal_api(
+    "groups_filters_remove", FiltersRemoveSerializer, "filters_remove",
+    "Removes the filters with these triggers. " + WRITE_RULES.format(audit="protection.filter"), "triggers")
+GroupFiltersClearApi = removal_api("groups_filters_clear", ClearSerializer, "filters_clear",
+                                   "Removes every filter. " + WRITE_RULES.format(audit="protection.filter"))
 
 
 class NotesSerializer(serializers.Serializer):
@@ -509,23 +499,11 @@ class GroupNoteDetailApi(GroupApi):
         return Response(content.note_get(request.user, group_id, name.lower()))
 
 
-class GroupNotesRemoveApi(GroupApi):
-    @extend_schema(operation_id="groups_notes_remove", request=NotesRemoveSerializer,
-                   description="Removes the notes with these names. " + WRITE_RULES.format(audit="protection.note"),
-                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
-    def post(self, request, group_id):
-        data = parse_body(NotesRemoveSerializer, request)
-        return Response(content.notes_remove(request.user, group_id, names=[name.lower() for name in data["names"]],
-                                             expected_version=data.get("expected_version")))
-
-
-class GroupNotesClearApi(GroupApi):
-    @extend_schema(operation_id="groups_notes_clear", request=ClearSerializer,
-                   description="Removes every note. " + WRITE_RULES.format(audit="protection.note"),
-                   responses={200: envelope(RemovedSerializer), **schema.web_errors(404, 409)})
-    def post(self, request, group_id):
-        data = parse_body(ClearSerializer, request)
-        return Response(content.notes_clear(request.user, group_id, expected_version=data.get("expected_version")))
+GroupNotesRemoveApi = removal_api(
+    "groups_notes_remove", NotesRemoveSerializer, "notes_remove",
+    "Removes the notes with these names. " + WRITE_RULES.format(audit="protection.note"), "names", each=str.lower)
+GroupNotesClearApi = removal_api("groups_notes_clear", ClearSerializer, "notes_clear",
+                                 "Removes every note. " + WRITE_RULES.format(audit="protection.note"))
 
 
 # -- the "test a message" box
