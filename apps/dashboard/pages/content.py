@@ -296,44 +296,54 @@ def filters(request, group_id):
                 raise serializers.ValidationError({"edit": ["No such filter (removed meanwhile?)."]})
             form = cforms.FilterForm(initial={"trigger": editing["trigger"], "match": editing["match"],
                                               **_reply_initial(editing)})
-        return _filters_page(request, group, form, editing=editing)
+        return _replies_page(request, group, form, kinds="filters", editing=editing)
+    return _replies_post(
+        request, group_id, group, form_class=cforms.FilterForm, kind="filter", kinds="filters",
+        save=lambda data: content.filter_save(user, group_id, trigger=data["trigger"], match=data["match"],
+                                              **_reply_body(data)),
+        remove=lambda: content.filters_remove(user, group_id, triggers=[request.POST.get("trigger", "")]),
+        clear=lambda: content.filters_clear(user, group_id))
+
+
+def _replies_post(request, group_id, group, *, form_class, kind, kinds, save, remove, clear):
+    """The filters or notes page's POST: preview (shown, not saved), save, remove one or clear them all; a write
+    comes back to the page with a done= message, or shows the page again with core's refusal."""
     action = request.POST.get("action", "")
     if action == "preview":  # the no-script preview: shown, not saved
-        form = cforms.FilterForm(request.POST)
+        form = form_class(request.POST)
         form.is_valid()
-        return _filters_page(request, group, form)
+        return _replies_page(request, group, form, kinds=kinds)
     if action == "save":
-        form = cforms.FilterForm(request.POST)
+        form = form_class(request.POST)
         if not form.is_valid():
-            return _filters_page(request, group, form, status=400)
+            return _replies_page(request, group, form, kinds=kinds, status=400)
         try:
-            content.filter_save(user, group_id, trigger=form.cleaned_data["trigger"],
-                                match=form.cleaned_data["match"], **_reply_body(form.cleaned_data))
+            save(form.cleaned_data)
         except WRITE_ERRORS as exc:
-            return _filters_page(request, group, form, status=form_error(form, exc))
-        return redirect(f"/groups/{group_id}/filters?done=filter-saved")
+            return _replies_page(request, group, form, kinds=kinds, status=form_error(form, exc))
+        return redirect(f"/groups/{group_id}/{kinds}?done={kind}-saved")
     if action == "remove":
-        trigger = request.POST.get("trigger", "")
         try:
-            result = content.filters_remove(user, group_id, triggers=[trigger])
+            result = remove()
         except WRITE_ERRORS as exc:
-            return _filters_page(request, group, cforms.FilterForm(), error=_message(exc), status=_status(exc))
-        return redirect(f"/groups/{group_id}/filters?done=removed-{result['removed']}")
+            return _replies_page(request, group, form_class(), kinds=kinds, error=_message(exc), status=_status(exc))
+        return redirect(f"/groups/{group_id}/{kinds}?done=removed-{result['removed']}")
     if action == "clear":
         if request.POST.get("confirm") != "yes":
-            return _filters_page(request, group, cforms.FilterForm(),
-                                 error="Tick the box to confirm that every filter goes.", status=400)
+            return _replies_page(request, group, form_class(), kinds=kinds,
+                                 error=f"Tick the box to confirm that every {kind} goes.", status=400)
         try:
-            content.filters_clear(user, group_id)
+            clear()
         except WRITE_ERRORS as exc:
-            return _filters_page(request, group, cforms.FilterForm(), error=_message(exc), status=_status(exc))
-        return redirect(f"/groups/{group_id}/filters?done=filters-cleared")
+            return _replies_page(request, group, form_class(), kinds=kinds, error=_message(exc), status=_status(exc))
+        return redirect(f"/groups/{group_id}/{kinds}?done={kinds}-cleared")
     raise serializers.ValidationError({"action": ["One of save, preview, remove or clear."]})
 
 
-def _filters_page(request, group, form, *, editing=None, error=None, status=200):
-    items = content.filters_get(request.dashboard_user, group["id"])["items"]
-    return _page(request, "content_filters.html", group, "filters", {
+def _replies_page(request, group, form, *, kinds, editing=None, error=None, status=200):
+    """The filters or notes page (template content_<kinds>.html, tab <kinds>)."""
+    items = getattr(content, f"{kinds}_get")(request.dashboard_user, group["id"])["items"]
+    return _page(request, f"content_{kinds}.html", group, kinds, {
         "items": items, "form": form, "editing": editing, "error": error,
         "preview": _preview_of(request, group, form),
     }, status=status)
@@ -355,45 +365,12 @@ def notes(request, group_id):
                     raise serializers.ValidationError({"edit": ["No such note (removed meanwhile?)."]}) from None
                 raise
             form = cforms.NoteForm(initial={"name": editing["name"], **_reply_initial(editing)})
-        return _notes_page(request, group, form, editing=editing)
-    action = request.POST.get("action", "")
-    if action == "preview":  # the no-script preview: shown, not saved
-        form = cforms.NoteForm(request.POST)
-        form.is_valid()
-        return _notes_page(request, group, form)
-    if action == "save":
-        form = cforms.NoteForm(request.POST)
-        if not form.is_valid():
-            return _notes_page(request, group, form, status=400)
-        try:
-            content.note_save(user, group_id, name=form.cleaned_data["name"], **_reply_body(form.cleaned_data))
-        except WRITE_ERRORS as exc:
-            return _notes_page(request, group, form, status=form_error(form, exc))
-        return redirect(f"/groups/{group_id}/notes?done=note-saved")
-    if action == "remove":
-        try:
-            result = content.notes_remove(user, group_id, names=[request.POST.get("name", "").lower()])
-        except WRITE_ERRORS as exc:
-            return _notes_page(request, group, cforms.NoteForm(), error=_message(exc), status=_status(exc))
-        return redirect(f"/groups/{group_id}/notes?done=removed-{result['removed']}")
-    if action == "clear":
-        if request.POST.get("confirm") != "yes":
-            return _notes_page(request, group, cforms.NoteForm(),
-                               error="Tick the box to confirm that every note goes.", status=400)
-        try:
-            content.notes_clear(user, group_id)
-        except WRITE_ERRORS as exc:
-            return _notes_page(request, group, cforms.NoteForm(), error=_message(exc), status=_status(exc))
-        return redirect(f"/groups/{group_id}/notes?done=notes-cleared")
-    raise serializers.ValidationError({"action": ["One of save, preview, remove or clear."]})
-
-
-def _notes_page(request, group, form, *, editing=None, error=None, status=200):
-    items = content.notes_get(request.dashboard_user, group["id"])["items"]
-    return _page(request, "content_notes.html", group, "notes", {
-        "items": items, "form": form, "editing": editing, "error": error,
-        "preview": _preview_of(request, group, form),
-    }, status=status)
+        return _replies_page(request, group, form, kinds="notes", editing=editing)
+    return _replies_post(
+        request, group_id, group, form_class=cforms.NoteForm, kind="note", kinds="notes",
+        save=lambda data: content.note_save(user, group_id, name=data["name"], **_reply_body(data)),
+        remove=lambda: content.notes_remove(user, group_id, names=[request.POST.get("name", "").lower()]),
+        clear=lambda: content.notes_clear(user, group_id))
 
 
 @dashboard_page
