@@ -33,7 +33,7 @@ from .commands import (
     toggle_command,
 )
 from .filters import parse_triggers
-from .saved_replies import ask_to_confirm, cancel_all, confirm_all, remember
+from .saved_replies import remember, remove_all_commands
 
 PERMISSION = "MANAGE_SETTINGS"
 MODE_WORDS = {**{mode: mode for mode in MODES}, "nothing": "delete"}  # Rose's name of the plain delete
@@ -337,23 +337,12 @@ async def rmblocklist(update: Update, context) -> None:
     await run_command(update, context, "rmblocklist", body)
 
 
-async def unblocklistall(update: Update, context) -> None:
-    async def body():
-        await ask_to_confirm(update, context, question="Are you sure you would like to remove <b>every</b> blocklist "
-                             "entry in <b>{title}</b>? This can't be undone.",
-                             confirm=("Remove all blocklist entries", CLEAR_DATA), cancel=CANCEL_DATA,
-                             refusal="Only the group's owner can remove every blocklist entry at once.")
-
-    await run_command(update, context, "unblocklistall", body)
-
-
-async def on_press(update: Update, context) -> None:
-    """/unblocklistall's confirmation buttons."""
-    if update.callback_query.data == CLEAR_DATA:
-        await confirm_all(update, context, what="blocklist",
-                          clear=lambda group_id, actor: context.core.blocklist_clear(group_id, **actor))
-    else:
-        await cancel_all(update, context, what="blocklist entries")
+# /unblocklistall: the owner confirms with a button.
+unblocklistall, on_press = remove_all_commands(
+    command="unblocklistall", question="Are you sure you would like to remove <b>every</b> blocklist entry in "
+    "<b>{title}</b>? This can't be undone.", confirm=("Remove all blocklist entries", CLEAR_DATA), cancel=CANCEL_DATA,
+    refusal="Only the group's owner can remove every blocklist entry at once.", what="blocklist",
+    clear="blocklist_clear", cancelled="blocklist entries")
 
 
 def describe_blocklist_action(settings) -> str:

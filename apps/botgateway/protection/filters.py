@@ -24,11 +24,9 @@ from ..helplines import HelpLine
 from ..parsing import UsageError
 from .commands import settings_write
 from .saved_replies import (
-    ask_to_confirm,
-    cancel_all,
-    confirm_all,
     html_from,
     remember,
+    remove_all_commands,
     reply_saved,
     saved_reply_of,
 )
@@ -208,22 +206,11 @@ async def filters_command(update: Update, context) -> None:
     await run_command(update, context, "filters", body)
 
 
-async def stopall_command(update: Update, context) -> None:
-    async def body():
-        await ask_to_confirm(update, context, question="Are you sure you would like to stop <b>all</b> filters in "
-                             "<b>{title}</b>? This can't be undone.", confirm=("Delete all filters", STOPALL_DATA),
-                             cancel=CANCEL_DATA, refusal="Only the group's owner can remove all filters at once.")
-
-    await run_command(update, context, "stopall", body)
-
-
-async def on_press(update: Update, context) -> None:
-    """The /stopall confirmation's buttons."""
-    if update.callback_query.data == STOPALL_DATA:
-        await confirm_all(update, context, what="filters",
-                          clear=lambda group_id, actor: context.core.filters_clear(group_id, **actor))
-    else:
-        await cancel_all(update, context, what="filters")
+# /stopall: the owner confirms with a button.
+stopall_command, on_press = remove_all_commands(
+    command="stopall", question="Are you sure you would like to stop <b>all</b> filters in <b>{title}</b>? This "
+    "can't be undone.", confirm=("Delete all filters", STOPALL_DATA), cancel=CANCEL_DATA,
+    refusal="Only the group's owner can remove all filters at once.", what="filters", clear="filters_clear")
 
 
 async def reply_filter(application, chat_id: int, message: dict, filter_wire: Mapping) -> None:

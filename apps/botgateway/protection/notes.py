@@ -36,12 +36,10 @@ from .rules import _settings as group_settings
 from .saved_replies import (
     NOTE_PAYLOAD,
     Rendered,
-    ask_to_confirm,
-    cancel_all,
-    confirm_all,
     html_from,
     note_link,
     remember,
+    remove_all_commands,
     reply_saved,
     saved_reply_of,
     send_saved,
@@ -222,22 +220,11 @@ async def notes_command(update: Update, context) -> None:
     await run_command(update, context, "notes", body)
 
 
-async def clearall_command(update: Update, context) -> None:
-    async def body():
-        await ask_to_confirm(update, context, question="Are you sure you would like to clear <b>all</b> notes in "
-                             "<b>{title}</b>? This can't be undone.", confirm=("Delete all notes", CLEARALL_DATA),
-                             cancel=CANCEL_DATA, refusal="Only the group's owner can remove all notes at once.")
-
-    await run_command(update, context, "clearall", body)
-
-
-async def on_press(update: Update, context) -> None:
-    """The /clearall confirmation's buttons."""
-    if update.callback_query.data == CLEARALL_DATA:
-        await confirm_all(update, context, what="notes",
-                          clear=lambda group_id, actor: context.core.notes_clear(group_id, **actor))
-    else:
-        await cancel_all(update, context, what="notes")
+# /clearall: the owner confirms with a button.
+clearall_command, on_press = remove_all_commands(
+    command="clearall", question="Are you sure you would like to clear <b>all</b> notes in <b>{title}</b>? This "
+    "can't be undone.", confirm=("Delete all notes", CLEARALL_DATA), cancel=CANCEL_DATA,
+    refusal="Only the group's owner can remove all notes at once.", what="notes", clear="notes_clear")
 
 
 async def start_note(update: Update, context) -> None:

@@ -32,6 +32,7 @@ from apps.common.contentrules import parse_buttons
 from apps.common.welcome import html_problems, render_greeting
 from apps.coreclient import CoreError, CoreUnavailable, ProtectionSettings
 
+from ..command_frame import run_command
 from ..flows import Actor, StopCommand
 from ..parsing import UsageError
 from .commands import settings_write
@@ -373,3 +374,25 @@ async def cancel_all(update: Update, context, *, what: str) -> None:
         return
     await _answer(query, None)
     await _edit(query, f"Removing all {what} has been cancelled.")
+
+
+def remove_all_commands(*, command: str, question: str, confirm: tuple[str, str], cancel: str, refusal: str,
+                        what: str, clear: str, cancelled: str | None = None):
+    """A "remove them all" command (/stopall, /clearall, /unblocklistall) and its confirmation buttons' callback:
+    the command asks the owner (ask_to_confirm), a press on `confirm` empties the settings key `what` by core's
+    `clear` call (confirm_all), any other press cancels (cancel_all, naming `cancelled` or `what`)."""
+
+    async def ask(update: Update, context) -> None:
+        async def body():
+            await ask_to_confirm(update, context, question=question, confirm=confirm, cancel=cancel, refusal=refusal)
+
+        await run_command(update, context, command, body)
+
+    async def on_press(update: Update, context) -> None:
+        if update.callback_query.data == confirm[1]:
+            await confirm_all(update, context, what=what,
+                              clear=lambda group_id, actor: getattr(context.core, clear)(group_id, **actor))
+        else:
+            await cancel_all(update, context, what=cancelled or what)
+
+    return ask, on_press
