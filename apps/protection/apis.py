@@ -17,9 +17,9 @@ from apps.common.fields import (
 )
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
-from apps.common.schema import envelope, error_responses, exactly_one_of, list_envelope
+from apps.common.schema import RequiredBodySchema, envelope, error_responses, exactly_one_of, list_envelope
 from apps.common.shapes import ApprovalSerializer, ProtectionSettingsSerializer, ProtectionTestSerializer
-from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer, RequiredBodySchema, write_actor
+from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer, write_actor
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS
 from apps.groups.selectors import group_get, group_get_by_chat
 from apps.moderation.apis import ActionOutputSerializer
