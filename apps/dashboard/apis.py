@@ -145,12 +145,19 @@ class GroupMemberListApi(APIView):
         return web_list(services.group_members(request.user, group_id, **filters))
 
 
+class QueryBooleanField(serializers.BooleanField):
+    """A boolean query parameter: true or false (1 or 0); left out, none. An empty value (?is_active=) is refused
+    as any other non-boolean, not read as none: the schema says boolean."""
+
+    NULL_VALUES = serializers.BooleanField.NULL_VALUES - {""}
+
+
 class UserListApi(APIView):
     class FilterSerializer(PageQuerySerializer):
         q = serializers.CharField(required=False, max_length=100, help_text="In username, display name, @username")
         username = serializers.CharField(required=False, max_length=150)
         telegram_username = serializers.CharField(required=False, max_length=33)
-        is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+        is_active = QueryBooleanField(required=False, allow_null=True, default=None)
 
     @extend_schema(operation_id="users_list", parameters=[FilterSerializer],
                    responses={200: schema.web_list(shapes.UserSerializer)})
