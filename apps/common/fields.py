@@ -42,6 +42,21 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictRegexField(serializers.RegexField):
+    """Text matching a pattern, and a JSON string: 5 is not "5"."""
+
+    default_error_messages = {"type": "Must be a JSON string."}
+
+    def __init__(self, regex, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(regex, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
 class TelegramUsernameField(StrictCharField):
     """A Telegram username, "@" optional on the wire, kept without it: at most 32 characters once stripped."""
 

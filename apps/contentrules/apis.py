@@ -12,7 +12,13 @@ from rest_framework.views import APIView
 
 from apps.common import shapes
 from apps.common.contentrules import LOCK_DESCRIPTIONS, LOCK_TYPES
-from apps.common.fields import ObjectIdField, StrictCharField, StrictIntegerField, TelegramIdField
+from apps.common.fields import (
+    ObjectIdField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictRegexField,
+    TelegramIdField,
+)
 from apps.common.headers import ACTING_USER_HEADER
 from apps.common.parsing import parse_body
 from apps.common.schema import RequiredBodySchema, at_most_one_of, envelope, error_responses, implies
@@ -37,21 +43,6 @@ REPLY_RULES = (
     implies(_FILE_GIVEN, _MEDIA_GIVEN),
     {"anyOf": [{"required": ["text"], "properties": {"text": {"pattern": _NON_BLANK}}}, _MEDIA_GIVEN]},
 )
-
-
-class StrictRegexField(serializers.RegexField):
-    """Text matching a pattern, and a JSON string: 5 is not "5"."""
-
-    default_error_messages = {"type": "Must be a JSON string."}
-
-    def __init__(self, regex, **kwargs):
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(regex, **kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("type")
-        return super().to_internal_value(data)
 
 
 class OptionalActorSerializer(serializers.Serializer):

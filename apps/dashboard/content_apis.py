@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from apps.common import shapes
 from apps.common.contentrules import LOCK_DESCRIPTIONS, LOCK_TYPES, MODES, TIMED_MODES
 from apps.common.envelope import EnvelopeJSONRenderer
-from apps.common.fields import StrictCharField, StrictIntegerField
+from apps.common.fields import StrictCharField, StrictIntegerField, StrictRegexField
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import TEXT_PATTERN, RequiredBodySchema, any_of, at_most_one_of, envelope, implies
 from apps.coreclient import ids
@@ -55,21 +55,6 @@ REPLY_RULES = (  # a reply is some text or a media (its type and file id togethe
     implies(_FILE_GIVEN, _MEDIA_GIVEN),
     {"anyOf": [{"required": ["text"], "properties": {"text": {"pattern": _NON_BLANK}}}, _MEDIA_GIVEN]},
 )
-
-
-class StrictRegexField(serializers.RegexField):
-    """Text matching a pattern, and a JSON string: 5 is not "5"."""
-
-    default_error_messages = {"type": "Must be a JSON string."}
-
-    def __init__(self, regex, **kwargs):
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(regex, **kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("type")
-        return super().to_internal_value(data)
 
 
 def _timed_rule(attrs: dict) -> dict:
