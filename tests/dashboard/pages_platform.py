@@ -14,6 +14,7 @@ import pytest
 from apps.coreclient import CoreClient
 from apps.dashboard.keys import generate_private_pem
 from tests.e2e.processes import TEST_KEY, core_process, free_port, web_process
+from tests.e2e.test_web_api import Browser
 
 PASSWORD = "correct-Horse-battery-9"
 _numbers = itertools.count(1)
@@ -110,6 +111,20 @@ class PageClient:
         for name in ("dashboard_access", "dashboard_refresh"):
             self.http.cookies.set(name, other.http.cookies[name], domain="127.0.0.1")
         return self
+
+
+def signed_in(web: DashboardPlatform, user: dict) -> PageClient:
+    """A page client signed in as `user` through the login page."""
+    browser = web.browser()
+    assert browser.login(user["username"]).status_code == 302
+    return browser
+
+
+def browser_for(web: DashboardPlatform, schema, user: dict) -> Browser:
+    """An API browser signed in as `user`, every JSON answer checked against `schema` (web's OpenAPI)."""
+    browser = Browser(web.url, schema)
+    assert browser.login(user["username"]).status_code == 200
+    return browser
 
 
 def visible_text(html: str) -> str:

@@ -9,7 +9,7 @@ from apps.common.contentrules import LOCK_TYPES
 from tests.e2e.processes import TEST_KEY, free_port, web_process
 from tests.e2e.test_web_api import Browser, Schema, error
 
-from .pages_platform import dashboard_platform  # noqa: F401 (fixture)
+from .pages_platform import browser_for, dashboard_platform  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -24,12 +24,6 @@ def schema(web) -> Schema:
     response = httpx.get(f"{web.url}/api/schema?format=json", timeout=10)
     assert response.status_code == 200
     return Schema(response.json())
-
-
-def browser_for(web, schema, user: dict) -> Browser:
-    browser = Browser(web.url, schema)
-    assert browser.login(user["username"]).status_code == 200
-    return browser
 
 
 def core(web, method: str, path: str, **kwargs) -> dict:

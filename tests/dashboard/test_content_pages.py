@@ -10,7 +10,7 @@ import pytest
 from apps.common.contentrules import LOCK_TYPES
 from tests.e2e.processes import TEST_KEY, free_port, web_process
 
-from .pages_platform import PageClient, dashboard_platform, visible_text  # noqa: F401 (fixture)
+from .pages_platform import PageClient, dashboard_platform, signed_in, visible_text  # noqa: F401 (fixture)
 from .test_pages import check_page
 
 pytestmark = pytest.mark.e2e
@@ -25,12 +25,6 @@ def core(web, path: str) -> dict:
     response = httpx.get(f"http://127.0.0.1:{web.core_port}/api{path}", headers={"X-API-Key": TEST_KEY}, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()["data"]
-
-
-def signed_in(web, user: dict):
-    browser = web.browser()
-    assert browser.login(user["username"]).status_code == 302
-    return browser
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ import httpx
 import pytest
 
 from tests.e2e.processes import TEST_KEY
-from tests.e2e.test_web_api import Browser, Schema, error
+from tests.e2e.test_web_api import Schema, error
 
-from .pages_platform import dashboard_platform  # noqa: F401 (fixture)
+from .pages_platform import browser_for, dashboard_platform  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -22,12 +22,6 @@ def schema(web) -> Schema:
     response = httpx.get(f"{web.url}/api/schema?format=json", timeout=10)
     assert response.status_code == 200
     return Schema(response.json())
-
-
-def browser_for(web, schema, user: dict) -> Browser:
-    browser = Browser(web.url, schema)
-    assert browser.login(user["username"]).status_code == 200
-    return browser
 
 
 def core_settings(web, group: dict) -> dict:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.processes import TEST_KEY
 
-from .pages_platform import dashboard_platform, unique, visible_text  # noqa: F401 (fixture)
+from .pages_platform import dashboard_platform, signed_in, unique, visible_text  # noqa: F401 (fixture)
 from .test_pages import check_page
 
 pytestmark = pytest.mark.e2e
@@ -35,12 +35,6 @@ def settings_of(web, group: dict) -> dict:
     response = core(web, "GET", f"/api/groups/{group['id']}/protection")
     assert response.status_code == 200, response.text
     return response.json()["data"]
-
-
-def signed_in(web, user: dict):
-    browser = web.browser()
-    assert browser.login(user["username"]).status_code == 302
-    return browser
 
 
 @pytest.fixture(scope="module")
