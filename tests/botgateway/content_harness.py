@@ -9,6 +9,7 @@ import asyncio
 import json
 from types import SimpleNamespace
 
+import pytest
 from django.test import override_settings
 from telegram import Update
 
@@ -23,6 +24,7 @@ from apps.groups.services import membership_set
 from apps.protection.services import protection_update
 from tests.factories import grant, make_group, make_user
 from tgsandbox.seed import DEFAULT_BOT_TOKEN, seed_demo
+from tgsandbox.server import SandboxServer
 
 SECRET = "content-secret"
 PEOPLE = {"alice": 2000001, "bob_mod": 2000002, "carol": 2000003, "dave": 2000004, "spammer": 2000005}
@@ -152,6 +154,28 @@ def seeded(sandbox):
     sandbox.world.reset()
     seed_demo(sandbox.world, history=False)
     return sandbox.world
+
+
+def sandbox_fixtures(*, prepare=None):
+    """A test module's `sandbox` (one Telegram sandbox for the module) and `world` (the sandbox's world seeded afresh
+    for each test, then `prepare(world)` if given; reset after it) fixtures: `sandbox, world = sandbox_fixtures()`
+    at the module's top level."""
+
+    @pytest.fixture(scope="module")
+    def sandbox():
+        server = SandboxServer().start()
+        yield server
+        server.stop()
+
+    @pytest.fixture
+    def world(sandbox):
+        world = seeded(sandbox)
+        if prepare is not None:
+            prepare(world)
+        yield world
+        world.reset()
+
+    return sandbox, world
 
 
 def newcomer(world, group, login: str, *, first_name: str = "Newcomer"):

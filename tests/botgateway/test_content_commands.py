@@ -12,25 +12,13 @@ from apps.botgateway.protection.content_commands import CANCEL_DATA, CLEAR_DATA,
 from apps.contentrules.models import BlocklistEntry, Lock
 from apps.moderation.models import ModerationAction
 from apps.protection.models import ProtectionSettings
-from tgsandbox.server import SandboxServer
 
-from .content_harness import Bot, bot_texts, core_group, present, seeded
+from .content_harness import Bot, bot_texts, core_group, present, sandbox_fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    server = SandboxServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def world(sandbox):
-    world = seeded(sandbox)
-    yield world
-    world.reset()
+sandbox, world = sandbox_fixtures()
 
 
 class Chat:

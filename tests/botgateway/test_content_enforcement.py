@@ -13,7 +13,6 @@ import pytest
 from apps.botgateway.handlers.activity import plain_message_event
 from apps.botgateway.protection.enforcement import EXECUTED, EXEMPT, enforce
 from apps.moderation.models import ModerationAction, Warning
-from tgsandbox.server import SandboxServer
 
 from .content_harness import (
     PEOPLE,
@@ -22,7 +21,7 @@ from .content_harness import (
     core_group,
     newcomer,
     present,
-    seeded,
+    sandbox_fixtures,
     status,
     update_of,
 )
@@ -30,18 +29,7 @@ from .content_harness import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    server = SandboxServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def world(sandbox):
-    world = seeded(sandbox)
-    yield world
-    world.reset()
+sandbox, world = sandbox_fixtures()
 
 
 def records(group, rule="locks"):

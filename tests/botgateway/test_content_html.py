@@ -17,9 +17,8 @@ from apps.botgateway.protection import content_commands, filters, notes
 from apps.contentrules.services import note_save
 from tgsandbox.errors import SandboxError
 from tgsandbox.markup import parse_html
-from tgsandbox.server import SandboxServer
 
-from .content_harness import Bot, core_group, seeded, update_of
+from .content_harness import Bot, core_group, sandbox_fixtures, update_of
 
 MODULES = (content_commands, filters, notes)
 SENDING = {"sendmessage", "editmessagetext", "sendphoto", "senddocument", "sendsticker", "sendanimation",
@@ -55,19 +54,11 @@ def commands() -> list[str]:
     return names
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    server = SandboxServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def world(sandbox):
-    world = seeded(sandbox)
+def _without_rate_limits(world):
     world.set_rate_limits(enabled=False)  # hundreds of answers in a minute: Telegram's per-group limit aside
-    yield world
-    world.reset()
+
+
+sandbox, world = sandbox_fixtures(prepare=_without_rate_limits)
 
 
 def refusals(world, since: int) -> list[dict]:

@@ -9,26 +9,17 @@ import asyncio
 import pytest
 
 from apps.moderation.models import ModerationAction
-from tgsandbox.server import SandboxServer
 
-from .content_harness import PEOPLE, Bot, bot_texts, core_group, present, seeded, update_of
+from .content_harness import PEOPLE, Bot, bot_texts, core_group, present, sandbox_fixtures, update_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    server = SandboxServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def world(sandbox):
-    world = seeded(sandbox)
+def _with_member_updates(world):
     world.bot().allowed_updates = ["message", "edited_message", "callback_query", "my_chat_member", "chat_member"]
-    yield world
-    world.reset()
+
+
+sandbox, world = sandbox_fixtures(prepare=_with_member_updates)
 
 
 def records(group, rule):

@@ -12,23 +12,10 @@ from asgiref.sync import sync_to_async
 from apps.botgateway.protection import notes
 from apps.botgateway.protection.note_cache import NoteCache
 from apps.contentrules.services import note_save
-from tgsandbox.server import SandboxServer
 
-from .content_harness import Bot, bot_texts, core_group, seeded, update_of
+from .content_harness import Bot, bot_texts, core_group, sandbox_fixtures, update_of
 
-
-@pytest.fixture(scope="module")
-def sandbox():
-    server = SandboxServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def world(sandbox):
-    world = seeded(sandbox)
-    yield world
-    world.reset()
+sandbox, world = sandbox_fixtures()
 
 
 class Clock:
