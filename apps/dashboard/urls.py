@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, content_apis, converters  # noqa: F401 (registers <anyid:...>)
+from . import apis, content_apis, converters, reply_apis  # noqa: F401 (converters registers <anyid:...>)
 
 GROUP = "groups/<anyid:group_id>"
 
@@ -20,13 +20,13 @@ urlpatterns = [
     path(f"{GROUP}/blocklist/import", content_apis.GroupBlocklistImportApi.as_view(), name="group-blocklist-import"),
     path(f"{GROUP}/blocklist/remove", content_apis.GroupBlocklistRemoveApi.as_view(), name="group-blocklist-remove"),
     path(f"{GROUP}/blocklist/clear", content_apis.GroupBlocklistClearApi.as_view(), name="group-blocklist-clear"),
-    path(f"{GROUP}/filters", content_apis.GroupFiltersApi.as_view(), name="group-filters"),
-    path(f"{GROUP}/filters/remove", content_apis.GroupFiltersRemoveApi.as_view(), name="group-filters-remove"),
-    path(f"{GROUP}/filters/clear", content_apis.GroupFiltersClearApi.as_view(), name="group-filters-clear"),
-    path(f"{GROUP}/notes", content_apis.GroupNotesApi.as_view(), name="group-notes"),
-    path(f"{GROUP}/notes/remove", content_apis.GroupNotesRemoveApi.as_view(), name="group-notes-remove"),
-    path(f"{GROUP}/notes/clear", content_apis.GroupNotesClearApi.as_view(), name="group-notes-clear"),
-    path(f"{GROUP}/notes/<str:name>", content_apis.GroupNoteDetailApi.as_view(), name="group-note"),
+    path(f"{GROUP}/filters", reply_apis.GroupFiltersApi.as_view(), name="group-filters"),
+    path(f"{GROUP}/filters/remove", reply_apis.GroupFiltersRemoveApi.as_view(), name="group-filters-remove"),
+    path(f"{GROUP}/filters/clear", reply_apis.GroupFiltersClearApi.as_view(), name="group-filters-clear"),
+    path(f"{GROUP}/notes", reply_apis.GroupNotesApi.as_view(), name="group-notes"),
+    path(f"{GROUP}/notes/remove", reply_apis.GroupNotesRemoveApi.as_view(), name="group-notes-remove"),
+    path(f"{GROUP}/notes/clear", reply_apis.GroupNotesClearApi.as_view(), name="group-notes-clear"),
+    path(f"{GROUP}/notes/<str:name>", reply_apis.GroupNoteDetailApi.as_view(), name="group-note"),
     path("groups/<anyid:group_id>", apis.GroupDetailApi.as_view(), name="group-detail"),
     path("users", apis.UserListApi.as_view(), name="users"),
     path("users/<anyid:user_id>", apis.UserDetailApi.as_view(), name="user-detail"),

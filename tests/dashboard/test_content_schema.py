@@ -7,6 +7,7 @@ from rest_framework import serializers
 from apps.contentrules import apis as core_apis
 from apps.contentrules import services as core_services
 from apps.dashboard import content_apis as web_apis
+from apps.dashboard import reply_apis as web_replies
 
 
 def _constraints(field) -> dict:
@@ -37,10 +38,10 @@ def test_the_text_rules_are_core_s():
 @pytest.mark.parametrize(("web", "core", "names"), [
     (web_apis.BlocklistNewEntrySerializer, core_apis.BlocklistEntryInputSerializer,
      ("pattern", "mode", "duration_seconds", "reason")),
-    (web_apis.ButtonInputSerializer, core_apis.ButtonInputSerializer, ("text", "url")),
-    (web_apis.FilterSaveSerializer, core_apis.FilterInputSerializer,
+    (web_replies.ButtonInputSerializer, core_apis.ButtonInputSerializer, ("text", "url")),
+    (web_replies.FilterSaveSerializer, core_apis.FilterInputSerializer,
      ("trigger", "match", "text", "media_type", "media_file_id", "expected_version")),
-    (web_apis.NoteSaveSerializer, core_apis.NoteInputSerializer, ("text", "media_type", "media_file_id")),
+    (web_replies.NoteSaveSerializer, core_apis.NoteInputSerializer, ("text", "media_type", "media_file_id")),
     (web_apis.LockInputSerializer, core_apis.BlocklistEntryInputSerializer, ("duration_seconds", "reason")),
 ])
 def test_web_s_bodies_declare_core_s_fields(web, core, names):
@@ -52,9 +53,9 @@ def test_web_s_lists_are_within_core_s():
     core_remove = core_apis.BlocklistRemoveSerializer().fields["patterns"]
     assert (_constraints(web_remove.child), web_remove.max_length) == (_constraints(core_remove.child),
                                                                         core_remove.max_length)
-    web_triggers = web_apis.FiltersRemoveSerializer().fields["triggers"]
+    web_triggers = web_replies.FiltersRemoveSerializer().fields["triggers"]
     core_triggers = core_apis.FiltersRemoveSerializer().fields["triggers"]
     assert _constraints(web_triggers.child) == _constraints(core_triggers.child)
     # At most 12 rows of 8 buttons: within core's 100 buttons, refused by web's own serializer beyond.
-    rows = web_apis.FilterSaveSerializer().fields["buttons"]
+    rows = web_replies.FilterSaveSerializer().fields["buttons"]
     assert rows.max_length * rows.child.max_length <= core_services.MAX_BUTTONS
