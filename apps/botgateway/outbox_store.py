@@ -60,6 +60,10 @@ class Outbox:
         if not self.fsyncs:  # checkpoints (and their fsyncs) run off the event loop: see checkpoint()
             self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._checkpointer: sqlite3.Connection | None = None
+        # A checkpoint runs in a thread that a stopping shipper no longer waits for: closing its connection under it
+        # would crash the process (sqlite3 without check_same_thread), so close() waits for it instead.
+        self._checkpoint_lock = threading.Lock()
+        self._closed = False
         self._db.execute("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT, "
                          "attempts INTEGER NOT NULL DEFAULT 0, not_before REAL NOT NULL DEFAULT 0)")
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
@@ -120,9 +124,12 @@ class Outbox:
     def checkpoint(self) -> None:
         """Copies committed transactions from the WAL into the database file, fsyncing both, on a connection of its
         own (called from a thread; never waits for the writer)."""
-        if self._checkpointer is None:
-            self._checkpointer = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        with self._checkpoint_lock:
+            if self._closed:
+                return
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def append(self, events: list[dict]) -> None:
         self.write(events)
@@ -198,6 +205,8 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        with self._checkpoint_lock:
+            self._closed = True
             if self._checkpointer is not None:
                 self._checkpointer.close()
 

@@ -377,3 +377,26 @@ def test_a_failing_core_is_not_taken_for_bad_events(outbox):
     asyncio.run(EventShipper(outbox, core).ship())
     assert [event["event_id"] for event in core.stored] == ["-100:0", "-100:1", "-100:3"]
     assert outbox.depth() == 1 and outbox.peek(10, now=10**12)[0].attempts == 1
+
+
+def test_closing_waits_for_a_checkpoint_running_in_a_thread(tmp_path):
+    """A stopping shipper stops waiting for its checkpoint thread; closing the store under that thread's connection
+    crashed the process. Close waits for it, and a checkpoint after close does nothing."""
+    import threading
+
+    for round_ in range(20):
+        outbox = Outbox(tmp_path / f"outbox{round_}.sqlite3")
+        outbox.append([{"n": n} for n in range(200)])
+        started = threading.Event()
+
+        def checkpoints(box=outbox, started=started):
+            started.set()
+            for _ in range(50):
+                box.checkpoint()
+
+        thread = threading.Thread(target=checkpoints)
+        thread.start()
+        started.wait()
+        outbox.close()
+        thread.join()
+        outbox.checkpoint()  # after close: nothing, no error
