@@ -33,6 +33,13 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+class QueryBooleanField(serializers.BooleanField):
+    """A boolean query parameter: true or false (1 or 0); left out, none. An empty value (?is_active=) is refused
+    as any other non-boolean, not read as none: the schema says boolean."""
+
+    NULL_VALUES = serializers.BooleanField.NULL_VALUES - {""}
+
+
 class StrictCharField(serializers.CharField):
     default_error_messages = {"type": "Must be a JSON string."}
 

@@ -12,7 +12,14 @@ from apps.common import shapes
 from apps.common.audit_actions import ALL_ACTIONS
 from apps.common.client_address import client_address
 from apps.common.envelope import EnvelopeJSONRenderer
-from apps.common.fields import INT64_MAX, INT64_MIN, StrictBooleanField, StrictCharField, StrictIntegerField
+from apps.common.fields import (
+    INT64_MAX,
+    INT64_MIN,
+    QueryBooleanField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+)
 from apps.common.pagination import PageQuerySerializer
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import envelope
@@ -143,13 +150,6 @@ class GroupMemberListApi(APIView):
     def get(self, request, group_id):
         filters = parse_query(self.FilterSerializer, request)
         return web_list(services.group_members(request.user, group_id, **filters))
-
-
-class QueryBooleanField(serializers.BooleanField):
-    """A boolean query parameter: true or false (1 or 0); left out, none. An empty value (?is_active=) is refused
-    as any other non-boolean, not read as none: the schema says boolean."""
-
-    NULL_VALUES = serializers.BooleanField.NULL_VALUES - {""}
 
 
 class UserListApi(APIView):

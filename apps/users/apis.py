@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from apps.common.fields import (
     ObjectIdField,
+    QueryBooleanField,
     StrictBooleanField,
     StrictCharField,
     TelegramIdField,
@@ -50,7 +51,7 @@ class UserListApi(APIView):
         telegram_user_id = serializers.IntegerField(required=False, min_value=-(2**63), max_value=2**63 - 1)
         telegram_username = serializers.CharField(required=False)
         q = serializers.CharField(required=False, max_length=100)
-        is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+        is_active = QueryBooleanField(required=False, allow_null=True, default=None)
 
     @extend_schema(operation_id="users_list", parameters=[FilterSerializer],
                    responses={200: list_envelope(UserOutputSerializer), **error_responses()})

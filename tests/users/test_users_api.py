@@ -156,6 +156,7 @@ class TestList:
             ({"telegram_user_id": "abc"}, "telegram_user_id"),
             ({"telegram_user_id": str(INT64_MAX + 1)}, "telegram_user_id"),
             ({"is_active": "maybe"}, "is_active"),
+            ({"is_active": ""}, "is_active"),
             ({"sort": "username"}, "sort"),
         ],
     )
