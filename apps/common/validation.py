@@ -256,13 +256,15 @@ def _query_check(field) -> Check | None:
     """The check standing for `field` in a query string, or None when this module has none for it."""
     from rest_framework import serializers
 
+    from .fields import QueryBooleanField
+
     kind = type(field)
     validators = len(field.validators)
     if kind is serializers.IntegerField:
         expected = (field.min_value is not None) + (field.max_value is not None)
         if validators == expected:
             return query_int(min_value=field.min_value, max_value=field.max_value)
-    elif kind is serializers.BooleanField:
+    elif kind is serializers.BooleanField or kind is QueryBooleanField:  # an empty value: the serializer's to judge
         if not validators:
             return query_bool()
     elif kind is serializers.ChoiceField:
