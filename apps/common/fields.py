@@ -33,6 +33,17 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+# Text rules for request fields, shared by core's serializers and web's (their OpenAPI schemas must agree): the
+# characters str.isspace() and str.strip() count as whitespace, spelled out, since a pattern written with \s means
+# other characters in other regular expression engines (the schemas' readers); this class does not.
+WHITESPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NO_WHITESPACE = f"[^\\x00-\\x1f\\x7f{WHITESPACE}]"
+NON_BLANK = f"^[^\\x00]*[^\\x00{WHITESPACE}][^\\x00]*$"  # some text that str.strip() leaves
+# A button's URL: http(s) to a host name or address (ASCII: an international name in its xn-- form), or tg://.
+BUTTON_URL = (rf"(?:[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]*[A-Za-z0-9](?::[0-9]{{1,5}})?|[Tt][Gg]://[A-Za-z0-9_]+)"
+              rf"(?:[/?#]{NO_WHITESPACE}*)?")
+
+
 class QueryBooleanField(serializers.BooleanField):
     """A boolean query parameter: true or false (1 or 0); left out, none. An empty value (?is_active=) is refused
     as any other non-boolean, not read as none: the schema says boolean."""

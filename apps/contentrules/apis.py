@@ -13,6 +13,8 @@ from rest_framework.views import APIView
 from apps.common import shapes
 from apps.common.contentrules import LOCK_DESCRIPTIONS, LOCK_TYPES
 from apps.common.fields import (
+    NO_WHITESPACE,
+    NON_BLANK,
     ObjectIdField,
     StrictCharField,
     StrictIntegerField,
@@ -33,7 +35,6 @@ _ACTING_META_KEY = "HTTP_" + ACTING_USER_HEADER.upper().replace("-", "_")
 ACTOR_FIELDS = ("actor_user_id", "actor_telegram_user_id")
 NOTE_NAME_PATTERN = r"^#?[A-Za-z0-9_-]{1,64}$"
 NOTE_PATH_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-_NON_BLANK = f"^[^\\x00]*[^\\x00{services.WHITESPACE}][^\\x00]*$"  # some text that str.strip() leaves
 _BUTTON_URL = f"^{services.BUTTON_URL.pattern}$"
 _MEDIA_GIVEN = {"required": ["media_type"], "properties": {"media_type": {"type": "string"}}}
 _FILE_GIVEN = {"required": ["media_file_id"], "properties": {"media_file_id": {"minLength": 1}}}
@@ -41,7 +42,7 @@ _FILE_GIVEN = {"required": ["media_file_id"], "properties": {"media_file_id": {"
 REPLY_RULES = (
     implies(_MEDIA_GIVEN, _FILE_GIVEN),
     implies(_FILE_GIVEN, _MEDIA_GIVEN),
-    {"anyOf": [{"required": ["text"], "properties": {"text": {"pattern": _NON_BLANK}}}, _MEDIA_GIVEN]},
+    {"anyOf": [{"required": ["text"], "properties": {"text": {"pattern": NON_BLANK}}}, _MEDIA_GIVEN]},
 )
 
 
@@ -171,7 +172,7 @@ class GroupLocksApi(APIView):
 # -- blocklist
 
 class BlocklistEntryInputSerializer(serializers.Serializer):
-    pattern = StrictRegexField(_NON_BLANK, max_length=m.MAX_PATTERN,
+    pattern = StrictRegexField(NON_BLANK, max_length=m.MAX_PATTERN,
                                help_text="Literal text; * is any run of characters within a word; at most 4 *")
     mode = _mode_field(required=False, allow_null=True, help_text="null or left out: the group's blocklist_action")
     duration_seconds = _duration_field()
@@ -186,7 +187,7 @@ class BlocklistAddSerializer(WriteSerializer):
 
 class BlocklistRemoveSerializer(WriteSerializer):
     patterns = serializers.ListField(
-        child=StrictRegexField(_NON_BLANK, max_length=m.MAX_PATTERN),
+        child=StrictRegexField(NON_BLANK, max_length=m.MAX_PATTERN),
         min_length=1, max_length=m.MAX_BLOCKLIST_ENTRIES, help_text="Compared normalized; unknown ones are skipped")
 
 
@@ -248,7 +249,7 @@ BlocklistClearApi = removal_api("blocklist_clear", WriteSerializer, "blocklist_c
 # -- replies: filters and notes
 
 class ButtonInputSerializer(serializers.Serializer):
-    text = StrictRegexField(_NON_BLANK, max_length=services.MAX_BUTTON_TEXT)
+    text = StrictRegexField(NON_BLANK, max_length=services.MAX_BUTTON_TEXT)
     url = StrictRegexField(_BUTTON_URL, max_length=services.MAX_BUTTON_URL, help_text="http(s):// or tg://")
 
 
@@ -256,7 +257,7 @@ class ReplyInputSerializer(WriteSerializer):
     text = StrictCharField(max_length=m.MAX_TEXT, required=False, allow_blank=True, trim_whitespace=False,
                            help_text="Telegram HTML; some text or a media is required")
     media_type = serializers.ChoiceField(choices=services.MEDIA_TYPES, required=False, allow_null=True)
-    media_file_id = StrictRegexField(f"^{services.NO_WHITESPACE}*$", max_length=m.MAX_FILE_ID, required=False,
+    media_file_id = StrictRegexField(f"^{NO_WHITESPACE}*$", max_length=m.MAX_FILE_ID, required=False,
                                      allow_blank=True, help_text="With media_type: a Telegram file id")
     buttons = serializers.ListField(child=serializers.ListField(child=ButtonInputSerializer()), required=False,
                                     help_text=f"Rows of URL buttons, at most {services.MAX_BUTTONS} in all")
@@ -265,7 +266,7 @@ class ReplyInputSerializer(WriteSerializer):
 
 
 class FilterInputSerializer(ReplyInputSerializer):
-    trigger = StrictRegexField(_NON_BLANK, max_length=m.MAX_TRIGGER,
+    trigger = StrictRegexField(NON_BLANK, max_length=m.MAX_TRIGGER,
                                help_text="A word or phrase (without prefix: or exact:)")
     match = serializers.ChoiceField(choices=services.MATCHES, required=False, default="word")
 
@@ -281,7 +282,7 @@ class FiltersOutputSerializer(serializers.Serializer):
 
 class FiltersRemoveSerializer(WriteSerializer):
     triggers = serializers.ListField(
-        child=StrictRegexField(_NON_BLANK, max_length=m.MAX_TRIGGER + len("prefix:")),
+        child=StrictRegexField(NON_BLANK, max_length=m.MAX_TRIGGER + len("prefix:")),
         min_length=1, max_length=m.MAX_FILTERS,
         help_text='"prefix:x" or "exact:x" stop that filter only; a bare trigger stops every filter of it')
 

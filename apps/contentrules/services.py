@@ -18,6 +18,7 @@ from django.db import transaction
 
 from apps.audit.services import audit_change
 from apps.common import audit_actions as actions
+from apps.common import fields
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, ValidationFailed
 from apps.groups.models import MAX_RESTRICTION_SECONDS, MIN_RESTRICTION_SECONDS, Group
@@ -40,14 +41,7 @@ RESERVED_NOTE_NAMES = frozenset({"remove", "clear"})
 MAX_BUTTONS = 100
 MAX_BUTTON_TEXT = 128
 MAX_BUTTON_URL = 2048
-# The characters str.isspace() and str.strip() count as whitespace, spelled out: a pattern written with \s means
-# other characters in other regular expression engines (the OpenAPI schema's readers), this class does not.
-WHITESPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-NO_WHITESPACE = f"[^\\x00-\\x1f\\x7f{WHITESPACE}]"
-# A button's URL: http(s) to a host name or address (ASCII: an international name in its xn-- form), or tg://.
-BUTTON_URL = re.compile(
-    rf"(?:[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]*[A-Za-z0-9](?::[0-9]{{1,5}})?|[Tt][Gg]://[A-Za-z0-9_]+)"
-    rf"(?:[/?#]{NO_WHITESPACE}*)?")
+BUTTON_URL = re.compile(fields.BUTTON_URL)
 AUDIT_PATTERNS = 20  # patterns named in one audit row
 
 

@@ -13,7 +13,12 @@ from rest_framework.views import APIView
 from apps.common import shapes
 from apps.common.contentrules import LOCK_DESCRIPTIONS, LOCK_TYPES, MODES, TIMED_MODES
 from apps.common.envelope import EnvelopeJSONRenderer
-from apps.common.fields import StrictCharField, StrictIntegerField, StrictRegexField
+from apps.common.fields import (
+    NON_BLANK,
+    StrictCharField,
+    StrictIntegerField,
+    StrictRegexField,
+)
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import TEXT_PATTERN, RequiredBodySchema, any_of, at_most_one_of, envelope, implies
 from apps.coreclient import ids
@@ -40,19 +45,12 @@ TIMED_MODE_RULES = (  # tmute and tban need a duration; no other mode (nor none:
     implies(_DURATION_GIVEN, {"required": ["mode"], "properties": {"mode": {"type": "string"}},
                               "not": {"properties": {"mode": {"enum": _UNTIMED}}}}),
 )
-# Core's text rules (apps/contentrules/services.py and apis.py; tests/dashboard/test_content_schema.py holds them
-# equal): the whitespace str.strip() removes, spelt out so that every regular expression engine reads it alike.
-WHITESPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-NO_WHITESPACE = f"[^\\x00-\\x1f\\x7f{WHITESPACE}]"
-BUTTON_URL = (rf"(?:[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]*[A-Za-z0-9](?::[0-9]{{1,5}})?|[Tt][Gg]://[A-Za-z0-9_]+)"
-              rf"(?:[/?#]{NO_WHITESPACE}*)?")
-_NON_BLANK = f"^[^\\x00]*[^\\x00{WHITESPACE}][^\\x00]*$"  # some text that str.strip() leaves
 _MEDIA_GIVEN = {"required": ["media_type"], "properties": {"media_type": {"type": "string"}}}
 _FILE_GIVEN = {"required": ["media_file_id"], "properties": {"media_file_id": {"minLength": 1}}}
 REPLY_RULES = (  # a reply is some text or a media (its type and file id together)
     implies(_MEDIA_GIVEN, _FILE_GIVEN),
     implies(_FILE_GIVEN, _MEDIA_GIVEN),
-    {"anyOf": [{"required": ["text"], "properties": {"text": {"pattern": _NON_BLANK}}}, _MEDIA_GIVEN]},
+    {"anyOf": [{"required": ["text"], "properties": {"text": {"pattern": NON_BLANK}}}, _MEDIA_GIVEN]},
 )
 
 
@@ -188,7 +186,7 @@ class BlocklistSerializer(serializers.Serializer):
 
 
 class BlocklistNewEntrySerializer(serializers.Serializer):
-    pattern = StrictRegexField(_NON_BLANK, max_length=MAX_PATTERN,
+    pattern = StrictRegexField(NON_BLANK, max_length=MAX_PATTERN,
                                help_text="At most 4 * and 100 characters; whole-word unless it starts or ends with *")
     mode = serializers.ChoiceField(choices=MODES, required=False, allow_null=True,
                                    help_text="Omitted or null: the group's blocklist_action")
@@ -234,7 +232,7 @@ class BlocklistImportedSerializer(BlocklistChangedSerializer):
 
 
 class BlocklistRemoveSerializer(serializers.Serializer):
-    patterns = serializers.ListField(child=StrictRegexField(_NON_BLANK, max_length=MAX_PATTERN), min_length=1,
+    patterns = serializers.ListField(child=StrictRegexField(NON_BLANK, max_length=MAX_PATTERN), min_length=1,
                                      max_length=blocklist_file.MAX_LINES,
                                      help_text="As listed (matched by their normalized form)")
     expected_version = _version()

@@ -9,20 +9,17 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.common import shapes
-from apps.common.fields import StrictCharField, StrictRegexField
+from apps.common.fields import BUTTON_URL, NO_WHITESPACE, NON_BLANK, StrictCharField, StrictRegexField
 from apps.common.parsing import parse_body
 from apps.common.schema import envelope
 
 from . import content, schema
 from .content_apis import (
-    _NON_BLANK,
-    BUTTON_URL,
     MATCHES,
     MAX_FILE_ID,
     MAX_PATTERN,
     MAX_TEXT,
     MEDIA_TYPES,
-    NO_WHITESPACE,
     NOTE_NAME,
     READ_RULES,
     REPLY_RULES,
@@ -37,7 +34,7 @@ from .content_apis import (
 
 
 class ButtonInputSerializer(serializers.Serializer):
-    text = StrictRegexField(_NON_BLANK, max_length=128)
+    text = StrictRegexField(NON_BLANK, max_length=128)
     url = StrictRegexField(f"^{BUTTON_URL}$", max_length=2048, help_text="http(s):// or tg://")
 
 
@@ -70,7 +67,7 @@ class SavedFilterSerializer(shapes.ChatFilterSerializer):
 
 
 FilterSaveSerializer = type("FilterSaveSerializer", (serializers.Serializer,), {
-    "trigger": StrictRegexField(_NON_BLANK, max_length=MAX_PATTERN,
+    "trigger": StrictRegexField(NON_BLANK, max_length=MAX_PATTERN,
                                 help_text="A word or phrase, without prefix: or exact:"),
     "match": serializers.ChoiceField(choices=MATCHES, required=False, default="word",
                                      help_text="word: the trigger as a word or phrase in the message; prefix: the "
@@ -85,7 +82,7 @@ FilterSaveSerializer = type("FilterSaveSerializer", (serializers.Serializer,), {
 
 
 class FiltersRemoveSerializer(serializers.Serializer):
-    triggers = serializers.ListField(child=StrictRegexField(_NON_BLANK, max_length=MAX_PATTERN + len("prefix:")),
+    triggers = serializers.ListField(child=StrictRegexField(NON_BLANK, max_length=MAX_PATTERN + len("prefix:")),
                                      min_length=1, max_length=300,
                                      help_text='"prefix:x" or "exact:x" stop that filter only; a bare trigger stops '
                                                'every filter of it')
