@@ -94,6 +94,33 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "notes.get": ("contentrules-note", "GET"),
     "notes.remove": ("contentrules-notes-remove", "POST"),
     "notes.clear": ("contentrules-notes-clear", "POST"),
+    # apps/banlists: ban lists shared by many groups (federations)
+    "banlists.list": ("banlists", "GET"),
+    "banlists.create": ("banlists", "POST"),
+    "banlists.get": ("banlist-detail", "GET"),
+    "banlists.update": ("banlist-detail", "PATCH"),
+    "banlists.delete": ("banlist-delete", "POST"),
+    "banlists.admins": ("banlist-admins", "GET"),
+    "banlists.admin_add": ("banlist-admins", "POST"),
+    "banlists.admin_remove": ("banlist-admins-remove", "POST"),
+    "banlists.subscriptions": ("banlist-subscriptions", "GET"),
+    "banlists.subscribe": ("banlist-subscriptions", "POST"),
+    "banlists.unsubscribe": ("banlist-subscriptions-remove", "POST"),
+    "banlists.follows": ("banlist-follows", "GET"),
+    "banlists.follow": ("banlist-follows", "POST"),
+    "banlists.unfollow": ("banlist-follows-remove", "POST"),
+    "banlists.bans": ("banlist-bans", "GET"),
+    "banlists.ban": ("banlist-bans", "POST"),
+    "banlists.unban": ("banlist-bans-remove", "POST"),
+    "banlists.history": ("banlist-history", "GET"),
+    "banlists.import": ("banlist-import", "POST"),
+    "banlists.export": ("banlist-export", "GET"),
+    "banlists.user_bans": ("banlists-user-bans", "GET"),
+    "banlists.versions": ("banlists-versions", "GET"),
+    "banlists.ids": ("banlist-ids", "GET"),
+    "banlists.propagation": ("banlist-propagation", "GET"),
+    "banlists.propagation_claim": ("banlists-propagation-claim", "POST"),
+    "banlists.propagation_complete": ("banlists-propagation-complete", "POST"),
     # apps/logchannel: the log chat's posts, the last welcome (clean-welcome)
     "log.claim": ("protection-log-claim", "POST"),
     "log.result": ("protection-log-result", "POST"),
@@ -118,6 +145,16 @@ CONTENT_RULES = (
     "notes.list", "notes.save", "notes.get", "notes.remove", "notes.clear",
 )
 
+# Ban lists' governance and bans, by the bot's /fed... commands and the dashboard's pages alike.
+BAN_LISTS = (
+    "banlists.list", "banlists.create", "banlists.get", "banlists.update", "banlists.delete",
+    "banlists.admins", "banlists.admin_add", "banlists.admin_remove",
+    "banlists.subscriptions", "banlists.subscribe", "banlists.unsubscribe",
+    "banlists.follows", "banlists.follow", "banlists.unfollow",
+    "banlists.bans", "banlists.ban", "banlists.unban", "banlists.history", "banlists.import", "banlists.export",
+    "banlists.user_bans", "banlists.propagation",
+)
+
 # The bot: the sensor and the hand in Telegram chats.
 BOT = (
     "permissions.check", "permissions.check_batch",
@@ -136,6 +173,8 @@ BOT = (
     "challenges.create", "challenges.messages", "challenges.answer", "challenges.claim_expired",  # join verification
     "log.claim", "log.result", "welcome.message",  # the log channel's poster, clean-welcome
     *CONTENT_RULES,  # /lock, /addblocklist, /filter, /save, #notes...
+    *BAN_LISTS,  # /newfed, /fban, /joinfed...
+    "banlists.versions", "banlists.ids", "banlists.propagation_claim", "banlists.propagation_complete",  # its cache
 )
 
 # Web: logins, token revocation, and the lists and writes of the dashboard's pages, API and live feed.
@@ -151,6 +190,7 @@ WEB = (
     # the group page's Protection section: settings, the raid mode switch, approved members and their revocation
     "protection.get", "protection.update", "protection.raid", "approvals.list", "approvals.revoke",
     *CONTENT_RULES, "protection.test",  # the editors of locks, blocklist, filters and notes; "test a message"
+    *BAN_LISTS,  # the ban-list pages
 )
 
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {"bot": BOT, "web": WEB}

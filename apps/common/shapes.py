@@ -188,6 +188,11 @@ class LockSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class BanListRefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
 class BlocklistEntrySerializer(serializers.Serializer):
     id = serializers.CharField()
     pattern = serializers.CharField(help_text="Literal text, * for any run of characters within a word")
@@ -277,6 +282,8 @@ class ProtectionSettingsSerializer(serializers.Serializer):
     blocklist = BlocklistEntrySerializer(many=True)
     filters = ChatFilterSerializer(many=True)
     notes = serializers.ListField(child=serializers.CharField(), help_text="The names of the group's notes")
+    ban_lists = BanListRefSerializer(many=True, help_text="The ban lists whose bans hold here: subscribed, and "
+                                                          "those they follow")
 
 
 class ApprovalSerializer(serializers.Serializer):

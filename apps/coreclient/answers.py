@@ -234,6 +234,9 @@ class ProtectionSettings(Mapping):
     blocklist: tuple = field(default=(), compare=False, hash=False, repr=False)
     filters: tuple = field(default=(), compare=False, hash=False, repr=False)
     notes: tuple[str, ...] = ()
+    # Ban lists (issue 16): the ids of the lists whose bans hold in the group, and their names by id.
+    ban_lists: tuple[str, ...] = ()
+    ban_list_names: Mapping = field(default_factory=dict, compare=False, hash=False, repr=False)
     wire: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
     _rules: Any = field(default=None, init=False, compare=False, hash=False, repr=False)
 
@@ -286,7 +289,9 @@ class ProtectionSettings(Mapping):
                 d["lock_warns"], d["blocklist_action"], d["blocklist_action_duration_seconds"], d["blocklist_delete"],
                 d["blocklist_joiner_names"], d["private_notes"], tuple(d["disabled_commands"]), d["disabled_delete"],
                 d["clean_commands"], d["denials_private"], d["reports_enabled"], dict(d["locks"]),
-                tuple(d["blocklist"]), tuple(d["filters"]), tuple(d["notes"]), dict(d))
+                tuple(d["blocklist"]), tuple(d["filters"]), tuple(d["notes"]),
+                tuple(entry["id"] for entry in d["ban_lists"]),
+                {entry["id"]: entry["name"] for entry in d["ban_lists"]}, dict(d))
 
         try:
             return _decoded("protection settings", build, data)

@@ -10,10 +10,11 @@ from datetime import datetime
 
 from . import ids
 from .answers import Decision, Group, Member, ModerationRecord, ProtectionSettings, RecordedAction, UnexpectedAnswer
+from .banlist_endpoints import BanListEndpoints
 from .calls import PASSWORD_CHECK_SECONDS, Call, acting, compact, group, object_id, user
 
 
-class Endpoints:
+class Endpoints(BanListEndpoints):
     def _send(self, call: Call):
         raise NotImplementedError
 

@@ -4,6 +4,7 @@ who is approved."""
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.banlists.selectors import group_ban_lists
 from apps.common.contentrules import compile_rules
 from apps.contentrules.selectors import content_rules_view
 from apps.groups.models import Group, Membership
@@ -47,6 +48,7 @@ def protection_view(*, group: Group, row: ProtectionSettings | None = None) -> d
     raid_until = row.raid_until
     view["raid_until"] = raid_until if raid_until is not None and raid_until > timezone.now() else None
     view.update(content_rules_view(group=group))
+    view["ban_lists"] = group_ban_lists(group=group)
     return view
 
 

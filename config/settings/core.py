@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "apps.events",
     "apps.protection",
     "apps.contentrules",
+    "apps.banlists",
     "apps.challenges",
     "apps.logchannel",
     "apps.accounts",
@@ -120,7 +121,7 @@ if MONGODB:
     MIGRATION_MODULES = {
         label: f"mongo_migrations.{label}"
         for label in ("admin", "auth", "contenttypes", "users", "groups", "rbac", "audit", "moderation", "events",
-                      "accounts", "protection", "contentrules", "challenges", "logchannel")
+                      "accounts", "protection", "contentrules", "banlists", "challenges", "logchannel")
     }
 else:
     DATABASES = {"default": _sqlite_database(DATABASE_URL)}

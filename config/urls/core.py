@@ -17,6 +17,7 @@ api = [
     path("", include("apps.logchannel.urls")),
     path("", include("apps.protection.urls")),
     path("", include("apps.contentrules.urls")),
+    path("", include("apps.banlists.urls")),
     path("", include("apps.challenges.urls")),
     path("", include("apps.events.urls")),
     path("", include("apps.stats.urls")),
