@@ -17,6 +17,8 @@ from apps.common.context import bind_context
 from apps.coreclient import AsyncCoreClient, CoreError, CoreUnavailable
 
 from .context import BotApplication, BotContext, BotData
+from .federations import commands as federation_commands
+from .federations import worker as federation_worker
 from .flows import StopCommand, ensure_group, sync_admins
 from .handlers import activity, info, lifecycle, moderation
 from .ordering import PerChatUpdateProcessor
@@ -52,6 +54,7 @@ async def post_init(application: BotApplication) -> None:
     data.log_poster = logchannel.LogPoster(application)
     data.log_poster.start()
     data.protection.start(data.core, settings.BOT_PROTECTION_REFRESH_SECONDS)
+    federation_worker.start(application)
 
 
 async def replay_stored_updates(application: BotApplication) -> None:
@@ -72,6 +75,7 @@ async def replay_stored_updates(application: BotApplication) -> None:
 
 async def post_shutdown(application: BotApplication) -> None:
     data = application.bot_data
+    await federation_worker.stop(application)
     if data.log_poster is not None:
         await data.log_poster.stop()
     if data.challenge_sweeper is not None:
@@ -199,6 +203,7 @@ def build_application(*, with_updater: bool) -> BotApplication:
     application.add_handlers(joins.handlers(), group=1)
     application.add_handlers(protection_commands.handlers())  # the in-chat protection settings and approvals
     application.add_handlers([*content_commands.handlers(), *filters.handlers(), *notes.handlers()])
+    application.add_handlers(federation_commands.handlers())
     # Edited messages and joiners seen by locks and the blocklist, before anything else acts on them.
     application.add_handlers(content.handlers(), group=-1)
     application.add_error_handler(on_error)

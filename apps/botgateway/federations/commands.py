@@ -1,0 +1,5 @@
+"""SCAFFOLD (BOT-CMD builds it): the /fed... commands."""
+
+
+def handlers() -> list:
+    return []
