@@ -198,6 +198,7 @@ _PATH_PARAMETERS = {
     "action_id": {"type": "string", "pattern": STORE_ID_PATTERN},
     "assignment_id": {"type": "string", "pattern": STORE_ID_PATTERN},
     "warning_id": {"type": "string", "pattern": STORE_ID_PATTERN},
+    "ban_list_id": {"type": "string", "pattern": STORE_ID_PATTERN},
     "telegram_chat_id": {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX},
     "jti": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"},
     "family": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"},  # a token family's id (its sid)

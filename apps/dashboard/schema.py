@@ -79,7 +79,7 @@ def document_web_errors(result, generator, request, public):
 # Ids web passes on to core in a query or a body: refused as 400 invalid_id unless they have the store's format
 # (apps/coreclient/ids.py), like the ids in its paths. The audit trail's actor filter is passed on as text (core
 # matches it against the trail: no match, no rows).
-_STORE_ID_FIELDS = {"group_id", "user_id", "actor_user_id", "target_user_id"}
+_STORE_ID_FIELDS = {"group_id", "user_id", "actor_user_id", "target_user_id", "source_id"}
 _FILTERED_AS_TEXT = {("/api/audit", "actor_user_id"), ("/api/audit.csv", "actor_user_id")}
 
 

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from . import apis, content_apis, converters, reply_apis  # noqa: F401 (converters registers <anyid:...>)
+from . import apis, banlist_apis, content_apis, converters, reply_apis  # noqa: F401 (converters: <anyid:...>)
 
 GROUP = "groups/<anyid:group_id>"
+BANLIST = "banlists/<anyid:ban_list_id>"
 
 urlpatterns = [
     path("auth/login", apis.LoginApi.as_view(), name="auth-login"),
@@ -37,4 +38,22 @@ urlpatterns = [
     path("audit.csv", apis.AuditCsvApi.as_view(), name="audit-csv"),
     path("moderation", apis.ModerationListApi.as_view(), name="moderation"),
     path("stats", apis.StatsApi.as_view(), name="stats"),
+    # Ban lists: "bans" is not a list's id, and a list's own paths come before "<anyid:...>" would take them whole.
+    path("banlists", banlist_apis.BanListsApi.as_view(), name="banlists"),
+    path("banlists/bans", banlist_apis.UserBansApi.as_view(), name="banlists-user-bans"),
+    path(f"{BANLIST}/delete", banlist_apis.BanListDeleteApi.as_view(), name="banlist-delete"),
+    path(f"{BANLIST}/admins", banlist_apis.BanListAdminsApi.as_view(), name="banlist-admins"),
+    path(f"{BANLIST}/admins/remove", banlist_apis.BanListAdminRemoveApi.as_view(), name="banlist-admins-remove"),
+    path(f"{BANLIST}/subscriptions", banlist_apis.BanListSubscriptionsApi.as_view(), name="banlist-subscriptions"),
+    path(f"{BANLIST}/subscriptions/remove", banlist_apis.BanListSubscriptionRemoveApi.as_view(),
+         name="banlist-subscriptions-remove"),
+    path(f"{BANLIST}/follows", banlist_apis.BanListFollowsApi.as_view(), name="banlist-follows"),
+    path(f"{BANLIST}/follows/remove", banlist_apis.BanListFollowRemoveApi.as_view(), name="banlist-follows-remove"),
+    path(f"{BANLIST}/bans", banlist_apis.BanListBansApi.as_view(), name="banlist-bans"),
+    path(f"{BANLIST}/bans/remove", banlist_apis.BanListUnbanApi.as_view(), name="banlist-bans-remove"),
+    path(f"{BANLIST}/history", banlist_apis.BanListHistoryApi.as_view(), name="banlist-history"),
+    path(f"{BANLIST}/import", banlist_apis.BanListImportApi.as_view(), name="banlist-import"),
+    path(f"{BANLIST}/export", banlist_apis.BanListExportApi.as_view(), name="banlist-export"),
+    path(f"{BANLIST}/propagation", banlist_apis.BanListPropagationApi.as_view(), name="banlist-propagation"),
+    path(BANLIST, banlist_apis.BanListDetailApi.as_view(), name="banlist-detail"),
 ]
