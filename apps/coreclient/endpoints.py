@@ -37,14 +37,17 @@ class Endpoints(BanListEndpoints):
 
     # -- RBAC
     def check_permission(self, *, permission: str, user_id: str | None = None, telegram_user_id: int | None = None,
-                         group_id: str | None = None, telegram_chat_id: int | None = None) -> Decision:
+                         group_id: str | None = None, telegram_chat_id: int | None = None,
+                         ban_list_id: str | None = None) -> Decision:
+        """In a group, a ban list's scope (`ban_list_id`: its roles and the global ones; a list that does not exist
+        is CoreError not_found), or globally."""
         body = compact({"permission": permission, "user_id": user_id, "telegram_user_id": telegram_user_id,
-                        "group_id": group_id, "telegram_chat_id": telegram_chat_id})
+                        "group_id": group_id, "telegram_chat_id": telegram_chat_id, "ban_list_id": ban_list_id})
         return self._send(Call("check_permission", "POST", "/api/rbac/check-permission", json=body, retry=True,
                                answer=Decision.from_wire))
 
     def check_permissions(self, checks: list[dict]) -> list[Decision]:
-        """The decisions in the order of `checks`."""
+        """The decisions in the order of `checks` (dicts of check_permission's arguments, ban_list_id included)."""
         body = {"checks": [compact(check) for check in checks]}
         return self._send(Call("check_permissions", "POST", "/api/rbac/check-permissions", json=body, retry=True,
                                answer=Decision.many_from_wire))

@@ -22,6 +22,7 @@ from apps.users.selectors import actor_get, user_get
 
 from .catalogue import PERMISSIONS
 from .models import MAX_RANK, ROLE_NAME_PATTERN, RoleAssignment
+from .scopes import BAN_LIST, scope_kind_of, scope_object_id, scope_resolve
 from .selectors import (
     PermissionQuery,
     assignment_list,
@@ -65,6 +66,7 @@ class AssignmentOutputSerializer(AssignmentSerializer):
     user_id = ObjectIdField()
     role = serializers.CharField(source="role.name")
     group_id = ObjectIdField(allow_null=True)
+    ban_list_id = serializers.SerializerMethodField(help_text="The ban list whose scope it is in, else null")
     telegram_chat_id = serializers.IntegerField(source="group.telegram_chat_id", allow_null=True, default=None)
     status = serializers.SerializerMethodField()
     granted_by_user_id = ObjectIdField(source="granted_by_id", allow_null=True)
@@ -76,6 +78,9 @@ class AssignmentOutputSerializer(AssignmentSerializer):
 
     def get_status(self, assignment) -> str:
         return assignment_status(assignment)
+
+    def get_ban_list_id(self, assignment) -> str | None:
+        return scope_object_id(assignment.scope) if scope_kind_of(assignment.scope) == BAN_LIST else None
 
 
 class PermissionCatalogueApi(APIView):
@@ -135,13 +140,21 @@ class RoleDetailApi(APIView):
 class _ScopeMixin(serializers.Serializer):
     group_id = ObjectIdField(required=False)
     telegram_chat_id = TelegramIdField(required=False)
+    ban_list_id = ObjectIdField(required=False,
+                                help_text="A ban list's scope: its roles and the global ones count, no membership "
+                                          "needed")
 
-    schema_rules = (at_most_one_of("group_id", "telegram_chat_id"),)
+    schema_rules = (at_most_one_of("group_id", "telegram_chat_id", "ban_list_id"),)
 
     def validate(self, attrs):
-        if "group_id" in attrs and "telegram_chat_id" in attrs:
-            raise serializers.ValidationError("Give group_id or telegram_chat_id, not both.")
+        if sum(name in attrs for name in ("group_id", "telegram_chat_id", "ban_list_id")) > 1:
+            raise serializers.ValidationError("Give one of group_id, telegram_chat_id or ban_list_id, not several.")
         return attrs
+
+
+def _list_scope(ban_list_id) -> str | None:
+    """The scope of the ban list a request names (404 when there is none), or None."""
+    return None if ban_list_id is None else scope_resolve(BAN_LIST, ban_list_id)
 
 
 class AssignmentListApi(APIView):
@@ -157,6 +170,7 @@ class AssignmentListApi(APIView):
     class FilterSerializer(PageQuerySerializer):
         user_id = serializers.CharField(required=False)
         group_id = serializers.CharField(required=False)
+        ban_list_id = serializers.CharField(required=False, help_text="Only the assignments in this list's scope")
         role = serializers.CharField(required=False)
         active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
@@ -169,6 +183,9 @@ class AssignmentListApi(APIView):
             filters["user_id"] = user_get(user_id=filters["user_id"]).pk
         if filters.get("group_id") is not None:
             filters["group_id"] = group_resolve(group_id=filters["group_id"]).pk
+        if filters.get("ban_list_id") is not None:
+            filters["scope"] = _list_scope(filters["ban_list_id"])
+        filters.pop("ban_list_id", None)
         if filters.get("role") is not None:
             role_get(name=filters["role"])
         queryset = assignment_list(**filters)
@@ -186,6 +203,7 @@ class AssignmentListApi(APIView):
             user=user_get(user_id=data["user_id"]),
             role=role_get(name=data["role"]),
             group=group_resolve(group_id=data.get("group_id"), telegram_chat_id=data.get("telegram_chat_id")),
+            scope=_list_scope(data.get("ban_list_id")),
             expires_at=data.get("expires_at"),
             reason=data["reason"],
             actor=actor_get(actor_user_id=data.get("actor_user_id")),

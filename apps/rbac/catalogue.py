@@ -16,6 +16,12 @@ PERMISSIONS = {
     "VIEW_STATS": "Read group statistics",
     "MANAGE_SETTINGS": "Change a group's protection settings",
     "BYPASS_PROTECTION": "Exempt from automated protection (never from manual moderation)",
+    # Ban lists (apps.banlists): held in a list's scope (banlist:<pk>) or globally, except BAN_LIST_SUBSCRIBE,
+    # which is a group's.
+    "BAN_LIST_VIEW": "See a ban list's bans, admins, groups and history; export it",
+    "BAN_LIST_BAN": "Ban and unban users on a ban list; import bans",
+    "BAN_LIST_MANAGE": "Rename or delete a ban list, set its log chat, make it follow other lists",
+    "BAN_LIST_SUBSCRIBE": "Make a group follow a ban list or leave it",
 }
 
 # The role /approve grants in a group (apps.protection.services.approval_grant).
@@ -23,6 +29,12 @@ APPROVED_ROLE = "approved"
 # Permissions added after the first catalogue, with the built-in roles that hold them: existing databases get them
 # from a data migration (install_added_permissions), which leaves any other change to those roles alone.
 ADDED_PERMISSIONS = ("MANAGE_SETTINGS", "BYPASS_PROTECTION")
+# Issue 16's (ban lists), added by their own data migration with the roles banlist_owner and banlist_admin.
+BAN_LIST_PERMISSIONS = ("BAN_LIST_VIEW", "BAN_LIST_BAN", "BAN_LIST_MANAGE", "BAN_LIST_SUBSCRIBE")
+# The roles of a ban list's scope (apps/rbac/scopes.py): granted only there, and only they are granted there.
+BANLIST_OWNER_ROLE = "banlist_owner"
+BANLIST_ADMIN_ROLE = "banlist_admin"
+BANLIST_ROLE_PREFIX = "banlist_"
 
 _MODERATION = ["BAN_USERS", "MUTE_USERS", "KICK_USERS", "WARN_USERS", "PIN_MESSAGES", "DELETE_MESSAGES"]
 
@@ -34,7 +46,7 @@ BUILTIN_ROLES = [
         "description": "Runs the group: moderation, roles below admin, settings, audit",
         "permissions": [
             "ADMIN_DASHBOARD", "VIEW_GROUPS", "MANAGE_GROUPS", "MANAGE_ROLES", *_MODERATION, "VIEW_AUDIT", "VIEW_STATS",
-            "MANAGE_SETTINGS", "BYPASS_PROTECTION",
+            "MANAGE_SETTINGS", "BYPASS_PROTECTION", "BAN_LIST_VIEW",
         ],
     },
     {
@@ -56,6 +68,19 @@ BUILTIN_ROLES = [
         "permissions": ["VIEW_GROUPS", "BYPASS_PROTECTION"],
     },
     {"name": "member", "rank": 10, "description": "An ordinary member", "permissions": ["VIEW_GROUPS"]},
+    # Granted in a ban list's scope only (the group's owner holds BAN_LIST_SUBSCRIBE, as Rose's chat creator).
+    {
+        "name": BANLIST_OWNER_ROLE,
+        "rank": 100,
+        "description": "Owns a ban list: bans, admins, settings, follows",
+        "permissions": ["BAN_LIST_VIEW", "BAN_LIST_BAN", "BAN_LIST_MANAGE", "MANAGE_ROLES"],
+    },
+    {
+        "name": BANLIST_ADMIN_ROLE,
+        "rank": 80,
+        "description": "Bans and unbans users on a ban list",
+        "permissions": ["BAN_LIST_VIEW", "BAN_LIST_BAN"],
+    },
 ]
 
 

@@ -5,6 +5,10 @@ a key that carries the user's `rbac_version` and the catalogue version. Every ch
 decision bumps one of them inside its own transaction, so a check after a revoke, a deactivation or a
 membership change never reads a stale snapshot, in any worker process. Expiry is compared at decision time.
 
+A check in a ban list's scope (PermissionQuery.ban_list_id, apps/rbac/scopes.py) keys its snapshot on that scope,
+counts the list's grants and the global ones, and needs no membership; it takes the general path, so the single
+check's statement stays what it was for group and global checks.
+
 A single check reads the user's row, the group's row and the catalogue version in one statement, compiled
 once per connection (`_subject_statement`); anything unusual (an unknown user or chat id, a chat id from
 before a supergroup migration) takes the general path, which names what is missing on the record.
@@ -16,12 +20,14 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db.models import Q, Subquery
 
+from apps.common.errors import ValidationFailed
 from apps.common.ids import parse_pk
 from apps.common.prepared import PreparedQuery
 from apps.groups.models import ChatIdAlias, Group, Membership
 from apps.users.models import User
 
 from .models import CatalogueVersion, Role, RoleAssignment
+from .scopes import BAN_LIST, scope_resolve
 from .selectors import (
     BANNED_IN_GROUP,
     GRANTED_BY_ROLE,
@@ -46,8 +52,8 @@ _Snapshot = tuple[tuple[_Grant, ...], str | None]
 _SNAPSHOT_KEY = "rbac:snapshot:v3"  # renamed with each tuple form: entries in an earlier form are never read
 
 
-def _load_snapshot(user_pk, group_pk) -> _Snapshot:
-    rows = active_grants_query(user_pk, group_pk).values_list("role_id", "expires_at", "scope")
+def _load_snapshot(user_pk, group_pk, scope: str | None = None) -> _Snapshot:
+    rows = active_grants_query(user_pk, group_pk, scope).values_list("role_id", "expires_at", "scope")
     role_ids = {role_id for role_id, _, _ in rows}
     roles = {role.pk: role for role in Role.objects.filter(pk__in=role_ids)}
     permissions_by_role: dict = {role_id: set() for role_id in role_ids}
@@ -70,12 +76,16 @@ def _load_snapshot(user_pk, group_pk) -> _Snapshot:
     return grants, status
 
 
-def _snapshot(user_pk, user_version: int, group_pk, catalogue: int, backend=None) -> _Snapshot:
+def _snapshot(user_pk, user_version: int, group_pk, catalogue: int, backend=None,
+              scope: str | None = None) -> _Snapshot:
+    """`scope`: a registered kind's scope ("banlist:<pk>"), instead of the group; it is the key's last part (a
+    group's part is its pk, which never holds a colon)."""
     backend = backend or caches[DEFAULT_CACHE_ALIAS]
-    key = f"{_SNAPSHOT_KEY}:{user_pk}:{user_version}:{catalogue}:{group_pk if group_pk is not None else '-'}"
+    where = scope if scope is not None else (group_pk if group_pk is not None else "-")
+    key = f"{_SNAPSHOT_KEY}:{user_pk}:{user_version}:{catalogue}:{where}"
     snapshot = backend.get(key)
     if snapshot is None:
-        snapshot = _load_snapshot(user_pk, group_pk)
+        snapshot = _load_snapshot(user_pk, group_pk, scope)
         backend.set(key, snapshot, settings.RBAC_DECISION_CACHE_SECONDS)
     return snapshot
 
@@ -173,8 +183,9 @@ def _groups_by(queries: list[PermissionQuery]) -> tuple[dict, dict]:
 
 
 def _decision(query: PermissionQuery, user: tuple | None, group: tuple | None, catalogue: int, now: float,
-              backend) -> Decision:
-    """user: (pk, is_active, rbac_version) or None; group: (pk, is_active) or None; backend: the cache."""
+              backend, scope: str | None = None) -> Decision:
+    """user: (pk, is_active, rbac_version) or None; group: (pk, is_active) or None; backend: the cache; scope: a
+    ban list's ("banlist:<pk>") for a check in it."""
     user_pk, group_pk = (user[0] if user else None), (group[0] if group else None)
     if user is None:
         allowed, reason = False, USER_NOT_FOUND
@@ -185,8 +196,10 @@ def _decision(query: PermissionQuery, user: tuple | None, group: tuple | None, c
     elif group is not None and not group[1]:
         allowed, reason = False, GROUP_INACTIVE
     else:
-        snapshot = _snapshot(user_pk, user[2], group_pk, catalogue, backend)
+        snapshot = _snapshot(user_pk, user[2], group_pk, catalogue, backend, scope)
         allowed, reason = _decide(snapshot, query.permission, query.group_scoped, now)
+    if scope is not None:
+        return Decision(allowed, reason, query.permission, user_pk, None, scope.partition(":")[2])
     return Decision(allowed, reason, query.permission, user_pk, group_pk)
 
 
@@ -220,6 +233,8 @@ def _subject_statement(user_by: str, group_by: str | None) -> PreparedQuery | No
 
 def _decide_single(query: PermissionQuery) -> Decision | None:
     """The single check in one read, or None when the general path has to answer it."""
+    if query.ban_list_id is not None:
+        return None
     if query.user_id is not None:
         user_by, user_key = "pk", parse_pk(User, query.user_id)
     else:
@@ -254,6 +269,7 @@ def permission_decide_many(queries: list[PermissionQuery]) -> list[Decision]:
             return [decision]
     catalogue = catalogue_version()
     ensure_known_permissions({q.permission for q in queries}, catalogue)
+    list_scopes = _ban_list_scopes(queries)
     users_by_pk, users_by_telegram = _users_by(queries)
     groups_by_pk, groups_by_chat = _groups_by(queries)
     now = time.time()
@@ -269,5 +285,21 @@ def permission_decide_many(queries: list[PermissionQuery]) -> list[Decision]:
             group = groups_by_pk.get(parse_pk(Group, query.group_id))
         elif query.telegram_chat_id is not None:
             group = groups_by_chat.get(query.telegram_chat_id)
-        decisions.append(_decision(query, user, group, catalogue, now, backend))
+        scope = list_scopes.get(query.ban_list_id) if query.ban_list_id is not None else None
+        decisions.append(_decision(query, user, group, catalogue, now, backend, scope))
     return decisions
+
+
+def _ban_list_scopes(queries: list[PermissionQuery]) -> dict:
+    """ban_list_id -> its scope for every list the queries name; a list that does not exist (or is deleted) is
+    404 not_found, naming it, and so is a query naming a group as well (400)."""
+    scopes = {}
+    for query in queries:
+        if query.ban_list_id is None:
+            continue
+        if query.group_scoped:
+            raise ValidationFailed("Give a ban list or a group, not both",
+                                   details={"ban_list_id": ["Exclusive with group_id and telegram_chat_id."]})
+        if query.ban_list_id not in scopes:
+            scopes[query.ban_list_id] = scope_resolve(BAN_LIST, query.ban_list_id)
+    return scopes

@@ -11,6 +11,9 @@ A read of one group's data (`acting_user_group_kwarg = "group_id"`) is authorize
 group named in the URL first (404 when there is none), then the permission is checked in that group, where a
 global grant counts without membership (a platform admin is not a member of every group): one check on the trail. The
 decision is taken on the object the view reads, never on an id the caller names elsewhere.
+
+A read of one ban list's data (`acting_user_ban_list_kwarg = "ban_list_id"`) is authorized in that list's scope
+the same way: 404 when there is no such active list, then one check there (the list's roles and the global ones).
 """
 
 import re
@@ -22,6 +25,7 @@ from apps.common.errors import PermissionDeniedError, ValidationFailed
 from apps.common.headers import ACTING_USER_HEADER
 from apps.groups.selectors import group_get
 
+from .scopes import BAN_LIST, scope_resolve
 from .selectors import PermissionQuery
 from .services import permission_require
 
@@ -54,6 +58,12 @@ class ActingUserPermission(BasePermission):
             raise ValidationFailed(f"{ACTING_USER_HEADER} must be a user id",
                                    details={ACTING_USER_HEADER: ["Must be a user id."]})
         message = f"User does not have permission for this action ({permission})"
+        ban_list_kwarg = getattr(view, "acting_user_ban_list_kwarg", None)
+        if ban_list_kwarg is not None:
+            scope_resolve(BAN_LIST, view.kwargs[ban_list_kwarg])  # 404 first, as for a group
+            permission_require(query=PermissionQuery(permission=permission, user_id=raw,
+                                                     ban_list_id=view.kwargs[ban_list_kwarg]), message=message)
+            return True
         group_kwarg = getattr(view, "acting_user_group_kwarg", None)
         if group_kwarg is None:
             permission_require(query=PermissionQuery(permission=permission, user_id=raw), message=message)

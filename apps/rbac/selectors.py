@@ -35,6 +35,9 @@ class PermissionQuery:
     telegram_user_id: int | None = None
     group_id: object = None
     telegram_chat_id: int | None = None
+    # A ban list's scope (apps/rbac/scopes.py): its grants and the global ones count, no membership needed.
+    # Exclusive with the group.
+    ban_list_id: object = None
 
     @property
     def group_scoped(self) -> bool:
@@ -48,6 +51,7 @@ class Decision:
     permission: str
     user_pk: object = None
     group_pk: object = None
+    ban_list_pk: object = None
 
 
 def _catalogue_statement(connection) -> PreparedQuery:
@@ -79,16 +83,23 @@ def ensure_known_permissions(codes, version: int | None = None) -> None:
         raise UnknownPermissionError(f"Unknown permission: {', '.join(unknown)}", details={"permission": unknown})
 
 
-def active_grants_query(user_pk, group_pk) -> QuerySet:
-    scopes = [RoleAssignment.GLOBAL_SCOPE] + ([str(group_pk)] if group_pk is not None else [])
+def active_grants_query(user_pk, group_pk, scope: str | None = None) -> QuerySet:
+    """The user's unrevoked assignments valid in the group, or in `scope` (a registered kind's, e.g.
+    "banlist:<pk>") when given: the global ones count in every scope."""
+    scopes = [RoleAssignment.GLOBAL_SCOPE]
+    if scope is not None:
+        scopes.append(scope)
+    elif group_pk is not None:
+        scopes.append(str(group_pk))
     return RoleAssignment.objects.filter(user_id=user_pk, revoked_at__isnull=True, scope__in=scopes)
 
 
-def actor_rank(*, user: User, group: Group | None) -> int:
-    """The actor's highest rank in the scope: global assignments count everywhere."""
+def actor_rank(*, user: User, group: Group | None, scope: str | None = None) -> int:
+    """The actor's highest rank in the scope (the group, or `scope` when given): global assignments count
+    everywhere."""
     now = timezone.now()
     ranks = (
-        active_grants_query(user.pk, group.pk if group else None)
+        active_grants_query(user.pk, group.pk if group else None, scope)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .values_list("role__rank", flat=True)
     )
@@ -117,11 +128,12 @@ def member_rank(*, user: User, group: Group) -> tuple[int, str]:
     return rank, source
 
 
-def actor_has_permission(*, user: User, permission: str, group: Group | None) -> bool:
-    """Whether the actor holds `permission` through a role valid in the scope (membership not required)."""
+def actor_has_permission(*, user: User, permission: str, group: Group | None, scope: str | None = None) -> bool:
+    """Whether the actor holds `permission` through a role valid in the scope (the group, or `scope` when given;
+    membership not required)."""
     now = timezone.now()
     return (
-        active_grants_query(user.pk, group.pk if group else None)
+        active_grants_query(user.pk, group.pk if group else None, scope)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), role__permissions__code=permission)
         .exists()
     )
@@ -159,13 +171,16 @@ def role_permission_codes_by_role(roles) -> dict:
 
 
 def assignment_list(
-    *, user_id=None, group_id=None, role: str | None = None, active: bool | None = None
+    *, user_id=None, group_id=None, scope: str | None = None, role: str | None = None, active: bool | None = None
 ) -> QuerySet[RoleAssignment]:
+    """Assignments, newest first; `scope`: only those of that scope ("global", a group's pk, "banlist:<pk>")."""
     queryset = RoleAssignment.objects.select_related("role", "group")
     if user_id is not None:
         queryset = queryset.filter(user_id=user_id)
     if group_id is not None:
         queryset = queryset.filter(group_id=group_id)
+    if scope is not None:
+        queryset = queryset.filter(scope=scope)
     if role is not None:
         queryset = queryset.filter(role__name=role)
     now = timezone.now()

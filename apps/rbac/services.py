@@ -19,6 +19,7 @@ from apps.users.services import OWNER_ROLE, active_global_owner_ids, user_bump_r
 from .decisions import permission_decide_many
 from .errors import RankViolationError
 from .models import CatalogueVersion, Permission, Role, RoleAssignment
+from .scopes import role_scope_require, scope_kind_of
 from .selectors import (
     Decision,
     PermissionQuery,
@@ -104,6 +105,8 @@ def _check_details(query: PermissionQuery, decision: Decision) -> dict:
         details["user"] = query.user_id if query.user_id is not None else f"telegram:{query.telegram_user_id}"
     if query.group_scoped and decision.group_pk is None:
         details["group"] = query.group_id if query.group_id is not None else f"telegram:{query.telegram_chat_id}"
+    if decision.ban_list_pk is not None:
+        details["ban_list_id"] = str(decision.ban_list_pk)
     return details
 
 
@@ -113,40 +116,42 @@ def _catalogue_bump() -> None:
         CatalogueVersion.objects.create(version=1)
 
 
-def _refuse(*, action: str, actor: User, message: str, error, target_type: str, target_id, group=None, details=None):
+def _refuse(*, action: str, actor: User, message: str, error, target_type: str, target_id, group=None, details=None,
+            scope: str | None = None):
     """Records a refused change on the trail (its own transaction, as the change never happens), then raises."""
+    if scope is not None:
+        details = {**(details or {}), "scope": scope}
     audit_change(action=action, actor=actor, target_type=target_type, target_id=target_id, group=group,
                  result="denied", reason=error.code, details=details)
     raise error(message)
 
 
 def _authorize_role_change(*, action: str, actor: User | None, role_rank: int, group: Group | None,
-                           target_type: str, target_id, new_rank: int | None = None) -> None:
-    """The rank rule: the actor holds MANAGE_ROLES in the scope and outranks every rank the change touches.
+                           target_type: str, target_id, new_rank: int | None = None,
+                           scope: str | None = None) -> None:
+    """The rank rule: the actor holds MANAGE_ROLES in the scope (the group, or `scope`: a ban list's) and
+    outranks every rank the change touches.
 
     No actor means the calling service acts as the system; Django superusers are platform operators (they
     already hold every power through /admin), so the rule does not bind them either.
     """
     if actor is None or (actor.is_superuser and actor.is_active):
         return
+    refused = {"action": action, "actor": actor, "target_type": target_type, "target_id": target_id,
+               "group": group, "scope": scope}
     if not actor.is_active:
-        _refuse(action=action, actor=actor, message="The acting user is deactivated", error=PermissionDeniedError,
-                target_type=target_type, target_id=target_id, group=group)
-    if not actor_has_permission(user=actor, permission="MANAGE_ROLES", group=group):
-        _refuse(action=action, actor=actor, message="User does not have permission for this action (MANAGE_ROLES)",
-                error=PermissionDeniedError, target_type=target_type, target_id=target_id, group=group)
-    own_rank = actor_rank(user=actor, group=group)
+        _refuse(**refused, message="The acting user is deactivated", error=PermissionDeniedError)
+    if not actor_has_permission(user=actor, permission="MANAGE_ROLES", group=group, scope=scope):
+        _refuse(**refused, message="User does not have permission for this action (MANAGE_ROLES)",
+                error=PermissionDeniedError)
+    own_rank = actor_rank(user=actor, group=group, scope=scope)
     highest_touched = max(role_rank, new_rank or 0)
     if highest_touched >= own_rank:
         _refuse(
-            action=action,
-            actor=actor,
+            **refused,
             message=f"Your highest rank here is {own_rank}; you may only act on roles ranked below it "
             f"(this one is {highest_touched})",
             error=RankViolationError,
-            target_type=target_type,
-            target_id=target_id,
-            group=group,
             details={"actor_rank": own_rank, "role_rank": highest_touched},
         )
 
@@ -207,17 +212,23 @@ def role_update(*, role: Role, rank: int | None = None, permissions: list[str] |
 
 
 def role_assign(*, user: User, role: Role, group: Group | None = None, expires_at: datetime | None = None,
-                reason: str = "", actor: User | None = None,
-                source: str = RoleAssignment.Source.MANUAL) -> tuple[RoleAssignment, bool]:
-    """Grants `role`; when the user already holds it in that scope, returns that assignment (created=False)."""
+                reason: str = "", actor: User | None = None, source: str = RoleAssignment.Source.MANUAL,
+                scope: str | None = None) -> tuple[RoleAssignment, bool]:
+    """Grants `role` globally, in `group`, or in `scope` (a registered kind's, "banlist:<pk>", resolved by the
+    caller; group None); when the user already holds it in that scope, returns that assignment (created=False).
+    A kind's roles are granted only in its scopes, and only they are granted there (400)."""
     now = timezone.now()
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed("expires_at must be in the future", details={"expires_at": ["Must be in the future."]})
     if not user.is_active:
         raise ValidationFailed(f"User {user.pk} is deactivated")
-    scope = RoleAssignment.scope_for(group)
+    if scope is not None and group is not None:
+        raise ValidationFailed("Give a group or a ban list's scope, not both")
+    kind_scope = scope
+    scope = scope if scope is not None else RoleAssignment.scope_for(group)
+    role_scope_require(role_name=role.name, scope=scope)
     _authorize_role_change(action=actions.ROLE_ASSIGN, actor=actor, role_rank=role.rank, group=group,
-                           target_type="user", target_id=user.pk)
+                           target_type="user", target_id=user.pk, scope=kind_scope)
     try:
         for attempt in atomic_attempts():
             with attempt:
@@ -263,7 +274,8 @@ def role_revoke(*, assignment: RoleAssignment, reason: str = "", actor: User | N
     included): 409 last_owner, on the audit trail; no one could grant roles in the dashboard again."""
     group = assignment.group
     _authorize_role_change(action=actions.ROLE_REVOKE, actor=actor, role_rank=assignment.role.rank, group=group,
-                           target_type="user", target_id=assignment.user_id)
+                           target_type="user", target_id=assignment.user_id,
+                           scope=assignment.scope if scope_kind_of(assignment.scope) else None)
     owners = active_global_owner_ids() if group is None and assignment.role.name == OWNER_ROLE else set()
     revoking_an_owner = assignment.user_id in owners
     if revoking_an_owner and owners == {assignment.user_id}:

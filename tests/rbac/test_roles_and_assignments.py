@@ -18,7 +18,8 @@ def test_catalogue_is_created_by_migration(api):
         "MANAGE_SETTINGS", "BYPASS_PROTECTION",
     } <= codes
     roles = api.get("/api/rbac/roles").json()["data"]
-    assert [role["name"] for role in roles] == ["owner", "admin", "moderator", "helper", "approved", "member"]
+    assert [role["name"] for role in roles] == ["banlist_owner", "owner", "admin", "banlist_admin", "moderator",
+                                                "helper", "approved", "member"]
     assert [role["rank"] for role in roles] == sorted((role["rank"] for role in roles), reverse=True)
 
 

@@ -1,0 +1,77 @@
+"""Finding a ban list and authorizing an actor in its scope (RBAC's `banlist:<pk>`, apps/rbac/scopes.py)."""
+
+from apps.common.errors import NotFoundError
+from apps.common.ids import parse_pk
+from apps.rbac.selectors import PermissionQuery
+from apps.rbac.services import permission_require
+from apps.users.models import User
+
+from .models import BanList
+
+
+def _shown(value) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def ban_list_active_pk(value):
+    """The pk of the active list `value` names, else None (RBAC's resolver for the banlist scope kind)."""
+    pk = parse_pk(BanList, value)
+    if pk is None:
+        return None
+    return BanList.objects.filter(pk=pk, is_active=True).values_list("pk", flat=True).first()
+
+
+def ban_list_get(*, ban_list_id, include_deleted: bool = False) -> BanList:
+    """The list `ban_list_id` names; 404 not_found when there is none, or it is deleted (unless include_deleted)."""
+    pk = parse_pk(BanList, ban_list_id)
+    queryset = BanList.objects.select_related("owner")
+    if not include_deleted:
+        queryset = queryset.filter(is_active=True)
+    ban_list = queryset.filter(pk=pk).first() if pk is not None else None
+    if ban_list is None:
+        raise NotFoundError(f"Ban list {_shown(ban_list_id)} not found")
+    return ban_list
+
+
+def ban_list_actor_authorize(*, ban_list: BanList, permission: str, actor_user_id=None,
+                             actor_telegram_user_id: int | None = None) -> User | None:
+    """Core's check of a write's actor in the list's scope (on the audit trail like any check): refused, 403
+    permission_denied naming the permission, before anything is written. No actor named: None (the calling
+    service itself, trusted as elsewhere in core). Returns the actor."""
+    if actor_user_id is None and actor_telegram_user_id is None:
+        return None
+    permission_require(query=PermissionQuery(permission=permission, user_id=actor_user_id,
+                                             telegram_user_id=actor_telegram_user_id, ban_list_id=ban_list.pk),
+                       message=f"The actor needs the {permission} permission on this ban list ({{reason}})")
+    return _actor(actor_user_id, actor_telegram_user_id)
+
+
+def group_actor_authorize(*, group, permission: str, actor_user_id=None,
+                          actor_telegram_user_id: int | None = None) -> User | None:
+    """The same in a group's scope (subscriptions: BAN_LIST_SUBSCRIBE there)."""
+    if actor_user_id is None and actor_telegram_user_id is None:
+        return None
+    permission_require(query=PermissionQuery(permission=permission, user_id=actor_user_id,
+                                             telegram_user_id=actor_telegram_user_id, group_id=group.pk),
+                       message=f"The actor needs the {permission} permission in this group ({{reason}})")
+    return _actor(actor_user_id, actor_telegram_user_id)
+
+
+def actor_resolve(*, actor_user_id=None, actor_telegram_user_id: int | None = None) -> User | None:
+    """The actor a write names, unchecked (for writes any known user may make: creating a list); 404 when the
+    id names no user."""
+    if actor_user_id is None and actor_telegram_user_id is None:
+        return None
+    user = _actor(actor_user_id, actor_telegram_user_id)
+    if user is None:
+        which = actor_user_id if actor_user_id is not None else f"telegram:{actor_telegram_user_id}"
+        raise NotFoundError(f"Actor user {_shown(which)} not found")
+    return user
+
+
+def _actor(actor_user_id, actor_telegram_user_id) -> User | None:
+    if actor_user_id is not None:
+        pk = parse_pk(User, actor_user_id)
+        return User.objects.filter(pk=pk).first() if pk is not None else None
+    return User.objects.filter(telegram_user_id=actor_telegram_user_id).first()
