@@ -71,3 +71,10 @@ PROTECTION_BLOCKLIST = "protection.blocklist"
 PROTECTION_FILTER = "protection.filter"
 PROTECTION_NOTE = "protection.note"
 ALL_ACTIONS += [PROTECTION_LOCK, PROTECTION_BLOCKLIST, PROTECTION_FILTER, PROTECTION_NOTE]
+
+# Ban lists (apps.banlists): a Telegram user put on a list or taken off it, a list's import (one row per import,
+# details: counts). target: the ban list.
+BANLIST_BAN = "banlist.ban"
+BANLIST_UNBAN = "banlist.unban"
+BANLIST_IMPORT = "banlist.import"
+ALL_ACTIONS += [BANLIST_BAN, BANLIST_UNBAN, BANLIST_IMPORT]
