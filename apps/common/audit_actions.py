@@ -78,3 +78,17 @@ BANLIST_BAN = "banlist.ban"
 BANLIST_UNBAN = "banlist.unban"
 BANLIST_IMPORT = "banlist.import"
 ALL_ACTIONS += [BANLIST_BAN, BANLIST_UNBAN, BANLIST_IMPORT]
+
+# Ban lists' governance (apps.banlists): a list created, renamed or its log chat set, deleted; an admin added or
+# removed; a group subscribed or unsubscribed; a list following another or no longer. target: the ban list.
+BANLIST_CREATE = "banlist.create"
+BANLIST_UPDATE = "banlist.update"
+BANLIST_DELETE = "banlist.delete"
+BANLIST_ADMIN_ADD = "banlist.admin_add"
+BANLIST_ADMIN_REMOVE = "banlist.admin_remove"
+BANLIST_SUBSCRIBE = "banlist.subscribe"
+BANLIST_UNSUBSCRIBE = "banlist.unsubscribe"
+BANLIST_FOLLOW = "banlist.follow"
+BANLIST_UNFOLLOW = "banlist.unfollow"
+ALL_ACTIONS += [BANLIST_CREATE, BANLIST_UPDATE, BANLIST_DELETE, BANLIST_ADMIN_ADD, BANLIST_ADMIN_REMOVE,
+                BANLIST_SUBSCRIBE, BANLIST_UNSUBSCRIBE, BANLIST_FOLLOW, BANLIST_UNFOLLOW]
