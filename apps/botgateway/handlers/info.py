@@ -11,6 +11,7 @@ from apps.coreclient import CoreError
 
 from ..command_frame import run_command, setting
 from ..context import BotContext
+from ..federations import commands as federation_commands
 from ..flows import (
     ANONYMOUS_ADMIN_BOT_ID,
     Actor,
@@ -79,6 +80,7 @@ HELP = [
     HelpLine("/approve, /unapprove (user)", "exempt a member from automated protection", "MANAGE_ROLES"),
     HelpLine("/approved", "the approved members", "VIEW_GROUPS"),
     *content_commands.HELP_LINES, *content_filters.HELP_LINES, *notes.HELP_LINES,
+    *federation_commands.HELP_LINES,
     HelpLine("/admin_dashboard", "platform-wide figures", "ADMIN_DASHBOARD", anywhere=True, platform_wide=True),
 ]
 TELEGRAM_TEXT_LIMIT = 4096
