@@ -17,6 +17,7 @@ from apps.groups.services import membership_set
 from apps.users.models import User
 
 from .models import ActiveMember, ActivityBucket, GroupEvent
+from .signals import events_ingested
 from .statements import (
     EventInsert,
     SpokenUpdate,
@@ -182,6 +183,10 @@ def events_ingest(*, events: list[dict]) -> dict:
                     _bulk_create_events(rows)
                 _update_buckets(batch, group_pks, users)
                 _update_memberships(batch, groups, users, {user.pk: user for user in new_users})
+                if events_ingested.has_listeners(GroupEvent):
+                    events_ingested.send(sender=GroupEvent, events=[
+                        (groups[refs[index]], users.get(events[index].get("telegram_user_id")),
+                         events[index]["type"], events[index]["occurred_at"]) for index in fresh])
                 audit_record_many(
                     [AuditEntry(action=actions.USER_CREATE, result="success", target_type="user",
                                 target_id=user.pk, details={"username": user.username,

@@ -26,6 +26,7 @@ from .models import (
     MIN_WARN_EXPIRY_SECONDS,
     Group,
     Membership,
+    is_timezone_name,
 )
 from .selectors import (
     GROUP_SORTS,
@@ -42,6 +43,13 @@ class GroupOutputSerializer(GroupSerializer):
     id = ObjectIdField()
     type = serializers.ChoiceField(choices=Group.Type.choices)
     warn_action = serializers.ChoiceField(choices=Group.WarnAction.choices)
+    timezone = serializers.CharField(help_text="IANA time zone name: the group's days, hours and weekdays in "
+                                               "its analytics")
+
+
+def timezone_name_validator(value: str) -> None:
+    if not is_timezone_name(value):
+        raise serializers.ValidationError("Unknown time zone: give an IANA name such as Europe/Berlin.")
 
 
 GROUP_ROWS = PlainRows(GroupOutputSerializer)
@@ -111,6 +119,8 @@ class GroupDetailApi(APIView):
         welcome_text = StrictCharField(max_length=4096, required=False, allow_blank=True, trim_whitespace=False)
         rules_text = StrictCharField(max_length=4096, required=False, allow_blank=True, trim_whitespace=False)
         log_chat_id = TelegramIdField(required=False, allow_null=True)
+        timezone = StrictCharField(max_length=64, required=False, validators=[timezone_name_validator],
+                                   help_text="IANA time zone name (Europe/Berlin); the default is UTC")
         actor_user_id = ObjectIdField(required=False)
 
     @extend_schema(operation_id="groups_retrieve",

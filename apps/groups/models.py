@@ -1,6 +1,20 @@
+import functools
+import zoneinfo
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+
+@functools.cache
+def _timezone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_timezone_name(name) -> bool:
+    """Whether `name` is an IANA time zone name this system knows ("UTC", "Europe/Berlin")."""
+    return isinstance(name, str) and name in _timezone_names()
+
 
 MIN_RESTRICTION_SECONDS = 30  # Telegram treats shorter restrictions as forever
 MAX_RESTRICTION_SECONDS = 366 * 24 * 3600  # and longer ones too
@@ -38,6 +52,8 @@ class Group(models.Model):
     welcome_text = models.TextField(blank=True, max_length=4096)
     rules_text = models.TextField(blank=True, max_length=4096)
     log_chat_id = models.BigIntegerField(null=True, blank=True)
+    # The group's clock (an IANA name): its analytics count days, hours and weekdays in it (apps/analytics).
+    timezone = models.CharField(max_length=64, default="UTC")
     # Denormalised counters for sorting the group list without a join: kept by the services.
     member_count = models.PositiveIntegerField(default=0)
     message_count = models.PositiveBigIntegerField(default=0)

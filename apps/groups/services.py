@@ -19,11 +19,12 @@ from .models import (
     ChatIdAlias,
     Group,
     Membership,
+    is_timezone_name,
 )
 from .signals import group_changed
 
 SETTINGS_FIELDS = ("title", "is_active", "warn_limit", "warn_action", "warn_action_duration_seconds",
-                   "warn_expiry_seconds", "welcome_text", "rules_text", "log_chat_id")
+                   "warn_expiry_seconds", "welcome_text", "rules_text", "log_chat_id", "timezone")
 
 
 def _audit_group_change(*, action: str, group: Group, actor: User | None, details: dict) -> None:
@@ -65,6 +66,9 @@ def group_update(*, group: Group, actor: User | None = None, **changes) -> Group
     if expiry is not None and not MIN_WARN_EXPIRY_SECONDS <= expiry <= MAX_WARN_EXPIRY_SECONDS:
         raise ValidationFailed("warn_expiry_seconds must be between 30 seconds and 366 days (null: never)",
                                details={"warn_expiry_seconds": ["30 seconds to 366 days, or null."]})
+    if "timezone" in changes and not is_timezone_name(changes["timezone"]):
+        raise ValidationFailed("timezone must be an IANA time zone name such as Europe/Berlin",
+                               details={"timezone": ["Unknown time zone."]})
     changed = {name: value for name, value in changes.items() if getattr(group, name) != value}
     if not changed:
         return group

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.banlists",
     "apps.challenges",
     "apps.logchannel",
+    "apps.analytics",
     "apps.accounts",
     "drf_spectacular_sidecar",
 ]
@@ -121,7 +122,7 @@ if MONGODB:
     MIGRATION_MODULES = {
         label: f"mongo_migrations.{label}"
         for label in ("admin", "auth", "contenttypes", "users", "groups", "rbac", "audit", "moderation", "events",
-                      "accounts", "protection", "contentrules", "banlists", "challenges", "logchannel")
+                      "accounts", "protection", "contentrules", "banlists", "challenges", "logchannel", "analytics")
     }
 else:
     DATABASES = {"default": _sqlite_database(DATABASE_URL)}

@@ -1,0 +1,87 @@
+"""Rollups of group events, kept by ingest in the events' own transaction (apps.analytics.rollups).
+
+Every day and hour is the group's own (Group.timezone) when the rows are written: an hour row is keyed by the UTC
+instant its local hour starts (so zones 30 or 45 minutes off UTC stay exact, and DST's repeated hour is two
+rows); a day row by the local date. A change of the group's time zone rebuilds its rollups from the raw events."""
+
+from django.conf import settings
+from django.db import models
+
+
+class GroupHour(models.Model):
+    """One group's counters over one hour of its clock."""
+
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
+    start = models.DateTimeField(help_text="The UTC instant the group's local hour starts")
+    messages = models.PositiveIntegerField(default=0)
+    commands = models.PositiveIntegerField(default=0)
+    joins = models.PositiveIntegerField(default=0)
+    leaves = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "start"], name="analytics_group_hour")]
+
+    def __str__(self):
+        return f"{self.group_id} @ {self.start:%Y-%m-%d %H:%M}Z"
+
+
+class GroupDay(models.Model):
+    """One group's counters over one day of its clock; active_members counts its MemberDay rows, member_count is
+    the group's member count after the last batch of that day (null: no batch that day took a snapshot)."""
+
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    messages = models.PositiveIntegerField(default=0)
+    commands = models.PositiveIntegerField(default=0)
+    joins = models.PositiveIntegerField(default=0)
+    leaves = models.PositiveIntegerField(default=0)
+    active_members = models.PositiveIntegerField(default=0)
+    member_count = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "day"], name="analytics_group_day")]
+        indexes = [models.Index(fields=["day"], name="analytics_day")]
+
+    def __str__(self):
+        return f"{self.group_id} on {self.day}"
+
+
+class MemberDay(models.Model):
+    """That a member was active (a message or a command) in a group on one day of its clock, and how much."""
+
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    messages = models.PositiveIntegerField(default=0)
+    commands = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "day", "user"], name="analytics_member_day")]
+        indexes = [models.Index(fields=["group", "user", "day"], name="analytics_member_days")]
+
+    def __str__(self):
+        return f"{self.user_id} in {self.group_id} on {self.day}"
+
+
+class MemberTotal(models.Model):
+    """A member's lifetime in a group as its events tell it: first and last event, messages, first join."""
+
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    messages = models.PositiveBigIntegerField(default=0)
+    commands = models.PositiveBigIntegerField(default=0)
+    joins = models.PositiveIntegerField(default=0)
+    leaves = models.PositiveIntegerField(default=0)
+    joined_at = models.DateTimeField(null=True, blank=True, help_text="The first join event's time")
+    joined_on = models.DateField(null=True, blank=True, help_text="joined_at's day in the group's clock")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "user"], name="analytics_member_total")]
+        indexes = [models.Index(fields=["group", "joined_on"], name="analytics_member_joined")]
+
+    def __str__(self):
+        return f"{self.user_id} in {self.group_id}"

@@ -1,0 +1,209 @@
+"""The rollups' writes: applied by ingest inside the events' transaction (receivers.py), and rebuilt from the raw
+events when a group's clock changes or for events stored before this app (analytics_rebuild).
+
+Exact under replays: ingest hands over only the events it stored (event ids it had not seen), so a replayed batch
+adds nothing; and since every write happens in the ingest's transaction, a batch that rolls back (or a MongoDB
+attempt retried after a write conflict) leaves no counts behind. Each table is merged in two statements whatever
+the batch: one read of the rows the batch touches, then one write of the merged rows, an upsert
+(INSERT ... ON CONFLICT DO UPDATE) where the backend has one (SQLite), else the old rows deleted and the merged
+ones inserted (MongoDB), both inside the transaction."""
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+
+from apps.common.db import atomic
+from apps.events.models import GroupEvent
+from apps.groups.models import Group
+
+from .models import GroupDay, GroupHour, MemberDay, MemberTotal
+
+_FIELD = {"message": "messages", "command": "commands", "join": "joins", "leave": "leaves"}
+_COUNTERS = ("messages", "commands", "joins", "leaves")
+REBUILD_CHUNK = 5000
+
+
+def zone_of(group: Group) -> ZoneInfo:
+    return ZoneInfo(group.timezone or "UTC")
+
+
+def stored_moment(moment: datetime) -> datetime:
+    """A time as both storage profiles keep it: UTC, to the millisecond (MongoDB's precision)."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+class _Clock:
+    """A group's local hour (as the UTC instant it starts) and local date of a moment, memoised by UTC minute: every
+    zone's offset is whole minutes, so all moments of one UTC minute share both."""
+
+    def __init__(self, zone: ZoneInfo):
+        self.zone = zone
+        self.seen: dict[datetime, tuple[datetime, date]] = {}
+
+    def __call__(self, moment: datetime) -> tuple[datetime, date]:
+        minute = moment.astimezone(UTC).replace(second=0, microsecond=0)
+        found = self.seen.get(minute)
+        if found is None:
+            local = minute.astimezone(self.zone)
+            found = self.seen[minute] = (local.replace(minute=0).astimezone(UTC), local.date())
+        return found
+
+
+def _merge(model, key_fields: tuple[str, ...], rows: dict[tuple, dict], combine: Callable[[object, dict], dict],
+           value_fields: tuple[str, ...]) -> set[tuple]:
+    """Merges `rows` (key -> values) into `model`'s rows of the same keys: `combine(stored row, values)` gives a
+    stored key's new values. Returns the keys that had no row yet."""
+    if not rows:
+        return set()
+    lookup = {f"{name}__in": {key[index] for key in rows} for index, name in enumerate(key_fields)}
+    existing = {}
+    for row in model.objects.filter(**lookup).only("pk", *key_fields, *value_fields):
+        key = tuple(getattr(row, name) for name in key_fields)
+        if key in rows:
+            existing[key] = row
+    objects = []
+    for key, values in rows.items():
+        row = existing.get(key)
+        merged = values if row is None else combine(row, values)
+        objects.append(model(**dict(zip(key_fields, key, strict=True)), **merged))
+    if connection.features.supports_update_conflicts_with_target:
+        model.objects.bulk_create(objects, batch_size=500, update_conflicts=True,
+                                  unique_fields=key_fields, update_fields=value_fields)
+    else:
+        if existing:
+            model.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+        model.objects.bulk_create(objects, batch_size=500)
+    return set(rows) - set(existing)
+
+
+def _added(names: tuple[str, ...]) -> Callable[[object, dict], dict]:
+    def combine(row, values: dict) -> dict:
+        return {name: getattr(row, name) + values.get(name, 0) for name in names}
+    return combine
+
+
+def _earliest(*values):
+    present = [value for value in values if value is not None]
+    return min(present) if present else None
+
+
+def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
+    """Adds events to the rollups. `events`: (group, user pk or None, type, occurred_at) each, stored already, each
+    once. `snapshot`: record each group's member count on the day of its latest event in the batch (ingest does;
+    a rebuild, replaying history, does not)."""
+    clocks: dict[object, _Clock] = {}
+    hours: dict[tuple, Counter] = defaultdict(Counter)
+    days: dict[tuple, Counter] = defaultdict(Counter)
+    member_days: dict[tuple, dict] = {}
+    totals: dict[tuple, dict] = {}
+    latest: dict[object, tuple[datetime, date]] = {}
+    for group, user_id, kind, moment in events:
+        group_id = group.pk
+        clock = clocks.get(group_id)
+        if clock is None:
+            clock = clocks[group_id] = _Clock(zone_of(group))
+        hour, day = clock(moment)
+        field = _FIELD[kind]
+        hours[(group_id, hour)][field] += 1
+        days[(group_id, day)][field] += 1
+        if snapshot and (group_id not in latest or moment > latest[group_id][0]):
+            latest[group_id] = (moment, day)
+        if user_id is None:
+            continue
+        moment = stored_moment(moment)
+        total = totals.get((group_id, user_id))
+        if total is None:
+            total = totals[(group_id, user_id)] = {
+                "first_seen": moment, "last_seen": moment, "messages": 0, "commands": 0, "joins": 0, "leaves": 0,
+                "joined_at": None, "joined_on": None}
+        else:
+            total["first_seen"] = min(total["first_seen"], moment)
+            total["last_seen"] = max(total["last_seen"], moment)
+        total[field] += 1
+        if kind == "join":
+            if total["joined_at"] is None or moment < total["joined_at"]:
+                total["joined_at"], total["joined_on"] = moment, day
+            continue
+        if kind == "leave":
+            continue
+        entry = member_days.get((group_id, day, user_id))
+        if entry is None:
+            member_days[(group_id, day, user_id)] = {"messages": int(kind == "message"),
+                                                     "commands": int(kind == "command"),
+                                                     "first_at": moment, "last_at": moment}
+        else:
+            entry[field] += 1
+            entry["first_at"] = min(entry["first_at"], moment)
+            entry["last_at"] = max(entry["last_at"], moment)
+
+    _merge(GroupHour, ("group_id", "start"), {key: dict(counter) for key, counter in hours.items()},
+           _added(_COUNTERS), _COUNTERS)
+    new_days = _merge(MemberDay, ("group_id", "day", "user_id"), member_days, _member_day_combined,
+                      ("messages", "commands", "first_at", "last_at"))
+    for group_id, day, _user_id in new_days:
+        days[(group_id, day)]["active_members"] += 1
+    _merge(MemberTotal, ("group_id", "user_id"), totals, _total_combined,
+           ("first_seen", "last_seen", "messages", "commands", "joins", "leaves", "joined_at", "joined_on"))
+    day_rows = {key: dict(counter) for key, counter in days.items()}
+    if latest:
+        counts = dict(Group.objects.filter(pk__in=list(latest)).values_list("pk", "member_count"))
+        for group_id, (_moment, day) in latest.items():
+            day_rows.setdefault((group_id, day), {})["member_count"] = counts[group_id]
+    _merge(GroupDay, ("group_id", "day"), day_rows, _group_day_combined, (*_COUNTERS, "active_members",
+                                                                          "member_count"))
+
+
+def _member_day_combined(row, values: dict) -> dict:
+    return {"messages": row.messages + values["messages"], "commands": row.commands + values["commands"],
+            "first_at": min(row.first_at, values["first_at"]), "last_at": max(row.last_at, values["last_at"])}
+
+
+def _total_combined(row, values: dict) -> dict:
+    merged = {"first_seen": min(row.first_seen, values["first_seen"]),
+              "last_seen": max(row.last_seen, values["last_seen"]),
+              **{name: getattr(row, name) + values[name] for name in _COUNTERS},
+              "joined_at": row.joined_at, "joined_on": row.joined_on}
+    if values["joined_at"] is not None and (row.joined_at is None or values["joined_at"] < row.joined_at):
+        merged["joined_at"], merged["joined_on"] = values["joined_at"], values["joined_on"]
+    return merged
+
+
+def _group_day_combined(row, values: dict) -> dict:
+    merged = {name: getattr(row, name) + values.get(name, 0) for name in (*_COUNTERS, "active_members")}
+    merged["member_count"] = values.get("member_count", row.member_count)
+    return merged
+
+
+def analytics_rebuild(*, group: Group) -> int:
+    """Recomputes a group's rollups from its stored events in its current clock (after a time zone change, or for
+    events stored before rollups existed). Member count snapshots are kept, by date. Returns the events read."""
+    with atomic():
+        snapshots = dict(GroupDay.objects.filter(group=group, member_count__isnull=False)
+                         .values_list("day", "member_count"))
+        for model in (GroupHour, GroupDay, MemberDay, MemberTotal):
+            model.objects.filter(group=group).delete()
+        count, chunk = 0, []
+        rows = (GroupEvent.objects.filter(group=group).order_by("occurred_at")
+                .values_list("user_id", "type", "occurred_at"))
+        for user_id, kind, moment in rows.iterator(chunk_size=REBUILD_CHUNK):
+            chunk.append((group, user_id, kind, moment))
+            if len(chunk) == REBUILD_CHUNK:
+                rollups_apply(events=chunk, snapshot=False)
+                count, chunk = count + len(chunk), []
+        if chunk:
+            rollups_apply(events=chunk, snapshot=False)
+            count += len(chunk)
+        _merge(GroupDay, ("group_id", "day"),
+               {(group.pk, day): {"member_count": value} for day, value in snapshots.items()},
+               lambda row, values: {**{name: getattr(row, name) for name in (*_COUNTERS, "active_members")},
+                                    "member_count": values["member_count"]},
+               (*_COUNTERS, "active_members", "member_count"))
+    return count
+
+
+def day_range(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
