@@ -7,6 +7,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from apps.coreclient import AsyncCoreClient
 
+from .federations.cache import BanListCache
+from .federations.enforce import ArrivalChecks
 from .outbox import EventShipper
 from .protection.antiflood import FloodTracker
 from .protection.antiraid import JoinRateTracker
@@ -53,6 +55,12 @@ class BotData:
     challenge_sweeper: object | None = None
     # protection/logchannel.py's LogPoster (the log channel's posts), started in post_init, stopped in post_shutdown.
     log_poster: object | None = None
+    # Ban lists (federations): each followed list's banned ids, refreshed by version (federations/cache.py); what the
+    # checks on arrival remember (federations/enforce.py); the propagation worker (federations/worker.py), started in
+    # post_init with the cache's poller, stopped in post_shutdown.
+    banlists: BanListCache = field(default_factory=BanListCache)
+    banlist_checks: ArrivalChecks = field(default_factory=ArrivalChecks)
+    banlist_worker: object | None = None
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

@@ -128,7 +128,10 @@ async def sync_admins(context: BotContext, chat) -> dict:
             "display_name": admin.user.full_name,
             "is_anonymous": bool(getattr(admin, "is_anonymous", False)),
         })
-    return await context.core.group_admins_sync(group_id, admins=payload)
+    synced = await context.core.group_admins_sync(group_id, admins=payload)
+    # Admins on a ban list the group follows: its moderators are told (federations/enforce.py).
+    context.bot_data.banlist_checks.check_admins(context.application, chat.id, [admin.user for admin in admins])
+    return synced
 
 
 async def resolve_actor(context: BotContext, message: Message) -> Actor:

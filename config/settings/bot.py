@@ -51,3 +51,8 @@ BOT_OUTBOX_SYNCHRONOUS = env_str("BOT_OUTBOX_SYNCHRONOUS", "normal").upper()
 BOT_PROTECTION_REFRESH_SECONDS = env_int("BOT_PROTECTION_REFRESH_SECONDS", 2)
 # How often the bot asks core for the join challenges whose time ran out (protection/captcha.py).
 BOT_CAPTCHA_SWEEP_SECONDS = env_int("BOT_CAPTCHA_SWEEP_SECONDS", 3)
+# Ban lists (federations/): how often the bot asks core whether the lists it caches changed, how often the
+# propagation worker claims owed bans when nothing woke it, and how many of those Telegram calls it makes a second.
+BOT_BANLIST_REFRESH_SECONDS = env_int("BOT_BANLIST_REFRESH_SECONDS", 5)
+BOT_BANLIST_POLL_SECONDS = env_int("BOT_BANLIST_POLL_SECONDS", 5)
+BOT_BANLIST_RATE = env_int("BOT_BANLIST_RATE", 20)

@@ -59,7 +59,7 @@ def observe_message_object(bot_data, message, *, edited: bool = False) -> None:
     """The application's path: python-telegram-bot's Message, made into Telegram's JSON only when the group has
     rules to check it against."""
     settings = cached_settings(bot_data, message.chat.id)
-    if settings is None or settings.rules.empty:
+    if settings is None or (settings.rules.empty and not settings.ban_lists):
         return
     observe_content(bot_data, message_json(message), edited=edited)
 
@@ -75,6 +75,8 @@ def _observe(bot_data, message: dict, edited: bool) -> None:
     settings = cached_settings(bot_data, chat_id)
     if settings is None:
         return
+    if settings.ban_lists and bot_data.banlist_checks.observe_message(bot_data, settings, message):
+        return  # its sender is on a list the group follows: banned, the message deleted with the ban
     rules = settings.rules
     if rules.empty:
         return

@@ -110,6 +110,8 @@ async def joined(context, chat, user: User, member: ChatMember | None = None) ->
     settings = await protection_settings(context, chat.id)
     if settings is None:
         return  # core away and nothing cached: no protection decision can be made
+    if settings.ban_lists and await context.bot_data.banlist_checks.check_join(context, chat, user, settings):
+        return  # on a ban list the group follows: banned (federations/enforce.py)
     raid = await on_join(context, chat, user, settings)
     if raid in REMOVED_BY_RAID:
         return
