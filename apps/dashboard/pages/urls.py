@@ -2,9 +2,10 @@ from django.urls import path
 
 from apps.dashboard import converters  # noqa: F401 (registers <anyid:...>)
 
-from . import audit, content, groups, roles, users, views
+from . import audit, banlists, content, groups, roles, users, views
 
 GROUP = "groups/<anyid:group_id>"
+BANLIST = "banlists/<anyid:ban_list_id>"
 
 urlpatterns = [
     path("login", views.login, name="dashboard-login"),
@@ -33,4 +34,10 @@ urlpatterns = [
     path("audit", audit.audit, name="dashboard-audit"),
     path("audit.csv", audit.audit_csv, name="dashboard-audit-csv"),
     path("moderation", audit.moderation, name="dashboard-moderation"),
+    path("banlists", banlists.banlist_list, name="dashboard-banlists"),
+    path(f"{BANLIST}/bans", banlists.banlist_bans, name="dashboard-banlist-bans"),
+    path(f"{BANLIST}/history", banlists.banlist_history, name="dashboard-banlist-history"),
+    path(f"{BANLIST}/import", banlists.banlist_import, name="dashboard-banlist-import"),
+    path(f"{BANLIST}/export.<str:format>", banlists.banlist_export, name="dashboard-banlist-export"),
+    path(BANLIST, banlists.banlist_detail, name="dashboard-banlist"),
 ]
