@@ -3,15 +3,20 @@ either storage profile, names within core's rule, /fbanlist's arguments in eithe
 Telegram accepts (parsed by the sandbox's HTML parser, as Telegram parses it) with names and reasons escaped, split
 under Telegram's 4,096 characters; /fbanlist's file is the export's CSV or JSON, read back to the same rows."""
 
+import asyncio
 import csv
+import html
 import io
 import json
 
 import pytest
 
+from apps.banlists.models import Ban, BanList, Subscription
 from apps.botgateway.federations import commands, texts
 from apps.botgateway.parsing import UsageError
 from tgsandbox.markup import parse_html
+
+from .content_harness import PEOPLE, Bot, core_group, sandbox_fixtures
 
 HOSTILE = "<script>alert(1)</script> & <b>bold"
 LIST = {"id": "7", "name": HOSTILE, "owner": {"id": "1", "telegram_user_id": 42, "username": "own",
@@ -146,8 +151,6 @@ def test_the_file_is_the_exports_csv_or_json():
 
 
 def test_every_usage_and_help_line_is_valid_html_once_escaped():
-    import html
-
     for usage in commands.USAGE.values():
         accepted(html.escape(usage))
     for line in commands.HELP_LINES:
@@ -156,3 +159,151 @@ def test_every_usage_and_help_line_is_valid_html_once_escaped():
              if hasattr(handler, "commands")}
     for usage in commands.USAGE:
         assert usage in names
+
+
+# -- through the bot's real application, the Telegram sandbox and a live core
+
+sandbox, world = sandbox_fixtures()
+
+
+class Talk:
+    """Commands typed in the group or in private, each handed to the bot; the bot's answers read back."""
+
+    def __init__(self, world, chat, bot):
+        self.world, self.chat, self.bot = world, chat, bot
+        self.update_id = 0
+
+    def _chat_of(self, where, login):
+        return self.world.private_chat(None, login, create=True) if where == "private" else self.chat
+
+    def _bot_messages(self, chat) -> list:
+        bot_id = self.world.bot().id
+        return [m for m in chat.messages.values() if m.from_id == bot_id]
+
+    async def say(self, login: str, text: str, *, where: str = "group", reply_to: int | None = None) -> str:
+        chat = self._chat_of(where, login)
+        before = len(self._bot_messages(chat))
+        target = self.world.bot().user if where == "private" else self.chat
+        message = self.world.send_message(target, login, text, reply_to=reply_to)
+        self.last = message
+        self.update_id += 1
+        await self.bot.handle({"update_id": self.update_id, "message": self.world.message_dict(message)})
+        await self.bot.settle()
+        new = self._bot_messages(chat)[before:]
+        self.sent = new
+        return "\n".join(m.text or m.caption or "" for m in new)
+
+    async def press(self, login: str, data: str, *, where: str = "group") -> dict:
+        chat = self._chat_of(where, login)
+        mine = [m for m in self._bot_messages(chat) if m.reply_markup]
+        query = self.world.press_button(chat, mine[-1].message_id, login, data)
+        self.update_id += 1
+        await self.bot.handle({"update_id": self.update_id, "callback_query": query})
+        await self.bot.settle()
+        return self.world.callback_answer(query["id"])
+
+
+def talk_in(world, sandbox, live_server, tmp_path, scenario):
+    chat, group = core_group(world)
+
+    async def main():
+        async with Bot(sandbox, live_server, tmp_path) as bot:
+            bot.data.groups[chat.id] = str(group.pk)
+            return await scenario(Talk(world, chat, bot), bot, chat, group)
+
+    return asyncio.run(main())
+
+
+def _fed_id(answer: str) -> str:
+    return answer.split("FedID: ", 1)[1].split()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_federation_from_creation_to_deletion(world, sandbox, live_server, tmp_path):
+    spammer = PEOPLE["spammer"]
+
+    async def scenario(talk, bot, chat, group):
+        said = {"group_newfed": await talk.say("alice", "/newfed Spam <Watch>")}
+        said["newfed"] = await talk.say("alice", "/newfed Spam <Watch>", where="private")
+        fed = said["fed"] = _fed_id(said["newfed"])
+        said["join_member"] = await talk.say("dave", f"/joinfed {fed}")
+        said["join"] = await talk.say("alice", f"/joinfed {fed}")
+        said["cached"] = tuple(bot.data.protection.get(chat.id).ban_lists)
+        said["fban_refused"] = await talk.say("bob_mod", f"/fban {spammer} spam")
+        bob_says = world.send_message(chat, "bob_mod", "hello")
+        said["promote"] = await talk.say("alice", "/fedpromote", reply_to=bob_says.message_id)
+        said["fban"] = await talk.say("bob_mod", f"/fban {spammer} posts <b>links</b> & scams")
+        said["fedstat"] = await talk.say("carol", f"/fedstat {spammer}")
+        said["fedinfo"] = await talk.say("carol", "/fedinfo")
+        said["fedadmins"] = await talk.say("carol", f"/fedadmins {fed}")
+        said["fedchats_member"] = await talk.say("carol", "/fedchats")
+        said["fedchats"] = await talk.say("alice", "/fedchats")
+        said["fbanlist_member"] = await talk.say("carol", "/fbanlist")
+        said["fbanlist"] = await talk.say("bob_mod", "/fbanlist json")
+        said["document"] = talk.sent[-1].content.get("document") if talk.sent else None
+        said["unfban"] = await talk.say("bob_mod", f"/unfban {spammer} appealed")
+        said["myfeds"] = await talk.say("bob_mod", "/myfeds", where="private")
+        said["leave"] = await talk.say("alice", "/leavefed")
+        said["delfed_admin"] = await talk.say("bob_mod", f"/delfed {fed}", where="private")
+        said["delfed"] = await talk.say("alice", f"/delfed {fed}", where="private")
+        said["press"] = await talk.press("alice", f"fdel:y:{fed}:{PEOPLE['alice']}", where="private")
+        said["gone"] = await talk.say("alice", f"/fedinfo {fed}", where="private")
+        return said
+
+    said = talk_in(world, sandbox, live_server, tmp_path, scenario)
+    fed = said["fed"]
+    assert "in private" in said["group_newfed"]
+    assert "Created new federation Spam <Watch>" in said["newfed"]
+    assert "BAN_LIST_SUBSCRIBE" in said["join_member"]
+    assert "Successfully joined the federation Spam <Watch>" in said["join"]
+    assert fed in said["cached"]
+    assert "BAN_LIST_BAN" in said["fban_refused"]
+    assert "now an admin of Spam <Watch>" in said["promote"]
+    assert said["fban"].startswith("New FedBan") and "Reason: posts <b>links</b> & scams" in said["fban"]
+    assert "Banning them in 1 chat" in said["fban"]
+    assert Ban.objects.get(telegram_user_id=spammer).active
+    assert "is banned in 1 federation" in said["fedstat"] and "Spam <Watch>" in said["fedstat"]
+    assert "Number of bans: 1" in said["fedinfo"] and "Number of connected chats: 1" in said["fedinfo"]
+    assert "(owner)" in said["fedadmins"] and "bob_mod" in said["fedadmins"]
+    assert "BAN_LIST_VIEW" in said["fedchats_member"] and "Sandbox Group" in said["fedchats"]
+    assert "BAN_LIST_VIEW" in said["fbanlist_member"]
+    assert said["document"] is not None and said["document"].get("file_name") == f"fbanlist-{fed}.json"
+    rows = json.loads(world.files.content(said["document"]["file_id"]))
+    assert rows == [{"telegram_user_id": spammer, "reason": "posts <b>links</b> & scams", "date": rows[0]["date"]}]
+    assert said["unfban"].startswith("New un-FedBan") and not Ban.objects.get(telegram_user_id=spammer).active
+    assert "Spam <Watch>" in said["myfeds"] and "admin" in said["myfeds"]
+    assert "has left the federation" in said["leave"] and not Subscription.objects.exists()
+    assert "BAN_LIST_MANAGE" in said["delfed_admin"]
+    assert "Are you sure" in said["delfed"]
+    assert said["press"]["answered"]
+    assert not BanList.objects.get(pk=fed).is_active
+    assert "I don't know a federation" in said["gone"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_list_a_command_means(world, sandbox, live_server, tmp_path):
+    spammer = PEOPLE["spammer"]
+
+    async def scenario(talk, bot, chat, group):
+        said = {"none": await talk.say("alice", f"/fban {spammer}", where="private")}
+        first = _fed_id(await talk.say("alice", "/newfed First", where="private"))
+        said["one"] = await talk.say("alice", f"/fban {spammer} one list", where="private")
+        second = _fed_id(await talk.say("alice", "/newfed Second", where="private"))
+        said["two"] = await talk.say("alice", f"/fban {spammer} which one", where="private")
+        said["named"] = await talk.say("alice", f"/fban {spammer} {second} in the second", where="private")
+        said["group_none"] = await talk.say("alice", f"/fban {spammer}")
+        await talk.say("alice", f"/joinfed {first}")
+        await talk.say("alice", f"/joinfed {second}")
+        said["group_two"] = await talk.say("alice", "/leavefed")
+        return said, first, second
+
+    said, first, second = talk_in(world, sandbox, live_server, tmp_path, scenario)
+    assert "You don't own or admin any federation" in said["none"]
+    assert said["one"].startswith("New FedBan") and "Fed: First" in said["one"] and "Reason: one list" in said["one"]
+    assert said["two"].startswith("Which federation?") and f"First ({first})" in said["two"]
+    assert f"Second ({second})" in said["two"]
+    assert "Fed: Second" in said["named"] and "Reason: in the second" in said["named"]
+    assert "hasn't joined any federation" in said["group_none"]
+    assert said["group_two"].startswith("Which federation?")
+    assert set(Ban.objects.filter(telegram_user_id=spammer).values_list("ban_list__name", flat=True)) == {
+        "First", "Second"}
