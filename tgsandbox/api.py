@@ -1,8 +1,9 @@
 """The sandbox's HTTP face: a plain ASGI app (no framework) serving
 
 * the Bot API: ``GET|POST /bot<token>/<method>`` with JSON, form-urlencoded or multipart bodies
-  (PTB 22 posts form fields: strings as they are, other values JSON-encoded) and query strings,
-  answered with Telegram's envelope and HTTP status codes;
+  (PTB 22 posts form fields: strings as they are, other values JSON-encoded; a part with a filename is an
+  uploaded file) and query strings, answered with Telegram's envelope and HTTP status codes;
+* file downloads: ``GET /file/bot<token>/<file_path>`` (the ``file_path`` getFile answered);
 * the control API under ``/sandbox/...`` (JSON in, ``{"ok": true, "result": ...}`` out), used by
   tests, ``botchat`` and the demo runner to play the people in the chats and to inspect what the
   bot did; its endpoints are the table :data:`tgsandbox.control.ROUTES`.
@@ -19,7 +20,8 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .botapi.dispatch import handle
+from .botapi.dispatch import TOKEN_RE, handle
+from .content import Upload
 from .control import ROUTES
 from .errors import SandboxError
 from .seed import seed_demo
@@ -27,6 +29,7 @@ from .webhook import WebhookDispatcher
 from .world import World
 
 BOT_PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)/?$")
+FILE_PATH = re.compile(r"^/file/bot(?P<token>[^/]+)/(?P<path>.+)$")
 MAX_BODY = 50 * 1024 * 1024
 
 
@@ -61,11 +64,29 @@ class SandboxApp:
             status, payload = await handle(self.world, match["token"], match["method"], data)
             await _send_json(send, status, payload)
             return
+        match = FILE_PATH.match(path)
+        if match and scope["method"] in ("GET", "HEAD"):
+            await self._download(match["token"], match["path"], send)
+            return
         if path == "/" or path.startswith("/sandbox"):
             self._ensure_dispatcher()
             await self._control(scope, body, send)
             return
         await _send_json(send, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+    async def _download(self, token: str, file_path: str, send) -> None:
+        """A file as the Bot API's file server sends it: the bytes, or 404 for an unknown token or path."""
+        with self.world.lock:
+            known = TOKEN_RE.match(token) and token in self.world.bots
+            file_id = self.world.files.paths.get(file_path) if known else None
+            data = self.world.files.content(file_id) if file_id else None
+        if data is None:
+            await _send_json(send, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/octet-stream"),
+                                (b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
 
     def _ensure_dispatcher(self) -> None:
         """Start webhook delivery in this loop (also when the server runs without lifespan events)."""
@@ -168,7 +189,7 @@ def parse_params(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
             payload = part.get_payload(decode=True) or b""
             filename = part.get_filename()
             if filename:
-                params[name] = f"<file {filename}, {len(payload)} bytes>"
+                params[name] = Upload(filename, part.get_content_type(), payload)
             else:
                 params[name] = payload.decode(part.get_content_charset() or "utf-8")
     else:  # form-urlencoded, or no content type at all

@@ -41,18 +41,20 @@ Type a message to send it. Sandbox commands:
   /users /chats /members  list people, groups, members of the current group
   /history [n]            the last n messages of the current chat
   /calls [n]              the last n Bot API calls of the bot
+  /file <id>              the file the bot sent as message <id> (a document: its text)
   /wait [seconds]         wait and show what the bot does meanwhile
   /sandbox                this help;  /quit  leave
   //text                  send "/text" literally"""
 
 META = {"/as", "/in", "/reply", "/anon", "/post", "/edit", "/press", "/join", "/raid", "/leave", "/upgrade", "/users",
-        "/chats", "/members", "/history", "/calls", "/wait", "/sandbox", "/quit", "/exit"}
+        "/chats", "/members", "/history", "/calls", "/file", "/wait", "/sandbox", "/quit", "/exit"}
 QUIET = ("getUpdates",)
 # /post's kinds and the Message field each fills.
 POST_KINDS = {"photo": "photo", "video": "video", "gif": "animation", "sticker": "sticker", "audio": "audio",
               "voice": "voice", "videonote": "video_note", "document": "document", "poll": "poll",
               "contact": "contact", "location": "location", "venue": "venue", "dice": "dice"}
 CAPTIONED = {"photo", "video", "animation", "audio", "voice", "document"}
+FILE_LINES = 20  # /file prints this many lines of a text file
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -83,7 +85,10 @@ def format_message(message: dict[str, Any], *, here: int | None = None) -> str:
     kind = next((k for k in POST_KINDS.values() if k in message), None)
     if body is None and kind is not None:
         caption = f" {message['caption']}" if message.get("caption") else ""
-        body = f"<{'gif' if kind == 'animation' else kind}>{caption}"
+        shown = "gif" if kind == "animation" else kind
+        if kind == "document" and message["document"].get("file_name"):
+            shown = f"document {message['document']['file_name']}, {message['document'].get('file_size', 0)} bytes"
+        body = f"<{shown}>{caption}"
     if body is None:
         service = [k for k in message if k in ("new_chat_members", "left_chat_member", "pinned_message",
                                                  "migrate_to_chat_id", "migrate_from_chat_id")]
@@ -305,8 +310,31 @@ class BotChat:
             count = int(rest) if rest.isdigit() else 10
             for call in self.client.calls(exclude=QUIET)["calls"][-count:]:
                 self.out(format_call(call))
+        elif command == "/file":
+            self._show_file(rest)
         elif command == "/wait":
             self.show_activity(first_wait=float(rest) if rest.replace(".", "", 1).isdigit() else 3.0)
+
+    def _show_file(self, rest: str) -> None:
+        if not rest.isdigit():
+            raise SandboxError("usage: /file <message id>")
+        user = self.user["id"] if isinstance(self.chat, str) else None
+        found = [m for m in self.client.messages(self.chat, since_id=int(rest) - 1, user=user)
+                 if m["message_id"] == int(rest)]
+        kind = next((k for k in ("document", "audio", "video", "animation", "voice", "video_note", "sticker")
+                     if found and k in found[0]), None)
+        if kind is None:
+            raise SandboxError(f"message {rest} carries no file")
+        info = self.client.file(found[0][kind]["file_id"])
+        self.out(f"  {info['file_name'] or kind} ({info['mime_type'] or 'unknown type'}, {info['file_size']} bytes)")
+        if info["text"] is None:
+            self.out("  (not text)" if info["uploaded"] else "  (a file posted in the sandbox: no content)")
+            return
+        lines = info["text"].splitlines()
+        for line in lines[:FILE_LINES]:
+            self.out(f"  | {line}")
+        if len(lines) > FILE_LINES:
+            self.out(f"  | ... {len(lines) - FILE_LINES} more lines")
 
     # --- what the bot did ---
 

@@ -107,6 +107,10 @@ class SandboxClient:
     def remove(self, chat: Any, user: Any, **options: Any) -> dict:
         return self._call("POST", f"/sandbox/chats/{_ref(chat)}/remove", {"user": user, **options})
 
+    def unban(self, chat: Any, user: Any, **options: Any) -> dict:
+        """An admin (``by``, default the owner) lifts ``user``'s ban: they may join again."""
+        return self._call("POST", f"/sandbox/chats/{_ref(chat)}/unban", {"user": user, **options})
+
     def promote(self, chat: Any, user: Any, **options: Any) -> dict:
         return self._call("POST", f"/sandbox/chats/{_ref(chat)}/promote", {"user": user, **options})
 
@@ -174,6 +178,21 @@ class SandboxClient:
 
     def block_bot(self, user: Any, bot: Any = None) -> dict:
         return self._call("POST", "/sandbox/private/block", self._clean(user=user, bot=bot))
+
+    def file(self, file_id: str) -> dict:
+        """A file and its bytes (``text`` when a bot uploaded UTF-8, ``content_base64``, ``file_name``,
+        ``mime_type``, ``file_size``, ``uploaded``)."""
+        return self._call("GET", f"/sandbox/files/{_ref(file_id)}")
+
+    def document_text(self, message: dict) -> str:
+        """The text of the file a bot sent as a document (a message from :meth:`messages`)."""
+        document = message.get("document")
+        if not document:
+            raise SandboxError(f"message {message.get('message_id')} carries no document", 404)
+        text = self.file(document["file_id"])["text"]
+        if text is None:
+            raise SandboxError(f"the document {document.get('file_name')} is not an uploaded text file", 404)
+        return text
 
     # what the bot did, and knobs
     def calls(self, *, since: int = 0, method: str | None = None, exclude: tuple[str, ...] | list[str] = (),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import mimetypes
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,12 +67,44 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 _THUMBNAILED = {"video", "animation", "sticker", "video_note", "document", "audio"}
 
 
+# Where getFile says a file of each kind lives (``file_path``), as the Bot API server names its folders.
+_FOLDERS = {"photo": "photos", "video": "videos", "animation": "animations", "sticker": "stickers",
+            "audio": "music", "voice": "voice", "video_note": "video_notes", "document": "documents",
+            "thumbnail": "thumbnails"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a bot uploads in a multipart/form-data request (a part with a filename)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    def __str__(self) -> str:
+        return f"<file {self.filename}, {len(self.data)} bytes>"
+
+    @property
+    def mime_type(self) -> str:
+        """Telegram names the type from the file's name; the part's own type when the name says nothing."""
+        guessed = mimetypes.guess_type(self.filename)[0]
+        if guessed:
+            return guessed
+        if self.content_type and self.content_type != "application/octet-stream":
+            return self.content_type
+        return "application/octet-stream"
+
+
 @dataclass
 class Files:
-    """The world's files by file_id: ``kind`` and the object the Bot API shows (a PhotoSize list for photos)."""
+    """The world's files by file_id: ``kind`` and the object the Bot API shows (a PhotoSize list for photos), and
+    the bytes of the files bots uploaded (read back with :meth:`content`, ``GET /sandbox/files/{file_id}``, or
+    getFile and the file download URL)."""
 
     by_id: dict[str, tuple[str, Any]] = field(default_factory=dict)
     _counter: Any = field(default_factory=lambda: itertools.count(1))
+    contents: dict[str, bytes] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)  # file_path (getFile) -> file_id
 
     def new_ids(self, kind: str) -> tuple[str, str]:
         number = next(self._counter)
@@ -116,6 +149,53 @@ class Files:
 
     def find(self, file_id: str) -> tuple[str, Any] | None:
         return self.by_id.get(file_id)
+
+    def upload(self, kind: str, upload: Upload) -> Any:
+        """A file a bot uploaded: its name, type and size from the upload, its bytes kept."""
+        if kind == "photo":
+            sizes = self.make("photo")
+            for entry in sizes:
+                entry["file_size"] = min(entry["file_size"], len(upload.data))
+                self.contents[entry["file_id"]] = upload.data
+            return sizes
+        options: dict[str, Any] = {"file_size": len(upload.data)}
+        if kind in ("video", "animation", "audio", "document"):
+            options.update(file_name=upload.filename, mime_type=upload.mime_type)
+        if kind == "document":
+            options["thumbnail"] = None  # a plain file has no preview
+        data = self.make(kind, options)
+        self.contents[data["file_id"]] = upload.data
+        return data
+
+    def described(self, file_id: str) -> dict[str, Any] | None:
+        """One file's object (a photo: that size), or None."""
+        found = self.find(file_id)
+        if found is None:
+            return None
+        kind, media = found
+        if kind == "photo":
+            return next(size for size in media if size["file_id"] == file_id)
+        return media
+
+    def content(self, file_id: str) -> bytes:
+        """The file's bytes: what a bot uploaded, or (a file a person posted) zeros of its size."""
+        if file_id in self.contents:
+            return self.contents[file_id]
+        described = self.described(file_id) or {}
+        return bytes(min(int(described.get("file_size") or 0), 1 << 20))
+
+    def path_of(self, file_id: str) -> str:
+        """A file's ``file_path`` for getFile (stable per file)."""
+        for path, known in self.paths.items():
+            if known == file_id:
+                return path
+        kind, media = self.by_id[file_id]
+        name = (media.get("file_name") if isinstance(media, dict) else None) or ""
+        extension = name.rsplit(".", 1)[1] if "." in name else {"photo": "jpg", "voice": "oga", "sticker": "webp"}.get(
+            kind, "bin")
+        path = f"{_FOLDERS.get(kind, 'documents')}/file_{len(self.paths)}.{extension}"
+        self.paths[path] = file_id
+        return path
 
 
 def _animation_document(animation: dict[str, Any]) -> dict[str, Any]:

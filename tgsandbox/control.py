@@ -194,6 +194,10 @@ def get_member(world: World, chat: str, user: str) -> Any:
         return _member_view(world, found, world.member(found, world.user(user).id))
 
 
+def get_file(world: World, file_id: str) -> Any:
+    return world.file_info(file_id)
+
+
 def set_permissions(world: World, chat: str, permissions: dict[str, bool]) -> Any:
     return world.set_chat_permissions(chat, permissions)
 
@@ -320,6 +324,8 @@ ROUTES = [
     Route("POST", "/sandbox/chats/{chat}/leave", _member_change(World.remove_member), body={"user": required("user")}),
     Route("POST", "/sandbox/chats/{chat}/remove", _member_change(World.remove_member), body={
         "user": required("user"), "by": BY, "ban": flag("ban"), "until_date": integer("until_date")}),
+    Route("POST", "/sandbox/chats/{chat}/unban", _member_change(World.unban_member), body={
+        "user": required("user"), "by": BY}),
     Route("POST", "/sandbox/chats/{chat}/promote", _member_change(World.promote), body={
         "user": required("user"), "by": BY, "rights": optional("rights"), "custom_title": optional("custom_title"),
         "is_anonymous": flag("is_anonymous")}),
@@ -344,6 +350,7 @@ ROUTES = [
           body={"user": required("user"), "data": required("data")}),
     Route("POST", "/sandbox/chats/{chat}/forward", forward, body={
         "user": required("from"), "from_chat": required("from_chat"), "message_id": required("message_id", int)}),
+    Route("GET", "/sandbox/files/{file_id}", get_file),
     Route("GET", "/sandbox/callback_queries/{query_id}", callback_answer, query={"wait": optional("wait", 0, float)}),
     Route("POST", "/sandbox/chats/{chat}/join_flood", join_flood, body={
         "count": required("count", int), "seconds": optional("seconds", 0.0, float),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..content import Upload
 from ..errors import BotApiError, not_found, unauthorized
 from ..world import World
 from . import callbacks, chats, identity, media, messages, moderation, updates
@@ -64,6 +65,7 @@ METHODS = _table(
     ("sendVideoNote", media.send_video_note),
     ("sendDocument", media.send_document),
     ("sendSticker", media.send_sticker),
+    ("getFile", media.get_file),
     ("sendDice", media.send_dice),
     ("editMessageText", messages.edit_message_text),
     ("editMessageReplyMarkup", messages.edit_message_reply_markup),
@@ -95,6 +97,8 @@ def readable_params(data: dict[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if key.startswith("_"):
             continue
+        if isinstance(value, Upload):
+            value = str(value)
         if isinstance(value, str) and value[:1] in "[{":
             with contextlib.suppress(ValueError):
                 value = json.loads(value)

@@ -1,6 +1,9 @@
 """Bot API methods that send content: sendPhoto, sendVideo, sendAnimation, sendAudio, sendVoice, sendVideoNote,
-sendDocument, sendSticker (a file_id of a known file, an HTTP URL, or an uploaded file), sendDice; and
+sendDocument, sendSticker (a file_id of a known file, an HTTP URL, or an uploaded file), sendDice; getFile; and
 banChatSenderChat / unbanChatSenderChat.
+
+An uploaded file (a multipart part with a filename, named by the parameter or by ``attach://<part>``) keeps its
+bytes, name and type: the control API (``GET /sandbox/files/{file_id}``) and getFile + the file URL read it back.
 
 A file_id must name a file the world knows (``wrong file identifier/HTTP URL specified``) of a kind the method
 takes (``type of file mismatch``); a gif's file (an Animation, whose Document has the same file) may be sent with
@@ -41,9 +44,18 @@ ACCEPTS = {
 }
 
 
+# Bots download files of up to 20 MB (getFile); they upload up to 50 MB (the request size limit).
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+
+
 def _file(call: Call, kind: str) -> dict[str, Any]:
     """The Message fields for the file the call names in its ``kind`` parameter."""
     files = call.world.files
+    upload = call.params.upload(kind)
+    if upload is not None:
+        if not upload.data:
+            raise bad_request("file must be non-empty")
+        return media_fields(kind, files.upload(kind, upload))
     value = call.params.str(kind).strip()
     if not value:
         raise bad_request(f"there is no {kind.replace('_', ' ')} in the request")
@@ -111,6 +123,23 @@ send_voice = _sender("voice")
 send_video_note = _sender("video_note")
 send_document = _sender("document")
 send_sticker = _sender("sticker")
+
+
+def get_file(call: Call) -> Any:
+    """A File: its id, size and the ``file_path`` to download it from (``/file/bot<token>/<file_path>``)."""
+    file_id = call.params.str("file_id").strip()
+    described = call.world.files.described(file_id) if file_id else None
+    if described is None:
+        raise bad_request("invalid file_id")
+    size = len(call.world.files.content(file_id)) if file_id in call.world.files.contents else described.get(
+        "file_size", 0)
+    if size > MAX_DOWNLOAD_BYTES:
+        raise bad_request("file is too big")
+    result = {"file_id": file_id, "file_unique_id": described["file_unique_id"]}
+    if size:
+        result["file_size"] = size
+    result["file_path"] = call.world.files.path_of(file_id)
+    return result
 
 
 def send_dice(call: Call) -> Any:

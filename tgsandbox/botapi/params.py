@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..content import Upload
 from ..errors import bad_request
 from ..world import World
 from ..world.model import Bot
@@ -67,6 +68,13 @@ class Params:
         if isinstance(value, str):
             return value.strip().lower() in ("true", "yes", "1")
         return False
+
+    def upload(self, name: str) -> Upload | None:
+        """The file uploaded as ``name``, or named by ``attach://<part>`` (a multipart request's other part)."""
+        value = self.data.get(name)
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = self.data.get(value[len("attach://"):])
+        return value if isinstance(value, Upload) else None
 
     def json(self, name: str, what: str) -> Any:
         value = self.data.get(name)

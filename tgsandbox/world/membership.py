@@ -110,11 +110,11 @@ class Membership:
             old = self.member(chat, target.id).copy()
             if old.present:
                 raise SandboxError(f"{target.label} is already in {chat.title}")
-            if old.status == "kicked":
+            if old.status == "kicked":  # a ban stops joining by link or being added, until an admin lifts it
                 if actor.id == target.id:
-                    raise SandboxError(f"{target.label} is banned in {chat.title}")
+                    raise SandboxError(f"{target.label} is banned in {chat.title}", 403)
                 if not self.member(chat, actor.id).is_admin:
-                    raise SandboxError(f"{target.label} is banned; only an admin can add them back")
+                    raise SandboxError(f"{target.label} is banned; only an admin can add them back", 403)
             if status not in ("member", "administrator"):
                 raise SandboxError("status must be member or administrator")
             if by is not None and actor.id != target.id and not self.member(chat, actor.id).present:
@@ -174,6 +174,26 @@ class Membership:
             self._member_changed(chat, target.id, old, new, actor.id)
             if old.present and chat.type != "channel":
                 self._service(chat, actor.id, left_chat_member=target.id)
+            return new
+
+    def unban_member(self, chat: Any, user: Any, *, by: Any = None) -> Member:
+        """An admin (default: the owner) lifts ``user``'s ban, as in the group's "Removed users" list: they may join
+        again (they are not added back). Who is not banned stays as they are."""
+        with self.lock:
+            chat = self.chat(chat)
+            if chat.type not in ("supergroup", "channel"):
+                raise SandboxError("only supergroups and channels keep a list of banned users")
+            target = self.user(user)
+            actor = self.user(by) if by is not None else self._owner(chat)
+            actor_member = self.member(chat, actor.id)
+            if not (actor_member.status == "creator" or self.rights_of(chat, actor_member)["can_restrict_members"]):
+                raise SandboxError(f"{actor.label} cannot unban members of {chat.title}")
+            old = self.member(chat, target.id).copy()
+            if old.status != "kicked":
+                return old
+            new = Member(user_id=target.id, status="left")
+            chat.members[target.id] = new
+            self._member_changed(chat, target.id, old, new, actor.id)
             return new
 
     def promote(self, chat: Any, user: Any, *, by: Any = None, rights: dict[str, bool] | None = None,

@@ -1,9 +1,11 @@
-"""The world's objects in the Bot API's shapes: User, ChatMember, Message, ChatFullInfo."""
+"""The world's objects in the Bot API's shapes: User, ChatMember, Message, ChatFullInfo; and a file's bytes."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+from ..errors import SandboxError
 from .model import PERMISSION_FIELDS, SERVICE_ACCOUNTS, Bot, Chat, Member, Message
 
 
@@ -35,6 +37,24 @@ class Serialization:
         elif member.status == "kicked":
             data["until_date"] = member.until_date
         return data
+
+    def file_info(self, file_id: str) -> dict[str, Any]:
+        """A file and what it holds: ``kind``, ``file_name``, ``mime_type``, ``file_size``, ``uploaded`` (a bot sent
+        its bytes), ``text`` (the bytes as UTF-8, or None) and ``content_base64``."""
+        with self.lock:
+            found = self.files.find(file_id)
+            if found is None:
+                raise SandboxError(f"unknown file_id {file_id!r}", 404)
+            described = self.files.described(file_id)
+            data = self.files.content(file_id)
+            uploaded = file_id in self.files.contents
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        return {"file_id": file_id, "kind": found[0], "file_name": described.get("file_name"),
+                "mime_type": described.get("mime_type"), "file_size": len(data), "uploaded": uploaded,
+                "text": text if uploaded else None, "content_base64": base64.b64encode(data).decode("ascii")}
 
     def message_dict(self, message: Message, *, nested: bool = True) -> dict[str, Any]:
         chat = self._chat_of(message)
