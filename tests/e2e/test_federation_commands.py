@@ -31,7 +31,11 @@ def in_private(platform, username: str, text: str, *, wait: float = 6.0) -> list
     before = platform.telegram.messages(BOT, user=username)
     since = before[-1]["message_id"] if before else 0
     platform.telegram.send_message(BOT, username, text)
-    return platform.telegram.messages(BOT, since_id=since, sender=BOT, user=username, wait=wait, count=1)
+
+    def answers():
+        found = platform.telegram.messages(BOT, since_id=since, sender=BOT, user=username, wait=0.3, count=1)
+        return [message for message in found if not message.get("text", "").startswith("Hi!")]  # /start's greeting
+    return platform.wait_for(answers, f"the bot's answer to {text}", timeout=wait)
 
 
 def in_group(platform, chat, username: str, text: str, *, reply_to=None) -> str:
