@@ -473,6 +473,8 @@ async def _ban_change(update: Update, context, command: str) -> None:
         target_id, display, rest = await target_of(update, context, args_of(context))
         token = rest[0] if rest and texts.is_list_id(rest[0]) else None
         actor = await actor_of(update, context)
+        if command == "fban" and target_id == actor.telegram_user_id:
+            raise StopCommand("You can't fban yourself.")
         chosen = await choice.choose(context, update, actor, BAN, token=token, usage=USAGE[command])
         reason = " ".join(rest[1:] if chosen.token_used else rest).strip()[:1024]
         name_known = {"id": chosen.id, "name": chosen.name}
