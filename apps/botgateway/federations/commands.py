@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import inspect
 import logging
 import re
 
@@ -146,17 +145,12 @@ async def target_of(update: Update, context, args: list[str]):
 
 
 def kick_worker(application) -> None:
-    """The propagation worker starts at once (after this bot's own /fban) when it offers a way to."""
-    for name in ("kick", "wake", "nudge", "poke"):
-        hook = getattr(propagation_worker, name, None)
-        if callable(hook):
-            try:
-                result = hook(application)
-                if inspect.isawaitable(result):
-                    asyncio.get_running_loop().create_task(result)
-            except Exception:  # the worker's own poll brings the ban out anyway
-                logger.warning("the propagation worker could not be woken", exc_info=True)
-            return
+    """The propagation worker claims at once (core has just owed bans or unbans to the list's groups), and the
+    ban-list cache reads the new version soon; the worker's own poll brings them out anyway if this fails."""
+    try:
+        propagation_worker.kick(application)
+    except Exception:
+        logger.warning("the propagation worker could not be woken", exc_info=True)
 
 
 async def send_parts(update: Update, parts: list[str]) -> None:
@@ -433,6 +427,7 @@ async def joinfed(update: Update, context) -> None:
         answer = await fed_call(context.core.ban_list_subscribe(ban_list_id, telegram_chat_id=chat.id,
                                                                 **actor.record_kwargs()), ban_list_id)
         await _reload_settings(context, chat.id)
+        kick_worker(context.application)  # the list's bans owed to members core knows here
         if isinstance(answer, dict) and answer.get("created") is False:
             await reply(update, f"This chat is already in the federation {texts.fed_label(ban_list)}.")
             return
@@ -485,8 +480,7 @@ async def _ban_change(update: Update, context, command: str) -> None:
             call = context.core.ban_list_unban(chosen.id, telegram_user_id=target_id, reason=reason,
                                                **actor.record_kwargs())
         answer = await fed_call(call, chosen.id)
-        if command == "fban":
-            kick_worker(context.application)
+        kick_worker(context.application)
         ban_list = name_known if chosen.name else await get_list(context, chosen.id)
         done = texts.fban_done if command == "fban" else texts.unfban_done
         await reply(update, done(ban_list, actor.display, display, target_id, answer, reason))
@@ -608,6 +602,7 @@ async def _follow_change(update: Update, context, command: str) -> None:
         source_list = await get_list(context, source)
         call = context.core.ban_list_follow if command == "subfed" else context.core.ban_list_unfollow
         answer = await fed_call(call(chosen.id, source_id=source, **actor.record_kwargs()), chosen.id)
+        kick_worker(context.application)
         if command == "subfed":
             text = (f"{texts.fed_label(ban_list)} already takes the bans of {texts.fed_label(source_list)}."
                     if isinstance(answer, dict) and answer.get("created") is False else
