@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import operator
 import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
+from itertools import islice
 
 from apps.coreclient import CoreError, CoreUnavailable
 
@@ -36,6 +38,7 @@ BITS_PER_ID = 16  # the bitmap's size: 1/16 of misses (at most) go on to the bin
 MIN_BITS = 1 << 13  # a list of a few ids still gets a bitmap of 1 KB
 MIN_DELTA = 256  # changes kept beside the array before it is rebuilt: at least this many...
 DELTA_SHARE = 32  # ... or 1/32 of the array's length, whichever is more
+BUILD_IN_THREAD_FROM = 10_000  # ids: a list this large is made into the cache's form in a thread
 LOAD_RETRY_SECONDS = 30.0  # after a failed load (core away, a list it does not know) the list is asked for again then
 
 
@@ -54,7 +57,11 @@ class BanSet:
     def __init__(self, ids: Iterable[int], *, version: int, name: str = ""):
         self.version = version
         self.name = name
-        self._build(sorted(set(ids)))
+        ids = ids if isinstance(ids, list) else list(ids)
+        # Core answers them in ascending order: checked at C speed, sorted (and made unique) only when they are not.
+        if not all(map(operator.lt, ids, islice(ids, 1, None))):
+            ids = sorted(set(ids))
+        self._build(ids)
 
     def _build(self, ordered: list[int]) -> None:
         self.base = array("q", ordered)
@@ -213,6 +220,23 @@ class BanListCache:
         self._failed_until.pop(list_id, None)
         return found
 
+    async def _store_built(self, list_id: str, ids: list[int], version: int, name: str = "") -> BanSet:
+        """store(), with a large list's arrays built in a thread: the event loop keeps serving updates meanwhile
+        (the build is pure Python, so it shares the interpreter, but in slices of a few milliseconds)."""
+        current = self._sets.get(list_id)
+        if current is not None and current.version > version:
+            return current
+        if len(ids) < BUILD_IN_THREAD_FROM:
+            return self.store(list_id, ids, version=version, name=name)
+        built = await asyncio.to_thread(BanSet, ids, version=version, name=name)
+        current = self._sets.get(list_id)
+        if current is not None and current.version > version:
+            return current
+        built.name = name or (current.name if current else "")
+        self._sets[list_id] = built
+        self._failed_until.pop(list_id, None)
+        return built
+
     async def load(self, list_id: str) -> BanSet:
         """The list from core, in full, kept in the cache; concurrent loads of one list share one call. Raises what
         the call raises (CoreUnavailable; CoreError not_found for a list core does not know); a failed list is not
@@ -224,8 +248,7 @@ class BanListCache:
         self._loading[list_id] = future
         try:
             answer = await self.core.ban_list_ids(list_id, since=0)
-            found = self.store(list_id, answer.get("banned") or (), version=int(answer["version"]),
-                               name=answer.get("name") or "")
+            found = await self._store_built(list_id, answer.get("banned") or [], int(answer["version"]))
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
                 future.cancel()
@@ -269,7 +292,7 @@ class BanListCache:
             return
         new_version = int(answer["version"])
         if answer.get("full"):
-            found = self.store(list_id, answer.get("banned") or (), version=new_version, name=name)
+            found = await self._store_built(list_id, answer.get("banned") or [], new_version, name)
         else:
             found.apply(answer.get("banned") or (), answer.get("unbanned") or (), new_version)
         if name:
