@@ -19,144 +19,35 @@ from apps.common.fields import (
 from apps.common.pagination import PageQuerySerializer
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import RequiredBodySchema, envelope, exactly_one_of
-from apps.common.shapes import BanListRefSerializer
 from apps.coreclient import ids
 
 from . import banlists, schema
 from .apis import OBJECT_ID, CsvRenderer, web_list
+from .banlist_shapes import (
+    BanListAdminsSerializer,
+    BanListSerializer,
+    BanResultSerializer,
+    BanSerializer,
+    ChangeSerializer,
+    FollowsSerializer,
+    ImportResultSerializer,
+    PropagationSerializer,
+    SubscriptionSerializer,
+    UnbanResultSerializer,
+    UserBansSerializer,
+)
 
 MAX_NAME = 64
 MAX_REASON = 512
 MAX_IMPORT_CHARS = 32 * 1024 * 1024  # core's limit for an import (32 MB)
+# The import's body: the file inside a JSON string, whose escapes can double it (core's limit for the same view).
+IMPORT_BODY_BYTES = 2 * MAX_IMPORT_CHARS + 64 * 1024
+POSITIVE_ID = {"min_value": 1, "max_value": 2**63 - 1}
 
 VIEW = "Needs BAN_LIST_VIEW in the list's scope (or globally)."
 WRITE = ("As the token user: core checks {permission} in the list's scope (403 permission_denied naming it) and "
          "validates the values (400 validation_error); the change is audited ({audit}) and posted to the list's log "
          "chat.")
-
-
-# -- shapes (core's JSON as it passes through)
-
-
-class BanListUserSerializer(serializers.Serializer):
-    id = serializers.CharField(allow_null=True)
-    telegram_user_id = serializers.IntegerField(allow_null=True)
-    username = serializers.CharField(allow_null=True, allow_blank=True)
-    display_name = serializers.CharField(allow_null=True, allow_blank=True)
-
-
-class BanListSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
-    owner = BanListUserSerializer(allow_null=True)
-    log_chat_id = serializers.IntegerField(allow_null=True, help_text="The chat the list's bans are posted to")
-    version = serializers.IntegerField(help_text="Bumped by every ban, unban and import")
-    is_active = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    bans_count = serializers.IntegerField()
-    groups_count = serializers.IntegerField()
-    admins_count = serializers.IntegerField()
-
-
-class BanListAdminSerializer(serializers.Serializer):
-    user = BanListUserSerializer()
-    role = serializers.CharField(help_text="banlist_owner or banlist_admin")
-    granted_at = serializers.DateTimeField(allow_null=True)
-    granted_by = BanListUserSerializer(allow_null=True)
-
-
-class BanListAdminsSerializer(serializers.Serializer):
-    owner = BanListUserSerializer(allow_null=True)
-    admins = BanListAdminSerializer(many=True)
-
-
-class SubscriptionSerializer(serializers.Serializer):
-    group_id = serializers.CharField()
-    telegram_chat_id = serializers.IntegerField()
-    title = serializers.CharField(allow_blank=True)
-    subscribed_at = serializers.DateTimeField()
-    subscribed_by = BanListUserSerializer(allow_null=True)
-
-
-class FollowsSerializer(serializers.Serializer):
-    follows = BanListRefSerializer(many=True, help_text="The lists whose bans this one takes on")
-    followers = BanListRefSerializer(many=True, help_text="The lists that take on this one's bans")
-
-
-class BanSerializer(serializers.Serializer):
-    telegram_user_id = serializers.IntegerField()
-    user_id = serializers.CharField(allow_null=True)
-    name = serializers.CharField(allow_null=True, allow_blank=True)
-    reason = serializers.CharField(allow_blank=True)
-    source = serializers.CharField(allow_null=True, allow_blank=True, help_text="How it came: ban or import")
-    banned_by = BanListUserSerializer(allow_null=True)
-    banned_at = serializers.DateTimeField()
-    active = serializers.BooleanField()
-
-
-class BanPropagationSerializer(serializers.Serializer):
-    groups = serializers.IntegerField(help_text="Groups the ban (or unban) will reach")
-    exempt = serializers.IntegerField(required=False, help_text="Of those, where the user is exempt: the moderators "
-                                                                "are told instead")
-
-
-class BanResultSerializer(serializers.Serializer):
-    ban = BanSerializer()
-    created = serializers.BooleanField(help_text="False: already banned (its reason updated)")
-    version = serializers.IntegerField()
-    propagation = BanPropagationSerializer()
-
-
-class UnbanResultSerializer(serializers.Serializer):
-    ban = BanSerializer(allow_null=True)
-    removed = serializers.BooleanField(help_text="False: was not banned")
-    version = serializers.IntegerField()
-    propagation = BanPropagationSerializer()
-
-
-class ChangeSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    kind = serializers.ChoiceField(choices=banlists.CHANGE_KINDS)
-    telegram_user_id = serializers.IntegerField(allow_null=True)
-    reason = serializers.CharField(allow_blank=True, allow_null=True)
-    count = serializers.IntegerField(allow_null=True, help_text="An import's rows")
-    actor = BanListUserSerializer(allow_null=True)
-    source_service = serializers.CharField(allow_null=True, allow_blank=True)
-    created_at = serializers.DateTimeField()
-
-
-class ImportResultSerializer(serializers.Serializer):
-    added = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    version = serializers.IntegerField()
-    propagations = serializers.IntegerField(required=False, help_text="Bans owed to current members of the "
-                                                                      "subscribed groups")
-
-
-class PropagationSerializer(serializers.Serializer):
-    pending = serializers.IntegerField()
-    done = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    notify = serializers.IntegerField()
-
-
-class UserBanSerializer(serializers.Serializer):
-    ban_list = BanListRefSerializer()
-    reason = serializers.CharField(allow_blank=True)
-    banned_at = serializers.DateTimeField()
-    banned_by = BanListUserSerializer(allow_null=True)
-
-
-class UserBansSerializer(serializers.Serializer):
-    telegram_user_id = serializers.IntegerField()
-    bans = UserBanSerializer(many=True)
-
-
-class DeletedSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    is_active = serializers.BooleanField()
 
 
 # -- inputs
@@ -365,15 +256,16 @@ class BanListFollowRemoveApi(BanListApiBase):
 
 
 class BanFilterSerializer(PageQuerySerializer):
-    telegram_user_id = serializers.IntegerField(required=False, min_value=-(2**63), max_value=2**63 - 1,
+    telegram_user_id = serializers.IntegerField(required=False, **POSITIVE_ID,
                                                 help_text="Only this Telegram user's ban")
-    q = serializers.CharField(required=False, max_length=100, help_text="In the reason or the user's name")
+    q = serializers.CharField(required=False, max_length=100,
+                              help_text="A Telegram id, or text in the reason or the user's name")
     active = QueryBooleanField(required=False, allow_null=True, default=None,
                                help_text="Omitted: active bans only (core's default); false: lifted ones")
 
 
 class BanInputSerializer(serializers.Serializer):
-    telegram_user_id = TelegramIdField()
+    telegram_user_id = TelegramIdField(min_value=1, help_text="The Telegram user")
     reason = _reason()
 
 
@@ -406,7 +298,7 @@ class BanListUnbanApi(BanListApiBase):
 
 class HistoryFilterSerializer(PageQuerySerializer):
     kind = serializers.ChoiceField(required=False, choices=banlists.CHANGE_KINDS)
-    telegram_user_id = serializers.IntegerField(required=False, min_value=-(2**63), max_value=2**63 - 1)
+    telegram_user_id = serializers.IntegerField(required=False, **POSITIVE_ID)
     actor_user_id = serializers.CharField(required=False, **OBJECT_ID, help_text="Changes made by this core user")
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
@@ -437,9 +329,11 @@ class ImportSerializer(serializers.Serializer):
 
 
 class BanListImportApi(BanListApiBase):
+    max_request_body_bytes = IMPORT_BODY_BYTES  # apps.common.middleware: the one view with a larger body
     @extend_schema(operation_id="banlists_import", request=ImportSerializer,
                    description="Adds the file's bans as one change: all of them, or none when a row is invalid "
-                               "(400 validation_error naming the first rows at fault). "
+                               "(400 validation_error, details.faults: the first 20 rows at fault). Bodies up to "
+                               "64 MB here. "
                                + WRITE.format(permission="BAN_LIST_BAN", audit="banlist.import"),
                    responses={200: envelope(ImportResultSerializer), **schema.web_errors(404)})
     def post(self, request, ban_list_id):
@@ -500,7 +394,7 @@ class BanListPropagationApi(BanListApiBase):
 
 
 class UserBansQuerySerializer(serializers.Serializer):
-    telegram_user_id = serializers.IntegerField(min_value=-(2**63), max_value=2**63 - 1)
+    telegram_user_id = serializers.IntegerField(**POSITIVE_ID)
 
 
 class UserBansApi(APIView):

@@ -140,8 +140,8 @@ def unfollow(user: DashboardUser, ban_list_id, *, source_id) -> dict:
 
 def bans(user: DashboardUser, ban_list_id, *, page: int = 1, limit: int = 20, **query) -> dict:
     """query: telegram_user_id, q, active (core's default: true)."""
-    answer = _call(core().ban_list_bans, _list_id(ban_list_id), acting_user_id=user.id, page=page,
-                   page_size=limit, **query)
+    answer = _call(core().ban_list_bans, _list_id(ban_list_id), acting_user_id=user.id, page=page, limit=limit,
+                   **query)
     return web_page(answer, page=page, limit=limit)
 
 
@@ -157,8 +157,8 @@ def unban(user: DashboardUser, ban_list_id, *, telegram_user_id: int, reason: st
 
 def history(user: DashboardUser, ban_list_id, *, page: int = 1, limit: int = 20, **filters) -> dict:
     """filters: kind, telegram_user_id, actor_user_id, since, until; newest first."""
-    answer = _call(core().ban_list_history, _list_id(ban_list_id), acting_user_id=user.id, page=page,
-                   page_size=limit, **filters)
+    answer = _call(core().ban_list_history, _list_id(ban_list_id), acting_user_id=user.id, page=page, limit=limit,
+                   **filters)
     return web_page(answer, page=page, limit=limit)
 
 

@@ -6,6 +6,7 @@ as the actor (apps.dashboard.banlists): core decides, and its refusals are shown
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
+from django.views import View
 from django.views.decorators.http import require_http_methods, require_safe
 from rest_framework import serializers
 
@@ -252,7 +253,7 @@ def banlist_bans(request, ban_list_id):
 def _bans_page(request, ban_list, *, ban_form=None, error=None, status=200):
     search = request.GET.get("q", "").strip()
     filters = query_filters(banlist_apis.BanFilterSerializer, request, drop={"q", "done"})
-    if search.lstrip("-").isdigit() and len(search) <= 20:
+    if search.isdigit() and 0 < int(search) < 2**63:
         filters["telegram_user_id"] = int(search)
     elif search:
         filters["q"] = search[:100]
@@ -316,18 +317,31 @@ def banlist_import(request, ban_list_id):
                                                                   "refusal": refusal}, status=status)
 
 
+class BanListImportPage(View):
+    """The import page's route: a file up to 32 MB is a body larger than the platform's limit, which this view
+    declares (apps.common.middleware reads max_request_body_bytes of the view a path leads to)."""
+
+    max_request_body_bytes = banlist_apis.IMPORT_BODY_BYTES
+    http_method_names = ["get", "post", "head"]
+
+    def dispatch(self, request, *args, **kwargs):
+        return banlist_import(request, *args, **kwargs)
+
+
 def _faults(exc) -> list[str]:
-    """Core's 400 details as lines: {"rows": [...]} or {"line 3": [...]}, whatever the keys, kept in order."""
+    """Core's refusal of a file's rows (details.faults: the first ones, {"row", "error"}) as lines to show."""
     if isinstance(exc, CoreUnavailable) or getattr(exc, "status_code", None) != 400:
         return []
     details = exc.details if isinstance(getattr(exc, "details", None), dict) else {}
-    lines = []
-    for key, messages in details.items():
-        for message in messages if isinstance(messages, list) else [messages]:
-            if isinstance(message, dict):
-                message = "; ".join(f"{name}: {value}" for name, value in message.items())
-            lines.append(f"{key}: {message}" if key not in ("content", "non_field_errors", "rows") else str(message))
-    return lines[:50]
+    faults = details.get("faults")
+    if not isinstance(faults, list):
+        return []
+    lines = [f"Row {fault.get('row')}: {fault.get('error')}" if isinstance(fault, dict) else str(fault)
+             for fault in faults]
+    total = details.get("fault_count")
+    if isinstance(total, int) and total > len(lines):
+        lines.append(f"... and {total - len(lines)} more.")
+    return lines
 
 
 @dashboard_page

@@ -37,7 +37,7 @@ urlpatterns = [
     path("banlists", banlists.banlist_list, name="dashboard-banlists"),
     path(f"{BANLIST}/bans", banlists.banlist_bans, name="dashboard-banlist-bans"),
     path(f"{BANLIST}/history", banlists.banlist_history, name="dashboard-banlist-history"),
-    path(f"{BANLIST}/import", banlists.banlist_import, name="dashboard-banlist-import"),
+    path(f"{BANLIST}/import", banlists.BanListImportPage.as_view(), name="dashboard-banlist-import"),
     path(f"{BANLIST}/export.<str:format>", banlists.banlist_export, name="dashboard-banlist-export"),
     path(BANLIST, banlists.banlist_detail, name="dashboard-banlist"),
 ]
