@@ -8,15 +8,18 @@ import csv
 import html
 import io
 import json
+import socket
 
 import pytest
 
 from apps.banlists.models import Ban, BanList, Subscription
 from apps.botgateway.federations import commands, texts
+from apps.botgateway.flows import UNAVAILABLE_REPLY
 from apps.botgateway.parsing import UsageError
+from apps.coreclient import AsyncCoreClient
 from tgsandbox.markup import parse_html
 
-from .content_harness import PEOPLE, Bot, core_group, sandbox_fixtures
+from .content_harness import PEOPLE, Bot, Counting, core_group, sandbox_fixtures
 
 HOSTILE = "<script>alert(1)</script> & <b>bold"
 LIST = {"id": "7", "name": HOSTILE, "owner": {"id": "1", "telegram_user_id": 42, "username": "own",
@@ -307,3 +310,28 @@ def test_the_list_a_command_means(world, sandbox, live_server, tmp_path):
     assert said["group_two"].startswith("Which federation?")
     assert set(Ban.objects.filter(telegram_user_id=spammer).values_list("ban_list__name", flat=True)) == {
         "First", "Second"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_core_unreachable_every_command_says_so(world, sandbox, live_server, tmp_path):
+    async def scenario(talk, bot, chat, group):
+        reachable = bot.data.core
+        bot.data.core = Counting(AsyncCoreClient(f"http://127.0.0.1:{free_port()}", "bot-key", timeout=1, retries=0))
+        try:
+            return [await talk.say("alice", "/newfed Down", where="private"),
+                    await talk.say("alice", f"/fban {PEOPLE['spammer']} spam", where="private"),
+                    await talk.say("alice", "/fedinfo 3", where="private"),
+                    await talk.say("alice", "/fbanlist 3"),
+                    await talk.say("alice", "/myfeds", where="private")]
+        finally:
+            await bot.data.core.core.aclose()
+            bot.data.core = reachable
+
+    answers = talk_in(world, sandbox, live_server, tmp_path, scenario)
+    assert answers == [UNAVAILABLE_REPLY] * len(answers)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
