@@ -128,6 +128,10 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     # apps/events
     "events.batch": ("events-batch", "POST"),
     "stats.group": ("stats-group", "GET"),
+    # apps/analytics
+    "analytics.group": ("analytics-group", "GET"),
+    "analytics.member": ("analytics-member", "GET"),
+    "analytics.overview": ("analytics-overview", "GET"),
     # apps/accounts: web's logins and its token revocation store
     "auth.verify_credentials": ("auth-verify-credentials", "POST"),
     "auth.revoke_token": ("auth-revoked-tokens", "POST"),
@@ -167,6 +171,7 @@ BOT = (
     "users.list", "users.create", "users.get",  # members by Telegram id (or @username), created when first seen
     "assignments.list", "assignments.create", "assignments.revoke",  # /roles, /grant, /revoke (core checks the actor)
     "stats.group", "stats.system",  # /stats, /admin_dashboard
+    "analytics.group", "analytics.member", "analytics.overview",  # /stats, /mystats, the weekly digest
     # protection: the settings cache and in-chat settings, raid mode, automated actions, /approve
     "protection.by_chat", "protection.versions", "protection.update", "protection.raid", "protection.actions",
     "approvals.grant", "approvals.revoke", "approvals.list",
@@ -187,6 +192,7 @@ WEB = (
     "audit.list", "audit.csv", "audit.verify",
     "moderation.list",
     "stats.group", "stats.system",
+    "analytics.group", "analytics.member", "analytics.overview",  # the Statistics pages
     # the group page's Protection section: settings, the raid mode switch, approved members and their revocation
     "protection.get", "protection.update", "protection.raid", "approvals.list", "approvals.revoke",
     *CONTENT_RULES, "protection.test",  # the editors of locks, blocklist, filters and notes; "test a message"

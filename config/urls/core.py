@@ -21,6 +21,7 @@ api = [
     path("", include("apps.challenges.urls")),
     path("", include("apps.events.urls")),
     path("", include("apps.stats.urls")),
+    path("", include("apps.analytics.urls")),
     path("", include("apps.accounts.urls")),
     path("schema", SchemaView.as_view(), name="schema"),
     path("docs", DocsView.as_view(url_name="schema"), name="docs"),

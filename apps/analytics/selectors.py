@@ -1,0 +1,366 @@
+"""Analytics reads: every figure from the rollups (models.py) and the moderation records, never from raw events.
+
+Periods are whole days of the group's clock (Group.timezone): `today`, `7d` and `30d` end today, `custom` runs from
+`start` to `end` inclusive. Definitions (docs/analytics.md):
+- active member: sent a message or a command that day; DAU is the period's mean of daily active members, WAU and
+  MAU the distinct active members of the 7 and 30 days ending on the period's last day; stickiness is the mean
+  daily active members of those 30 days over MAU.
+- member count: the group's member count after the last ingested batch of each day, carried forward over days
+  without one.
+- activation: a member whose first join falls in the period and who sent a message on the join day or the 6 after;
+  retention: active on some day at least 7 (30) days after joining, up to the period's end, counted only for those
+  who joined at least that long before it.
+- moderation: executed records only; a member's report is counted apart; automated = asked by a protection rule;
+  report -> action: from a report to the next executed action in the group on the same target or message.
+"""
+
+import statistics
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from apps.common.errors import ValidationFailed
+from apps.groups.models import Group
+from apps.moderation.models import ModerationAction, Warning
+from apps.users.models import User
+
+from .models import GroupDay, GroupHour, MemberDay, MemberTotal
+from .rollups import day_range, zone_of
+
+PERIOD_DAYS = {"today": 1, "7d": 7, "30d": 30}
+PERIODS = (*PERIOD_DAYS, "custom")
+BUCKETS = ("hour", "day")
+MAX_DAYS = 92
+MAX_HOUR_DAYS = 31
+TOP_MEMBERS = 10
+COUNTERS = ("messages", "commands", "joins", "leaves")
+REPORT = ModerationAction.Type.REPORT
+EXECUTED = ModerationAction.Status.EXECUTED
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whole local days first..last of one clock, and the UTC instants they start and end."""
+
+    zone: ZoneInfo
+    first: date
+    last: date
+    bucket: str
+
+    @property
+    def since(self) -> datetime:
+        return local_midnight(self.first, self.zone)
+
+    @property
+    def until(self) -> datetime:
+        return local_midnight(self.last + timedelta(days=1), self.zone)
+
+    @property
+    def days(self) -> list[date]:
+        return day_range(self.first, self.last)
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def window_resolve(*, zone: ZoneInfo, period: str, start: date | None = None, end: date | None = None,
+                   bucket: str | None = None, now: datetime | None = None) -> Window:
+    """The days a request's period names in `zone`; ValidationFailed (400) for a period that cannot be served."""
+    if period == "custom":
+        missing = {name: ["Required when period is custom."] for name, value in (("start", start), ("end", end))
+                   if value is None}
+        if missing:
+            raise ValidationFailed("A custom period needs start and end (dates, inclusive)", details=missing)
+        if end < start:
+            raise ValidationFailed("end is before start", details={"end": ["Must not be before start."]})
+        first, last = start, end
+    else:
+        given = {name: ["Only with period=custom."] for name, value in (("start", start), ("end", end))
+                 if value is not None}
+        if given:
+            raise ValidationFailed("start and end are given with period=custom only", details=given)
+        last = (now or timezone.now()).astimezone(zone).date()
+        first = last - timedelta(days=PERIOD_DAYS[period] - 1)
+    days = (last - first).days + 1
+    if days > MAX_DAYS:
+        raise ValidationFailed(f"That period has {days} days; at most {MAX_DAYS}",
+                               details={"end": [f"At most {MAX_DAYS} days after start."]})
+    bucket = bucket or ("hour" if days == 1 else "day")
+    if bucket == "hour" and days > MAX_HOUR_DAYS:
+        raise ValidationFailed(f"Hour buckets cover at most {MAX_HOUR_DAYS} days; this period has {days}",
+                               details={"bucket": [f"hour: at most {MAX_HOUR_DAYS} days."]})
+    return Window(zone=zone, first=first, last=last, bucket=bucket)
+
+
+def _rate(part, whole):
+    return round(part / whole, 4) if whole else None
+
+
+def _users(pks) -> dict:
+    return {row["pk"]: row for row in User.objects.filter(pk__in=list(pks)).values(
+        "pk", "username", "display_name", "telegram_user_id")}
+
+
+def _member_ref(pk, users: dict) -> dict:
+    user = users.get(pk, {})
+    return {"user_id": str(pk), "username": user.get("username", ""), "display_name": user.get("display_name", ""),
+            "telegram_user_id": user.get("telegram_user_id")}
+
+
+def group_analytics(*, group: Group, window: Window) -> dict:
+    zone, first, last = window.zone, window.first, window.last
+    mau_first = last - timedelta(days=29)
+    reach = min(first, mau_first)
+    day_rows = {row[0]: row for row in GroupDay.objects.filter(group=group, day__gte=first, day__lte=last)
+                .values_list("day", *COUNTERS, "active_members", "member_count")}
+    totals = {name: sum(row[1 + index] for row in day_rows.values()) for index, name in enumerate(COUNTERS)}
+
+    # Active members: one row per member and active day.
+    daily: dict[date, set] = defaultdict(set)
+    period_messages: Counter = Counter()
+    for day, user_id, messages in (MemberDay.objects.filter(group=group, day__gte=reach, day__lte=last)
+                                   .values_list("day", "user_id", "messages")):
+        daily[day].add(user_id)
+        if first <= day <= last:
+            period_messages[user_id] += messages
+    days = window.days
+    active = set().union(*(daily[day] for day in days)) if days else set()
+    wau = len(set().union(*(daily[day] for day in day_range(last - timedelta(days=6), last))))
+    mau_days = day_range(mau_first, last)
+    mau = len(set().union(*(daily[day] for day in mau_days)))
+    dau = sum(len(daily[day]) for day in days) / len(days)
+    dau_30 = sum(len(daily[day]) for day in mau_days) / len(mau_days)
+
+    # Member count: the last snapshot on or before each day.
+    before = (GroupDay.objects.filter(group=group, day__lt=first, member_count__isnull=False).order_by("-day")
+              .values_list("member_count", flat=True).first())
+    member_counts, current = [], before
+    for day in days:
+        row = day_rows.get(day)
+        if row is not None and row[-1] is not None:
+            current = row[-1]
+        member_counts.append({"day": day, "member_count": current})
+
+    hour_rows = list(GroupHour.objects.filter(group=group, start__gte=window.since, start__lt=window.until)
+                     .values_list("start", *COUNTERS))
+    heatmap = [[0] * 24 for _ in range(7)]
+    for row in hour_rows:
+        local = row[0].astimezone(zone)
+        heatmap[local.weekday()][local.hour] += row[1]
+    series = (_hour_series(window, hour_rows) if window.bucket == "hour"
+              else [{"start": local_midnight(day, zone), "day": day,
+                     **{name: (day_rows[day][1 + index] if day in day_rows else 0)
+                        for index, name in enumerate(COUNTERS)},
+                     "active_members": len(daily[day])} for day in days])
+
+    top = sorted(period_messages.items(), key=lambda item: (-item[1], str(item[0])))[:TOP_MEMBERS]
+    top = [(pk, count) for pk, count in top if count]
+    users = _users(pk for pk, _ in top)
+    return {
+        "group_id": str(group.pk),
+        "timezone": group.timezone,
+        "bucket": window.bucket,
+        "start": first,
+        "end": last,
+        "since": window.since,
+        "until": window.until,
+        "totals": {**totals, "net_growth": totals["joins"] - totals["leaves"], "active_members": len(active),
+                   "messages_per_active_member": round(totals["messages"] / len(active), 4) if active else None,
+                   "member_count_start": before if before is not None else None,
+                   "member_count_end": member_counts[-1]["member_count"] if member_counts else None},
+        "activity": {"dau": round(dau, 4), "wau": wau, "mau": mau, "dau_30": round(dau_30, 4),
+                     "stickiness": _rate(dau_30, mau)},
+        "series": series,
+        "member_count": member_counts,
+        "heatmap": heatmap,
+        "top_members": [{**_member_ref(pk, users), "messages": count, "share": _rate(count, totals["messages"])}
+                        for pk, count in top],
+        "cohorts": _cohorts(group, window),
+        "moderation": moderation_figures(group=group, since=window.since, until=window.until),
+    }
+
+
+def _hour_series(window: Window, hour_rows: list) -> list[dict]:
+    starts = []
+    moment, end = window.since, window.until
+    while moment < end:
+        starts.append(moment)
+        moment += timedelta(hours=1)
+    points = [{"start": start, "day": start.astimezone(window.zone).date(), **dict.fromkeys(COUNTERS, 0),
+               "active_members": None} for start in starts]
+    for row in hour_rows:
+        index = bisect_right(starts, row[0]) - 1
+        if index >= 0:
+            for offset, name in enumerate(COUNTERS):
+                points[index][name] += row[1 + offset]
+    return points
+
+
+def _cohorts(group: Group, window: Window) -> list[dict]:
+    joined = dict(MemberTotal.objects.filter(group=group, joined_on__gte=window.first, joined_on__lte=window.last)
+                  .values_list("user_id", "joined_on"))
+    if not joined:
+        return []
+    spoke: dict = defaultdict(list)  # user -> [(day, messages)]
+    for user_id, day, messages in (MemberDay.objects.filter(group=group, user_id__in=list(joined),
+                                                            day__gte=window.first, day__lte=window.last)
+                                   .values_list("user_id", "day", "messages")):
+        spoke[user_id].append((day, messages))
+    cohorts: dict[date, Counter] = defaultdict(Counter)
+    last = window.last
+    for user_id, join_day in joined.items():
+        cohort = cohorts[join_day - timedelta(days=join_day.weekday())]
+        cohort["joined"] += 1
+        days = spoke.get(user_id, [])
+        if any(messages and join_day <= day <= join_day + timedelta(days=6) for day, messages in days):
+            cohort["activated"] += 1
+        for after in (7, 30):
+            if join_day + timedelta(days=after) <= last:
+                cohort[f"eligible_{after}d"] += 1
+                if any(day >= join_day + timedelta(days=after) for day, _ in days):
+                    cohort[f"retained_{after}d"] += 1
+    return [{"week_start": week, "joined": c["joined"], "activated": c["activated"],
+             "activation_rate": _rate(c["activated"], c["joined"]),
+             "eligible_7d": c["eligible_7d"], "retained_7d": c["retained_7d"],
+             "retention_7d": _rate(c["retained_7d"], c["eligible_7d"]),
+             "eligible_30d": c["eligible_30d"], "retained_30d": c["retained_30d"],
+             "retention_30d": _rate(c["retained_30d"], c["eligible_30d"])}
+            for week, c in sorted(cohorts.items())]
+
+
+def moderation_figures(*, group: Group, since: datetime, until: datetime) -> dict:
+    rows = list(ModerationAction.objects.filter(group=group, status=EXECUTED, created_at__gte=since,
+                                                created_at__lt=until)
+                .values_list("type", "actor_id", "rule", "target_id", "telegram_message_id", "created_at"))
+    by_type, by_rule, by_moderator = Counter(), Counter(), Counter()
+    reports = []
+    for kind, actor_id, rule, target_id, message_id, created_at in rows:
+        if kind == REPORT:
+            reports.append((target_id, message_id, created_at))
+            continue
+        by_type[kind] += 1
+        if rule:
+            by_rule[rule] += 1
+        elif actor_id is not None:
+            by_moderator[actor_id] += 1
+    delays = _report_delays(group, reports)
+    moderators = sorted(by_moderator.items(), key=lambda item: (-item[1], str(item[0])))
+    users = _users(pk for pk, _ in moderators)
+    total = sum(by_type.values())
+    automated = sum(by_rule.values())
+    return {"actions": total, "automated": automated, "manual": total - automated, "by_type": dict(by_type),
+            "by_rule": dict(by_rule),
+            "by_moderator": [{**_member_ref(pk, users), "actions": count} for pk, count in moderators],
+            "reports": len(reports), "reports_actioned": len(delays),
+            "median_report_to_action_seconds": round(statistics.median(delays), 3) if delays else None}
+
+
+def _report_delays(group: Group, reports: list[tuple]) -> list[float]:
+    """Seconds from each report to the group's next executed action on the same target or message (any time
+    after it, also past the period); reports never acted on are left out."""
+    if not reports:
+        return []
+    earliest = min(created_at for _, _, created_at in reports)
+    by_target: dict = defaultdict(list)
+    by_message: dict = defaultdict(list)
+    for target_id, message_id, created_at in (
+            ModerationAction.objects.filter(group=group, status=EXECUTED, created_at__gte=earliest)
+            .exclude(type=REPORT).values_list("target_id", "telegram_message_id", "created_at")):
+        if target_id is not None:
+            by_target[target_id].append(created_at)
+        if message_id is not None:
+            by_message[message_id].append(created_at)
+    for times in (*by_target.values(), *by_message.values()):
+        times.sort()
+    delays = []
+    for target_id, message_id, created_at in reports:
+        candidates = []
+        for times in (by_target.get(target_id) if target_id is not None else None,
+                      by_message.get(message_id) if message_id is not None else None):
+            if times:
+                index = bisect_left(times, created_at)
+                if index < len(times):
+                    candidates.append(times[index])
+        if candidates:
+            delays.append((min(candidates) - created_at).total_seconds())
+    return delays
+
+
+def member_analytics(*, group: Group, user: User, window: Window) -> dict:
+    total = (MemberTotal.objects.filter(group=group, user=user)
+             .values("first_seen", "last_seen", "messages", "commands", "joins", "leaves", "joined_at").first())
+    days = dict((day, (messages, commands)) for day, messages, commands in
+                MemberDay.objects.filter(group=group, user=user, day__gte=window.first, day__lte=window.last)
+                .values_list("day", "messages", "commands"))
+    warnings = Warning.objects.filter(group=group, user=user).aggregate(
+        total=Count("pk"), active=Count("pk", filter=Q(removed_at__isnull=True)))
+    received = Counter(dict(ModerationAction.objects.filter(group=group, target=user, status=EXECUTED)
+                            .values_list("type").annotate(n=Count("pk")).values_list("type", "n")))
+    reports = received.pop(REPORT, 0)
+    series = [{"day": day, "messages": days.get(day, (0, 0))[0], "commands": days.get(day, (0, 0))[1]}
+              for day in window.days]
+    return {
+        "group_id": str(group.pk), "timezone": group.timezone, **_member_ref(user.pk, _users([user.pk])),
+        "start": window.first, "end": window.last,
+        "first_seen": total["first_seen"] if total else None, "last_seen": total["last_seen"] if total else None,
+        "joined_at": total["joined_at"] if total else None,
+        "lifetime": {name: total[name] if total else 0 for name in COUNTERS},
+        "period": {"messages": sum(point["messages"] for point in series),
+                   "commands": sum(point["commands"] for point in series),
+                   "active_days": sum(1 for point in series if point["messages"] or point["commands"])},
+        "series": series,
+        "warnings": {"total": warnings["total"], "active": warnings["active"]},
+        "actions_received": dict(received), "reports_received": reports,
+    }
+
+
+def platform_overview(*, window: Window, limit: int) -> dict:
+    rows = list(GroupDay.objects.filter(day__gte=window.first, day__lte=window.last).values("group_id")
+                .annotate(**{name: Sum(name) for name in (*COUNTERS, "active_members")}))
+    totals = {name: sum(row[name] or 0 for row in rows) for name in COUNTERS}
+    member_days = sum(row["active_members"] or 0 for row in rows)
+    actions = ModerationAction.objects.filter(status=EXECUTED, created_at__gte=window.since,
+                                              created_at__lt=window.until).aggregate(
+        actions=Count("pk", filter=~Q(type=REPORT)),
+        automated=Count("pk", filter=~Q(type=REPORT) & ~Q(rule="")),
+        reports=Count("pk", filter=Q(type=REPORT)))
+    groups = Group.objects.aggregate(groups=Count("pk"), active=Count("pk", filter=Q(is_active=True)),
+                                     members=Sum("member_count", filter=Q(is_active=True)))
+    for row in rows:
+        row["net_growth"] = (row["joins"] or 0) - (row["leaves"] or 0)
+    by_activity = sorted((row for row in rows if row["messages"]),
+                         key=lambda row: (-row["messages"], str(row["group_id"])))[:limit]
+    by_growth = sorted(rows, key=lambda row: (-row["net_growth"], str(row["group_id"])))[:limit]
+    titles = dict(Group.objects.filter(pk__in=[row["group_id"] for row in (*by_activity, *by_growth)])
+                  .values_list("pk", "title"))
+
+    def ranked(row):
+        return {"group_id": str(row["group_id"]), "title": titles.get(row["group_id"], ""),
+                **{name: row[name] or 0 for name in COUNTERS}, "net_growth": row["net_growth"],
+                "daily_active_members": round((row["active_members"] or 0) / len(window.days), 4)}
+
+    return {
+        "start": window.first, "end": window.last, "since": window.since, "until": window.until,
+        "totals": {**totals, "net_growth": totals["joins"] - totals["leaves"],
+                   "daily_active_members": round(member_days / len(window.days), 4),
+                   "groups": groups["groups"], "active_groups": groups["active"],
+                   "groups_with_activity": sum(1 for row in rows if row["messages"] or row["commands"]),
+                   "members": groups["members"] or 0,
+                   "moderation_actions": actions["actions"], "automated_actions": actions["automated"],
+                   "manual_actions": actions["actions"] - actions["automated"], "reports": actions["reports"]},
+        "by_activity": [ranked(row) for row in by_activity],
+        "by_growth": [ranked(row) for row in by_growth],
+    }
+
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def group_zone(group: Group) -> ZoneInfo:
+    return zone_of(group)

@@ -1,0 +1,249 @@
+"""The rollups stay exact: random events in three time zones (one 5:30 off UTC, one with DST), ingested through
+POST /api/events/batch day by day with replays, and every figure of the analytics API compared with the same figure
+computed directly from the raw events and moderation records (tests/analytics/expected.py)."""
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.analytics.models import GroupDay, GroupHour, MemberDay, MemberTotal
+from apps.analytics.rollups import analytics_rebuild
+from apps.moderation.models import ModerationAction, Warning
+from apps.users.models import User
+from tests.factories import make_group, make_user
+
+from .expected import COUNTERS, GroupTruth, moderation_expected, ms
+
+ZONES = ("UTC", "Asia/Kolkata", "America/New_York")
+DAYS = 45
+USERS = 24
+
+
+def _parse(value):
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _generate(seed: int, chats: list[int]):
+    """Batches (one per UTC day, events in time order) of random events; the last an hour ago at most."""
+    rng = random.Random(seed)
+    now = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    first = (now - timedelta(days=DAYS)).replace(hour=0, minute=0, second=0)
+    batches, number = [], 0
+    day = first
+    while day < now:
+        events = []
+        for chat in chats:
+            for _ in range(rng.randint(0, 30)):
+                moment = day + timedelta(seconds=rng.randrange(86400), microseconds=rng.randrange(1_000_000))
+                if moment >= now:
+                    continue
+                number += 1
+                kind = rng.choices(["message", "command", "join", "leave"], [70, 8, 12, 10])[0]
+                event = {"event_id": f"s{seed}-{number}", "type": kind, "telegram_chat_id": chat,
+                         "occurred_at": moment.isoformat()}
+                if rng.random() > 0.03:
+                    event["telegram_user_id"] = 7_000_000 + seed * 1000 + rng.randrange(USERS)
+                if kind == "command":
+                    event["command"] = "help"
+                events.append(event)
+        events.sort(key=lambda event: event["occurred_at"])
+        if events:
+            batches.append(events)
+        day += timedelta(days=1)
+    return batches, rng
+
+
+def _ingest(api, batches, groups_by_chat, truths, rng):
+    present = {chat: {} for chat in groups_by_chat}
+    for events in batches:
+        response = api.post("/api/events/batch", {"events": events})
+        assert response.status_code == 200, response.content
+        assert response.json()["data"]["accepted"] == len(events)
+        latest = {}
+        for event in events:
+            chat, user = event["telegram_chat_id"], event.get("telegram_user_id")
+            moment = datetime.fromisoformat(event["occurred_at"])
+            truths[chat].events.append((user, event["type"], moment))
+            latest[chat] = moment
+            if user is None:
+                continue
+            status = present[chat].get(user)
+            if event["type"] == "join":
+                present[chat][user] = "member"
+            elif event["type"] == "leave":
+                present[chat][user] = "left"
+            elif status is None:
+                present[chat][user] = "member"
+        for chat, moment in latest.items():
+            count = sum(status == "member" for status in present[chat].values())
+            truths[chat].snapshots[truths[chat].local(moment).date()] = count
+    for events in rng.sample(batches, 5):  # replays: nothing changes
+        response = api.post("/api/events/batch", {"events": events})
+        assert response.json()["data"] == {"received": len(events), "accepted": 0, "duplicates": len(events)}
+
+
+def _moderation(group, members, rng):
+    moderators = [make_user() for _ in range(3)]
+    records = []
+    now = timezone.now()
+    for _ in range(40):
+        kind = rng.choice(["ban", "kick", "mute", "warn", "delete", "report", "report"])
+        automated = kind not in ("report", "warn") and rng.random() < 0.4
+        actor = None if automated else (rng.choice(members) if kind == "report" else rng.choice(moderators))
+        target = rng.choice(members) if kind != "delete" and rng.random() < 0.85 else None
+        message = rng.randrange(1, 6) if kind in ("report", "delete") and rng.random() < 0.6 else None
+        status = "executed" if rng.random() < 0.85 else "failed"
+        created = now - timedelta(seconds=rng.randrange(DAYS * 86400))
+        action = ModerationAction.objects.create(type=kind, group=group, actor=actor, target=target,
+                                                 telegram_message_id=message, source_service="bot", status=status,
+                                                 rule=rng.choice(["antiflood", "captcha"]) if automated else "")
+        ModerationAction.objects.filter(pk=action.pk).update(created_at=created)
+        stored = ModerationAction.objects.get(pk=action.pk).created_at
+        if kind == "warn" and target is not None:
+            Warning.objects.create(group=group, user=target, action=action, issued_by=actor,
+                                   removed_at=now if rng.random() < 0.3 else None)
+        records.append({"type": kind, "actor": actor.pk if actor else None, "rule": action.rule,
+                        "target": target.pk if target else None, "message": message, "created_at": stored,
+                        "status": status})
+    return records
+
+
+def _check_group(api, group, truth, records, query, first, last, bucket, user_pk):
+    data = api.get(f"/api/groups/{group.pk}/analytics?{query}").json()["data"]
+    expected = truth.figures(first, last, bucket, user_pk)
+    assert (data["start"], data["end"], data["bucket"]) == (first.isoformat(), last.isoformat(), bucket)
+    assert data["totals"] == expected["totals"], query
+    assert data["activity"] == expected["activity"], query
+    got_series = [{**{name: point[name] for name in (*COUNTERS.values(), "active_members")},
+                   "start": _parse(point["start"])} for point in data["series"]]
+    assert got_series == expected["series"], query
+    assert [(date.fromisoformat(point["day"]), point["member_count"]) for point in data["member_count"]] == [
+        (point["day"], point["member_count"]) for point in expected["member_count"]]
+    assert data["heatmap"] == expected["heatmap"]
+    assert [(member["user_id"], member["messages"], member["share"]) for member in data["top_members"]] == (
+        expected["top_members"])
+    cohorts = {date.fromisoformat(cohort["week_start"]): {key: cohort[key] for key in (
+        "joined", "activated", "eligible_7d", "retained_7d", "eligible_30d", "retained_30d") if cohort[key]}
+        for cohort in data["cohorts"]}
+    assert cohorts == {week: {key: value for key, value in counts.items() if value}
+                       for week, counts in expected["cohorts"].items()}
+    moderation = moderation_expected(records, _parse(data["since"]), _parse(data["until"]))
+    got = data["moderation"]
+    assert {key: got[key] for key in ("actions", "automated", "manual", "by_type", "by_rule", "reports",
+                                      "reports_actioned")} == {
+        key: moderation[key] for key in ("actions", "automated", "manual", "by_type", "by_rule", "reports",
+                                         "reports_actioned")}
+    assert {entry["user_id"]: entry["actions"] for entry in got["by_moderator"]} == {
+        str(pk): count for pk, count in moderation["by_moderator"].items()}
+    if moderation["median"] is None:
+        assert got["median_report_to_action_seconds"] is None
+    else:
+        assert got["median_report_to_action_seconds"] == pytest.approx(moderation["median"], abs=0.002)
+    return data
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_figure_matches_a_direct_computation_from_the_raw_events(api, seed):
+    chats = [-1002000000000 - seed * 10 - index for index in range(len(ZONES))]
+    groups = {chat: make_group(telegram_chat_id=chat) for chat in chats}
+    for chat, zone in zip(chats, ZONES, strict=True):
+        response = api.patch(f"/api/groups/{groups[chat].pk}", {"timezone": zone})
+        assert response.status_code == 200 and response.json()["data"]["timezone"] == zone
+    truths = {chat: GroupTruth(zone) for chat, zone in zip(chats, ZONES, strict=True)}
+    batches, rng = _generate(seed, chats)
+    _ingest(api, batches, groups, truths, rng)
+    pks = dict(User.objects.filter(telegram_user_id__gte=7_000_000).values_list("telegram_user_id", "pk"))
+    members = list(User.objects.filter(pk__in=pks.values()))
+
+    def user_pk(telegram_id):
+        return pks[telegram_id]
+
+    for chat, group in groups.items():
+        group.refresh_from_db()
+        truth = truths[chat]
+        records = _moderation(group, members, rng)
+        today = timezone.now().astimezone(truth.zone).date()
+        first_day = min(truth.local(moment).date() for _, _, moment in truth.events)
+        windows = [
+            ("period=7d", today - timedelta(days=6), today, "day"),
+            ("period=30d", today - timedelta(days=29), today, "day"),
+            ("period=today", today, today, "hour"),
+            (f"period=custom&start={first_day + timedelta(3)}&end={first_day + timedelta(40)}",
+             first_day + timedelta(3), first_day + timedelta(40), "day"),
+            (f"period=custom&start={first_day}&end={first_day + timedelta(2)}&bucket=hour",
+             first_day, first_day + timedelta(2), "hour"),
+            (f"period=custom&start={first_day - timedelta(5)}&end={first_day + timedelta(86)}",
+             first_day - timedelta(5), first_day + timedelta(86), "day"),
+        ]
+        for query, first, last, bucket in windows:
+            _check_group(api, group, truth, records, query, first, last, bucket, user_pk)
+        assert data_member_count(group) == group.member_count
+
+        # A member's figures.
+        for telegram_id in rng.sample(sorted({user for user, _, _ in truth.events if user}), 4):
+            first, last = today - timedelta(days=29), today
+            data = api.get(f"/api/groups/{group.pk}/analytics/members/{pks[telegram_id]}?period=30d").json()["data"]
+            expected = truth.member(telegram_id, first, last)
+            assert (_parse(data["first_seen"]), _parse(data["last_seen"]), _parse(data["joined_at"])) == (
+                expected["first_seen"], expected["last_seen"], expected["joined_at"])
+            assert data["lifetime"] == expected["lifetime"]
+            assert [point["messages"] for point in data["series"]] == expected["series"]
+            user = pks[telegram_id]
+            received = {}
+            for record in records:
+                if record["target"] == user and record["status"] == "executed" and record["type"] != "report":
+                    received[record["type"]] = received.get(record["type"], 0) + 1
+            assert data["actions_received"] == received
+            warnings = Warning.objects.filter(group=group, user_id=user)
+            assert data["warnings"] == {"total": warnings.count(),
+                                        "active": warnings.filter(removed_at__isnull=True).count()}
+
+    # The platform: each group's own days summed.
+    data = api.get("/api/analytics/overview?period=30d").json()["data"]
+    today = timezone.now().astimezone(UTC).date()
+    first = today - timedelta(days=29)
+    sums = {name: 0 for name in COUNTERS.values()}
+    per_group = {}
+    for chat, truth in truths.items():
+        counts = {name: 0 for name in COUNTERS.values()}
+        for _, kind, moment in truth.events:
+            if first <= truth.local(moment).date() <= today:
+                counts[COUNTERS[kind]] += 1
+        per_group[str(groups[chat].pk)] = counts
+        for name, value in counts.items():
+            sums[name] += value
+    assert {name: data["totals"][name] for name in sums} == sums
+    ranked = {entry["group_id"]: entry for entry in data["by_activity"]}
+    for group_id, counts in per_group.items():
+        assert {name: ranked[group_id][name] for name in counts} == counts
+    assert [entry["messages"] for entry in data["by_activity"]] == sorted(
+        (entry["messages"] for entry in data["by_activity"]), reverse=True)
+
+    # A rebuild from the raw events gives the same rows.
+    for group in groups.values():
+        before = _rows(group)
+        analytics_rebuild(group=group)
+        assert _rows(group) == before
+
+
+def data_member_count(group):
+    return GroupDay.objects.filter(group=group, member_count__isnull=False).order_by("-day").values_list(
+        "member_count", flat=True).first()
+
+
+def _rows(group):
+    return (
+        sorted(GroupHour.objects.filter(group=group).values_list("start", "messages", "commands", "joins", "leaves")),
+        sorted(GroupDay.objects.filter(group=group).values_list("day", "messages", "commands", "joins", "leaves",
+                                                                "active_members", "member_count")),
+        sorted(MemberDay.objects.filter(group=group).values_list("day", "user_id", "messages", "commands",
+                                                                 "first_at", "last_at")),
+        sorted(MemberTotal.objects.filter(group=group).values_list(
+            "user_id", "first_seen", "last_seen", "messages", "commands", "joins", "leaves", "joined_at",
+            "joined_on")),
+    )
+
+
+_ = ms
