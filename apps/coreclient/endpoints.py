@@ -9,12 +9,13 @@ core's JSON: decoding them into dataclasses only to encode them again would cost
 from datetime import datetime
 
 from . import ids
+from .analytics_endpoints import AnalyticsEndpoints
 from .answers import Decision, Group, Member, ModerationRecord, ProtectionSettings, RecordedAction, UnexpectedAnswer
 from .banlist_endpoints import BanListEndpoints
 from .calls import PASSWORD_CHECK_SECONDS, Call, acting, compact, group, object_id, user
 
 
-class Endpoints(BanListEndpoints):
+class Endpoints(BanListEndpoints, AnalyticsEndpoints):
     def _send(self, call: Call):
         raise NotImplementedError
 
