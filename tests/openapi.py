@@ -42,6 +42,9 @@ def _operations() -> list[tuple[re.Pattern, str, dict]]:
         pattern = re.compile("^" + re.sub(r"\{[^}]+\}", r"[^/]+", path) + "$")
         for method, operation in item.items():
             operations.append((pattern, method.lower(), operation))
+    # A fixed path before a templated one it also matches (/api/banlists/versions, not /api/banlists/{id}), as
+    # the URL patterns route them.
+    operations.sort(key=lambda operation: operation[0].pattern.count("[^/]+"))
     return operations
 
 

@@ -41,8 +41,8 @@ class Subscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # The group's foreign key is indexed already (a second index on the same key is refused by MongoDB).
         constraints = [models.UniqueConstraint(fields=["ban_list", "group"], name="one_subscription_per_group")]
-        indexes = [models.Index(fields=["group"], name="subscription_group")]
 
     def __str__(self):
         return f"group {self.group_id} follows ban list {self.ban_list_id}"

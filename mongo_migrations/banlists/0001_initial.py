@@ -135,10 +135,6 @@ class Migration(migrations.Migration):
             model_name='propagation',
             index=models.Index(fields=['ban_list', 'status'], name='propagation_list_status'),
         ),
-        migrations.AddIndex(
-            model_name='subscription',
-            index=models.Index(fields=['group'], name='subscription_group'),
-        ),
         migrations.AddConstraint(
             model_name='subscription',
             constraint=models.UniqueConstraint(fields=('ban_list', 'group'), name='one_subscription_per_group'),
