@@ -1,0 +1,108 @@
+"""The analytics API: bad input is a clear 4xx, member figures need VIEW_STATS in the group, a replayed or
+half-replayed batch counts once, and a time zone change re-keys the rollups."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.analytics.models import GroupDay, GroupHour, MemberDay, MemberTotal
+from tests.factories import grant, make_group, make_member, make_user
+
+
+def _events(chat, start, count, *, prefix="e", user=8_000_001):
+    moment = timezone.now() - timedelta(hours=2)
+    return [{"event_id": f"{prefix}-{number}", "type": "message", "telegram_chat_id": chat,
+             "telegram_user_id": user + number % 3, "occurred_at": (moment + timedelta(seconds=number)).isoformat()}
+            for number in range(start, start + count)]
+
+
+@pytest.mark.parametrize("query, field", [
+    ("period=week", "period"),
+    ("period=custom", "start"),
+    ("period=custom&start=2026-01-10", "end"),
+    ("period=custom&start=2026-01-10&end=2026-01-01", "end"),
+    ("period=custom&start=2026-01-01&end=2026-06-01", "end"),
+    ("period=custom&start=2026-01-01&end=2026-03-01&bucket=hour", "bucket"),
+    ("period=7d&start=2026-01-01", "start"),
+    ("period=custom&start=yesterday&end=2026-01-01", "start"),
+    ("bucket=minute", "bucket"),
+])
+def test_bad_periods_are_400_naming_the_field(api, query, field):
+    group = make_group()
+    response = api.get(f"/api/groups/{group.pk}/analytics?{query}")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["success"] is False and body["error"] == "validation_error"
+    assert field in body["details"], body
+
+
+def test_unknown_group_or_user_is_404_and_overview_checks_its_limit(api):
+    group = make_group()
+    assert api.get("/api/groups/999999/analytics").status_code == 404
+    assert api.get(f"/api/groups/{group.pk}/analytics/members/999999").status_code == 404
+    assert api.get("/api/groups/not-an-id/analytics").status_code in (400, 404)
+    assert api.get("/api/analytics/overview?limit=0").status_code == 400
+    assert api.get("/api/analytics/overview?period=custom&start=2026-02-01&end=2026-01-01").status_code == 400
+    assert api.get("/api/analytics/overview?period=today").status_code == 200
+
+
+def test_a_bad_time_zone_is_refused_and_a_good_one_rekeys_the_rollups(api):
+    group = make_group()
+    for bad in ("Mars/Olympus", "", "../../etc/passwd", 5):
+        response = api.patch(f"/api/groups/{group.pk}", {"timezone": bad})
+        assert response.status_code == 400, (bad, response.content)
+    assert api.post("/api/events/batch", {"events": _events(group.telegram_chat_id, 0, 30)}).status_code == 200
+    utc_starts = set(GroupHour.objects.filter(group=group).values_list("start", flat=True))
+    assert all(start.minute == 0 for start in utc_starts)
+    response = api.patch(f"/api/groups/{group.pk}", {"timezone": "Asia/Kathmandu"})  # UTC+5:45
+    assert response.status_code == 200 and response.json()["data"]["timezone"] == "Asia/Kathmandu"
+    starts = set(GroupHour.objects.filter(group=group).values_list("start", flat=True))
+    assert starts and all(start.minute == 15 for start in starts)
+    assert sum(GroupHour.objects.filter(group=group).values_list("messages", flat=True)) == 30
+    data = api.get(f"/api/groups/{group.pk}/analytics?period=today").json()["data"]
+    assert data["timezone"] == "Asia/Kathmandu" and data["totals"]["messages"] == 30
+
+
+def _snapshot(group):
+    return (sorted(GroupHour.objects.filter(group=group).values_list("start", "messages")),
+            sorted(GroupDay.objects.filter(group=group).values_list("day", "messages", "active_members")),
+            sorted(MemberDay.objects.filter(group=group).values_list("user_id", "day", "messages", "first_at",
+                                                                     "last_at")),
+            sorted(MemberTotal.objects.filter(group=group).values_list("user_id", "messages", "first_seen",
+                                                                       "last_seen")))
+
+
+def test_replayed_and_half_replayed_batches_count_once(api):
+    group = make_group()
+    chat = group.telegram_chat_id
+    first = _events(chat, 0, 40)
+    assert api.post("/api/events/batch", {"events": first}).json()["data"]["accepted"] == 40
+    once = _snapshot(group)
+    assert api.post("/api/events/batch", {"events": first}).json()["data"]["accepted"] == 0
+    assert _snapshot(group) == once
+    # Half old, half new, and one new event twice in the batch: only the new ones count, once each.
+    mixed = first[20:] + _events(chat, 40, 20) + _events(chat, 59, 1)
+    assert api.post("/api/events/batch", {"events": mixed}).json()["data"]["accepted"] == 20
+    data = api.get(f"/api/groups/{group.pk}/analytics?period=today").json()["data"]
+    assert data["totals"]["messages"] == 60 and data["totals"]["active_members"] == 3
+    assert sum(member["messages"] for member in data["top_members"]) == 60
+
+
+def test_member_figures_need_view_stats_in_the_group(api):
+    group = make_group()
+    assert api.post("/api/events/batch", {"events": _events(group.telegram_chat_id, 0, 9)}).status_code == 200
+    from apps.users.models import User
+
+    member = User.objects.get(telegram_user_id=8_000_001)
+    viewer, outsider = make_user(), make_user()
+    make_member(viewer, group)
+    make_member(outsider, group)
+    grant(viewer, "moderator", group)
+    path = f"/api/groups/{group.pk}/analytics/members/{member.pk}?period=today"
+    denied = api.get(path, HTTP_X_ACTING_USER_ID=str(outsider.pk))
+    assert denied.status_code == 403 and denied.json()["error"] == "permission_denied"
+    allowed = api.get(path, HTTP_X_ACTING_USER_ID=str(viewer.pk))
+    assert allowed.status_code == 200, allowed.content
+    assert allowed.json()["data"]["period"]["messages"] == 3
+    assert api.get("/api/analytics/overview", HTTP_X_ACTING_USER_ID=str(viewer.pk)).status_code == 403
