@@ -1,39 +1,484 @@
-"""SCAFFOLD: every view below is an empty shell (405) until CORE-A builds it (see the contract)."""
+"""Ban lists over HTTP (Rose's federations): the lists, their admins, the groups subscribed to them and the lists they
+follow. Thin views: parse -> authorize the actor -> service or selector -> shape. The bans are in ban_apis.py.
 
+Writes name their actor (actor_user_id | actor_telegram_user_id): core checks their permission in the list's scope
+(BAN_LIST_MANAGE; MANAGE_ROLES and the rank rule for admins) or, for a subscription, BAN_LIST_SUBSCRIBE in the group,
+403 permission_denied naming it. Or they come with an acting user (X-Acting-User-ID) whose permission the header had
+checked; or with neither: the calling service itself. Creating a list needs an actor: its owner. Reads for an acting
+user need BAN_LIST_VIEW in the list's scope; the lists' index answers only those they may view.
+"""
+
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from apps.common.errors import PermissionDeniedError
+from apps.common.fields import NON_BLANK, ObjectIdField, QueryBooleanField, StrictRegexField, TelegramIdField
+from apps.common.parsing import parse_body, parse_query
+from apps.common.schema import RequiredBodySchema, envelope, error_responses, exactly_one_of
+from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer
+from apps.groups.selectors import group_resolve
+from apps.rbac.permissions import acting_user_id
+from apps.rbac.scopes import BAN_LIST
+from apps.rbac.selectors import USER_INACTIVE, USER_NOT_FOUND, PermissionQuery, scope_object_ids
+from apps.rbac.services import permission_check
+from apps.users.models import User
+from apps.users.selectors import actor_get
+
+from . import selectors, services
+from .access import actor_resolve, ban_list_actor_authorize, ban_list_get, group_actor_authorize
+
+VIEW, MANAGE, ROLES, SUBSCRIBE = "BAN_LIST_VIEW", "BAN_LIST_MANAGE", "MANAGE_ROLES", "BAN_LIST_SUBSCRIBE"
+MAX_PAGE_SIZE = 200
+
+
+# -- shapes
+
+class UserRefSerializer(serializers.Serializer):
+    id = ObjectIdField()
+    telegram_user_id = serializers.IntegerField(allow_null=True)
+    username = serializers.CharField(help_text='Their Telegram username ("" when none)')
+    display_name = serializers.CharField()
+
+
+class BanListSerializer(serializers.Serializer):
+    id = ObjectIdField()
+    name = serializers.CharField()
+    owner = UserRefSerializer()
+    log_chat_id = serializers.IntegerField(allow_null=True, help_text="The chat the list's changes are posted to")
+    version = serializers.IntegerField(help_text="Bumped by every ban, unban and import")
+    is_active = serializers.BooleanField(help_text="False once deleted")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    bans_count = serializers.IntegerField(help_text="Bans in force")
+    groups_count = serializers.IntegerField(help_text="Groups subscribed to it")
+    admins_count = serializers.IntegerField(help_text="Users holding a role on it, its owner aside")
+
+
+class BanListRefSerializer(serializers.Serializer):
+    id = ObjectIdField()
+    name = serializers.CharField()
+
+
+class AdminSerializer(serializers.Serializer):
+    user = UserRefSerializer()
+    role = serializers.CharField(help_text="banlist_owner or banlist_admin")
+    granted_at = serializers.DateTimeField()
+    granted_by = UserRefSerializer(allow_null=True)
+
+
+class AdminsSerializer(serializers.Serializer):
+    owner = UserRefSerializer()
+    admins = AdminSerializer(many=True, help_text="Every role on the list, the owner's included, highest first")
+
+
+class AdminAddedSerializer(AdminsSerializer):
+    created = serializers.BooleanField(help_text="False: they were an admin (or the owner) already")
+
+
+class AdminRemovedSerializer(AdminsSerializer):
+    removed = serializers.BooleanField(help_text="False: they were not an admin")
+
+
+class SubscriptionSerializer(serializers.Serializer):
+    group_id = ObjectIdField()
+    telegram_chat_id = serializers.IntegerField()
+    title = serializers.CharField()
+    subscribed_at = serializers.DateTimeField()
+    subscribed_by = UserRefSerializer(allow_null=True)
+
+
+class SubscribedSerializer(serializers.Serializer):
+    created = serializers.BooleanField(help_text="False: the group was subscribed already")
+    subscription = SubscriptionSerializer()
+    propagations = serializers.IntegerField(help_text="Bans now owed to the group's known members")
+
+
+class RemovedSerializer(serializers.Serializer):
+    removed = serializers.BooleanField(help_text="False: there was nothing to remove")
+
+
+class FollowsSerializer(serializers.Serializer):
+    follows = BanListRefSerializer(many=True, help_text="The lists whose bans this one takes on")
+    followers = BanListRefSerializer(many=True, help_text="The lists that take on this one's bans")
+
+
+class FollowedSerializer(serializers.Serializer):
+    created = serializers.BooleanField(help_text="False: the list followed the source already")
+    source = BanListRefSerializer()
+    propagations = serializers.IntegerField(help_text="Bans now owed to the known members of the groups reached")
+
+
+def _page_of(name: str, item_serializer):
+    page = inline_serializer(f"{name}Page", {
+        "count": serializers.IntegerField(),
+        "next": serializers.CharField(allow_null=True, help_text="The next page's URL"),
+        "previous": serializers.CharField(allow_null=True, help_text="The previous page's URL"),
+        "results": item_serializer(many=True),
+    })
+    return inline_serializer(f"{name}PageEnvelope", {"success": serializers.BooleanField(), "data": page})
+
+
+class PageSerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=20)
+
+
+def _page(request, queryset, query: dict, rows) -> dict:
+    """{"count", "next", "previous", "results"}: `rows(items)` shapes one page's objects."""
+    page, size = query["page"], query["page_size"]
+    offset = (page - 1) * size
+    items = list(queryset[offset:offset + size])
+    count = offset + len(items) if (len(items) < size and (items or not offset)) else queryset.count()
+    url = request.build_absolute_uri()
+    following = replace_query_param(url, "page", page + 1) if offset + len(items) < count else None
+    before = None
+    if page > 1:
+        before = remove_query_param(url, "page") if page == 2 else replace_query_param(url, "page", page - 1)
+    return {"count": count, "next": following, "previous": before, "results": rows(items)}
+
+
+# -- the actor of a write
+
+def _body_actor(data: dict) -> dict:
+    return {name: data.pop(name) for name in ACTOR_FIELDS if name in data}
+
+
+def list_actor(request, ban_list, data: dict, permission: str) -> User | None:
+    """The actor named in the body (checked for `permission` in the list's scope), else the acting user whose
+    permission the header had checked, else none (the calling service). Takes the actor fields out of `data`."""
+    named = _body_actor(data)
+    if named:
+        return ban_list_actor_authorize(ban_list=ban_list, permission=permission, **named)
+    acting = acting_user_id(request)
+    return actor_get(actor_user_id=acting) if acting else None
+
+
+def group_actor(request, group, data: dict) -> User | None:
+    """The same for a subscription: BAN_LIST_SUBSCRIBE in the group, for the actor named or the acting user."""
+    named = _body_actor(data)
+    acting = acting_user_id(request)
+    if not named and acting:
+        named = {"actor_user_id": acting}
+    if not named:
+        return None
+    return group_actor_authorize(group=group, permission=SUBSCRIBE, **named)
+
+
+def _viewable(request) -> set | None:
+    """The ids of the lists the acting user may view (None: every list: global BAN_LIST_VIEW, or no acting user:
+    the service reads as itself). The global check is on the trail as one decision."""
+    acting = acting_user_id(request)
+    if acting is None:
+        return None
+    decision = permission_check(query=PermissionQuery(permission=VIEW, user_id=acting))
+    if decision.allowed:
+        return None
+    if decision.reason in (USER_NOT_FOUND, USER_INACTIVE):
+        raise PermissionDeniedError(f"User does not have permission for this action ({VIEW})",
+                                    details={"permission": VIEW, "reason": decision.reason})
+    return scope_object_ids(user_pk=decision.user_pk, kind=BAN_LIST, permission=VIEW)
+
+
+# -- inputs
+
+def _name(**options) -> StrictRegexField:
+    return StrictRegexField(NON_BLANK, max_length=services.MAX_NAME, help_text="1 to 64 characters", **options)
+
+
+class CreateSerializer(OptionalActorSerializer):
+    name = _name()
+
+    schema_rules = (*OptionalActorSerializer.schema_rules, {"anyOf": [{"required": [name]} for name in ACTOR_FIELDS]})
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if not any(name in attrs for name in ACTOR_FIELDS):
+            raise serializers.ValidationError("Give actor_user_id or actor_telegram_user_id: the list's owner.")
+        return attrs
+
+
+class UpdateSerializer(OptionalActorSerializer):
+    name = _name(required=False)
+    log_chat_id = TelegramIdField(required=False, allow_null=True, help_text="A Telegram chat id; null unsets it")
+
+    schema_rules = (*OptionalActorSerializer.schema_rules, {"anyOf": [{"required": ["name"]},
+                                                                      {"required": ["log_chat_id"]}]})
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if "name" not in attrs and "log_chat_id" not in attrs:
+            raise serializers.ValidationError("Give name or log_chat_id.")
+        return attrs
+
+
+class ListFilterSerializer(PageSerializer):
+    q = serializers.CharField(required=False, max_length=64, help_text="Name contains (any case)")
+    group_id = ObjectIdField(required=False, help_text="The lists whose bans hold in this group")
+    telegram_chat_id = TelegramIdField(required=False, help_text="The same, by the group's Telegram chat id")
+    admin_user_id = ObjectIdField(required=False, help_text="The lists this user holds a role on")
+    admin_telegram_user_id = TelegramIdField(required=False, help_text="The same, by their Telegram id")
+    include_deleted = QueryBooleanField(required=False, default=False,
+                                        help_text="Deleted lists too (the service itself, or global staff)")
+
+    def validate(self, attrs):
+        if "group_id" in attrs and "telegram_chat_id" in attrs:
+            raise serializers.ValidationError("Give group_id or telegram_chat_id, not both.")
+        if "admin_user_id" in attrs and "admin_telegram_user_id" in attrs:
+            raise serializers.ValidationError("Give admin_user_id or admin_telegram_user_id, not both.")
+        return attrs
+
+
+class SomeoneSerializer(OptionalActorSerializer):
+    user_id = ObjectIdField(required=False, help_text="A core user's id")
+    telegram_user_id = TelegramIdField(required=False, help_text="Or their Telegram id")
+
+    schema_rules = (*OptionalActorSerializer.schema_rules, exactly_one_of("user_id", "telegram_user_id"))
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if ("user_id" in attrs) == ("telegram_user_id" in attrs):
+            raise serializers.ValidationError("Give user_id or telegram_user_id (one of them).")
+        return attrs
+
+
+class GroupRefSerializer(OptionalActorSerializer):
+    group_id = ObjectIdField(required=False)
+    telegram_chat_id = TelegramIdField(required=False, help_text="Or the group's Telegram chat id")
+
+    schema_rules = (*OptionalActorSerializer.schema_rules, exactly_one_of("group_id", "telegram_chat_id"))
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if ("group_id" in attrs) == ("telegram_chat_id" in attrs):
+            raise serializers.ValidationError("Give group_id or telegram_chat_id (one of them).")
+        return attrs
+
+
+class SourceSerializer(OptionalActorSerializer):
+    source_id = ObjectIdField(help_text="The list whose bans this one takes on")
+
+
+_ACTOR_EXAMPLE = {"actor_telegram_user_id": 123456789}
+
+
+class _ListView(APIView):
+    """A view of one list: reads for an acting user need BAN_LIST_VIEW in its scope."""
+
+    acting_user_ban_list_kwarg = "ban_list_id"
+
+
+# -- the lists
 
 class BanListsApi(APIView):
-    pass
+    acting_user_view_checks = {"GET": VIEW}  # the index answers only what the acting user may view
+
+    @extend_schema(operation_id="banlists_list", parameters=[ListFilterSerializer],
+                   description="The active lists, newest first. With X-Acting-User-ID: only those that user may view "
+                               "(BAN_LIST_VIEW in the list's scope; globally: all of them).",
+                   responses={200: _page_of("BanList", BanListSerializer), **error_responses(403, 404)})
+    def get(self, request):
+        query = parse_query(ListFilterSerializer, request)
+        visible = _viewable(request)
+        if query["include_deleted"] and visible is not None:
+            raise PermissionDeniedError(f"Only global staff see deleted lists ({VIEW} globally)",
+                                        details={"permission": VIEW, "reason": "permission_not_granted"})
+        group = group_resolve(group_id=query.get("group_id"), telegram_chat_id=query.get("telegram_chat_id"))
+        admin = None
+        if "admin_user_id" in query or "admin_telegram_user_id" in query:
+            admin = actor_resolve(actor_user_id=query.get("admin_user_id"),
+                                  actor_telegram_user_id=query.get("admin_telegram_user_id"))
+        queryset = selectors.ban_list_query(q=query.get("q"), group=group, admin=admin, visible=visible,
+                                            include_deleted=query["include_deleted"])
+        return Response(_page(request, queryset, query, selectors.ban_list_rows))
+
+    @extend_schema(operation_id="banlists_create", request=CreateSerializer,
+                   description="Creates a list (Rose's /newfed): any known user may, up to BANLIST_MAX_OWNED active "
+                               "lists owned (409 conflict beyond; global BAN_LIST_MANAGE: no limit). Its actor owns "
+                               "it: banlist_owner in its scope. Audited as banlist.create.",
+                   examples=[OpenApiExample("newfed", request_only=True,
+                                            value={"name": "Spam watch", **_ACTOR_EXAMPLE})],
+                   responses={201: envelope(BanListSerializer), **error_responses(404, 409)})
+    def post(self, request):
+        data = parse_body(CreateSerializer, request)
+        actor = actor_resolve(**_body_actor(data))
+        ban_list = services.ban_list_create(name=data["name"], actor=actor)
+        return Response(selectors.ban_list_detail(ban_list=ban_list), status=201)
 
 
-class BanListApi(APIView):
-    pass
+class BanListApi(_ListView):
+    schema = RequiredBodySchema()
+    acting_user_permissions = {"GET": VIEW, "PATCH": MANAGE}
+
+    @extend_schema(operation_id="banlists_retrieve", responses={200: envelope(BanListSerializer),
+                                                                **error_responses(403, 404)})
+    def get(self, request, ban_list_id):
+        return Response(selectors.ban_list_detail(ban_list=ban_list_get(ban_list_id=ban_list_id)))
+
+    @extend_schema(operation_id="banlists_update", request=UpdateSerializer,
+                   description="Renames the list (/renamefed) or sets its log chat (/setfedlog; null: /unsetfedlog). "
+                               "BAN_LIST_MANAGE in its scope. Audited as banlist.update.",
+                   examples=[OpenApiExample("setfedlog", request_only=True,
+                                            value={"log_chat_id": -1001234567890, **_ACTOR_EXAMPLE})],
+                   responses={200: envelope(BanListSerializer), **error_responses(403, 404)})
+    def patch(self, request, ban_list_id):
+        ban_list = ban_list_get(ban_list_id=ban_list_id)
+        data = dict(parse_body(UpdateSerializer, request))
+        actor = list_actor(request, ban_list, data, MANAGE)
+        ban_list = services.ban_list_update(ban_list=ban_list, actor=actor, **data)
+        return Response(selectors.ban_list_detail(ban_list=ban_list))
 
 
-class BanListDeleteApi(APIView):
-    pass
+class BanListDeleteApi(_ListView):
+    acting_user_permissions = {"POST": MANAGE}
+
+    @extend_schema(operation_id="banlists_delete", request=OptionalActorSerializer,
+                   description="Deletes the list (/delfed): from then on 404 (the staff's include_deleted aside); its "
+                               "groups stop taking its bans, the lists it followed or that followed it are unlinked, "
+                               "its pending bans are dropped. BAN_LIST_MANAGE in its scope. Audited as "
+                               "banlist.delete.",
+                   responses={200: envelope(BanListSerializer), **error_responses(403, 404)})
+    def post(self, request, ban_list_id):
+        ban_list = ban_list_get(ban_list_id=ban_list_id)
+        data = dict(parse_body(OptionalActorSerializer, request))
+        actor = list_actor(request, ban_list, data, MANAGE)
+        ban_list = services.ban_list_delete(ban_list=ban_list, actor=actor)
+        return Response(selectors.ban_list_detail(ban_list=ban_list))
 
 
-class BanListAdminsApi(APIView):
-    pass
+# -- admins
+
+class BanListAdminsApi(_ListView):
+    acting_user_permissions = {"GET": VIEW, "POST": ROLES}
+
+    @extend_schema(operation_id="banlists_admins_list", responses={200: envelope(AdminsSerializer),
+                                                                   **error_responses(403, 404)})
+    def get(self, request, ban_list_id):
+        return Response(selectors.ban_list_admins(ban_list=ban_list_get(ban_list_id=ban_list_id)))
+
+    @extend_schema(operation_id="banlists_admins_add", request=SomeoneSerializer,
+                   description="Makes a user an admin of the list (/fedpromote: role banlist_admin in its scope). "
+                               "MANAGE_ROLES in its scope and the rank rule (403 rank_violation). Audited as "
+                               "banlist.admin_add (and role.assign).",
+                   examples=[OpenApiExample("fedpromote", request_only=True,
+                                            value={"telegram_user_id": 987654321, **_ACTOR_EXAMPLE})],
+                   responses={200: envelope(AdminAddedSerializer), 201: envelope(AdminAddedSerializer),
+                              **error_responses(403, 404)})
+    def post(self, request, ban_list_id):
+        ban_list = ban_list_get(ban_list_id=ban_list_id)
+        data = dict(parse_body(SomeoneSerializer, request))
+        actor = list_actor(request, ban_list, data, ROLES)
+        _, created = services.ban_list_admin_add(ban_list=ban_list, actor=actor, **data)
+        return Response({**selectors.ban_list_admins(ban_list=ban_list), "created": created},
+                        status=201 if created else 200)
 
 
-class BanListAdminRemoveApi(APIView):
-    pass
+class BanListAdminRemoveApi(_ListView):
+    acting_user_permissions = {"POST": ROLES}
+
+    @extend_schema(operation_id="banlists_admins_remove", request=SomeoneSerializer,
+                   description="Takes a user's admin role on the list away (/feddemote). MANAGE_ROLES in its scope "
+                               "and the rank rule. The owner stays (400). Audited as banlist.admin_remove (and "
+                               "role.revoke).",
+                   responses={200: envelope(AdminRemovedSerializer), **error_responses(403, 404)})
+    def post(self, request, ban_list_id):
+        ban_list = ban_list_get(ban_list_id=ban_list_id)
+        data = dict(parse_body(SomeoneSerializer, request))
+        actor = list_actor(request, ban_list, data, ROLES)
+        removed = services.ban_list_admin_remove(ban_list=ban_list, actor=actor, **data)
+        return Response({**selectors.ban_list_admins(ban_list=ban_list), "removed": removed})
 
 
-class BanListSubscriptionsApi(APIView):
-    pass
+# -- groups
+
+class BanListSubscriptionsApi(_ListView):
+    acting_user_permissions = {"GET": VIEW}
+    acting_user_view_checks = {"POST": SUBSCRIBE}  # checked in the group the body names
+
+    @extend_schema(operation_id="banlists_subscriptions_list", parameters=[PageSerializer],
+                   description="The groups subscribed to the list (/fedchats), oldest first.",
+                   responses={200: _page_of("BanListSubscription", SubscriptionSerializer),
+                              **error_responses(403, 404)})
+    def get(self, request, ban_list_id):
+        ban_list = ban_list_get(ban_list_id=ban_list_id)
+        query = parse_query(PageSerializer, request)
+        queryset = selectors.ban_list_subscription_query(ban_list=ban_list)
+        return Response(_page(request, queryset, query, selectors.subscription_rows))
+
+    @extend_schema(operation_id="banlists_subscriptions_add", request=GroupRefSerializer,
+                   description="The group takes the list's bans (/joinfed): BAN_LIST_SUBSCRIBE in the group (its "
+                               "owner's, as Rose lets only the chat's creator). Idempotent (200, created false). Its "
+                               "bot reloads the lists it enforces; bans are owed to its known members at once. "
+                               "Audited as banlist.subscribe.",
+                   examples=[OpenApiExample("joinfed", request_only=True,
+                                            value={"telegram_chat_id": -1001234567890, **_ACTOR_EXAMPLE})],
+                   responses={200: envelope(SubscribedSerializer), 201: envelope(SubscribedSerializer),
+                              **error_responses(403, 404)})
+    def post(self, request, ban_list_id):
+        ban_list = ban_list_get(ban_list_id=ban_list_id)
+        data = dict(parse_body(GroupRefSerializer, request))
+        group = group_resolve(group_id=data.pop("group_id", None), telegram_chat_id=data.pop("telegram_chat_id", None))
+        actor = group_actor(request, group, data)
+        subscription, created, written = services.ban_list_subscribe(ban_list=ban_list, group=group, actor=actor)
+        body = {"created": created, "subscription": selectors.subscription_rows([subscription])[0],
+                "propagations": written}
+        return Response(body, status=201 if created else 200)
 
 
-class BanListSubscriptionRemoveApi(APIView):
-    pass
+class BanListSubscriptionRemoveApi(_ListView):
+    acting_user_view_checks = {"POST": SUBSCRIBE}
+
+    @extend_schema(operation_id="banlists_subscriptions_remove", request=GroupRefSerializer,
+                   description="The group stops taking the list's bans (/leavefed): BAN_LIST_SUBSCRIBE in the group. "
+                               "Audited as banlist.unsubscribe.",
+                   responses={200: envelope(RemovedSerializer), **error_responses(403, 404)})
+    def post(self, request, ban_list_id):
+        ban_list = ban_list_get(ban_list_id=ban_list_id)
+        data = dict(parse_body(GroupRefSerializer, request))
+        group = group_resolve(group_id=data.pop("group_id", None), telegram_chat_id=data.pop("telegram_chat_id", None))
+        actor = group_actor(request, group, data)
+        return Response({"removed": services.ban_list_unsubscribe(ban_list=ban_list, group=group, actor=actor)})
 
 
-class BanListFollowsApi(APIView):
-    pass
+# -- lists following lists
+
+class BanListFollowsApi(_ListView):
+    acting_user_permissions = {"GET": VIEW, "POST": MANAGE}
+
+    @extend_schema(operation_id="banlists_follows_list", responses={200: envelope(FollowsSerializer),
+                                                                    **error_responses(403, 404)})
+    def get(self, request, ban_list_id):
+        return Response(selectors.ban_list_follows(ban_list=ban_list_get(ban_list_id=ban_list_id)))
+
+    @extend_schema(operation_id="banlists_follows_add", request=SourceSerializer,
+                   description="The list takes on another list's bans (/subfed): its groups ban whom the source "
+                               "bans. BAN_LIST_MANAGE in this list's scope. Itself or a loop: 400. Idempotent. "
+                               "Audited as banlist.follow.",
+                   responses={200: envelope(FollowedSerializer), 201: envelope(FollowedSerializer),
+                              **error_responses(403, 404)})
+    def post(self, request, ban_list_id):
+        ban_list = ban_list_get(ban_list_id=ban_list_id)
+        data = dict(parse_body(SourceSerializer, request))
+        source = ban_list_get(ban_list_id=data.pop("source_id"))
+        actor = list_actor(request, ban_list, data, MANAGE)
+        _, created, written = services.ban_list_follow(ban_list=ban_list, source=source, actor=actor)
+        body = {"created": created, "source": {"id": str(source.pk), "name": source.name}, "propagations": written}
+        return Response(body, status=201 if created else 200)
 
 
-class BanListFollowRemoveApi(APIView):
-    pass
+class BanListFollowRemoveApi(_ListView):
+    acting_user_permissions = {"POST": MANAGE}
+
+    @extend_schema(operation_id="banlists_follows_remove", request=SourceSerializer,
+                   description="The list stops taking on another list's bans (/unsubfed). BAN_LIST_MANAGE in its "
+                               "scope. Audited as banlist.unfollow.",
+                   responses={200: envelope(RemovedSerializer), **error_responses(403, 404)})
+    def post(self, request, ban_list_id):
+        ban_list = ban_list_get(ban_list_id=ban_list_id)
+        data = dict(parse_body(SourceSerializer, request))
+        source = ban_list_get(ban_list_id=data.pop("source_id"), include_deleted=True)
+        actor = list_actor(request, ban_list, data, MANAGE)
+        return Response({"removed": services.ban_list_unfollow(ban_list=ban_list, source=source, actor=actor)})
+

@@ -256,8 +256,11 @@ def _decision_body(decision) -> dict:
 
 
 class PermissionCheckApi(APIView):
-    @extend_schema(operation_id="rbac_check_permission", request=CheckInputSerializer,
-                   responses={200: envelope(CheckOutputSerializer), **error_responses()})
+    @extend_schema(description="In a group (membership needed for a group's grants; global ones count regardless), "
+                               "in a ban list's scope (ban_list_id: its roles and the global ones; 404 when there is "
+                               "no such active list), or globally.",
+                   operation_id="rbac_check_permission", request=CheckInputSerializer,
+                   responses={200: envelope(CheckOutputSerializer), **error_responses(404)})
     def post(self, request):
         data = parse_body(CheckInputSerializer, request, shape=CHECK_SHAPE)
         return Response(_decision_body(permission_check(query=PermissionQuery(**data))))
@@ -273,7 +276,7 @@ class PermissionCheckBatchApi(APIView):
     shape = body_shape(InputSerializer)
 
     @extend_schema(operation_id="rbac_check_permissions", request=InputSerializer,
-                   responses={200: envelope(OutputSerializer), **error_responses()})
+                   responses={200: envelope(OutputSerializer), **error_responses(404)})
     def post(self, request):
         data = parse_body(self.InputSerializer, request, shape=self.shape)
         decisions = permission_check_many(queries=[PermissionQuery(**check) for check in data["checks"]])

@@ -14,6 +14,10 @@ decision is taken on the object the view reads, never on an id the caller names 
 
 A read of one ban list's data (`acting_user_ban_list_kwarg = "ban_list_id"`) is authorized in that list's scope
 the same way: 404 when there is no such active list, then one check there (the list's roles and the global ones).
+
+A view that decides per object itself declares `acting_user_view_checks = {"GET": "BAN_LIST_VIEW"}`: the header is
+accepted (from a service, well formed) and nothing is checked here; the view answers only what that user may see
+(a filtered list), or checks the permission in the scope it names (a group's, for a subscription).
 """
 
 import re
@@ -40,6 +44,17 @@ def acting_user_permission(view, method: str) -> str | None:
     return declared.get("GET" if method == "HEAD" else method)
 
 
+def _well_formed(raw: str) -> None:
+    if not _USER_ID.fullmatch(raw):
+        raise ValidationFailed(f"{ACTING_USER_HEADER} must be a user id",
+                               details={ACTING_USER_HEADER: ["Must be a user id."]})
+
+
+def acting_user_id(request) -> str | None:
+    """The acting user's id a service sent (ActingUserPermission has vetted it), or None."""
+    return request.META.get(_META_KEY)
+
+
 class ActingUserPermission(BasePermission):
     def has_permission(self, request, view):
         raw = request.META.get(_META_KEY)
@@ -47,6 +62,10 @@ class ActingUserPermission(BasePermission):
             return True
         if not isinstance(request.user, ServicePrincipal):
             raise PermissionDeniedError(f"Only a service may send {ACTING_USER_HEADER}")
+        view_checks = getattr(view, "acting_user_view_checks", None) or {}
+        if (view_checks.get("GET" if request.method == "HEAD" else request.method)) is not None:
+            _well_formed(raw)
+            return True
         permission = acting_user_permission(view, request.method)
         if permission is None:
             raise ValidationFailed(
@@ -54,9 +73,7 @@ class ActingUserPermission(BasePermission):
                 f"leave out {ACTING_USER_HEADER}",
                 details={ACTING_USER_HEADER: ["Not accepted by this endpoint and method."]},
             )
-        if not _USER_ID.fullmatch(raw):
-            raise ValidationFailed(f"{ACTING_USER_HEADER} must be a user id",
-                                   details={ACTING_USER_HEADER: ["Must be a user id."]})
+        _well_formed(raw)
         message = f"User does not have permission for this action ({permission})"
         ban_list_kwarg = getattr(view, "acting_user_ban_list_kwarg", None)
         if ban_list_kwarg is not None:

@@ -139,6 +139,17 @@ def actor_has_permission(*, user: User, permission: str, group: Group | None, sc
     )
 
 
+def scope_object_ids(*, user_pk, kind: str, permission: str | None = None) -> set[str]:
+    """The ids of the objects of a registered scope kind (apps/rbac/scopes.py) in whose scope the user holds a live
+    role, or one granting `permission` when given: what a user may see of a kind ("banlist" -> list ids)."""
+    now = timezone.now()
+    held = RoleAssignment.objects.filter(user_id=user_pk, revoked_at__isnull=True, scope__startswith=f"{kind}:")
+    held = held.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    if permission is not None:
+        held = held.filter(role__permissions__code=permission)
+    return {scope.partition(":")[2] for scope in held.values_list("scope", flat=True)}
+
+
 def permission_list() -> QuerySet[Permission]:
     return Permission.objects.order_by("code")
 

@@ -141,6 +141,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # How long a cached permission decision may live; correctness never depends on it (see rbac.decisions).
 RBAC_DECISION_CACHE_SECONDS = 300
 
+# How many active ban lists one user may own (issue 16); global staff with BAN_LIST_MANAGE are not bound.
+BANLIST_MAX_OWNED = 5
+
 # The admin's and the browsable API's static files, served by core itself in production (WhiteNoise, straight from
 # the apps' static directories: no collectstatic step), so an operator's admin is styled without another server.
 _security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
