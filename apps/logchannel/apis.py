@@ -15,8 +15,9 @@ from .services import log_entries_claim, log_entry_complete, welcome_message_swa
 
 class LogEntryOutputSerializer(serializers.Serializer):
     id = ObjectIdField()
-    telegram_chat_id = serializers.IntegerField(source="group.telegram_chat_id",
-                                                help_text="The group the entry tells about")
+    telegram_chat_id = serializers.IntegerField(source="group.telegram_chat_id", allow_null=True,
+                                                help_text="The group the entry tells about (null: a ban list's "
+                                                          "post)")
     log_chat_id = serializers.IntegerField(help_text="Where to post it")
     text = serializers.CharField(help_text="Telegram HTML (parse_mode HTML)")
 

@@ -2,20 +2,22 @@ from django.db import models
 
 
 class LogEntry(models.Model):
-    """One post owed to a group's log chat: the text rendered by core when the thing it tells happened, then claimed
-    by a bot (a lease, so a bot that dies holding it does not lose it) and reported sent or failed."""
+    """One post owed to a group's log chat (or a ban list's: no group), the text rendered by core when the thing it
+    tells happened, then claimed by a bot (a lease, so a bot that dies holding it does not lose it) and reported
+    sent or failed."""
 
     class Kind(models.TextChoices):
         ACTION = "action"
         SETTINGS = "settings"
         RAID = "raid"
+        BANLIST = "banlist"  # a ban list's ban, unban or import, in the list's own log chat (no group)
 
     class Status(models.TextChoices):
         PENDING = "pending"
         SENT = "sent"
         FAILED = "failed"
 
-    group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="+")
+    group = models.ForeignKey("groups.Group", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     log_chat_id = models.BigIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
     action = models.ForeignKey("moderation.ModerationAction", null=True, blank=True, on_delete=models.PROTECT,

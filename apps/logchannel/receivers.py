@@ -1,14 +1,22 @@
-"""What the log channel listens to: moderation's completions and changes through the groups endpoint (inside their
-transaction), protection's settings changes and raid switches, content-rule changes (after they committed)."""
+"""What the log channel listens to: moderation's completions, a ban list's bans, unbans and imports, and changes
+through the groups endpoint (inside their transaction), protection's settings changes and raid switches, content-rule
+changes (after they committed)."""
 
 from django.dispatch import receiver
 
+from apps.banlists.signals import ban_list_logged
 from apps.contentrules.signals import rules_changed
 from apps.groups.signals import group_changed
 from apps.moderation.signals import action_completed
 from apps.protection.signals import raid_changed, settings_changed
 
-from .services import log_action_completed, log_raid_changed, log_rules_changed, log_settings_changed
+from .services import (
+    log_action_completed,
+    log_ban_list_event,
+    log_raid_changed,
+    log_rules_changed,
+    log_settings_changed,
+)
 
 
 @receiver(action_completed, dispatch_uid="logchannel.action_completed")
@@ -40,3 +48,8 @@ def _group_changed(sender, *, group, actor, changed, **kwargs):
     settings = {name: values for name, values in changed.items() if name not in _NOT_SETTINGS}
     if settings:
         log_settings_changed(group=group, actor=actor, changed=settings)
+
+
+@receiver(ban_list_logged, dispatch_uid="logchannel.ban_list_logged")
+def _ban_list_logged(sender, *, ban_list, event, actor, details, **kwargs):
+    log_ban_list_event(ban_list=ban_list, event=event, actor=actor, details=details)

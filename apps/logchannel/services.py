@@ -2,7 +2,8 @@
 
 Core writes a LogEntry, its text rendered here in Telegram's HTML, in the same transaction as each completed
 moderation action (manual or automated) and for each settings change (content rules too: locks, blocklist, filters,
-notes) or raid switch, in groups with a log chat.
+notes) or raid switch, in groups with a log chat; and, with no group, for each ban, unban or import of a ban list
+with a log chat of its own (#FBAN, #UNFBAN, #FEDIMPORT).
 A bot claims entries for a lease (`LEASE_SECONDS`: unclaimed again after it, so a bot that dies holding them loses
 nothing), posts them and reports each one sent or failed; the first failure since the log chat was set is to be
 said in the group (`report_in_group`), the later ones only recorded.
@@ -18,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.banlists.models import BanList
 from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError
@@ -226,6 +228,59 @@ def render_rules_change(group: Group, actor: User | None, action: str, details: 
     return _finish(lines)
 
 
+_BAN_LIST_TAGS = {"ban": "FBAN", "unban": "UNFBAN", "import": "FEDIMPORT"}
+
+
+def _target_html(telegram_user_id: int) -> str:
+    user = User.objects.filter(telegram_user_id=telegram_user_id).first()
+    if user is not None:
+        return _user_html(user)
+    return f'<a href="tg://user?id={telegram_user_id}">{telegram_user_id}</a> [<code>{telegram_user_id}</code>]'
+
+
+def _groups(count: int) -> str:
+    return _plural(count, "group")
+
+
+def render_ban_list_event(ban_list: BanList, event: str, actor: User | None, details: dict) -> str:
+    """A ban list's post (Rose's #FBAN, #UNFBAN, #FEDIMPORT; another change of the list as #FED<EVENT>)."""
+    lines = [f"<b>{_escape(ban_list.name)}</b> [ban list <code>{_escape(ban_list.pk)}</code>]",
+             f"#{_BAN_LIST_TAGS.get(event, 'FED' + event.upper())}",
+             f"<b>By:</b> {_actor_html(actor)}"]
+    if details.get("telegram_user_id") is not None:
+        lines.append(f"<b>User:</b> {_target_html(details['telegram_user_id'])}")
+    if event == "ban" and not details.get("created", True):
+        lines.append("Already banned: the reason is updated.")
+    if details.get("reason"):
+        lines.append(f"<b>Reason:</b> {_escape(_clip(details['reason'], 1024))}")
+    if event == "ban" and details.get("created", True):
+        reach = f"<b>Groups:</b> {_groups(details.get('groups', 0))}"
+        if details.get("exempt"):
+            reach += f" ({details['exempt']} where the user is exempt: their moderators are told)"
+        lines.append(reach)
+    elif event == "unban":
+        lines.append(f"<b>Groups:</b> {_groups(details.get('groups', 0))}")
+    elif event == "import":
+        lines.append(f"<b>Added:</b> {details.get('added', 0)}, <b>updated:</b> {details.get('updated', 0)}, "
+                     f"<b>unchanged:</b> {details.get('unchanged', 0)} ({_escape(details.get('format', ''))})")
+        if details.get("propagations"):
+            lines.append(f"<b>Banned now:</b> {details['propagations']} current members of the list's groups; "
+                         "the others on arrival")
+    elif event not in _BAN_LIST_TAGS:
+        for name, value in sorted(details.items()):
+            if name not in ("telegram_user_id", "reason"):
+                lines.append(f"• <code>{_escape(name)}</code>: {_shown(value)}")
+    return _finish(lines)
+
+
+def log_ban_list_event(*, ban_list: BanList, event: str, actor: User | None, details: dict) -> LogEntry | None:
+    """The post in the list's own log chat (no group); None when it has none. Joins the caller's transaction."""
+    if ban_list.log_chat_id is None:
+        return None
+    return LogEntry.objects.create(group=None, log_chat_id=ban_list.log_chat_id, kind=LogEntry.Kind.BANLIST,
+                                   text=render_ban_list_event(ban_list, event, actor, details))
+
+
 def log_entry_write(*, group: Group, kind: str, text: str, action: ModerationAction | None = None) -> LogEntry | None:
     """The entry for the group's log chat; None (nothing written) when the group has none. Joins the caller's
     transaction."""
@@ -308,13 +363,16 @@ def log_entry_complete(*, entry: LogEntry, status: str, error: str = "") -> bool
                 raise ConflictError(f"Log entry {entry.pk} was already reported ({current})")
             report = False
             if status == LogEntry.Status.FAILED:
-                if not LogFailureReport.objects.filter(group_id=entry.group_id,
-                                                       log_chat_id=entry.log_chat_id).exists():
+                # A ban list's post has no group to tell.
+                if entry.group_id is not None and not LogFailureReport.objects.filter(
+                        group_id=entry.group_id, log_chat_id=entry.log_chat_id).exists():
                     LogFailureReport.objects.create(group_id=entry.group_id, log_chat_id=entry.log_chat_id,
                                                     error=error[:1024])
                     report = True
-                audit_record(action=actions.LOG_POST_FAILED, result="failure", target_type="group",
-                             target_id=entry.group_id, group_id=entry.group_id, reason=error[:255],
+                audit_record(action=actions.LOG_POST_FAILED, result="failure",
+                             target_type="group" if entry.group_id is not None else "log_chat",
+                             target_id=entry.group_id if entry.group_id is not None else entry.log_chat_id,
+                             group_id=entry.group_id, reason=error[:255],
                              details={"log_entry_id": str(entry.pk), "log_chat_id": entry.log_chat_id,
                                       "reported_in_group": report})
     return report

@@ -26,8 +26,8 @@ from .models import ProtectionSettings
 from .selectors import GROUP_FIELDS, PROTECTION_FIELDS, approval_get, exemption, protection_row, protection_view
 
 FLOOD_LIMIT_MIN, FLOOD_LIMIT_MAX = 3, 100
-# The automated protections that ask core for actions.
-RULES = ("antiflood", "antiraid", "captcha", "locks", "blocklist")
+# The automated protections that ask core for actions ("banlist": a ban list's ban on arrival, apps.banlists).
+RULES = ("antiflood", "antiraid", "captcha", "locks", "blocklist", "banlist")
 DISABLED_COMMAND = re.compile(r"[a-z0-9_]{1,32}")  # a Telegram bot command's name
 MAX_DISABLED_COMMANDS = 200
 
