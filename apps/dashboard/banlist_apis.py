@@ -25,13 +25,16 @@ from . import banlists, schema
 from .apis import OBJECT_ID, CsvRenderer, web_list
 from .banlist_shapes import (
     BanListAdminsSerializer,
+    BanListRemovedSerializer,
     BanListSerializer,
     BanResultSerializer,
     BanSerializer,
     ChangeSerializer,
+    FollowedSerializer,
     FollowsSerializer,
     ImportResultSerializer,
     PropagationSerializer,
+    SubscribedSerializer,
     SubscriptionSerializer,
     UnbanResultSerializer,
     UserBansSerializer,
@@ -86,8 +89,9 @@ class BanListsApi(APIView):
 
     @extend_schema(operation_id="banlists_create", request=CreateSerializer,
                    description="Creates a list owned by the token user (they get banlist_owner in its scope); "
-                               "core refuses more than its limit of lists owned (400). Audited as banlist.create.",
-                   responses={201: envelope(BanListSerializer)})
+                               "core refuses more than its limit of lists owned (409 conflict). Audited as "
+                               "banlist.create.",
+                   responses={201: envelope(BanListSerializer), **schema.web_errors(409)})
     def post(self, request):
         data = parse_body(CreateSerializer, request)
         return Response(banlists.create(request.user, name=data["name"]), status=201)
@@ -188,13 +192,6 @@ class GroupRefSerializer(serializers.Serializer):
         return attrs
 
 
-class ChangedSerializer(serializers.Serializer):
-    """A subscription's or a follow's change, as core answers it."""
-
-    created = serializers.BooleanField(required=False, help_text="Added: False when it was there already")
-    removed = serializers.BooleanField(required=False, help_text="Removed: False when it was not there")
-
-
 SUBSCRIBE = ("As the token user: core checks BAN_LIST_SUBSCRIBE in the group (its owner's right, as in Rose; 403 "
              "permission_denied naming it); audited ({audit}). The group's bot reloads the lists it enforces.")
 
@@ -209,7 +206,7 @@ class BanListSubscriptionsApi(BanListApiBase):
     @extend_schema(operation_id="banlists_subscriptions_add", request=GroupRefSerializer,
                    description="Makes a group follow the list's bans (/joinfed). "
                                + SUBSCRIBE.format(audit="banlist.subscribe"),
-                   responses={200: envelope(ChangedSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(SubscribedSerializer), **schema.web_errors(404)})
     def post(self, request, ban_list_id):
         return Response(banlists.subscribe(request.user, ban_list_id, **parse_body(GroupRefSerializer, request)))
 
@@ -218,7 +215,7 @@ class BanListSubscriptionRemoveApi(BanListApiBase):
     @extend_schema(operation_id="banlists_subscriptions_remove", request=GroupRefSerializer,
                    description="The group stops following the list (/leavefed). "
                                + SUBSCRIBE.format(audit="banlist.unsubscribe"),
-                   responses={200: envelope(ChangedSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(BanListRemovedSerializer), **schema.web_errors(404)})
     def post(self, request, ban_list_id):
         return Response(banlists.unsubscribe(request.user, ban_list_id, **parse_body(GroupRefSerializer, request)))
 
@@ -236,7 +233,7 @@ class BanListFollowsApi(BanListApiBase):
     @extend_schema(operation_id="banlists_follows_add", request=SourceSerializer,
                    description="The list takes on another list's bans (/subfed); a cycle is refused (400). "
                                + WRITE.format(permission="BAN_LIST_MANAGE", audit="banlist.follow"),
-                   responses={200: envelope(ChangedSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(FollowedSerializer), **schema.web_errors(404)})
     def post(self, request, ban_list_id):
         data = parse_body(SourceSerializer, request)
         return Response(banlists.follow(request.user, ban_list_id, source_id=data["source_id"]))
@@ -246,7 +243,7 @@ class BanListFollowRemoveApi(BanListApiBase):
     @extend_schema(operation_id="banlists_follows_remove", request=SourceSerializer,
                    description="The list stops taking on another list's bans (/unsubfed). "
                                + WRITE.format(permission="BAN_LIST_MANAGE", audit="banlist.unfollow"),
-                   responses={200: envelope(ChangedSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(BanListRemovedSerializer), **schema.web_errors(404)})
     def post(self, request, ban_list_id):
         data = parse_body(SourceSerializer, request)
         return Response(banlists.unfollow(request.user, ban_list_id, source_id=data["source_id"]))

@@ -37,7 +37,9 @@ class BanListAdminSerializer(serializers.Serializer):
 
 class BanListAdminsSerializer(serializers.Serializer):
     owner = BanListUserSerializer(allow_null=True)
-    admins = BanListAdminSerializer(many=True)
+    admins = BanListAdminSerializer(many=True, help_text="Every role on the list, the owner's included")
+    created = serializers.BooleanField(required=False, help_text="After a promotion: False when they were one")
+    removed = serializers.BooleanField(required=False, help_text="After a demotion: False when they were not one")
 
 
 class SubscriptionSerializer(serializers.Serializer):
@@ -46,6 +48,22 @@ class SubscriptionSerializer(serializers.Serializer):
     title = serializers.CharField(allow_blank=True)
     subscribed_at = serializers.DateTimeField()
     subscribed_by = BanListUserSerializer(allow_null=True)
+
+
+class SubscribedSerializer(serializers.Serializer):
+    created = serializers.BooleanField(help_text="False: the group was subscribed already")
+    subscription = SubscriptionSerializer()
+    propagations = serializers.IntegerField(help_text="Bans now owed to the group's known members")
+
+
+class FollowedSerializer(serializers.Serializer):
+    created = serializers.BooleanField(help_text="False: the list followed the source already")
+    source = BanListRefSerializer()
+    propagations = serializers.IntegerField(help_text="Bans now owed to the known members of the groups reached")
+
+
+class BanListRemovedSerializer(serializers.Serializer):
+    removed = serializers.BooleanField(help_text="False: there was nothing to remove")
 
 
 class FollowsSerializer(serializers.Serializer):
