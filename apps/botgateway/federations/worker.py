@@ -215,7 +215,8 @@ def start(application) -> None:
     if data.banlist_worker is None:
         data.banlist_worker = PropagationWorker(
             application, rate=_setting("BOT_BANLIST_RATE", DEFAULT_RATE),
-            poll_seconds=_setting("BOT_BANLIST_POLL_SECONDS", DEFAULT_POLL_SECONDS))
+            poll_seconds=_setting("BOT_BANLIST_POLL_SECONDS", DEFAULT_POLL_SECONDS),
+            lease_seconds=int(_setting("BOT_BANLIST_LEASE_SECONDS", LEASE_SECONDS)))
     data.banlist_worker.start()
 
 
