@@ -58,7 +58,9 @@ def _user_html(user: User) -> str:
 
 def _actor_html(actor: User | None, rule: str = "") -> str:
     if rule:
-        return f"<code>system:{_escape(rule)}</code>"
+        # An automated action has no actor, except a ban list's ban: the list admin's, carried out by the rule.
+        system = f"<code>system:{_escape(rule)}</code>"
+        return f"{_user_html(actor)} via {system}" if actor is not None else system
     return _user_html(actor) if actor is not None else "<code>system</code>"
 
 
