@@ -16,6 +16,11 @@ def _ban_list(ban_list_id) -> str:
     return object_id(ban_list_id, "ban_list_id")
 
 
+def _lists(data: dict) -> dict:
+    """The versions answer's map (through Call.answer: the async client's _send is a coroutine)."""
+    return data["lists"]
+
+
 class BanListEndpoints:
     def _send(self, call: Call):
         raise NotImplementedError
@@ -166,9 +171,9 @@ class BanListEndpoints:
     # -- the bot's cache and its propagation worker
     def ban_list_versions(self, ban_list_ids: list[str]) -> dict:
         """{list id: {"version", "name"}} for the active ones among `ban_list_ids` (at most 100 a call)."""
-        data = self._send(Call("ban_list_versions", "GET", "/api/banlists/versions",
-                               params={"ids": ",".join(_ban_list(value) for value in ban_list_ids)}, retry=True))
-        return data["lists"]
+        return self._send(Call("ban_list_versions", "GET", "/api/banlists/versions",
+                               params={"ids": ",".join(_ban_list(value) for value in ban_list_ids)}, retry=True,
+                               answer=_lists))
 
     def ban_list_ids(self, ban_list_id, *, since: int = 0) -> dict:
         """{"version", "full", "banned": [telegram ids], "unbanned": [telegram ids]}: every active ban when
