@@ -153,6 +153,30 @@ class AsyncCoreClient(Transport, Endpoints):
             raise self._failed(call, None, exc) from exc
         return self._settle(call, answer)
 
+    async def ban_list_export(self, ban_list_id, *, format: str = "csv", acting_user_id: str | None = None
+                              ) -> bytes:
+        """A ban list's export (CSV or JSON, not enveloped) read whole: the bot uploads it as /fbanlist's file.
+        Errors as for any call (CoreError / CoreUnavailable); sent once (a big list's export is not read twice)."""
+        media = "text/csv" if format == "csv" else "application/json"
+        call = Call("ban_list_export", "GET", self.ban_list_export_url(ban_list_id, format=format).split("?")[0],
+                    params={"format": format}, min_read_timeout=60,
+                    headers={"Accept": f"{media}, application/json", **(acting(acting_user_id) or {})})
+        with self._observed(call):
+            self._admit(call)
+            try:
+                async with self._client_session().request(
+                    "GET", self.base_url + call.path, params=query_pairs(call.params), headers=self._headers(call),
+                    timeout=self._aiohttp_timeout(call),
+                ) as response:
+                    answer = _Answer(response.status, await response.read())
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise self._failed(call, None, exc) from exc
+            if answer.status_code != 200:
+                self._settle(call, answer)  # raises CoreError or CoreUnavailable
+                raise AssertionError(f"core answered {answer.status_code} to {call.path}")
+            self.breaker.record_success()
+            return answer.body
+
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()

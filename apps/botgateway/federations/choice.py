@@ -59,9 +59,10 @@ async def actor_lists(context, actor: Actor) -> dict[str, str]:
     while True:
         answer = await core_call(context.core.ban_lists(admin_telegram_user_id=actor.telegram_user_id,
                                                         page=page, page_size=100))
-        for item in answer.get("results") or []:
+        items, total = texts.page_items(answer)
+        for item in items:
             found[str(item["id"])] = item.get("name", "")
-        if not answer.get("next") or page >= 10:
+        if not items or len(found) >= (total or 0) or page >= 10:
             return found
         page += 1
 

@@ -36,9 +36,8 @@ from ..flows import (
     resolve_actor,
     resolve_target,
 )
-from ..handlers.command_flow import reply_target
 from ..helplines import HelpLine
-from ..parsing import UsageError, parse_target_args
+from ..parsing import TargetRef, UsageError, parse_target_args
 from ..protection.logchannel import forwarded_channel
 from . import choice, texts
 from . import worker as propagation_worker
@@ -48,8 +47,7 @@ logger = logging.getLogger(__name__)
 VIEW, BAN, MANAGE, ROLES, SUBSCRIBE = "BAN_LIST_VIEW", "BAN_LIST_BAN", "BAN_LIST_MANAGE", "MANAGE_ROLES", \
     "BAN_LIST_SUBSCRIBE"
 DELETE_PREFIX = "fdel"
-EXPORT_PAGE = 1000  # bans read per core call for /fbanlist
-EXPORT_PAGES_AT_MOST = 2000  # 2,000,000 bans: a list bigger than the import's limit is not read to the end
+UPLOAD_BYTES = 50 * 1000 * 1000  # the Bot API's limit on a file a bot sends
 # Sending a file takes longer than a message: an upload of a big list on a slow link.
 UPLOAD_SECONDS = 120
 
@@ -134,6 +132,15 @@ def _display(ref, telegram_user_id: int) -> str:
         return ref.display
     label = ref.display or str(telegram_user_id)
     return f'<a href="tg://user?id={int(telegram_user_id)}">{html.escape(label)}</a>'
+
+
+def reply_target(update: Update) -> TargetRef | None:
+    """The author of the replied-to message (as the moderation commands read it; handlers/ imports this package for
+    its /help lines, so it is not imported from there)."""
+    replied = update.effective_message.reply_to_message
+    if replied is None or replied.from_user is None:
+        return None
+    return TargetRef(telegram_user_id=replied.from_user.id, display=replied.from_user.mention_html())
 
 
 async def target_of(update: Update, context, args: list[str]):
@@ -310,7 +317,7 @@ async def fedchats(update: Update, context) -> None:
         ban_list = await get_list(context, ban_list_id)
         await choice.require(context, actor, VIEW, ban_list_id)
         page = await fed_call(context.core.ban_list_subscriptions(ban_list_id, page_size=100), ban_list_id)
-        await send_parts(update, texts.fed_chats(ban_list, page.get("results") or [], page.get("count")))
+        await send_parts(update, texts.fed_chats(ban_list, *texts.page_items(page)))
 
     await run_command(update, context, "fedchats", body, anywhere=True)
 
@@ -330,7 +337,7 @@ async def myfeds(update: Update, context) -> None:
         actor = await actor_of(update, context)
         telegram_id = _telegram_actor(actor, "Ask")
         answer = await core_call(context.core.ban_lists(admin_telegram_user_id=telegram_id, page_size=100))
-        await send_parts(update, texts.my_feds(answer.get("results") or [], telegram_id))
+        await send_parts(update, texts.my_feds(texts.page_items(answer)[0], telegram_id))
 
     await run_command(update, context, "myfeds", body, anywhere=True)
 
@@ -496,18 +503,6 @@ async def unfban(update: Update, context) -> None:
     await _ban_change(update, context, "unfban")
 
 
-async def all_bans(context, ban_list_id: str) -> list[dict]:
-    """Every active ban of the list, read page by page."""
-    bans: list[dict] = []
-    for page in range(1, EXPORT_PAGES_AT_MOST + 1):
-        answer = await fed_call(context.core.ban_list_bans(ban_list_id, active=True, page=page,
-                                                           page_size=EXPORT_PAGE), ban_list_id)
-        bans.extend(answer.get("results") or [])
-        if not answer.get("next"):
-            break
-    return bans
-
-
 async def fbanlist(update: Update, context) -> None:
     async def body():
         given, fmt = texts.fbanlist_args(args_of(context), USAGE["fbanlist"])
@@ -515,12 +510,16 @@ async def fbanlist(update: Update, context) -> None:
         chosen = await choice.choose(context, update, actor, VIEW, given=given, usage=USAGE["fbanlist"])
         ban_list = await get_list(context, chosen.id)
         await choice.require(context, actor, VIEW, chosen.id)
-        bans = await all_bans(context, chosen.id)
-        if not bans:
+        count = int(ban_list.get("bans_count") or 0)
+        if not count:
             await reply(update, f"Nobody is banned in {texts.fed_label(ban_list)}.")
             return
-        content = texts.ban_file(texts.ban_rows(bans), fmt)
-        caption = (f"The {len(bans)} ban{'s' if len(bans) != 1 else ''} of {texts.fed_label(ban_list)} "
+        # Core's own export (CSV or JSON: telegram_user_id, reason, date), read whole and uploaded as it is.
+        content = await fed_call(context.core.ban_list_export(chosen.id, format=fmt), chosen.id)
+        if len(content) > UPLOAD_BYTES:
+            raise StopCommand(f"The list is {len(content) // 1_000_000} MB as a file, more than Telegram lets me "
+                              "send (50 MB): export it from the dashboard.")
+        caption = (f"The {count} ban{'s' if count != 1 else ''} of {texts.fed_label(ban_list)} "
                    f"({fmt.upper()}: telegram_user_id, reason, date).")
         try:
             await context.bot.send_document(update.effective_chat.id,

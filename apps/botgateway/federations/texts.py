@@ -3,10 +3,7 @@ within Telegram's length) or as /fbanlist's file. Pure functions, no I/O."""
 
 from __future__ import annotations
 
-import csv
 import html
-import io
-import json
 import re
 from collections.abc import Iterable, Mapping
 
@@ -51,6 +48,13 @@ def fbanlist_args(args: list[str], usage: str) -> tuple[str | None, str]:
         else:
             raise UsageError(usage)
     return given, fmt or "csv"
+
+
+def page_items(page: Mapping) -> tuple[list, int | None]:
+    """(the rows, the total) of one of core's pages: {"results", "count"} (the lists' views) or {"items", "total"}."""
+    if "results" in page:
+        return list(page.get("results") or []), page.get("count")
+    return list(page.get("items") or []), page.get("total")
 
 
 # -- replies
@@ -223,22 +227,3 @@ def split(heading: str, lines: list[str], limit: int = TELEGRAM_TEXT) -> list[st
             current = f"{current}\n{line}"
     parts.append(current)
     return parts
-
-
-# -- /fbanlist's file
-
-
-def ban_rows(bans: Iterable[Mapping]) -> list[dict]:
-    """The export's rows (telegram_user_id, reason, date) of core's bans, as core's own export writes them."""
-    return [{"telegram_user_id": int(ban["telegram_user_id"]), "reason": ban.get("reason") or "",
-             "date": ban.get("banned_at") or ""} for ban in bans]
-
-
-def ban_file(rows: list[dict], fmt: str) -> bytes:
-    if fmt == "json":
-        return json.dumps(rows, ensure_ascii=False, indent=1).encode()
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["telegram_user_id", "reason", "date"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode()
