@@ -15,7 +15,15 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from apps.common.errors import PermissionDeniedError
-from apps.common.fields import NON_BLANK, ObjectIdField, QueryBooleanField, StrictRegexField, TelegramIdField
+from apps.common.fields import (
+    INT64_MAX,
+    INT64_MIN,
+    NON_BLANK,
+    ObjectIdField,
+    QueryBooleanField,
+    StrictRegexField,
+    TelegramIdField,
+)
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import RequiredBodySchema, envelope, error_responses, exactly_one_of
 from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer
@@ -217,9 +225,11 @@ class UpdateSerializer(OptionalActorSerializer):
 class ListFilterSerializer(PageSerializer):
     q = serializers.CharField(required=False, max_length=64, help_text="Name contains (any case)")
     group_id = ObjectIdField(required=False, help_text="The lists whose bans hold in this group")
-    telegram_chat_id = TelegramIdField(required=False, help_text="The same, by the group's Telegram chat id")
+    telegram_chat_id = serializers.IntegerField(required=False, min_value=INT64_MIN, max_value=INT64_MAX,
+                                                help_text="The same, by the group's Telegram chat id")
     admin_user_id = ObjectIdField(required=False, help_text="The lists this user holds a role on")
-    admin_telegram_user_id = TelegramIdField(required=False, help_text="The same, by their Telegram id")
+    admin_telegram_user_id = serializers.IntegerField(required=False, min_value=INT64_MIN, max_value=INT64_MAX,
+                                                      help_text="The same, by their Telegram id")
     include_deleted = QueryBooleanField(required=False, default=False,
                                         help_text="Deleted lists too (the service itself, or global staff)")
 

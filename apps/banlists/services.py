@@ -42,6 +42,11 @@ def _record(*, action: str, event: str, ban_list: BanList, actor: User | None, d
     ban_list_logged.send(sender=BanList, ban_list=ban_list, event=event, actor=actor, details=details)
 
 
+def _stored(ban_list: BanList) -> BanList:
+    """The list as stored (MongoDB keeps milliseconds: the answer to a write reads as every later read will)."""
+    return BanList.objects.select_related("owner").get(pk=ban_list.pk)
+
+
 def _name(name: str) -> str:
     cleaned = name.strip() if isinstance(name, str) else ""
     if not cleaned or len(cleaned) > MAX_NAME or "\x00" in cleaned:
@@ -89,7 +94,7 @@ def ban_list_create(*, name: str, actor: User | None) -> BanList:
             role_assign(user=actor, role=owner_role, scope=ban_list.scope, reason="created the ban list")
             _record(action=actions.BANLIST_CREATE, event="create", ban_list=ban_list, actor=actor,
                     details={"name": name})
-    return ban_list
+    return _stored(ban_list)
 
 
 def ban_list_update(*, ban_list: BanList, actor: User | None, **fields) -> BanList:
@@ -113,7 +118,7 @@ def ban_list_update(*, ban_list: BanList, actor: User | None, **fields) -> BanLi
                 _bump(groups_taking(list_pks=lists_following(ban_list_pk=ban_list.pk)))
             _record(action=actions.BANLIST_UPDATE, event="update", ban_list=ban_list, actor=actor,
                     details={"changed": changes})
-    return ban_list
+    return _stored(ban_list)
 
 
 def ban_list_delete(*, ban_list: BanList, actor: User | None) -> BanList:
@@ -139,7 +144,7 @@ def ban_list_delete(*, ban_list: BanList, actor: User | None) -> BanList:
             _record(action=actions.BANLIST_DELETE, event="delete", ban_list=ban_list, actor=actor,
                     details={"subscriptions": subscriptions, "follows": follows, "groups": bumped,
                              "propagations_cancelled": cancelled})
-    return ban_list
+    return _stored(ban_list)
 
 
 # -- admins
