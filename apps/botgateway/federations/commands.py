@@ -30,6 +30,7 @@ from ..flows import (
     StopCommand,
     core_call,
     core_refusal,
+    core_user,
     ensure_group,
     refuse_self,
     reply,
@@ -113,8 +114,15 @@ async def get_list(context, ban_list_id: str) -> dict:
     return await fed_call(context.core.ban_list_get(ban_list_id), ban_list_id)
 
 
-async def actor_of(update: Update, context) -> Actor:
-    return await resolve_actor(context, update.effective_message)
+async def actor_of(update: Update, context, *, writes: bool = True) -> Actor:
+    """Who asks. For a change, a Telegram account core has never seen (someone who only ever wrote to the bot in
+    private) is made known to core first, as the moderation commands do for members: core refuses an unknown actor."""
+    actor = await resolve_actor(context, update.effective_message)
+    if writes and actor.telegram_user_id is not None:
+        user = update.effective_message.from_user
+        await core_user(context, actor.telegram_user_id, create=True, telegram_username=user.username or "",
+                        display_name=user.full_name)
+    return actor
 
 
 def args_of(context) -> list[str]:
@@ -286,7 +294,7 @@ async def _fed_id_only(update: Update, context, command: str, permission: str | 
     given, rest = _first_id(args_of(context), USAGE[command])
     if rest:
         raise UsageError(USAGE[command])
-    actor = await actor_of(update, context)
+    actor = await actor_of(update, context, writes=False)
     chosen = await choice.choose(context, update, actor, permission, given=given, usage=USAGE[command])
     return actor, chosen.id
 
@@ -334,7 +342,7 @@ async def fedsubs(update: Update, context) -> None:
 
 async def myfeds(update: Update, context) -> None:
     async def body():
-        actor = await actor_of(update, context)
+        actor = await actor_of(update, context, writes=False)
         telegram_id = _telegram_actor(actor, "Ask")
         answer = await core_call(context.core.ban_lists(admin_telegram_user_id=telegram_id, page_size=100))
         await send_parts(update, texts.my_feds(texts.page_items(answer)[0], telegram_id))
@@ -385,6 +393,7 @@ async def _admin_change(update: Update, context, command: str, call_name: str) -
         actor = await actor_of(update, context)
         chosen = await choice.choose(context, update, actor, ROLES, given=given, usage=USAGE[command])
         ban_list = await get_list(context, chosen.id)
+        await core_user(context, target_id, create=True)  # promoted before they ever wrote where the bot is
         call = getattr(context.core, call_name)
         answer = await fed_call(call(chosen.id, telegram_user_id=target_id, **actor.record_kwargs()), chosen.id)
         if command == "fedpromote":
@@ -506,7 +515,7 @@ async def unfban(update: Update, context) -> None:
 async def fbanlist(update: Update, context) -> None:
     async def body():
         given, fmt = texts.fbanlist_args(args_of(context), USAGE["fbanlist"])
-        actor = await actor_of(update, context)
+        actor = await actor_of(update, context, writes=False)
         chosen = await choice.choose(context, update, actor, VIEW, given=given, usage=USAGE["fbanlist"])
         ban_list = await get_list(context, chosen.id)
         await choice.require(context, actor, VIEW, chosen.id)
