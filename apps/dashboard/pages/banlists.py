@@ -94,7 +94,7 @@ def banlist_list(request):
                 return redirect(f"/banlists/{created['id']}?done=created")
         else:
             status = 400
-    filters = query_filters(banlist_apis.ListFilterSerializer, request)
+    filters = query_filters(banlist_apis.ListFilterSerializer, request, drop={"done"})
     page = banlists.lists(user, **filters)
     return render_page(request, "banlist_list.html", {
         "lists": page["items"], "pager": pager(request, page, "lists"), "q": request.GET.get("q", ""),
