@@ -377,6 +377,8 @@ def _argument(name: str, annotation, objects: dict):
         "role": "helper", "jti": "scope-probe", "expires_at": datetime.now(UTC) + timedelta(hours=1),
         "status": "executed", "after": 0, "active": False,
         "telegram_chat_ids": [objects["chat"]],
+        "ban_list_id": objects["missing"], "source_id": objects["missing"], "propagation_id": objects["missing"],
+        "ban_list_ids": [objects["missing"]],
     }
     if name in by_name:
         return by_name[name]
