@@ -23,6 +23,7 @@ import html
 import logging
 
 from cachetools import TTLCache
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from apps.coreclient import CoreError, CoreUnavailable
@@ -281,6 +282,6 @@ async def _tell_exempt(application, act: Act, settings) -> None:
     text = (f"Moderators: {mention(act.user_id, act.name)} is banned in the federation <b>{list_name}</b>{reason}, "
             f"but is {exemption}, so I have not banned them.")
     try:
-        await application.bot.send_message(act.chat_id, text)
+        await application.bot.send_message(act.chat_id, text, parse_mode=ParseMode.HTML)
     except TelegramError as exc:
         logger.info("ban list: exempt notice not sent", extra={"chat_id": act.chat_id, "error": exc.message})

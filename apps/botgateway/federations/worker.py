@@ -26,6 +26,7 @@ import logging
 import time
 
 from django.conf import settings
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from apps.coreclient import CoreError, CoreUnavailable
@@ -176,7 +177,7 @@ class PropagationWorker:
         elif action == "unban":
             await bot.unban_chat_member(chat_id, uid, only_if_banned=True)
         elif action == "notify":
-            await bot.send_message(chat_id, notify_text(item))
+            await bot.send_message(chat_id, notify_text(item), parse_mode=ParseMode.HTML)
         else:
             raise BadRequest(f"unknown propagation action {action!r}")
 
