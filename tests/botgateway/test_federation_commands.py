@@ -327,3 +327,67 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_renaming_the_log_chat_follows_admins_and_the_delete_button(world, sandbox, live_server, tmp_path):
+    spammer = PEOPLE["spammer"]
+
+    async def scenario(talk, bot, chat, group):
+        main = _fed_id(await talk.say("alice", "/newfed Main", where="private"))
+        source = _fed_id(await talk.say("bob_mod", "/newfed Source <feed>", where="private"))
+        said = {"rename_other": await talk.say("bob_mod", f"/renamefed {main} Stolen", where="private"),
+                "rename": await talk.say("alice", f"/renamefed {main} Main & <Co>", where="private"),
+                "rename_long": await talk.say("alice", f"/renamefed {main} {'x' * 65}", where="private")}
+        await talk.say("alice", f"/joinfed {main}")
+        said["setlog"] = await talk.say("alice", f"/setfedlog {main}")
+        said["log_chat"] = await asyncio.to_thread(lambda: BanList.objects.get(pk=main).log_chat_id)
+        said["subfed_other"] = await talk.say("bob_mod", f"/subfed {main} {source}", where="private")
+        said["subfed"] = await talk.say("alice", f"/subfed {main} {source}", where="private")
+        said["self_follow"] = await talk.say("alice", f"/subfed {main} {main}", where="private")
+        said["fedsubs"] = await talk.say("carol", f"/fedsubs {main}")
+        said["cached"] = set(bot.data.protection.get(chat.id).ban_lists)
+        said["fban_source"] = await talk.say("bob_mod", f"/fban {spammer} {source} feed spam", where="private")
+        said["fedstat_self"] = await talk.say("spammer", "/fedstat")
+        said["fedstat_one"] = await talk.say("carol", f"/fedstat {spammer} {source}")
+        said["unsubfed"] = await talk.say("alice", f"/unsubfed {main} {source}", where="private")
+        said["unsetlog"] = await talk.say("alice", f"/unsetfedlog {main}", where="private")
+        carol_says = world.send_message(chat, "carol", "hi")
+        said["promote"] = await talk.say("alice", f"/fedpromote {main}", reply_to=carol_says.message_id)
+        said["demote"] = await talk.say("alice", f"/feddemote {main}", reply_to=carol_says.message_id)
+        said["demote_again"] = await talk.say("alice", f"/feddemote {main}", reply_to=carol_says.message_id)
+        said["fban_self"] = await talk.say("alice", f"/fban {PEOPLE['alice']}")
+        said["delfed"] = await talk.say("alice", f"/delfed {main}")
+        said["press_other"] = await talk.press("bob_mod", f"fdel:y:{main}:{PEOPLE['alice']}")
+        said["cancel"] = await talk.press("alice", f"fdel:n:{main}:{PEOPLE['alice']}")
+        said["still"] = await asyncio.to_thread(lambda: BanList.objects.get(pk=main).is_active)
+        said["bad_id"] = await talk.say("carol", "/fedinfo nonsense")
+        said["unknown"] = await talk.say("carol", "/fedinfo 99999")
+        return said, main, source, chat
+
+    said, main, source, chat = talk_in(world, sandbox, live_server, tmp_path, scenario)
+    assert "BAN_LIST_MANAGE" in said["rename_other"]
+    assert said["rename"] == f"Renamed the federation Main to Main & <Co> ({main})."
+    assert "at most 64 characters" in said["rename_long"]
+    assert "This chat is now the log of the federation Main & <Co>" in said["setlog"]
+    assert said["log_chat"] == chat.id
+    assert "BAN_LIST_MANAGE" in said["subfed_other"]
+    assert f"Main & <Co> ({main}) now takes the bans of Source <feed> ({source})" in said["subfed"]
+    assert "can't take its own bans" in said["self_follow"]
+    assert f"Takes the bans of:\n• Source <feed> ({source})" in said["fedsubs"]
+    assert said["cached"] == {main, source}  # the group now holds the followed list's bans too
+    assert "Fed: Source <feed>" in said["fban_source"] and "Banning them in 1 chat" in said["fban_source"]
+    assert "is banned in 1 federation" in said["fedstat_self"] and "feed spam" in said["fedstat_self"]
+    assert "Reason: feed spam" in said["fedstat_one"]
+    assert "no longer takes the bans" in said["unsubfed"]
+    assert "has no log chat any more" in said["unsetlog"]
+    assert said["promote"].endswith(f"is now an admin of Main & <Co> ({main}): they can /fban and /unfban.")
+    assert "is no longer an admin" in said["demote"]
+    assert "isn't an admin" in said["demote_again"], said["demote_again"]
+    assert "can't fban yourself" in said["fban_self"]
+    assert "Are you sure" in said["delfed"]
+    assert said["press_other"]["answer"]["show_alert"] and "Only the one who asked" in \
+        said["press_other"]["answer"]["text"]
+    assert said["still"]
+    assert "nonsense is not a federation id" in said["bad_id"]
+    assert "I don't know a federation with the id 99999" in said["unknown"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from apps.common.error_codes import ErrorCode
 from apps.coreclient import CoreError, CoreUnavailable
 
-from ..flows import DENIAL_REASONS, UNAVAILABLE_REPLY, Actor, StopCommand, core_call, denial, is_group
+from ..flows import UNAVAILABLE_REPLY, Actor, Denial, StopCommand, core_call, denial, is_group
 from . import texts
 
 logger = logging.getLogger(__name__)
@@ -76,11 +76,12 @@ async def allowed(context, actor: Actor, permission: str, ids: list[str]) -> lis
     return [item for item, decision in zip(ids, decisions, strict=True) if decision.allowed]
 
 
-def refused(permission: str, reason: str | None, where: str) -> StopCommand:
-    """Core's refusal in a list's scope, naming the permission (or core's reason when it is about the account)."""
-    if reason in DENIAL_REASONS and reason == "user_inactive":
-        return denial(permission, reason)
-    return StopCommand(f"You need the {permission} permission {where} to do that.")
+def refused(permission: str, reason: str | None, where: str) -> Denial:
+    """Core's refusal in a list's scope, naming the permission (or core's reason when it is about the account); a
+    Denial, so a group that answers denials in private (/privatedenials) has this one answered there too."""
+    if reason == "user_inactive":
+        return Denial(denial(permission, reason).reply)
+    return Denial(f"You need the {permission} permission {where} to do that.")
 
 
 async def require(context, actor: Actor, permission: str, ban_list_id: str) -> None:

@@ -293,7 +293,7 @@ async def on_delete_press(update: Update, context) -> None:
 async def _fed_id_only(update: Update, context, command: str, permission: str | None) -> tuple[Actor, str]:
     given, rest = _first_id(args_of(context), USAGE[command])
     if rest:
-        raise UsageError(USAGE[command])
+        raise UsageError(USAGE[command] if given else f"{rest[0]} is not a federation id. {USAGE[command]}")
     actor = await actor_of(update, context, writes=False)
     chosen = await choice.choose(context, update, actor, permission, given=given, usage=USAGE[command])
     return actor, chosen.id
@@ -428,6 +428,15 @@ async def _reload_settings(context, chat_id: int) -> None:
         await cache.load(context.core, chat_id)
     except (CoreUnavailable, CoreError) as exc:  # the settings poller brings it in later
         logger.info("settings not reloaded after a federation change", extra={"chat_id": chat_id, "error": str(exc)})
+
+
+async def _refresh_settings(context) -> None:
+    """The cached groups whose settings core changed (their effective lists) are read again now, not at the next
+    poll (one versions call for every cached group)."""
+    try:
+        await context.bot_data.protection.refresh(context.core)
+    except (CoreUnavailable, CoreError) as exc:  # the settings poller brings it in later
+        logger.info("settings not refreshed after a federation change", extra={"error": str(exc)})
 
 
 async def joinfed(update: Update, context) -> None:
@@ -611,6 +620,7 @@ async def _follow_change(update: Update, context, command: str) -> None:
         call = context.core.ban_list_follow if command == "subfed" else context.core.ban_list_unfollow
         answer = await fed_call(call(chosen.id, source_id=source, **actor.record_kwargs()), chosen.id)
         kick_worker(context.application)
+        await _refresh_settings(context)  # every group of the list (and of those taking its bans) changed
         if command == "subfed":
             text = (f"{texts.fed_label(ban_list)} already takes the bans of {texts.fed_label(source_list)}."
                     if isinstance(answer, dict) and answer.get("created") is False else
