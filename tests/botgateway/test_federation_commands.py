@@ -391,3 +391,21 @@ def test_renaming_the_log_chat_follows_admins_and_the_delete_button(world, sandb
     assert said["still"]
     assert "nonsense is not a federation id" in said["bad_id"]
     assert "I don't know a federation with the id 99999" in said["unknown"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_help_lists_the_federation_commands_to_whom_may_run_them(world, sandbox, live_server, tmp_path):
+    async def scenario(talk, bot, chat, group):
+        said = {"private": await talk.say("dave", "/help", where="private")}
+        for login in ("alice", "dave"):
+            private = world.private_chat(None, login, create=True)
+            before = len(talk._bot_messages(private))
+            await talk.say(login, "/help")
+            said[login] = "\n".join(m.text or "" for m in talk._bot_messages(private)[before:])
+        return said
+
+    said = talk_in(world, sandbox, live_server, tmp_path, scenario)
+    assert "/newfed &lt;name&gt;" not in said["private"] and "/newfed <name>" in said["private"]
+    assert "/fban <user> [fed id] [reason]" in said["private"] and "/joinfed" not in said["private"]
+    assert "/joinfed <fed id>" in said["alice"] and "/fbanlist" in said["alice"]
+    assert "/joinfed" not in said["dave"] and "/fedinfo" in said["dave"]
