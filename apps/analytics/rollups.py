@@ -13,13 +13,12 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection
-
 from apps.common.db import atomic
 from apps.events.models import GroupEvent
 from apps.groups.models import Group
 
 from .models import GroupDay, GroupHour, MemberDay, MemberTotal
+from .statements import stored_rows, upsert_statement
 
 _FIELD = {"message": "messages", "command": "commands", "join": "joins", "leave": "leaves"}
 _COUNTERS = ("messages", "commands", "joins", "leaves")
@@ -53,36 +52,40 @@ class _Clock:
         return found
 
 
-def _merge(model, key_fields: tuple[str, ...], rows: dict[tuple, dict], combine: Callable[[object, dict], dict],
+def _merge(model, key_fields: tuple[str, ...], rows: dict[tuple, dict], combine: Callable[[dict, dict], dict],
            value_fields: tuple[str, ...]) -> set[tuple]:
-    """Merges `rows` (key -> values) into `model`'s rows of the same keys: `combine(stored row, values)` gives a
-    stored key's new values. Returns the keys that had no row yet."""
+    """Merges `rows` (key -> values) into `model`'s rows of the same keys: `combine(stored values, values)` gives
+    a stored key's new values. Returns the keys that had no row yet."""
     if not rows:
         return set()
-    lookup = {f"{name}__in": {key[index] for key in rows} for index, name in enumerate(key_fields)}
+    keys = [list({key[index] for key in rows}) for index in range(len(key_fields))]
+    columns = ("pk", *key_fields, *value_fields)
+    found = stored_rows(model, key_fields, columns, keys)
+    if found is None:
+        found = model.objects.filter(**{f"{name}__in": values for name, values in zip(key_fields, keys, strict=True)}
+                                     ).values_list(*columns)
+    width = len(key_fields)
     existing = {}
-    for row in model.objects.filter(**lookup).only("pk", *key_fields, *value_fields):
-        key = tuple(getattr(row, name) for name in key_fields)
+    for stored in found:
+        key = stored[1:width + 1]
         if key in rows:
-            existing[key] = row
-    objects = []
-    for key, values in rows.items():
-        row = existing.get(key)
-        merged = values if row is None else combine(row, values)
-        objects.append(model(**dict(zip(key_fields, key, strict=True)), **merged))
-    if connection.features.supports_update_conflicts_with_target:
-        model.objects.bulk_create(objects, batch_size=500, update_conflicts=True,
-                                  unique_fields=key_fields, update_fields=value_fields)
+            existing[key] = (stored[0], dict(zip(value_fields, stored[width + 1:], strict=True)))
+    merged = {key: values if key not in existing else combine(existing[key][1], values)
+              for key, values in rows.items()}
+    upsert = upsert_statement(model, key_fields, value_fields)
+    if upsert is not None:
+        upsert.run(merged)
     else:
         if existing:
-            model.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
-        model.objects.bulk_create(objects, batch_size=500)
+            model.objects.filter(pk__in=[pk for pk, _ in existing.values()]).delete()
+        model.objects.bulk_create([model(**dict(zip(key_fields, key, strict=True)), **values)
+                                   for key, values in merged.items()], batch_size=500)
     return set(rows) - set(existing)
 
 
-def _added(names: tuple[str, ...]) -> Callable[[object, dict], dict]:
-    def combine(row, values: dict) -> dict:
-        return {name: getattr(row, name) + values.get(name, 0) for name in names}
+def _added(names: tuple[str, ...]) -> Callable[[dict, dict], dict]:
+    def combine(stored: dict, values: dict) -> dict:
+        return {name: stored[name] + values.get(name, 0) for name in names}
     return combine
 
 
@@ -157,24 +160,25 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
                                                                           "member_count"))
 
 
-def _member_day_combined(row, values: dict) -> dict:
-    return {"messages": row.messages + values["messages"], "commands": row.commands + values["commands"],
-            "first_at": min(row.first_at, values["first_at"]), "last_at": max(row.last_at, values["last_at"])}
+def _member_day_combined(stored: dict, values: dict) -> dict:
+    return {"messages": stored["messages"] + values["messages"], "commands": stored["commands"] + values["commands"],
+            "first_at": min(stored["first_at"], values["first_at"]),
+            "last_at": max(stored["last_at"], values["last_at"])}
 
 
-def _total_combined(row, values: dict) -> dict:
-    merged = {"first_seen": min(row.first_seen, values["first_seen"]),
-              "last_seen": max(row.last_seen, values["last_seen"]),
-              **{name: getattr(row, name) + values[name] for name in _COUNTERS},
-              "joined_at": row.joined_at, "joined_on": row.joined_on}
-    if values["joined_at"] is not None and (row.joined_at is None or values["joined_at"] < row.joined_at):
+def _total_combined(stored: dict, values: dict) -> dict:
+    merged = {"first_seen": min(stored["first_seen"], values["first_seen"]),
+              "last_seen": max(stored["last_seen"], values["last_seen"]),
+              **{name: stored[name] + values[name] for name in _COUNTERS},
+              "joined_at": stored["joined_at"], "joined_on": stored["joined_on"]}
+    if values["joined_at"] is not None and (stored["joined_at"] is None or values["joined_at"] < stored["joined_at"]):
         merged["joined_at"], merged["joined_on"] = values["joined_at"], values["joined_on"]
     return merged
 
 
-def _group_day_combined(row, values: dict) -> dict:
-    merged = {name: getattr(row, name) + values.get(name, 0) for name in (*_COUNTERS, "active_members")}
-    merged["member_count"] = values.get("member_count", row.member_count)
+def _group_day_combined(stored: dict, values: dict) -> dict:
+    merged = {name: stored[name] + values.get(name, 0) for name in (*_COUNTERS, "active_members")}
+    merged["member_count"] = values.get("member_count", stored["member_count"])
     return merged
 
 
@@ -199,7 +203,7 @@ def analytics_rebuild(*, group: Group) -> int:
             count += len(chunk)
         _merge(GroupDay, ("group_id", "day"),
                {(group.pk, day): {"member_count": value} for day, value in snapshots.items()},
-               lambda row, values: {**{name: getattr(row, name) for name in (*_COUNTERS, "active_members")},
+               lambda stored, values: {**{name: stored[name] for name in (*_COUNTERS, "active_members")},
                                     "member_count": values["member_count"]},
                (*_COUNTERS, "active_members", "member_count"))
     return count
