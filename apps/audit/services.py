@@ -227,6 +227,7 @@ def _link(rows: list[dict]) -> None:
         sequence += 1
         row["sequence"] = sequence
         row["previous_hash"] = previous_hash
+        row.pop("hash", None)  # linked again after a lost write race (MongoDB's retry): hashed afresh
         previous_hash = event_hash(**row)
         row["hash"] = previous_hash
 
