@@ -5,9 +5,14 @@ core hold afterwards.
 
     python -m tests.e2e.federations manage <manage.py arguments>     core's manage.py
     python -m tests.e2e.federations gunicorn <gunicorn arguments>    core under gunicorn
+    python -m tests.e2e.federations uvicorn <uvicorn arguments>      the bot under uvicorn
 
 run core with the SecantusDB rewrites of tests/mongo/secantus_compat.py applied (as `make test-mongo` applies them to
-the in-process tests): a core process on SecantusDB needs them as much as the test process does.
+the in-process tests): a core process on SecantusDB needs them as much as the test process does. SecantusDB serves one
+request at a time, in Python: core's answers that take a real MongoDB a few milliseconds take it tenths of a second,
+queued behind each other, past the bot's 0.8 s budget for a core call (BOT_CORE_TIMEOUT_SECONDS, which makes a
+command answer "unavailable" within 2 s). So on that profile the bot runs with a wider budget (E2E_BOT_CORE_TIMEOUT):
+the test is about what core stores and answers there, not about the emulator's speed.
 """
 
 from __future__ import annotations
@@ -95,6 +100,9 @@ def database(profile: str, data_dir: Path) -> Iterator[str | None]:
         yield url
 
 
+MONGO_BOT_CORE_TIMEOUT = "5"  # seconds: the bot's budget for a core call when core is on SecantusDB (see above)
+
+
 class FederationPlatform(Platform):
     """Core (on the profile's store), the sandbox and the bot, the bot's ban-list timings shortened (BOT_ENV)."""
 
@@ -106,6 +114,10 @@ class FederationPlatform(Platform):
         self.sandbox = sandbox_process(tmp, self.sandbox_port)
         self.bot = bot_process(tmp, self.bot_port, self.core_port, self.sandbox_port)
         self.bot.env.update(BOT_ENV)
+        if database_url:
+            assert Path(self.bot.command[0]).name == "uvicorn", self.bot.command
+            self.bot.command = [sys.executable, "-m", "tests.e2e.federations", "uvicorn", *self.bot.command[1:]]
+            self.bot.env["E2E_BOT_CORE_TIMEOUT"] = MONGO_BOT_CORE_TIMEOUT
 
     def kill_bot(self) -> None:
         """SIGKILL, as a crash or an OOM kill: nothing runs on the way out (no graceful stop of the worker)."""
@@ -232,8 +244,14 @@ FED_ID = re.compile(r"FedID: (\S+)")
 def new_federation(platform, name: str) -> Federation:
     """alice creates a federation with /newfed in her private chat with the bot."""
     platform.telegram.start_bot("alice")
-    created = in_private(platform, "alice", f"/newfed {name}")
-    text = created[0].get("text", "")
+    # Core knows alice from the bot's events about her groups (on a slow store they may still be on their way).
+    platform.wait_for(lambda: core_user_id(platform, ALICE), "core to know alice", timeout=20)
+
+    def created():
+        text = in_private(platform, "alice", f"/newfed {name}")[0].get("text", "")
+        return None if "temporarily unavailable" in text else text
+
+    text = platform.wait_for(created, "the federation to be created", timeout=20)
     found = FED_ID.search(text)
     assert found, f"no FedID in the answer to /newfed: {text!r}"
     federation = Federation(found.group(1).rstrip(".,)"), name)
@@ -266,11 +284,21 @@ def propagation(platform, federation: Federation) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    """The core launcher of the MongoDB profile (see the module's docstring)."""
+    """The core and bot launchers of the MongoDB profile (see the module's docstring)."""
+    tool, arguments = argv[0], argv[1:]
+    if tool == "uvicorn":
+        import django
+        import uvicorn
+        from django.conf import settings
+
+        django.setup()
+        settings.BOT_CORE_TIMEOUT_SECONDS = float(os.environ["E2E_BOT_CORE_TIMEOUT"])
+        sys.argv = ["uvicorn", *arguments]
+        uvicorn.main()
+        return
     from tests.mongo import secantus_compat
 
     secantus_compat.pytest_configure(None)
-    tool, arguments = argv[0], argv[1:]
     if tool == "manage":
         from django.core.management import execute_from_command_line
 
@@ -281,7 +309,7 @@ def main(argv: list[str]) -> None:
         sys.argv = ["gunicorn", *arguments]
         run()
     else:
-        raise SystemExit(f"usage: python -m tests.e2e.federations manage|gunicorn ... (not {tool!r})")
+        raise SystemExit(f"usage: python -m tests.e2e.federations manage|gunicorn|uvicorn ... (not {tool!r})")
 
 
 if __name__ == "__main__":
