@@ -14,11 +14,18 @@ FORMAT_CHOICES = [("csv", "CSV (telegram_user_id,reason,date)"), ("json", "JSON 
 
 
 class TelegramIdField(forms.IntegerField):
+    """A Telegram id, typed as text (no spinner for a 10-digit id), read as a whole number."""
+
+    widget = forms.TextInput
+
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", -INT64 - 1)
         kwargs.setdefault("max_value", INT64)
         super().__init__(**kwargs)
-        self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+        self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"})
+
+    def widget_attrs(self, widget):
+        return {}  # no min/max/step: they are number-input attributes
 
 
 class BanListNameForm(forms.Form):
@@ -41,7 +48,8 @@ class BanListSettingsForm(forms.Form):
 
 
 class BanForm(forms.Form):
-    telegram_user_id = TelegramIdField(label="Telegram user id", help_text="The numeric id (/id in a chat shows it)")
+    telegram_user_id = TelegramIdField(label="Telegram user id", min_value=1,
+                                       help_text="The numeric id (/id in a chat shows it)")
     reason = forms.CharField(required=False, max_length=banlist_apis.MAX_REASON, label="Reason",
                              help_text="Shown in the groups and on the list")
 
@@ -51,8 +59,8 @@ class BanForm(forms.Form):
 
 
 class PromoteForm(forms.Form):
-    telegram_user_id = TelegramIdField(label="Telegram user id", help_text="Of someone who has used the bot or "
-                                                                          "is in one of the groups")
+    telegram_user_id = TelegramIdField(label="Telegram user id", min_value=1,
+                                       help_text="Of someone who has used the bot or is in one of the groups")
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "promote_%s")
