@@ -1,7 +1,8 @@
 """The /fed... commands through the real platform (core, the Telegram sandbox and the bot as processes, the bot on its
-webhook): a federation created in private, joined by a group's owner, an fban by a promoted admin answered at once
-with how far it reaches, /fbanlist as a file uploaded over multipart (read back from the sandbox), refusals naming the
-permission, and /delfed confirmed with the owner's press on a button."""
+webhook): a federation created in private, joined by two groups' owner, an fban by a promoted admin answered at once
+with how far it reaches (and carried to both chats by the bot's propagation worker), its unfban likewise, /fbanlist
+as a file uploaded over multipart (read back from the sandbox), refusals naming the permission, and /delfed confirmed
+with the owner's press on a button."""
 
 from __future__ import annotations
 
@@ -66,10 +67,16 @@ def test_a_federation_through_the_platform(platform):
     assert "now an admin of E2E <Watch>" in in_group(platform, chat, "alice", "/fedpromote",
                                                     reply_to=said["message_id"])
 
+    other = platform.new_group(members=("carol", "spammer"))
+    assert "Successfully joined" in in_group(platform, other, "alice", f"/joinfed {fed}")
     banned = in_group(platform, chat, admin, f"/fban {spammer} sells <fake> & spams")
     assert banned.startswith("New FedBan"), banned
-    assert "Reason: sells <fake> & spams" in banned and "Banning them in 1 chat" in banned
+    assert "Reason: sells <fake> & spams" in banned and "Banning them in 2 chats" in banned
     assert platform.api.user_ban_lists(telegram_user_id=spammer)["bans"][0]["ban_list"]["id"] == fed
+    # The answer came at once; the propagation worker bans them in both chats.
+    for group in (chat, other):
+        platform.wait_for(lambda group=group: platform.telegram.member(group["id"], "spammer")["status"] == "kicked",
+                          "the fban to reach every chat of the federation", timeout=15)
 
     mark = platform.call_mark()
     platform.telegram.send_message(chat["id"], "alice", "/fbanlist csv")
@@ -85,7 +92,11 @@ def test_a_federation_through_the_platform(platform):
     assert "is banned in 1 federation" in stat and "sells <fake> & spams" in stat
     unbanned = in_group(platform, chat, admin, f"/unfban {spammer} appeal accepted")
     assert unbanned.startswith("New un-FedBan"), unbanned
+    assert "Unbanning them in 2 chats" in unbanned
     assert platform.api.user_ban_lists(telegram_user_id=spammer)["bans"] == []
+    for group in (chat, other):
+        platform.wait_for(lambda group=group: platform.telegram.member(group["id"], "spammer")["status"] != "kicked",
+                          "the unfban to reach every chat of the federation", timeout=15)
 
     asked = in_private(platform, "alice", f"/delfed {fed}")
     assert "Are you sure" in asked[0]["text"]
