@@ -54,8 +54,6 @@ class MemberDay(models.Model):
     day = models.DateField()
     messages = models.PositiveIntegerField(default=0)
     commands = models.PositiveIntegerField(default=0)
-    first_at = models.DateTimeField()
-    last_at = models.DateTimeField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["group", "day", "user"], name="analytics_member_day")]
@@ -66,18 +64,20 @@ class MemberDay(models.Model):
 
 
 class MemberTotal(models.Model):
-    """A member's lifetime in a group as its events tell it: first and last event, messages, first join."""
+    """A member's lifetime in a group as its events tell it: first and last event, messages, first join. Times are
+    milliseconds since the Unix epoch (UTC): ingest compares and writes them for every member of every batch, and
+    integers cost nothing to convert (selectors turn them back into datetimes)."""
 
     group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
+    first_seen_ms = models.BigIntegerField()
+    last_seen_ms = models.BigIntegerField()
     messages = models.PositiveBigIntegerField(default=0)
     commands = models.PositiveBigIntegerField(default=0)
     joins = models.PositiveIntegerField(default=0)
     leaves = models.PositiveIntegerField(default=0)
-    joined_at = models.DateTimeField(null=True, blank=True, help_text="The first join event's time")
-    joined_on = models.DateField(null=True, blank=True, help_text="joined_at's day in the group's clock")
+    joined_ms = models.BigIntegerField(null=True, blank=True, help_text="The first join event's time")
+    joined_on = models.DateField(null=True, blank=True, help_text="That join's day in the group's clock")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["group", "user"], name="analytics_member_total")]

@@ -29,10 +29,17 @@ def zone_of(group: Group) -> ZoneInfo:
     return ZoneInfo(group.timezone or "UTC")
 
 
-def stored_moment(moment: datetime) -> datetime:
-    """A time as both storage profiles keep it: UTC, to the millisecond (MongoDB's precision)."""
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """A time as the rollups keep it: whole milliseconds since the Unix epoch."""
+    return (moment - EPOCH) // _MILLISECOND
+
+
+def from_epoch_ms(value: int | None) -> datetime | None:
+    return None if value is None else EPOCH + value * _MILLISECOND
 
 
 class _Clock:
@@ -117,40 +124,37 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
             latest[group_id] = (moment, day)
         if user_id is None:
             continue
-        moment = stored_moment(moment)
+        ms = epoch_ms(moment)
         total = totals.get((group_id, user_id))
         if total is None:
             total = totals[(group_id, user_id)] = {
-                "first_seen": moment, "last_seen": moment, "messages": 0, "commands": 0, "joins": 0, "leaves": 0,
-                "joined_at": None, "joined_on": None}
-        else:
-            total["first_seen"] = min(total["first_seen"], moment)
-            total["last_seen"] = max(total["last_seen"], moment)
+                "first_seen_ms": ms, "last_seen_ms": ms, "messages": 0, "commands": 0, "joins": 0, "leaves": 0,
+                "joined_ms": None, "joined_on": None}
+        elif ms < total["first_seen_ms"]:
+            total["first_seen_ms"] = ms
+        elif ms > total["last_seen_ms"]:
+            total["last_seen_ms"] = ms
         total[field] += 1
         if kind == "join":
-            if total["joined_at"] is None or moment < total["joined_at"]:
-                total["joined_at"], total["joined_on"] = moment, day
+            if total["joined_ms"] is None or ms < total["joined_ms"]:
+                total["joined_ms"], total["joined_on"] = ms, day
             continue
         if kind == "leave":
             continue
         entry = member_days.get((group_id, day, user_id))
         if entry is None:
-            member_days[(group_id, day, user_id)] = {"messages": int(kind == "message"),
-                                                     "commands": int(kind == "command"),
-                                                     "first_at": moment, "last_at": moment}
-        else:
-            entry[field] += 1
-            entry["first_at"] = min(entry["first_at"], moment)
-            entry["last_at"] = max(entry["last_at"], moment)
+            member_days[(group_id, day, user_id)] = {"messages": 0, "commands": 0}
+            entry = member_days[(group_id, day, user_id)]
+        entry[field] += 1
 
     _merge(GroupHour, ("group_id", "start"), {key: dict(counter) for key, counter in hours.items()},
            _added(_COUNTERS), _COUNTERS)
-    new_days = _merge(MemberDay, ("group_id", "day", "user_id"), member_days, _member_day_combined,
-                      ("messages", "commands", "first_at", "last_at"))
+    new_days = _merge(MemberDay, ("group_id", "day", "user_id"), member_days, _added(("messages", "commands")),
+                      ("messages", "commands"))
     for group_id, day, _user_id in new_days:
         days[(group_id, day)]["active_members"] += 1
     _merge(MemberTotal, ("group_id", "user_id"), totals, _total_combined,
-           ("first_seen", "last_seen", "messages", "commands", "joins", "leaves", "joined_at", "joined_on"))
+           ("first_seen_ms", "last_seen_ms", "messages", "commands", "joins", "leaves", "joined_ms", "joined_on"))
     day_rows = {key: dict(counter) for key, counter in days.items()}
     if latest:
         counts = dict(Group.objects.filter(pk__in=list(latest)).values_list("pk", "member_count"))
@@ -160,19 +164,13 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
                                                                           "member_count"))
 
 
-def _member_day_combined(stored: dict, values: dict) -> dict:
-    return {"messages": stored["messages"] + values["messages"], "commands": stored["commands"] + values["commands"],
-            "first_at": min(stored["first_at"], values["first_at"]),
-            "last_at": max(stored["last_at"], values["last_at"])}
-
-
 def _total_combined(stored: dict, values: dict) -> dict:
-    merged = {"first_seen": min(stored["first_seen"], values["first_seen"]),
-              "last_seen": max(stored["last_seen"], values["last_seen"]),
+    merged = {"first_seen_ms": min(stored["first_seen_ms"], values["first_seen_ms"]),
+              "last_seen_ms": max(stored["last_seen_ms"], values["last_seen_ms"]),
               **{name: stored[name] + values[name] for name in _COUNTERS},
-              "joined_at": stored["joined_at"], "joined_on": stored["joined_on"]}
-    if values["joined_at"] is not None and (stored["joined_at"] is None or values["joined_at"] < stored["joined_at"]):
-        merged["joined_at"], merged["joined_on"] = values["joined_at"], values["joined_on"]
+              "joined_ms": stored["joined_ms"], "joined_on": stored["joined_on"]}
+    if values["joined_ms"] is not None and (stored["joined_ms"] is None or values["joined_ms"] < stored["joined_ms"]):
+        merged["joined_ms"], merged["joined_on"] = values["joined_ms"], values["joined_on"]
     return merged
 
 

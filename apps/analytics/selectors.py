@@ -30,7 +30,7 @@ from apps.moderation.models import ModerationAction, Warning
 from apps.users.models import User
 
 from .models import GroupDay, GroupHour, MemberDay, MemberTotal
-from .rollups import day_range, zone_of
+from .rollups import day_range, from_epoch_ms, zone_of
 
 PERIOD_DAYS = {"today": 1, "7d": 7, "30d": 30}
 PERIODS = (*PERIOD_DAYS, "custom")
@@ -294,7 +294,7 @@ def _report_delays(group: Group, reports: list[tuple]) -> list[float]:
 
 def member_analytics(*, group: Group, user: User, window: Window) -> dict:
     total = (MemberTotal.objects.filter(group=group, user=user)
-             .values("first_seen", "last_seen", "messages", "commands", "joins", "leaves", "joined_at").first())
+             .values("first_seen_ms", "last_seen_ms", "messages", "commands", "joins", "leaves", "joined_ms").first())
     days = dict((day, (messages, commands)) for day, messages, commands in
                 MemberDay.objects.filter(group=group, user=user, day__gte=window.first, day__lte=window.last)
                 .values_list("day", "messages", "commands"))
@@ -308,8 +308,9 @@ def member_analytics(*, group: Group, user: User, window: Window) -> dict:
     return {
         "group_id": str(group.pk), "timezone": group.timezone, **_member_ref(user.pk, _users([user.pk])),
         "start": window.first, "end": window.last,
-        "first_seen": total["first_seen"] if total else None, "last_seen": total["last_seen"] if total else None,
-        "joined_at": total["joined_at"] if total else None,
+        "first_seen": from_epoch_ms(total["first_seen_ms"]) if total else None,
+        "last_seen": from_epoch_ms(total["last_seen_ms"]) if total else None,
+        "joined_at": from_epoch_ms(total["joined_ms"]) if total else None,
         "lifetime": {name: total[name] if total else 0 for name in COUNTERS},
         "period": {"messages": sum(point["messages"] for point in series),
                    "commands": sum(point["commands"] for point in series),

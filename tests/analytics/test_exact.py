@@ -238,10 +238,9 @@ def _rows(group):
         sorted(GroupHour.objects.filter(group=group).values_list("start", "messages", "commands", "joins", "leaves")),
         sorted(GroupDay.objects.filter(group=group).values_list("day", "messages", "commands", "joins", "leaves",
                                                                 "active_members", "member_count")),
-        sorted(MemberDay.objects.filter(group=group).values_list("day", "user_id", "messages", "commands",
-                                                                 "first_at", "last_at")),
+        sorted(MemberDay.objects.filter(group=group).values_list("day", "user_id", "messages", "commands")),
         sorted(MemberTotal.objects.filter(group=group).values_list(
-            "user_id", "first_seen", "last_seen", "messages", "commands", "joins", "leaves", "joined_at",
+            "user_id", "first_seen_ms", "last_seen_ms", "messages", "commands", "joins", "leaves", "joined_ms",
             "joined_on")),
     )
 
