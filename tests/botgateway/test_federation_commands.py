@@ -80,6 +80,12 @@ def test_fban_answer_escapes_names_and_reason_and_says_how_far_it_reaches():
     assert "3 chats" in plain and "1 where they are exempt" in plain
 
 
+def test_an_fban_in_a_federation_no_chat_has_joined_says_so():
+    answer = {"ban": {"reason": ""}, "created": True, "propagation": {"groups": 0, "exempt": 0}}
+    plain = accepted(texts.fban_done(LIST, "x", "y", 1, answer, ""))
+    assert "No chat takes the federation's bans yet" in plain and "Reason" not in plain
+
+
 def test_a_second_fban_says_the_reason_was_updated_and_reaches_nobody_again():
     answer = {"ban": {"reason": "new"}, "created": False, "propagation": {"groups": 0}}
     plain = accepted(texts.fban_done(LIST, "x", "y", 1, answer, "new"))

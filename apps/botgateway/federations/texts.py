@@ -163,7 +163,9 @@ def fban_done(ban_list: Mapping, actor: str, target: str, telegram_user_id: int,
              f"User ID: {code(telegram_user_id)}"]
     if reason:
         lines.append(f"Reason: {esc(reason)}")
-    if answer.get("created", True):
+    if answer.get("created", True) and not groups:
+        lines.append("No chat takes the federation's bans yet: they are banned in any chat that joins it.")
+    elif answer.get("created", True):
         reach_text = f"Banning them in {groups} chat{'s' if groups != 1 else ''} of the federation"
         if exempt:
             reach_text += f" ({exempt} where they are exempt: their moderators are told instead)"
