@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from apps.coreclient import CoreError
+from apps.coreclient import CoreError, CoreUnavailable
 
 from .conftest import BOT, Platform
 from .processes import (
@@ -170,6 +170,14 @@ def wait_status(platform, chats: list[dict], telegram_user_id: int, wanted: str,
     while (left := behind()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not left, f"{what or telegram_user_id}: not {wanted} in {left}"
+
+
+def core_group(platform, telegram_chat_id: int) -> str | None:
+    """Core's id of the group, or None while core does not know it (or is too busy to say: a slow store)."""
+    try:
+        return platform.api.group_by_chat(telegram_chat_id).id
+    except (CoreError, CoreUnavailable):
+        return None
 
 
 def core_user_id(platform, telegram_user_id: int) -> str | None:

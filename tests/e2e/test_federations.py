@@ -21,6 +21,7 @@ from .federations import (
     FederationPlatform,
     as_alice,
     banlist_records,
+    core_group,
     database,
     fresh_user,
     in_group,
@@ -262,8 +263,8 @@ def _many_groups(platform, fed, count: int) -> list[dict]:
         platform.telegram.add_member(chat["id"], BOT, by="alice", status="administrator",
                                      rights={"can_restrict_members": True, "can_delete_messages": True})
         chats.append(chat)
-    groups = [platform.wait_for(lambda c=chat: platform._core_group(c["id"]), "core to register the group",
-                                timeout=20).id for chat in chats]
+    groups = [platform.wait_for(lambda c=chat: core_group(platform, c["id"]), "core to register the group",
+                                timeout=60) for chat in chats]
     for chat, group in zip(chats, groups, strict=True):
         platform.api.ban_list_subscribe(fed.id, group_id=group)  # the service itself (trusted, as elsewhere)
         fed.chats.append(chat)
