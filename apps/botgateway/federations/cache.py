@@ -266,21 +266,6 @@ class BanListCache:
         logger.info("ban list loaded", extra={"ban_list_id": list_id, "bans": len(found), "version": found.version})
         return found
 
-    async def ensure(self, list_ids: Iterable[str], *, timeout: float | None = None) -> list[str]:
-        """Loads the lists not cached yet (waiting at most `timeout` seconds for them); returns those still
-        missing afterwards."""
-        missing = self.missing(list_ids)
-        if missing:
-            loads = [asyncio.ensure_future(self.load(list_id)) for list_id in missing]
-            done, pending = await asyncio.wait(loads, timeout=timeout)
-            for task in done:
-                task.exception()  # retrieved (logged by load)
-            for task in pending:  # left to finish in the background
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-                task.add_done_callback(lambda finished: finished.cancelled() or finished.exception())
-        return self.missing(list_ids)
-
     async def _catch_up(self, list_id: str, version: int, name: str) -> None:
         """Brings one cached list up to `version`: the changes since its own version (or all of it, when core
         answers in full)."""
