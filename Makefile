@@ -88,6 +88,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bot
 	$(BIN)/python -m bench.protection
 	$(BIN)/python -m bench.banlists
+	$(BIN)/python -m bench.federation_propagation
 	$(BIN)/python -m bench.web
 
 # Both OpenAPI schemas against live core and web (tests/fuzz): every schemathesis check and phase, stateful included.

@@ -178,8 +178,10 @@ class Bench:
         reply = [m["text"] for m in self.telegram.messages(chat["id"], since_id=command["message_id"], sender=BOT)
                  if "text" in m]
         _, retry_afters = self.bans_done(target, mark)
+        times = sorted(reached.values())
         self.results["fban"] = {
             "reply": reply[0] if reply else None,
+            "achieved_rate": round((len(times) - 1) / (times[-1] - times[0]), 1) if times[-1] > times[0] else None,
             "seconds_to_last_ban": round(last_ban - sent_at, 2),
             "seconds_to_core_done": round(done_at - sent_at, 2),
             "first_ban_after_seconds": round(min(reached.values()) - sent_at, 2),
@@ -235,7 +237,8 @@ class Bench:
             print(f"  fban: last group banned after {fban['seconds_to_last_ban']} s (first after "
                   f"{fban['first_ban_after_seconds']} s), core done after {fban['seconds_to_core_done']} s; floor "
                   f"{options.groups} / {options.rate:g} = {fban['floor_seconds']} s; ratio {fban['ratio']} "
-                  f"(target <= {TARGET_RATIO}); 429s {fban['retry_afters']}")
+                  f"(target <= {TARGET_RATIO}); {fban['achieved_rate']} bans/s from the first to the last; "
+                  f"429s {fban['retry_afters']}")
             print(f"        missed: {miss['not_banned']} not banned, {miss['without_record']} without an executed "
                   f"record, core {miss['propagation']}: {verdict}")
             print(f"        the bot answered: {fban['reply']!r}")
@@ -255,7 +258,7 @@ class Bench:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=200, help="subscribed groups (default 200)")
-    parser.add_argument("--rate", type=float, default=20.0, help="the bot's bans a second (BOT_BANLIST_RATE)")
+    parser.add_argument("--rate", type=int, default=20, help="the bot's bans a second (BOT_BANLIST_RATE)")
     parser.add_argument("--telegram-rate", type=int, default=30,
                         help="member actions a second the sandbox lets a bot make before its 429 (Telegram's ~30)")
     parser.add_argument("--lease", type=int, default=10, help="BOT_BANLIST_LEASE_SECONDS for the run (10..600)")
