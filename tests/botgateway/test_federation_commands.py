@@ -415,3 +415,18 @@ def test_help_lists_the_federation_commands_to_whom_may_run_them(world, sandbox,
     assert "/fban <user> [fed id] [reason]" in said["private"] and "/joinfed" not in said["private"]
     assert "/joinfed <fed id>" in said["alice"] and "/fbanlist" in said["alice"]
     assert "/joinfed" not in said["dave"] and "/fedinfo" in said["dave"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fedinfo_fedadmins_and_fedsubs_can_be_disabled_for_members(world, sandbox, live_server, tmp_path):
+    async def scenario(talk, bot, chat, group):
+        fed = _fed_id(await talk.say("alice", "/newfed Quiet", where="private"))
+        await talk.say("alice", f"/joinfed {fed}")
+        disabled = await talk.say("alice", "/disable fedinfo fedadmins fedsubs")
+        return (disabled, [await talk.say("dave", command) for command in ("/fedinfo", "/fedadmins", "/fedsubs")],
+                await talk.say("alice", "/fedinfo"))
+
+    disabled, member, admin = talk_in(world, sandbox, live_server, tmp_path, scenario)
+    assert "fedinfo" in disabled and "MANAGE_SETTINGS" not in disabled
+    assert member == ["", "", ""]
+    assert "Federation info" in admin and "Name: Quiet" in admin
