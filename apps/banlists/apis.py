@@ -26,6 +26,7 @@ from apps.common.fields import (
 )
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import RequiredBodySchema, envelope, error_responses, exactly_one_of
+from apps.common.shapes import BanListRefSerializer
 from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer
 from apps.groups.selectors import group_resolve
 from apps.rbac.permissions import acting_user_id
@@ -44,7 +45,7 @@ MAX_PAGE_SIZE = 200
 
 # -- shapes
 
-class UserRefSerializer(serializers.Serializer):
+class BanListUserSerializer(serializers.Serializer):
     id = ObjectIdField()
     telegram_user_id = serializers.IntegerField(allow_null=True)
     username = serializers.CharField(help_text='Their Telegram username ("" when none)')
@@ -54,7 +55,7 @@ class UserRefSerializer(serializers.Serializer):
 class BanListSerializer(serializers.Serializer):
     id = ObjectIdField()
     name = serializers.CharField()
-    owner = UserRefSerializer()
+    owner = BanListUserSerializer()
     log_chat_id = serializers.IntegerField(allow_null=True, help_text="The chat the list's changes are posted to")
     version = serializers.IntegerField(help_text="Bumped by every ban, unban and import")
     is_active = serializers.BooleanField(help_text="False once deleted")
@@ -65,55 +66,50 @@ class BanListSerializer(serializers.Serializer):
     admins_count = serializers.IntegerField(help_text="Users holding a role on it, its owner aside")
 
 
-class BanListRefSerializer(serializers.Serializer):
-    id = ObjectIdField()
-    name = serializers.CharField()
-
-
-class AdminSerializer(serializers.Serializer):
-    user = UserRefSerializer()
+class BanListAdminSerializer(serializers.Serializer):
+    user = BanListUserSerializer()
     role = serializers.CharField(help_text="banlist_owner or banlist_admin")
     granted_at = serializers.DateTimeField()
-    granted_by = UserRefSerializer(allow_null=True)
+    granted_by = BanListUserSerializer(allow_null=True)
 
 
-class AdminsSerializer(serializers.Serializer):
-    owner = UserRefSerializer()
-    admins = AdminSerializer(many=True, help_text="Every role on the list, the owner's included, highest first")
+class BanListAdminsSerializer(serializers.Serializer):
+    owner = BanListUserSerializer()
+    admins = BanListAdminSerializer(many=True, help_text="Every role on the list, the owner's included, highest first")
 
 
-class AdminAddedSerializer(AdminsSerializer):
+class BanListAdminAddedSerializer(BanListAdminsSerializer):
     created = serializers.BooleanField(help_text="False: they were an admin (or the owner) already")
 
 
-class AdminRemovedSerializer(AdminsSerializer):
+class BanListAdminRemovedSerializer(BanListAdminsSerializer):
     removed = serializers.BooleanField(help_text="False: they were not an admin")
 
 
-class SubscriptionSerializer(serializers.Serializer):
+class BanListSubscriptionSerializer(serializers.Serializer):
     group_id = ObjectIdField()
     telegram_chat_id = serializers.IntegerField()
     title = serializers.CharField()
     subscribed_at = serializers.DateTimeField()
-    subscribed_by = UserRefSerializer(allow_null=True)
+    subscribed_by = BanListUserSerializer(allow_null=True)
 
 
-class SubscribedSerializer(serializers.Serializer):
+class BanListSubscribedSerializer(serializers.Serializer):
     created = serializers.BooleanField(help_text="False: the group was subscribed already")
-    subscription = SubscriptionSerializer()
+    subscription = BanListSubscriptionSerializer()
     propagations = serializers.IntegerField(help_text="Bans now owed to the group's known members")
 
 
-class RemovedSerializer(serializers.Serializer):
+class BanListRemovedSerializer(serializers.Serializer):
     removed = serializers.BooleanField(help_text="False: there was nothing to remove")
 
 
-class FollowsSerializer(serializers.Serializer):
+class BanListFollowsSerializer(serializers.Serializer):
     follows = BanListRefSerializer(many=True, help_text="The lists whose bans this one takes on")
     followers = BanListRefSerializer(many=True, help_text="The lists that take on this one's bans")
 
 
-class FollowedSerializer(serializers.Serializer):
+class BanListFollowedSerializer(serializers.Serializer):
     created = serializers.BooleanField(help_text="False: the list followed the source already")
     source = BanListRefSerializer()
     propagations = serializers.IntegerField(help_text="Bans now owed to the known members of the groups reached")
@@ -129,7 +125,7 @@ def _page_of(name: str, item_serializer):
     return inline_serializer(f"{name}PageEnvelope", {"success": serializers.BooleanField(), "data": page})
 
 
-class PageSerializer(serializers.Serializer):
+class BanListPageSerializer(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=20)
 
@@ -196,7 +192,7 @@ def _name(**options) -> StrictRegexField:
     return StrictRegexField(NON_BLANK, max_length=services.MAX_NAME, help_text="1 to 64 characters", **options)
 
 
-class CreateSerializer(OptionalActorSerializer):
+class BanListCreateSerializer(OptionalActorSerializer):
     name = _name()
 
     schema_rules = (*OptionalActorSerializer.schema_rules, {"anyOf": [{"required": [name]} for name in ACTOR_FIELDS]})
@@ -208,7 +204,7 @@ class CreateSerializer(OptionalActorSerializer):
         return attrs
 
 
-class UpdateSerializer(OptionalActorSerializer):
+class BanListUpdateSerializer(OptionalActorSerializer):
     name = _name(required=False)
     log_chat_id = TelegramIdField(required=False, allow_null=True, help_text="A Telegram chat id; null unsets it")
 
@@ -222,7 +218,7 @@ class UpdateSerializer(OptionalActorSerializer):
         return attrs
 
 
-class ListFilterSerializer(PageSerializer):
+class BanListFilterSerializer(BanListPageSerializer):
     q = serializers.CharField(required=False, max_length=64, help_text="Name contains (any case)")
     group_id = ObjectIdField(required=False, help_text="The lists whose bans hold in this group")
     telegram_chat_id = serializers.IntegerField(required=False, min_value=INT64_MIN, max_value=INT64_MAX,
@@ -241,7 +237,7 @@ class ListFilterSerializer(PageSerializer):
         return attrs
 
 
-class SomeoneSerializer(OptionalActorSerializer):
+class BanListSomeoneSerializer(OptionalActorSerializer):
     user_id = ObjectIdField(required=False, help_text="A core user's id")
     telegram_user_id = TelegramIdField(required=False, help_text="Or their Telegram id")
 
@@ -254,7 +250,7 @@ class SomeoneSerializer(OptionalActorSerializer):
         return attrs
 
 
-class GroupRefSerializer(OptionalActorSerializer):
+class BanListGroupSerializer(OptionalActorSerializer):
     group_id = ObjectIdField(required=False)
     telegram_chat_id = TelegramIdField(required=False, help_text="Or the group's Telegram chat id")
 
@@ -267,7 +263,7 @@ class GroupRefSerializer(OptionalActorSerializer):
         return attrs
 
 
-class SourceSerializer(OptionalActorSerializer):
+class BanListSourceSerializer(OptionalActorSerializer):
     source_id = ObjectIdField(help_text="The list whose bans this one takes on")
 
 
@@ -285,12 +281,12 @@ class _ListView(APIView):
 class BanListsApi(APIView):
     acting_user_view_checks = {"GET": VIEW}  # the index answers only what the acting user may view
 
-    @extend_schema(operation_id="banlists_list", parameters=[ListFilterSerializer],
+    @extend_schema(operation_id="banlists_list", parameters=[BanListFilterSerializer],
                    description="The active lists, newest first. With X-Acting-User-ID: only those that user may view "
                                "(BAN_LIST_VIEW in the list's scope; globally: all of them).",
                    responses={200: _page_of("BanList", BanListSerializer), **error_responses(403, 404)})
     def get(self, request):
-        query = parse_query(ListFilterSerializer, request)
+        query = parse_query(BanListFilterSerializer, request)
         visible = _viewable(request)
         if query["include_deleted"] and visible is not None:
             raise PermissionDeniedError(f"Only global staff see deleted lists ({VIEW} globally)",
@@ -304,7 +300,7 @@ class BanListsApi(APIView):
                                             include_deleted=query["include_deleted"])
         return Response(_page(request, queryset, query, selectors.ban_list_rows))
 
-    @extend_schema(operation_id="banlists_create", request=CreateSerializer,
+    @extend_schema(operation_id="banlists_create", request=BanListCreateSerializer,
                    description="Creates a list (Rose's /newfed): any known user may, up to BANLIST_MAX_OWNED active "
                                "lists owned (409 conflict beyond; global BAN_LIST_MANAGE: no limit). Its actor owns "
                                "it: banlist_owner in its scope. Audited as banlist.create.",
@@ -312,7 +308,7 @@ class BanListsApi(APIView):
                                             value={"name": "Spam watch", **_ACTOR_EXAMPLE})],
                    responses={201: envelope(BanListSerializer), **error_responses(404, 409)})
     def post(self, request):
-        data = parse_body(CreateSerializer, request)
+        data = parse_body(BanListCreateSerializer, request)
         actor = actor_resolve(**_body_actor(data))
         ban_list = services.ban_list_create(name=data["name"], actor=actor)
         return Response(selectors.ban_list_detail(ban_list=ban_list), status=201)
@@ -327,7 +323,7 @@ class BanListApi(_ListView):
     def get(self, request, ban_list_id):
         return Response(selectors.ban_list_detail(ban_list=ban_list_get(ban_list_id=ban_list_id)))
 
-    @extend_schema(operation_id="banlists_update", request=UpdateSerializer,
+    @extend_schema(operation_id="banlists_update", request=BanListUpdateSerializer,
                    description="Renames the list (/renamefed) or sets its log chat (/setfedlog; null: /unsetfedlog). "
                                "BAN_LIST_MANAGE in its scope. Audited as banlist.update.",
                    examples=[OpenApiExample("setfedlog", request_only=True,
@@ -335,7 +331,7 @@ class BanListApi(_ListView):
                    responses={200: envelope(BanListSerializer), **error_responses(403, 404)})
     def patch(self, request, ban_list_id):
         ban_list = ban_list_get(ban_list_id=ban_list_id)
-        data = dict(parse_body(UpdateSerializer, request))
+        data = dict(parse_body(BanListUpdateSerializer, request))
         actor = list_actor(request, ban_list, data, MANAGE)
         ban_list = services.ban_list_update(ban_list=ban_list, actor=actor, **data)
         return Response(selectors.ban_list_detail(ban_list=ban_list))
@@ -363,22 +359,22 @@ class BanListDeleteApi(_ListView):
 class BanListAdminsApi(_ListView):
     acting_user_permissions = {"GET": VIEW, "POST": ROLES}
 
-    @extend_schema(operation_id="banlists_admins_list", responses={200: envelope(AdminsSerializer),
+    @extend_schema(operation_id="banlists_admins_list", responses={200: envelope(BanListAdminsSerializer),
                                                                    **error_responses(403, 404)})
     def get(self, request, ban_list_id):
         return Response(selectors.ban_list_admins(ban_list=ban_list_get(ban_list_id=ban_list_id)))
 
-    @extend_schema(operation_id="banlists_admins_add", request=SomeoneSerializer,
+    @extend_schema(operation_id="banlists_admins_add", request=BanListSomeoneSerializer,
                    description="Makes a user an admin of the list (/fedpromote: role banlist_admin in its scope). "
                                "MANAGE_ROLES in its scope and the rank rule (403 rank_violation). Audited as "
                                "banlist.admin_add (and role.assign).",
                    examples=[OpenApiExample("fedpromote", request_only=True,
                                             value={"telegram_user_id": 987654321, **_ACTOR_EXAMPLE})],
-                   responses={200: envelope(AdminAddedSerializer), 201: envelope(AdminAddedSerializer),
+                   responses={200: envelope(BanListAdminAddedSerializer), 201: envelope(BanListAdminAddedSerializer),
                               **error_responses(403, 404)})
     def post(self, request, ban_list_id):
         ban_list = ban_list_get(ban_list_id=ban_list_id)
-        data = dict(parse_body(SomeoneSerializer, request))
+        data = dict(parse_body(BanListSomeoneSerializer, request))
         actor = list_actor(request, ban_list, data, ROLES)
         _, created = services.ban_list_admin_add(ban_list=ban_list, actor=actor, **data)
         return Response({**selectors.ban_list_admins(ban_list=ban_list), "created": created},
@@ -388,14 +384,14 @@ class BanListAdminsApi(_ListView):
 class BanListAdminRemoveApi(_ListView):
     acting_user_permissions = {"POST": ROLES}
 
-    @extend_schema(operation_id="banlists_admins_remove", request=SomeoneSerializer,
+    @extend_schema(operation_id="banlists_admins_remove", request=BanListSomeoneSerializer,
                    description="Takes a user's admin role on the list away (/feddemote). MANAGE_ROLES in its scope "
                                "and the rank rule. The owner stays (400). Audited as banlist.admin_remove (and "
                                "role.revoke).",
-                   responses={200: envelope(AdminRemovedSerializer), **error_responses(403, 404)})
+                   responses={200: envelope(BanListAdminRemovedSerializer), **error_responses(403, 404)})
     def post(self, request, ban_list_id):
         ban_list = ban_list_get(ban_list_id=ban_list_id)
-        data = dict(parse_body(SomeoneSerializer, request))
+        data = dict(parse_body(BanListSomeoneSerializer, request))
         actor = list_actor(request, ban_list, data, ROLES)
         removed = services.ban_list_admin_remove(ban_list=ban_list, actor=actor, **data)
         return Response({**selectors.ban_list_admins(ban_list=ban_list), "removed": removed})
@@ -407,28 +403,28 @@ class BanListSubscriptionsApi(_ListView):
     acting_user_permissions = {"GET": VIEW}
     acting_user_view_checks = {"POST": SUBSCRIBE}  # checked in the group the body names
 
-    @extend_schema(operation_id="banlists_subscriptions_list", parameters=[PageSerializer],
+    @extend_schema(operation_id="banlists_subscriptions_list", parameters=[BanListPageSerializer],
                    description="The groups subscribed to the list (/fedchats), oldest first.",
-                   responses={200: _page_of("BanListSubscription", SubscriptionSerializer),
+                   responses={200: _page_of("BanListSubscription", BanListSubscriptionSerializer),
                               **error_responses(403, 404)})
     def get(self, request, ban_list_id):
         ban_list = ban_list_get(ban_list_id=ban_list_id)
-        query = parse_query(PageSerializer, request)
+        query = parse_query(BanListPageSerializer, request)
         queryset = selectors.ban_list_subscription_query(ban_list=ban_list)
         return Response(_page(request, queryset, query, selectors.subscription_rows))
 
-    @extend_schema(operation_id="banlists_subscriptions_add", request=GroupRefSerializer,
+    @extend_schema(operation_id="banlists_subscriptions_add", request=BanListGroupSerializer,
                    description="The group takes the list's bans (/joinfed): BAN_LIST_SUBSCRIBE in the group (its "
                                "owner's, as Rose lets only the chat's creator). Idempotent (200, created false). Its "
                                "bot reloads the lists it enforces; bans are owed to its known members at once. "
                                "Audited as banlist.subscribe.",
                    examples=[OpenApiExample("joinfed", request_only=True,
                                             value={"telegram_chat_id": -1001234567890, **_ACTOR_EXAMPLE})],
-                   responses={200: envelope(SubscribedSerializer), 201: envelope(SubscribedSerializer),
+                   responses={200: envelope(BanListSubscribedSerializer), 201: envelope(BanListSubscribedSerializer),
                               **error_responses(403, 404)})
     def post(self, request, ban_list_id):
         ban_list = ban_list_get(ban_list_id=ban_list_id)
-        data = dict(parse_body(GroupRefSerializer, request))
+        data = dict(parse_body(BanListGroupSerializer, request))
         group = group_resolve(group_id=data.pop("group_id", None), telegram_chat_id=data.pop("telegram_chat_id", None))
         actor = group_actor(request, group, data)
         subscription, created, written = services.ban_list_subscribe(ban_list=ban_list, group=group, actor=actor)
@@ -440,13 +436,13 @@ class BanListSubscriptionsApi(_ListView):
 class BanListSubscriptionRemoveApi(_ListView):
     acting_user_view_checks = {"POST": SUBSCRIBE}
 
-    @extend_schema(operation_id="banlists_subscriptions_remove", request=GroupRefSerializer,
+    @extend_schema(operation_id="banlists_subscriptions_remove", request=BanListGroupSerializer,
                    description="The group stops taking the list's bans (/leavefed): BAN_LIST_SUBSCRIBE in the group. "
                                "Audited as banlist.unsubscribe.",
-                   responses={200: envelope(RemovedSerializer), **error_responses(403, 404)})
+                   responses={200: envelope(BanListRemovedSerializer), **error_responses(403, 404)})
     def post(self, request, ban_list_id):
         ban_list = ban_list_get(ban_list_id=ban_list_id)
-        data = dict(parse_body(GroupRefSerializer, request))
+        data = dict(parse_body(BanListGroupSerializer, request))
         group = group_resolve(group_id=data.pop("group_id", None), telegram_chat_id=data.pop("telegram_chat_id", None))
         actor = group_actor(request, group, data)
         return Response({"removed": services.ban_list_unsubscribe(ban_list=ban_list, group=group, actor=actor)})
@@ -457,20 +453,20 @@ class BanListSubscriptionRemoveApi(_ListView):
 class BanListFollowsApi(_ListView):
     acting_user_permissions = {"GET": VIEW, "POST": MANAGE}
 
-    @extend_schema(operation_id="banlists_follows_list", responses={200: envelope(FollowsSerializer),
+    @extend_schema(operation_id="banlists_follows_list", responses={200: envelope(BanListFollowsSerializer),
                                                                     **error_responses(403, 404)})
     def get(self, request, ban_list_id):
         return Response(selectors.ban_list_follows(ban_list=ban_list_get(ban_list_id=ban_list_id)))
 
-    @extend_schema(operation_id="banlists_follows_add", request=SourceSerializer,
+    @extend_schema(operation_id="banlists_follows_add", request=BanListSourceSerializer,
                    description="The list takes on another list's bans (/subfed): its groups ban whom the source "
                                "bans. BAN_LIST_MANAGE in this list's scope. Itself or a loop: 400. Idempotent. "
                                "Audited as banlist.follow.",
-                   responses={200: envelope(FollowedSerializer), 201: envelope(FollowedSerializer),
+                   responses={200: envelope(BanListFollowedSerializer), 201: envelope(BanListFollowedSerializer),
                               **error_responses(403, 404)})
     def post(self, request, ban_list_id):
         ban_list = ban_list_get(ban_list_id=ban_list_id)
-        data = dict(parse_body(SourceSerializer, request))
+        data = dict(parse_body(BanListSourceSerializer, request))
         source = ban_list_get(ban_list_id=data.pop("source_id"))
         actor = list_actor(request, ban_list, data, MANAGE)
         _, created, written = services.ban_list_follow(ban_list=ban_list, source=source, actor=actor)
@@ -481,13 +477,13 @@ class BanListFollowsApi(_ListView):
 class BanListFollowRemoveApi(_ListView):
     acting_user_permissions = {"POST": MANAGE}
 
-    @extend_schema(operation_id="banlists_follows_remove", request=SourceSerializer,
+    @extend_schema(operation_id="banlists_follows_remove", request=BanListSourceSerializer,
                    description="The list stops taking on another list's bans (/unsubfed). BAN_LIST_MANAGE in its "
                                "scope. Audited as banlist.unfollow.",
-                   responses={200: envelope(RemovedSerializer), **error_responses(403, 404)})
+                   responses={200: envelope(BanListRemovedSerializer), **error_responses(403, 404)})
     def post(self, request, ban_list_id):
         ban_list = ban_list_get(ban_list_id=ban_list_id)
-        data = dict(parse_body(SourceSerializer, request))
+        data = dict(parse_body(BanListSourceSerializer, request))
         source = ban_list_get(ban_list_id=data.pop("source_id"), include_deleted=True)
         actor = list_actor(request, ban_list, data, MANAGE)
         return Response({"removed": services.ban_list_unfollow(ban_list=ban_list, source=source, actor=actor)})

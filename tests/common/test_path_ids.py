@@ -61,7 +61,8 @@ ROUTES = core_routes()
 def test_every_core_id_route_is_covered():
     names = {name for _, names, _ in ROUTES for name in names}
     assert names == {"group_id", "user_id", "telegram_chat_id", "name", "assignment_id", "action_id",
-                     "warning_id", "jti", "family", "challenge_id", "entry_id", "note_name"}, names
+                     "warning_id", "jti", "family", "challenge_id", "entry_id", "note_name", "ban_list_id",
+                     "propagation_id"}, names
     assert len(ROUTES) >= 15
 
 
@@ -80,12 +81,17 @@ def objects(db):
                                          expires_at=now + timedelta(minutes=2), started_at=now)
     entry = LogEntry.objects.create(group=group, log_chat_id=-1001, kind="action", text="logged")
     note = Note.objects.create(group=group, name="rules", text="Be kind.")
+    from apps.banlists.models import BanList, Propagation
+
+    ban_list = BanList.objects.create(name="Spam watch", owner=user)
+    propagation = Propagation.objects.create(ban_list=ban_list, group=group, telegram_user_id=42, action="ban")
     RevokedToken.objects.create(jti="a-real-jti", expires_at=timezone.now() + timedelta(hours=1),
                                 revoked_at=timezone.now())
     return {"group_id": str(group.pk), "user_id": str(user.pk), "telegram_chat_id": str(group.telegram_chat_id),
             "name": "moderator", "assignment_id": str(assignment.pk), "action_id": str(action.pk),
             "warning_id": str(warning.pk), "jti": "a-real-jti", "family": "a-real-jti",
-            "challenge_id": str(challenge.pk), "entry_id": str(entry.pk), "note_name": note.name}
+            "challenge_id": str(challenge.pk), "entry_id": str(entry.pk), "note_name": note.name,
+            "ban_list_id": str(ban_list.pk), "propagation_id": str(propagation.pk)}
 
 
 def _methods(view_class) -> list[str]:
