@@ -70,8 +70,13 @@ def actor_resolve(*, actor_user_id=None, actor_telegram_user_id: int | None = No
     return user
 
 
-def _actor(actor_user_id, actor_telegram_user_id) -> User | None:
-    if actor_user_id is not None:
-        pk = parse_pk(User, actor_user_id)
+def user_find(*, user_id=None, telegram_user_id: int | None = None) -> User | None:
+    """The user named by core id or Telegram id, or None."""
+    if user_id is not None:
+        pk = parse_pk(User, user_id)
         return User.objects.filter(pk=pk).first() if pk is not None else None
-    return User.objects.filter(telegram_user_id=actor_telegram_user_id).first()
+    return User.objects.filter(telegram_user_id=telegram_user_id).first()
+
+
+def _actor(actor_user_id, actor_telegram_user_id) -> User | None:
+    return user_find(user_id=actor_user_id, telegram_user_id=actor_telegram_user_id)

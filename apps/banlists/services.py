@@ -15,7 +15,6 @@ from apps.audit.services import audit_change
 from apps.common import audit_actions as actions
 from apps.common.db import atomic_attempts
 from apps.common.errors import ConflictError, NotFoundError, ValidationFailed
-from apps.common.ids import parse_pk
 from apps.groups.models import Group
 from apps.groups.services import group_bump_settings_version
 from apps.rbac.catalogue import BANLIST_ADMIN_ROLE, BANLIST_OWNER_ROLE
@@ -24,6 +23,7 @@ from apps.rbac.selectors import actor_has_permission, role_get
 from apps.rbac.services import role_assign, role_revoke
 from apps.users.models import User
 
+from .access import user_find
 from .models import BanList, Follow, Subscription
 from .propagation import propagate_to_new_subscriber, propagations_cancel
 from .selectors import follow_would_cycle, group_ban_lists, groups_taking, lists_following, owned_count
@@ -150,14 +150,9 @@ def ban_list_delete(*, ban_list: BanList, actor: User | None) -> BanList:
 # -- admins
 
 def _target_user(*, user_id=None, telegram_user_id: int | None = None) -> User:
-    if user_id is not None:
-        pk = parse_pk(User, user_id)
-        user = User.objects.filter(pk=pk).first() if pk is not None else None
-        which = user_id
-    else:
-        user = User.objects.filter(telegram_user_id=telegram_user_id).first()
-        which = f"telegram:{telegram_user_id}"
+    user = user_find(user_id=user_id, telegram_user_id=telegram_user_id)
     if user is None:
+        which = user_id if user_id is not None else f"telegram:{telegram_user_id}"
         raise NotFoundError(f"User {which} not found: they must have talked to the bot or be known to the platform")
     return user
 

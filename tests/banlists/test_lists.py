@@ -391,6 +391,7 @@ def test_the_index_filters_and_pages(api, owner):
     ids = lambda response: {item["id"] for item in data(response)["results"]}  # noqa: E731
     assert ids(api.get(f"{LISTS}?admin_telegram_user_id={owner.telegram_user_id}")) == {item["id"] for item in lists}
     assert ids(api.get(f"{LISTS}?admin_user_id={admin.pk}")) == {lists[0]["id"]}
+    assert ids(api.get(f"{LISTS}?admin_telegram_user_id=99000001")) == set()  # unknown to core: no roles
     assert ids(api.get(f"{LISTS}?telegram_chat_id={group.telegram_chat_id}")) == {lists[1]["id"], other["id"]}
     assert ids(api.get(f"{LISTS}?group_id={group.pk}&q=elsew")) == {other["id"]}
     first = data(api.get(f"{LISTS}?page_size=3"))
