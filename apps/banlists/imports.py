@@ -16,8 +16,8 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -32,6 +32,7 @@ from . import propagation
 from .bans import MAX_REASON, _locked_list
 from .models import Ban, BanList, Change
 from .signals import ban_list_logged
+from .statements import bans_insert
 
 MAX_ROWS = 1_000_000
 MAX_CONTENT_BYTES = 32 * 1024 * 1024
@@ -47,8 +48,7 @@ FUTURE_SLACK = timedelta(days=1)
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     telegram_user_id: int
     reason: str
     date: datetime | None
@@ -224,37 +224,40 @@ def ban_list_import(*, ban_list: BanList, rows: dict[int, Row], actor: User | No
         with attempt:
             fresh = _locked_list(ban_list)
             now = timezone.now()
-            existing: dict[int, Ban] = {}
+            # telegram id -> (pk, active, reason, banned_at) of the bans already there (rows, not models: cheap)
+            existing: dict[int, tuple] = {}
             for chunk in propagation.chunks(ids):
-                existing.update((ban.telegram_user_id, ban) for ban in Ban.objects.filter(
-                    ban_list=fresh, telegram_user_id__in=chunk).only("id", "telegram_user_id", "active", "reason",
-                                                                    "banned_at"))
+                existing.update((telegram_user_id, rest) for telegram_user_id, *rest in Ban.objects.filter(
+                    ban_list=fresh, telegram_user_id__in=chunk).values_list("telegram_user_id", "pk", "active",
+                                                                           "reason", "banned_at"))
             new, changed, added = [], [], {}
-            unchanged = 0
+            unchanged = reactivated = 0
+            version, source, actor_pk = fresh.version, Ban.Source.IMPORT, actor.pk if actor else None
             for telegram_user_id in ids:
                 row = rows[telegram_user_id]
-                ban = existing.get(telegram_user_id)
-                if ban is None:
-                    new.append(Ban(ban_list=fresh, telegram_user_id=telegram_user_id, reason=row.reason,
-                                   active=True, source=Ban.Source.IMPORT, banned_by=actor,
-                                   banned_at=row.date or now, version=fresh.version))
+                found = existing.get(telegram_user_id)
+                if found is None:
+                    new.append((telegram_user_id, row.reason, row.date or now))
                     added[telegram_user_id] = row.reason
-                elif not ban.active:
-                    ban.active, ban.reason, ban.source, ban.banned_by = True, row.reason, Ban.Source.IMPORT, actor
-                    ban.banned_at, ban.version, ban.updated_at = row.date or now, fresh.version, now
-                    changed.append(ban)
+                    continue
+                pk, active, reason, banned_at = found
+                if not active:
+                    changed.append(Ban(pk=pk, ban_list_id=fresh.pk, telegram_user_id=telegram_user_id, active=True,
+                                       reason=row.reason, source=source, banned_by_id=actor_pk,
+                                       banned_at=row.date or now, version=version, updated_at=now))
                     added[telegram_user_id] = row.reason
-                elif row.reason and row.reason != ban.reason:
-                    ban.reason, ban.version, ban.updated_at = row.reason, fresh.version, now
-                    if row.date is not None:
-                        ban.banned_at = row.date
-                    changed.append(ban)
+                    reactivated += 1
+                elif row.reason and row.reason != reason:
+                    changed.append(Ban(pk=pk, ban_list_id=fresh.pk, telegram_user_id=telegram_user_id, active=True,
+                                       reason=row.reason, source=source, banned_by_id=actor_pk,
+                                       banned_at=row.date or banned_at, version=version, updated_at=now))
                 else:
                     unchanged += 1
-            Ban.objects.bulk_create(new, batch_size=WRITE_BATCH)
+            bans_insert(ban_list_id=fresh.pk, rows=new, source=source, banned_by_id=actor_pk, version=version,
+                        now=now, batch=WRITE_BATCH)
             Ban.objects.bulk_update(changed, ["active", "reason", "source", "banned_by", "banned_at", "version",
                                               "updated_at"], batch_size=WRITE_BATCH)
-            updated = len(changed) - (len(added) - len(new))
+            updated = len(changed) - reactivated
             owed = propagation.members_owed(ban_list=fresh, bans=added,
                                             groups=propagation.groups_reached(ban_list=fresh))
             propagation.propagations_write(ban_list=fresh, owed=owed, actor=actor)
