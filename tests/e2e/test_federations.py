@@ -25,6 +25,7 @@ from .federations import (
     database,
     fresh_user,
     in_group,
+    in_private,
     join,
     new_federation,
     propagation,
@@ -93,6 +94,18 @@ def test_a_federation_with_three_groups(fed_platform, fed):
     other = platform.new_group()
     assert "BAN_LIST_SUBSCRIBE" in in_group(platform, other, "bob_mod", f"/joinfed {fed.id}")
     assert other["id"] not in subscribed_chats(platform, fed)
+
+
+def test_anyone_creates_a_federation_in_private(fed_platform):
+    """Rose's rule: anyone may /newfed, someone who never met the bot in a group too (core learns who they are)."""
+    platform = fed_platform
+    newcomer = fresh_user(platform, "founder")
+    platform.telegram.start_bot(newcomer["id"])
+    text = in_private(platform, newcomer["username"], "/newfed Founders' <list>")[0]["text"]
+    assert "Created new federation Founders' <list>" in text, text
+    owned = platform.api.ban_lists(admin_telegram_user_id=newcomer["id"])
+    assert [(item["name"], item["owner"]["telegram_user_id"]) for item in owned["results"]] == [
+        ("Founders' <list>", newcomer["id"])]
 
 
 def test_an_fban_reaches_every_group_members_or_not(fed_platform, fed):
