@@ -5,6 +5,7 @@ from rest_framework.views import APIView
 
 from apps.audit.selectors import with_names
 from apps.common.derivation import body_shape
+from apps.common.errors import NotFoundError
 from apps.common.fields import (
     ObjectIdField,
     StrictBooleanField,
@@ -24,6 +25,7 @@ from .catalogue import PERMISSIONS
 from .models import MAX_RANK, ROLE_NAME_PATTERN, RoleAssignment
 from .scopes import BAN_LIST, scope_kind_of, scope_object_id, scope_resolve
 from .selectors import (
+    BAN_LIST_NOT_FOUND,
     PermissionQuery,
     assignment_list,
     assignment_status,
@@ -258,12 +260,16 @@ def _decision_body(decision) -> dict:
 class PermissionCheckApi(APIView):
     @extend_schema(description="In a group (membership needed for a group's grants; global ones count regardless), "
                                "in a ban list's scope (ban_list_id: its roles and the global ones; 404 when there is "
-                               "no such active list), or globally.",
+                               "no such active list: in a batch, that check's reason is ban_list_not_found), or "
+                               "globally.",
                    operation_id="rbac_check_permission", request=CheckInputSerializer,
                    responses={200: envelope(CheckOutputSerializer), **error_responses(404)})
     def post(self, request):
         data = parse_body(CheckInputSerializer, request, shape=CHECK_SHAPE)
-        return Response(_decision_body(permission_check(query=PermissionQuery(**data))))
+        decision = permission_check(query=PermissionQuery(**data))
+        if decision.reason == BAN_LIST_NOT_FOUND:  # on the trail as denied; the caller named nothing that exists
+            raise NotFoundError(f"Ban list {str(data['ban_list_id'])[:40]} not found")
+        return Response(_decision_body(decision))
 
 
 class PermissionCheckBatchApi(APIView):
@@ -276,7 +282,7 @@ class PermissionCheckBatchApi(APIView):
     shape = body_shape(InputSerializer)
 
     @extend_schema(operation_id="rbac_check_permissions", request=InputSerializer,
-                   responses={200: envelope(OutputSerializer), **error_responses(404)})
+                   responses={200: envelope(OutputSerializer), **error_responses()})
     def post(self, request):
         data = parse_body(self.InputSerializer, request, shape=self.shape)
         decisions = permission_check_many(queries=[PermissionQuery(**check) for check in data["checks"]])

@@ -27,8 +27,9 @@ from apps.groups.models import ChatIdAlias, Group, Membership
 from apps.users.models import User
 
 from .models import CatalogueVersion, Role, RoleAssignment
-from .scopes import BAN_LIST, scope_resolve
+from .scopes import BAN_LIST, scope_kind
 from .selectors import (
+    BAN_LIST_NOT_FOUND,
     BANNED_IN_GROUP,
     GRANTED_BY_ROLE,
     GROUP_INACTIVE,
@@ -285,14 +286,19 @@ def permission_decide_many(queries: list[PermissionQuery]) -> list[Decision]:
             group = groups_by_pk.get(parse_pk(Group, query.group_id))
         elif query.telegram_chat_id is not None:
             group = groups_by_chat.get(query.telegram_chat_id)
-        scope = list_scopes.get(query.ban_list_id) if query.ban_list_id is not None else None
+        scope = None
+        if query.ban_list_id is not None:
+            scope = list_scopes[query.ban_list_id]
+            if scope is None:
+                decisions.append(Decision(False, BAN_LIST_NOT_FOUND, query.permission, user[0] if user else None))
+                continue
         decisions.append(_decision(query, user, group, catalogue, now, backend, scope))
     return decisions
 
 
 def _ban_list_scopes(queries: list[PermissionQuery]) -> dict:
-    """ban_list_id -> its scope for every list the queries name; a list that does not exist (or is deleted) is
-    404 not_found, naming it, and so is a query naming a group as well (400)."""
+    """ban_list_id -> its scope for every list the queries name, None for a list that does not exist (or is
+    deleted: the decision says ban_list_not_found). A query naming a group as well is a 400."""
     scopes = {}
     for query in queries:
         if query.ban_list_id is None:
@@ -301,5 +307,6 @@ def _ban_list_scopes(queries: list[PermissionQuery]) -> dict:
             raise ValidationFailed("Give a ban list or a group, not both",
                                    details={"ban_list_id": ["Exclusive with group_id and telegram_chat_id."]})
         if query.ban_list_id not in scopes:
-            scopes[query.ban_list_id] = scope_resolve(BAN_LIST, query.ban_list_id)
+            pk = scope_kind(BAN_LIST).resolve(query.ban_list_id)
+            scopes[query.ban_list_id] = None if pk is None else f"{BAN_LIST}:{pk}"
     return scopes

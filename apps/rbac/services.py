@@ -107,6 +107,8 @@ def _check_details(query: PermissionQuery, decision: Decision) -> dict:
         details["group"] = query.group_id if query.group_id is not None else f"telegram:{query.telegram_chat_id}"
     if decision.ban_list_pk is not None:
         details["ban_list_id"] = str(decision.ban_list_pk)
+    elif query.ban_list_id is not None:
+        details["ban_list"] = str(query.ban_list_id)
     return details
 
 

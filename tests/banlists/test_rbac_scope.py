@@ -121,9 +121,16 @@ def test_batch_checks_mix_scopes(api, owned):
         {"user_id": str(owner.pk), "permission": "BAN_USERS", "group_id": str(group.pk)},
         {"user_id": str(owner.pk), "permission": "BAN_USERS", "ban_list_id": list_id},
         {"user_id": str(owner.pk), "permission": "BAN_LIST_BAN"},
+        {"user_id": str(owner.pk), "permission": "BAN_LIST_BAN", "ban_list_id": "999999"},
     ]})
     assert response.status_code == 200, response.content
-    assert [result["allowed"] for result in response.json()["data"]["results"]] == [True, True, False, False]
+    results = response.json()["data"]["results"]
+    assert [result["allowed"] for result in results] == [True, True, False, False, False]
+    # A list that is not there (deleted since the caller cached it) denies that check, not the whole batch.
+    assert results[4]["reason"] == "ban_list_not_found"
+    event = AuditEvent.objects.filter(action=actions.PERMISSION_CHECK).order_by("-sequence").first()
+    assert (event.result, event.reason, event.details) == ("denied", "ban_list_not_found",
+                                                           {"permission": "BAN_LIST_BAN", "ban_list": "999999"})
 
 
 def test_list_roles_are_granted_only_in_list_scopes_and_only_they_there(api, owned):
