@@ -296,6 +296,9 @@ def test_the_list_a_command_means(world, sandbox, live_server, tmp_path):
         await talk.say("alice", f"/joinfed {first}")
         await talk.say("alice", f"/joinfed {second}")
         said["group_two"] = await talk.say("alice", "/leavefed")
+        said["group_named"] = await talk.say("alice", f"/fban {spammer} {first} named here")
+        third = _fed_id(await talk.say("alice", "/newfed Third", where="private"))
+        said["group_elsewhere"] = await talk.say("alice", f"/fban {spammer} {third} named elsewhere")
         return said, first, second
 
     said, first, second = talk_in(world, sandbox, live_server, tmp_path, scenario)
@@ -306,8 +309,10 @@ def test_the_list_a_command_means(world, sandbox, live_server, tmp_path):
     assert "Fed: Second" in said["named"] and "Reason: in the second" in said["named"]
     assert "hasn't joined any federation" in said["group_none"]
     assert said["group_two"].startswith("Which federation?")
+    assert "Fed: First" in said["group_named"] and "Reason: named here" in said["group_named"]
+    assert "Fed: Third" in said["group_elsewhere"] and "Reason: named elsewhere" in said["group_elsewhere"]
     assert set(Ban.objects.filter(telegram_user_id=spammer).values_list("ban_list__name", flat=True)) == {
-        "First", "Second"}
+        "First", "Second", "Third"}
 
 
 @pytest.mark.django_db(transaction=True)

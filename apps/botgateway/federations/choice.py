@@ -93,9 +93,9 @@ async def require(context, actor: Actor, permission: str, ban_list_id: str) -> N
 
 
 async def choose(context, update, actor: Actor, permission: str | None, *, given: str | None = None,
-                 token: str | None = None, usage: str = "", command: str = "") -> Chosen:
+                 token: str | None = None, usage: str = "") -> Chosen:
     """The list the command means (see the module). `token`: an optional word of the command that is read as the
-    list's id when it names one of the candidates (and is left to the reason otherwise)."""
+    list's id when it names one of the group's lists or of the asker's (and is left to the reason otherwise)."""
     if given is not None:
         return Chosen(given)
     chat = update.effective_chat
@@ -104,6 +104,10 @@ async def choose(context, update, actor: Actor, permission: str | None, *, given
         mine = await group_lists(context, chat)
         if token is not None and token in mine:
             return Chosen(token, mine[token], True)
+        if token is not None:  # a federation of the asker's that this chat does not take: named, so meant
+            own = await actor_lists(context, actor)
+            if token in own:
+                return Chosen(token, own[token], True)
         if len(mine) == 1:
             ((only, name),) = mine.items()
             return Chosen(only, name)
