@@ -110,7 +110,8 @@ class UpdateSerializer(serializers.Serializer):
 
 
 class RequiredBodyBanListApi(BanListApiBase):
-    """The PATCH's body is required though no one field is: without one the answer is 400, as for {}."""
+    """One whose body is required though no one field is (a PATCH's name or log chat; a user, a group: one of two
+    fields): without a body the answer is 400, as for {}."""
 
     schema = RequiredBodySchema()
 
@@ -156,7 +157,7 @@ class SomeoneSerializer(serializers.Serializer):
         return attrs
 
 
-class BanListAdminsApi(BanListApiBase):
+class BanListAdminsApi(RequiredBodyBanListApi):
     @extend_schema(operation_id="banlists_admins_list", description=VIEW,
                    responses={200: envelope(BanListAdminsSerializer), **schema.web_errors(404)})
     def get(self, request, ban_list_id):
@@ -171,7 +172,7 @@ class BanListAdminsApi(BanListApiBase):
         return Response(banlists.admin_add(request.user, ban_list_id, **parse_body(SomeoneSerializer, request)))
 
 
-class BanListAdminRemoveApi(BanListApiBase):
+class BanListAdminRemoveApi(RequiredBodyBanListApi):
     @extend_schema(operation_id="banlists_admins_remove", request=SomeoneSerializer,
                    description="Demotes a list admin. "
                                + WRITE.format(permission="MANAGE_ROLES", audit="banlist.admin_remove"),
@@ -196,7 +197,7 @@ SUBSCRIBE = ("As the token user: core checks BAN_LIST_SUBSCRIBE in the group (it
              "permission_denied naming it); audited ({audit}). The group's bot reloads the lists it enforces.")
 
 
-class BanListSubscriptionsApi(BanListApiBase):
+class BanListSubscriptionsApi(RequiredBodyBanListApi):
     @extend_schema(operation_id="banlists_subscriptions_list", parameters=[PageQuerySerializer], description=VIEW,
                    responses={200: schema.web_list(SubscriptionSerializer), **schema.web_errors(404)})
     def get(self, request, ban_list_id):
@@ -211,7 +212,7 @@ class BanListSubscriptionsApi(BanListApiBase):
         return Response(banlists.subscribe(request.user, ban_list_id, **parse_body(GroupRefSerializer, request)))
 
 
-class BanListSubscriptionRemoveApi(BanListApiBase):
+class BanListSubscriptionRemoveApi(RequiredBodyBanListApi):
     @extend_schema(operation_id="banlists_subscriptions_remove", request=GroupRefSerializer,
                    description="The group stops following the list (/leavefed). "
                                + SUBSCRIBE.format(audit="banlist.unsubscribe"),

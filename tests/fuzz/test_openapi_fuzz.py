@@ -132,6 +132,9 @@ _WEB_CONTENT_RULES = {
         *((refusal, _ENTRY_PATTERN, why) for refusal, why in _PATTERN_REFUSALS), _BLOCKLIST_FULL],
 }
 
+_BAN_FILE = ("A ban list's file is one text: its rows (CSV lines, or the items of a JSON list) each need a Telegram "
+             "id, a grammar over the text's rows, not a JSON Schema pattern")
+
 JUSTIFIED = [
     Justified("core", "GET /api/audit/events", _ACCEPT, "Use either cursor (newest first) or after", _CURSOR),
     Justified("core", "GET /api/audit/events.csv", _ACCEPT, "Use either cursor (newest first) or after", _CURSOR),
@@ -177,6 +180,11 @@ JUSTIFIED = [
     Justified("web", "GET /api/stats", _ACCEPT, "apply to a group's series: give group_id",
               "since, until and bucket need group_id: a relation between query parameters"),
     Justified("web", "GET /api/stats", _ACCEPT, " buckets; at most ", _BUCKETS),
+    Justified("web", "GET /api/banlists/{ban_list_id}/history", _ACCEPT, "since must be before until", _SINCE_UNTIL),
+    Justified("web", "POST /api/banlists/{ban_list_id}/import", _ACCEPT, "nothing was imported", _BAN_FILE),
+    Justified("web", "POST /api/banlists/{ban_list_id}/admins/remove", _ACCEPT,
+              "The owner of a ban list is not removed from its admins", "Who owns the list is stored data",
+              field="user_id"),
 ]
 
 
