@@ -411,3 +411,39 @@ def test_no_body_at_all_is_a_400_not_a_500(api, owner, ban_list):
         assert response.status_code == 400, (path, response.content)
         response = api.client.post(path, data=json.dumps({"a": 1}), content_type="text/plain")
         assert 400 <= response.status_code < 500, (path, response.content)
+
+
+def test_the_core_clients_ban_list_methods(core_app):
+    from apps.coreclient import CoreClient, CoreError
+    from tests.conftest import API_KEY
+
+    core = CoreClient("http://testserver", API_KEY, transport=core_app)
+    owner, admin = make_user(), make_user()
+    group = group_owned_by(owner)
+    created = core.ban_list_create(name="Spam watch", actor_telegram_user_id=owner.telegram_user_id)
+    list_id = created["id"]
+    assert core.ban_list_get(list_id, acting_user_id=str(owner.pk))["name"] == "Spam watch"
+    assert core.ban_list_update(list_id, name="Renamed", log_chat_id=None,
+                                actor_user_id=str(owner.pk))["name"] == "Renamed"
+    assert core.ban_list_admin_add(list_id, telegram_user_id=admin.telegram_user_id,
+                                   actor_user_id=str(owner.pk))["created"] is True
+    assert [item["role"] for item in core.ban_list_admins(list_id)["admins"]] == ["banlist_owner", "banlist_admin"]
+    joined = core.ban_list_subscribe(list_id, telegram_chat_id=group.telegram_chat_id,
+                                     actor_telegram_user_id=owner.telegram_user_id)
+    assert joined["created"] is True
+    assert core.ban_list_subscriptions(list_id, page_size=10)["count"] == 1
+    mine = core.ban_lists(admin_telegram_user_id=admin.telegram_user_id, page=1, page_size=100)
+    assert [item["id"] for item in mine["results"]] == [list_id]
+    source = core.ban_list_create(name="Source", actor_user_id=str(admin.pk))
+    assert core.ban_list_follow(list_id, source_id=source["id"], actor_user_id=str(owner.pk))["created"] is True
+    assert core.ban_list_follows(list_id)["follows"] == [{"id": source["id"], "name": "Source"}]
+    assert core.ban_list_unfollow(list_id, source_id=source["id"])["removed"] is True
+    assert core.ban_list_unsubscribe(list_id, telegram_chat_id=group.telegram_chat_id)["removed"] is True
+    assert core.ban_list_admin_remove(list_id, user_id=str(admin.pk))["removed"] is True
+    with pytest.raises(CoreError) as refused:
+        core.ban_list_delete(list_id, actor_user_id=str(admin.pk))
+    assert refused.value.code == "permission_denied"
+    assert core.ban_list_delete(list_id, actor_user_id=str(owner.pk))["is_active"] is False
+    with pytest.raises(CoreError) as gone:
+        core.ban_list_get(list_id)
+    assert gone.value.code == "not_found"
