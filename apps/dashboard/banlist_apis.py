@@ -41,7 +41,7 @@ from .banlist_shapes import (
 )
 
 MAX_NAME = 64
-MAX_REASON = 512
+MAX_REASON = 1024  # core's (a ban's reason)
 MAX_IMPORT_CHARS = 32 * 1024 * 1024  # core's limit for an import (32 MB)
 # The import's body: the file inside a JSON string, whose escapes can double it (core's limit for the same view).
 IMPORT_BODY_BYTES = 2 * MAX_IMPORT_CHARS + 64 * 1024
