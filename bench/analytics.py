@@ -180,6 +180,10 @@ def main(argv: list[str]) -> int:
             print(f"  ingest, batches of {BATCH}, rollups on   {rates[True]:8.0f} events/s  "
                   f"({rates[True] / rates[False]:.2f} of off)   target >= {TARGET_EVENTS_PER_S:,}: {verdict}")
 
+        client = Client(HTTP_X_API_KEY=api_key, HTTP_HOST="127.0.0.1")
+        answer = client.get("/api/groups?limit=1")  # the URL conf loads before the long generation, not after
+        if answer.status_code != 200:
+            raise RuntimeError(f"GET /api/groups answered {answer.status_code}")
         started = time.monotonic()
         groups, pools = generate(events=options.events, groups=options.groups, members=options.members)
         seconds = time.monotonic() - started
@@ -192,7 +196,6 @@ def main(argv: list[str]) -> int:
               f"in process)")
         print("  rollup rows: " + ", ".join(f"{name} {count:,}" for name, count in rows.items()))
         rng = random.Random(7)
-        client = Client(HTTP_X_API_KEY=api_key, HTTP_HOST="127.0.0.1")
         user_pks = dict(User.objects.filter(telegram_user_id__gte=6_000_000).values_list("telegram_user_id", "pk"))
         n = options.samples
 
