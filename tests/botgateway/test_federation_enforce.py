@@ -95,6 +95,31 @@ def test_a_joiner_on_a_followed_list_is_banned_before_any_welcome(world, sandbox
     assert not world.call_log(method="restrictChatMember")  # no challenge
 
 
+def test_a_member_an_admin_lets_back_in_is_banned_again_at_their_next_join(world, sandbox, live_server, tmp_path):
+    joiner = world.create_user("Again", username="again_spam")
+    chat, group, ban_list = federation(world, joiner.id)
+
+    async def scenario():
+        async with Bot(sandbox, live_server, tmp_path) as bot:
+            await with_lists(bot, chat, group, ban_list)
+            updates = world.bot().updates
+            seen = len(updates)
+            change, _ = join(world, chat, joiner)
+            await bot.handle(change)
+            await bot.settle()
+            world.unban_member(chat, joiner, by="alice")  # an admin lifts the ban on Telegram
+            for update in updates[seen:]:  # the bot sees the ban (the member left) and the unban
+                if "chat_member" in update and update is not change:
+                    await bot.handle(update)
+            change, _ = join(world, chat, joiner)
+            await bot.handle(change)
+            await bot.settle()
+
+    run(scenario)
+    assert world.member(world.chat(chat.id), joiner.id).status == "kicked"
+    assert [record.status for record in records(group)] == ["executed", "executed"]
+
+
 def test_while_a_list_loads_a_join_asks_core_about_the_joiner(world, sandbox, live_server, tmp_path):
     joiner = world.create_user("Early", username="early_spam")
     fine = world.create_user("Fine", username="fine_person")

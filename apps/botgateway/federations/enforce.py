@@ -154,8 +154,9 @@ async def check_join(context, chat, user, settings) -> bool:
         if confirmed is None or confirmed is AWAY:
             return False
         list_id = confirmed["ban_list"]["id"]
+    # Each join is a new arrival (joins.py tells each once): a member an admin let back in is banned again.
     outcome = await enforce(context.application, settings, chat.id, user.id, user.full_name, list_id,
-                            confirmed=confirmed)
+                            confirmed=confirmed, again=True)
     return outcome in (EXECUTED, FAILED)
 
 
@@ -190,16 +191,18 @@ async def _quietly(coroutine) -> None:
 
 
 async def enforce(application, settings, chat_id: int, uid: int, name: str, list_id: str, *,
-                  message_id: int | None = None, confirmed: dict | None = None) -> str | None:
+                  message_id: int | None = None, confirmed: dict | None = None, again: bool = False) -> str | None:
     """The ban of a member the cache (or core, `confirmed`) found on `list_id`, once per (chat, member, list
-    version). Returns what it came to (an outcome of enforcement.py), or None when it was not tried (done before, or
-    core says the member is not on the list after all)."""
+    version) unless `again` (a join). Returns what it came to (an outcome of enforcement.py), or None when it was not
+    tried (in flight, done before, or core says the member is not on the list after all)."""
     bot_data = application.bot_data
     state = checks(bot_data)
     key = (chat_id, uid, list_id, bot_data.banlists.version(list_id))
     done = state.acted.get(key)
-    if done is not None or (chat_id, uid) in state.acting:
-        return done if done != "pending" else None
+    if (chat_id, uid) in state.acting or done == "pending":
+        return None
+    if done is not None and not again:
+        return done
     act = _act(settings, chat_id, uid, name, list_id, message_id)
     state.acted[key] = "pending"
     state.acting[(chat_id, uid)] = act
