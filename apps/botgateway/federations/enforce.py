@@ -9,8 +9,9 @@ the ban and gives its reason (`user_ban_lists`: the cache may be a few seconds b
 (banChatMember; a message that revealed the member is deleted with it), completes the record with Telegram's
 outcome and says it in the group.
 
-Once per (chat, member, list version): a member who keeps writing while their ban runs, or whom core exempts, is
-not asked about again until the list changes. An exempt member (an admin, an approved member: the group's own
+Once per (chat, member, list version) for messages and admin syncs: a member who keeps writing while their ban runs,
+or whom core exempts, is not asked about again until the list changes. A join is always a new arrival (joins.py
+tells each once): a member a group's admin let back in on Telegram is banned again when they rejoin. An exempt member (an admin, an approved member: the group's own
 exemptions hold) is left alone, and the group's moderators are told once per (chat, member, list).
 
 A join whose lists are not cached yet (the bot just started, a group just joined a list) asks core about the
