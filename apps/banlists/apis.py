@@ -359,6 +359,7 @@ class BanListDeleteApi(_ListView):
 # -- admins
 
 class BanListAdminsApi(_ListView):
+    schema = RequiredBodySchema()  # one of two fields is required: so is the body
     acting_user_permissions = {"GET": VIEW, "POST": ROLES}
 
     @extend_schema(operation_id="banlists_admins_list", responses={200: envelope(BanListAdminsSerializer),
@@ -384,6 +385,7 @@ class BanListAdminsApi(_ListView):
 
 
 class BanListAdminRemoveApi(_ListView):
+    schema = RequiredBodySchema()  # one of two fields is required: so is the body
     acting_user_permissions = {"POST": ROLES}
 
     @extend_schema(operation_id="banlists_admins_remove", request=BanListSomeoneSerializer,
@@ -402,6 +404,7 @@ class BanListAdminRemoveApi(_ListView):
 # -- groups
 
 class BanListSubscriptionsApi(_ListView):
+    schema = RequiredBodySchema()  # one of two fields is required: so is the body
     acting_user_permissions = {"GET": VIEW}
     acting_user_view_checks = {"POST": SUBSCRIBE}  # checked in the group the body names
 
@@ -436,6 +439,7 @@ class BanListSubscriptionsApi(_ListView):
 
 
 class BanListSubscriptionRemoveApi(_ListView):
+    schema = RequiredBodySchema()  # one of two fields is required: so is the body
     acting_user_view_checks = {"POST": SUBSCRIBE}
 
     @extend_schema(operation_id="banlists_subscriptions_remove", request=BanListGroupSerializer,
