@@ -182,6 +182,8 @@ JUSTIFIED = [
     Justified("web", "GET /api/stats", _ACCEPT, " buckets; at most ", _BUCKETS),
     Justified("web", "GET /api/banlists/{ban_list_id}/history", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("web", "POST /api/banlists/{ban_list_id}/import", _ACCEPT, "nothing was imported", _BAN_FILE),
+    Justified("web", "POST /api/banlists/{ban_list_id}/follows", _ACCEPT, "can't follow itself",
+              "source_id must differ from the path's ban_list_id: a relation between the path and the body"),
     Justified("web", "POST /api/banlists/{ban_list_id}/admins/remove", _ACCEPT,
               "The owner of a ban list is not removed from its admins", "Who owns the list is stored data",
               field="user_id"),
