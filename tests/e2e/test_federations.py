@@ -4,8 +4,8 @@ three (members or not: a ban stops them joining), each ban a moderation record e
 walks into a subscribed group is banned on arrival; an approved member is left alone and the moderators are told;
 /unfban lifts the bans; /leavefed ends a subscription and /joinfed brings it back (banning the known members the
 list names); an import through core's API bans the members core knows and the others on arrival; and a bot killed
-(SIGKILL) in the middle of a propagation to 50+ groups, slowed by Telegram's flood limit, reaches every one after its
-restart."""
+(SIGKILL) in the middle of a propagation to 55 groups (27 on MongoDB), met with Telegram's 429s, reaches every one
+after its restart."""
 
 from __future__ import annotations
 
@@ -38,7 +38,10 @@ from .federations import (
 
 pytestmark = pytest.mark.e2e
 
-MANY_GROUPS = 52  # the restart test's extra groups (with the three: 55)
+# The restart test's extra groups (with the three: 55 on SQLite). On SecantusDB, which serves one request at a time,
+# each group's registration and each ban's report to core take about a second: fewer groups keep the kill mid-way
+# and the run in minutes, and what that profile adds (core's claims, leases and reports on MongoDB) is the same.
+MANY_GROUPS = {"sqlite": 52, "mongo": 24}
 FLOOD_LIMIT = 12  # member actions a second the sandbox lets through in the restart test (Telegram's 429 beyond)
 
 
@@ -288,7 +291,7 @@ def _many_groups(platform, fed, count: int) -> list[dict]:
 
 def test_a_bot_killed_mid_propagation_reaches_every_group_after_restart(fed_platform, fed):
     platform = fed_platform
-    _many_groups(platform, fed, MANY_GROUPS)
+    _many_groups(platform, fed, MANY_GROUPS[platform.profile])
     total = len(fed.chats)
     target = fresh_user(platform, "crowd")
     platform.telegram.set_rate_limits(enabled=True, actions_per_second=FLOOD_LIMIT, global_per_second=0,
