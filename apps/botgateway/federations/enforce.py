@@ -11,8 +11,9 @@ outcome and says it in the group.
 
 Once per (chat, member, list version) for messages and admin syncs: a member who keeps writing while their ban runs,
 or whom core exempts, is not asked about again until the list changes. A join is always a new arrival (joins.py
-tells each once): a member a group's admin let back in on Telegram is banned again when they rejoin. An exempt member (an admin, an approved member: the group's own
-exemptions hold) is left alone, and the group's moderators are told once per (chat, member, list).
+tells each once): a member a group's admin let back in on Telegram is banned again when they rejoin. An exempt
+member (an admin, an approved member: the group's own exemptions hold) is left alone, and the group's moderators are
+told once per (chat, member, list).
 
 A join whose lists are not cached yet (the bot just started, a group just joined a list) asks core about the
 joiner instead (one call), while the lists load in the background.
