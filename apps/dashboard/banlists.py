@@ -42,11 +42,9 @@ def _list_id(ban_list_id) -> str:
 
 
 def web_page(answer: dict, *, page: int, limit: int) -> dict:
-    """Core's page ({"count", "results"} or {"items", "total"}) as web's {"items", "total", "page", "limit"}."""
-    if "items" in answer:
-        return {"items": answer["items"], "total": answer["total"], "page": answer.get("page", page),
-                "limit": answer.get("limit", limit)}
-    return {"items": answer["results"], "total": answer["count"], "page": page, "limit": limit}
+    """Core's page as web's {"items", "total", "page", "limit"} (the same shape)."""
+    return {"items": answer["items"], "total": answer["total"], "page": answer.get("page", page),
+            "limit": answer.get("limit", limit)}
 
 
 # -- the lists
@@ -54,7 +52,7 @@ def web_page(answer: dict, *, page: int, limit: int) -> dict:
 
 def lists(user: DashboardUser, *, page: int = 1, limit: int = 20, **filters) -> dict:
     """The lists the user may view (all of them with BAN_LIST_VIEW globally), as a web page."""
-    answer = _call(core().ban_lists, acting_user_id=user.id, page=page, page_size=limit, **filters)
+    answer = _call(core().ban_lists, acting_user_id=user.id, page=page, limit=limit, **filters)
     return web_page(answer, page=page, limit=limit)
 
 
@@ -102,7 +100,7 @@ def admin_remove(user: DashboardUser, ban_list_id, *, user_id=None, telegram_use
 
 def subscriptions(user: DashboardUser, ban_list_id, *, page: int = 1, limit: int = 20) -> dict:
     answer = _call(core().ban_list_subscriptions, _list_id(ban_list_id), acting_user_id=user.id, page=page,
-                   page_size=limit)
+                   limit=limit)
     return web_page(answer, page=page, limit=limit)
 
 

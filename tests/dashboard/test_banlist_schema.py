@@ -41,8 +41,9 @@ def test_web_s_bodies_and_queries_declare_core_s_fields(web_serializer, core_ser
 
 
 def test_web_s_pages_are_within_core_s():
-    """Web's limit is sent to core as its page size: never past what core accepts."""
-    assert web.PageQuerySerializer().fields["limit"].max_value <= core_lists.MAX_PAGE_SIZE
+    """Web's page and limit are sent to core as they are: never past what core accepts."""
+    assert _fields(web.ListFilterSerializer, "page", "limit") == _fields(core_lists.BanListFilterSerializer, "page",
+                                                                           "limit")
     core_q = core_lists.BanListFilterSerializer().fields["q"]
     assert web.ListFilterSerializer().fields["q"].max_length == core_q.max_length
 
