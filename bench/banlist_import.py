@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,10 @@ from bench.run import ROOT, bench_environment, free_port
 
 TARGET_IMPORT_SECONDS = 60.0
 FIRST_ID = 6_000_000_000
+
+
+def _say(profile: str, what: str) -> None:
+    print(f"    [{profile} {time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
 
 
 def _child(profile: str, options) -> dict:
@@ -47,8 +52,10 @@ def _child(profile: str, options) -> dict:
     from apps.users.models import User
 
     started = time.perf_counter()
+    _say(profile, "migrating")
     call_command("migrate", interactive=False, verbosity=0)
     migrate_seconds = time.perf_counter() - started
+    _say(profile, f"migrated in {migrate_seconds:.0f} s; seeding")
     client = Client(HTTP_X_API_KEY=os.environ["BENCH_API_KEY"], HTTP_HOST="127.0.0.1")
     owner = User.objects.create(username="owner", telegram_user_id=1, password="!")  # noqa: S106
 
@@ -74,6 +81,7 @@ def _child(profile: str, options) -> dict:
     body = json.dumps({"format": "csv", "content": "\n".join(lines) + "\n"})
     timings = {}
     for run in ("import", "import again (unchanged)"):
+        _say(profile, run)
         started, cpu = time.perf_counter(), time.process_time()
         response = client.post(f"/api/banlists/{imported.pk}/import", data=body, content_type="application/json")
         timings[run] = time.perf_counter() - started
@@ -82,6 +90,7 @@ def _child(profile: str, options) -> dict:
             raise RuntimeError(f"import answered {response.status_code}: {response.content[:500]!r}")
         timings[f"{run} answer"] = response.json()["data"]
     assert Ban.objects.filter(ban_list=imported, active=True).count() == options.ids
+    _say(profile, "export")
     started = time.perf_counter()
     response = client.get(f"/api/banlists/{imported.pk}/export?format=csv")
     exported = b"".join(response.streaming_content)
@@ -90,6 +99,7 @@ def _child(profile: str, options) -> dict:
     timings["body MB"] = len(body) / 1e6
 
     # -- fban to many groups
+    _say(profile, "fban")
     wide = new_list("Wide", options.groups)
     fbans = []
     for number in range(5):
@@ -132,7 +142,12 @@ def _run_profile(profile: str, options, argv: list[str]) -> dict | None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)  # the servers started here are stopped on the way out
+
+
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _terminated)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ids", type=int, default=100_000)
     parser.add_argument("--groups", type=int, default=200)

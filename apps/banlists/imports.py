@@ -41,6 +41,7 @@ MAX_TELEGRAM_ID = 2**63 - 1
 FORMATS = ("csv", "json")
 ID_NAMES = ("telegram_user_id", "user_id", "id")
 WRITE_BATCH = 2000
+WHOLE_LIST_FROM = 1000  # rows in a file from which the list's bans are read whole rather than looked up by id
 EXPORT_BATCH = 2000
 # A date this far ahead of the server's clock is a mistake, not clock skew.
 FUTURE_SLACK = timedelta(days=1)
@@ -226,10 +227,17 @@ def ban_list_import(*, ban_list: BanList, rows: dict[int, Row], actor: User | No
             now = timezone.now()
             # telegram id -> (pk, active, reason, banned_at) of the bans already there (rows, not models: cheap)
             existing: dict[int, tuple] = {}
-            for chunk in propagation.chunks(ids):
+            columns = ("telegram_user_id", "pk", "active", "reason", "banned_at")
+            if len(ids) > WHOLE_LIST_FROM:
+                # A large file: one pass over the list's bans (its index) beats many long IN lists, which MongoDB
+                # servers may scan for.
+                wanted = set(ids)
                 existing.update((telegram_user_id, rest) for telegram_user_id, *rest in Ban.objects.filter(
-                    ban_list=fresh, telegram_user_id__in=chunk).values_list("telegram_user_id", "pk", "active",
-                                                                           "reason", "banned_at"))
+                    ban_list=fresh).values_list(*columns).iterator(chunk_size=EXPORT_BATCH)
+                    if telegram_user_id in wanted)
+            else:
+                existing.update((telegram_user_id, rest) for telegram_user_id, *rest in Ban.objects.filter(
+                    ban_list=fresh, telegram_user_id__in=ids).values_list(*columns))
             new, changed, added = [], [], {}
             unchanged = reactivated = 0
             version, source, actor_pk = fresh.version, Ban.Source.IMPORT, actor.pk if actor else None

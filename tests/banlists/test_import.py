@@ -162,9 +162,12 @@ def test_an_import_needs_ban_list_ban(api):
 
 def test_the_import_takes_bodies_over_the_platforms_limit_and_only_it(api):
     ban_list = make_list()
-    content = "\n".join(str(10_000_000 + number) for number in range(150_000))  # about 1.3 MB
+    ban_list_ban(ban_list=ban_list, telegram_user_id=10_000_000, reason="old")
+    reason = "r" * 1000
+    content = "\n".join(f"{10_000_000 + number},{reason}" for number in range(1100))  # about 1.1 MB
     assert len(content) > 1024 * 1024
-    assert do_import(api, ban_list, content).json()["data"]["added"] == 150_000
+    data = do_import(api, ban_list, content).json()["data"]
+    assert (data["added"], data["updated"]) == (1099, 1)  # the list read whole (over 1,000 rows) finds the one
     body = json.dumps({"telegram_user_id": 5, "reason": "x" * (1024 * 1024)})
     error_of(api.post(f"/api/banlists/{ban_list.pk}/bans", raw=body), 413, "payload_too_large")
     huge = api.client.post(import_url(ban_list), data="{}", content_type="application/json",
