@@ -8,10 +8,9 @@ checked; or with neither: the calling service itself. Creating a list needs an a
 user need BAN_LIST_VIEW in the list's scope; the lists' index answers only those they may view.
 """
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from apps.common.errors import PermissionDeniedError
@@ -24,8 +23,9 @@ from apps.common.fields import (
     StrictRegexField,
     TelegramIdField,
 )
+from apps.common.pagination import PageQuerySerializer, page_total
 from apps.common.parsing import parse_body, parse_query
-from apps.common.schema import RequiredBodySchema, envelope, error_responses, exactly_one_of
+from apps.common.schema import RequiredBodySchema, envelope, error_responses, exactly_one_of, list_envelope
 from apps.common.shapes import BanListRefSerializer
 from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer
 from apps.groups.selectors import group_resolve
@@ -40,7 +40,6 @@ from . import selectors, services
 from .access import actor_resolve, ban_list_actor_authorize, ban_list_get, group_actor_authorize, user_find
 
 VIEW, MANAGE, ROLES, SUBSCRIBE = "BAN_LIST_VIEW", "BAN_LIST_MANAGE", "MANAGE_ROLES", "BAN_LIST_SUBSCRIBE"
-MAX_PAGE_SIZE = 200
 
 
 # -- shapes
@@ -115,33 +114,13 @@ class BanListFollowedSerializer(serializers.Serializer):
     propagations = serializers.IntegerField(help_text="Bans now owed to the known members of the groups reached")
 
 
-def _page_of(name: str, item_serializer):
-    page = inline_serializer(f"{name}Page", {
-        "count": serializers.IntegerField(),
-        "next": serializers.CharField(allow_null=True, help_text="The next page's URL"),
-        "previous": serializers.CharField(allow_null=True, help_text="The previous page's URL"),
-        "results": item_serializer(many=True),
-    })
-    return inline_serializer(f"{name}PageEnvelope", {"success": serializers.BooleanField(), "data": page})
-
-
-class BanListPageSerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
-    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=20)
-
-
-def _page(request, queryset, query: dict, rows) -> dict:
-    """{"count", "next", "previous", "results"}: `rows(items)` shapes one page's objects."""
-    page, size = query["page"], query["page_size"]
-    offset = (page - 1) * size
-    items = list(queryset[offset:offset + size])
-    count = offset + len(items) if (len(items) < size and (items or not offset)) else queryset.count()
-    url = request.build_absolute_uri()
-    following = replace_query_param(url, "page", page + 1) if offset + len(items) < count else None
-    before = None
-    if page > 1:
-        before = remove_query_param(url, "page") if page == 2 else replace_query_param(url, "page", page - 1)
-    return {"count": count, "next": following, "previous": before, "results": rows(items)}
+def _page(queryset, query: dict, rows) -> dict:
+    """Core's page shape (apps.common.pagination): `rows(items)` shapes one page's objects."""
+    page, limit = query["page"], query["limit"]
+    offset = (page - 1) * limit
+    items = list(queryset[offset:offset + limit])
+    total = page_total(queryset, offset=offset, limit=limit, found=len(items))
+    return {"items": rows(items), "total": total, "page": page, "limit": limit}
 
 
 # -- the actor of a write
@@ -218,7 +197,7 @@ class BanListUpdateSerializer(OptionalActorSerializer):
         return attrs
 
 
-class BanListFilterSerializer(BanListPageSerializer):
+class BanListFilterSerializer(PageQuerySerializer):
     q = serializers.CharField(required=False, max_length=64, help_text="Name contains (any case)")
     group_id = ObjectIdField(required=False, help_text="The lists whose bans hold in this group")
     telegram_chat_id = serializers.IntegerField(required=False, min_value=INT64_MIN, max_value=INT64_MAX,
@@ -284,7 +263,7 @@ class BanListsApi(APIView):
     @extend_schema(operation_id="banlists_list", parameters=[BanListFilterSerializer],
                    description="The active lists, newest first. With X-Acting-User-ID: only those that user may view "
                                "(BAN_LIST_VIEW in the list's scope; globally: all of them).",
-                   responses={200: _page_of("BanList", BanListSerializer), **error_responses(403, 404)})
+                   responses={200: list_envelope(BanListSerializer), **error_responses(403, 404)})
     def get(self, request):
         query = parse_query(BanListFilterSerializer, request)
         visible = _viewable(request)
@@ -300,7 +279,7 @@ class BanListsApi(APIView):
                 visible = set()
         queryset = selectors.ban_list_query(q=query.get("q"), group=group, admin=admin, visible=visible,
                                             include_deleted=query["include_deleted"])
-        return Response(_page(request, queryset, query, selectors.ban_list_rows))
+        return Response(_page(queryset, query, selectors.ban_list_rows))
 
     @extend_schema(operation_id="banlists_create", request=BanListCreateSerializer,
                    description="Creates a list (Rose's /newfed): any known user may, up to BANLIST_MAX_OWNED active "
@@ -408,15 +387,15 @@ class BanListSubscriptionsApi(_ListView):
     acting_user_permissions = {"GET": VIEW}
     acting_user_view_checks = {"POST": SUBSCRIBE}  # checked in the group the body names
 
-    @extend_schema(operation_id="banlists_subscriptions_list", parameters=[BanListPageSerializer],
+    @extend_schema(operation_id="banlists_subscriptions_list", parameters=[PageQuerySerializer],
                    description="The groups subscribed to the list (/fedchats), oldest first.",
-                   responses={200: _page_of("BanListSubscription", BanListSubscriptionSerializer),
+                   responses={200: list_envelope(BanListSubscriptionSerializer),
                               **error_responses(403, 404)})
     def get(self, request, ban_list_id):
         ban_list = ban_list_get(ban_list_id=ban_list_id)
-        query = parse_query(BanListPageSerializer, request)
+        query = parse_query(PageQuerySerializer, request)
         queryset = selectors.ban_list_subscription_query(ban_list=ban_list)
-        return Response(_page(request, queryset, query, selectors.subscription_rows))
+        return Response(_page(queryset, query, selectors.subscription_rows))
 
     @extend_schema(operation_id="banlists_subscriptions_add", request=BanListGroupSerializer,
                    description="The group takes the list's bans (/joinfed): BAN_LIST_SUBSCRIBE in the group (its "

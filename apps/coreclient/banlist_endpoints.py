@@ -35,9 +35,9 @@ class BanListEndpoints:
 
     # -- the lists and their governance
     def ban_lists(self, *, acting_user_id: str | None = None, **filters) -> dict:
-        """A page of lists {"count", "next", "previous", "results": [list]}; filters: group_id, telegram_chat_id
+        """A page of lists {"items": [list], "total", "page", "limit"}; filters: group_id, telegram_chat_id
         (the lists whose bans hold in that group), admin_user_id, admin_telegram_user_id (lists the user holds a
-        role on), q (name contains), include_deleted, page, page_size."""
+        role on), q (name contains), include_deleted, page, limit (1..200)."""
         return self._send(Call("ban_lists", "GET", "/api/banlists", params=compact(filters), retry=True,
                                headers=acting(acting_user_id)))
 
@@ -114,7 +114,7 @@ class BanListEndpoints:
     # -- bans
     def ban_list_bans(self, ban_list_id, *, acting_user_id: str | None = None, **query) -> dict:
         """A page of bans {"telegram_user_id", "user_id", "name", "reason", "source", "banned_by", "banned_at",
-        "active"}; query: telegram_user_id, q, active (default true), page, page_size."""
+        "active"}; query: telegram_user_id, q, active (default true), page, limit."""
         return self._send(Call("ban_list_bans", "GET", f"/api/banlists/{_ban_list(ban_list_id)}/bans",
                                params=compact(query), retry=True, headers=acting(acting_user_id)))
 

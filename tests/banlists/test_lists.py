@@ -185,15 +185,15 @@ def test_delete_is_soft_unlinks_bumps_and_fails_pending_bans(api, owner, ban_lis
     assert event.details["subscriptions"] == 1 and event.details["follows"] == 1
     error(api.get(path), 404, "not_found")
     error(api.post(f"{path}/delete", {"actor_user_id": str(owner.pk)}), 404, "not_found")
-    ids = [item["id"] for item in data(api.get(LISTS))["results"]]
+    ids = [item["id"] for item in data(api.get(LISTS))["items"]]
     assert ban_list["id"] not in ids
-    with_deleted = [item["id"] for item in data(api.get(f"{LISTS}?include_deleted=true"))["results"]]
+    with_deleted = [item["id"] for item in data(api.get(f"{LISTS}?include_deleted=true"))["items"]]
     assert ban_list["id"] in with_deleted
     error(api.get(f"{LISTS}?include_deleted=true", **{ACTING: str(owner.pk)}), 403, "permission_denied")
     staff = make_user()
     grant(staff, "admin")
     assert ban_list["id"] in [item["id"] for item in
-                              data(api.get(f"{LISTS}?include_deleted=true", **{ACTING: str(staff.pk)}))["results"]]
+                              data(api.get(f"{LISTS}?include_deleted=true", **{ACTING: str(staff.pk)}))["items"]]
 
 
 def test_only_managers_delete(api, owner, ban_list):
@@ -263,8 +263,8 @@ def test_the_groups_owner_subscribes_it_once_and_it_takes_the_lists_bans(api, ow
     again = data(api.post(path, {"group_id": str(group.pk), "actor_user_id": str(chat_owner.pk)}))
     assert again["created"] is False and version(group) == before + 1
     page = data(api.get(path))
-    assert page["count"] == 1 and page["next"] is None and page["previous"] is None
-    assert page["results"][0]["telegram_chat_id"] == group.telegram_chat_id
+    assert page["total"] == 1 and page["page"] == 1
+    assert page["items"][0]["telegram_chat_id"] == group.telegram_chat_id
     assert data(api.get(f"{LISTS}/{ban_list['id']}"))["groups_count"] == 1
     (event,) = audits("banlist.subscribe")
     assert event.group_id == str(group.pk) and event.actor_user_id == str(chat_owner.pk)
@@ -369,7 +369,7 @@ def test_the_index_for_an_acting_user_shows_what_they_may_view(api, owner):
     theirs = new_list(api, make_user(), "Theirs")
     admin = make_user()
     data(api.post(f"{LISTS}/{theirs['id']}/admins", {"user_id": str(admin.pk)}), 201)
-    ids = lambda response: [item["id"] for item in data(response)["results"]]  # noqa: E731
+    ids = lambda response: [item["id"] for item in data(response)["items"]]  # noqa: E731
     assert ids(api.get(LISTS, **{ACTING: str(owner.pk)})) == [mine["id"]]
     assert ids(api.get(LISTS, **{ACTING: str(admin.pk)})) == [theirs["id"]]
     assert ids(api.get(LISTS, **{ACTING: str(make_user().pk)})) == []
@@ -388,17 +388,17 @@ def test_the_index_filters_and_pages(api, owner):
     group = group_owned_by(owner)
     data(api.post(f"{LISTS}/{lists[1]['id']}/subscriptions", {"group_id": str(group.pk)}), 201)
     data(api.post(f"{LISTS}/{lists[1]['id']}/follows", {"source_id": other["id"]}), 201)
-    ids = lambda response: {item["id"] for item in data(response)["results"]}  # noqa: E731
+    ids = lambda response: {item["id"] for item in data(response)["items"]}  # noqa: E731
     assert ids(api.get(f"{LISTS}?admin_telegram_user_id={owner.telegram_user_id}")) == {item["id"] for item in lists}
     assert ids(api.get(f"{LISTS}?admin_user_id={admin.pk}")) == {lists[0]["id"]}
     assert ids(api.get(f"{LISTS}?admin_telegram_user_id=99000001")) == set()  # unknown to core: no roles
     assert ids(api.get(f"{LISTS}?telegram_chat_id={group.telegram_chat_id}")) == {lists[1]["id"], other["id"]}
     assert ids(api.get(f"{LISTS}?group_id={group.pk}&q=elsew")) == {other["id"]}
-    first = data(api.get(f"{LISTS}?page_size=3"))
-    assert first["count"] == 4 and len(first["results"]) == 3 and first["previous"] is None
-    second = data(api.get(first["next"]))
-    assert second["next"] is None and second["previous"] and len(second["results"]) == 1
-    for query in ("page=0", "page_size=0", "page_size=201", "limit=5", "include_deleted=maybe",
+    first = data(api.get(f"{LISTS}?limit=3"))
+    assert first["total"] == 4 and len(first["items"]) == 3 and first["page"] == 1
+    second = data(api.get(f"{LISTS}?limit=3&page=2"))
+    assert second["total"] == 4 and len(second["items"]) == 1 and second["page"] == 2
+    for query in ("page=0", "limit=0", "limit=201", "page_size=5", "include_deleted=maybe",
                   "group_id=1&telegram_chat_id=-1", "admin_telegram_user_id=abc", "page=x"):
         error(api.get(f"{LISTS}?{query}"), 400, "validation_error")
     error(api.get(f"{LISTS}?telegram_chat_id=-100999"), 404, "not_found")
@@ -431,9 +431,9 @@ def test_the_core_clients_ban_list_methods(core_app):
     joined = core.ban_list_subscribe(list_id, telegram_chat_id=group.telegram_chat_id,
                                      actor_telegram_user_id=owner.telegram_user_id)
     assert joined["created"] is True
-    assert core.ban_list_subscriptions(list_id, page_size=10)["count"] == 1
-    mine = core.ban_lists(admin_telegram_user_id=admin.telegram_user_id, page=1, page_size=100)
-    assert [item["id"] for item in mine["results"]] == [list_id]
+    assert core.ban_list_subscriptions(list_id, limit=10)["total"] == 1
+    mine = core.ban_lists(admin_telegram_user_id=admin.telegram_user_id, page=1, limit=100)
+    assert [item["id"] for item in mine["items"]] == [list_id]
     source = core.ban_list_create(name="Source", actor_user_id=str(admin.pk))
     assert core.ban_list_follow(list_id, source_id=source["id"], actor_user_id=str(owner.pk))["created"] is True
     assert core.ban_list_follows(list_id)["follows"] == [{"id": source["id"], "name": "Source"}]

@@ -58,7 +58,7 @@ async def actor_lists(context, actor: Actor) -> dict[str, str]:
     page = 1
     while True:
         answer = await core_call(context.core.ban_lists(admin_telegram_user_id=actor.telegram_user_id,
-                                                        page=page, page_size=100))
+                                                        page=page, limit=100))
         items, total = texts.page_items(answer)
         for item in items:
             found[str(item["id"])] = item.get("name", "")

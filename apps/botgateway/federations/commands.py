@@ -324,7 +324,7 @@ async def fedchats(update: Update, context) -> None:
         actor, ban_list_id = await _fed_id_only(update, context, "fedchats", VIEW)
         ban_list = await get_list(context, ban_list_id)
         await choice.require(context, actor, VIEW, ban_list_id)
-        page = await fed_call(context.core.ban_list_subscriptions(ban_list_id, page_size=100), ban_list_id)
+        page = await fed_call(context.core.ban_list_subscriptions(ban_list_id, limit=100), ban_list_id)
         await send_parts(update, texts.fed_chats(ban_list, *texts.page_items(page)))
 
     await run_command(update, context, "fedchats", body, anywhere=True)
@@ -344,7 +344,7 @@ async def myfeds(update: Update, context) -> None:
     async def body():
         actor = await actor_of(update, context, writes=False)
         telegram_id = _telegram_actor(actor, "Ask")
-        answer = await core_call(context.core.ban_lists(admin_telegram_user_id=telegram_id, page_size=100))
+        answer = await core_call(context.core.ban_lists(admin_telegram_user_id=telegram_id, limit=100))
         await send_parts(update, texts.my_feds(texts.page_items(answer)[0], telegram_id))
 
     await run_command(update, context, "myfeds", body, anywhere=True)

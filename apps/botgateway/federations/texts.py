@@ -51,9 +51,7 @@ def fbanlist_args(args: list[str], usage: str) -> tuple[str | None, str]:
 
 
 def page_items(page: Mapping) -> tuple[list, int | None]:
-    """(the rows, the total) of one of core's pages: {"results", "count"} (the lists' views) or {"items", "total"}."""
-    if "results" in page:
-        return list(page.get("results") or []), page.get("count")
+    """(the rows, the total) of one of core's pages ({"items", "total", "page", "limit"})."""
     return list(page.get("items") or []), page.get("total")
 
 
