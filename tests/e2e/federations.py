@@ -282,9 +282,8 @@ def join(platform, federation: Federation, chat: dict) -> str:
 
 
 def subscribed_chats(platform, federation: Federation) -> set[int]:
-    page = platform.api.ban_list_subscriptions(federation.id, page_size=200)
-    items = page.get("results", page.get("items", [])) if isinstance(page, dict) else page
-    return {int(item["telegram_chat_id"]) for item in items}
+    page = platform.api.ban_list_subscriptions(federation.id, limit=200)
+    return {int(item["telegram_chat_id"]) for item in page["items"]}
 
 
 def propagation(platform, federation: Federation) -> dict:

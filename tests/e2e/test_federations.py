@@ -108,7 +108,7 @@ def test_anyone_creates_a_federation_in_private(fed_platform):
     text = in_private(platform, newcomer["username"], "/newfed Founders' <list>")[0]["text"]
     assert "Created new federation Founders' <list>" in text, text
     owned = platform.api.ban_lists(admin_telegram_user_id=newcomer["id"])
-    assert [(item["name"], item["owner"]["telegram_user_id"]) for item in owned["results"]] == [
+    assert [(item["name"], item["owner"]["telegram_user_id"]) for item in owned["items"]] == [
         ("Founders' <list>", newcomer["id"])]
 
 
