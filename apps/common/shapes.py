@@ -77,6 +77,8 @@ class GroupSerializer(serializers.Serializer):
     welcome_text = serializers.CharField()
     rules_text = serializers.CharField()
     log_chat_id = _nullable(serializers.IntegerField)
+    timezone = serializers.CharField(help_text="IANA time zone name: the group's days, hours and weekdays in its "
+                                               "analytics")
     member_count = serializers.IntegerField()
     message_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()

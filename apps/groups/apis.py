@@ -43,8 +43,6 @@ class GroupOutputSerializer(GroupSerializer):
     id = ObjectIdField()
     type = serializers.ChoiceField(choices=Group.Type.choices)
     warn_action = serializers.ChoiceField(choices=Group.WarnAction.choices)
-    timezone = serializers.CharField(help_text="IANA time zone name: the group's days, hours and weekdays in "
-                                               "its analytics")
 
 
 def timezone_name_validator(value: str) -> None:
