@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import Count
+
 from apps.common.db import atomic
 from apps.events.models import GroupEvent
 from apps.groups.models import Group
@@ -43,28 +45,34 @@ def from_epoch_ms(value: int | None) -> datetime | None:
 
 
 class _Clock:
-    """A group's local hour (as the UTC instant it starts) and local date of a moment, memoised by UTC minute: every
-    zone's offset is whole minutes, so all moments of one UTC minute share both."""
+    """A group's local hour (as the UTC instant it starts) and local date of a moment, memoised by UTC minute (the
+    moment's epoch milliseconds // 60,000): every zone's offset is whole minutes, so all moments of one UTC minute
+    share both."""
 
     def __init__(self, zone: ZoneInfo):
         self.zone = zone
-        self.seen: dict[datetime, tuple[datetime, date]] = {}
+        self.seen: dict[int, tuple[datetime, date]] = {}
 
-    def __call__(self, moment: datetime) -> tuple[datetime, date]:
-        minute = moment.astimezone(UTC).replace(second=0, microsecond=0)
+    def __call__(self, minute: int) -> tuple[datetime, date]:
         found = self.seen.get(minute)
         if found is None:
-            local = minute.astimezone(self.zone)
+            local = (EPOCH + timedelta(minutes=minute)).astimezone(self.zone)
             found = self.seen[minute] = (local.replace(minute=0).astimezone(UTC), local.date())
         return found
 
 
 def _merge(model, key_fields: tuple[str, ...], rows: dict[tuple, dict], combine: Callable[[dict, dict], dict],
-           value_fields: tuple[str, ...]) -> set[tuple]:
+           value_fields: tuple[str, ...], modes: tuple[tuple[str, object], ...] = ()) -> set[tuple] | None:
     """Merges `rows` (key -> values) into `model`'s rows of the same keys: `combine(stored values, values)` gives
-    a stored key's new values. Returns the keys that had no row yet."""
+    a stored key's new values. Returns the keys that had no row yet; None when `modes` (the same merge, field by
+    field, in SQL: statements.py) did it in one statement without reading the rows (SQLite)."""
     if not rows:
-        return set()
+        return None if modes and upsert_statement(model, key_fields, value_fields, modes) else set()
+    if modes:
+        upsert = upsert_statement(model, key_fields, value_fields, modes)
+        if upsert is not None:
+            upsert.run(rows)
+            return None
     keys = [list({key[index] for key in rows}) for index in range(len(key_fields))]
     columns = ("pk", *key_fields, *value_fields)
     found = stored_rows(model, key_fields, columns, keys)
@@ -116,7 +124,8 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
         clock = clocks.get(group_id)
         if clock is None:
             clock = clocks[group_id] = _Clock(zone_of(group))
-        hour, day = clock(moment)
+        ms = (moment - EPOCH) // _MILLISECOND
+        hour, day = clock(ms // 60_000)
         field = _FIELD[kind]
         hours[(group_id, hour)][field] += 1
         days[(group_id, day)][field] += 1
@@ -124,7 +133,6 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
             latest[group_id] = (moment, day)
         if user_id is None:
             continue
-        ms = epoch_ms(moment)
         total = totals.get((group_id, user_id))
         if total is None:
             total = totals[(group_id, user_id)] = {
@@ -148,20 +156,40 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
         entry[field] += 1
 
     _merge(GroupHour, ("group_id", "start"), {key: dict(counter) for key, counter in hours.items()},
-           _added(_COUNTERS), _COUNTERS)
+           _added(_COUNTERS), _COUNTERS, _ADDED_COUNTERS)
     new_days = _merge(MemberDay, ("group_id", "day", "user_id"), member_days, _added(("messages", "commands")),
-                      ("messages", "commands"))
-    for group_id, day, _user_id in new_days:
-        days[(group_id, day)]["active_members"] += 1
-    _merge(MemberTotal, ("group_id", "user_id"), totals, _total_combined,
-           ("first_seen_ms", "last_seen_ms", "messages", "commands", "joins", "leaves", "joined_ms", "joined_on"))
+                      ("messages", "commands"), (("messages", "add"), ("commands", "add")))
+    if new_days is None:  # merged in SQL: each touched day's active members counted from its rows
+        active = _active_counts(days)
+        for key, counter in days.items():
+            counter["active_members"] = active.get(key, 0)
+        day_modes = (*_ADDED_COUNTERS, ("active_members", "set"), ("member_count", "given"))
+    else:
+        for group_id, day, _user_id in new_days:
+            days[(group_id, day)]["active_members"] += 1
+        day_modes = ()
+    _merge(MemberTotal, ("group_id", "user_id"), totals, _total_combined, _TOTAL_FIELDS, _TOTAL_MODES)
     day_rows = {key: dict(counter) for key, counter in days.items()}
     if latest:
         counts = dict(Group.objects.filter(pk__in=list(latest)).values_list("pk", "member_count"))
         for group_id, (_moment, day) in latest.items():
             day_rows.setdefault((group_id, day), {})["member_count"] = counts[group_id]
     _merge(GroupDay, ("group_id", "day"), day_rows, _group_day_combined, (*_COUNTERS, "active_members",
-                                                                          "member_count"))
+                                                                          "member_count"), day_modes)
+
+
+_ADDED_COUNTERS = tuple((name, "add") for name in _COUNTERS)
+_TOTAL_FIELDS = ("first_seen_ms", "last_seen_ms", "messages", "commands", "joins", "leaves", "joined_ms", "joined_on")
+_TOTAL_MODES = (("first_seen_ms", "min"), ("last_seen_ms", "max"), *_ADDED_COUNTERS,
+                ("joined_ms", ("earliest", "joined_ms")), ("joined_on", ("earliest", "joined_ms")))
+
+
+def _active_counts(days: dict[tuple, Counter]) -> dict[tuple, int]:
+    """(group, day) -> its MemberDay rows (active members), for the days of `days`: one grouped count."""
+    found = (MemberDay.objects.filter(group_id__in={group_id for group_id, _ in days},
+                                      day__in={day for _, day in days})
+             .values("group_id", "day").annotate(active=Count("pk")).values_list("group_id", "day", "active"))
+    return {(group_id, day): active for group_id, day, active in found if (group_id, day) in days}
 
 
 def _total_combined(stored: dict, values: dict) -> dict:
@@ -203,7 +231,8 @@ def analytics_rebuild(*, group: Group) -> int:
                {(group.pk, day): {"member_count": value} for day, value in snapshots.items()},
                lambda stored, values: {**{name: stored[name] for name in (*_COUNTERS, "active_members")},
                                     "member_count": values["member_count"]},
-               (*_COUNTERS, "active_members", "member_count"))
+               (*_COUNTERS, "active_members", "member_count"),
+               (*_ADDED_COUNTERS, ("active_members", "add"), ("member_count", "set")))
     return count
 
 

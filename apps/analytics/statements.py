@@ -21,10 +21,30 @@ def _adapter(field, connection):
     return None
 
 
-class Upsert:
-    """INSERT of (key fields, value fields) that updates the value fields of a row with the same key."""
+def _merged(column: str, mode, quote) -> str:
+    """The SQL of a stored row's column after merging the inserted row's (EXCLUDED) into it; every right-hand side
+    reads the row as stored before the update."""
+    name, new = quote(column), f"EXCLUDED.{quote(column)}"
+    if mode == "add":
+        return f"{name} + {new}"
+    if mode in ("min", "max"):
+        return f"{mode.upper()}({name}, {new})"
+    if mode == "set":
+        return new
+    if mode == "given":  # the inserted value where there is one
+        return f"COALESCE({new}, {name})"
+    kind, by = mode  # ("earliest", field): this row's value where its `by` is earlier (or the stored one is null)
+    assert kind == "earliest"
+    by, new_by = quote(by), f"EXCLUDED.{quote(by)}"
+    return f"CASE WHEN {new_by} IS NOT NULL AND ({by} IS NULL OR {new_by} < {by}) THEN {new} ELSE {name} END"
 
-    def __init__(self, model, key_fields: tuple[str, ...], value_fields: tuple[str, ...], connection):
+
+class Upsert:
+    """INSERT of (key fields, value fields) that, for a row with the same key, updates the value fields: to the
+    inserted values, or (`modes`, field -> mode) to the stored and inserted values merged in SQL."""
+
+    def __init__(self, model, key_fields: tuple[str, ...], value_fields: tuple[str, ...], connection,
+                 modes: tuple[tuple[str, object], ...] = ()):
         self.connection = connection
         meta = model._meta
         fields = [meta.get_field(name) for name in (*key_fields, *value_fields)]
@@ -36,26 +56,45 @@ class Upsert:
         if len(statements) != 1 or "ON CONFLICT" not in statements[0][0]:
             raise ValueError("expected one INSERT ... ON CONFLICT statement")
         self.sql = statements[0][0]
-        self.adapters = [_adapter(field, connection) for field in fields]
+        if modes:
+            head, separator, _ = self.sql.partition(" DO UPDATE SET ")
+            if not separator:
+                raise ValueError("expected DO UPDATE SET")
+            quote = connection.ops.quote_name
+            self.sql = head + separator + ", ".join(
+                f"{quote(meta.get_field(name).column)} = {_merged(meta.get_field(name).column, mode, quote)}"
+                if not isinstance(mode, tuple) else
+                f"{quote(meta.get_field(name).column)} = "
+                f"{_merged(meta.get_field(name).column, (mode[0], meta.get_field(mode[1]).column), quote)}"
+                for name, mode in modes)
+        self.adapters = [(index, adapt) for index, field in enumerate(fields)
+                         if (adapt := _adapter(field, connection)) is not None]
         self.defaults = {field.name: field.get_default() for field in fields[len(key_fields):]}
         self.key_count = len(key_fields)
         self.value_fields = value_fields
 
     def run(self, rows: dict[tuple, dict]) -> None:
-        """rows: key -> values (a value not given takes the field's default)."""
-        defaults, adapters, names = self.defaults, self.adapters, self.value_fields
-        params = []
-        for key, values in rows.items():
-            row = [*key, *(values.get(name, defaults[name]) for name in names)]
-            params.append([value if adapt is None else adapt(value) for value, adapt in zip(row, adapters,
-                                                                                            strict=True)])
+        """rows: key -> values (a value not given takes the field's default). A column that needs converting (dates,
+        times) is converted once per distinct value: a batch's rows share a few days and hours."""
+        defaults, names = self.defaults, self.value_fields
+        params = [[*key, *[values.get(name, defaults[name]) for name in names]] for key, values in rows.items()]
+        for index, adapt in self.adapters:
+            converted = {}
+            for row in params:
+                value = row[index]
+                found = converted.get(value)
+                if found is None:
+                    found = converted[value] = adapt(value)
+                row[index] = found
         with self.connection.cursor() as cursor:
             cursor.executemany(self.sql, params)
 
 
-def upsert_statement(model, key_fields: tuple[str, ...], value_fields: tuple[str, ...]) -> Upsert | None:
-    return PreparedQuery.get(("analytics:upsert", model._meta.label, key_fields, value_fields),
-                             lambda connection: Upsert(model, key_fields, value_fields, connection))
+def upsert_statement(model, key_fields: tuple[str, ...], value_fields: tuple[str, ...],
+                     modes: tuple[tuple[str, object], ...] = ()) -> Upsert | None:
+    """The compiled upsert (SQLite), None elsewhere. `modes` (one per value field, in order): merge in SQL."""
+    return PreparedQuery.get(("analytics:upsert", model._meta.label, key_fields, value_fields, modes),
+                             lambda connection: Upsert(model, key_fields, value_fields, connection, modes))
 
 
 # Stand-ins for the compiled reads' IN lists: values no stored row has.
