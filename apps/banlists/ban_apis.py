@@ -44,6 +44,7 @@ from .propagation import (
     propagation_complete,
     propagation_progress,
     propagations_claim,
+    propagations_release,
 )
 
 _ACTING_META_KEY = "HTTP_" + ACTING_USER_HEADER.upper().replace("-", "_")
@@ -438,6 +439,42 @@ class PropagationClaimApi(APIView):
         data = parse_body(self.InputSerializer, request)
         rows = propagations_claim(limit=data["limit"], lease_seconds=data["lease_seconds"])
         return Response(self.OutputSerializer({"results": rows}).data)
+
+
+RELEASE_LIMIT = 1000  # a bot holds at most a claim or two (200 each) when it stops
+
+
+class PropagationReleaseApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        ids = serializers.ListField(child=ObjectIdField(), allow_empty=False, max_length=RELEASE_LIMIT,
+                                    help_text="Propagations this caller claimed and has not started")
+
+        def validate_ids(self, values):
+            pks, faults = [], []
+            for value in values:
+                pk = parse_pk(Propagation, value)
+                if pk is None:
+                    faults.append(value)
+                else:
+                    pks.append(pk)
+            if faults:
+                shown = ", ".join(repr(value[:40]) for value in faults[:5])
+                raise serializers.ValidationError(f"Not propagation ids: {shown}")
+            return list(dict.fromkeys(pks))
+
+    class OutputSerializer(serializers.Serializer):
+        released = serializers.IntegerField(help_text="Those still pending and leased, now claimable at once")
+
+    @extend_schema(operation_id="banlist_propagations_release", request=InputSerializer,
+                   responses={200: envelope(OutputSerializer), **error_responses()},
+                   examples=[OpenApiExample("Release", request_only=True,
+                                            value={"ids": ["6650f0c2a1b2c3d4e5f60718", "6650f0c2a1b2c3d4e5f60719"]})],
+                   description="Gives claimed propagations back before their lease runs out (a bot stopping with "
+                               "work it has not started): the pending ones are claimable at once; done, failed or "
+                               "unknown ones are left as they are. Releasing twice changes nothing.")
+    def post(self, request):
+        data = parse_body(self.InputSerializer, request)
+        return Response(self.OutputSerializer({"released": propagations_release(pks=data["ids"])}).data)
 
 
 class PropagationCompleteApi(APIView):

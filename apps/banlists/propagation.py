@@ -262,6 +262,18 @@ def propagations_claim(*, limit: int, lease_seconds: int, now: datetime | None =
     return claimed
 
 
+def propagations_release(*, pks: list) -> int:
+    """Gives leased rows back at once (a bot stopping with claimed work it has not started): those of `pks` still
+    pending lose their lease, so the next claim, this bot's after a restart or another's, takes them without waiting
+    it out. Rows done, failed, not leased or unknown are left as they are (releasing twice changes nothing).
+    Answers how many were released."""
+    released = 0
+    for chunk in chunks(list(pks)):
+        released += Propagation.objects.filter(pk__in=chunk, status=Status.PENDING,
+                                               claimed_until__isnull=False).update(claimed_until=None)
+    return released
+
+
 def propagation_complete(*, propagation: Propagation, error: str | None = None) -> Propagation:
     """Done (no error) or failed with Telegram's error, and its moderation record executed or failed the same way,
     in one transaction. Completing a row already completed changes nothing and answers it as it is."""

@@ -8,6 +8,8 @@ urlpatterns = [
     path("banlists/bans", ban_apis.UserBansApi.as_view(), name="banlists-user-bans"),
     path("banlists/versions", ban_apis.BanListVersionsApi.as_view(), name="banlists-versions"),
     path("banlists/propagations/claim", ban_apis.PropagationClaimApi.as_view(), name="banlists-propagation-claim"),
+    path("banlists/propagations/release", ban_apis.PropagationReleaseApi.as_view(),
+         name="banlists-propagation-release"),
     path("banlists/propagations/<str:propagation_id>/complete", ban_apis.PropagationCompleteApi.as_view(),
          name="banlists-propagation-complete"),
     path("banlists/<str:ban_list_id>", apis.BanListApi.as_view(), name="banlist-detail"),

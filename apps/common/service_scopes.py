@@ -120,6 +120,7 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "banlists.ids": ("banlist-ids", "GET"),
     "banlists.propagation": ("banlist-propagation", "GET"),
     "banlists.propagation_claim": ("banlists-propagation-claim", "POST"),
+    "banlists.propagation_release": ("banlists-propagation-release", "POST"),
     "banlists.propagation_complete": ("banlists-propagation-complete", "POST"),
     # apps/logchannel: the log chat's posts, the last welcome (clean-welcome)
     "log.claim": ("protection-log-claim", "POST"),
@@ -180,6 +181,7 @@ BOT = (
     *CONTENT_RULES,  # /lock, /addblocklist, /filter, /save, #notes...
     *BAN_LISTS,  # /newfed, /fban, /joinfed...
     "banlists.versions", "banlists.ids", "banlists.propagation_claim", "banlists.propagation_complete",  # its cache
+    "banlists.propagation_release",  # and its propagation worker
 )
 
 # Web: logins, token revocation, and the lists and writes of the dashboard's pages, API and live feed.

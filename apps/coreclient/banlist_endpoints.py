@@ -187,6 +187,13 @@ class BanListEndpoints:
         return self._send(Call("ban_propagations_claim", "POST", "/api/banlists/propagations/claim",
                                json={"limit": limit, "lease_seconds": lease_seconds}))
 
+    def ban_propagations_release(self, propagation_ids: list[str]) -> dict:
+        """{"released": int}: gives back claimed propagations not started (a stopping bot), claimable again at once;
+        done, failed or unknown ones are left as they are (idempotent)."""
+        return self._send(Call("ban_propagations_release", "POST", "/api/banlists/propagations/release",
+                               json={"ids": [object_id(value, "propagation_id") for value in propagation_ids]},
+                               retry=True))
+
     def ban_propagation_complete(self, propagation_id, *, error: str | None = None) -> dict:
         """Done (error None) or failed with Telegram's error; completes its moderation record the same way."""
         path = f"/api/banlists/propagations/{object_id(propagation_id, 'propagation_id')}/complete"
