@@ -35,9 +35,9 @@ def _small() -> bool:
 
 
 def _busy_hours(rng, day: datetime, zone: ZoneInfo) -> set[int]:
-    """The UTC hours of `day` a chat is busy in: one to three at random, plus, on a day its zone changes offset
-    (DST), the hours around the change (a repeated or skipped local hour)."""
-    hours = set(rng.sample(range(24), rng.randint(1, 3)))
+    """The UTC hours of `day` a chat is busy in: one to three at random (two on MongoDB), plus, on a day its zone
+    changes offset (DST), the hours around the change (a repeated or skipped local hour)."""
+    hours = set(rng.sample(range(24), rng.randint(1, 2 if _small() else 3)))
     offsets = [(day + timedelta(hours=hour)).astimezone(zone).utcoffset() for hour in range(25)]
     for hour in range(1, 25):
         if offsets[hour] != offsets[hour - 1]:
@@ -59,7 +59,7 @@ def _generate(seed: int, chats: list[int]):
     while day < now:
         events = []
         for chat, zone in zip(chats, ZONES, strict=True):
-            if rng.random() < 0.2:
+            if rng.random() < (0.3 if _small() else 0.2):  # a quiet day
                 continue
             for hour in _busy_hours(rng, day, ZoneInfo(zone)):
                 for _ in range(rng.randint(1, per_hour)):
