@@ -3,7 +3,9 @@ scope) and the Telegram sandbox: a ban on a list reaches every subscribed group 
 executed), an unban lifts it without removing a member who is in the group (only_if_banned), an exempt member's group
 is told instead, Telegram's refusal is on the record, 429s are waited out and the same item tried again, calls are
 paced at the configured rate, what a killed bot had claimed is done by the next one after its lease, kick() claims at
-once, and stop() lets the item in flight finish."""
+once, Telegram calls go at the rate's pace while core's reports are slow (not one after the other), the next batch
+is claimed while one runs, and stop() lets the calls in flight finish and gives what was not started back to core
+at once (the next bot takes it without waiting out the lease)."""
 
 import asyncio
 import time
@@ -19,6 +21,7 @@ from apps.banlists.models import Propagation
 from apps.banlists.services import ban_list_create, ban_list_subscribe
 from apps.botgateway.context import BotData
 from apps.botgateway.federations.worker import Pacer, PropagationWorker, kick, notify_text
+from apps.botgateway.telegram_request import AiohttpRequest
 from apps.coreclient import AsyncCoreClient
 from apps.moderation.models import ModerationAction
 from tests.factories import make_group, make_user
@@ -38,7 +41,8 @@ class Worker:
         self.sandbox, self.live_server, self.options = sandbox, live_server, options
 
     async def __aenter__(self) -> PropagationWorker:
-        self.bot = telegram.Bot(DEFAULT_BOT_TOKEN, base_url=f"{self.sandbox.url}/bot")
+        self.bot = telegram.Bot(DEFAULT_BOT_TOKEN, base_url=f"{self.sandbox.url}/bot",
+                                request=AiohttpRequest(connect_timeout=5, read_timeout=10))  # the bot's own
         await self.bot.initialize()
         data = BotData()
         data.core = AsyncCoreClient(self.live_server.url, "bot-key", timeout=10)
@@ -220,11 +224,11 @@ def test_what_a_killed_bot_had_claimed_is_done_by_the_next_after_its_lease(world
     assert member_status(world, chat, PEOPLE["spammer"]) == member_status(world, chat, PEOPLE["dave"]) == "kicked"
 
 
-def test_kick_claims_at_once_and_stop_lets_the_item_in_flight_finish(world, sandbox, live_server):
+def test_kick_claims_at_once_and_stop_gives_back_what_was_not_started(world, sandbox, live_server):
     chat, group, ban_list = federation(world)
 
     async def scenario():
-        async with Worker(sandbox, live_server, poll_seconds=3600) as worker:
+        async with Worker(sandbox, live_server, poll_seconds=3600, lease_seconds=600) as worker:
             worker.start()
             await asyncio.sleep(0.3)  # its first (empty) round is over: it sleeps for an hour
             await asyncio.to_thread(ban_list_ban, ban_list=ban_list, telegram_user_id=PEOPLE["spammer"], reason="x")
@@ -232,21 +236,102 @@ def test_kick_claims_at_once_and_stop_lets_the_item_in_flight_finish(world, sand
             async with asyncio.timeout(10):
                 while member_status(world, chat, PEOPLE["spammer"]) != "kicked":
                     await asyncio.sleep(0.02)
-            # Now a ban that meets a 429: stopped while it waits out the retry_after, the worker still does it and
-            # reports it. (Stopped before the 429 reaches it, it would leave the item to its lease.)
-            world.fail_next("banChatMember", retry_after=1)
+            # Now a ban that meets a 429 (retry_after 30 s): stopped while it waits for its next turn, the worker
+            # gives it back to core at once instead of holding it for its ten-minute lease.
+            world.fail_next("banChatMember", retry_after=30)
             await asyncio.to_thread(ban_list_ban, ban_list=ban_list, telegram_user_id=PEOPLE["dave"], reason="x")
             kick(worker.application)
             async with asyncio.timeout(10):
                 while worker.retry_afters < 1:
                     await asyncio.sleep(0.01)
+            started = time.monotonic()
             await worker.stop()
-            assert worker._task is None
+            assert worker._task is None and time.monotonic() - started < 5
+            assert worker.released == 1
+        [dave] = await asyncio.to_thread(propagations, group=group, telegram_user_id=PEOPLE["dave"])
+        assert (dave.status, dave.claimed_until, dave.claims) == ("pending", None, 1)
+        async with Worker(sandbox, live_server) as restarted:  # the next bot: no lease to wait out
+            assert await restarted.run_once() == 1
 
     run(scenario)
     assert [row.status for row in propagations(group=group)] == ["done", "done"]
     assert member_status(world, chat, PEOPLE["dave"]) == "kicked"
     assert len(world.call_log(method="banChatMember")) == 3  # spammer, dave's 429, dave
+
+
+def test_a_stop_gives_back_the_batch_claimed_and_not_started(world, sandbox, live_server):
+    chat, group, ban_list = federation(world)
+    banned = [world.create_user(f"Raider {number}", username=f"raider{number}").id for number in range(30)]
+    for telegram_user_id in banned:
+        ban_list_ban(ban_list=ban_list, telegram_user_id=telegram_user_id, reason="raid")
+
+    async def scenario():
+        async with Worker(sandbox, live_server, rate=10, batch=10, lease_seconds=600, poll_seconds=3600) as worker:
+            worker.start()
+            async with asyncio.timeout(10):
+                while len(await asyncio.to_thread(world.call_log, method="banChatMember")) < 3:
+                    await asyncio.sleep(0.02)
+            await worker.stop()
+            released = worker.released
+        rows = await asyncio.to_thread(propagations, group=group)
+        done = [row for row in rows if row.status == "done"]
+        waiting = [row for row in rows if row.status == "pending"]
+        assert len(done) + len(waiting) == 30 and len(done) >= 3
+        # The batch running and the one claimed ahead: what was not started is claimable at once.
+        assert released >= 10 and sum(row.claimed_until is None and row.claims == 1 for row in waiting) == released
+        async with Worker(sandbox, live_server, rate=50) as restarted:
+            while await restarted.run_once():
+                pass
+        return len(done)
+
+    run(scenario)
+    assert all(row.status == "done" for row in propagations(group=group))
+    assert all(member_status(world, chat, uid) == "kicked" for uid in banned)
+    assert len(world.call_log(method="banChatMember")) == 30  # none done twice
+
+
+def test_calls_keep_the_rates_pace_while_cores_reports_are_slow(world, sandbox, live_server):
+    chat, group, ban_list = federation(world)
+    banned = [world.create_user(f"Raider {number}", username=f"raider{number}").id for number in range(12)]
+    for telegram_user_id in banned:
+        ban_list_ban(ban_list=ban_list, telegram_user_id=telegram_user_id, reason="raid")
+    events = []
+
+    async def scenario():
+        async with Worker(sandbox, live_server, rate=20, batch=6, poll_seconds=3600) as worker:
+            core = worker.application.bot_data.core
+            report, claim = core.ban_propagation_complete, core.ban_propagations_claim
+            ban_chat_member = worker.application.bot.ban_chat_member
+
+            async def slow_report(*args, **kwargs):  # core's writes queued behind other work
+                await asyncio.sleep(0.4)
+                return await report(*args, **kwargs)
+
+            async def claiming(**kwargs):
+                events.append("claim")
+                return await claim(**kwargs)
+
+            async def banning(*args, **kwargs):
+                events.append("ban")
+                return await ban_chat_member(*args, **kwargs)
+
+            core.ban_propagation_complete, core.ban_propagations_claim = slow_report, claiming
+            worker.application = SimpleNamespace(bot=SimpleNamespace(ban_chat_member=banning),
+                                                 bot_data=worker.application.bot_data)
+            started = time.monotonic()
+            worker.start()
+            async with asyncio.timeout(20):
+                while await asyncio.to_thread(Propagation.objects.filter(status="done").count) < 12:
+                    await asyncio.sleep(0.05)
+            return time.monotonic() - started
+
+    took = run(scenario)
+    # One after the other it would be 12 x (call + 0.4 s) > 4.8 s; at the rate's pace 11 x 50 ms, plus the last report.
+    assert took < 3.0, took
+    assert events.count("ban") == 12
+    assert events.index("claim", 1) < [i for i, e in enumerate(events) if e == "ban"][5]  # claimed ahead
+    assert all(member_status(world, chat, uid) == "kicked" for uid in banned)
+    assert [row.status for row in propagations(group=group)] == ["done"] * 12
 
 
 def test_the_pacer_spreads_calls_and_holds_after_a_429():
@@ -266,6 +351,28 @@ def test_the_pacer_spreads_calls_and_holds_after_a_429():
 
     asyncio.run(scenario())
     assert [round(value, 3) for value in slept] == [0.1, 0.1, 2.0]
+
+
+def test_a_hold_also_stops_a_call_already_waiting_its_turn():
+    now = [0.0]
+    slept = []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+        await asyncio.sleep(0)
+        now[0] += seconds
+
+    async def scenario():
+        pacer = Pacer(10, clock=lambda: now[0], sleep=sleep)
+        await pacer.wait()  # at 0
+        waiting = asyncio.create_task(pacer.wait())  # its turn at 0.1: it sleeps
+        await asyncio.sleep(0)
+        pacer.hold(2.0)  # a 429 meanwhile
+        await waiting
+        return now[0]
+
+    assert asyncio.run(scenario()) == 2.0
+    assert [round(value, 3) for value in slept] == [0.1, 1.9]
 
 
 def test_the_notice_names_the_member_the_list_and_the_reason_html_safe():

@@ -5,22 +5,31 @@ exempt); this worker claims a batch (`ban_propagations_claim`, leased to this pr
 dies holding them loses nothing, the next claim after the lease gets them again, and a ban done twice is harmless),
 does each on Telegram at BOT_BANLIST_RATE calls a second (Telegram allows a bot about 30 a second in all; the rest
 is left to the bot's other work), and reports each done or failed with Telegram's error
-(`ban_propagation_complete`, which completes the ban's moderation record the same way). A 429 pauses the worker for
-the retry_after Telegram names, and the same item is tried again.
+(`ban_propagation_complete`, which completes the ban's moderation record the same way).
+
+Its pace is the rate's, not the round trips': the Pacer hands out the Telegram calls' turns, and each item (its
+Telegram call, then its report to core) runs beside the others, at most IN_FLIGHT at a time, so a report does not
+hold up the next call; the next batch is claimed while the current one runs (when it came full). Items of one
+(chat, user) keep their order (a ban then an unban). A report that fails leaves the item leased: it is done again
+after the lease, which is harmless. A 429 holds every later Telegram call of the worker for the retry_after
+Telegram names, and the same item is tried again.
 
 - ban: banChatMember (a member not in the group is banned all the same: they cannot join it);
 - unban: unbanChatMember with only_if_banned (a member who is in the group is left in it);
 - notify: a short notice in the group for its moderators (the member is exempt there: approved, an admin).
 
 It claims every BOT_BANLIST_POLL_SECONDS, at once while batches come full, and at once when `kick(application)` is
-called (the /fban and /unfban commands, right after core answered). It also starts and stops the ban-list cache's
-version poller (cache.py), as both live for the application's lifetime.
+called (the /fban and /unfban commands, right after core answered). A graceful stop lets the Telegram calls and
+reports in flight finish and gives the items claimed but not started back to core at once
+(`ban_propagations_release`), so a restarted bot or another replica takes them without waiting out the lease. It
+also starts and stops the ban-list cache's version poller (cache.py), as both live for the application's lifetime.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 import logging
 import time
@@ -37,9 +46,13 @@ from .cache import referenced_by
 logger = logging.getLogger(__name__)
 
 BATCH = 50
-LEASE_SECONDS = 120  # a batch at 20 a second takes 2.5 s; the lease covers a few 429 pauses besides
+# Two batches may be held at once (the one running, the next claimed ahead): at 20 a second 5 s; the lease covers a
+# few 429 pauses besides.
+LEASE_SECONDS = 120
+IN_FLIGHT = 16  # items past their turn and not yet reported (a slow core holds the calls back beyond this)
 CORE_AWAY_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
-STOP_GRACE_SECONDS = 10.0  # stop() lets the item in flight finish for at most this long
+STOP_GRACE_SECONDS = 10.0  # stop() lets the items in flight finish for at most this long
+RELEASE_SECONDS = 5.0  # stop() gives back what was not started within this, else it waits out its lease
 DEFAULT_RATE = 20.0
 DEFAULT_POLL_SECONDS = 5.0
 DEFAULT_REFRESH_SECONDS = 5.0
@@ -48,27 +61,33 @@ FINAL_ERRORS = (BadRequest, Forbidden, ChatMigrated)
 
 
 class Pacer:
-    """At most `rate` calls a second, spread evenly; `hold(seconds)` makes every later call wait (a 429)."""
+    """At most `rate` calls a second, spread evenly; `hold(seconds)` makes every call not yet made wait (a 429),
+    those already waiting their turn included."""
 
     def __init__(self, rate: float, *, clock=time.monotonic, sleep=asyncio.sleep):
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._clock, self._sleep = clock, sleep
         self._next = 0.0
+        self._held_until = 0.0
 
     async def wait(self) -> None:
-        now = self._clock()
-        at = max(now, self._next)
-        self._next = at + self.interval
-        if at > now:
-            await self._sleep(at - now)
+        while True:
+            now = self._clock()
+            at = max(now, self._next, self._held_until)
+            self._next = at + self.interval
+            if at > now:
+                await self._sleep(at - now)
+            if at >= self._held_until:  # no hold came while it waited: its turn
+                return
 
     def hold(self, seconds: float) -> None:
-        self._next = max(self._next, self._clock() + seconds)
+        self._held_until = max(self._held_until, self._clock() + seconds)
+        self._next = max(self._next, self._held_until)
 
 
 class PropagationWorker:
     def __init__(self, application, *, rate: float = DEFAULT_RATE, poll_seconds: float = DEFAULT_POLL_SECONDS,
-                 batch: int = BATCH, lease_seconds: int = LEASE_SECONDS):
+                 batch: int = BATCH, lease_seconds: int = LEASE_SECONDS, in_flight: int = IN_FLIGHT):
         self.application = application
         self.poll_seconds = poll_seconds
         self.batch = batch
@@ -76,8 +95,14 @@ class PropagationWorker:
         self.pacer = Pacer(rate)
         self._task: asyncio.Task | None = None
         self._kicked = asyncio.Event()
+        self._stopped = asyncio.Event()  # set by stop(): items waiting for their turn give it up
         self._stopping = False
+        self._slots = asyncio.Semaphore(in_flight)
+        self._in_flight: set[asyncio.Task] = set()
+        self._last: dict[tuple, asyncio.Task] = {}  # (chat, user) -> its latest item, which the next one follows
+        self._unstarted: list[str] = []  # claimed, not started, given up by a stop: released to core
         self.retry_afters = 0  # 429s met (for tests and the logs)
+        self.released = 0  # items given back to core by stops (for tests and the logs)
 
     @property
     def core(self):
@@ -86,6 +111,7 @@ class PropagationWorker:
     def start(self) -> None:
         if self._task is None or self._task.done():
             self._stopping = False
+            self._stopped.clear()
             self._task = asyncio.create_task(self._run(), name="ban-list-propagation")
 
     def kick(self) -> None:
@@ -93,19 +119,47 @@ class PropagationWorker:
         self._kicked.set()
 
     async def stop(self) -> None:
-        """Stops after the item in flight (its Telegram call and its report), waiting at most STOP_GRACE_SECONDS;
-        what was claimed and not done is claimed again after its lease."""
+        """Stops claiming and starting items, gives the claimed ones not started back to core at once, and lets the
+        Telegram calls and reports in flight finish, for at most STOP_GRACE_SECONDS in all (what is cut short then
+        is done again after its lease)."""
         task, self._task = self._task, None
-        if task is None:
+        if task is None and not self._in_flight:
             return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_GRACE_SECONDS
         self._stopping = True
+        self._stopped.set()
         self._kicked.set()
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(task), timeout=STOP_GRACE_SECONDS)
-        if not task.done():
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        if task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), timeout=STOP_GRACE_SECONDS)
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await asyncio.sleep(0)  # the items waiting for their turn give it up
+        await self._release()
+        if self._in_flight:
+            _, late = await asyncio.wait(set(self._in_flight), timeout=max(0.0, deadline - loop.time()))
+            for item_task in late:
+                item_task.cancel()
+            if late:
+                await asyncio.wait(late)
+        await self._release()  # any that gave up their turn meanwhile
+
+    async def _release(self) -> None:
+        ids, self._unstarted = self._unstarted, []
+        if not ids:
+            return
+        try:
+            answer = await asyncio.wait_for(self.core.ban_propagations_release(ids), timeout=RELEASE_SECONDS)
+        except (CoreError, CoreUnavailable, TimeoutError) as exc:
+            logger.warning("ban lists: propagations not released, left to their lease", extra={
+                "count": len(ids), "error": str(exc)})
+            return
+        self.released += len(ids)
+        logger.info("ban lists: propagations not started released", extra={
+            "count": len(ids), "released": answer.get("released")})
 
     async def _idle(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -114,41 +168,118 @@ class PropagationWorker:
 
     async def _run(self) -> None:
         away = 0
-        while not self._stopping:
-            try:
-                claimed = await self.run_once()
-                away = 0
-            except (CoreUnavailable, CoreError) as exc:  # away, or refusing the claim (a key out of scope)
-                delay = CORE_AWAY_BACKOFF_SECONDS[min(away, len(CORE_AWAY_BACKOFF_SECONDS) - 1)]
-                away += 1
-                level = logging.INFO if isinstance(exc, CoreUnavailable) else logging.WARNING
-                logger.log(level, "ban lists: propagations not claimed", extra={"error": str(exc),
-                                                                                "retry_seconds": delay})
-                await self._idle(delay)
-                continue
-            except Exception:  # a bug must not end the loop: the work waits in core
-                logger.exception("ban lists: a propagation round failed")
-                claimed = 0
-            if claimed < self.batch and not self._stopping:
-                await self._idle(self.poll_seconds)
+        ahead: asyncio.Task | None = None  # the next batch's claim, made while this one runs
+        try:
+            while not self._stopping:
+                claim, ahead = ahead, None
+                try:
+                    items = await claim if claim is not None else await self._claim()
+                    away = 0
+                except (CoreUnavailable, CoreError) as exc:  # away, or refusing the claim (a key out of scope)
+                    delay = CORE_AWAY_BACKOFF_SECONDS[min(away, len(CORE_AWAY_BACKOFF_SECONDS) - 1)]
+                    away += 1
+                    level = logging.INFO if isinstance(exc, CoreUnavailable) else logging.WARNING
+                    logger.log(level, "ban lists: propagations not claimed", extra={"error": str(exc),
+                                                                                    "retry_seconds": delay})
+                    await self._idle(delay)
+                    continue
+                except Exception:  # a bug must not end the loop: the work waits in core
+                    logger.exception("ban lists: a propagation claim failed")
+                    items = []
+                full = len(items) >= self.batch
+                if full and not self._stopping:
+                    ahead = asyncio.create_task(self._claim(), name="ban-list-propagation-claim")
+                try:
+                    await self._start_all(items)
+                except Exception:
+                    logger.exception("ban lists: a propagation round failed")
+                if not full and not self._stopping:
+                    await self._idle(self.poll_seconds)
+        finally:
+            if ahead is not None:
+                await self._give_up_ahead(ahead)
 
-    async def run_once(self) -> int:
-        """Claims one batch and does it. Returns how many items were claimed."""
+    async def _give_up_ahead(self, ahead: asyncio.Task) -> None:
+        """The batch claimed ahead, not started: released with the rest (a claim still on its way is let finish)."""
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait({ahead}, timeout=RELEASE_SECONDS)
+        if not ahead.done():
+            ahead.cancel()
+            return
+        if not ahead.cancelled() and ahead.exception() is None:
+            self._unstarted.extend(item["id"] for item in ahead.result())
+
+    async def _claim(self) -> list[dict]:
         items = (await self.core.ban_propagations_claim(limit=self.batch,
                                                         lease_seconds=self.lease_seconds))["results"]
         if items:
             self.application.bot_data.banlists.refresh_soon()  # a list changed: arrivals see it soon too
-        for item in items:
-            if self._stopping:
-                break  # left to its lease
-            await self.carry(item)
+        return items
+
+    async def run_once(self) -> int:
+        """Claims one batch and does it, every report made. Returns how many items were claimed."""
+        items = await self._claim()
+        await self._start_all(items)
+        await self.drain()
         return len(items)
 
+    async def drain(self) -> None:
+        """Waits for every item started to be done and reported."""
+        while self._in_flight:
+            await asyncio.wait(set(self._in_flight))
+
+    async def _start_all(self, items: list[dict]) -> None:
+        """Starts each item as a slot frees (IN_FLIGHT at most); returns when all are started, not finished. Stopped
+        meanwhile: the rest are given up (released by stop())."""
+        for index, item in enumerate(items):
+            if not self._stopping:
+                await self._slots.acquire()
+                if self._stopping:
+                    self._slots.release()
+            if self._stopping:
+                self._unstarted.extend(rest["id"] for rest in items[index:])
+                return
+            key = (item.get("telegram_chat_id"), item.get("telegram_user_id"))
+            task = asyncio.create_task(self._carry_after(item, self._last.get(key)))
+            self._last[key] = task
+            self._in_flight.add(task)
+            task.add_done_callback(functools.partial(self._finished, key))
+
+    def _finished(self, key: tuple, task: asyncio.Task) -> None:
+        self._in_flight.discard(task)
+        if self._last.get(key) is task:
+            del self._last[key]
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("ban lists: a propagation failed", exc_info=task.exception())
+
+    async def _carry_after(self, item: dict, previous: asyncio.Task | None) -> None:
+        if previous is not None:  # the same member in the same chat: in order
+            await asyncio.wait({previous})
+        await self.carry(item)
+
+    async def _turn(self) -> bool:
+        """Waits for the item's turn at the pacer; False when the worker stops first."""
+        if self._stopping:
+            return False
+        turn = asyncio.ensure_future(self.pacer.wait())
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({turn, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in (turn, stopped):
+                if not waiting.done():
+                    waiting.cancel()
+        return turn.done() and not turn.cancelled() and not self._stopping
+
     async def carry(self, item: dict) -> None:
-        """One propagation on Telegram, then its report. A 429 waits its retry_after and tries again; a timeout or
-        network error leaves the item to its lease (claimed again later)."""
+        """One propagation on Telegram at its turn, then its report. A 429 holds the pacer for its retry_after and
+        the item tries again; a timeout or network error leaves it to its lease (claimed again later); a stop before
+        its call gives it back."""
         while True:
-            await self.pacer.wait()
+            if not await self._turn():
+                self._unstarted.append(item["id"])
+                return
             try:
                 await self._telegram(item)
                 error = None
@@ -157,8 +288,6 @@ class PropagationWorker:
                 self.retry_afters += 1
                 logger.info("ban lists: Telegram flood limit, waiting", extra={"retry_after": pause})
                 self.pacer.hold(pause + 0.1)
-                if self._stopping:
-                    return
                 continue
             except FINAL_ERRORS as exc:
                 error = exc.message
