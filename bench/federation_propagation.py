@@ -2,7 +2,7 @@
 Telegram sandbox (as Telegram, its flood limit on), the bot under uvicorn (webhook mode), production settings.
 
     python -m bench.federation_propagation [--groups 200] [--rate 20] [--telegram-rate 30] [--lease 10]
-                                           [--only fban,restart] [--json results.json]
+                                           [--only fban,restart,stop] [--json results.json]
 
 Setup: --groups supergroups, each with the bot as an admin and the ban's target as a member, every one subscribed to
 one ban list of alice's (through core's API). The sandbox answers member actions beyond --telegram-rate a second with
@@ -17,9 +17,13 @@ Telegram's 429 (retry_after); the bot's propagation worker paces itself at --rat
   started again: the time to reach every group, against the same floor plus the lease (--lease, the seconds a killed
   bot's claimed work waits: BOT_BANLIST_LEASE_SECONDS), none missed; bans done twice (the items the killed bot had
   done but not reported) are counted.
+- stop: a third fban, the bot stopped gracefully (SIGTERM: its shutdown lets the calls in flight finish and gives
+  the items it claimed and had not started back to core at once) a quarter of the way and started again: the time to
+  reach every group against the floor + 10 s (no lease to wait out), none missed, bans done twice counted.
 
-Targets: the fban within 1.5x the floor, none missed; after a restart, none missed within floor + lease + 10 s. Missed
-targets print FAIL; the exit status is non-zero only when the run itself broke.
+Targets: the fban within 1.5x the floor, none missed; after a restart, none missed within floor + lease + 10 s;
+after a graceful stop, within floor + 10 s. Missed targets print FAIL; the exit status is non-zero only when the run
+itself broke.
 """
 
 import argparse
@@ -100,7 +104,7 @@ class Bench:
         count = self.options.groups
         print(f"setting up {count} groups ...", flush=True)
         started = time.monotonic()
-        self.targets = [self.telegram.create_user("Target", username=f"fed_target_{n}") for n in range(2)]
+        self.targets = [self.telegram.create_user("Target", username=f"fed_target_{n}") for n in range(3)]
         members = [f"@{target['username']}" for target in self.targets]
         self.chats = []
         for number in range(count):
@@ -191,17 +195,22 @@ class Bench:
             "missed": self.missed(target),
         }
 
-    def restart(self) -> None:
-        target = self.targets[1]
+    def restart(self, *, graceful: bool = False) -> None:
+        target = self.targets[2 if graceful else 1]
         total = len(self.chats)
         mark = self.telegram.calls(since=0, exclude=["getUpdates"])["last_seq"]
-        print(f"fban reaching {total} groups, the bot killed a quarter of the way ...", flush=True)
+        how = "stopped (SIGTERM)" if graceful else "killed"
+        print(f"fban reaching {total} groups, the bot {how} a quarter of the way ...", flush=True)
         started = time.time()
         self.api.ban_list_ban(self.ban_list["id"], telegram_user_id=target["id"], reason="bench raid",
                               actor_telegram_user_id=ALICE)
         self.wait(lambda: len(self.reached(target, mark)) >= total // 4, "a quarter of the groups", 60, 0.1)
-        os.killpg(self.bot.popen.pid, signal.SIGKILL)
-        self.bot.popen.wait(timeout=10)
+        stopping = time.time()
+        if graceful:
+            self.bot.stop()  # SIGTERM: the application's shutdown
+        else:
+            os.killpg(self.bot.popen.pid, signal.SIGKILL)
+            self.bot.popen.wait(timeout=10)
         killed_at, reached_at_kill = time.time(), len(self.reached(target, mark))
         self.bot.start()
         self.point_webhook()
@@ -211,12 +220,14 @@ class Bench:
         last_ban = max(reached.values())
         self.wait(lambda: self.api.ban_list_propagation(self.ban_list["id"])["pending"] == 0, "core's count", 60)
         bans, retry_afters = self.bans_done(target, mark)
-        self.results["restart"] = {
+        waited = 0 if graceful else self.options.lease
+        self.results["stop" if graceful else "restart"] = {
             "reached_when_killed": reached_at_kill,
             "killed_after_seconds": round(killed_at - started, 2),
+            "stop_seconds": round(killed_at - stopping, 2),
             "seconds_to_last_ban": round(last_ban - started, 2),
             "floor_seconds": round(self.floor(), 2),
-            "bound_seconds": round(self.floor() + self.options.lease + RESTART_MARGIN_SECONDS, 2),
+            "bound_seconds": round(self.floor() + waited + RESTART_MARGIN_SECONDS, 2),
             "bans_done_twice": bans - total,
             "retry_afters": retry_afters,
             "missed": self.missed(target),
@@ -253,6 +264,18 @@ class Bench:
                   f"{restart['bans_done_twice']}; 429s {restart['retry_afters']}")
             print(f"        missed: {miss['not_banned']} not banned, {miss['without_record']} without an executed "
                   f"record, core {miss['propagation']}: {verdict}")
+        if "stop" in results:
+            stop = results["stop"]
+            miss = stop["missed"]
+            missed = miss["not_banned"] + miss["without_record"] + miss["propagation"]["failed"]
+            verdict = "PASS" if stop["seconds_to_last_ban"] <= stop["bound_seconds"] and not missed else "FAIL"
+            print(f"  stop: stopped (SIGTERM, {stop['stop_seconds']} s to exit) after {stop['killed_after_seconds']} s "
+                  f"with {stop['reached_when_killed']} groups reached; last group banned after "
+                  f"{stop['seconds_to_last_ban']} s (bound: floor + {RESTART_MARGIN_SECONDS:g} = "
+                  f"{stop['bound_seconds']} s, no lease); bans done twice {stop['bans_done_twice']}; 429s "
+                  f"{stop['retry_afters']}")
+            print(f"        missed: {miss['not_banned']} not banned, {miss['without_record']} without an executed "
+                  f"record, core {miss['propagation']}: {verdict}")
 
 
 def main(argv: list[str]) -> int:
@@ -262,7 +285,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--telegram-rate", type=int, default=30,
                         help="member actions a second the sandbox lets a bot make before its 429 (Telegram's ~30)")
     parser.add_argument("--lease", type=int, default=10, help="BOT_BANLIST_LEASE_SECONDS for the run (10..600)")
-    parser.add_argument("--only", default="fban,restart", help="phases: fban,restart")
+    parser.add_argument("--only", default="fban,restart,stop", help="phases: fban,restart,stop")
     parser.add_argument("--json", help="write the figures to this file")
     options = parser.parse_args(argv)
     phases = {name.strip() for name in options.only.split(",") if name.strip()}
@@ -276,6 +299,8 @@ def main(argv: list[str]) -> int:
             bench.fban()
         if "restart" in phases:
             bench.restart()
+        if "stop" in phases:
+            bench.restart(graceful=True)
     finally:
         bench.stop()
     bench.report()
