@@ -136,37 +136,64 @@ def redis_cache(redis_url, settings):
 
 
 
-# With several workers (`make test`: pytest -n N --dist loadgroup), the slowest directories start first, so that the
-# run does not end waiting on one of them; serial runs keep pytest's order.
-_SLOWEST_FIRST = ("tests/e2e/", "tests/browser/", "tests/docs/", "tests/deploy_models/", "tests/fuzz/", "tests/deploy/",
-                  "tests/dashboard/", "tests/observability/", "tests/botgateway/", "tests/tgsandbox/")
-# Directories whose files share one session fixture of their own (a browser and its platform, the dashboard's pages
-# platform, a whole deployment): each runs on one worker, so the fixture is built once. The e2e platform and Redis
-# are built once per worker that needs them: e2e files are long, so they spread.
-_SHARED_DIRECTORIES = ("tests/browser/", "tests/dashboard/", "tests/observability/")
-
-
-def _slowness_rank(item) -> int:
-    path = item.nodeid
-    return next((rank for rank, prefix in enumerate(_SLOWEST_FIRST) if path.startswith(prefix)), len(_SLOWEST_FIRST))
+# With several workers (`make test`: pytest -n N --dist loadgroup) xdist hands out work units (worker_group) in the
+# order below, the longest first, so that no long one starts near the end while the other workers run out of work
+# (longest processing time first). Named: units of a minute or more of one worker (setups included), longest first
+# as measured; then whole directories whose tests start processes; then the rest, larger units (more tests) first.
+_LONGEST_FIRST = (
+    "tests/e2e/test_web_api.py", "tests/docs/test_readme_commands.py", "tests/browser/", "tests/observability/",
+    "tests/fuzz/test_openapi_fuzz.py",  # two role sets, then schemathesis on both schemas
+    "tests/e2e/test_locks.py", "tests/deploy_models/test_netns.py",
+    "tests/e2e/test_captcha.py",  # a bot restart waits out a challenge's timeout and core's claim lease
+    "tests/e2e/test_durability.py", "tests/deploy_models/test_one_machine.py", "tests/e2e/test_readme_demo.py",
+    "tests/e2e/test_welcome_rules_log.py", "tests/e2e/test_antiflood.py", "tests/e2e/test_bot_lifecycle.py",
+    "tests/e2e/test_bot_commands.py", "tests/dashboard/test_banlist_pages.py", "tests/dashboard/test_invalid_ids.py",
+    "tests/dashboard/test_live.py", "tests/dashboard/test_banlist_api.py", "tests/dashboard/test_content_pages.py",
+    "tests/dashboard/test_group_warn_expiry_pages.py", "tests/dashboard/test_content_api.py",
+    "tests/dashboard/test_pages.py", "tests/e2e/test_bot_trust.py", "tests/e2e/test_quiet_moderation.py",
+    "tests/e2e/test_filters_notes.py", "tests/e2e/test_blocklist.py", "tests/dashboard/test_protection_pages.py",
+    "tests/dashboard/test_refresh_reuse.py",
+    "tests/deploy/test_start_scripts.py",  # with test_nginx.py: the roles started by their scripts
+    "tests/e2e/", "tests/dashboard/", "tests/deploy_models/", "tests/docs/", "tests/deploy/", "tests/fuzz/",
+    "tests/botgateway/", "tests/tgsandbox/",
+)
+# Units whose files share one session or package fixture of their own (a browser and its platform, a whole
+# deployment, the roles started by their deploy scripts): all on one worker, so the fixture is built once. The e2e
+# platform, the dashboard's pages platform and Redis are built once per worker that needs them: their files are
+# long, so they spread.
+_SHARED = {
+    "tests/browser/": "tests/browser/",
+    "tests/observability/": "tests/observability/",
+    "tests/deploy/test_nginx.py": "tests/deploy/test_start_scripts.py",
+}
 
 
 def worker_group(nodeid: str) -> str:
     """What runs on one worker, in collection order: a file (a module may share a platform, or leave state its next
-    test expects, as in a serial run), or a whole directory of _SHARED_DIRECTORIES."""
+    test expects, as in a serial run), or several files of _SHARED."""
     path = nodeid.split("::", 1)[0]
-    return next((directory for directory in _SHARED_DIRECTORIES if path.startswith(directory)), path)
+    return next((group for prefix, group in _SHARED.items() if path.startswith(prefix)), path)
+
+
+def _rank(group: str) -> int:
+    return next((rank for rank, prefix in enumerate(_LONGEST_FIRST) if group.startswith(prefix)), len(_LONGEST_FIRST))
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """--dist loadgroup, with the groups of worker_group. (xdist's own loadgroup renames a marked test's node id,
-    which pytest 9 no longer lets it do: its groups would be silently ignored.)"""
+    """--dist loadgroup, with the groups of worker_group, handed out in the workers' collection order (see
+    pytest_collection_modifyitems). (xdist's own loadgroup renames a marked test's node id, which pytest 9 no
+    longer lets it do: its groups would be silently ignored.)"""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class FileAndDirectoryScheduling(LoadScopeScheduling):
+        def __init__(self, config, log=None):
+            super().__init__(config, log)
+            # xdist would hand the units out by their number of tests instead, one test of a few minutes last.
+            self.config.option.loadscopereorder = False
+
         def _split_scope(self, nodeid: str) -> str:
             return worker_group(nodeid)
 
@@ -175,8 +202,21 @@ def pytest_xdist_make_scheduler(config, log):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_collection_modifyitems(config, items):
-    """In an xdist worker (whose collection sets the order work is handed out in), the slowest directories first;
-    after pytest-django's reordering, which puts the tests without a database (the slowest among them) last."""
+    """In an xdist worker (whose collection sets the order work is handed out in), the units in _LONGEST_FIRST's
+    order, the rest by size; after pytest-django's reordering, which puts the tests without a database (the slowest
+    among them) last. Serial runs keep pytest's order."""
     yield
     if hasattr(config, "workerinput"):
-        items.sort(key=_slowness_rank)
+        sizes = {}
+        for item in items:
+            group = worker_group(item.nodeid)
+            sizes[group] = sizes.get(group, 0) + 1
+        first_seen = {}
+        for index, item in enumerate(items):
+            first_seen.setdefault(worker_group(item.nodeid), index)
+
+        def order(item):
+            group = worker_group(item.nodeid)
+            return _rank(group), -sizes[group], first_seen[group]
+
+        items.sort(key=order)

@@ -1,9 +1,11 @@
 """The roles started by their deploy/start scripts on loopback, shared by the start-script and nginx checks."""
 
+import functools
 import os
 import secrets
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -34,13 +36,6 @@ def roles(tmp_path_factory):
                 # As compose and the Kubernetes manifests run core: plain HTTP from bot and web, no redirect.
                 "SECURE_SSL_REDIRECT": "false",
                 "BIND_HOST": "127.0.0.1", "PORT": str(core_port), "WEB_CONCURRENCY": "2", "LOG_LEVEL": "WARNING"}
-    waiting = subprocess.run([str(START / "wait-for-migrations.sh")], env=script_env(**core_env,
-                             MIGRATION_WAIT_ATTEMPTS=1), capture_output=True, text=True, timeout=120)
-    migrated = subprocess.run([str(START / "migrate.sh")], env=script_env(**core_env), capture_output=True,
-                              text=True, timeout=300)
-    assert migrated.returncode == 0, migrated.stderr[-3000:]
-    waited = subprocess.run([str(START / "wait-for-migrations.sh")], env=script_env(**core_env), capture_output=True,
-                            text=True, timeout=120)
     dev = {"APP_ENV": "development", "BIND_HOST": "127.0.0.1", "LOG_LEVEL": "WARNING",
            "CORE_API_URL": f"http://127.0.0.1:{core_port}"}
     processes = {
@@ -58,13 +53,31 @@ def roles(tmp_path_factory):
                                   TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{sandbox_port}/bot"),
                        f"http://127.0.0.1:{bot_port}/api/health", tmp),
     }
-    started = []
+    started, scripts = [], {}
+
+    def start(name: str) -> None:
+        processes[name].start(timeout=60)
+        started.append(processes[name])
+
+    def core_after_migrations() -> None:
+        scripts["waiting"] = subprocess.run([str(START / "wait-for-migrations.sh")], env=script_env(
+            **core_env, MIGRATION_WAIT_ATTEMPTS=1), capture_output=True, text=True, timeout=120)
+        migrated = subprocess.run([str(START / "migrate.sh")], env=script_env(**core_env), capture_output=True,
+                                  text=True, timeout=300)
+        assert migrated.returncode == 0, migrated.stderr[-3000:]
+        scripts["waited"] = subprocess.run([str(START / "wait-for-migrations.sh")], env=script_env(**core_env),
+                                           capture_output=True, text=True, timeout=120)
+        start("core")
+
+    # As compose starts them, web and the bot once core is healthy (the bot asks Telegram, the sandbox, who it is as
+    # it starts); what does not wait on another starts at once.
     try:
-        for process in processes.values():
-            process.start(timeout=60)
-            started.append(process)
-        yield {"ports": {"core": core_port, "web": web_port, "bot": bot_port}, "processes": processes,
-               "waiting": waiting, "waited": waited}
+        for chains in ([core_after_migrations, functools.partial(start, "sandbox")],
+                       [functools.partial(start, "web"), functools.partial(start, "bot")]):
+            with ThreadPoolExecutor(len(chains)) as pool:
+                for chain in [pool.submit(chain) for chain in chains]:
+                    chain.result()
+        yield {"ports": {"core": core_port, "web": web_port, "bot": bot_port}, "processes": processes, **scripts}
     finally:
         for process in reversed(started):
             process.stop()
