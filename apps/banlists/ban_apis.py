@@ -24,13 +24,14 @@ from apps.common.fields import (
     QueryBooleanField,
     StrictCharField,
     StrictIntegerField,
+    StrictRegexField,
     TelegramIdField,
 )
 from apps.common.headers import ACTING_USER_HEADER
 from apps.common.ids import get_or_404, parse_pk
 from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
-from apps.common.schema import envelope, error_responses, list_envelope
+from apps.common.schema import STORE_ID_PATTERN, envelope, error_responses, list_envelope
 from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer
 from apps.users.selectors import actor_get
 
@@ -342,10 +343,14 @@ class BanListExportApi(_ListRead, APIView):
 
 # -- the bot's cache
 
+_ONE_ID = STORE_ID_PATTERN.removeprefix("^").removesuffix("$")
+_LIST_IDS = rf"^(?:{_ONE_ID}(?:,{_ONE_ID}){{0,{reads.MAX_VERSIONS - 1}}})?$"
+
+
 class BanListVersionsApi(APIView):
     class FilterSerializer(serializers.Serializer):
-        ids = serializers.CharField(max_length=100 * 26, allow_blank=True,
-                                    help_text="Comma-separated list ids, at most 100")
+        ids = StrictRegexField(_LIST_IDS, allow_blank=True,
+                               help_text="Comma-separated list ids, at most 100; unknown ones are left out")
 
     class OutputSerializer(serializers.Serializer):
         class VersionSerializer(serializers.Serializer):
@@ -363,10 +368,8 @@ class BanListVersionsApi(APIView):
         values = [value for value in raw.split(",") if value] if raw else []
         if len(values) > reads.MAX_VERSIONS:
             raise serializers.ValidationError({"ids": [f"At most {reads.MAX_VERSIONS} ids."]})
-        pks = [parse_pk(BanList, value) for value in values]
-        bad = [value[:40] for value, pk in zip(values, pks, strict=True) if pk is None]
-        if bad:
-            raise serializers.ValidationError({"ids": [f"Not a ban list id: {', '.join(bad[:5])}."]})
+        # An id of the other store's form (24 hex digits on SQL, a number on MongoDB) names no list here.
+        pks = [pk for pk in (parse_pk(BanList, value) for value in values) if pk is not None]
         return Response({"lists": reads.ban_list_versions(pks=pks)})
 
 

@@ -70,6 +70,10 @@ def test_versions_answers_the_active_lists_among_those_asked_with_their_names(ap
     assert response.json()["data"] == {"lists": {str(first.pk): {"version": 1, "name": "One"},
                                                  str(second.pk): {"version": 2, "name": "Two"}}}
     assert api.get("/api/banlists/versions?ids=").json()["data"] == {"lists": {}}
+    # An id in the other store's form (24 hex digits on SQL, a number on MongoDB) is an id, of no list here.
+    other_form = "0" * 24 if str(first.pk).isdigit() else "12"
+    assert api.get(f"/api/banlists/versions?ids={first.pk},{other_form}").json()["data"] == {
+        "lists": {str(first.pk): {"version": 1, "name": "One"}}}
 
 
 def test_versions_refuses_more_than_100_ids_and_ids_that_are_no_list_id(api):
@@ -77,6 +81,7 @@ def test_versions_refuses_more_than_100_ids_and_ids_that_are_no_list_id(api):
     many = ",".join([str(ban_list.pk)] * 101)
     error_of(api.get(f"/api/banlists/versions?ids={many}"), 400, "validation_error")
     error_of(api.get("/api/banlists/versions?ids=not-an-id"), 400, "validation_error")
+    error_of(api.get(f"/api/banlists/versions?ids={ban_list.pk},,{ban_list.pk}"), 400, "validation_error")
     error_of(api.get("/api/banlists/versions"), 400, "validation_error")
 
 

@@ -135,6 +135,9 @@ _WEB_CONTENT_RULES = {
 _BAN_FILE = ("A ban list's file is one text: its rows (CSV lines, or the items of a JSON list) each need a Telegram "
              "id, a grammar over the text's rows, not a JSON Schema pattern")
 
+_ANALYTICS = ("GET /api/analytics/overview", "GET /api/groups/{group_id}/analytics",
+              "GET /api/groups/{group_id}/analytics/members/{user_id}")
+
 JUSTIFIED = [
     Justified("core", "GET /api/audit/events", _ACCEPT, "Use either cursor (newest first) or after", _CURSOR),
     Justified("core", "GET /api/audit/events.csv", _ACCEPT, "Use either cursor (newest first) or after", _CURSOR),
@@ -174,6 +177,21 @@ JUSTIFIED = [
     *(Justified(role, operation, _ACCEPT, refusal, why, field=field) for role, rules in (
         ("core", _CONTENT_RULES), ("core", _CORE_CONTENT_RULES), ("web", _CONTENT_RULES), ("web", _WEB_CONTENT_RULES))
       for operation, refusals in rules.items() for refusal, field, why in refusals),
+    *(Justified("core", operation, _ACCEPT, refusal, why) for operation in _ANALYTICS for refusal, why in (
+        ("A custom period needs start and end", "start and end are required by period=custom: a relation between "
+                                                "query parameters"),
+        ("start and end are given with period=custom only", "start and end belong to period=custom only: a "
+                                                            "relation between query parameters"),
+        ("end is before start", "end must not be before start: a relation between query parameters"),
+        ("; at most ", "A period's length (and an hour-bucketed one's) is bounded: a relation between start, end "
+                       "and bucket"))),
+    Justified("core", "GET /api/banlists/{ban_list_id}/history", _ACCEPT, "since must be before until", _SINCE_UNTIL),
+    Justified("core", "POST /api/banlists/{ban_list_id}/import", _ACCEPT, "nothing was imported", _BAN_FILE),
+    Justified("core", "POST /api/banlists/{ban_list_id}/follows", _ACCEPT, "can't follow itself",
+              "source_id must differ from the path's ban_list_id: a relation between the path and the body"),
+    Justified("core", "POST /api/banlists/{ban_list_id}/admins/remove", _ACCEPT,
+              "The owner of a ban list is not removed from its admins", "Who owns the list is stored data",
+              field="user_id"),
     Justified("web", "GET /api/audit", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("web", "GET /api/audit.csv", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("web", "GET /api/stats", _ACCEPT, "since must be before until", _SINCE_UNTIL),
