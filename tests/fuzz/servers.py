@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,13 +49,20 @@ def _core(data_dir: Path) -> tuple[Process, str]:
     return core, f"http://127.0.0.1:{port}"
 
 
+def _started_core(data_dir: Path, processes: list[Process]) -> tuple[str, Process]:
+    core, url = _core(data_dir)
+    processes.append(core)  # before it is up: stopped with the others should the start fail
+    core.start(timeout=120)
+    return url, core
+
+
 def start(data_dir: Path) -> Servers:
     processes: list[Process] = []
     try:
-        fuzzed_core, core_url = _core(data_dir / "core")
-        processes.append(fuzzed_core.start(timeout=120))
-        web_core, web_core_url = _core(data_dir / "web-core")
-        processes.append(web_core.start(timeout=120))
+        # The two cores are independent: each migrated, seeded and started at once, side by side.
+        with ThreadPoolExecutor(2) as pool:
+            cores = [pool.submit(_started_core, data_dir / name, processes) for name in ("core", "web-core")]
+            (core_url, _), (web_core_url, _) = [core.result() for core in cores]
         password = _admin_password(web_core_url)
         web_port = free_port()
         web = web_process(data_dir / "web-core", web_port, int(web_core_url.rsplit(":", 1)[1]), env={
