@@ -1,12 +1,15 @@
 """Finding a ban list and authorizing an actor in its scope (RBAC's `banlist:<pk>`, apps/rbac/scopes.py)."""
 
-from apps.common.errors import NotFoundError
+from apps.common.errors import NotFoundError, PermissionDeniedError
 from apps.common.ids import parse_pk
-from apps.rbac.selectors import PermissionQuery
-from apps.rbac.services import permission_require
+from apps.rbac.scopes import BAN_LIST
+from apps.rbac.selectors import USER_INACTIVE, USER_NOT_FOUND, PermissionQuery, scope_object_ids
+from apps.rbac.services import permission_check, permission_require
 from apps.users.models import User
 
 from .models import BanList
+
+BAN_LIST_VIEW = "BAN_LIST_VIEW"
 
 
 def _shown(value) -> str:
@@ -80,3 +83,17 @@ def user_find(*, user_id=None, telegram_user_id: int | None = None) -> User | No
 
 def _actor(actor_user_id, actor_telegram_user_id) -> User | None:
     return user_find(user_id=actor_user_id, telegram_user_id=actor_telegram_user_id)
+
+
+def viewable_ban_lists(acting_user_id) -> set | None:
+    """The ids of the lists a dashboard user may view (None: every list: BAN_LIST_VIEW globally, or no acting user:
+    the service reads as itself). The global check is on the trail as one decision."""
+    if acting_user_id is None:
+        return None
+    decision = permission_check(query=PermissionQuery(permission=BAN_LIST_VIEW, user_id=acting_user_id))
+    if decision.allowed:
+        return None
+    if decision.reason in (USER_NOT_FOUND, USER_INACTIVE):
+        raise PermissionDeniedError(f"User does not have permission for this action ({BAN_LIST_VIEW})",
+                                    details={"permission": BAN_LIST_VIEW, "reason": decision.reason})
+    return scope_object_ids(user_pk=decision.user_pk, kind=BAN_LIST, permission=BAN_LIST_VIEW)

@@ -30,14 +30,18 @@ from apps.common.shapes import BanListRefSerializer
 from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer
 from apps.groups.selectors import group_resolve
 from apps.rbac.permissions import acting_user_id
-from apps.rbac.scopes import BAN_LIST
-from apps.rbac.selectors import USER_INACTIVE, USER_NOT_FOUND, PermissionQuery, scope_object_ids
-from apps.rbac.services import permission_check
 from apps.users.models import User
 from apps.users.selectors import actor_get
 
 from . import selectors, services
-from .access import actor_resolve, ban_list_actor_authorize, ban_list_get, group_actor_authorize, user_find
+from .access import (
+    actor_resolve,
+    ban_list_actor_authorize,
+    ban_list_get,
+    group_actor_authorize,
+    user_find,
+    viewable_ban_lists,
+)
 
 VIEW, MANAGE, ROLES, SUBSCRIBE = "BAN_LIST_VIEW", "BAN_LIST_MANAGE", "MANAGE_ROLES", "BAN_LIST_SUBSCRIBE"
 
@@ -150,21 +154,6 @@ def group_actor(request, group, data: dict) -> User | None:
     return group_actor_authorize(group=group, permission=SUBSCRIBE, **named)
 
 
-def _viewable(request) -> set | None:
-    """The ids of the lists the acting user may view (None: every list: global BAN_LIST_VIEW, or no acting user:
-    the service reads as itself). The global check is on the trail as one decision."""
-    acting = acting_user_id(request)
-    if acting is None:
-        return None
-    decision = permission_check(query=PermissionQuery(permission=VIEW, user_id=acting))
-    if decision.allowed:
-        return None
-    if decision.reason in (USER_NOT_FOUND, USER_INACTIVE):
-        raise PermissionDeniedError(f"User does not have permission for this action ({VIEW})",
-                                    details={"permission": VIEW, "reason": decision.reason})
-    return scope_object_ids(user_pk=decision.user_pk, kind=BAN_LIST, permission=VIEW)
-
-
 # -- inputs
 
 def _name(**options) -> StrictRegexField:
@@ -266,7 +255,7 @@ class BanListsApi(APIView):
                    responses={200: list_envelope(BanListSerializer), **error_responses(403, 404)})
     def get(self, request):
         query = parse_query(BanListFilterSerializer, request)
-        visible = _viewable(request)
+        visible = viewable_ban_lists(acting_user_id(request))
         if query["include_deleted"] and visible is not None:
             raise PermissionDeniedError(f"Only global staff see deleted lists ({VIEW} globally)",
                                         details={"permission": VIEW, "reason": "permission_not_granted"})

@@ -33,9 +33,11 @@ from apps.common.pagination import PageQuerySerializer, paginate
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import STORE_ID_PATTERN, envelope, error_responses, list_envelope
 from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer
+from apps.rbac.permissions import acting_user_id
 from apps.users.selectors import actor_get
 
 from . import ban_selectors as reads
+from .access import viewable_ban_lists
 from .bans import MAX_REASON, ban_actor_authorize, ban_list_ban, ban_list_unban
 from .imports import FORMATS, MAX_CONTENT_BYTES, ban_list_import, export_csv, export_json, import_parse
 from .models import BanList, Change, Propagation
@@ -227,7 +229,7 @@ class BanListHistoryApi(_ListRead, APIView):
 class UserBansApi(APIView):
     """The lists a Telegram user is on (/fedstat, a user's page). For an acting user: the lists they may view."""
 
-    acting_user_permissions = {"GET": VIEW}
+    acting_user_view_checks = {"GET": VIEW}  # answers only the lists the acting user may view
 
     class FilterSerializer(serializers.Serializer):
         telegram_user_id = serializers.IntegerField(min_value=1, max_value=INT64_MAX)
@@ -250,7 +252,8 @@ class UserBansApi(APIView):
                    responses={200: envelope(OutputSerializer), **error_responses(403)})
     def get(self, request):
         telegram_user_id = parse_query(self.FilterSerializer, request)["telegram_user_id"]
-        bans = reads.user_ban_lists(telegram_user_id=telegram_user_id)
+        visible = viewable_ban_lists(acting_user_id(request))
+        bans = reads.user_ban_lists(telegram_user_id=telegram_user_id, ban_list_pks=visible)
         return Response(self.OutputSerializer({"telegram_user_id": telegram_user_id, "bans": bans}).data)
 
 

@@ -198,6 +198,26 @@ def test_a_users_lists_are_the_active_bans_on_active_lists(api):
     error_of(api.get("/api/banlists/bans"), 400, "validation_error")
 
 
+def test_for_an_acting_user_a_users_lists_are_those_they_may_view(api):
+    mine, theirs = make_list(name="Mine"), make_list(name="Theirs")
+    for ban_list in (mine, theirs):
+        fban(api, ban_list, 4343, "spam")
+    admin, stranger, staff = list_admin(mine), make_user(), make_user()
+    grant(staff, "admin")  # the global admin role holds BAN_LIST_VIEW everywhere
+
+    def names(user) -> list[str]:
+        response = api.get("/api/banlists/bans?telegram_user_id=4343", HTTP_X_ACTING_USER_ID=str(user.pk))
+        assert response.status_code == 200, response.json()
+        return [item["ban_list"]["name"] for item in response.json()["data"]["bans"]]
+
+    assert names(admin) == ["Mine"]
+    assert names(stranger) == []
+    assert names(staff) == ["Mine", "Theirs"]
+    gone = make_user(is_active=False)
+    error_of(api.get("/api/banlists/bans?telegram_user_id=4343", HTTP_X_ACTING_USER_ID=str(gone.pk)), 403,
+             "permission_denied")
+
+
 def test_bad_input_is_a_4xx_never_a_500(api):
     ban_list = make_list()
     for body in ({}, {"telegram_user_id": "12"}, {"telegram_user_id": 0}, {"telegram_user_id": -5},
