@@ -178,7 +178,7 @@ class UserDetailApi(APIView):
 # own: POST .../protection/raid in core).
 # The content rules the settings view shows (locks, blocklist, filters, note names) have endpoints of their own.
 PROTECTION_READ_ONLY = frozenset({"group_id", "telegram_chat_id", "title", "version", "raid_until", "locks",
-                                  "blocklist", "filters", "notes"})
+                                  "blocklist", "filters", "notes", "ban_lists"})
 # The bounds core's PATCH declares (apps/protection/apis.py; tests/dashboard/test_protection_schema.py holds web's
 # declaration to core's), so that web's schema says what core enforces.
 PROTECTION_RANGES = {
