@@ -7,9 +7,10 @@ does each on Telegram at BOT_BANLIST_RATE calls a second (Telegram allows a bot 
 is left to the bot's other work), and reports each done or failed with Telegram's error
 (`ban_propagation_complete`, which completes the ban's moderation record the same way).
 
-Its pace is the rate's, not the round trips': the Pacer hands out the Telegram calls' turns, and each item (its
-Telegram call, then its report to core) runs beside the others, at most IN_FLIGHT at a time, so a report does not
-hold up the next call; the next batch is claimed while the current one runs (when it came full). Items of one
+Its pace is the rate's, not the round trips': the Pacer hands out the Telegram calls' turns, one call at a time (so
+a 429's answer holds every later call), and each item's report to core runs beside the next calls, at most IN_FLIGHT
+items at a time, so a report does not hold up the next call; the next batch is claimed while the current one runs
+(when it came full). Items of one
 (chat, user) keep their order (a ban then an unban). A report that fails leaves the item leased: it is done again
 after the lease, which is harmless. A 429 holds every later Telegram call of the worker for the retry_after
 Telegram names, and the same item is tried again.
@@ -49,7 +50,7 @@ BATCH = 50
 # Two batches may be held at once (the one running, the next claimed ahead): at 20 a second 5 s; the lease covers a
 # few 429 pauses besides.
 LEASE_SECONDS = 120
-IN_FLIGHT = 16  # items past their turn and not yet reported (a slow core holds the calls back beyond this)
+IN_FLIGHT = 16  # items started and not yet reported (a slow core holds the calls back beyond this)
 CORE_AWAY_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
 STOP_GRACE_SECONDS = 10.0  # stop() lets the items in flight finish for at most this long
 RELEASE_SECONDS = 5.0  # stop() gives back what was not started within this, else it waits out its lease
@@ -98,6 +99,7 @@ class PropagationWorker:
         self._stopped = asyncio.Event()  # set by stop(): items waiting for their turn give it up
         self._stopping = False
         self._slots = asyncio.Semaphore(in_flight)
+        self._calling = asyncio.Lock()  # one Telegram call at a time, in turn order (first come first served)
         self._in_flight: set[asyncio.Task] = set()
         self._last: dict[tuple, asyncio.Task] = {}  # (chat, user) -> its latest item, which the next one follows
         self._unstarted: list[str] = []  # claimed, not started, given up by a stop: released to core
@@ -277,26 +279,27 @@ class PropagationWorker:
         the item tries again; a timeout or network error leaves it to its lease (claimed again later); a stop before
         its call gives it back."""
         while True:
-            if not await self._turn():
-                self._unstarted.append(item["id"])
-                return
-            try:
-                await self._telegram(item)
-                error = None
-            except RetryAfter as exc:
-                pause = exc._retry_after.total_seconds()  # as ratelimit.py reads it
-                self.retry_afters += 1
-                logger.info("ban lists: Telegram flood limit, waiting", extra={"retry_after": pause})
-                self.pacer.hold(pause + 0.1)
-                continue
-            except FINAL_ERRORS as exc:
-                error = exc.message
-            except TelegramError as exc:  # timed out, network: done again after the lease
-                logger.warning("ban lists: propagation not done yet", extra={
-                    "propagation_id": item.get("id"), "error": str(exc)})
-                return
+            async with self._calling:
+                if not await self._turn():
+                    self._unstarted.append(item["id"])
+                    return
+                try:
+                    await self._telegram(item)
+                    error = None
+                except RetryAfter as exc:
+                    pause = exc._retry_after.total_seconds()  # as ratelimit.py reads it
+                    self.retry_afters += 1
+                    logger.info("ban lists: Telegram flood limit, waiting", extra={"retry_after": pause})
+                    self.pacer.hold(pause + 0.1)
+                    continue
+                except FINAL_ERRORS as exc:
+                    error = exc.message
+                except TelegramError as exc:  # timed out, network: done again after the lease
+                    logger.warning("ban lists: propagation not done yet", extra={
+                        "propagation_id": item.get("id"), "error": str(exc)})
+                    return
             break
-        await self._complete(item, error)
+        await self._complete(item, error)  # beside the next items' calls
 
     async def _telegram(self, item: dict) -> None:
         bot = self.application.bot
