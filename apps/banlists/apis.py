@@ -13,6 +13,17 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.banlist_shapes import (
+    BanListAdminAddedSerializer,
+    BanListAdminRemovedSerializer,
+    BanListAdminsSerializer,
+    BanListFollowedSerializer,
+    BanListFollowsSerializer,
+    BanListRemovedSerializer,
+    BanListSerializer,
+    BanListSubscribedSerializer,
+    BanListSubscriptionSerializer,
+)
 from apps.common.errors import PermissionDeniedError
 from apps.common.fields import (
     INT64_MAX,
@@ -26,7 +37,6 @@ from apps.common.fields import (
 from apps.common.pagination import PageQuerySerializer, page_total
 from apps.common.parsing import parse_body, parse_query
 from apps.common.schema import RequiredBodySchema, envelope, error_responses, exactly_one_of, list_envelope
-from apps.common.shapes import BanListRefSerializer
 from apps.contentrules.apis import ACTOR_FIELDS, OptionalActorSerializer
 from apps.groups.selectors import group_resolve
 from apps.rbac.permissions import acting_user_id
@@ -44,78 +54,6 @@ from .access import (
 )
 
 VIEW, MANAGE, ROLES, SUBSCRIBE = "BAN_LIST_VIEW", "BAN_LIST_MANAGE", "MANAGE_ROLES", "BAN_LIST_SUBSCRIBE"
-
-
-# -- shapes
-
-class BanListUserSerializer(serializers.Serializer):
-    id = ObjectIdField()
-    telegram_user_id = serializers.IntegerField(allow_null=True)
-    username = serializers.CharField(help_text='Their Telegram username ("" when none)')
-    display_name = serializers.CharField()
-
-
-class BanListSerializer(serializers.Serializer):
-    id = ObjectIdField()
-    name = serializers.CharField()
-    owner = BanListUserSerializer()
-    log_chat_id = serializers.IntegerField(allow_null=True, help_text="The chat the list's changes are posted to")
-    version = serializers.IntegerField(help_text="Bumped by every ban, unban and import")
-    is_active = serializers.BooleanField(help_text="False once deleted")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    bans_count = serializers.IntegerField(help_text="Bans in force")
-    groups_count = serializers.IntegerField(help_text="Groups subscribed to it")
-    admins_count = serializers.IntegerField(help_text="Users holding a role on it, its owner aside")
-
-
-class BanListAdminSerializer(serializers.Serializer):
-    user = BanListUserSerializer()
-    role = serializers.CharField(help_text="banlist_owner or banlist_admin")
-    granted_at = serializers.DateTimeField()
-    granted_by = BanListUserSerializer(allow_null=True)
-
-
-class BanListAdminsSerializer(serializers.Serializer):
-    owner = BanListUserSerializer()
-    admins = BanListAdminSerializer(many=True, help_text="Every role on the list, the owner's included, highest first")
-
-
-class BanListAdminAddedSerializer(BanListAdminsSerializer):
-    created = serializers.BooleanField(help_text="False: they were an admin (or the owner) already")
-
-
-class BanListAdminRemovedSerializer(BanListAdminsSerializer):
-    removed = serializers.BooleanField(help_text="False: they were not an admin")
-
-
-class BanListSubscriptionSerializer(serializers.Serializer):
-    group_id = ObjectIdField()
-    telegram_chat_id = serializers.IntegerField()
-    title = serializers.CharField()
-    subscribed_at = serializers.DateTimeField()
-    subscribed_by = BanListUserSerializer(allow_null=True)
-
-
-class BanListSubscribedSerializer(serializers.Serializer):
-    created = serializers.BooleanField(help_text="False: the group was subscribed already")
-    subscription = BanListSubscriptionSerializer()
-    propagations = serializers.IntegerField(help_text="Bans now owed to the group's known members")
-
-
-class BanListRemovedSerializer(serializers.Serializer):
-    removed = serializers.BooleanField(help_text="False: there was nothing to remove")
-
-
-class BanListFollowsSerializer(serializers.Serializer):
-    follows = BanListRefSerializer(many=True, help_text="The lists whose bans this one takes on")
-    followers = BanListRefSerializer(many=True, help_text="The lists that take on this one's bans")
-
-
-class BanListFollowedSerializer(serializers.Serializer):
-    created = serializers.BooleanField(help_text="False: the list followed the source already")
-    source = BanListRefSerializer()
-    propagations = serializers.IntegerField(help_text="Bans now owed to the known members of the groups reached")
 
 
 def _page(queryset, query: dict, rows) -> dict:

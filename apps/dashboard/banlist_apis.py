@@ -8,6 +8,24 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.banlist_shapes import (
+    BanListAdminAddedSerializer,
+    BanListAdminRemovedSerializer,
+    BanListAdminsSerializer,
+    BanListFollowedSerializer,
+    BanListFollowsSerializer,
+    BanListRemovedSerializer,
+    BanListSerializer,
+    BanListSubscribedSerializer,
+    BanListSubscriptionSerializer,
+    BanResultSerializer,
+    BanSerializer,
+    ChangeSerializer,
+    ImportResultSerializer,
+    PropagationProgressSerializer,
+    UnbanResultSerializer,
+    UserBansSerializer,
+)
 from apps.common.envelope import EnvelopeJSONRenderer
 from apps.common.fields import (
     NON_BLANK,
@@ -23,22 +41,6 @@ from apps.coreclient import ids
 
 from . import banlists, schema
 from .apis import OBJECT_ID, CsvRenderer, web_list
-from .banlist_shapes import (
-    BanListAdminsSerializer,
-    BanListRemovedSerializer,
-    BanListSerializer,
-    BanResultSerializer,
-    BanSerializer,
-    ChangeSerializer,
-    FollowedSerializer,
-    FollowsSerializer,
-    ImportResultSerializer,
-    PropagationSerializer,
-    SubscribedSerializer,
-    SubscriptionSerializer,
-    UnbanResultSerializer,
-    UserBansSerializer,
-)
 
 MAX_NAME = 64
 MAX_REASON = 1024  # core's (a ban's reason)
@@ -167,7 +169,7 @@ class BanListAdminsApi(RequiredBodyBanListApi):
                    description="Promotes a user to banlist_admin. "
                                + WRITE.format(permission="MANAGE_ROLES", audit="banlist.admin_add")
                                + " The rank rule applies (403 rank_violation).",
-                   responses={200: envelope(BanListAdminsSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(BanListAdminAddedSerializer), **schema.web_errors(404)})
     def post(self, request, ban_list_id):
         return Response(banlists.admin_add(request.user, ban_list_id, **parse_body(SomeoneSerializer, request)))
 
@@ -176,7 +178,7 @@ class BanListAdminRemoveApi(RequiredBodyBanListApi):
     @extend_schema(operation_id="banlists_admins_remove", request=SomeoneSerializer,
                    description="Demotes a list admin. "
                                + WRITE.format(permission="MANAGE_ROLES", audit="banlist.admin_remove"),
-                   responses={200: envelope(BanListAdminsSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(BanListAdminRemovedSerializer), **schema.web_errors(404)})
     def post(self, request, ban_list_id):
         return Response(banlists.admin_remove(request.user, ban_list_id, **parse_body(SomeoneSerializer, request)))
 
@@ -199,7 +201,7 @@ SUBSCRIBE = ("As the token user: core checks BAN_LIST_SUBSCRIBE in the group (it
 
 class BanListSubscriptionsApi(RequiredBodyBanListApi):
     @extend_schema(operation_id="banlists_subscriptions_list", parameters=[PageQuerySerializer], description=VIEW,
-                   responses={200: schema.web_list(SubscriptionSerializer), **schema.web_errors(404)})
+                   responses={200: schema.web_list(BanListSubscriptionSerializer), **schema.web_errors(404)})
     def get(self, request, ban_list_id):
         return web_list(banlists.subscriptions(request.user, ban_list_id,
                                                **parse_query(PageQuerySerializer, request)))
@@ -207,7 +209,7 @@ class BanListSubscriptionsApi(RequiredBodyBanListApi):
     @extend_schema(operation_id="banlists_subscriptions_add", request=GroupRefSerializer,
                    description="Makes a group follow the list's bans (/joinfed). "
                                + SUBSCRIBE.format(audit="banlist.subscribe"),
-                   responses={200: envelope(SubscribedSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(BanListSubscribedSerializer), **schema.web_errors(404)})
     def post(self, request, ban_list_id):
         return Response(banlists.subscribe(request.user, ban_list_id, **parse_body(GroupRefSerializer, request)))
 
@@ -227,14 +229,14 @@ class SourceSerializer(serializers.Serializer):
 
 class BanListFollowsApi(BanListApiBase):
     @extend_schema(operation_id="banlists_follows_list", description=VIEW,
-                   responses={200: envelope(FollowsSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(BanListFollowsSerializer), **schema.web_errors(404)})
     def get(self, request, ban_list_id):
         return Response(banlists.follows(request.user, ban_list_id))
 
     @extend_schema(operation_id="banlists_follows_add", request=SourceSerializer,
                    description="The list takes on another list's bans (/subfed); a cycle is refused (400). "
                                + WRITE.format(permission="BAN_LIST_MANAGE", audit="banlist.follow"),
-                   responses={200: envelope(FollowedSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(BanListFollowedSerializer), **schema.web_errors(404)})
     def post(self, request, ban_list_id):
         data = parse_body(SourceSerializer, request)
         return Response(banlists.follow(request.user, ban_list_id, source_id=data["source_id"]))
@@ -386,7 +388,7 @@ def parse_export_query(params) -> str:
 class BanListPropagationApi(BanListApiBase):
     @extend_schema(operation_id="banlists_propagation", description="How far the list's bans and unbans have "
                    "reached its groups (the bot's work queue). " + VIEW,
-                   responses={200: envelope(PropagationSerializer), **schema.web_errors(404)})
+                   responses={200: envelope(PropagationProgressSerializer), **schema.web_errors(404)})
     def get(self, request, ban_list_id):
         return Response(banlists.propagation(request.user, ban_list_id))
 
