@@ -18,6 +18,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common import banlist_shapes as shapes
 from apps.common.fields import (
     INT64_MAX,
     ObjectIdField,
@@ -76,50 +77,16 @@ class _ListRead:
     acting_user_ban_list_kwarg = "ban_list_id"
 
 
-# -- shapes
-
-class UserBriefSerializer(serializers.Serializer):
-    id = ObjectIdField()
-    telegram_user_id = serializers.IntegerField(allow_null=True)
-    username = serializers.CharField()
-    display_name = serializers.CharField()
-
-
-class BanSerializer(serializers.Serializer):
-    telegram_user_id = serializers.IntegerField()
-    user_id = ObjectIdField(allow_null=True, help_text="The core user of this Telegram id, when core knows them")
-    name = serializers.CharField(help_text='Their name as core knows it ("" when unknown)')
-    reason = serializers.CharField()
-    source = serializers.ChoiceField(choices=["command", "api", "import"])
-    banned_by = UserBriefSerializer(allow_null=True)
-    banned_at = serializers.DateTimeField()
-    active = serializers.BooleanField(help_text="False once unbanned")
-    version = serializers.IntegerField(help_text="The list's version at this ban's last change")
-    updated_at = serializers.DateTimeField()
-
-
-class ReachSerializer(serializers.Serializer):
-    groups = serializers.IntegerField(help_text="Groups the ban is owed to (a ban, or a notice where exempt); "
-                                                "0 when nothing new is owed")
-    exempt = serializers.IntegerField(help_text="Of them, those where the user is exempt (an administrator, or "
-                                                "approved): their moderators are told instead")
-
+# -- shapes (the answers' shapes are apps.common.banlist_shapes, web's too)
 
 class BanWriteInput(OptionalActorSerializer):
     telegram_user_id = TelegramIdField(min_value=1, help_text="The Telegram user to ban")
     reason = StrictCharField(max_length=MAX_REASON, required=False, allow_blank=True, default="")
 
 
-class ChangeSerializer(serializers.Serializer):
-    id = ObjectIdField()
+class ChangeSerializer(shapes.ChangeSerializer):
     kind = serializers.ChoiceField(choices=Change.Kind.choices)
-    telegram_user_id = serializers.IntegerField(allow_null=True)
-    reason = serializers.CharField()
-    count = serializers.IntegerField(help_text="1, or an import's bans added and updated")
-    actor = UserBriefSerializer(allow_null=True, source="actor_brief")
-    source_service = serializers.CharField()
-    details = serializers.DictField()
-    created_at = serializers.DateTimeField()
+    actor = shapes.BanListUserSerializer(allow_null=True, source="actor_brief")
 
 
 # -- the bans
@@ -135,22 +102,17 @@ class BanListBansApi(APIView):
         active = QueryBooleanField(required=False, allow_null=True, default=True,
                                    help_text="Default true: the bans in force; false: the unbanned")
 
-    class OutputSerializer(serializers.Serializer):
-        ban = BanSerializer()
-        created = serializers.BooleanField(help_text="False: the user was already banned (the reason was updated, "
-                                                     "or nothing changed)")
-        version = serializers.IntegerField(help_text="The list's version after the ban")
-        propagation = ReachSerializer()
+    OutputSerializer = shapes.BanResultSerializer
 
     @extend_schema(operation_id="banlist_bans_list", parameters=[FilterSerializer],
-                   responses={200: list_envelope(BanSerializer), **error_responses(403, 404)})
+                   responses={200: list_envelope(shapes.BanSerializer), **error_responses(403, 404)})
     def get(self, request, ban_list_id):
         ban_list = active_ban_list(ban_list_id)
         query = parse_query(self.FilterSerializer, request)
         bans = reads.bans_query(ban_list=ban_list, telegram_user_id=query.get("telegram_user_id"),
                                 q=query.get("q", ""), active=query.get("active"))
         page = paginate(bans, page=query["page"], limit=query["limit"], serializer_class=_Identity)
-        page["items"] = BanSerializer(reads.ban_views(page["items"]), many=True).data
+        page["items"] = shapes.BanSerializer(reads.ban_views(page["items"]), many=True).data
         return Response(page)
 
     @extend_schema(operation_id="banlist_ban", request=BanWriteInput,
@@ -181,14 +143,7 @@ class BanListUnbanApi(APIView):
     acting_user_permissions = {"POST": BAN}
     acting_user_ban_list_kwarg = "ban_list_id"
 
-    class OutputSerializer(serializers.Serializer):
-        class UnbanReachSerializer(serializers.Serializer):
-            groups = serializers.IntegerField(help_text="Groups an unban is owed to")
-
-        ban = BanSerializer(allow_null=True, help_text="The ban as it is now (null: the user was never on the list)")
-        removed = serializers.BooleanField(help_text="False: the user was not banned on the list")
-        version = serializers.IntegerField()
-        propagation = UnbanReachSerializer()
+    OutputSerializer = shapes.UnbanResultSerializer
 
     @extend_schema(operation_id="banlist_unban", request=BanWriteInput,
                    responses={200: envelope(OutputSerializer), **error_responses(403, 404)},
@@ -234,19 +189,7 @@ class UserBansApi(APIView):
     class FilterSerializer(serializers.Serializer):
         telegram_user_id = serializers.IntegerField(min_value=1, max_value=INT64_MAX)
 
-    class OutputSerializer(serializers.Serializer):
-        class UserBanSerializer(serializers.Serializer):
-            class ListRefSerializer(serializers.Serializer):
-                id = ObjectIdField()
-                name = serializers.CharField()
-
-            ban_list = ListRefSerializer()
-            reason = serializers.CharField()
-            banned_at = serializers.DateTimeField()
-            banned_by = UserBriefSerializer(allow_null=True)
-
-        telegram_user_id = serializers.IntegerField()
-        bans = UserBanSerializer(many=True)
+    OutputSerializer = shapes.UserBansSerializer
 
     @extend_schema(operation_id="banlist_user_bans", parameters=[FilterSerializer],
                    responses={200: envelope(OutputSerializer), **error_responses(403)})
@@ -272,13 +215,7 @@ class BanListImportApi(APIView):
                                             "header) or JSON (a list of ids, or of objects {telegram_user_id, "
                                             "reason?, date?}); up to 1,000,000 rows and 32 MB")
 
-    class OutputSerializer(serializers.Serializer):
-        added = serializers.IntegerField(help_text="Users put on the list (new, or unbanned before)")
-        updated = serializers.IntegerField(help_text="Active bans whose reason the file changed")
-        unchanged = serializers.IntegerField()
-        version = serializers.IntegerField(help_text="The list's version after the import (one bump)")
-        propagations = serializers.IntegerField(help_text="Bans owed to groups where core knows the user as a "
-                                                          "current member")
+    OutputSerializer = shapes.ImportResultSerializer
 
     @extend_schema(operation_id="banlist_import", request=InputSerializer,
                    responses={200: envelope(OutputSerializer), **error_responses(403, 404, 413)},
@@ -416,11 +353,7 @@ class PropagationSerializer(serializers.Serializer):
 
 
 class BanListPropagationApi(_ListRead, APIView):
-    class OutputSerializer(serializers.Serializer):
-        pending = serializers.IntegerField()
-        done = serializers.IntegerField()
-        failed = serializers.IntegerField()
-        notify = serializers.IntegerField(help_text="Of them, notices to groups where the user is exempt")
+    OutputSerializer = shapes.PropagationProgressSerializer
 
     @extend_schema(operation_id="banlist_propagation", responses={200: envelope(OutputSerializer),
                                                                   **error_responses(403, 404)})
