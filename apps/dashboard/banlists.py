@@ -5,6 +5,7 @@ BAN_LIST_SUBSCRIBE in the group). Core's refusals pass through: a 403 names the 
 
 from collections.abc import Iterator
 
+from apps.common import banlist_shapes
 from apps.common.errors import ErrorCode
 from apps.coreclient import CoreError, ids
 
@@ -18,7 +19,7 @@ BAN_LIST_MANAGE = "BAN_LIST_MANAGE"
 BAN_LIST_SUBSCRIBE = "BAN_LIST_SUBSCRIBE"
 EXPORT_FORMATS = ("csv", "json")
 IMPORT_FORMATS = ("csv", "json")
-CHANGE_KINDS = ("ban", "unban", "import")
+CHANGE_KINDS = banlist_shapes.CHANGE_KINDS  # a change's kinds: the shape of core's history states them
 
 
 def _refusal(exc: CoreError) -> Exception:
