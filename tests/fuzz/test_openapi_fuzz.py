@@ -188,7 +188,6 @@ JUSTIFIED = [
     *(Justified(role, "GET /api/banlists", _ACCEPT, "Give group_id or telegram_chat_id, not both.",
                 "The group is named by its id or its chat id, at most one: a relation between query parameters")
       for role in ("core", "web")),
-    Justified("core", "GET /api/banlists/{ban_list_id}/history", _ACCEPT, "since must be before until", _SINCE_UNTIL),
     Justified("core", "POST /api/banlists/{ban_list_id}/import", _ACCEPT, "nothing was imported", _BAN_FILE),
     Justified("core", "POST /api/banlists/{ban_list_id}/follows", _ACCEPT, "can't follow itself",
               "source_id must differ from the path's ban_list_id: a relation between the path and the body"),
