@@ -50,7 +50,7 @@ BATCH = 50
 # Two batches may be held at once (the one running, the next claimed ahead): at 20 a second 5 s; the lease covers a
 # few 429 pauses besides.
 LEASE_SECONDS = 120
-IN_FLIGHT = 6  # items started and not yet reported: 300 ms reports at 20 a second; a slow core holds calls back
+IN_FLIGHT = 3  # items started, not yet reported: 100 ms reports at 20 a second; a slow core holds calls back
 CORE_AWAY_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
 STOP_GRACE_SECONDS = 10.0  # stop() lets the items in flight finish for at most this long
 RELEASE_SECONDS = 5.0  # stop() gives back what was not started within this, else it waits out its lease
