@@ -385,21 +385,14 @@ RELEASE_LIMIT = 1000  # a bot holds at most a claim or two (200 each) when it st
 
 class PropagationReleaseApi(APIView):
     class InputSerializer(serializers.Serializer):
-        ids = serializers.ListField(child=ObjectIdField(), allow_empty=False, max_length=RELEASE_LIMIT,
+        ids = serializers.ListField(child=StrictRegexField(STORE_ID_PATTERN), allow_empty=False,
+                                    max_length=RELEASE_LIMIT,
                                     help_text="Propagations this caller claimed and has not started")
 
         def validate_ids(self, values):
-            pks, faults = [], []
-            for value in values:
-                pk = parse_pk(Propagation, value)
-                if pk is None:
-                    faults.append(value)
-                else:
-                    pks.append(pk)
-            if faults:
-                shown = ", ".join(repr(value[:40]) for value in faults[:5])
-                raise serializers.ValidationError(f"Not propagation ids: {shown}")
-            return list(dict.fromkeys(pks))
+            # An id of the other store's form (24 hex digits on SQL, a number on MongoDB) names no row here.
+            pks = (parse_pk(Propagation, value) for value in values)
+            return list(dict.fromkeys(pk for pk in pks if pk is not None))
 
     class OutputSerializer(serializers.Serializer):
         released = serializers.IntegerField(help_text="Those still pending and leased, now claimable at once")
