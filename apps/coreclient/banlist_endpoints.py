@@ -151,7 +151,7 @@ class BanListEndpoints:
                                json=compact({"format": format, "content": content, **actor}),
                                headers=acting(acting_user_id), min_read_timeout=IMPORT_SECONDS))
 
-    def ban_list_export_url(self, ban_list_id, *, format: str = "csv") -> str:
+    def _ban_list_export_path(self, ban_list_id, *, format: str = "csv") -> str:
         """The export's path (GET, not enveloped: the file itself), for callers that stream it through."""
         return f"/api/banlists/{_ban_list(ban_list_id)}/export?format={format}"
 

@@ -55,7 +55,7 @@ class CoreClient(Transport, Endpoints):
         """A ban list's export (CSV or JSON, not enveloped), its chunks as core sends them (web streams them to the
         browser), read for `acting_user_id` (BAN_LIST_VIEW in the list's scope). Errors as for audit_csv."""
         media = "text/csv" if format == "csv" else "application/json"
-        call = Call("ban_list_export", "GET", self.ban_list_export_url(ban_list_id, format=format).split("?")[0],
+        call = Call("ban_list_export", "GET", self._ban_list_export_path(ban_list_id, format=format).split("?")[0],
                     params={"format": format}, headers={"Accept": f"{media}, application/json",
                                                         **(acting(acting_user_id) or {})})
         with self._observed(call):
@@ -158,7 +158,7 @@ class AsyncCoreClient(Transport, Endpoints):
         """A ban list's export (CSV or JSON, not enveloped) read whole: the bot uploads it as /fbanlist's file.
         Errors as for any call (CoreError / CoreUnavailable); sent once (a big list's export is not read twice)."""
         media = "text/csv" if format == "csv" else "application/json"
-        call = Call("ban_list_export", "GET", self.ban_list_export_url(ban_list_id, format=format).split("?")[0],
+        call = Call("ban_list_export", "GET", self._ban_list_export_path(ban_list_id, format=format).split("?")[0],
                     params={"format": format}, min_read_timeout=60,
                     headers={"Accept": f"{media}, application/json", **(acting(acting_user_id) or {})})
         with self._observed(call):

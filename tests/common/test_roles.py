@@ -16,8 +16,8 @@ from apps.common.roles import ALL, CoreAppConfig, WrongRoleError, current_role
 from apps.coreclient import AsyncCoreClient, CoreClient
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE_APPS = {"accounts", "audit", "challenges", "contentrules", "corepages", "events", "groups", "logchannel",
-             "moderation", "protection", "rbac", "users"}
+CORE_APPS = {"accounts", "analytics", "audit", "banlists", "challenges", "contentrules", "corepages", "events",
+             "groups", "logchannel", "moderation", "protection", "rbac", "users"}
 
 
 def _run(code: str, tmp_path: Path, **env) -> subprocess.CompletedProcess:

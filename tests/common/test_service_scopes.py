@@ -378,7 +378,7 @@ def _argument(name: str, annotation, objects: dict):
         "status": "executed", "after": 0, "active": False,
         "telegram_chat_ids": [objects["chat"]],
         "ban_list_id": objects["missing"], "source_id": objects["missing"], "propagation_id": objects["missing"],
-        "ban_list_ids": [objects["missing"]],
+        "ban_list_ids": [objects["missing"]], "propagation_ids": [objects["missing"]],
     }
     if name in by_name:
         return by_name[name]

@@ -60,10 +60,14 @@ def test_the_routes_with_ids_are_all_here():
         "protection/test", "locks", "blocklist", "blocklist.txt", "blocklist/import", "blocklist/remove",
         "blocklist/clear", "filters", "filters/remove", "filters/clear", "notes", "notes/remove", "notes/clear",
         "notes/<str:name>")}
+    ban_lists = {"api/banlists/<anyid:ban_list_id>", *(f"api/banlists/<anyid:ban_list_id>/{path}" for path in (
+        "admins", "admins/remove", "bans", "bans/remove", "delete", "export", "follows", "follows/remove", "history",
+        "import", "propagation", "subscriptions", "subscriptions/remove"))}
     assert {route for _, route in ROUTES} == {"api/groups/<anyid:group_id>", "api/groups/<anyid:group_id>/members",
                                               "api/groups/<anyid:group_id>/protection",
                                               "api/users/<anyid:user_id>",
-                                              "api/assignments/<anyid:assignment_id>/revoke", *content_rules}
+                                              "api/assignments/<anyid:assignment_id>/revoke", *content_rules,
+                                              *ban_lists}
 
 
 def _raw(platform, method: str, path: str, token: str | None, body: dict | None = None):
