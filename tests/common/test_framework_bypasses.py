@@ -34,6 +34,8 @@ VARYING = [
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\b[0-9a-f]{24,64}\b"), "id"),
     (re.compile(r"(?<=nonce-)[\w+/=-]+|(?<=nonce=\")[^\"]+|(?<=csrfmiddlewaretoken\" value=\")[^\"]+"), "nonce"),
     (re.compile(r"(?<=csrftoken=)[^;]+"), "csrf"),
+    # A cookie's expiry is the response's time plus its max-age: two servers asked in turn may cross a second.
+    (re.compile(r"(?<=expires=)\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT"), "expires"),
 ]
 
 

@@ -29,6 +29,7 @@ from .federations import (
     in_private,
     join,
     new_federation,
+    nothing_owed,
     propagation,
     status,
     subscribed_chats,
@@ -324,8 +325,7 @@ def test_a_bot_killed_mid_propagation_reaches_every_group_after_restart(fed_plat
             assert time.monotonic() - last_change < stalled_after, f"stalled at {now} of {total} groups"
             time.sleep(0.3)
         wait_status(platform, fed.chats, target["id"], "kicked", what="the crowd's fban")
-        platform.wait_for(lambda: propagation(platform, fed)["pending"] == 0, "core to hear of every group",
-                          timeout=30)
+        platform.wait_for(lambda: nothing_owed(platform, fed), "core to hear of every group", timeout=60)
     finally:
         platform.telegram.set_rate_limits(enabled=False, actions_per_second=0)
     progress = propagation(platform, fed)
