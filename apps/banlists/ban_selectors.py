@@ -10,16 +10,10 @@ from apps.users.models import User
 from apps.users.selectors import user_display_name
 
 from .models import Ban, BanList, Change
+from .selectors import user_ref as user_brief
 
 MAX_VERSIONS = 100
 _NAME_MATCHES = 1000  # users whose name matches a search, at most
-
-
-def user_brief(user: User | None) -> dict | None:
-    if user is None:
-        return None
-    return {"id": str(user.pk), "telegram_user_id": user.telegram_user_id, "username": user.telegram_username,
-            "display_name": user_display_name(user.display_name, user.telegram_username, user.username)}
 
 
 def bans_query(*, ban_list: BanList, telegram_user_id: int | None = None, q: str = "",

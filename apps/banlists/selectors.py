@@ -11,6 +11,7 @@ from apps.rbac.models import RoleAssignment
 from apps.rbac.scopes import BAN_LIST
 from apps.rbac.selectors import scope_object_ids
 from apps.users.models import User
+from apps.users.selectors import user_display_name
 
 from .models import Ban, BanList, Follow, Subscription
 
@@ -98,10 +99,11 @@ def ban_list_query(*, q: str | None = None, group: Group | None = None, admin: U
 
 
 def user_ref(user: User | None) -> dict | None:
+    """A list's user as every ban-list answer shows them (owner, admins, subscribers, who banned whom)."""
     if user is None:
         return None
     return {"id": str(user.pk), "telegram_user_id": user.telegram_user_id, "username": user.telegram_username,
-            "display_name": user.display_name}
+            "display_name": user_display_name(user.display_name, user.telegram_username, user.username)}
 
 
 def _users(pks: set) -> dict:
