@@ -240,11 +240,17 @@ async def resolve_target(context: BotContext, chat: Chat, ref: TargetRef) -> Use
         return ref.telegram_user_id
     if names_the_bot(context, ref):
         raise ProtectedTarget(SELF_REFUSAL)
-    users = await core_call(context.core.user_list(telegram_username=ref.username, limit=2))
-    matches = [user for user in users["items"] if user["telegram_user_id"] is not None]
+    matches = await _users_named(context, ref.username)
+    if not matches and context.bot_data.shipper is not None and await context.shipper.deliver_pending():
+        matches = await _users_named(context, ref.username)  # their first message was still on its way to core
     if len(matches) != 1:
         raise unknown_target(ref)
     return matches[0]["telegram_user_id"]
+
+
+async def _users_named(context: BotContext, username: str) -> list[dict]:
+    users = await core_call(context.core.user_list(telegram_username=username, limit=2))
+    return [user for user in users["items"] if user["telegram_user_id"] is not None]
 
 
 def unknown_target(ref: TargetRef) -> StopCommand:

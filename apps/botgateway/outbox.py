@@ -71,6 +71,8 @@ class EventShipper:
         self._written_since_wake = 0
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
+        # One shipping at a time: two would peek the same rows and send them twice.
+        self._shipping = asyncio.Lock()
 
     def record(self, event: dict) -> None:
         """An event a handler made: written with the end of its update's handling (see `update_handled`)."""
@@ -116,6 +118,21 @@ class EventShipper:
         with contextlib.suppress(TimeoutError, CoreUnavailable):  # best effort; what is left stays on disk
             await asyncio.wait_for(self.ship(), timeout=2)
 
+    async def deliver_pending(self, timeout: float = 2.0) -> bool:
+        """Ships now what the handlers have recorded so far, for a reader about to ask core something those events
+        answer (who @name is, when their first message is still on its way). Best effort within `timeout`: whether
+        everything was delivered."""
+        async def deliver() -> None:
+            await self.flush_to_disk()
+            async with self._shipping:
+                await self.ship()
+
+        try:
+            await asyncio.wait_for(deliver(), timeout=timeout)
+        except (TimeoutError, CoreUnavailable):
+            return False
+        return True
+
     async def flush_to_disk(self) -> None:
         pending, self._buffer = self._buffer, []
         handled, self._handled = self._handled, []
@@ -155,7 +172,8 @@ class EventShipper:
             if loop.time() < ship_after:  # core was unreachable: wait out the backoff, keep flushing meanwhile
                 continue
             try:
-                await self.ship()
+                async with self._shipping:
+                    await self.ship()
                 OUTBOX_DEPTH.set(await self._io(self.outbox.depth))  # only events set aside are left
                 await self.resync_pending()
                 backoff, ship_after = self.flush_interval, 0.0

@@ -400,3 +400,43 @@ def test_closing_waits_for_a_checkpoint_running_in_a_thread(tmp_path):
         outbox.close()
         thread.join()
         outbox.checkpoint()  # after close: nothing, no error
+
+
+def test_delivering_pending_events_on_demand_ships_each_once_beside_the_running_loop(outbox):
+    """A reader that needs core to know what the bot just saw (who @name is) ships the recorded events at once;
+    the shipper's own loop running at the same time sends none of them a second time."""
+    core = Core(known={-100})
+
+    async def scenario():
+        shipper = EventShipper(outbox, core, flush_interval=0.01)
+        shipper.start()
+        try:
+            for number in range(5):
+                for event in events(-100, 20, start=number * 20):
+                    shipper.record(event)
+                assert await shipper.deliver_pending()
+                assert len(core.stored) == (number + 1) * 20
+                await asyncio.sleep(0.02)
+        finally:
+            await shipper.stop()
+
+    asyncio.run(scenario())
+    shipped = [event["event_id"] for event in core.stored]
+    assert len(shipped) == len(set(shipped)) == 100
+
+
+def test_delivering_pending_events_while_core_is_down_says_so_and_keeps_them(outbox):
+    core = Core(known={-100})
+    core.down = True
+
+    async def scenario():
+        shipper = EventShipper(outbox, core)
+        for event in events(-100, 3):
+            shipper.record(event)
+        delivered = await shipper.deliver_pending(timeout=1)
+        core.down = False
+        await shipper.ship()
+        return delivered
+
+    assert asyncio.run(scenario()) is False
+    assert len(core.stored) == 3
