@@ -43,6 +43,7 @@ from .processes import (
     Process,
     bot_process,
     free_port,
+    migrated_database,
     sandbox_process,
 )
 
@@ -72,13 +73,14 @@ def core_process(data_dir: Path, port: int, database_url: str | None = None) -> 
     if database_url:
         env["DATABASE_URL"] = database_url
         launcher = [sys.executable, "-m", "tests.e2e.federations"]
-        manage, serve = [*launcher, "manage"], [*launcher, "gunicorn"]
+        serve = [*launcher, "gunicorn"]
+        migrated = subprocess.run([*launcher, "manage", "migrate", "--noinput", "-v0"], cwd=ROOT,
+                                  env={**os.environ, **env}, capture_output=True, text=True)
+        if migrated.returncode:
+            raise RuntimeError(f"core's migrate failed on {database_url}:\n{migrated.stderr[-3000:]}")
     else:
-        manage, serve = [sys.executable, "manage.py"], [str(BIN / "gunicorn")]
-    migrated = subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env={**os.environ, **env},
-                              capture_output=True, text=True)
-    if migrated.returncode:
-        raise RuntimeError(f"core's migrate failed on {database_url or 'SQLite'}:\n{migrated.stderr[-3000:]}")
+        serve = [str(BIN / "gunicorn")]
+        migrated_database(data_dir, env)
     return Process("core", [*serve, "-c", "deploy/gunicorn/conf.py", "config.wsgi"], env,
                    f"http://127.0.0.1:{port}/api/health", data_dir)
 
