@@ -9,4 +9,4 @@ class AnalyticsConfig(roles.CoreAppConfig):
 
     def ready(self):
         super().ready()
-        from . import receivers  # noqa: F401 (connects the ingest and settings receivers)
+        from . import digests, receivers  # noqa: F401 (connects the ingest, settings and log-claim receivers)

@@ -79,6 +79,8 @@ class GroupSerializer(serializers.Serializer):
     log_chat_id = _nullable(serializers.IntegerField)
     timezone = serializers.CharField(help_text="IANA time zone name: the group's days, hours and weekdays in its "
                                                "analytics")
+    weekly_digest = serializers.BooleanField(help_text="A weekly analytics digest is posted to the log chat")
+    digest_sent_week = _nullable(serializers.DateField, help_text="The Monday of the last week digested")
     member_count = serializers.IntegerField()
     message_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()

@@ -119,6 +119,8 @@ class GroupDetailApi(APIView):
         log_chat_id = TelegramIdField(required=False, allow_null=True)
         timezone = StrictCharField(max_length=64, required=False, validators=[timezone_name_validator],
                                    help_text="IANA time zone name (Europe/Berlin); the default is UTC")
+        weekly_digest = StrictBooleanField(required=False, help_text="Post last week's figures to the log chat "
+                                                                     "every Monday (the group's clock)")
         actor_user_id = ObjectIdField(required=False)
 
     @extend_schema(operation_id="groups_retrieve",

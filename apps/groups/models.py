@@ -54,6 +54,10 @@ class Group(models.Model):
     log_chat_id = models.BigIntegerField(null=True, blank=True)
     # The group's clock (an IANA name): its analytics count days, hours and weekdays in it (apps/analytics).
     timezone = models.CharField(max_length=64, default="UTC")
+    # The weekly digest (apps.analytics.digests): posted to the log chat when on; digest_sent_week is the Monday of
+    # the last week digested (null: none yet), claimed with a conditional update so it is posted once.
+    weekly_digest = models.BooleanField(default=False)
+    digest_sent_week = models.DateField(null=True, blank=True)
     # Denormalised counters for sorting the group list without a join: kept by the services.
     member_count = models.PositiveIntegerField(default=0)
     message_count = models.PositiveBigIntegerField(default=0)
@@ -67,6 +71,8 @@ class Group(models.Model):
         indexes = [
             models.Index(fields=["is_active", "title"], name="group_active_title"),
             models.Index(fields=["created_at"], name="group_created"),
+            # The due-digest query runs on every log claim: groups with the digest on, by the week last digested.
+            models.Index(fields=["weekly_digest", "digest_sent_week"], name="group_digest_due"),
         ]
 
     def __str__(self):

@@ -1,4 +1,6 @@
-from django.db.models import Count, F, QuerySet, Window
+from datetime import date
+
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import Lower
 
 from apps.common.errors import NotFoundError, ValidationFailed
@@ -112,3 +114,12 @@ def group_titles(ids: set) -> dict[str, str]:
     if not pks:
         return {}
     return {str(pk): title for pk, title in Group.objects.filter(pk__in=pks).values_list("pk", "title")}
+
+
+def group_digest_candidates(*, before: date) -> list[Group]:
+    """Groups whose weekly digest may be due: active, the digest on, a log chat set, and no week digested on or
+    after `before` (the latest week any clock has completed; each group's own week is decided by the caller).
+    Read on every log claim: the `group_digest_due` index keeps it to the few rows that qualify."""
+    return list(Group.objects.filter(Q(digest_sent_week__isnull=True) | Q(digest_sent_week__lt=before),
+                                     weekly_digest=True, is_active=True, log_chat_id__isnull=False)
+                .only("pk", "telegram_chat_id", "title", "timezone", "log_chat_id", "digest_sent_week"))

@@ -1,7 +1,9 @@
 """Every write to groups and memberships; each audits itself in the same transaction."""
 
+from datetime import date
+
 from django.db import IntegrityError
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.audit.services import audit_change
@@ -24,7 +26,8 @@ from .models import (
 from .signals import group_changed
 
 SETTINGS_FIELDS = ("title", "is_active", "warn_limit", "warn_action", "warn_action_duration_seconds",
-                   "warn_expiry_seconds", "welcome_text", "rules_text", "log_chat_id", "timezone")
+                   "warn_expiry_seconds", "welcome_text", "rules_text", "log_chat_id", "timezone",
+                   "weekly_digest")
 
 
 def _audit_group_change(*, action: str, group: Group, actor: User | None, details: dict) -> None:
@@ -92,6 +95,16 @@ def group_bump_settings_version(*, group: Group) -> int:
     Group.objects.filter(pk=group.pk).update(settings_version=F("settings_version") + 1)
     group.settings_version = Group.objects.filter(pk=group.pk).values_list("settings_version", flat=True).get()
     return group.settings_version
+
+
+def group_digest_week_claim(*, group: Group, week: date) -> bool:
+    """Marks `week` (its Monday) as digested for the group, unless it or a later week already is, or the digest or
+    the log chat was switched off meanwhile: one conditional update, so of several processes claiming at once only
+    one's counts. Answers whether this caller's did (that caller, and only it, writes the digest). Bookkeeping, not
+    a setting: no audit row, no settings version. Joins the caller's transaction."""
+    return bool(Group.objects.filter(Q(digest_sent_week__isnull=True) | Q(digest_sent_week__lt=week), pk=group.pk,
+                                     weekly_digest=True, is_active=True, log_chat_id__isnull=False)
+                .update(digest_sent_week=week))
 
 
 def group_migrate(*, group: Group, new_telegram_chat_id: int, actor: User | None = None) -> Group:

@@ -11,6 +11,7 @@ class LogEntry(models.Model):
         SETTINGS = "settings"
         RAID = "raid"
         BANLIST = "banlist"  # a ban list's ban, unban or import, in the list's own log chat (no group)
+        DIGEST = "digest"  # the group's weekly analytics digest (apps.analytics.digests)
 
     class Status(models.TextChoices):
         PENDING = "pending"

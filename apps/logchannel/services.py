@@ -3,7 +3,8 @@
 Core writes a LogEntry, its text rendered here in Telegram's HTML, in the same transaction as each completed
 moderation action (manual or automated) and for each settings change (content rules too: locks, blocklist, filters,
 notes) or raid switch, in groups with a log chat; and, with no group, for each ban, unban or import of a ban list
-with a log chat of its own (#FBAN, #UNFBAN, #FEDIMPORT).
+with a log chat of its own (#FBAN, #UNFBAN, #FEDIMPORT). Entries due lazily, the weekly digest
+(apps.analytics.digests), are written by receivers of `log_claim_started`, sent at the start of every claim.
 A bot claims entries for a lease (`LEASE_SECONDS`: unclaimed again after it, so a bot that dies holding them loses
 nothing), posts them and reports each one sent or failed; the first failure since the log chat was set is to be
 said in the group (`report_in_group`), the later ones only recorded.
@@ -29,6 +30,7 @@ from apps.users.models import User
 from apps.users.selectors import user_display_name
 
 from .models import LogEntry, LogFailureReport, WelcomeMessage
+from .signals import log_claim_started
 
 LEASE_SECONDS = 60
 TELEGRAM_TEXT_LIMIT = 4096
@@ -333,6 +335,7 @@ def log_entries_claim(*, limit: int, now: datetime | None = None) -> list[LogEnt
     """Up to `limit` pending entries, oldest first, each leased to this caller for LEASE_SECONDS: one conditional
     update per entry, so of two bots claiming at once each entry goes to one."""
     now = now or timezone.now()
+    log_claim_started.send(sender=LogEntry, now=now)  # entries due lazily (the weekly digest) are written first
     lease_end = now + timedelta(seconds=LEASE_SECONDS)
     candidates = list(
         LogEntry.objects.select_related("group")
