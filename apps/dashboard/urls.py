@@ -1,6 +1,13 @@
 from django.urls import path
 
-from . import apis, banlist_apis, content_apis, converters, reply_apis  # noqa: F401 (converters: <anyid:...>)
+from . import (  # noqa: F401 (converters: <anyid:...>)
+    analytics_apis,
+    apis,
+    banlist_apis,
+    content_apis,
+    converters,
+    reply_apis,
+)
 
 GROUP = "groups/<anyid:group_id>"
 BANLIST = "banlists/<anyid:ban_list_id>"
@@ -12,6 +19,9 @@ urlpatterns = [
     path("me", apis.MeApi.as_view(), name="me"),
     path("groups", apis.GroupListApi.as_view(), name="groups"),
     # Members and protection first: "<anyid:...>" would take "1/members" whole.
+    path(f"{GROUP}/analytics/members/<anyid:user_id>", analytics_apis.MemberAnalyticsApi.as_view(),
+         name="group-analytics-member"),
+    path(f"{GROUP}/analytics", analytics_apis.GroupAnalyticsApi.as_view(), name="group-analytics"),
     path("groups/<anyid:group_id>/members", apis.GroupMemberListApi.as_view(), name="group-members"),
     path("groups/<anyid:group_id>/protection", apis.GroupProtectionApi.as_view(), name="group-protection"),
     path(f"{GROUP}/protection/test", content_apis.GroupProtectionTestApi.as_view(), name="group-protection-test"),
@@ -38,6 +48,7 @@ urlpatterns = [
     path("audit.csv", apis.AuditCsvApi.as_view(), name="audit-csv"),
     path("moderation", apis.ModerationListApi.as_view(), name="moderation"),
     path("stats", apis.StatsApi.as_view(), name="stats"),
+    path("analytics/overview", analytics_apis.PlatformAnalyticsApi.as_view(), name="analytics-overview"),
     # Ban lists: "bans" is not a list's id, and a list's own paths come before "<anyid:...>" would take them whole.
     path("banlists", banlist_apis.BanListsApi.as_view(), name="banlists"),
     path("banlists/bans", banlist_apis.UserBansApi.as_view(), name="banlists-user-bans"),

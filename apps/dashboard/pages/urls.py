@@ -2,7 +2,7 @@ from django.urls import path
 
 from apps.dashboard import converters  # noqa: F401 (registers <anyid:...>)
 
-from . import audit, banlists, content, groups, roles, users, views
+from . import analytics, audit, banlists, content, groups, roles, users, views
 
 GROUP = "groups/<anyid:group_id>"
 BANLIST = "banlists/<anyid:ban_list_id>"
@@ -16,6 +16,9 @@ urlpatterns = [
     path("groups/<anyid:group_id>/protection/preview", groups.greeting_preview, name="dashboard-greeting-preview"),
     path("groups/<anyid:group_id>/protection/raid", groups.group_raid, name="dashboard-group-raid"),
     path("groups/<anyid:group_id>/protection", groups.group_protection, name="dashboard-group-protection"),
+    path(f"{GROUP}/statistics/members/<anyid:user_id>", analytics.member_statistics,
+         name="dashboard-member-statistics"),
+    path(f"{GROUP}/statistics", analytics.group_statistics, name="dashboard-group-statistics"),
     path(f"{GROUP}/locks", content.locks, name="dashboard-group-locks"),
     path(f"{GROUP}/blocklist", content.blocklist, name="dashboard-group-blocklist"),
     path(f"{GROUP}/blocklist/import", content.blocklist_import, name="dashboard-group-blocklist-import"),
@@ -26,6 +29,7 @@ urlpatterns = [
     path(f"{GROUP}/test", content.test_message, name="dashboard-group-test"),
     path("groups/<anyid:group_id>/approvals/revoke", groups.approval_revoke, name="dashboard-approval-revoke"),
     path("groups/<anyid:group_id>", groups.group_detail, name="dashboard-group"),
+    path("statistics", analytics.platform_statistics, name="dashboard-statistics"),
     path("users", users.user_list, name="dashboard-users"),
     path("users/<anyid:user_id>", users.user_detail, name="dashboard-user"),
     path("roles", roles.role_list, name="dashboard-roles"),

@@ -30,7 +30,21 @@ def user_detail(request, user_id):
                                           limit=50)
     ban_lists, ban_lists_denied = user_ban_lists(user, profile)
     return render_page(request, "user_detail.html", {
+        "statistics_groups": _statistics_groups(assignments, warnings),
         "profile": profile, "assignments": assignments and assignments["items"],
         "assignments_denied": assignments_denied, "warnings": warnings and warnings["items"],
         "warnings_denied": warnings_denied, "ban_lists": ban_lists, "ban_lists_denied": ban_lists_denied,
     }, nav="users")
+
+
+def _statistics_groups(assignments: dict | None, warnings: dict | None) -> list[dict]:
+    """The groups the page knows the user in (their roles' and warnings' groups), for links to their statistics
+    there: core answers whether the viewer may see them."""
+    groups: dict[str, str] = {}
+    for assignment in (assignments or {}).get("items", []):
+        if assignment.get("group_id"):
+            groups.setdefault(assignment["group_id"], assignment.get("group_title") or assignment["group_id"])
+    for warning in (warnings or {}).get("items", []):
+        if warning.get("group_id"):
+            groups.setdefault(warning["group_id"], warning["group_id"])
+    return [{"id": group_id, "title": title} for group_id, title in groups.items()]
