@@ -137,6 +137,15 @@ class AnalyticsWarningsSerializer(serializers.Serializer):
     active = serializers.IntegerField()
 
 
+class AnalyticsGroupInCommonSerializer(serializers.Serializer):
+    group_id = serializers.CharField()
+    title = serializers.CharField()
+    status = _nullable(serializers.CharField, help_text="The membership's status there (member, left, banned, ...); "
+                                                        "null when only events saw the member")
+    messages = serializers.IntegerField(help_text="The member's messages there, lifetime")
+    last_seen = _nullable(serializers.DateTimeField)
+
+
 class MemberAnalyticsSerializer(AnalyticsMemberRefSerializer):
     group_id = serializers.CharField()
     timezone = serializers.CharField()
@@ -151,6 +160,8 @@ class MemberAnalyticsSerializer(AnalyticsMemberRefSerializer):
     warnings = AnalyticsWarningsSerializer()
     actions_received = serializers.DictField(child=serializers.IntegerField())
     reports_received = serializers.IntegerField()
+    groups_in_common = AnalyticsGroupInCommonSerializer(
+        many=True, help_text="The member's other groups (present or past) where the token user holds VIEW_STATS")
 
 
 class AnalyticsRankedGroupSerializer(AnalyticsCountersSerializer):

@@ -88,7 +88,8 @@ def member_statistics(request, group_id, user_id):
     user = request.dashboard_user
     figures = analytics.member_figures(user, group_id, user_id, **_period(request, AnalyticsPeriodQuerySerializer))
     group, _ = optional(services.group_get, user, group_id)
-    tables = member_tables(figures)
+    tables = member_tables(figures, group_url=lambda other_id: _same_period(
+        request, f"/groups/{other_id}/statistics/members/{user_id}"))
     return _answer(request, "analytics_member.html", {
         "group": group or {"id": group_id, "title": group_id}, "figures": figures,
         "picker": _picker(request, buckets=False),

@@ -185,7 +185,8 @@ def _figures_table(name: str, caption: str, figures: list[tuple[str, str, Cell]]
 # -- a member
 
 
-def member_tables(figures: dict) -> dict[str, Table]:
+def member_tables(figures: dict, *, group_url) -> dict[str, Table]:
+    """`group_url(group_id)`: the member's statistics page in that group."""
     lifetime, period, warnings = figures["lifetime"], figures["period"], figures["warnings"]
     summary = [
         ("first_seen", "First seen", Cell(figures["first_seen"], time=True)),
@@ -207,6 +208,12 @@ def member_tables(figures: dict) -> dict[str, Table]:
                [[Cell(point["day"]), _number(point["messages"]), _number(point["commands"])]
                 for point in figures["series"]], chart={"kind": "line", "columns": [1, 2]}),
         _counts("actions_received", "Moderation actions received", "Type", figures["actions_received"]),
+        _table("groups_in_common", "Their other groups (where you may see statistics)",
+               ["Group", "Status", "Messages (all time)", "Last seen"],
+               [[Cell(group["title"] or group["group_id"], href=group_url(group["group_id"])),
+                 Cell(group["status"], _label(group["status"]) if group["status"] else DASH),
+                 _number(group["messages"]), Cell(group["last_seen"], time=True)]
+                for group in figures.get("groups_in_common", [])], empty="None you may see."),
     ]
     return {table.name: table for table in tables}
 
