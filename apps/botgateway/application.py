@@ -20,7 +20,7 @@ from .context import BotApplication, BotContext, BotData
 from .federations import commands as federation_commands
 from .federations import worker as federation_worker
 from .flows import StopCommand, ensure_group, sync_admins
-from .handlers import activity, info, lifecycle, moderation
+from .handlers import activity, info, lifecycle, moderation, stats
 from .ordering import PerChatUpdateProcessor
 from .outbox import EventShipper, Outbox
 from .protection import antiraid, captcha, content, content_commands, filters, joins, logchannel, notes, rules
@@ -196,7 +196,7 @@ def build_application(*, with_updater: bool) -> BotApplication:
     application.add_handlers(activity.handlers(), group=-1)
     # rules' and notes' /start take only their deep link's payload, so they go ahead of info's /start.
     application.add_handlers([*moderation.handlers(), *rules.handlers(), *notes.start_handlers(),
-                              *logchannel.handlers(), *info.handlers(),
+                              *logchannel.handlers(), *info.handlers(), *stats.handlers(),
                               *lifecycle.handlers()])
     # Members joining and leaving, and challenge presses: after lifecycle's membership bookkeeping (group 0 takes
     # chat_member updates first, and one handler per group runs).

@@ -25,7 +25,7 @@ from ..protection.commands import change_settings, current_settings, on_off, sta
 # The commands members use (Rose's disableable list, for the commands this bot has): admin commands need a
 # permission anyway, and the settings commands must stay usable.
 DISABLEABLE = ("adminlist", "approved", "fedadmins", "fedinfo", "fedsubs", "filters", "get", "id", "info", "locks",
-               "locktypes", "notes", "report", "roles", "rules", "saved", "stats", "warns")
+               "locktypes", "mystats", "notes", "report", "roles", "rules", "saved", "stats", "warns")
 WARN_EXPIRY_BOUNDS = (30, 366 * 86400)
 
 HELP = [

@@ -33,6 +33,7 @@ from ..parsing import UsageError, parse_target_args
 from ..protection import content_commands, notes
 from ..protection import filters as content_filters
 from . import command_settings
+from . import stats as stats_commands
 from .command_flow import reply_target
 from .member_actions import QUIET_COMMANDS, TARGET_COMMANDS
 
@@ -62,7 +63,7 @@ HELP = [
     *command_settings.HELP,
     HelpLine("/grant <role> <user>, /revoke <role> <user>", "roles ranked below yours", "MANAGE_ROLES"),
     HelpLine("/sync", "reload the admin list from Telegram", "MANAGE_ROLES"),
-    HelpLine("/stats", "this group's activity", "VIEW_STATS"),
+    *stats_commands.HELP,
     HelpLine("/setlog (forwarded from the channel), /unsetlog", "post every action and settings change to a log "
              "channel", "MANAGE_SETTINGS"),
     HelpLine("/protection", "this group's protection settings", "VIEW_GROUPS"),
@@ -328,26 +329,6 @@ async def admin_dashboard(update: Update, context: BotContext) -> None:
     await run_command(update, context, "admin_dashboard", body, anywhere=True)
 
 
-async def stats(update: Update, context: BotContext) -> None:
-    async def body():
-        chat = update.effective_chat
-        actor = await resolve_actor(context, update.effective_message)
-        await require_permission(context, chat, actor, "VIEW_STATS")
-        group_id = await ensure_group(context, chat)
-        data = await core_call(context.core.group_stats(group_id, bucket="hour"))
-        totals = data["totals"]
-        moderation = ", ".join(f"{kind} {count}" for kind, count in sorted(totals["moderation"].items())) or "none"
-        await reply(update, "\n".join([
-            "<b>Last 24 hours</b>",
-            f"Messages: {totals['messages']}, active members: {totals['active_members']}",
-            f"Joins: {totals['joins']}, leaves: {totals['leaves']}",
-            f"Moderation: {moderation}",
-            f"Reports by members: {totals.get('reports', 0)}",
-        ]))
-
-    await run_command(update, context, "stats", body)
-
-
 async def report(update: Update, context: BotContext) -> None:
     """/report [reason] (reply): the admins are mentioned under the reported message, and the report is recorded in
     core (type report, executed), which posts it to the group's log channel like any action. Nothing when the
@@ -404,7 +385,6 @@ def handlers() -> list[CommandHandler]:
         CommandHandler("revoke", revoke, filters=message_only),
         CommandHandler("sync", sync, filters=message_only),
         CommandHandler("admin_dashboard", admin_dashboard, filters=message_only),
-        CommandHandler("stats", stats, filters=message_only),
         CommandHandler("report", report, filters=message_only),
     ]
 
