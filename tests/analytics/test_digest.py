@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.analytics import digests
 from apps.analytics.digests import digests_enqueue_due, last_complete_week, latest_complete_week
+from apps.common.db import is_mongodb
 from apps.groups.models import Group
 from apps.logchannel.models import LogEntry
 from apps.logchannel.services import log_entries_claim
@@ -173,3 +175,18 @@ def test_two_concurrent_claimers_write_and_claim_the_digest_once():
     # Each entry leased to exactly one of the two claimers.
     leased = sorted(str(entry.pk) for batch in claimed for entry in batch)
     assert leased == sorted(str(entry.pk) for entry in _digests())
+
+
+def test_the_due_query_searches_the_index_and_reads_no_table(db):
+    """It runs on every log claim: on SQLite, index searches only (the plan of the statement as run)."""
+    if is_mongodb():
+        pytest.skip("SQLite's query plan; MongoDB's test server does not plan like mongod")
+    _digest_group(digest_sent_week=WEEK)
+    with CaptureQueriesContext(connection) as queries:
+        assert digests_enqueue_due(now=_local(NEXT_MONDAY, 6)) == ([], 0)
+    [statement] = [query["sql"] for query in queries.captured_queries if "groups_group" in query["sql"]]
+    with connection.cursor() as cursor:
+        plan = [row[-1] for row in cursor.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall()]
+    searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
+    assert searches and all(step.startswith("SEARCH groups_group USING INDEX group_digest_due") for step in searches), \
+        plan
