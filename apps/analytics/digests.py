@@ -10,11 +10,13 @@ claiming at once post it once. The bot's log poster then posts it like any entry
 Cheap on every claim: the query is narrowed in the database to groups not yet digested for the latest week any
 clock has completed (an index on weekly_digest, digest_sent_week), which is no row for most of the week. Around
 Monday's midnights (some 26 hours from the first clock's to the last's) groups in clocks still on Sunday qualify
-without being due; after such a round this process looks again only `RECHECK_SECONDS` later.
+without being due; after such a round this process looks again only `RECHECK_SECONDS` later. A claim writes at
+most `DIGESTS_PER_CLAIM` digests (each is a few analytics reads); the next claims write the rest.
 """
 
 import html
 import logging
+import random
 import threading
 from datetime import UTC, date, datetime, timedelta
 
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 TOP_MEMBERS = 5
 RECHECK_SECONDS = 30
+DIGESTS_PER_CLAIM = 5  # each some group_analytics reads: a claim stays quick when many weeks end at once
 _MAX_UTC_OFFSET = timedelta(hours=14)  # the clock furthest ahead (Pacific/Kiritimati)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _WORD_JOINER = "\u2060"  # after an "@", it keeps Telegram from making a mention (and notifying someone) of a name
@@ -116,26 +119,45 @@ def render_digest(group: Group, week: date) -> str:
     return "\n".join(lines)
 
 
-def digests_enqueue_due(*, now: datetime | None = None) -> tuple[list[LogEntry], int]:
-    """Writes the digest entry of every group whose digest is due (see the module's docstring). Answers the entries
-    this caller wrote, and how many groups qualified in the query without being due yet in their own clock."""
+def digests_enqueue_due(*, now: datetime | None = None, limit: int = DIGESTS_PER_CLAIM
+                        ) -> tuple[list[LogEntry], int]:
+    """Writes the digest entry of up to `limit` groups whose digest is due (see the module's docstring); the rest
+    are left to the next claims, so that a claim answers in a bounded time when many groups' week ends at once.
+    The due groups are taken in random order: concurrent claimers mostly render different ones. Answers the entries
+    this caller wrote, and how many groups qualified without being written: not due yet in their own clock, or
+    failing to render (logged; tried again after the pause)."""
     now = now or timezone.now()
-    written, waiting = [], 0
-    for group in group_digest_candidates(before=latest_complete_week(now)):
+    candidates = group_digest_candidates(before=latest_complete_week(now))
+    random.shuffle(candidates)
+    written, waiting, tried = [], 0, 0
+    for group in candidates:
         week = last_complete_week(group_zone(group), now)
         if group.digest_sent_week is not None and group.digest_sent_week >= week:
             waiting += 1
             continue
-        text = render_digest(group, week)  # before the transaction: a loser's render is wasted, no lock held by it
-        for attempt in atomic_attempts():
-            with attempt:
-                entry = None
-                if group_digest_week_claim(group=group, week=week):
-                    fresh = Group.objects.get(pk=group.pk)  # the log chat as it is in this transaction
-                    entry = log_entry_write(group=fresh, kind=LogEntry.Kind.DIGEST, text=text)
+        if tried >= limit:
+            continue
+        tried += 1
+        try:
+            entry = _digest_enqueue(group, week)
+        except Exception:  # one group's failure must not hold back the others' digests
+            logger.exception("weekly digest not enqueued", extra={"group_id": str(group.pk), "week": str(week)})
+            waiting += 1
+            continue
         if entry is not None:
             written.append(entry)
     return written, waiting
+
+
+def _digest_enqueue(group: Group, week: date) -> LogEntry | None:
+    text = render_digest(group, week)  # before the transaction: a loser's render is wasted, no lock held by it
+    for attempt in atomic_attempts():
+        with attempt:
+            entry = None
+            if group_digest_week_claim(group=group, week=week):
+                fresh = Group.objects.get(pk=group.pk)  # the log chat as it is in this transaction
+                entry = log_entry_write(group=fresh, kind=LogEntry.Kind.DIGEST, text=text)
+    return entry
 
 
 class _Recheck:

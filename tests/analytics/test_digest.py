@@ -28,8 +28,8 @@ def _local(day: date, hour: int, minute: int = 0, zone=NEW_YORK) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(UTC)
 
 
-def _digest_group(**fields) -> Group:
-    group = make_group(title="Night <owls>")
+def _digest_group(title="Night <owls>", **fields) -> Group:
+    group = make_group(title=title)
     values = {"weekly_digest": True, "log_chat_id": LOG_CHAT, "timezone": "America/New_York", **fields}
     Group.objects.filter(pk=group.pk).update(**values)
     group.refresh_from_db()
@@ -190,3 +190,29 @@ def test_the_due_query_searches_the_index_and_reads_no_table(db):
     searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
     assert searches and all(step.startswith("SEARCH groups_group USING INDEX group_digest_due") for step in searches), \
         plan
+
+
+def test_a_claim_writes_a_bounded_number_and_the_next_claims_the_rest(db):
+    groups = [_digest_group() for _ in range(3)]
+    now = _local(NEXT_MONDAY, 6)
+    first, _ = digests_enqueue_due(now=now, limit=2)
+    second, _ = digests_enqueue_due(now=now, limit=2)
+    assert (len(first), len(second)) == (2, 1)
+    assert sorted(entry.group_id for entry in first + second) == sorted(group.pk for group in groups)
+    assert digests_enqueue_due(now=now, limit=2) == ([], 0)
+
+
+def test_one_groups_failure_holds_back_no_other_group(db, monkeypatch):
+    broken, healthy = _digest_group(title="broken"), _digest_group()
+    render = digests.render_digest
+
+    def render_or_fail(group, week):
+        if group.pk == broken.pk:
+            raise RuntimeError("a figure could not be read")
+        return render(group, week)
+
+    monkeypatch.setattr(digests, "render_digest", render_or_fail)
+    [entry], waiting = digests_enqueue_due(now=_local(NEXT_MONDAY, 6))
+    assert (entry.group_id, waiting) == (healthy.pk, 1)
+    broken.refresh_from_db()
+    assert broken.digest_sent_week is None  # not claimed: written by a later round once it renders
