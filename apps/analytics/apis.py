@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from apps.common.parsing import parse_query
 from apps.common.schema import envelope, error_responses
 from apps.groups.selectors import group_get
+from apps.rbac.permissions import acting_user_id
 from apps.users.selectors import user_get
 
 from .selectors import (
@@ -146,6 +147,15 @@ class _Warnings(serializers.Serializer):
     active = serializers.IntegerField()
 
 
+class _GroupInCommon(serializers.Serializer):
+    group_id = serializers.CharField()
+    title = serializers.CharField()
+    status = _nullable(serializers.CharField, help_text="The membership's status there (member, left, banned, ...); "
+                                                        "null when only events saw the member")
+    messages = serializers.IntegerField(help_text="The member's messages there, lifetime")
+    last_seen = _nullable(serializers.DateTimeField)
+
+
 class MemberAnalyticsSerializer(_MemberRef):
     group_id = serializers.CharField()
     timezone = serializers.CharField()
@@ -160,6 +170,9 @@ class MemberAnalyticsSerializer(_MemberRef):
     warnings = _Warnings()
     actions_received = serializers.DictField(child=serializers.IntegerField())
     reports_received = serializers.IntegerField()
+    groups_in_common = _GroupInCommon(
+        many=True, help_text="The member's other groups (present or past). For an acting user (X-Acting-User-ID), "
+                             "only those where that user holds VIEW_STATS; a service's own read sees all")
 
 
 class _RankedGroup(_Counters):
@@ -214,7 +227,8 @@ class MemberAnalyticsApi(APIView):
         group = group_get(group_id=group_id)
         window = window_resolve(zone=group_zone(group), **parse_query(PeriodQuerySerializer, request))
         user = user_get(user_id=user_id)
-        return Response(MemberAnalyticsSerializer(member_analytics(group=group, user=user, window=window)).data)
+        figures = member_analytics(group=group, user=user, window=window, acting_user_id=acting_user_id(request))
+        return Response(MemberAnalyticsSerializer(figures).data)
 
 
 class OverviewQuerySerializer(PeriodQuerySerializer):

@@ -40,7 +40,9 @@ class GroupDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["group", "day"], name="analytics_group_day")]
-        indexes = [models.Index(fields=["day"], name="analytics_day")]
+        # Covering: the overview sums every group's days of a period from this index alone.
+        indexes = [models.Index(fields=["day", "group", "messages", "commands", "joins", "leaves", "active_members"],
+                                name="analytics_day_totals")]
 
     def __str__(self):
         return f"{self.group_id} on {self.day}"
@@ -78,10 +80,31 @@ class MemberTotal(models.Model):
     leaves = models.PositiveIntegerField(default=0)
     joined_ms = models.BigIntegerField(null=True, blank=True, help_text="The first join event's time")
     joined_on = models.DateField(null=True, blank=True, help_text="That join's day in the group's clock")
+    # The cohort figures' days, kept with joined_on (rollups.py): the first day on or after the join with a message,
+    # and the first active day at least 7 / 30 days after it (null: none yet).
+    activated_on = models.DateField(null=True, blank=True)
+    returned_7d_on = models.DateField(null=True, blank=True)
+    returned_30d_on = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["group", "user"], name="analytics_member_total")]
-        indexes = [models.Index(fields=["group", "joined_on"], name="analytics_member_joined")]
+        indexes = [models.Index(fields=["group", "joined_on"], name="analytics_member_joined"),
+                   models.Index(fields=["user", "group"], name="analytics_member_groups")]
 
     def __str__(self):
         return f"{self.user_id} in {self.group_id}"
+
+
+class PlatformDay(models.Model):
+    """Every group's GroupDay of one date summed (each group's own calendar, as the overview reads them):
+    active_members is the groups' active members added up (member-days, not distinct people)."""
+
+    day = models.DateField(unique=True)
+    messages = models.PositiveBigIntegerField(default=0)
+    commands = models.PositiveBigIntegerField(default=0)
+    joins = models.PositiveBigIntegerField(default=0)
+    leaves = models.PositiveBigIntegerField(default=0)
+    active_members = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"platform on {self.day}"

@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count
+from django.db.models import F
 
 from apps.common.db import atomic
 from apps.events.models import GroupEvent
 from apps.groups.models import Group
 
-from .models import GroupDay, GroupHour, MemberDay, MemberTotal
-from .statements import stored_rows, upsert_statement
+from .models import GroupDay, GroupHour, MemberDay, MemberTotal, PlatformDay
+from .statements import COHORT_DAY_FIELDS, cohort_days_statement, stored_rows, upsert_statement
 
 _FIELD = {"message": "messages", "command": "commands", "join": "joins", "leave": "leaves"}
 _COUNTERS = ("messages", "commands", "joins", "leaves")
@@ -119,11 +119,15 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
     member_days: dict[tuple, dict] = {}
     totals: dict[tuple, dict] = {}
     latest: dict[object, tuple[datetime, date]] = {}
+    by_object: dict[int, tuple] = {}  # id(group) -> (pk, clock): ingest hands the same Group object per event
     for group, user_id, kind, moment in events:
-        group_id = group.pk
-        clock = clocks.get(group_id)
-        if clock is None:
-            clock = clocks[group_id] = _Clock(zone_of(group))
+        found = by_object.get(id(group))
+        if found is None:
+            clock = clocks.get(group.pk)
+            if clock is None:
+                clock = clocks[group.pk] = _Clock(zone_of(group))
+            found = by_object[id(group)] = (group.pk, clock)
+        group_id, clock = found
         ms = (moment - EPOCH) // _MILLISECOND
         hour, day = clock(ms // 60_000)
         field = _FIELD[kind]
@@ -157,39 +161,89 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
 
     _merge(GroupHour, ("group_id", "start"), {key: dict(counter) for key, counter in hours.items()},
            _added(_COUNTERS), _COUNTERS, _ADDED_COUNTERS)
-    new_days = _merge(MemberDay, ("group_id", "day", "user_id"), member_days, _added(("messages", "commands")),
-                      ("messages", "commands"), (("messages", "add"), ("commands", "add")))
-    if new_days is None:  # merged in SQL: each touched day's active members counted from its rows
-        active = _active_counts(days)
-        for key, counter in days.items():
-            counter["active_members"] = active.get(key, 0)
-        day_modes = (*_ADDED_COUNTERS, ("active_members", "set"), ("member_count", "given"))
-    else:
-        for group_id, day, _user_id in new_days:
-            days[(group_id, day)]["active_members"] += 1
-        day_modes = ()
-    _merge(MemberTotal, ("group_id", "user_id"), totals, _total_combined, _TOTAL_FIELDS, _TOTAL_MODES)
     day_rows = {key: dict(counter) for key, counter in days.items()}
     if latest:
         counts = dict(Group.objects.filter(pk__in=list(latest)).values_list("pk", "member_count"))
         for group_id, (_moment, day) in latest.items():
             day_rows.setdefault((group_id, day), {})["member_count"] = counts[group_id]
-    _merge(GroupDay, ("group_id", "day"), day_rows, _group_day_combined, (*_COUNTERS, "active_members",
-                                                                          "member_count"), day_modes)
+    platform: dict[date, Counter] = defaultdict(Counter)
+    for (_group_id, day), counter in days.items():
+        platform[day].update(counter)
+    member_day_keys = ("group_id", "day", "user_id")
+    if upsert_statement(MemberDay, member_day_keys, _MEMBER_DAY_FIELDS, _MEMBER_DAY_MODES) is not None:
+        # SQLite: the day rows first, then the member-days, whose insert (a member's first activity that day, not
+        # a later one: that is the upsert's update) adds one active member to its GroupDay and PlatformDay in a
+        # trigger (migrations/0002): no count, no read.
+        _merge(GroupDay, ("group_id", "day"), day_rows, _group_day_combined, _GROUP_DAY_FIELDS, _GROUP_DAY_MODES)
+        _merge(PlatformDay, ("day",), {(day,): dict(counter) for day, counter in platform.items()},
+               _platform_day_combined, _PLATFORM_DAY_FIELDS, _PLATFORM_DAY_MODES)
+        _merge(MemberDay, member_day_keys, member_days, _added(_MEMBER_DAY_FIELDS), _MEMBER_DAY_FIELDS,
+               _MEMBER_DAY_MODES)
+    else:  # the rows read and rewritten: a member-day key not stored yet is one more active member
+        for group_id, day, _user_id in _merge(MemberDay, member_day_keys, member_days,
+                                              _added(_MEMBER_DAY_FIELDS), _MEMBER_DAY_FIELDS):
+            day_rows[(group_id, day)]["active_members"] = day_rows[(group_id, day)].get("active_members", 0) + 1
+            platform[day]["active_members"] += 1
+        _merge(GroupDay, ("group_id", "day"), day_rows, _group_day_combined, _GROUP_DAY_FIELDS)
+        _merge(PlatformDay, ("day",), {(day,): dict(counter) for day, counter in platform.items()},
+               _platform_day_combined, _PLATFORM_DAY_FIELDS)
+    _merge(MemberTotal, ("group_id", "user_id"), totals, _total_combined, _TOTAL_FIELDS, _TOTAL_MODES)
+    # Every member of the batch: their days or join may have moved, and the MongoDB path rewrote their row.
+    cohort_days_refresh(set(totals))
+
+
+_MEMBER_DAY_FIELDS = ("messages", "commands")
+_MEMBER_DAY_MODES = (("messages", "add"), ("commands", "add"))
+_GROUP_DAY_FIELDS = (*_COUNTERS, "active_members", "member_count")
+_GROUP_DAY_MODES = (*tuple((name, "add") for name in _COUNTERS), ("active_members", "keep"),
+                    ("member_count", "given"))
+_PLATFORM_DAY_FIELDS = (*_COUNTERS, "active_members")
+_PLATFORM_DAY_MODES = (*tuple((name, "add") for name in _COUNTERS), ("active_members", "keep"))
+
+
+def _platform_day_combined(stored: dict, values: dict) -> dict:
+    return {name: stored[name] + values.get(name, 0) for name in _PLATFORM_DAY_FIELDS}
+
+
+def cohort_days_refresh(members: set[tuple]) -> None:
+    """Recomputes the cohort days (activated_on, returned_7d_on, returned_30d_on) of the (group, user) members
+    that have a first join, from their MemberDay rows: after a batch that touched their days or their join (an
+    earlier join moves every threshold). One statement on SQLite (correlated subqueries on the member's days'
+    index); elsewhere one read of the members' days and an update per changed member."""
+    if not members:
+        return
+    statement = cohort_days_statement()
+    if statement is not None:
+        statement.run(members)
+        return
+    group_ids = {group_id for group_id, _ in members}
+    user_ids = {user_id for _, user_id in members}
+    joined = {(group_id, user_id): (pk, joined_on, marks) for pk, group_id, user_id, joined_on, *marks in
+              MemberTotal.objects.filter(group_id__in=group_ids, user_id__in=user_ids, joined_on__isnull=False)
+              .values_list("pk", "group_id", "user_id", "joined_on", *COHORT_DAY_FIELDS)
+              if (group_id, user_id) in members}
+    if not joined:
+        return
+    active: dict[tuple, list] = defaultdict(list)
+    for group_id, user_id, day, messages in (
+            MemberDay.objects.filter(group_id__in={key[0] for key in joined}, user_id__in={key[1] for key in joined},
+                                     day__gte=min(value[1] for value in joined.values()))
+            .values_list("group_id", "user_id", "day", "messages")):
+        if (group_id, user_id) in joined:
+            active[(group_id, user_id)].append((day, messages))
+    for key, (pk, joined_on, marks) in joined.items():
+        days = active.get(key, [])
+        found = [min((day for day, messages in days if day >= joined_on and messages), default=None),
+                 *(min((day for day, _ in days if day >= joined_on + timedelta(days=after)), default=None)
+                   for after in (7, 30))]
+        if found != list(marks):
+            MemberTotal.objects.filter(pk=pk).update(**dict(zip(COHORT_DAY_FIELDS, found, strict=True)))
 
 
 _ADDED_COUNTERS = tuple((name, "add") for name in _COUNTERS)
 _TOTAL_FIELDS = ("first_seen_ms", "last_seen_ms", "messages", "commands", "joins", "leaves", "joined_ms", "joined_on")
 _TOTAL_MODES = (("first_seen_ms", "min"), ("last_seen_ms", "max"), *_ADDED_COUNTERS,
                 ("joined_ms", ("earliest", "joined_ms")), ("joined_on", ("earliest", "joined_ms")))
-
-
-def _active_counts(days: dict[tuple, Counter]) -> dict[tuple, int]:
-    """(group, day) -> its MemberDay rows (active members), for the days of `days`: one grouped count."""
-    found = (MemberDay.objects.filter(group_id__in={group_id for group_id, _ in days},
-                                      day__in={day for _, day in days})
-             .values("group_id", "day").annotate(active=Count("pk")).values_list("group_id", "day", "active"))
-    return {(group_id, day): active for group_id, day, active in found if (group_id, day) in days}
 
 
 def _total_combined(stored: dict, values: dict) -> dict:
@@ -202,7 +256,7 @@ def _total_combined(stored: dict, values: dict) -> dict:
     return merged
 
 
-def _group_day_combined(stored: dict, values: dict) -> dict:
+def _group_day_combined(stored: dict, values: dict) -> dict:  # not on SQLite: the mode in SQL there
     merged = {name: stored[name] + values.get(name, 0) for name in (*_COUNTERS, "active_members")}
     merged["member_count"] = values.get("member_count", stored["member_count"])
     return merged
@@ -214,6 +268,9 @@ def analytics_rebuild(*, group: Group) -> int:
     with atomic():
         snapshots = dict(GroupDay.objects.filter(group=group, member_count__isnull=False)
                          .values_list("day", "member_count"))
+        for day, *values in GroupDay.objects.filter(group=group).values_list("day", *_PLATFORM_DAY_FIELDS):
+            PlatformDay.objects.filter(day=day).update(
+                **{name: F(name) - value for name, value in zip(_PLATFORM_DAY_FIELDS, values, strict=True) if value})
         for model in (GroupHour, GroupDay, MemberDay, MemberTotal):
             model.objects.filter(group=group).delete()
         count, chunk = 0, []

@@ -25,11 +25,13 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from apps.common.errors import ValidationFailed
-from apps.groups.models import Group
+from apps.groups.models import Group, Membership
 from apps.moderation.models import ModerationAction, Warning
+from apps.rbac.decisions import permission_decide_many
+from apps.rbac.selectors import PermissionQuery
 from apps.users.models import User
 
-from .models import GroupDay, GroupHour, MemberDay, MemberTotal
+from .models import GroupDay, GroupHour, MemberDay, MemberTotal, PlatformDay
 from .rollups import day_range, from_epoch_ms, zone_of
 
 PERIOD_DAYS = {"today": 1, "7d": 7, "30d": 30}
@@ -41,6 +43,7 @@ TOP_MEMBERS = 10
 COUNTERS = ("messages", "commands", "joins", "leaves")
 REPORT = ModerationAction.Type.REPORT
 EXECUTED = ModerationAction.Status.EXECUTED
+VIEW_STATS = "VIEW_STATS"
 
 
 @dataclass(frozen=True)
@@ -113,29 +116,45 @@ def _member_ref(pk, users: dict) -> dict:
             "telegram_user_id": user.get("telegram_user_id")}
 
 
+def _distinct_members(group: Group, first: date, last: date) -> int:
+    """Members active on some day first..last: counted on the (group, day, user) index, not read."""
+    return (MemberDay.objects.filter(group=group, day__gte=first, day__lte=last).values("user_id").distinct()
+            .count())
+
+
+def _top_members(group: Group, window: Window) -> list[tuple]:
+    """(user pk, messages) of the TOP_MEMBERS members with most messages in the window, ties by user id: summed,
+    ranked and cut in the database."""
+    return list(MemberDay.objects.filter(group=group, day__gte=window.first, day__lte=window.last)
+                .values("user_id").annotate(total=Sum("messages")).filter(total__gt=0)
+                .order_by("-total", "user_id").values_list("user_id", "total")[:TOP_MEMBERS])
+
+
 def group_analytics(*, group: Group, window: Window) -> dict:
     zone, first, last = window.zone, window.first, window.last
     mau_first = last - timedelta(days=29)
-    reach = min(first, mau_first)
-    day_rows = {row[0]: row for row in GroupDay.objects.filter(group=group, day__gte=first, day__lte=last)
+    week_first = last - timedelta(days=6)
+    day_rows = {row[0]: row for row in GroupDay.objects.filter(group=group, day__gte=min(first, mau_first),
+                                                                day__lte=last)
                 .values_list("day", *COUNTERS, "active_members", "member_count")}
-    totals = {name: sum(row[1 + index] for row in day_rows.values()) for index, name in enumerate(COUNTERS)}
-
-    # Active members: one row per member and active day.
-    daily: dict[date, set] = defaultdict(set)
-    period_messages: Counter = Counter()
-    for day, user_id, messages in (MemberDay.objects.filter(group=group, day__gte=reach, day__lte=last)
-                                   .values_list("day", "user_id", "messages")):
-        daily[day].add(user_id)
-        if first <= day <= last:
-            period_messages[user_id] += messages
     days = window.days
-    active = set().union(*(daily[day] for day in days)) if days else set()
-    wau = len(set().union(*(daily[day] for day in day_range(last - timedelta(days=6), last))))
+    period_rows = [day_rows[day] for day in days if day in day_rows]
+    totals = {name: sum(row[1 + index] for row in period_rows) for index, name in enumerate(COUNTERS)}
+
+    # Active members: a day's count is its GroupDay's; distinct members over days are counted on MemberDay.
+    distinct = {(first, last): _distinct_members(group, first, last)}
+    for span in ((week_first, last), (mau_first, last)):
+        if span not in distinct:
+            distinct[span] = _distinct_members(group, *span)
+    active, wau, mau = distinct[(first, last)], distinct[(week_first, last)], distinct[(mau_first, last)]
+
+    def daily(day):
+        row = day_rows.get(day)
+        return row[5] if row is not None else 0
+
     mau_days = day_range(mau_first, last)
-    mau = len(set().union(*(daily[day] for day in mau_days)))
-    dau = sum(len(daily[day]) for day in days) / len(days)
-    dau_30 = sum(len(daily[day]) for day in mau_days) / len(mau_days)
+    dau = sum(daily(day) for day in days) / len(days)
+    dau_30 = sum(daily(day) for day in mau_days) / len(mau_days)
 
     # Member count: the last snapshot on or before each day.
     before = (GroupDay.objects.filter(group=group, day__lt=first, member_count__isnull=False).order_by("-day")
@@ -157,10 +176,9 @@ def group_analytics(*, group: Group, window: Window) -> dict:
               else [{"start": local_midnight(day, zone), "day": day,
                      **{name: (day_rows[day][1 + index] if day in day_rows else 0)
                         for index, name in enumerate(COUNTERS)},
-                     "active_members": len(daily[day])} for day in days])
+                     "active_members": daily(day)} for day in days])
 
-    top = sorted(period_messages.items(), key=lambda item: (-item[1], str(item[0])))[:TOP_MEMBERS]
-    top = [(pk, count) for pk, count in top if count]
+    top = _top_members(group, window)
     users = _users(pk for pk, _ in top)
     return {
         "group_id": str(group.pk),
@@ -170,8 +188,8 @@ def group_analytics(*, group: Group, window: Window) -> dict:
         "end": last,
         "since": window.since,
         "until": window.until,
-        "totals": {**totals, "net_growth": totals["joins"] - totals["leaves"], "active_members": len(active),
-                   "messages_per_active_member": round(totals["messages"] / len(active), 4) if active else None,
+        "totals": {**totals, "net_growth": totals["joins"] - totals["leaves"], "active_members": active,
+                   "messages_per_active_member": round(totals["messages"] / active, 4) if active else None,
                    "member_count_start": before if before is not None else None,
                    "member_count_end": member_counts[-1]["member_count"] if member_counts else None},
         "activity": {"dau": round(dau, 4), "wau": wau, "mau": mau, "dau_30": round(dau_30, 4),
@@ -203,27 +221,22 @@ def _hour_series(window: Window, hour_rows: list) -> list[dict]:
 
 
 def _cohorts(group: Group, window: Window) -> list[dict]:
-    joined = dict(MemberTotal.objects.filter(group=group, joined_on__gte=window.first, joined_on__lte=window.last)
-                  .values_list("user_id", "joined_on"))
-    if not joined:
-        return []
-    spoke: dict = defaultdict(list)  # user -> [(day, messages)]
-    for user_id, day, messages in (MemberDay.objects.filter(group=group, user_id__in=list(joined),
-                                                            day__gte=window.first, day__lte=window.last)
-                                   .values_list("user_id", "day", "messages")):
-        spoke[user_id].append((day, messages))
-    cohorts: dict[date, Counter] = defaultdict(Counter)
+    """From each member's join day and cohort days (MemberTotal, kept by ingest): activated when the first message
+    on or after the join day falls within 6 days of it and by the period's end; retained after 7 (30) days when the
+    first activity at least that long after the join falls by the period's end."""
     last = window.last
-    for user_id, join_day in joined.items():
+    cohorts: dict[date, Counter] = defaultdict(Counter)
+    for join_day, activated_on, week_on, month_on in (
+            MemberTotal.objects.filter(group=group, joined_on__gte=window.first, joined_on__lte=last)
+            .values_list("joined_on", "activated_on", "returned_7d_on", "returned_30d_on")):
         cohort = cohorts[join_day - timedelta(days=join_day.weekday())]
         cohort["joined"] += 1
-        days = spoke.get(user_id, [])
-        if any(messages and join_day <= day <= join_day + timedelta(days=6) for day, messages in days):
+        if activated_on is not None and activated_on <= min(join_day + timedelta(days=6), last):
             cohort["activated"] += 1
-        for after in (7, 30):
+        for after, returned_on in ((7, week_on), (30, month_on)):
             if join_day + timedelta(days=after) <= last:
                 cohort[f"eligible_{after}d"] += 1
-                if any(day >= join_day + timedelta(days=after) for day, _ in days):
+                if returned_on is not None and returned_on <= last:
                     cohort[f"retained_{after}d"] += 1
     return [{"week_start": week, "joined": c["joined"], "activated": c["activated"],
              "activation_rate": _rate(c["activated"], c["joined"]),
@@ -292,7 +305,34 @@ def _report_delays(group: Group, reports: list[tuple]) -> list[float]:
     return delays
 
 
-def member_analytics(*, group: Group, user: User, window: Window) -> dict:
+def groups_in_common(*, user: User, group: Group, acting_user_id=None) -> list[dict]:
+    """The member's other groups: where core keeps a membership (any status: present, left, banned) or the events
+    saw them. With their lifetime messages and last event there (the rollups'; the membership's last-seen time
+    when no event was rolled up). With `acting_user_id`, only the groups where that user holds VIEW_STATS, decided
+    in one batch by the permission engine; without (a service's own read), all."""
+    found: dict = {}
+    for group_id, status, message_count, last_seen_at in (
+            Membership.objects.filter(user=user).exclude(group_id=group.pk)
+            .values_list("group_id", "status", "message_count", "last_seen_at")):
+        found[group_id] = {"status": status, "messages": message_count, "last_seen": last_seen_at}
+    for group_id, messages, last_seen_ms in (MemberTotal.objects.filter(user=user).exclude(group_id=group.pk)
+                                             .values_list("group_id", "messages", "last_seen_ms")):
+        entry = found.setdefault(group_id, {"status": None})
+        entry["messages"], entry["last_seen"] = messages, from_epoch_ms(last_seen_ms)
+    if found and acting_user_id is not None:
+        ids = list(found)
+        decisions = permission_decide_many([PermissionQuery(permission=VIEW_STATS, user_id=acting_user_id,
+                                                            group_id=group_id) for group_id in ids])
+        found = {group_id: found[group_id] for group_id, decision in zip(ids, decisions, strict=True)
+                 if decision.allowed}
+    titles = dict(Group.objects.filter(pk__in=list(found)).values_list("pk", "title"))
+    rows = [{"group_id": str(group_id), "title": titles.get(group_id, ""), **entry}
+            for group_id, entry in found.items() if group_id in titles]
+    return sorted(rows, key=lambda row: (row["last_seen"] is None, -(row["last_seen"].timestamp()
+                                                                      if row["last_seen"] else 0), row["group_id"]))
+
+
+def member_analytics(*, group: Group, user: User, window: Window, acting_user_id=None) -> dict:
     total = (MemberTotal.objects.filter(group=group, user=user)
              .values("first_seen_ms", "last_seen_ms", "messages", "commands", "joins", "leaves", "joined_ms").first())
     days = dict((day, (messages, commands)) for day, messages, commands in
@@ -318,14 +358,21 @@ def member_analytics(*, group: Group, user: User, window: Window) -> dict:
         "series": series,
         "warnings": {"total": warnings["total"], "active": warnings["active"]},
         "actions_received": dict(received), "reports_received": reports,
+        "groups_in_common": groups_in_common(user=user, group=group, acting_user_id=acting_user_id),
     }
 
 
 def platform_overview(*, window: Window, limit: int) -> dict:
-    rows = list(GroupDay.objects.filter(day__gte=window.first, day__lte=window.last).values("group_id")
-                .annotate(**{name: Sum(name) for name in (*COUNTERS, "active_members")}))
-    totals = {name: sum(row[name] or 0 for row in rows) for name in COUNTERS}
-    member_days = sum(row["active_members"] or 0 for row in rows)
+    """Totals from PlatformDay (one row a day, whatever the number of groups); the rankings from every group's
+    GroupDay rows of the period, summed in the database on the covering (day, group, counters) index."""
+    fields = (*COUNTERS, "active_members")
+    platform = list(PlatformDay.objects.filter(day__gte=window.first, day__lte=window.last).values_list(*fields))
+    totals = {name: sum(row[index] for row in platform) for index, name in enumerate(COUNTERS)}
+    member_days = sum(row[-1] for row in platform)
+    rows = [dict(zip(("group_id", *fields), row, strict=True)) for row in (
+        GroupDay.objects.filter(day__gte=window.first, day__lte=window.last).values("group_id")
+        .annotate(**{f"total_{name}": Sum(name) for name in fields}).order_by()
+        .values_list("group_id", *(f"total_{name}" for name in fields)))]
     actions = ModerationAction.objects.filter(status=EXECUTED, created_at__gte=window.since,
                                               created_at__lt=window.until).aggregate(
         actions=Count("pk", filter=~Q(type=REPORT)),

@@ -31,6 +31,8 @@ def _merged(column: str, mode, quote) -> str:
         return f"{mode.upper()}({name}, {new})"
     if mode == "set":
         return new
+    if mode == "keep":  # the stored value (the column is only inserted: a new row's value)
+        return name
     if mode == "given":  # the inserted value where there is one
         return f"COALESCE({new}, {name})"
     kind, by = mode  # ("earliest", field): this row's value where its `by` is earlier (or the stored one is null)
@@ -95,6 +97,42 @@ def upsert_statement(model, key_fields: tuple[str, ...], value_fields: tuple[str
     """The compiled upsert (SQLite), None elsewhere. `modes` (one per value field, in order): merge in SQL."""
     return PreparedQuery.get(("analytics:upsert", model._meta.label, key_fields, value_fields, modes),
                              lambda connection: Upsert(model, key_fields, value_fields, connection, modes))
+
+
+COHORT_DAY_FIELDS = ("activated_on", "returned_7d_on", "returned_30d_on")
+
+
+# The cohort days of one member (MemberTotal) from their MemberDay rows, by correlated subqueries that seek the
+# (group, user, day) index; SQLite's date() moves the join day by 7 and 30 days (dates are stored as YYYY-MM-DD).
+_COHORT_DAYS_SQL = """
+UPDATE analytics_membertotal SET
+    activated_on = (SELECT MIN(d.day) FROM analytics_memberday d
+                     WHERE d.group_id = analytics_membertotal.group_id AND d.user_id = analytics_membertotal.user_id
+                       AND d.day >= analytics_membertotal.joined_on AND d.messages > 0),
+    returned_7d_on = (SELECT MIN(d.day) FROM analytics_memberday d
+                       WHERE d.group_id = analytics_membertotal.group_id AND d.user_id = analytics_membertotal.user_id
+                         AND d.day >= date(analytics_membertotal.joined_on, '+7 days')),
+    returned_30d_on = (SELECT MIN(d.day) FROM analytics_memberday d
+                        WHERE d.group_id = analytics_membertotal.group_id AND d.user_id = analytics_membertotal.user_id
+                          AND d.day >= date(analytics_membertotal.joined_on, '+30 days'))
+ WHERE group_id = %s AND user_id = %s AND joined_on IS NOT NULL
+"""
+
+
+class CohortDays:
+    """The cohort-days update, run with executemany over a batch's (group, user) members."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def run(self, members) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.executemany(_COHORT_DAYS_SQL, list(members))
+
+
+def cohort_days_statement() -> CohortDays | None:
+    """The compiled cohort-days update (SQLite), None elsewhere (rollups.py reads and updates through the ORM)."""
+    return PreparedQuery.get("analytics:cohort-days", CohortDays)
 
 
 # Stand-ins for the compiled reads' IN lists: values no stored row has.

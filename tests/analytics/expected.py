@@ -78,7 +78,7 @@ class GroupTruth:
         for day in days:
             current = self.snapshots.get(day, current)
             counts.append({"day": day, "member_count": current})
-        top = sorted(messages_by_user.items(), key=lambda item: (-item[1], str(user_pk(item[0]))))[:10]
+        top = sorted(messages_by_user.items(), key=lambda item: (-item[1], user_pk(item[0])))[:10]
         return {
             "totals": {**totals, "net_growth": totals["joins"] - totals["leaves"], "active_members": len(active),
                        "messages_per_active_member": round(totals["messages"] / len(active), 4) if active else None,

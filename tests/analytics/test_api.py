@@ -105,3 +105,41 @@ def test_member_figures_need_view_stats_in_the_group(api):
     assert allowed.status_code == 200, allowed.content
     assert allowed.json()["data"]["period"]["messages"] == 3
     assert api.get("/api/analytics/overview", HTTP_X_ACTING_USER_ID=str(viewer.pk)).status_code == 403
+
+
+def test_groups_in_common_list_the_members_other_groups_for_who_may_see_them(api):
+    from apps.users.models import User
+
+    here, shared, hidden = make_group(), make_group(), make_group()
+    never = make_group()  # the member is not in it: never listed
+    for group, count in ((here, 4), (shared, 2), (hidden, 5)):
+        events = _events(group.telegram_chat_id, 0, count * 3, prefix=f"c{group.pk}")
+        assert api.post("/api/events/batch", {"events": events}).status_code == 200
+    member = User.objects.get(telegram_user_id=8_000_001)
+    past = make_group()
+    make_member(member, past)
+    make_member(member, past, status="left")  # a past membership, no event rolled up there
+    path = f"/api/groups/{here.pk}/analytics/members/{member.pk}?period=today"
+
+    seen = {row["group_id"]: row for row in api.get(path).json()["data"]["groups_in_common"]}
+    assert set(seen) == {str(shared.pk), str(hidden.pk), str(past.pk)}  # a service's own read: all, not `here`
+    assert str(never.pk) not in seen
+    assert seen[str(shared.pk)]["title"] == shared.title and seen[str(shared.pk)]["messages"] == 2
+    assert seen[str(hidden.pk)]["messages"] == 5 and seen[str(hidden.pk)]["status"] == "member"
+    assert seen[str(shared.pk)]["last_seen"] is not None
+    assert seen[str(past.pk)] == {"group_id": str(past.pk), "title": past.title, "status": "left", "messages": 0,
+                                  "last_seen": None}
+
+    # An acting user sees the groups where they hold VIEW_STATS (moderator: yes; helper role without it: no).
+    viewer = make_user()
+    for group, role in ((here, "moderator"), (shared, "moderator"), (hidden, "helper")):
+        make_member(viewer, group)
+        grant(viewer, role, group)
+    answer = api.get(path, HTTP_X_ACTING_USER_ID=str(viewer.pk))
+    assert answer.status_code == 200, answer.content
+    assert [row["group_id"] for row in answer.json()["data"]["groups_in_common"]] == [str(shared.pk)]
+    # A global grant counts in every group, without membership.
+    admin = make_user()
+    grant(admin, "admin")
+    listed = api.get(path, HTTP_X_ACTING_USER_ID=str(admin.pk)).json()["data"]["groups_in_common"]
+    assert {row["group_id"] for row in listed} == set(seen)

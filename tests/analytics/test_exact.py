@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
-from apps.analytics.models import GroupDay, GroupHour, MemberDay, MemberTotal
+from apps.analytics.models import GroupDay, GroupHour, MemberDay, MemberTotal, PlatformDay
 from apps.analytics.rollups import analytics_rebuild
 from apps.moderation.models import ModerationAction, Warning
 from apps.users.models import User
@@ -254,6 +255,13 @@ def test_every_figure_matches_a_direct_computation_from_the_raw_events(api, seed
         for name, value in counts.items():
             sums[name] += value
     assert {name: data["totals"][name] for name in sums} == sums
+    member_days = 0  # each group's active members per day of its own calendar, added up
+    for truth in truths.values():
+        active = {(truth.local(moment).date(), user) for user, kind, moment in truth.events
+                  if kind in ("message", "command") and user is not None}
+        member_days += sum(1 for day, _ in active if first <= day <= today)
+    assert data["totals"]["daily_active_members"] == round(member_days / 30, 4)
+    assert _platform_rows() == _platform_sums()
     ranked = {entry["group_id"]: entry for entry in data["by_activity"]}
     for group_id, counts in per_group.items():
         assert {name: ranked[group_id][name] for name in counts} == counts
@@ -265,6 +273,22 @@ def test_every_figure_matches_a_direct_computation_from_the_raw_events(api, seed
         before = _rows(group)
         analytics_rebuild(group=group)
         assert _rows(group) == before
+    assert _platform_rows() == _platform_sums()
+
+
+def _platform_rows():
+    return {day: tuple(values) for day, *values in PlatformDay.objects.filter(
+        Q(messages__gt=0) | Q(commands__gt=0) | Q(joins__gt=0) | Q(leaves__gt=0) | Q(active_members__gt=0))
+        .values_list("day", "messages", "commands", "joins", "leaves", "active_members")}
+
+
+def _platform_sums():
+    """PlatformDay as its definition gives it: every group's GroupDay of the date added up."""
+    sums = {}
+    for day, *values in GroupDay.objects.values_list("day", "messages", "commands", "joins", "leaves",
+                                                     "active_members"):
+        sums[day] = tuple(a + b for a, b in zip(sums.get(day, (0,) * 5), values, strict=True))
+    return {day: values for day, values in sums.items() if any(values)}
 
 
 def data_member_count(group):
@@ -280,5 +304,5 @@ def _rows(group):
         sorted(MemberDay.objects.filter(group=group).values_list("day", "user_id", "messages", "commands")),
         sorted(MemberTotal.objects.filter(group=group).values_list(
             "user_id", "first_seen_ms", "last_seen_ms", "messages", "commands", "joins", "leaves", "joined_ms",
-            "joined_on")),
+            "joined_on", "activated_on", "returned_7d_on", "returned_30d_on")),
     )
