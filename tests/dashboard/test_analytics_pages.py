@@ -242,8 +242,14 @@ def test_hour_buckets_custom_periods_and_bad_queries(web, world, admin_browser):
     assert today["bucket"] == "hour"
     html = admin_browser.get(f"/groups/{group_id}/statistics?period=today&bucket=hour").text
     series = page_tables(html)["table-series"]
-    assert series["columns"][0] == "Hour starting" and len(series["rows"]) == len(today["series"])
+    assert series["columns"][0] == "Hour (group's clock)" and series["columns"][-1] == "Starts at"
+    assert [row[-1]["value"] for row in series["rows"]] == [point["start"] for point in today["series"]]
+    assert len(series["rows"]) == len(today["series"])
     assert [int(row[1]["value"]) for row in series["rows"]] == [point["messages"] for point in today["series"]]
+    hours = csv_rows(admin_browser.get(f"/groups/{group_id}/statistics?period=today&bucket=hour&format=csv"
+                                       "&table=series"))
+    assert [(row[5], int(row[1])) for row in hours[1:]] == [(point["start"], point["messages"])
+                                                           for point in today["series"]]
     # The picker's leftover dates do not count unless the period is custom.
     start, end = today["end"], today["end"]
     picked = admin_browser.get(f"/groups/{group_id}/statistics?period=7d&start={start}&end={end}&bucket=")

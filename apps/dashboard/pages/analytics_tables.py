@@ -122,14 +122,15 @@ def group_tables(figures: dict, *, member_url) -> dict[str, Table]:
         ("member_count_end", "Members at the end", _number(totals["member_count_end"])),
     ]
     hour = bucket == "hour"
-    series_columns = ["Hour starting" if hour else "Day", "Messages", "Commands", "Joins", "Leaves"]
+    series_columns = ["Hour (group's clock)" if hour else "Day", "Messages", "Commands", "Joins", "Leaves"]
     series_rows = [[Cell(_bucket_label(point, bucket, zone)), *(_number(point[key]) for key in
                                                                   ("messages", "commands", "joins", "leaves"))]
                    for point in figures["series"]]
-    if not hour:
-        series_columns.append("Active members")
-        for row, point in zip(series_rows, figures["series"], strict=True):
-            row.append(_number(point["active_members"]))
+    for row, point in zip(series_rows, figures["series"], strict=True):
+        # Day points carry their active members; an hour's local label repeats when DST turns the clock back, so
+        # hour points carry their UTC instant too.
+        row.append(Cell(point["start"], time=True) if hour else _number(point["active_members"]))
+    series_columns.append("Starts at" if hour else "Active members")
     heatmap = [[Cell(day)] + [_number(count) for count in counts]
                for day, counts in zip(WEEKDAYS, figures["heatmap"], strict=False)]
     tables = [
