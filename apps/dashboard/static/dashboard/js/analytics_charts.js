@@ -98,9 +98,12 @@
   function xLabels(svg, box, labels, positions) {
     var every = Math.max(1, Math.ceil(labels.length / 8));
     labels.forEach(function (text, index) {
-      if (index % every === 0 || index === labels.length - 1 && labels.length <= 8) {
-        label(svg, positions[index], box.top + box.height + 16, text, { "text-anchor": "middle" });
+      if (index % every !== 0) {
+        return;
       }
+      // The outermost labels lean inwards, so that they stay inside the drawing.
+      var anchor = positions[index] - box.left < 40 ? "start" : box.left + box.width - positions[index] < 40 ? "end" : "middle";
+      label(svg, positions[index], box.top + box.height + 16, text, { "text-anchor": anchor });
     });
   }
 
