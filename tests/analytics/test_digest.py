@@ -146,28 +146,33 @@ def test_the_setting_is_patched_through_the_groups_api_and_logged(api):
     assert next(item for item in listed if item["id"] == str(group.pk))["weekly_digest"] is True
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_concurrent_claimers_write_and_claim_the_digest_once():
-    groups = [_digest_group(), _digest_group(timezone="Asia/Kolkata")]
-    now = _local(NEXT_MONDAY, 12)
-    barrier = threading.Barrier(2)
-    claimed, errors = [], []
+def _race(target, parties=2) -> list:
+    """Runs `target` in `parties` threads started together; returns their errors."""
+    barrier, errors = threading.Barrier(parties), []
 
-    def claimer():
+    def run():
         try:
             barrier.wait()
-            claimed.append(log_entries_claim(limit=10, now=now))
-        except Exception as exc:  # asserted below
+            target()
+        except Exception as exc:  # asserted by the caller
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=claimer) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(parties)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_claimers_write_and_claim_the_digest_once():
+    groups = [_digest_group(), _digest_group(timezone="Asia/Kolkata")]
+    now = _local(NEXT_MONDAY, 12)
+    claimed = []
+    assert _race(lambda: claimed.append(log_entries_claim(limit=10, now=now))) == []
     for group in groups:
         assert len(_digests(group)) == 1, group.timezone
         group.refresh_from_db()
@@ -175,6 +180,24 @@ def test_two_concurrent_claimers_write_and_claim_the_digest_once():
     # Each entry leased to exactly one of the two claimers.
     leased = sorted(str(entry.pk) for batch in claimed for entry in batch)
     assert leased == sorted(str(entry.pk) for entry in _digests())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_claimers_that_both_found_the_digest_due_write_it_once(monkeypatch):
+    """The race itself, made certain: neither claims the week before both have read it as due (they meet in the
+    render), so only the conditional update keeps the second from writing it again."""
+    group = _digest_group()
+    both_rendering, render = threading.Barrier(2, timeout=30), digests.render_digest
+
+    def render_together(group, week):
+        both_rendering.wait()
+        return render(group, week)
+
+    monkeypatch.setattr(digests, "render_digest", render_together)
+    results = []
+    assert _race(lambda: results.append(digests_enqueue_due(now=_local(NEXT_MONDAY, 12)))) == []
+    assert sorted(len(written) for written, _ in results) == [0, 1]
+    assert len(_digests(group)) == 1
 
 
 def test_the_due_query_searches_the_index_and_reads_no_table(db):
