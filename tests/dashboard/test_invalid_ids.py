@@ -67,7 +67,8 @@ def test_the_routes_with_ids_are_all_here():
                                               "api/groups/<anyid:group_id>/protection",
                                               "api/users/<anyid:user_id>",
                                               "api/assignments/<anyid:assignment_id>/revoke", *content_rules,
-                                              *ban_lists}
+                                              *ban_lists, "api/groups/<anyid:group_id>/analytics",
+                                              "api/groups/<anyid:group_id>/analytics/members/<anyid:user_id>"}
 
 
 def _raw(platform, method: str, path: str, token: str | None, body: dict | None = None):
