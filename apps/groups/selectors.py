@@ -1,6 +1,6 @@
 from datetime import date
 
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import Lower
 
 from apps.common.errors import NotFoundError, ValidationFailed
@@ -119,10 +119,10 @@ def group_titles(ids: set) -> dict[str, str]:
 def group_digest_candidates(*, before: date) -> list[Group]:
     """Groups whose weekly digest may be due: active, the digest on, a log chat set, and no week digested on or
     after `before` (the latest week any clock has completed; each group's own week is decided by the caller).
-    Read on every log claim: two searches of the `group_digest_due` index (never digested; digested before), which
-    touch no row while every group's digest is sent. `IN` rather than `=`: Django writes a boolean test as the bare
-    column, which SQLite's planner cannot match to the index's first column."""
-    digest_on = Q(weekly_digest__in=[True])
-    due = (digest_on & Q(digest_sent_week__isnull=True)) | (digest_on & Q(digest_sent_week__lt=before))
-    return list(Group.objects.filter(due, is_active=True, log_chat_id__isnull=False)
-                .only("pk", "telegram_chat_id", "title", "timezone", "log_chat_id", "digest_sent_week"))
+    Read on every log claim, so two range searches of the `group_digest_due` index (never digested; digested before
+    `before`), which touch no row while every group's digest is sent: one query with OR lets SQLite's planner walk
+    every digest-on entry instead. `IN` rather than `=`: Django writes a boolean test as the bare column, which
+    SQLite cannot match to the index's first column."""
+    digest_on = Group.objects.filter(weekly_digest__in=[True], is_active=True, log_chat_id__isnull=False).only(
+        "pk", "telegram_chat_id", "title", "timezone", "log_chat_id", "digest_sent_week")
+    return [*digest_on.filter(digest_sent_week__isnull=True), *digest_on.filter(digest_sent_week__lt=before)]
