@@ -109,7 +109,7 @@ def render_digest(group: Group, week: date) -> str:
              + (f"; {totals['member_count_end']} now" if totals["member_count_end"] is not None else "")]
     hour, day = busiest_hour(figures["heatmap"]), busiest_day(figures["heatmap"])
     if hour is not None:
-        lines.append(f"<b>Busiest:</b> {_WEEKDAYS[day]}, and {hour:02d}:00-{(hour + 1) % 24:02d}:00")
+        lines.append(f"<b>Busiest day:</b> {_WEEKDAYS[day]}; <b>hour:</b> {hour:02d}:00-{(hour + 1) % 24:02d}:00")
     top = figures["top_members"][:TOP_MEMBERS]
     if top:
         lines.append("<b>Top members:</b>")

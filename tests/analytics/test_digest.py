@@ -84,7 +84,7 @@ def test_week_boundaries_follow_the_groups_time_zone(api):
     assert lines[:4] == [f"<b>Night &lt;owls&gt;</b> [<code>{chat}</code>]", "#DIGEST",
                          "<b>Week:</b> Mon 23 Nov to Sun 29 Nov 2026 (America/New_York)",
                          "<b>Messages:</b> 2 from 1 active members"]
-    assert "<b>Busiest:</b> Mon, and 00:00-01:00" in lines
+    assert "<b>Busiest day:</b> Mon; <b>hour:</b> 00:00-01:00" in lines
     assert "1. Ann: 2 (100.0%)" in lines
     assert (entry.log_chat_id, entry.status) == (LOG_CHAT, LogEntry.Status.PENDING)
     # Done for this week: later rounds write nothing until the next week ends.
