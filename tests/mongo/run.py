@@ -1,4 +1,5 @@
-"""`make test-mongo`: the whole test suite on the MongoDB profile, against a throwaway SecantusDB server.
+"""`make test-mongo`: the test suite's database tests on the MongoDB profile, against a throwaway SecantusDB server
+(tests/mongo/database_only.py: the others run in `make test`).
 
     python -m tests.mongo.run [--no-secantus-compat] [pytest arguments, -n N for N workers]
 
@@ -40,7 +41,7 @@ def worker_count(argv: list[str]) -> int:
 def main(argv: list[str]) -> int:
     compat = "--no-secantus-compat" not in argv
     argv = [arg for arg in argv if arg != "--no-secantus-compat"]
-    plugins = ["-p", "tests.mongo.worker_server", "-p", "tests.mongo.fast_flush",
+    plugins = ["-p", "tests.mongo.worker_server", "-p", "tests.mongo.fast_flush", "-p", "tests.mongo.database_only",
                *(["-p", "tests.mongo.secantus_compat"] if compat else [])]
     # One server per xdist worker (tests/mongo/worker_server.py picks its own): the server, not the test process,
     # is where most of a test's time goes, and one server serves one request at a time.
