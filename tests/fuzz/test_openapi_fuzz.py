@@ -76,6 +76,8 @@ _BUCKETS = "The number of buckets in [since, until) is bounded: a relation betwe
 _PASSWORD = ("AUTH_PASSWORD_VALIDATORS refuse common, all-numeric and name-like passwords: a list and a comparison "
              "with the user's names, not a JSON Schema (the configured minimum length is in the schema)")
 _ACCEPT = "positive_data_acceptance"
+_TIME_ZONES = ("A group's time zone is a name the installed time zone database knows: a list that changes with the "
+               "tzdata release, not a pattern a schema could state (an enum would tie the schema to one release)")
 
 # Core's rules on a group's protection settings that no JSON Schema of the body can say (web relays the same PATCH).
 _PROTECTION_RULES = [
@@ -171,6 +173,8 @@ JUSTIFIED = [
               "expires_at must lie after the request: relative to the server's clock"),
     Justified("core", "PATCH /api/groups/{group_id}", _ACCEPT, "warn_action tmute needs warn_action_duration_seconds",
               "The rule holds for the group's settings after the change: the body merged with the stored ones"),
+    Justified("core", "PATCH /api/groups/{group_id}", _ACCEPT, "Unknown time zone: give an IANA name", _TIME_ZONES,
+              field="timezone"),
     Justified("core", "POST /api/users", _ACCEPT, '"details":{"password":', _PASSWORD),
     Justified("core", "PATCH /api/users/{user_id}", _ACCEPT, '"details":{"password":', _PASSWORD),
     Justified("core", "GET /api/protection/challenges", _ACCEPT, "Give exactly one of group_id or telegram_chat_id.",
