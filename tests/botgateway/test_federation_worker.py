@@ -304,7 +304,9 @@ def test_calls_keep_the_rates_pace_while_cores_reports_are_slow(world, sandbox, 
             ban_chat_member = worker.application.bot.ban_chat_member
 
             async def slow_report(*args, **kwargs):  # core's writes queued behind other work
+                events.append("report")
                 await asyncio.sleep(0.4)
+                events.append("reported")
                 return await report(*args, **kwargs)
 
             async def claiming(**kwargs):
@@ -318,17 +320,17 @@ def test_calls_keep_the_rates_pace_while_cores_reports_are_slow(world, sandbox, 
             core.ban_propagation_complete, core.ban_propagations_claim = slow_report, claiming
             worker.application = SimpleNamespace(bot=SimpleNamespace(ban_chat_member=banning),
                                                  bot_data=worker.application.bot_data)
-            started = time.monotonic()
             worker.start()
-            async with asyncio.timeout(20):
+            async with asyncio.timeout(30):
                 while await asyncio.to_thread(Propagation.objects.filter(status="done").count) < 12:
                     await asyncio.sleep(0.05)
-            return time.monotonic() - started
 
-    took = run(scenario)
-    # One after the other it would be 12 x (call + 0.4 s) > 4.8 s; at the rate's pace 11 x 50 ms, plus the last report.
-    assert took < 3.0, took
+    run(scenario)
     assert events.count("ban") == 12
+    # Reports do not hold up the calls: one after the other, each ban would wait for the previous ban's report (0.4 s).
+    # Here the bans go out at the rate's pace (50 ms apart) while the first reports are still on their way.
+    first_report_answered = events.index("reported")
+    assert events[:first_report_answered].count("ban") >= 3, events
     assert events.index("claim", 1) < [i for i, e in enumerate(events) if e == "ban"][5]  # claimed ahead
     assert all(member_status(world, chat, uid) == "kicked" for uid in banned)
     assert [row.status for row in propagations(group=group)] == ["done"] * 12
