@@ -118,7 +118,7 @@ class EventShipper:
         with contextlib.suppress(TimeoutError, CoreUnavailable):  # best effort; what is left stays on disk
             await asyncio.wait_for(self.ship(), timeout=2)
 
-    async def deliver_pending(self, timeout: float = 2.0) -> bool:
+    async def deliver_pending(self, timeout: float = 5.0) -> bool:
         """Ships now what the handlers have recorded so far, for a reader about to ask core something those events
         answer (who @name is, when their first message is still on its way). Best effort within `timeout`: whether
         everything was delivered."""
@@ -129,7 +129,9 @@ class EventShipper:
 
         try:
             await asyncio.wait_for(deliver(), timeout=timeout)
-        except (TimeoutError, CoreUnavailable):
+        except (TimeoutError, CoreUnavailable) as exc:
+            logger.warning("recorded events not delivered to core in time for a reader waiting on them",
+                           extra={"error": type(exc).__name__, "timeout_seconds": timeout})
             return False
         return True
 

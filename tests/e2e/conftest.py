@@ -81,11 +81,12 @@ class Platform:
         except CoreError:
             return None
 
-    def say(self, chat_id, user, text, *, reply_to=None, anonymous=None, wait=4.0) -> tuple[dict, list[str]]:
+    def say(self, chat_id, user, text, *, reply_to=None, anonymous=None, wait=10.0) -> tuple[dict, list[str]]:
         """Sends a message as `user`; returns it and the bot's text replies (service messages left out).
 
         Returns at the first reply, or as soon as the bot is done with the message without one (see `settled`):
-        a message the bot does not answer costs no fixed wait. `wait` bounds the time either way."""
+        a message the bot does not answer costs no fixed wait. `wait` bounds the time either way: generous, since
+        it costs nothing when the bot answers, and CI's two shared CPUs have made a reply take several seconds."""
         message = self.telegram.send_message(chat_id, user, text, reply_to=reply_to, anonymous=anonymous)
         deadline = time.monotonic() + wait
 
