@@ -14,8 +14,7 @@ Periods are whole days of the group's clock (Group.timezone): `today`, `7d` and 
   report -> action: from a report to the next executed action in the group on the same target or message.
 """
 
-import statistics
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,6 +31,7 @@ from apps.rbac.selectors import PermissionQuery
 from apps.users.models import User
 
 from .models import GroupDay, GroupHour, MemberDay, MemberTotal, PlatformDay
+from .moderation_figures import EXECUTED, REPORT, member_ref, moderation_figures, users_by_pk
 from .rollups import day_range, from_epoch_ms, zone_of
 
 PERIOD_DAYS = {"today": 1, "7d": 7, "30d": 30}
@@ -41,8 +41,6 @@ MAX_DAYS = 92
 MAX_HOUR_DAYS = 31
 TOP_MEMBERS = 10
 COUNTERS = ("messages", "commands", "joins", "leaves")
-REPORT = ModerationAction.Type.REPORT
-EXECUTED = ModerationAction.Status.EXECUTED
 VIEW_STATS = "VIEW_STATS"
 
 
@@ -103,17 +101,6 @@ def window_resolve(*, zone: ZoneInfo, period: str, start: date | None = None, en
 
 def _rate(part, whole):
     return round(part / whole, 4) if whole else None
-
-
-def _users(pks) -> dict:
-    return {row["pk"]: row for row in User.objects.filter(pk__in=list(pks)).values(
-        "pk", "username", "display_name", "telegram_user_id")}
-
-
-def _member_ref(pk, users: dict) -> dict:
-    user = users.get(pk, {})
-    return {"user_id": str(pk), "username": user.get("username", ""), "display_name": user.get("display_name", ""),
-            "telegram_user_id": user.get("telegram_user_id")}
 
 
 def _distinct_members(group: Group, first: date, last: date) -> int:
@@ -179,7 +166,7 @@ def group_analytics(*, group: Group, window: Window) -> dict:
                      "active_members": daily(day)} for day in days])
 
     top = _top_members(group, window)
-    users = _users(pk for pk, _ in top)
+    users = users_by_pk(pk for pk, _ in top)
     return {
         "group_id": str(group.pk),
         "timezone": group.timezone,
@@ -197,7 +184,7 @@ def group_analytics(*, group: Group, window: Window) -> dict:
         "series": series,
         "member_count": member_counts,
         "heatmap": heatmap,
-        "top_members": [{**_member_ref(pk, users), "messages": count, "share": _rate(count, totals["messages"])}
+        "top_members": [{**member_ref(pk, users), "messages": count, "share": _rate(count, totals["messages"])}
                         for pk, count in top],
         "cohorts": _cohorts(group, window),
         "moderation": moderation_figures(group=group, since=window.since, until=window.until),
@@ -247,64 +234,6 @@ def _cohorts(group: Group, window: Window) -> list[dict]:
             for week, c in sorted(cohorts.items())]
 
 
-def moderation_figures(*, group: Group, since: datetime, until: datetime) -> dict:
-    rows = list(ModerationAction.objects.filter(group=group, status=EXECUTED, created_at__gte=since,
-                                                created_at__lt=until)
-                .values_list("type", "actor_id", "rule", "target_id", "telegram_message_id", "created_at"))
-    by_type, by_rule, by_moderator = Counter(), Counter(), Counter()
-    reports = []
-    for kind, actor_id, rule, target_id, message_id, created_at in rows:
-        if kind == REPORT:
-            reports.append((target_id, message_id, created_at))
-            continue
-        by_type[kind] += 1
-        if rule:
-            by_rule[rule] += 1
-        elif actor_id is not None:
-            by_moderator[actor_id] += 1
-    delays = _report_delays(group, reports)
-    moderators = sorted(by_moderator.items(), key=lambda item: (-item[1], str(item[0])))
-    users = _users(pk for pk, _ in moderators)
-    total = sum(by_type.values())
-    automated = sum(by_rule.values())
-    return {"actions": total, "automated": automated, "manual": total - automated, "by_type": dict(by_type),
-            "by_rule": dict(by_rule),
-            "by_moderator": [{**_member_ref(pk, users), "actions": count} for pk, count in moderators],
-            "reports": len(reports), "reports_actioned": len(delays),
-            "median_report_to_action_seconds": round(statistics.median(delays), 3) if delays else None}
-
-
-def _report_delays(group: Group, reports: list[tuple]) -> list[float]:
-    """Seconds from each report to the group's next executed action on the same target or message (any time
-    after it, also past the period); reports never acted on are left out."""
-    if not reports:
-        return []
-    earliest = min(created_at for _, _, created_at in reports)
-    by_target: dict = defaultdict(list)
-    by_message: dict = defaultdict(list)
-    for target_id, message_id, created_at in (
-            ModerationAction.objects.filter(group=group, status=EXECUTED, created_at__gte=earliest)
-            .exclude(type=REPORT).values_list("target_id", "telegram_message_id", "created_at")):
-        if target_id is not None:
-            by_target[target_id].append(created_at)
-        if message_id is not None:
-            by_message[message_id].append(created_at)
-    for times in (*by_target.values(), *by_message.values()):
-        times.sort()
-    delays = []
-    for target_id, message_id, created_at in reports:
-        candidates = []
-        for times in (by_target.get(target_id) if target_id is not None else None,
-                      by_message.get(message_id) if message_id is not None else None):
-            if times:
-                index = bisect_left(times, created_at)
-                if index < len(times):
-                    candidates.append(times[index])
-        if candidates:
-            delays.append((min(candidates) - created_at).total_seconds())
-    return delays
-
-
 def groups_in_common(*, user: User, group: Group, acting_user_id=None) -> list[dict]:
     """The member's other groups: where core keeps a membership (any status: present, left, banned) or the events
     saw them. With their lifetime messages and last event there (the rollups'; the membership's last-seen time
@@ -346,7 +275,7 @@ def member_analytics(*, group: Group, user: User, window: Window, acting_user_id
     series = [{"day": day, "messages": days.get(day, (0, 0))[0], "commands": days.get(day, (0, 0))[1]}
               for day in window.days]
     return {
-        "group_id": str(group.pk), "timezone": group.timezone, **_member_ref(user.pk, _users([user.pk])),
+        "group_id": str(group.pk), "timezone": group.timezone, **member_ref(user.pk, users_by_pk([user.pk])),
         "start": window.first, "end": window.last,
         "first_seen": from_epoch_ms(total["first_seen_ms"]) if total else None,
         "last_seen": from_epoch_ms(total["last_seen_ms"]) if total else None,
