@@ -6,3 +6,7 @@ class AuditConfig(roles.CoreAppConfig):
     name = "apps.audit"
     label = "audit"
     verbose_name = "Audit trail"
+
+    def ready(self):
+        super().ready()
+        from . import checks  # noqa: F401 (registers the deploy check)

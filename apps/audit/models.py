@@ -22,8 +22,12 @@ class AuditEvent(models.Model):
         SUCCESS = "success"
         FAILURE = "failure"
 
-    # Chain position: gap-free, assigned under the write lock; orders the trail on every backend.
-    sequence = models.BigIntegerField(unique=True)
+    # The global order key (list, CSV, the live feed's cursor): from the writer's clock, its stream's slot and a
+    # counter (streams.py), so writers never wait for each other to get one. Legacy events keep their 1..N.
+    sequence = models.BigIntegerField(db_index=True)
+    # Chain position: each writer appends to its own stream, gap-free within it (stream_seq 1, 2, ...).
+    stream = models.CharField(max_length=96, default="legacy")
+    stream_seq = models.BigIntegerField(default=0)
     created_at = models.DateTimeField()
     service = models.CharField(max_length=64)
     request_id = models.CharField(max_length=128, blank=True)
@@ -49,6 +53,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["action", "created_at"], name="audit_action_time"),
             models.Index(fields=["created_at"], name="audit_time"),
         ]
+        constraints = [models.UniqueConstraint(fields=["stream", "stream_seq"], name="audit_stream_position")]
 
     def __str__(self):
         return f"#{self.sequence} {self.action} {self.result}"
@@ -61,3 +66,32 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events are append-only")
+
+
+class AuditCheckpoint(models.Model):
+    """A stream's head at a moment, signed with a key from the environment (never stored in the database):
+    whoever can edit the database can recompute hashes, but not this signature."""
+
+    stream = models.CharField(max_length=96)
+    stream_seq = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["stream", "stream_seq"]
+        indexes = [models.Index(fields=["stream", "stream_seq"], name="audit_checkpoint_stream")]
+
+    def __str__(self):
+        return f"{self.stream}@{self.stream_seq}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Audit checkpoints are append-only")
+        super().save(*args, **{**kwargs, "force_insert": True})
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit checkpoints are append-only")

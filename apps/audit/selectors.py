@@ -5,9 +5,10 @@ from django.db.models import Q, QuerySet
 
 from apps.common.audit_actions import PERMISSION_CHECK
 
-from .chain import GENESIS_HASH, event_hash
-from .models import AuditEvent
+from .chain import GENESIS_HASH, checkpoint_signature_valid, event_hash
+from .models import AuditCheckpoint, AuditEvent
 from .names import names_for
+from .streams import checkpoint_keys
 
 
 def audit_event_filter(
@@ -94,30 +95,67 @@ class ChainReport:
     checked: int
     first_broken_sequence: int | None = None
     problem: str = ""
+    stream: str = ""
+    streams: int = 0
+    checkpoints: int = 0
 
     @property
     def intact(self) -> bool:
-        return self.first_broken_sequence is None
+        return not self.problem
+
+
+def _streams() -> list[str]:
+    names = set(AuditEvent.objects.order_by().values_list("stream", flat=True).distinct())
+    names |= set(AuditCheckpoint.objects.order_by().values_list("stream", flat=True).distinct())
+    return sorted(names)
+
+
+def _checkpoint_problem(checkpoint: dict, keys: dict[str, bytes], hashes: dict[int, str], last_seq: int) -> str:
+    fields = {name: checkpoint[name] for name in ("stream", "stream_seq", "head_hash", "created_at", "key_id")}
+    if not checkpoint_signature_valid(keys, signature=checkpoint["signature"], **fields):
+        known = "unknown key id" if checkpoint["key_id"] not in keys else "signature does not match"
+        return f"checkpoint at {checkpoint['stream_seq']}: {known}"
+    if checkpoint["stream_seq"] > last_seq:
+        return (f"stream ends at {last_seq}, before its signed checkpoint at {checkpoint['stream_seq']} "
+                f"(truncated tail)")
+    if hashes.get(checkpoint["stream_seq"]) != checkpoint["head_hash"]:
+        return (f"checkpoint at {checkpoint['stream_seq']}: the signed head hash is not the event's (edited and "
+                f"rehashed)")
+    return ""
 
 
 def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
-    """Recomputes every hash in sequence order; reports the first event that does not fit the chain."""
-    expected_previous = GENESIS_HASH
-    expected_sequence = 1
-    checked = 0
+    """Every stream: recomputes each hash in stream order, checks each link and that positions have no gap, then
+    each of its signed checkpoints (signature, head hash, the stream reaching it). Reports the first problem."""
+    keys = checkpoint_keys()
     fields = [f.name for f in AuditEvent._meta.concrete_fields if f.name not in {"id", "hash"}]
-    rows = AuditEvent.objects.order_by("sequence").values_list(*fields, "hash")
-    for row in rows.iterator(chunk_size=batch_size):
-        values = dict(zip(fields, row[:-1], strict=True))
-        stored_hash = row[-1]
-        sequence = values["sequence"]
-        if sequence != expected_sequence:
-            return ChainReport(checked, sequence, f"expected sequence {expected_sequence}, found {sequence}")
-        if values["previous_hash"] != expected_previous:
-            return ChainReport(checked, sequence, "previous_hash does not match the preceding event")
-        if event_hash(**values) != stored_hash:
-            return ChainReport(checked, sequence, "content does not match its hash")
-        checked += 1
-        expected_previous = stored_hash
-        expected_sequence += 1
-    return ChainReport(checked)
+    checked = checkpoints_checked = 0
+    streams = _streams()
+    for stream in streams:
+        checkpoints = list(AuditCheckpoint.objects.filter(stream=stream).order_by("stream_seq").values())
+        wanted = {checkpoint["stream_seq"] for checkpoint in checkpoints}
+        hashes: dict[int, str] = {}
+        expected_previous, expected_seq = GENESIS_HASH, 1
+        rows = AuditEvent.objects.filter(stream=stream).order_by("stream_seq").values_list(*fields, "hash")
+        for row in rows.iterator(chunk_size=batch_size):
+            values = dict(zip(fields, row[:-1], strict=True))
+            stored_hash, sequence, position = row[-1], values["sequence"], values["stream_seq"]
+            if position != expected_seq:
+                return ChainReport(checked, sequence, f"expected sequence {expected_seq} in stream {stream}, "
+                                   f"found {position}", stream, len(streams), checkpoints_checked)
+            if values["previous_hash"] != expected_previous:
+                return ChainReport(checked, sequence, "previous_hash does not match the preceding event", stream,
+                                   len(streams), checkpoints_checked)
+            if event_hash(**values) != stored_hash:
+                return ChainReport(checked, sequence, "content does not match its hash", stream, len(streams),
+                                   checkpoints_checked)
+            if position in wanted:
+                hashes[position] = stored_hash
+            checked += 1
+            expected_previous, expected_seq = stored_hash, expected_seq + 1
+        for checkpoint in checkpoints:
+            problem = _checkpoint_problem(checkpoint, keys, hashes, expected_seq - 1)
+            if problem:
+                return ChainReport(checked, None, problem, stream, len(streams), checkpoints_checked)
+            checkpoints_checked += 1
+    return ChainReport(checked, streams=len(streams), checkpoints=checkpoints_checked)

@@ -3,10 +3,14 @@
 Every permission check appends one event, so appending is on the platform's hottest path. Two things keep
 it cheap without changing what is written:
 
-- The chain head read and the insert are ORM statements compiled once per database connection and
-  re-executed with fresh parameters (`PreparedQuery`): the same SQL and the same field conversions the ORM
-  would produce, minus rebuilding a QuerySet and recompiling it for every event. Backends that do not
-  compile to SQL (the MongoDB profile) take the plain ORM path.
+- Each writer (a thread of a process) appends to its own chain stream (`streams.py`): no two writers ever
+  race for the same next position, so MongoDB's transactions never conflict on the trail, and a stream's head
+  read is a short indexed query nobody else writes into. A signed checkpoint of the stream's head goes into
+  the same transaction when the last one is a minute old (and at shutdown: `audit_checkpoint_now`).
+- The insert is an ORM statement compiled once per database connection and re-executed with fresh
+  parameters (`PreparedQuery`): the same SQL and the same field conversions the ORM would produce, minus
+  rebuilding a QuerySet and recompiling it for every event. Backends that do not compile to SQL (the MongoDB
+  profile) take the plain ORM path.
 - On SQLite, a transaction this module opens itself first takes an exclusive lock on a file beside the
   database (`writer_turn`). Writers from several worker processes then queue in the kernel and each is
   woken the moment the previous one is done, instead of retrying BEGIN IMMEDIATE on SQLite's busy handler,
@@ -15,14 +19,17 @@ it cheap without changing what is written:
   the database's write lock), so it cannot deadlock.
 """
 
+import atexit
 import json
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
@@ -31,8 +38,9 @@ from apps.common.context import current_context
 from apps.common.db import atomic_attempts, in_transaction
 from apps.common.prepared import PreparedQuery
 
-from .chain import GENESIS_HASH, event_hash
-from .models import AuditEvent
+from .chain import GENESIS_HASH, checkpoint_signature, event_hash
+from .models import AuditCheckpoint, AuditEvent
+from .streams import Lane, checkpoint_keys, lanes
 
 try:
     import fcntl
@@ -63,13 +71,10 @@ def _as_id(value) -> str:
     return "" if value is None else str(value)
 
 
-def _head_query():
-    return AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash")
-
-
-def _chain_head() -> tuple[int, str]:
-    statement = PreparedQuery.get("audit:chain-head", lambda connection: PreparedQuery(_head_query()[:1], connection))
-    head = _head_query().first() if statement is None else next(iter(statement.rows()), None)
+def _stream_head(stream: str) -> tuple[int, str]:
+    """The stream's last position and hash, read inside the writing transaction: only this lane writes there."""
+    head = (AuditEvent.objects.filter(stream=stream).order_by("-stream_seq").values_list("stream_seq", "hash")
+            .first())
     return tuple(head) if head else (0, GENESIS_HASH)
 
 
@@ -86,13 +91,14 @@ class _Insert:
     before the write lock is taken; `run` adds those and inserts.
     """
 
-    CHAIN_COLUMNS = ("sequence", "previous_hash", "hash")
+    CHAIN_COLUMNS = ("sequence", "stream", "stream_seq", "previous_hash", "hash")
 
     def __init__(self, connection):
         self.connection = connection
         self.fields = [f for f in AuditEvent._meta.local_concrete_fields if not f.primary_key]
         query = InsertQuery(AuditEvent)
-        sample = AuditEvent(sequence=0, created_at=timezone.now(), details={}, previous_hash="", hash="")
+        sample = AuditEvent(sequence=0, stream="", stream_seq=0, created_at=timezone.now(), details={},
+                            previous_hash="", hash="")
         query.insert_values(self.fields, [sample])
         statements = query.get_compiler(connection=connection).as_sql()
         if len(statements) != 1:
@@ -220,28 +226,80 @@ def _rows(entries: list[AuditEntry]) -> list[dict]:
     ]
 
 
-def _link(rows: list[dict]) -> None:
-    """Gives each row its place after the chain head: sequence, previous_hash, hash. Call under the write lock."""
-    sequence, previous_hash = _chain_head()
+def _link(rows: list[dict]) -> Lane:
+    """Gives each row its place after its writer's stream head (stream, stream_seq, previous_hash, hash) and its
+    global order key. Call inside the writing transaction."""
+    lane = lanes.current()
+    stream_seq, previous_hash = _stream_head(lane.name)
     for row in rows:
-        sequence += 1
-        row["sequence"] = sequence
+        stream_seq += 1
+        row["sequence"] = lane.next_key()
+        row["stream"] = lane.name
+        row["stream_seq"] = stream_seq
         row["previous_hash"] = previous_hash
-        row.pop("hash", None)  # linked again after a lost write race (MongoDB's retry): hashed afresh
+        row.pop("hash", None)  # linked again after a retried transaction: hashed afresh
         previous_hash = event_hash(**row)
         row["hash"] = previous_hash
+    return lane
+
+
+def _checkpoint_if_due(lane: Lane, head: dict) -> None:
+    """In the appending transaction: the stream's new head, signed, when its last checkpoint is a minute old."""
+    lane.pending = True
+    if lane.checkpoint_due():
+        _write_checkpoint(lane.name, head["stream_seq"], head["hash"])
+        lane.checkpointed_at, lane.pending = time.monotonic(), False
+
+
+def _write_checkpoint(stream: str, stream_seq: int, head_hash: str) -> AuditCheckpoint | None:
+    keys = checkpoint_keys()
+    if not keys:
+        return None  # production refuses to pass its deploy check without keys (checks.py)
+    key_id, secret = next(iter(keys.items()))
+    created_at = _now_ms()
+    signature = checkpoint_signature(secret, stream=stream, stream_seq=stream_seq, head_hash=head_hash,
+                                     created_at=created_at, key_id=key_id)
+    return AuditCheckpoint.objects.create(stream=stream, stream_seq=stream_seq, head_hash=head_hash,
+                                          created_at=created_at, key_id=key_id, signature=signature)
+
+
+def audit_checkpoint_now(lane: Lane | None = None) -> list[AuditCheckpoint]:
+    """Signs the head of this process's streams that appended since their last checkpoint (all of them when
+    called at shutdown), or of `lane`. Each in its own transaction."""
+    written = []
+    for each in [lane] if lane is not None else lanes.of_this_process():
+        if lane is None and not each.pending:
+            continue
+        with writer_turn():
+            for attempt in atomic_attempts():
+                with attempt:
+                    stream_seq, head_hash = _stream_head(each.name)
+                    checkpoint = _write_checkpoint(each.name, stream_seq, head_hash) if stream_seq else None
+        each.checkpointed_at, each.pending = time.monotonic(), False
+        if checkpoint is not None:
+            written.append(checkpoint)
+    return written
+
+
+def _checkpoint_at_exit() -> None:
+    try:
+        audit_checkpoint_now()
+    except Exception:  # the database may be gone by then; the tail since the last checkpoint stays unsigned
+        logger.warning("audit: no checkpoint at shutdown", exc_info=True)
 
 
 def _append(rows: list[dict], insert: "_Insert | None", prepared: list[list] | None) -> None:
-    """One transaction (joined when the caller is in one) that links `rows` after the chain head and inserts them."""
+    """One transaction (joined when the caller is in one) that links `rows` after the writer's stream head and
+    inserts them."""
     with writer_turn():
-        for attempt in atomic_attempts():  # one attempt on SQLite; MongoDB retries a lost write race
+        for attempt in atomic_attempts():  # one attempt on SQLite; MongoDB retries a transient error
             with attempt:
-                _link(rows)
+                lane = _link(rows)
                 if insert is None:
                     AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
                 else:
                     insert.run(rows, prepared)
+                _checkpoint_if_due(lane, rows[-1])
 
 
 class _Waiting:
@@ -334,9 +392,10 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:
     with writer_turn():
         for attempt in atomic_attempts():
             with attempt:
-                _link(rows)
+                lane = _link(rows)
                 events = [AuditEvent(**row) for row in rows]
                 AuditEvent.objects.bulk_create(events)
+                _checkpoint_if_due(lane, rows[-1])
     return events
 
 
@@ -363,3 +422,7 @@ def audit_change(*, action: str, actor, target_type: str, target_id, group=None,
     return audit_record(action=action, result=result, actor_user_id=actor.pk if actor else None,
                         target_type=target_type, target_id=target_id, group_id=group.pk if group else None,
                         reason=reason, details=details or {})
+
+
+if getattr(settings, "ROLE", "") == "core":  # a core server's workers, not a test process sharing its database
+    atexit.register(_checkpoint_at_exit)

@@ -150,3 +150,28 @@ _security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
 MIDDLEWARE = [*MIDDLEWARE[:_security + 1], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[_security + 1:]]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = not PRODUCTION
+
+
+def _checkpoint_keys(raw: str) -> dict[str, bytes]:
+    """AUDIT_CHECKPOINT_KEYS="kid1:secret1,kid2:secret2": the first signs, every one verifies (rotation: list the
+    new key first and keep the old ones while their checkpoints matter)."""
+    keys = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key_id, _, secret = item.partition(":")
+        if not key_id.strip() or len(secret.strip()) < 16 or key_id.strip() in keys:
+            raise ImproperlyConfigured("AUDIT_CHECKPOINT_KEYS must be comma-separated id:secret pairs, distinct ids, "
+                                       "secrets of 16 characters or more")
+        keys[key_id.strip()] = secret.strip().encode()
+    return keys
+
+
+# The audit checkpoints' HMAC keys (apps/audit/streams.py). Outside the database by design; never logged. A
+# production deployment without them fails `check --deploy` (apps/audit/checks.py); development derives one
+# from this data folder's secret key.
+AUDIT_CHECKPOINT_KEYS = _checkpoint_keys(env_str("AUDIT_CHECKPOINT_KEYS"))
+if not AUDIT_CHECKPOINT_KEYS and not PRODUCTION:
+    import hashlib as _hashlib
+    import hmac as _hmac
+
+    AUDIT_CHECKPOINT_KEYS = {
+        "dev": _hmac.new(SECRET_KEY.encode(), b"audit-checkpoint", _hashlib.sha256).hexdigest().encode()}

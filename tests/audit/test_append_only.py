@@ -37,19 +37,19 @@ def test_deleting_an_event_raises(event):
 @pytest.mark.parametrize(
     "write",
     [
-        lambda qs: qs.update(reason="x"),
-        lambda qs: qs.filter(action="user.create").update(reason="x"),
-        lambda qs: qs.delete(),
-        lambda qs: qs.filter(sequence=1).delete(),
-        lambda qs: qs.all().delete(),
-        lambda qs: qs.update_or_create(sequence=1, defaults={"reason": "x"}),
+        lambda qs, _: qs.update(reason="x"),
+        lambda qs, _: qs.filter(action="user.create").update(reason="x"),
+        lambda qs, _: qs.delete(),
+        lambda qs, event: qs.filter(sequence=event.sequence).delete(),
+        lambda qs, _: qs.all().delete(),
+        lambda qs, event: qs.update_or_create(sequence=event.sequence, defaults={"reason": "x"}),
     ],
     ids=["update", "filtered-update", "delete", "filtered-delete", "all-delete", "update_or_create"],
 )
 def test_queryset_writes_raise(event, write):
     before = snapshot()
     with pytest.raises(AppendOnlyError):
-        write(AuditEvent.objects)
+        write(AuditEvent.objects, event)
     assert snapshot() == before
 
 
@@ -72,4 +72,6 @@ def test_a_new_instance_with_an_existing_primary_key_cannot_overwrite_the_row(ev
 
 def test_recording_still_appends(event):
     audit_record(action="user.update", result="success", target_type="user", target_id=1)
-    assert list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True)) == [1, 2]
+    events = list(AuditEvent.objects.order_by("sequence").values_list("stream", "stream_seq"))
+    assert [position for _, position in events] == [1, 2]
+    assert events[0][0] == events[1][0]  # one writer, one stream

@@ -78,12 +78,19 @@ def test_empty_trail_passes(db):
     assert "0 events verified" in verify()
 
 
+def nth(position: int) -> int:
+    """The global sequence of the trail's event at `position` of its (one) stream: the test's thread wrote them."""
+    return AuditEvent.objects.get(stream_seq=position).sequence
+
+
 def test_every_event_links_to_the_previous_one(trail):
     events = list(AuditEvent.objects.order_by("sequence"))
     assert events[0].previous_hash == "0" * 64
+    assert len({event.stream for event in events}) == 1
     for previous, event in pairwise(events):
         assert event.previous_hash == previous.hash
-        assert event.sequence == previous.sequence + 1
+        assert event.stream_seq == previous.stream_seq + 1
+        assert event.sequence > previous.sequence
 
 
 @pytest.mark.parametrize(
@@ -98,51 +105,54 @@ def test_every_event_links_to_the_previous_one(trail):
     ],
 )
 def test_an_edited_row_is_named(trail, column, value):
-    tamper(4, **{column: value})
-    with pytest.raises(CommandError, match=r"#4\b"):
+    tamper(nth(4), **{column: value})
+    with pytest.raises(CommandError, match=rf"#{nth(4)}\b"):
         verify()
 
 
 def test_the_briefs_example_edit_is_detected(trail):
-    tamper(5, reason="x")
-    with pytest.raises(CommandError, match=r"#5\b.*content does not match its hash"):
+    tamper(nth(5), reason="x")
+    with pytest.raises(CommandError, match=rf"#{nth(5)}\b.*content does not match its hash"):
         verify()
 
 
 def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(trail):
     """Rewriting one row consistently is not enough: the following event still names the old hash."""
     fields = [f.name for f in AuditEvent._meta.concrete_fields if f.name not in {"id", "hash"}]
-    values = AuditEvent.objects.filter(sequence=3).values(*fields).get()
+    values = AuditEvent.objects.filter(stream_seq=3).values(*fields).get()
     values["reason"] = "innocent"
-    tamper(3, reason="innocent", hash=event_hash(**values))
-    with pytest.raises(CommandError, match=r"#4\b.*previous_hash"):
+    tamper(nth(3), reason="innocent", hash=event_hash(**values))
+    with pytest.raises(CommandError, match=rf"#{nth(4)}\b.*previous_hash"):
         verify()
 
 
 def test_a_deleted_middle_row_is_detected(trail):
-    tamper_delete(6)
-    with pytest.raises(CommandError, match=r"#7\b.*expected sequence 6"):
+    seventh = nth(7)
+    tamper_delete(nth(6))
+    with pytest.raises(CommandError, match=rf"#{seventh}\b.*expected sequence 6"):
         verify()
 
 
 def test_a_deleted_first_row_is_detected(trail):
-    tamper_delete(1)
-    with pytest.raises(CommandError, match=r"#2\b"):
+    second = nth(2)
+    tamper_delete(nth(1))
+    with pytest.raises(CommandError, match=rf"#{second}\b"):
         verify()
 
 
 def test_swapped_rows_are_detected(trail):
-    tamper(2, sequence=-1)
-    tamper(3, sequence=2)
-    tamper(-1, sequence=3)
-    with pytest.raises(CommandError, match=r"#2\b"):
+    second, third = nth(2), nth(3)
+    tamper(second, stream_seq=-1, sequence=-1)
+    tamper(third, stream_seq=2, sequence=second)
+    tamper(-1, stream_seq=3, sequence=third)
+    with pytest.raises(CommandError, match=rf"#{second}\b"):
         verify()
 
 
 def test_report_counts_what_verified_before_the_break(trail):
-    tamper(8, reason="x")
+    tamper(nth(8), reason="x")
     report = audit_chain_verify(batch_size=3)  # several chunks: the break is found across chunk borders
-    assert (report.intact, report.first_broken_sequence, report.checked) == (False, 8, 7)
+    assert (report.intact, report.first_broken_sequence, report.checked) == (False, nth(8), 7)
 
 
 def test_verification_spans_chunks(trail):

@@ -73,10 +73,10 @@ def test_a_change_whose_audit_record_fails_is_rolled_back(world, change, monkeyp
     method, path, body, _, _ = changes(world)[change]
     before, events_before = state(), AuditEvent.objects.count()
 
-    def broken_chain_head():
+    def broken_stream_head(stream):
         raise RuntimeError("audit storage unavailable")
 
-    monkeypatch.setattr(services, "_chain_head", broken_chain_head)
+    monkeypatch.setattr(services, "_stream_head", broken_stream_head)
     response = getattr(ApiClient(validate=False), method)(path, body)
     assert response.status_code == 500
     assert response.json()["error"] == "internal_error"

@@ -46,7 +46,7 @@ def test_after_the_latest_is_empty_until_something_happens(api):
     assert fetch(api, after=latest)["items"] == []
     new = record(action="group.update", result="success")
     (item,) = fetch(api, after=latest)["items"]
-    assert item["sequence"] == new.sequence == latest + 1
+    assert item["sequence"] == new.sequence > latest
     assert item["action"] == "group.update"
 
 
@@ -73,6 +73,7 @@ def test_a_bad_after_is_a_400(api, db, value):
 
 @pytest.mark.usefixtures("trail")
 def test_after_zero_starts_at_the_first_event(api):
+    oldest = AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True).first()
     first = fetch(api, after=0, limit=1)
-    assert first["items"][0]["sequence"] == 1
-    assert first["next_cursor"] == "1"
+    assert first["items"][0]["sequence"] == oldest
+    assert first["next_cursor"] == str(oldest)

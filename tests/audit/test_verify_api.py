@@ -1,5 +1,6 @@
 """GET /api/audit/verify: the chain's integrity over the API, for the dashboard (service key only)."""
 
+from apps.audit.models import AuditEvent
 from tests.audit.test_chain_verify import tamper
 from tests.conftest import ApiClient
 from tests.factories import make_group, make_user
@@ -13,9 +14,12 @@ def test_an_intact_chain_and_then_a_tampered_one(api):
     report = response.json()["data"]
     assert report["intact"] is True and report["first_broken"] is None and report["problem"] == ""
     assert report["checked"] >= 1
-    tamper(1, reason="edited behind the ORM's back")
+    first = AuditEvent.objects.order_by("stream", "stream_seq").first()
+    tamper(first.sequence, reason="edited behind the ORM's back")
     broken = api.get("/api/audit/verify").json()["data"]
-    assert broken == {"intact": False, "checked": 0, "first_broken": 1, "problem": "content does not match its hash"}
+    assert broken == {"intact": False, "checked": 0, "first_broken": first.sequence,
+                      "problem": "content does not match its hash", "stream": first.stream,
+                      "streams": report["streams"], "checkpoints": 0}
 
 
 def test_verify_needs_the_service_key(db):

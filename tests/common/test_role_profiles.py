@@ -51,6 +51,7 @@ def test_production_core_profile_passes_deploy_checks(tmp_path):
         "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-key-for-the-check",
         "ALLOWED_HOSTS": "core.example.org",
         "SERVICE_API_KEYS": "bot=k1,web=k2",
+        "AUDIT_CHECKPOINT_KEYS": "k1:a-random-audit-checkpoint-secret",
         "DATA_DIR": str(tmp_path),
     }
     result = subprocess.run(
