@@ -26,6 +26,7 @@ from .outbox import EventShipper, Outbox
 from .protection import antiraid, captcha, content, content_commands, filters, joins, logchannel, notes, rules
 from .protection import commands as protection_commands
 from .ratelimit import SendRateLimiter
+from .replicas.consumer import CapturingEventShipper
 from .telegram_request import AiohttpRequest
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,9 @@ async def post_init(application: BotApplication) -> None:
     data.core = AsyncCoreClient(settings.CORE_API_URL, settings.CORE_API_KEY,
                                 timeout=settings.BOT_CORE_TIMEOUT_SECONDS, retries=1)
     outbox = Outbox(settings.BOT_OUTBOX_PATH, synchronous=settings.BOT_OUTBOX_SYNCHRONOUS)
-    data.shipper = EventShipper(outbox, data.core,
+    # With the shared update log, events recorded while a stream entry is handled ship with its batch (replicas/).
+    shipper_class = CapturingEventShipper if settings.BOT_REDIS_URL else EventShipper
+    data.shipper = shipper_class(outbox, data.core,
                                 register_chats=functools.partial(register_chats, application),
                                 resync=functools.partial(resync, application))
     if isinstance(application.update_processor, PerChatUpdateProcessor):

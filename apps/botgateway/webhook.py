@@ -17,6 +17,10 @@ MAX_BODY. Telegram would redeliver a refused update forever and hold the bot's l
 body is logged, counted (bot_webhook_requests_total{outcome="malformed"|"too_large"}) and dropped. The one 5xx
 left is 503 when the bot cannot make the update durable (starting, or the disk refused the write): Telegram then
 retries it, which is what should happen.
+
+With BOT_REDIS_URL (several replicas) the webhook keeps nothing of its own: after the same secret, size and
+update-id checks the raw update is added to the shared log (replicas/log.py) and 200 means Redis has it; the
+replica holding the chat's partition handles it (replicas/consumer.py).
 """
 
 import hmac
@@ -33,7 +37,8 @@ from .handlers.activity import plain_message_event
 from .metrics import BOT_UPDATES, WEBHOOK_REQUESTS
 from .protection.antiflood import observe_message
 from .protection.content import observe_content
-from .runtime import current_application
+from .replicas.log import update_id_and_payload
+from .runtime import current_application, current_update_log
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +125,10 @@ async def handle_webhook(scope, receive, send) -> None:
     if body is None:
         await _respond(send, 200, _dropped("too_large", f"update larger than {MAX_BODY} bytes"))
         return
+    update_log = current_update_log()
+    if update_log is not None:
+        await _append_to_log(update_log, body, send)
+        return
     try:
         update_id, event, update, message = _parse(body, application)
     except Exception as exc:  # whatever the body holds (RecursionError, OverflowError, ...): never redelivered
@@ -150,4 +159,23 @@ async def handle_webhook(scope, receive, send) -> None:
     else:
         await application.update_queue.put(update)
         WEBHOOK_REQUESTS.labels(outcome="queued").inc()
+    await _respond(send, 200, {"ok": True})
+
+
+async def _append_to_log(update_log, body: bytes, send) -> None:
+    """Several replicas (BOT_REDIS_URL): the update goes into the shared log, handled by the replica that holds its
+    chat's partition; 200 once Redis has it (or had it: a redelivery), 503 when Redis did not take it."""
+    try:
+        update_id, payload = update_id_and_payload(body)
+    except Exception as exc:  # as above: never redelivered
+        await _respond(send, 200, _dropped("malformed", f"{type(exc).__name__}: {exc}"))
+        return
+    try:
+        fresh = await update_log.append(update_id, body, payload)
+    except Exception:  # not in the log, so not acknowledged: Telegram sends it again
+        WEBHOOK_REQUESTS.labels(outcome="unavailable").inc()
+        logger.exception("update could not be added to the shared log")
+        await _respond(send, 503, error_body(ErrorCode.SERVICE_UNAVAILABLE, "The update could not be stored", 503))
+        return
+    WEBHOOK_REQUESTS.labels(outcome="queued" if fresh else "duplicate").inc()
     await _respond(send, 200, {"ok": True})

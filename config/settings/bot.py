@@ -47,6 +47,15 @@ BOT_OUTBOX_PATH = DATA_DIR / env_str("BOT_OUTBOX_FILE", "bot-outbox.sqlite3")
 # How the outbox file commits what the webhook acknowledges: "normal" (WAL, survives the bot process being killed)
 # or "full" (fsync per group commit: survives a power loss or OS crash too). See apps/botgateway/outbox_store.py.
 BOT_OUTBOX_SYNCHRONOUS = env_str("BOT_OUTBOX_SYNCHRONOUS", "normal").upper()
+# Several replicas (apps/botgateway/replicas/): set, the webhook appends updates to a Redis Stream partitioned by
+# chat, and each partition is handled by one replica at a time. Unset (the default), one process with its outbox.
+BOT_REDIS_URL = env_str("BOT_REDIS_URL")
+BOT_STREAM_PREFIX = env_str("BOT_STREAM_PREFIX", "tgmod:bot")
+BOT_STREAM_PARTITIONS = env_int("BOT_STREAM_PARTITIONS", 16)
+# A dead replica's partitions are taken over once its lease runs out (the bound is 10 s).
+BOT_STREAM_LEASE_SECONDS = env_int("BOT_STREAM_LEASE_SECONDS", 4)
+# How long an update id is remembered, so Telegram's redelivery of an update already added is dropped.
+BOT_STREAM_DEDUPE_SECONDS = env_int("BOT_STREAM_DEDUPE_SECONDS", 3600)
 # How often the bot asks core whether the protection settings it caches changed (protection/settings_cache.py).
 BOT_PROTECTION_REFRESH_SECONDS = env_int("BOT_PROTECTION_REFRESH_SECONDS", 2)
 # How often the bot asks core for the join challenges whose time ran out (protection/captcha.py).

@@ -1,4 +1,4 @@
-"""What deploy/SCALING.md and the one-replica bot Deployment rely on: one process handles each chat's updates in turn,
+"""What deploy/SCALING.md and each bot replica rely on: one process handles each chat's updates in turn,
 in arrival order (different chats side by side; tests/botgateway/test_ordering.py shows the order)."""
 
 import subprocess

@@ -63,8 +63,10 @@ def test_each_overlay_is_a_complete_deployment(manifests):
     target, docs = manifests
     kinds = {(doc["kind"], doc["metadata"]["name"]) for doc in docs}
     for required in [("Deployment", "core"), ("Deployment", "web"), ("Deployment", "bot"), ("Deployment", "redis"),
-                     ("StatefulSet", "mongo"), ("Job", "core-migrate"), ("Job", "mongo-init"),
+                     ("StatefulSet", "mongo"), ("StatefulSet", "bot-redis"), ("Job", "core-migrate"),
+                     ("Job", "mongo-init"),
                      ("HorizontalPodAutoscaler", "core"), ("HorizontalPodAutoscaler", "web"),
+                     ("HorizontalPodAutoscaler", "bot"), ("PodDisruptionBudget", "bot"),
                      ("Ingress", "tgmod"), ("ConfigMap", "tgmod-config"), ("Secret", "tgmod-secrets"),
                      ("PodDisruptionBudget", "core"), ("PodDisruptionBudget", "web"),
                      ("PodDisruptionBudget", "mongo")]:
@@ -131,13 +133,14 @@ def test_pdbs_and_hpas_point_at_existing_workloads(manifests):
         assert matched[0]["metadata"]["name"] == pdb["metadata"]["name"]
     deployments = by_kind(docs, "Deployment")
     hpas = by_kind(docs, "HorizontalPodAutoscaler")
-    assert set(hpas) == {"core", "web"}
+    assert set(hpas) == {"core", "web", "bot"}
+    bounds = {"core": (2, 5), "web": (2, 5), "bot": (3, 10)}
     for name, hpa in hpas.items():
         ref = hpa["spec"]["scaleTargetRef"]
         assert ref["kind"] == "Deployment" and ref["name"] == name and name in deployments
         if target != "dev":
-            assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 5)
-            assert deployments[name]["spec"]["replicas"] == 2
+            assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == bounds[name]
+            assert deployments[name]["spec"]["replicas"] == bounds[name][0]
 
 
 def test_services_select_pods_and_ports_exist(manifests):
@@ -187,17 +190,35 @@ def test_config_and_secret_references_resolve(manifests):
                 defined.add(env["name"])
 
 
-def test_bot_runs_one_replica_at_a_time_with_its_outbox_on_a_volume(manifests):
+def test_bot_replicas_share_a_durable_update_log_of_their_own(manifests):
+    """Several bot replicas (apps/botgateway/replicas/): each reaches the update log through BOT_REDIS_URL, a Redis
+    of its own that fsyncs every write and never evicts (the webhook's 200 rests on it), reachable from the bot
+    only; rolled one new pod at a time, and no volume a second replica could not mount."""
     _, docs = manifests
     bot = by_kind(docs, "Deployment")["bot"]
-    assert bot["spec"]["replicas"] == 1
-    assert bot["spec"]["strategy"] == {"type": "Recreate"}
-    assert "bot" not in by_kind(docs, "HorizontalPodAutoscaler")
-    volumes = {v["name"]: v for v in bot["spec"]["template"]["spec"]["volumes"]}
-    claim = volumes["data"]["persistentVolumeClaim"]["claimName"]
-    assert claim in by_kind(docs, "PersistentVolumeClaim")
-    env = {e["name"]: e.get("value") for e in bot["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["DATA_DIR"] == "/data"
+    assert bot["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert bot["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    spec = bot["spec"]["template"]["spec"]
+    assert not [v for v in spec["volumes"] if "persistentVolumeClaim" in v]
+    env = {e["name"]: e for e in spec["containers"][0]["env"]}
+    assert env["DATA_DIR"]["value"] == "/data"
+    assert env["BOT_REPLICA_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    url = env["BOT_REDIS_URL"]["value"]
+    host, port = re.fullmatch(r"redis://([\w-]+):(\d+)/\d+", url).groups()
+    log = by_kind(docs, "StatefulSet")[host]
+    service = by_kind(docs, "Service")[host]
+    assert selects({"matchLabels": service["spec"]["selector"]}, log["spec"]["template"]["metadata"]["labels"])
+    assert int(port) in {p["port"] for p in service["spec"]["ports"]}
+    args = log["spec"]["template"]["spec"]["containers"][0]["args"]
+    options = dict(zip(args[1::2], args[2::2], strict=False))
+    assert options["--appendonly"] == "yes" and options["--appendfsync"] == "always"
+    assert options["--maxmemory-policy"] == "noeviction"
+    assert log["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    policy = by_kind(docs, "NetworkPolicy")[host]
+    assert policy["spec"]["ingress"][0]["from"] == [
+        {"podSelector": {"matchLabels": bot["spec"]["template"]["metadata"]["labels"]}}]
+    # The shared cache evicts and forgets on restart: never the bot's log.
+    assert by_kind(docs, "ConfigMap")["tgmod-config"]["data"].get("REDIS_URL") != url
 
 
 def test_migrations_run_in_a_job_and_core_waits_for_them(manifests):
