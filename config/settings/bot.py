@@ -1,5 +1,7 @@
 """The bot role: a Telegram worker that asks core; it has no database (an ORM call fails loudly)."""
 
+import socket
+
 from .base import *  # noqa: F403
 from .base import DATA_DIR, INSTALLED_APPS, PRODUCTION
 from .env import env_bool, env_int, env_str
@@ -56,6 +58,7 @@ BOT_STREAM_PARTITIONS = env_int("BOT_STREAM_PARTITIONS", 16)
 BOT_STREAM_LEASE_SECONDS = env_int("BOT_STREAM_LEASE_SECONDS", 4)
 # How long an update id is remembered, so Telegram's redelivery of an update already added is dropped.
 BOT_STREAM_DEDUPE_SECONDS = env_int("BOT_STREAM_DEDUPE_SECONDS", 3600)
+BOT_REPLICA_NAME = env_str("BOT_REPLICA_NAME", socket.gethostname())  # Kubernetes: the pod's name
 # How often the bot asks core whether the protection settings it caches changed (protection/settings_cache.py).
 BOT_PROTECTION_REFRESH_SECONDS = env_int("BOT_PROTECTION_REFRESH_SECONDS", 2)
 # How often the bot asks core for the join challenges whose time ran out (protection/captcha.py).

@@ -2,8 +2,6 @@
 it holds."""
 
 import logging
-import os
-import socket
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -21,8 +19,7 @@ class Replica:
         prefix, partitions = settings.BOT_STREAM_PREFIX, settings.BOT_STREAM_PARTITIONS
         self.log = UpdateLog(self.client, prefix=prefix, partitions=partitions,
                              dedupe_seconds=settings.BOT_STREAM_DEDUPE_SECONDS)
-        name = os.environ.get("BOT_REPLICA_NAME") or socket.gethostname()
-        self.id = replica_id(name)
+        self.id = replica_id(settings.BOT_REPLICA_NAME)
         self.consumer = PartitionConsumer(self.client, self.log, application, self.id)
         self.leases = PartitionLeases(self.client, prefix=prefix, partitions=partitions, replica=self.id,
                                       run_partition=self.consumer.run,
