@@ -109,3 +109,35 @@ def test_replicas_share_the_partitions_and_take_over_those_of_a_replica_that_die
                 await client.aclose()
 
     asyncio.run(scenario())
+
+
+def test_the_webhook_answers_200_once_redis_has_the_update_and_503_when_redis_did_not_take_it(redis_url):
+    from apps.botgateway.webhook import _append_to_log
+
+    async def post(update_log, body: bytes) -> tuple[int, dict]:
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+        await _append_to_log(update_log, body, send)
+        return sent[0]["status"], json.loads(sent[1]["body"])
+
+    async def scenario():
+        client = aioredis.Redis.from_url(redis_url)
+        unreachable = aioredis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+        log = UpdateLog(client, prefix=_prefix(), partitions=16, dedupe_seconds=60)
+        try:
+            answers = [await post(log, message(21, -1001)), await post(log, message(21, -1001)),
+                       await post(log, b'{"update_id": "x"}'),
+                       await post(UpdateLog(unreachable, prefix=log.prefix, partitions=16, dedupe_seconds=60),
+                                  message(22, -1001))]
+            return answers, await client.xlen(log.stream(partition_of(-1001, 16)))
+        finally:
+            await client.aclose()
+            await unreachable.aclose()
+
+    (first, redelivered, malformed, redis_down), length = asyncio.run(scenario())
+    assert first == (200, {"ok": True}) and redelivered == (200, {"ok": True})
+    assert length == 1  # the redelivery was not added again
+    assert malformed == (200, {"ok": True, "dropped": True})  # never redelivered, as without Redis
+    assert redis_down[0] == 503  # not acknowledged: Telegram retries
