@@ -12,6 +12,7 @@ The issue's figure before writer streams (one chain, head + 1): two core process
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -32,16 +33,17 @@ def _verify(core, database_url) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
-def _client(base: str, key: str, users: list[str], stop: float, number: int, tally: Counter, lock) -> None:
+def _client(base: str, key: str, user: str, stop: float, number: int, tally: Counter, lock) -> None:
+    """Checks about `user`, and updates of `user` (its own: the contention measured is the trail's, not two clients
+    writing one user document), each update a real change, so every answered request is one audit event."""
     local = Counter()
     with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as http:
         turn = number
         while time.monotonic() < stop:
             turn += 1
-            user = users[turn % len(users)]
             try:
                 if turn % 3 == 2:
-                    response = http.patch(f"/api/users/{user}", json={"display_name": f"name {turn}"})
+                    response = http.patch(f"/api/users/{user}", json={"display_name": f"client {number} #{turn}"})
                     kind = "write"
                 else:
                     response = http.post("/api/rbac/check-permission", json={"user_id": user,
@@ -52,6 +54,7 @@ def _client(base: str, key: str, users: list[str], stop: float, number: int, tal
                 continue
             local[kind] += 1
             local[f"status:{response.status_code // 100}xx"] += 1
+            local[f"{kind}:{response.status_code}"] += 1
             if response.status_code >= 500:
                 local[f"5xx:{response.text[:80]}"] += 1
     with lock:
@@ -73,14 +76,14 @@ def contend(*, profile: str, processes: int, clients: int, seconds: float, data_
             first = f"http://127.0.0.1:{cores[0].env['PORT']}"
             users = []
             with httpx.Client(base_url=first, headers={"X-API-Key": TEST_KEY}, timeout=30) as http:
-                for number in range(8):
+                for number in range(clients):
                     created = http.post("/api/users", json={"username": f"contender{number}"})
                     created.raise_for_status()
                     users.append(created.json()["data"]["id"])
             tally, lock = Counter(), threading.Lock()
             stop = time.monotonic() + seconds
             threads = [threading.Thread(target=_client, args=(f"http://127.0.0.1:{cores[n % processes].env['PORT']}",
-                                                              TEST_KEY, users, stop, n, tally, lock))
+                                                              TEST_KEY, users[n], stop, n, tally, lock))
                        for n in range(clients)]
             began = time.monotonic()
             for thread in threads:
@@ -93,12 +96,16 @@ def contend(*, profile: str, processes: int, clients: int, seconds: float, data_
                 core.stop()  # SIGTERM: each worker signs its streams' heads on the way out
         verified = _verify(cores[0], database_url)
     requests = tally["check"] + tally["write"]
+    verified_count = re.search(r"(\d+) events verified", verified.stdout)
     return {"profile": profile, "processes": processes, "clients": clients, "seconds": round(elapsed, 1),
             "requests": requests, "checks": tally["check"], "writes": tally["write"],
             "requests_per_second": round(requests / elapsed, 1), "5xx": tally["status:5xx"],
+            "expected_events": tally["check:200"] + tally["write:200"] + len(users),
             "transport_errors": sum(v for k, v in tally.items() if k.startswith("transport:")),
+            "statuses": {k: v for k, v in sorted(tally.items()) if k.startswith(("check:", "write:"))},
             "errors": {k: v for k, v in tally.items() if k.startswith(("5xx:", "transport:"))},
-            "verified": verified.returncode == 0, "verify_output": (verified.stdout + verified.stderr).strip()}
+            "verified": verified.returncode == 0, "events": int(verified_count.group(1)) if verified_count else None,
+            "verify_output": (verified.stdout + verified.stderr).strip()}
 
 
 def main() -> None:
