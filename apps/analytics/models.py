@@ -48,6 +48,27 @@ class GroupDay(models.Model):
         return f"{self.group_id} on {self.day}"
 
 
+class GroupWeek(models.Model):
+    """One group's GroupDay rows of one week of its clock (Monday to Sunday) summed: active_members adds the days'
+    (member-days). The overview ranks groups over a period from the weeks inside it and the days at its edges."""
+
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
+    week = models.DateField(help_text="The Monday the week starts")
+    messages = models.PositiveIntegerField(default=0)
+    commands = models.PositiveIntegerField(default=0)
+    joins = models.PositiveIntegerField(default=0)
+    leaves = models.PositiveIntegerField(default=0)
+    active_members = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "week"], name="analytics_group_week")]
+        indexes = [models.Index(fields=["week", "group", "messages", "commands", "joins", "leaves", "active_members"],
+                                name="analytics_week_totals")]
+
+    def __str__(self):
+        return f"{self.group_id} in the week of {self.week}"
+
+
 class MemberDay(models.Model):
     """That a member was active (a message or a command) in a group on one day of its clock, and how much."""
 

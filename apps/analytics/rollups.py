@@ -19,7 +19,7 @@ from apps.common.db import atomic
 from apps.events.models import GroupEvent
 from apps.groups.models import Group
 
-from .models import GroupDay, GroupHour, MemberDay, MemberTotal, PlatformDay
+from .models import GroupDay, GroupHour, GroupWeek, MemberDay, MemberTotal, PlatformDay
 from .statements import COHORT_DAY_FIELDS, cohort_days_statement, stored_rows, upsert_statement
 
 _FIELD = {"message": "messages", "command": "commands", "join": "joins", "leave": "leaves"}
@@ -167,15 +167,19 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
         for group_id, (_moment, day) in latest.items():
             day_rows.setdefault((group_id, day), {})["member_count"] = counts[group_id]
     platform: dict[date, Counter] = defaultdict(Counter)
-    for (_group_id, day), counter in days.items():
+    weeks: dict[tuple, Counter] = defaultdict(Counter)
+    for (group_id, day), counter in days.items():
         platform[day].update(counter)
+        weeks[(group_id, day - timedelta(days=day.weekday()))].update(counter)
     member_day_keys = ("group_id", "day", "user_id")
     if upsert_statement(MemberDay, member_day_keys, _MEMBER_DAY_FIELDS, _MEMBER_DAY_MODES) is not None:
-        # SQLite: the day rows first, then the member-days, whose insert (a member's first activity that day, not
-        # a later one: that is the upsert's update) adds one active member to its GroupDay and PlatformDay in a
-        # trigger (migrations/0002): no count, no read.
+        # SQLite: the day and week rows first, then the member-days, whose insert (a member's first activity that
+        # day, not a later one: that is the upsert's update) adds one active member to its GroupDay, PlatformDay
+        # and GroupWeek in a trigger (migrations 0002, 0003): no count, no read.
         _merge(GroupDay, ("group_id", "day"), day_rows, _group_day_combined, _GROUP_DAY_FIELDS, _GROUP_DAY_MODES)
         _merge(PlatformDay, ("day",), {(day,): dict(counter) for day, counter in platform.items()},
+               _platform_day_combined, _PLATFORM_DAY_FIELDS, _PLATFORM_DAY_MODES)
+        _merge(GroupWeek, ("group_id", "week"), {key: dict(counter) for key, counter in weeks.items()},
                _platform_day_combined, _PLATFORM_DAY_FIELDS, _PLATFORM_DAY_MODES)
         _merge(MemberDay, member_day_keys, member_days, _added(_MEMBER_DAY_FIELDS), _MEMBER_DAY_FIELDS,
                _MEMBER_DAY_MODES)
@@ -184,8 +188,11 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
                                               _added(_MEMBER_DAY_FIELDS), _MEMBER_DAY_FIELDS):
             day_rows[(group_id, day)]["active_members"] = day_rows[(group_id, day)].get("active_members", 0) + 1
             platform[day]["active_members"] += 1
+            weeks[(group_id, day - timedelta(days=day.weekday()))]["active_members"] += 1
         _merge(GroupDay, ("group_id", "day"), day_rows, _group_day_combined, _GROUP_DAY_FIELDS)
         _merge(PlatformDay, ("day",), {(day,): dict(counter) for day, counter in platform.items()},
+               _platform_day_combined, _PLATFORM_DAY_FIELDS)
+        _merge(GroupWeek, ("group_id", "week"), {key: dict(counter) for key, counter in weeks.items()},
                _platform_day_combined, _PLATFORM_DAY_FIELDS)
     _merge(MemberTotal, ("group_id", "user_id"), totals, _total_combined, _TOTAL_FIELDS, _TOTAL_MODES)
     # Every member of the batch: their days or join may have moved, and the MongoDB path rewrote their row.
@@ -271,7 +278,7 @@ def analytics_rebuild(*, group: Group) -> int:
         for day, *values in GroupDay.objects.filter(group=group).values_list("day", *_PLATFORM_DAY_FIELDS):
             PlatformDay.objects.filter(day=day).update(
                 **{name: F(name) - value for name, value in zip(_PLATFORM_DAY_FIELDS, values, strict=True) if value})
-        for model in (GroupHour, GroupDay, MemberDay, MemberTotal):
+        for model in (GroupHour, GroupDay, GroupWeek, MemberDay, MemberTotal):
             model.objects.filter(group=group).delete()
         count, chunk = 0, []
         rows = (GroupEvent.objects.filter(group=group).order_by("occurred_at")

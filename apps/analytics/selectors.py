@@ -30,7 +30,7 @@ from apps.rbac.decisions import permission_decide_many
 from apps.rbac.selectors import PermissionQuery
 from apps.users.models import User
 
-from .models import GroupDay, GroupHour, MemberDay, MemberTotal, PlatformDay
+from .models import GroupDay, GroupHour, GroupWeek, MemberDay, MemberTotal, PlatformDay
 from .moderation_figures import EXECUTED, REPORT, member_ref, moderation_figures, users_by_pk
 from .rollups import day_range, from_epoch_ms, zone_of
 
@@ -291,17 +291,35 @@ def member_analytics(*, group: Group, user: User, window: Window, acting_user_id
     }
 
 
+def _group_sums(first: date, last: date, fields: tuple[str, ...]) -> list[dict]:
+    """Every group's counters over first..last, summed in the database on the covering indexes: the GroupWeek rows
+    of the weeks wholly inside, and the GroupDay rows of the days outside them (at most six at each end)."""
+    weeks_first = first + timedelta(days=(7 - first.weekday()) % 7)  # the first Monday on or after `first`
+    weeks_last = last - timedelta(days=(last.weekday() + 1) % 7)  # the last Sunday on or before `last`
+    parts = []
+    if weeks_first <= weeks_last:
+        parts.append(GroupWeek.objects.filter(week__gte=weeks_first, week__lte=weeks_last - timedelta(days=6)))
+        edges = Q(day__gte=first, day__lt=weeks_first) | Q(day__gt=weeks_last, day__lte=last)
+    else:
+        edges = Q(day__gte=first, day__lte=last)
+    parts.append(GroupDay.objects.filter(edges))
+    sums: dict = {}
+    for rows in parts:
+        for group_id, *values in (rows.values("group_id").annotate(**{f"total_{name}": Sum(name) for name in fields})
+                                  .order_by().values_list("group_id", *(f"total_{name}" for name in fields))):
+            found = sums.get(group_id)
+            sums[group_id] = values if found is None else [a + (b or 0) for a, b in zip(found, values, strict=True)]
+    return [{"group_id": group_id, **dict(zip(fields, values, strict=True))} for group_id, values in sums.items()]
+
+
 def platform_overview(*, window: Window, limit: int) -> dict:
     """Totals from PlatformDay (one row a day, whatever the number of groups); the rankings from every group's
-    GroupDay rows of the period, summed in the database on the covering (day, group, counters) index."""
+    GroupWeek rows of the weeks inside the period and GroupDay rows of its edge days, summed in the database."""
     fields = (*COUNTERS, "active_members")
     platform = list(PlatformDay.objects.filter(day__gte=window.first, day__lte=window.last).values_list(*fields))
     totals = {name: sum(row[index] for row in platform) for index, name in enumerate(COUNTERS)}
     member_days = sum(row[-1] for row in platform)
-    rows = [dict(zip(("group_id", *fields), row, strict=True)) for row in (
-        GroupDay.objects.filter(day__gte=window.first, day__lte=window.last).values("group_id")
-        .annotate(**{f"total_{name}": Sum(name) for name in fields}).order_by()
-        .values_list("group_id", *(f"total_{name}" for name in fields)))]
+    rows = _group_sums(window.first, window.last, fields)
     actions = ModerationAction.objects.filter(status=EXECUTED, created_at__gte=window.since,
                                               created_at__lt=window.until).aggregate(
         actions=Count("pk", filter=~Q(type=REPORT)),

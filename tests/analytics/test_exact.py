@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.analytics.models import GroupDay, GroupHour, MemberDay, MemberTotal, PlatformDay
+from apps.analytics.models import GroupDay, GroupHour, GroupWeek, MemberDay, MemberTotal, PlatformDay
 from apps.analytics.rollups import analytics_rebuild
 from apps.moderation.models import ModerationAction, Warning
 from apps.users.models import User
@@ -240,33 +240,38 @@ def test_every_figure_matches_a_direct_computation_from_the_raw_events(api, seed
             assert data["warnings"] == {"total": warnings.count(),
                                         "active": warnings.filter(removed_at__isnull=True).count()}
 
-    # The platform: each group's own days summed.
-    data = api.get("/api/analytics/overview?period=30d").json()["data"]
+    # The platform: each group's own days summed, over periods with and without whole weeks inside (the rankings
+    # add GroupWeek rows and edge days).
     today = timezone.now().astimezone(UTC).date()
-    first = today - timedelta(days=29)
-    sums = {name: 0 for name in COUNTERS.values()}
-    per_group = {}
-    for chat, truth in truths.items():
-        counts = {name: 0 for name in COUNTERS.values()}
-        for _, kind, moment in truth.events:
-            if first <= truth.local(moment).date() <= today:
-                counts[COUNTERS[kind]] += 1
-        per_group[str(groups[chat].pk)] = counts
-        for name, value in counts.items():
-            sums[name] += value
-    assert {name: data["totals"][name] for name in sums} == sums
-    member_days = 0  # each group's active members per day of its own calendar, added up
-    for truth in truths.values():
-        active = {(truth.local(moment).date(), user) for user, kind, moment in truth.events
-                  if kind in ("message", "command") and user is not None}
-        member_days += sum(1 for day, _ in active if first <= day <= today)
-    assert data["totals"]["daily_active_members"] == round(member_days / 30, 4)
+    for query, first in (("period=30d", today - timedelta(days=29)), ("period=7d", today - timedelta(days=6)),
+                         ("period=today", today),
+                         (f"period=custom&start={today - timedelta(days=40)}&end={today - timedelta(days=3)}",
+                          today - timedelta(days=40))):
+        last = today - timedelta(days=3) if query.startswith("period=custom") else today
+        data = api.get(f"/api/analytics/overview?{query}").json()["data"]
+        sums = {name: 0 for name in COUNTERS.values()}
+        per_group = {}
+        member_days = 0  # each group's active members per day of its own calendar, added up
+        for chat, truth in truths.items():
+            counts = {name: 0 for name in COUNTERS.values()}
+            for _, kind, moment in truth.events:
+                if first <= truth.local(moment).date() <= last:
+                    counts[COUNTERS[kind]] += 1
+            per_group[str(groups[chat].pk)] = counts
+            for name, value in counts.items():
+                sums[name] += value
+            active = {(truth.local(moment).date(), user) for user, kind, moment in truth.events
+                      if kind in ("message", "command") and user is not None}
+            member_days += sum(1 for day, _ in active if first <= day <= last)
+        assert {name: data["totals"][name] for name in sums} == sums, query
+        assert data["totals"]["daily_active_members"] == round(member_days / ((last - first).days + 1), 4), query
+        ranked = {entry["group_id"]: entry for entry in data["by_growth"]}
+        for group_id, counts in per_group.items():  # a group without a day row in the period is not ranked
+            assert {name: ranked[group_id][name] if group_id in ranked else 0 for name in counts} == counts, query
+        assert [entry["messages"] for entry in data["by_activity"]] == sorted(
+            (entry["messages"] for entry in data["by_activity"]), reverse=True)
     assert _platform_rows() == _platform_sums()
-    ranked = {entry["group_id"]: entry for entry in data["by_activity"]}
-    for group_id, counts in per_group.items():
-        assert {name: ranked[group_id][name] for name in counts} == counts
-    assert [entry["messages"] for entry in data["by_activity"]] == sorted(
-        (entry["messages"] for entry in data["by_activity"]), reverse=True)
+    assert _week_rows() == _week_sums()
 
     # A rebuild from the raw events gives the same rows.
     for group in groups.values():
@@ -274,6 +279,22 @@ def test_every_figure_matches_a_direct_computation_from_the_raw_events(api, seed
         analytics_rebuild(group=group)
         assert _rows(group) == before
     assert _platform_rows() == _platform_sums()
+    assert _week_rows() == _week_sums()
+
+
+def _week_rows():
+    return {(group_id, week): tuple(values) for group_id, week, *values in GroupWeek.objects.values_list(
+        "group_id", "week", "messages", "commands", "joins", "leaves", "active_members")}
+
+
+def _week_sums():
+    """GroupWeek as its definition gives it: the group's GroupDay rows of the week (Monday to Sunday) added up."""
+    sums = {}
+    for group_id, day, *values in GroupDay.objects.values_list("group_id", "day", "messages", "commands", "joins",
+                                                               "leaves", "active_members"):
+        key = (group_id, day - timedelta(days=day.weekday()))
+        sums[key] = tuple(a + b for a, b in zip(sums.get(key, (0,) * 5), values, strict=True))
+    return sums
 
 
 def _platform_rows():
