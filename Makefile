@@ -78,12 +78,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# Core's permission checks, event ingest and the member list, then the bot (webhook throughput, the same with a
-# group's content rules on: every lock but all and text, 1,000 blocklist entries; command round trip),
-# group protection (throughput with antiflood on, flood -> restriction, a raid of joiners), then web (groups list
-# through web against core's own, 1,000 live WebSocket clients); see docs/benchmarks.md.
+# Core's permission checks beside the floor (a bare DRF view, no middleware, its own gunicorn), what each
+# hand-compiled statement buys (bench.prepared_seam), event ingest and the member list, then the bot (webhook
+# throughput, the same with a group's content rules on: every lock but all and text, 1,000 blocklist entries;
+# command round trip), group protection (throughput with antiflood on, flood -> restriction, a raid of
+# joiners), then web (groups list through web against core's own, 1,000 live WebSocket clients); see
+# docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.prepared_seam
 	$(BIN)/python -m bench.core_data
 	$(BIN)/python -m bench.bot
 	$(BIN)/python -m bench.protection

@@ -5,9 +5,10 @@ groups list in the same run, and 1,000 WebSocket clients of the live feed on one
 
 Real processes on loopback: core as deployed (gunicorn, 2 gthread workers of 4 threads, APP_ENV=production, DEBUG off,
 SQLite) and web as deployed (APP_ENV=production; uvicorn, or gunicorn with uvicorn workers for --web-workers
-above 1), both on this machine. (1) wrk GETs /api/groups?limit=20 from core with the service key (the
-baseline), then from web with a bearer token: web verifies the JWT, asks core for the VIEW_GROUPS decision
-and for the list. (2) `--clients` WebSocket clients connect to /ws/live (asyncio + websockets, one process);
+above 1), both on this machine, and the floor (bench/floor.py: DRF without middleware, its own gunicorn). (1) wrk
+GETs /bench/floor from the floor, then /api/groups?limit=20 from core with the service key (the baseline), then
+from web with a bearer token: web verifies the JWT, asks core for the VIEW_GROUPS decision and for the list.
+(2) `--clients` WebSocket clients connect to /ws/live (asyncio + websockets, one process);
 then, `--rounds` times, one audit event is made in core (a group registered) and the time from that request
 until each client has the event is recorded. Missed targets print FAIL.
 """
@@ -37,6 +38,9 @@ from tests.e2e.processes import BIN, ROOT, Process, free_port, web_command
 SCRIPT = Path(__file__).resolve().parent / "wrk" / "get_headers.lua"
 LIST_PATH = "/api/groups?limit=20"
 TARGET_WEB_RPS = 500
+FLOOR_PATH = "/bench/floor"
+TARGET_CORE_TO_FLOOR = 0.35  # issue 17: core's groups list over the floor's requests/s, same run
+TARGET_WEB_TO_CORE = 0.85  # issue 17: web's groups list over core's
 TARGET_FANOUT_SECONDS = 1.0
 PASSWORD = secrets.token_urlsafe(18)  # the benchmark admin's, for its one login
 
@@ -69,6 +73,16 @@ def start_core(tmp: Path, port: int, keys: dict) -> Process:
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
                    env={**os.environ, **env}, check=True)
     return Process("core", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "config.wsgi"], env,
+                   f"http://127.0.0.1:{port}/api/health", tmp).start()
+
+
+def start_floor(tmp: Path, port: int) -> Process:
+    """The floor (bench/floor.py): a DRF view with no middleware and no authentication, served like core."""
+    env = bench_environment(tmp, port, 2, "unused")
+    env |= {"DJANGO_SETTINGS_MODULE": "bench.floor_settings", "LOG_LEVEL": "WARNING",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus-floor")}
+    (tmp / "prometheus-floor").mkdir(exist_ok=True)
+    return Process("floor", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/conf.py", "config.wsgi"], env,
                    f"http://127.0.0.1:{port}/api/health", tmp).start()
 
 
@@ -205,13 +219,15 @@ def main(argv: list[str]) -> int:
     busy = busy_elsewhere()
     tmp = Path(tempfile.mkdtemp(prefix="bench-web-"))
     keys = {"bench": secrets.token_urlsafe(24), "web": secrets.token_urlsafe(24)}
-    core_port, web_port = free_port(), free_port()
+    core_port, web_port, floor_port = free_port(), free_port(), free_port()
     processes = []
     try:
         processes.append(start_core(tmp, core_port, keys))
         api = CoreClient(f"http://127.0.0.1:{core_port}", keys["bench"], timeout=30)
         admin = seed(api, options.groups)
         processes.append(start_web(tmp, web_port, core_port, keys["web"], options.web_workers))
+        processes.append(start_floor(tmp, floor_port))
+        floor_url = f"http://127.0.0.1:{floor_port}"
         web = f"http://127.0.0.1:{web_port}"
         login = httpx.post(f"{web}/api/auth/login", json={"username": admin["username"], "password": PASSWORD},
                            timeout=30)
@@ -228,17 +244,21 @@ def main(argv: list[str]) -> int:
 
         core_url = f"http://127.0.0.1:{core_port}"
         print("warming up ...", flush=True)
+        wrk(floor_url, FLOOR_PATH, duration=options.warmup, connections=options.connections)
         wrk(core_url, LIST_PATH, service, duration=options.warmup, connections=options.connections)
         wrk(web, LIST_PATH, bearer, duration=options.warmup, connections=options.connections)
-        core_pid, web_pid = processes[0].popen.pid, processes[1].popen.pid
+        core_pid, web_pid, floor_pid = (process.popen.pid for process in processes)
 
-        def measured(url: str, header: str) -> dict:
-            before = server_cpu(core_pid), server_cpu(web_pid)
-            run = wrk(url, LIST_PATH, header, duration=options.duration, connections=options.connections)
+        def measured(url: str, *header: str, path: str = LIST_PATH) -> dict:
+            before = server_cpu(core_pid), server_cpu(web_pid), server_cpu(floor_pid)
+            run = wrk(url, path, *header, duration=options.duration, connections=options.connections)
             run["core_cpu_ms"] = (server_cpu(core_pid) - before[0]) * 1000 / max(1, run["requests"])
             run["web_cpu_ms"] = (server_cpu(web_pid) - before[1]) * 1000 / max(1, run["requests"])
+            run["floor_cpu_ms"] = (server_cpu(floor_pid) - before[2]) * 1000 / max(1, run["requests"])
             return run
 
+        print("measuring the floor (GET /bench/floor) ...", flush=True)
+        floor = measured(floor_url, path=FLOOR_PATH)
         print("measuring core's groups list (baseline) ...", flush=True)
         baseline = measured(core_url, service)
         print("measuring web's groups list ...", flush=True)
@@ -254,11 +274,16 @@ def main(argv: list[str]) -> int:
         print(f"web benchmarks (core: gunicorn 2 gthread workers; web: {server}; both APP_ENV=production, DEBUG off,"
               f" on this machine)")
         print(f"wrk: 2 threads, {options.connections} connections, {options.duration} s, GET {LIST_PATH}")
-        for label, run in (("core, service key (baseline)", baseline), ("web, JWT + core round trip", through_web)):
+        for label, run in (("floor, DRF without middleware", floor), ("core, service key (baseline)", baseline),
+                           ("web, JWT + core round trip", through_web)):
             latency = run["latency_ms"]
             print(f"  {label:32} {run['rps']:8.0f} req/s  p50 {latency['p50']:6.1f} ms  p99 {latency['p99']:6.1f} ms"
                   f"  errors {run['failed']}  CPU ms/request: core {run['core_cpu_ms']:.2f}"
-                  f" web {run['web_cpu_ms']:.2f}")
+                  f" web {run['web_cpu_ms']:.2f} floor {run['floor_cpu_ms']:.2f}")
+        core_ratio, web_ratio = baseline["rps"] / floor["rps"], through_web["rps"] / baseline["rps"]
+        print(f"  core / floor ratio {core_ratio:.2f} (target >= {TARGET_CORE_TO_FLOOR}): "
+              f"{'PASS' if core_ratio >= TARGET_CORE_TO_FLOOR else 'FAIL'}; web / core ratio {web_ratio:.2f} "
+              f"(target >= {TARGET_WEB_TO_CORE}): {'PASS' if web_ratio >= TARGET_WEB_TO_CORE else 'FAIL'}")
         verdict = "PASS" if through_web["rps"] >= TARGET_WEB_RPS and not through_web["failed"] else "FAIL"
         print(f"  web / core ratio {through_web['rps'] / baseline['rps']:.2f};"
               f" target >= {TARGET_WEB_RPS} req/s per web instance: {verdict}")

@@ -5,10 +5,36 @@ generated, re-run without rebuilding and recompiling a QuerySet for every call. 
 MongoDB profile (no SQL) gets None from `PreparedQuery.get` and takes the plain ORM path.
 """
 
+import os
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
+
+# Statement names (a key's first part: "rbac:subject", "groups:page") whose callers take their ORM path instead,
+# or "all": how the benchmark measures what each statement buys (bench/prepared_seam.py) and how the tests run
+# each operation both ways (tests/common/test_prepared.py). Empty in production.
+_switched_off: set[str] = {name.strip() for name in os.environ.get("PREPARED_SQL_OFF", "").split(",") if name.strip()}
+
+
+def statement_name(key) -> str:
+    return key[0] if isinstance(key, tuple) else key
+
+
+def is_switched_off(key) -> bool:
+    return bool(_switched_off) and ("all" in _switched_off or statement_name(key) in _switched_off)
+
+
+@contextmanager
+def switched_off(*names: str):
+    """Within the block, the named statements (or "all") answer None from `PreparedQuery.get`: the ORM path."""
+    added = set(names) - _switched_off
+    _switched_off.update(added)
+    try:
+        yield
+    finally:
+        _switched_off.difference_update(added)
 
 
 def in_list_size(count: int) -> int:
@@ -98,9 +124,9 @@ class PreparedQuery:
 
     @classmethod
     def get(cls, key, build, using: str = DEFAULT_DB_ALIAS) -> "PreparedQuery | None":
-        """The statement `build(connection)` made for this connection, or None off SQLite."""
+        """The statement `build(connection)` made for this connection, or None off SQLite (or switched off)."""
         connection = connections[using]
-        if connection.vendor != "sqlite":
+        if connection.vendor != "sqlite" or is_switched_off(key):
             return None
         statements = cls._by_connection.setdefault(connection, {})
         statement = statements.get(key)

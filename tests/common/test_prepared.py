@@ -35,3 +35,100 @@ def test_timestamps_convert_exactly_as_the_field_converts_them():
     for moment in moments:
         local = moment.astimezone(shuffle.choice(zones))
         assert adapt(local) == field.get_db_prep_save(local, connection=connection), local
+
+
+# Each hand-compiled statement, run both ways: prepared, and switched off (its caller's ORM path). The rows (and
+# the answers built from them) must be the same.
+
+def _both_ways(name, operation):
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from apps.common.prepared import PreparedQuery, statement_name, switched_off
+
+    if connection.vendor != "sqlite":
+        pytest.skip("prepared statements run on SQLite only")
+    prepared = operation()
+    compiled = PreparedQuery._by_connection.get(connections[DEFAULT_DB_ALIAS], {})
+    assert any(statement_name(key) == name for key in compiled), name  # the prepared way was taken
+    with switched_off(name):
+        orm = operation()
+    return prepared, orm
+
+
+@pytest.fixture
+def rbac_world(db):
+    from tests.factories import grant, make_group, make_member, make_user
+
+    users = [make_user() for _ in range(6)]
+    groups = [make_group() for _ in range(3)]
+    for index, user in enumerate(users):
+        make_member(user, groups[index % 3])
+    grant(users[0], "moderator", groups[0])
+    grant(users[1], "admin")
+    grant(users[2], "moderator", groups[1])
+    users[3].is_active = False
+    users[3].save(update_fields=["is_active"])
+    return users, groups
+
+
+def _queries(users, groups):
+    from apps.rbac.selectors import PermissionQuery
+
+    queries = []
+    for user in users:
+        for group in (*groups, None):
+            for permission in ("BAN_USERS", "MANAGE_ROLES"):
+                queries.append(PermissionQuery(user_id=str(user.pk), permission=permission,
+                                               group_id=str(group.pk) if group else None))
+                queries.append(PermissionQuery(telegram_user_id=user.telegram_user_id, permission=permission,
+                                               telegram_chat_id=group.telegram_chat_id if group else None))
+    queries.append(PermissionQuery(user_id="999999", permission="BAN_USERS", group_id=str(groups[0].pk)))
+    queries.append(PermissionQuery(telegram_user_id=42, permission="BAN_USERS", telegram_chat_id=-100424242))
+    return queries
+
+
+def test_the_single_check_statement_decides_as_the_orm_path(rbac_world):
+    from apps.rbac.decisions import permission_decide_many
+
+    queries = _queries(*rbac_world)
+    prepared, orm = _both_ways("rbac:subject", lambda: [permission_decide_many([query]) for query in queries])
+    assert prepared == orm
+    assert {decision.reason for (decision,) in prepared} >= {"granted_by_role:moderator", "granted_by_role:admin",
+                                                             "user_inactive", "user_not_found"}
+
+
+@pytest.mark.parametrize("name", ["rbac:users-in", "rbac:groups-in"])
+def test_the_batch_lookups_read_the_rows_the_orm_reads(rbac_world, name):
+    from apps.rbac.decisions import _groups_by, _users_by
+
+    queries = _queries(*rbac_world)
+    lookup = _users_by if name == "rbac:users-in" else _groups_by
+    prepared, orm = _both_ways(name, lambda: lookup(queries))
+    assert prepared == orm
+    assert all(prepared)  # found by pk and by Telegram id
+
+
+def test_the_catalogue_version_reads_as_through_the_orm(rbac_world):
+    from apps.rbac.selectors import catalogue_version
+
+    prepared, orm = _both_ways("rbac:catalogue", catalogue_version)
+    assert prepared == orm > 0
+
+
+def test_the_groups_page_statement_reads_the_rows_the_orm_reads(db):
+    from apps.groups.apis import GROUP_ROWS
+    from apps.groups.models import Group
+    from apps.groups.selectors import GROUP_SORTS, group_page
+    from tests.factories import make_group
+
+    made = [make_group(title=title) for title in ("beta", "Alpha", "gamma", "alpha", "Delta")]
+    Group.objects.filter(pk=made[1].pk).update(is_active=False, member_count=3)
+
+    def pages():
+        return [group_page(columns=GROUP_ROWS.columns, page=page, limit=limit, active=active, sort=sort)
+                for sort in (*GROUP_SORTS, *(f"-{name}" for name in GROUP_SORTS))
+                for active in (None, True, False) for page, limit in ((1, 20), (1, 2), (2, 2), (3, 2), (9, 2))]
+
+    prepared, orm = _both_ways("groups:page", pages)
+    assert prepared == orm
+    assert prepared[0][1] == 5 and len(prepared[0][0]) == 5
