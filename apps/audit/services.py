@@ -34,7 +34,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from apps.common.context import current_context
-from apps.common.db import atomic_attempts, in_transaction
+from apps.common.db import atomic_attempts, in_transaction, is_mongodb
 from apps.common.prepared import PreparedQuery
 
 from .chain import GENESIS_HASH, checkpoint_signature, event_hash
@@ -153,9 +153,10 @@ def _link(rows: list[dict]) -> Lane:
     global order key. Call inside the writing transaction."""
     lane = lanes.current()
     stream_seq, previous_hash = _stream_head(lane.name)
+    floor = _newest_key_under_lock()
     for row in rows:
         stream_seq += 1
-        row["sequence"] = lane.next_key()
+        row["sequence"] = floor = lane.next_key(floor)
         row["stream"] = lane.name
         row["stream_seq"] = stream_seq
         row["previous_hash"] = previous_hash
@@ -163,6 +164,15 @@ def _link(rows: list[dict]) -> Lane:
         previous_hash = event_hash(**row)
         row["hash"] = previous_hash
     return lane
+
+
+def _newest_key_under_lock() -> int:
+    """On SQLite every transaction holds the database's write lock from BEGIN (IMMEDIATE), so writers take turns
+    anyway: keys drawn above the newest one follow commit order exactly, and the live feed's cursor never passes
+    an event committed later. MongoDB's writers do not take turns: 0 (see docs/mongodb.md on the feed)."""
+    if is_mongodb():
+        return 0
+    return AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
 
 
 def _checkpoint_if_due(lane: Lane, head: dict) -> None:

@@ -40,7 +40,9 @@ class Lane:
         self.checkpointed_at: float | None = None  # time.monotonic() of this lane's last checkpoint
         self.pending = False  # appended since its last checkpoint
 
-    def next_key(self) -> int:
+    def next_key(self, floor: int = 0) -> int:
+        """The next key of this lane, above `floor` (the newest key on record where the writer holds the
+        database's write lock: SQLite's keys then follow commit order exactly)."""
         now = int(time.time() * 1000) - EPOCH_MS
         if now > self.tick:
             self.tick, self.counter = now, 0
@@ -48,6 +50,11 @@ class Lane:
             self.counter += 1
             if self.counter == 1 << COUNTER_BITS:
                 self.tick, self.counter = self.tick + 1, 0
+        if self._key() <= floor:  # another writer's clock ran ahead: follow it
+            self.tick, self.counter = (floor >> (SLOT_BITS + COUNTER_BITS)) + 1, 0
+        return self._key()
+
+    def _key(self) -> int:
         return (self.tick << (SLOT_BITS + COUNTER_BITS)) | (self.slot << COUNTER_BITS) | self.counter
 
     def checkpoint_due(self) -> bool:

@@ -173,3 +173,26 @@ def test_without_keys_nothing_is_signed_and_the_deploy_check_says_so(db, setting
     (error,) = audit_checkpoint_keys_configured(None)
     assert error.id == "audit.E001" and "AUDIT_CHECKPOINT_KEYS" in error.msg
     assert TABLE  # the shared tamper helpers address the events' table
+
+
+def test_on_sqlite_keys_follow_commit_order_even_when_a_writers_clock_runs_ahead(transactional_db):
+    """A writer whose key clock is ahead (a burst borrowed milliseconds): the next writer's key still comes after
+    it, so the live feed's cursor never passes an event committed later."""
+    if is_mongodb():
+        pytest.skip("MongoDB's writers do not take turns (docs/mongodb.md)")
+    lanes.current().tick += 60_000  # a minute ahead
+    write(1)
+    ahead = AuditEvent.objects.get().sequence
+
+    def other_writer():
+        try:
+            write(1)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    thread.join()
+    later = AuditEvent.objects.exclude(sequence=ahead).get()
+    assert later.stream != AuditEvent.objects.get(sequence=ahead).stream
+    assert later.sequence > ahead
