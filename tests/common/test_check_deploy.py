@@ -24,7 +24,8 @@ def _jwt_pair() -> tuple[str, str]:
 
 def _role_env(role: str) -> dict:
     if role == "core":
-        return {"SERVICE_API_KEYS": f"bot={secrets.token_urlsafe(32)},web={secrets.token_urlsafe(32)}"}
+        return {"SERVICE_API_KEYS": f"bot={secrets.token_urlsafe(32)},web={secrets.token_urlsafe(32)}",
+                "AUDIT_CHECKPOINT_KEYS": f"k1:{secrets.token_urlsafe(32)}"}
     if role == "bot":
         return {"CORE_API_KEY": secrets.token_urlsafe(32), "TELEGRAM_BOT_TOKEN": f"123456:{secrets.token_urlsafe(26)}",
                 "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(32)}
