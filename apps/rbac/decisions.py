@@ -112,43 +112,11 @@ def _decide(snapshot: _Snapshot, permission: str, group_scoped: bool, now: float
     return True, f"{GRANTED_BY_ROLE}:{best[0]}"
 
 
-# Batch lookups run as statements compiled once with this many stand-in ids per IN list (a batch holds at
-# most 100 checks); unused places keep their stand-ins, which match no row. Larger sets use the plain ORM.
-_IN_SIZE = 100
-
-
-def _stand_ins(base: int) -> tuple[int, ...]:
-    return tuple(base - index for index in range(_IN_SIZE))
-
-
-_USER_PKS, _USER_TELEGRAM_IDS = _stand_ins(-7_302_000_000_000_000_000), _stand_ins(-7_303_000_000_000_000_000)
-_GROUP_PKS, _GROUP_CHAT_IDS = _stand_ins(-7_304_000_000_000_000_000), _stand_ins(-7_305_000_000_000_000_000)
-
-
-def _in_list(values: set, stand_ins: tuple[int, ...]) -> list | None:
-    """`values` padded with stand-ins, or None when they do not fit a prepared IN list."""
-    if len(values) > _IN_SIZE or any(type(value) is not int for value in values):
-        return None
-    return [*values, *stand_ins[len(values):]]
-
-
-def _prepared_in(key: str, model, fields: tuple[str, ...], first: str, second: str, stand_ins: tuple, values: tuple):
-    """Rows of `model` WHERE first IN (...) OR second IN (...), through a prepared statement when it fits."""
-    firsts, seconds = _in_list(values[0], stand_ins[0]), _in_list(values[1], stand_ins[1])
-    if firsts is not None and seconds is not None:
-        statement = PreparedQuery.get(
-            key,
-            lambda connection: PreparedQuery(
-                model.objects.filter(Q(**{f"{first}__in": stand_ins[0]}) | Q(**{f"{second}__in": stand_ins[1]}))
-                .values_list(*fields).order_by(),
-                connection,
-                {"firsts": stand_ins[0], "seconds": stand_ins[1]},
-            ),
-        )
-        if statement is not None:
-            return statement.rows(firsts=firsts, seconds=seconds)
+def _rows_in(model, fields: tuple[str, ...], first: str, second: str, values: tuple):
+    """Rows of `model` WHERE first IN (...) OR second IN (...). Plain ORM: a compiled statement bought under 15%
+    of a batch's CPU here (docs/benchmarks.md, "The prepared-SQL seam"), so the ORM builds it each time."""
     condition = Q(**{f"{first}__in": values[0]}) | Q(**{f"{second}__in": values[1]})
-    return model.objects.filter(condition).values_list(*fields)
+    return model.objects.filter(condition).values_list(*fields).order_by()
 
 
 def _users_by(queries: list[PermissionQuery]) -> tuple[dict, dict]:
@@ -156,8 +124,8 @@ def _users_by(queries: list[PermissionQuery]) -> tuple[dict, dict]:
     pks = {parse_pk(User, q.user_id) for q in queries if q.user_id is not None} - {None}
     telegram_ids = {q.telegram_user_id for q in queries if q.user_id is None and q.telegram_user_id is not None}
     by_pk, by_telegram = {}, {}
-    rows = _prepared_in("rbac:users-in", User, ("pk", "telegram_user_id", "is_active", "rbac_version"),
-                        "pk", "telegram_user_id", (_USER_PKS, _USER_TELEGRAM_IDS), (pks, telegram_ids))
+    rows = _rows_in(User, ("pk", "telegram_user_id", "is_active", "rbac_version"), "pk", "telegram_user_id",
+                    (pks, telegram_ids))
     for pk, telegram_id, is_active, version in rows:
         by_pk[pk] = (pk, is_active, version)
         if telegram_id is not None:
@@ -171,8 +139,7 @@ def _groups_by(queries: list[PermissionQuery]) -> tuple[dict, dict]:
     if not pks and not chat_ids:
         return {}, {}
     by_pk, by_chat = {}, {}
-    rows = _prepared_in("rbac:groups-in", Group, ("pk", "telegram_chat_id", "is_active"),
-                        "pk", "telegram_chat_id", (_GROUP_PKS, _GROUP_CHAT_IDS), (pks, chat_ids))
+    rows = _rows_in(Group, ("pk", "telegram_chat_id", "is_active"), "pk", "telegram_chat_id", (pks, chat_ids))
     for pk, chat_id, is_active in rows:
         by_pk[pk] = by_chat[chat_id] = (pk, is_active)
     migrated_from = chat_ids - set(by_chat)

@@ -10,7 +10,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.common.errors import NotFoundError
-from apps.common.prepared import PreparedQuery
 from apps.groups.models import Group, Membership
 from apps.users.models import User
 
@@ -55,16 +54,8 @@ class Decision:
     ban_list_pk: object = None
 
 
-def _catalogue_statement(connection) -> PreparedQuery:
-    return PreparedQuery(CatalogueVersion.objects.order_by("pk").values_list("version")[:1], connection)
-
-
 def catalogue_version() -> int:
-    statement = PreparedQuery.get("rbac:catalogue", _catalogue_statement)
-    if statement is None:
-        return CatalogueVersion.objects.values_list("version", flat=True).first() or 0
-    rows = statement.rows()
-    return (rows[0][0] if rows else None) or 0
+    return CatalogueVersion.objects.order_by("pk").values_list("version", flat=True).first() or 0
 
 
 def permission_codes(version: int | None = None) -> frozenset[str]:
