@@ -95,6 +95,10 @@ async def targeted_member(update: Update, context: BotContext, *, duration: str 
     return Targeted(actor, parsed, parsed.target.telegram_user_id)
 
 
+def _unknown_target(answer) -> bool:
+    return isinstance(answer, CoreError) and answer.code == ErrorCode.UNKNOWN_TARGET
+
+
 async def request_action(context: BotContext, update: Update, targeted: Targeted, permission: str, action: str, *,
                          refusals: list[Awaitable[None]], **fields) -> tuple[RecordedAction, int]:
     """Core checks the permission, resolves a target named by @username and records the request, in one call;
@@ -118,11 +122,17 @@ async def request_action(context: BotContext, update: Update, targeted: Targeted
     # The message the action is about (the one replied to, else the command): the log channel links to it.
     message = update.effective_message
     fields.setdefault("telegram_message_id", (message.reply_to_message or message).message_id)
-    record, *refused = await asyncio.gather(
-        record_action(context, chat, targeted.actor, action, permission=permission, reason=targeted.parsed.reason,
-                      **target, **fields),
-        *refusals, return_exceptions=True)
-    if isinstance(record, CoreError) and record.code == ErrorCode.UNKNOWN_TARGET:
+    def record_it() -> Awaitable[RecordedAction]:
+        return record_action(context, chat, targeted.actor, action, permission=permission,
+                             reason=targeted.parsed.reason, **target, **fields)
+
+    record, *refused = await asyncio.gather(record_it(), *refusals, return_exceptions=True)
+    if _unknown_target(record) and context.bot_data.shipper is not None and await context.shipper.deliver_pending():
+        try:  # the target's first message was still on its way to core: nothing was recorded, ask again
+            record = await record_it()
+        except Exception as exc:  # answered below like the first attempt's exceptions
+            record = exc
+    if _unknown_target(record):
         raise unknown_target(ref) from None
     if isinstance(record, StopCommand) and record.reply and record.code == ErrorCode.RANK_VIOLATION:
         raise next((refusal for refusal in refused if isinstance(refusal, ProtectedTarget)), record)
