@@ -184,7 +184,8 @@ JUSTIFIED = [
     *(Justified(role, operation, _ACCEPT, refusal, why, field=field) for role, rules in (
         ("core", _CONTENT_RULES), ("core", _CORE_CONTENT_RULES), ("web", _CONTENT_RULES), ("web", _WEB_CONTENT_RULES))
       for operation, refusals in rules.items() for refusal, field, why in refusals),
-    *(Justified("core", operation, _ACCEPT, refusal, why) for operation in _ANALYTICS for refusal, why in (
+    *(Justified(role, operation, _ACCEPT, refusal, why) for role in ("core", "web") for operation in _ANALYTICS
+      for refusal, why in (
         ("A custom period needs start and end", "start and end are required by period=custom: a relation between "
                                                 "query parameters"),
         ("start and end are given with period=custom only", "start and end belong to period=custom only: a "
