@@ -292,13 +292,12 @@ def propagation(platform, federation: Federation) -> dict:
     return platform.api.ban_list_propagation(federation.id)
 
 
-def nothing_owed(platform, federation: Federation) -> bool:
-    """Core owes no group of the list anything more. Polled while the worker reports: a read that times out (core
-    busy, as the one-request-at-a-time MongoDB test server is under load) is "not yet", not a failure."""
+def owed_groups(platform, federation: Federation) -> int | None:
+    """How many groups of the list core still owes a ban; None when core's answer timed out (busy: "not known")."""
     try:
-        return propagation(platform, federation)["pending"] == 0
+        return propagation(platform, federation)["pending"]
     except CoreUnavailable:
-        return False
+        return None
 
 
 def main(argv: list[str]) -> None:

@@ -29,7 +29,7 @@ from .federations import (
     in_private,
     join,
     new_federation,
-    nothing_owed,
+    owed_groups,
     propagation,
     status,
     subscribed_chats,
@@ -325,7 +325,14 @@ def test_a_bot_killed_mid_propagation_reaches_every_group_after_restart(fed_plat
             assert time.monotonic() - last_change < stalled_after, f"stalled at {now} of {total} groups"
             time.sleep(0.3)
         wait_status(platform, fed.chats, target["id"], "kicked", what="the crowd's fban")
-        platform.wait_for(lambda: nothing_owed(platform, fed), "core to hear of every group", timeout=60)
+        # Core hears of each ban as the worker reports it: slow on a busy MongoDB test server, so judged by progress
+        # as the bans are (a stall fails), not by a deadline.
+        owed, last_change = None, time.monotonic()
+        while (now := owed_groups(platform, fed)) != 0:
+            if now is not None and now != owed:
+                owed, last_change = now, time.monotonic()
+            assert time.monotonic() - last_change < stalled_after, f"core's reports stalled with {owed} groups owed"
+            time.sleep(0.3)
     finally:
         platform.telegram.set_rate_limits(enabled=False, actions_per_second=0)
     progress = propagation(platform, fed)
