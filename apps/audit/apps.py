@@ -9,4 +9,10 @@ class AuditConfig(roles.CoreAppConfig):
 
     def ready(self):
         super().ready()
+        from django.db.models.signals import post_migrate
+
         from . import checks  # noqa: F401 (registers the deploy check)
+        from .streams import lanes
+
+        # flush (a test's teardown) and migrate emit it: writers' remembered stream heads may be gone
+        post_migrate.connect(lanes.forget_heads, sender=self, dispatch_uid="audit-forget-stream-heads")

@@ -4,8 +4,9 @@ Every permission check appends one event, so appending is on the platform's hott
 it cheap without changing what is written:
 
 - Each writer (a thread of a process) appends to its own chain stream (`streams.py`): no two writers ever
-  race for the same next position, so MongoDB's transactions never conflict on the trail, and a stream's head
-  read is a short indexed query nobody else writes into. A signed checkpoint of the stream's head goes into
+  race for the same next position, so MongoDB's transactions never conflict on the trail. Nobody else writes
+  into a stream, so on SQLite its writer keeps the head its last commit left in memory (`_take_head`) and
+  reads only the newest order key under the write lock. A signed checkpoint of the stream's head goes into
   the same transaction when the last one is a minute old (and at shutdown: `audit_checkpoint_now`).
 - The insert is an ORM statement compiled once per database connection and re-executed with fresh
   parameters (`PreparedQuery`): the same SQL and the same field conversions the ORM would produce, minus
@@ -152,7 +153,7 @@ def _link(rows: list[dict]) -> Lane:
     """Gives each row its place after its writer's stream head (stream, stream_seq, previous_hash, hash) and its
     global order key. Call inside the writing transaction."""
     lane = lanes.current()
-    stream_seq, previous_hash = _stream_head(lane.name)
+    stream_seq, previous_hash = _take_head(lane)
     floor = _newest_key_under_lock()
     for row in rows:
         stream_seq += 1
@@ -163,16 +164,48 @@ def _link(rows: list[dict]) -> Lane:
         row.pop("hash", None)  # linked again after a retried transaction: hashed afresh
         previous_hash = event_hash(**row)
         row["hash"] = previous_hash
+    _remember_head_on_commit(lane, (stream_seq, previous_hash))
     return lane
+
+
+def _take_head(lane: Lane) -> tuple[int, str]:
+    """The lane's stream head: the one its last committed transaction left (only this lane writes its stream), else
+    read. Taken out of memory until this transaction commits: after a rollback, or a commit that failed or whose
+    outcome is unknown, the next append reads the database again, so memory is never ahead of it."""
+    head, lane.head = lane.head, None
+    return head if head is not None else _stream_head(lane.name)
+
+
+def _remember_head_on_commit(lane: Lane, head: tuple[int, str]) -> None:
+    """On SQLite only: a MongoDB append keeps reading its head (an indexed find; there was no cost to win back
+    there, and that profile's test flush does not announce itself as `lanes.forget_heads` needs)."""
+    if is_mongodb():
+        return
+
+    def remember():
+        lane.head = head
+
+    # Registered in the writing transaction: dropped with it, or with the savepoint it was registered under
+    connections[DEFAULT_DB_ALIAS].on_commit(remember)
+
+
+def _newest_key_query():
+    return AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True)
 
 
 def _newest_key_under_lock() -> int:
     """On SQLite every transaction holds the database's write lock from BEGIN (IMMEDIATE), so writers take turns
     anyway: keys drawn above the newest one follow commit order exactly, and the live feed's cursor never passes
-    an event committed later. MongoDB's writers do not take turns: 0 (see docs/mongodb.md on the feed)."""
+    an event committed later. One indexed read, compiled once per connection: it runs under that lock. MongoDB's
+    writers do not take turns: 0 (see docs/mongodb.md on the feed)."""
     if is_mongodb():
         return 0
-    return AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    statement = PreparedQuery.get("audit:newest-key",
+                                  lambda connection: PreparedQuery(_newest_key_query()[:1], connection))
+    if statement is None:
+        return _newest_key_query().first() or 0
+    rows = statement.rows()
+    return rows[0][0] if rows else 0
 
 
 def _checkpoint_if_due(lane: Lane, head: dict) -> None:

@@ -32,13 +32,15 @@ CHECKPOINT_INTERVAL_SECONDS = 60.0
 
 
 class Lane:
-    __slots__ = ("__weakref__", "checkpointed_at", "counter", "name", "pending", "slot", "tick")
+    __slots__ = ("__weakref__", "checkpointed_at", "counter", "head", "name", "pending", "slot", "tick")
 
     def __init__(self, name: str, slot: int):
         self.name, self.slot = name, slot
         self.tick = self.counter = 0
         self.checkpointed_at: float | None = None  # time.monotonic() of this lane's last checkpoint
         self.pending = False  # appended since its last checkpoint
+        # (stream_seq, hash) its last transaction committed, or None: read from the database (services.py)
+        self.head: tuple[int, str] | None = None
 
     def next_key(self, floor: int = 0) -> int:
         """The next key of this lane, above `floor` (the newest key on record where the writer holds the
@@ -110,6 +112,12 @@ class _Lanes:
     def of_this_process(self) -> list[Lane]:
         with self.lock:
             return list(self.every) if self.pid == os.getpid() else []
+
+    def forget_heads(self, **_signal) -> None:
+        """The database was emptied or rebuilt under these writers (flush, migrate: tests): each reads its
+        stream's head again."""
+        for lane in self.of_this_process():
+            lane.head = None
 
 
 lanes = _Lanes()

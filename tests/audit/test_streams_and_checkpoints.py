@@ -1,6 +1,7 @@
 """Writer streams and signed checkpoints: `audit_verify` catches what rehashing a whole stream cannot hide."""
 
 import threading
+from contextlib import nullcontext
 from datetime import datetime
 
 import pytest
@@ -14,6 +15,7 @@ from apps.audit.selectors import audit_chain_verify
 from apps.audit.services import AuditEntry, audit_append_many, audit_checkpoint_now, audit_record
 from apps.audit.streams import lanes
 from apps.common.db import is_mongodb
+from apps.common.prepared import switched_off
 
 from .test_chain_verify import TABLE, tamper, tamper_delete, verify
 
@@ -175,11 +177,18 @@ def test_without_keys_nothing_is_signed_and_the_deploy_check_says_so(db, setting
     assert TABLE  # the shared tamper helpers address the events' table
 
 
-def test_on_sqlite_keys_follow_commit_order_even_when_a_writers_clock_runs_ahead(transactional_db):
+@pytest.mark.parametrize("newest_key_read", ["compiled", "orm"])
+def test_on_sqlite_keys_follow_commit_order_even_when_a_writers_clock_runs_ahead(transactional_db, newest_key_read):
     """A writer whose key clock is ahead (a burst borrowed milliseconds): the next writer's key still comes after
-    it, so the live feed's cursor never passes an event committed later."""
+    it, so the live feed's cursor never passes an event committed later. The newest key read both ways: its
+    compiled statement and its ORM path (PREPARED_SQL_OFF)."""
     if is_mongodb():
         pytest.skip("MongoDB's writers do not take turns (docs/mongodb.md)")
+    with switched_off("audit:newest-key") if newest_key_read == "orm" else nullcontext():
+        _second_writer_keys_after_the_first_one_ahead()
+
+
+def _second_writer_keys_after_the_first_one_ahead():
     lanes.current().tick += 60_000  # a minute ahead
     write(1)
     ahead = AuditEvent.objects.get().sequence
