@@ -25,7 +25,7 @@ from .statements import (
     membership_state,
     seen_event_ids,
     spoken_update_values,
-    user_pks_by_telegram_id,
+    users_by_telegram_id,
 )
 
 MAX_BATCH = 1000
@@ -72,32 +72,68 @@ def _resolve_groups(refs: list[tuple]) -> dict[tuple, Group]:
     return found
 
 
-def _resolve_users(wanted: dict[int, dict]) -> tuple[dict[int, object], list[User]]:
+def _resolve_users(wanted: dict[int, dict]) -> tuple[dict[int, object], list[User], list[tuple]]:
     """Core user pks by Telegram id (`wanted`: Telegram id -> the event that names the user best); users seen
-    for the first time are created (and returned as such, to be audited)."""
-    pks = user_pks_by_telegram_id(list(wanted))
+    for the first time are created (and returned as such, to be audited), and a known user whose event names
+    another @username gets it (returned as (pk, old name, new name), to be audited): see _keep_usernames."""
+    known = users_by_telegram_id(list(wanted))
+    pks = {telegram_id: pk for telegram_id, (pk, _) in known.items()}
+    renamed = [(telegram_id, pk, old, new) for telegram_id, (pk, old) in known.items()
+               if (new := _username(wanted[telegram_id])) and new != old]
     missing = [telegram_id for telegram_id in wanted if telegram_id not in pks]
-    if not missing:
-        return pks, []
-    taken = set(User.objects.filter(username__in=[f"tg{t}".replace("-", "_") for t in missing])
-                .values_list("username", flat=True))
-    unusable = make_password(None)
-    rows = []
-    for telegram_id in missing:
-        event = wanted[telegram_id]
-        username = f"tg{telegram_id}".replace("-", "_")
-        rows.append(User(
-            username=username if username not in taken else f"{username}_{telegram_id % 997}x",
-            telegram_user_id=telegram_id,
-            telegram_username=(event.get("username") or "").lstrip("@"),
-            display_name=event.get("display_name") or "",
-            password=unusable,
-        ))
-    User.objects.bulk_create(rows)
-    # Some backends do not return primary keys from bulk inserts: read them back.
-    created = {user.telegram_user_id: user for user in User.objects.filter(telegram_user_id__in=missing)}
-    pks.update((telegram_id, user.pk) for telegram_id, user in created.items())
-    return pks, [created[telegram_id] for telegram_id in missing]
+    created = []
+    if missing:
+        taken = set(User.objects.filter(username__in=[f"tg{t}".replace("-", "_") for t in missing])
+                    .values_list("username", flat=True))
+        unusable = make_password(None)
+        rows = []
+        for telegram_id in missing:
+            event = wanted[telegram_id]
+            username = f"tg{telegram_id}".replace("-", "_")
+            rows.append(User(
+                username=username if username not in taken else f"{username}_{telegram_id % 997}x",
+                telegram_user_id=telegram_id,
+                telegram_username=_username(event),
+                display_name=event.get("display_name") or "",
+                password=unusable,
+            ))
+        User.objects.bulk_create(rows)
+        # Some backends do not return primary keys from bulk inserts: read them back.
+        by_telegram_id = {user.telegram_user_id: user for user in User.objects.filter(telegram_user_id__in=missing)}
+        pks.update((telegram_id, user.pk) for telegram_id, user in by_telegram_id.items())
+        created = [by_telegram_id[telegram_id] for telegram_id in missing]
+    moves = _keep_usernames(renamed, [user for user in created if user.telegram_username])
+    return pks, created, moves
+
+
+def _username(event: dict) -> str:
+    return (event.get("username") or "").lstrip("@")
+
+
+def _keep_usernames(renamed: list[tuple], named: list[User]) -> list[tuple]:
+    """Telegram usernames are unique at any one time and move between accounts: the name an event shows a
+    sender under is theirs now, so a user renamed since core last saw them gets it, and an account core still
+    knows by that name (a stale one) loses it. Otherwise core would answer "who is @name?" with nobody, or with
+    two accounts, for as long as it lives. Returns (pk, old name, new name) of every change. Rare on live
+    traffic: a batch without renames or newcomers with a name runs no query here."""
+    moves = []
+    for _telegram_id, pk, old, new in renamed:
+        User.objects.filter(pk=pk).update(telegram_username=new)
+        moves.append((pk, old, new))
+    claims = {new.lower(): telegram_id for telegram_id, _, _, new in renamed}
+    claims.update((user.telegram_username.lower(), user.telegram_user_id) for user in named)
+    if not claims:
+        return moves
+    # Exact names for newcomers (their index serves it), any case for renamed users: a stale holder of a brand-new
+    # account's name in another case keeps it, and the @name lookup then names no one rather than the wrong one.
+    stale = User.objects.filter(telegram_username__in=[user.telegram_username for user in named])
+    for _, _, _, new in renamed:
+        stale = stale | User.objects.filter(telegram_username__iexact=new)
+    for pk, telegram_id, name in stale.values_list("pk", "telegram_user_id", "telegram_username"):
+        if claims.get(name.lower()) not in (None, telegram_id):
+            User.objects.filter(pk=pk).update(telegram_username="")
+            moves.append((pk, name, ""))
+    return moves
 
 
 def _bulk_create_events(rows: list[tuple]) -> None:
@@ -173,7 +209,7 @@ def events_ingest(*, events: list[dict]) -> dict:
                 if not fresh:
                     return {"received": len(events), "accepted": 0, "duplicates": len(events)}
                 batch = plan if len(fresh) == len(plan.indexes) else _Plan(events, refs, times, fresh)
-                users, new_users = _resolve_users(batch.senders)
+                users, new_users, renames = _resolve_users(batch.senders)
                 group_pks = {ref: group.pk for ref, group in groups.items()}
                 rows = [(event_id, group_pks[ref], users.get(sender), kind, command, moment)
                         for event_id, ref, sender, kind, command, moment in batch.rows]
@@ -192,6 +228,10 @@ def events_ingest(*, events: list[dict]) -> dict:
                                 target_id=user.pk, details={"username": user.username,
                                                             "telegram_user_id": user.telegram_user_id,
                                                             "via": "events"}) for user in new_users]
+                    + [AuditEntry(action=actions.USER_UPDATE, result="success", target_type="user", target_id=pk,
+                                  details={"changed": ["telegram_username"], "telegram_username": new,
+                                           "previous_telegram_username": old, "via": "events"})
+                       for pk, old, new in renames]
                     + [AuditEntry(action=actions.EVENTS_INGEST, result="success", target_type="events",
                                   details={"received": len(events), "accepted": len(fresh),
                                            "by_type": dict(batch.by_type)})]

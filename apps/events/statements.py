@@ -72,20 +72,22 @@ def _stand_ins(size: int) -> tuple[int, ...]:
     return tuple(_KEY_STAND_IN - number for number in range(size))
 
 
-def user_pks_by_telegram_id(telegram_ids) -> dict[int, object]:
-    """Core user pks by Telegram id, for those of `telegram_ids` that have a user."""
+def users_by_telegram_id(telegram_ids) -> dict[int, tuple[object, str]]:
+    """(core user pk, stored @username) by Telegram id, for those of `telegram_ids` that have a user."""
     if not telegram_ids:  # a batch in which no event names a sender (channel posts, anonymous admins)
         return {}
     size = in_list_size(len(telegram_ids))
 
     def build(connection):
-        queryset = User.objects.filter(telegram_user_id__in=_stand_ins(size)).values_list("telegram_user_id", "pk")
+        queryset = (User.objects.filter(telegram_user_id__in=_stand_ins(size))
+                    .values_list("telegram_user_id", "pk", "telegram_username"))
         return PreparedQuery(queryset, connection, {"ids": _stand_ins(size)})
 
-    statement = PreparedQuery.get(("events:user-pks", size), build)
-    if statement is None:
-        return dict(User.objects.filter(telegram_user_id__in=telegram_ids).values_list("telegram_user_id", "pk"))
-    return dict(statement.rows(ids=padded(telegram_ids, size)))
+    statement = PreparedQuery.get(("events:users", size), build)
+    rows = (statement.rows(ids=padded(telegram_ids, size)) if statement is not None else
+            User.objects.filter(telegram_user_id__in=telegram_ids).values_list("telegram_user_id", "pk",
+                                                                              "telegram_username"))
+    return {telegram_id: (pk, username) for telegram_id, pk, username in rows}
 
 
 def membership_state(group_ids: set, user_ids: set) -> dict[tuple, tuple]:
