@@ -10,6 +10,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.renderers import BrowsableAPIRenderer
 
+from apps.common.schema_views import CachedSchemaView
+
 LINKS = [
     ("API docs", "docs", "Swagger UI of every endpoint (staff session or service key)."),
     ("Browsable API", "groups", "The API in the browser, starting at the Telegram groups."),
@@ -49,7 +51,7 @@ class DocsView(SpectacularSwaggerSplitView):
         return super().handle_exception(exc)
 
 
-class SchemaView(SpectacularAPIView):
+class SchemaView(CachedSchemaView):
     """The schema (YAML by default); a browser asking for HTML gets it inside the browsable API."""
 
     renderer_classes = [*SpectacularAPIView.renderer_classes, BrowsableAPIRenderer]

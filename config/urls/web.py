@@ -1,14 +1,15 @@
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from apps.common.errors import json_not_found
 from apps.common.favicon import favicon
+from apps.common.schema_views import CachedSchemaView
 from apps.dashboard.health import WebHealthApi
 
 api = [
     path("health", WebHealthApi.as_view(), name="health"),
     path("", include("apps.dashboard.urls")),
-    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("schema", CachedSchemaView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="common/swagger_ui.html"),
          name="docs"),
 ]

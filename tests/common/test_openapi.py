@@ -80,3 +80,22 @@ def test_spectacular_validates_without_warnings(db, tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     document = yaml.safe_load(target.read_text())
     assert document["paths"] == schema()["paths"]
+
+
+def test_the_schema_is_generated_once_and_again_after_a_setting_changes(db, settings, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from apps.common import schema_views
+
+    schema_views._generated.clear()
+    generated = []
+    original = SchemaGenerator.get_schema
+    monkeypatch.setattr(SchemaGenerator, "get_schema",
+                        lambda self, *args, **kwargs: generated.append(1) or original(self, *args, **kwargs))
+    first, second = schema(), schema()
+    assert first == second and len(generated) == 1
+    assert yaml.safe_load(ApiClient().client.get("/api/schema").content) == first  # one schema, each format
+    assert len(generated) == 1
+    settings.SPECTACULAR_SETTINGS = {**settings.SPECTACULAR_SETTINGS, "DESCRIPTION": "Changed"}
+    schema()
+    assert len(generated) == 2
