@@ -34,6 +34,8 @@ VARYING = [
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\b[0-9a-f]{24,64}\b"), "id"),
     (re.compile(r"(?<=nonce-)[\w+/=-]+|(?<=nonce=\")[^\"]+|(?<=csrfmiddlewaretoken\" value=\")[^\"]+"), "nonce"),
     (re.compile(r"(?<=csrftoken=)[^;]+"), "csrf"),
+    # The audit trail's order keys (id and sequence) come from the writer's clock and stream, not from a counter.
+    (re.compile(r"(?<![\d.])\d{15,}(?![\d.])"), "key"),
     # A cookie's expiry is the response's time plus its max-age: two servers asked in turn may cross a second.
     (re.compile(r"(?<=expires=)\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT"), "expires"),
 ]
@@ -225,3 +227,5 @@ def test_the_setting_decides_whether_startup_objects_are_frozen():
 def test_the_normalizer_tells_a_reused_value_from_a_new_one():
     assert Normalizer()("a 2026-01-02T03:04:05Z b 2026-01-02T03:04:05Z") == "a <time1> b <time1>"
     assert Normalizer()("a 2026-01-02T03:04:05Z b 2026-01-02T03:04:06Z") == "a <time1> b <time2>"
+    assert (Normalizer()('{"id":"118905700324147","sequence":118905700324147,"chat":-1009,"next":118905700324146}')
+            == '{"id":"<key1>","sequence":<key1>,"chat":-1009,"next":<key2>}')
