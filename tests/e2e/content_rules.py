@@ -47,7 +47,7 @@ def as_owner(platform, write, *args, **fields):
                 return None
             raise
 
-    return platform.wait_for(attempt, "core to know the group's owner", timeout=10)
+    return platform.wait_for(attempt, "core to know the group's owner", timeout=30)
 
 
 def apply_rules(platform, chat, group, *, locks: dict | None = None, blocklist: list[dict] | None = None,
