@@ -188,6 +188,20 @@ def _member_change(change: Callable[..., Member]) -> Callable[..., Any]:
     return handler
 
 
+def add_member(world: World, chat: str, user: Any, **fields: Any) -> Any:
+    """The member, and the join notice their arrival posted (``message``; none in a channel) as it was posted: a
+    bot that deletes join notices may have removed it by the time a caller could list the chat's messages."""
+    with world.lock:  # no bot can act on the notice before it is read here
+        found = world.chat(chat)
+        before = max(found.messages, default=0)
+        view = _member_view(world, found, world.add_member(found, user, **fields))
+        notices = [message for message_id, message in found.messages.items() if message_id > before
+                   and message.service.get("new_chat_members")]
+        if notices:
+            view["message"] = world.message_dict(notices[-1])
+        return view
+
+
 def get_member(world: World, chat: str, user: str) -> Any:
     with world.lock:
         found = world.chat(chat)
@@ -317,7 +331,7 @@ ROUTES = [
         "username": optional("username"), "members": optional("members", []),
         "description": optional("description"), "permissions": optional("permissions")}),
     Route("GET", "/sandbox/chats/{chat}", get_chat),
-    Route("POST", "/sandbox/chats/{chat}/members", _member_change(World.add_member), body={
+    Route("POST", "/sandbox/chats/{chat}/members", add_member, body={
         "user": required("user"), "by": BY, "status": optional("status", "member"), "rights": optional("rights"),
         "custom_title": optional("custom_title"), "is_anonymous": flag("is_anonymous")}),
     Route("GET", "/sandbox/chats/{chat}/members/{user}", get_member),

@@ -96,10 +96,8 @@ def post_sample(platform, world, chat_id: int, kind: str, user: str) -> dict:
         name = fresh_members(platform, 1, "addedbot")[0]
         bot = f"{name}_bot"
         telegram.create_user("Helper", username=bot, is_bot=True)
-        telegram.add_member(chat_id, bot, by=user)
-        # The join's service message, whatever the bot posted meanwhile (a notice of an earlier act).
-        return next(message for message in reversed(telegram.messages(chat_id, since_id=0, count=1))
-                    if any(member.get("username") == bot for member in message.get("new_chat_members", ())))
+        # The join's service message, as posted: the bot may delete it before the chat's messages could be listed.
+        return telegram.add_member(chat_id, bot, by=user)["message"]
     sample = dict(SAMPLES[kind])
     if sample.get("sender_chat") == "channel":
         sample["sender_chat"] = world["channel"]["id"]

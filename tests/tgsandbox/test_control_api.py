@@ -49,6 +49,18 @@ def test_people_chats_and_messages(demo, client):
     assert client.member("@sandbox_group", "dave")["status"] == "left"
 
 
+def test_adding_a_member_answers_the_join_notice_even_once_a_bot_deleted_it(demo, client):
+    client.create_user("Finn", username="finn")
+    added = client.add_member(demo.group.id, "finn", by="alice")
+    notice = added["message"]
+    assert added["status"] == "member" and notice["from"]["username"] == "alice"
+    assert [member["username"] for member in notice["new_chat_members"]] == ["finn"]
+    client.delete_message(demo.group.id, notice["message_id"])  # as a bot cleaning service messages does
+    assert all(message["message_id"] != notice["message_id"] for message in client.messages(demo.group.id))
+    client.create_user("Cleo", username="cleo")
+    assert client.add_member(demo.group.id, "cleo")["message"]["new_chat_members"][0]["username"] == "cleo"
+
+
 def test_errors_are_reported(client):
     with pytest.raises(SandboxError) as unknown:
         client.send_message("No Such Group", "alice", "hi")
