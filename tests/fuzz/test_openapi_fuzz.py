@@ -5,7 +5,7 @@ schema calls valid is not refused, one it calls invalid is not accepted. What th
 between query parameters, a rule relative to the clock, a fact about stored data) is in JUSTIFIED, each entry
 naming the operation, the check and the refusal it excuses; nothing else is skipped.
 
-CI runs a fixed seed and FUZZ_EXAMPLES (50) cases per operation in the fuzzing phase, after the schemas' own
+CI runs a fixed seed and FUZZ_EXAMPLES (25) cases per operation in the fuzzing phase, after the schemas' own
 examples, core's and web's runs at once (two schemathesis processes; web has its own core, see servers.py).
 `make fuzz` runs thousands per operation with a random seed, printed for replay (`make fuzz SEED=...`), and
 adds the coverage and stateful phases.
@@ -31,7 +31,7 @@ from . import servers as fuzz_servers
 # Like tests/e2e, the role processes run core on its default store: nothing here varies with the database.
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(settings.MONGODB, reason="role processes run on SQLite")]
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261202"))
 # The coverage phase (boundary values of every constraint, about 3,500 more cases) and the stateful one run in
 # `make fuzz`: with them CI would take some 4 minutes of both cores.
