@@ -3,11 +3,13 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.test import Client
 
 from apps.common.context import bind_context
@@ -92,6 +94,49 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class _RequestsInFlight:
+    """Requests the live server's threads are serving, from Django's own signals (the test client's, in the test's
+    thread, are not counted: a streaming answer a test never reads would hold the count up)."""
+
+    def __init__(self):
+        self.threads, self.lock = set(), threading.Lock()
+        request_started.connect(self.started, dispatch_uid="tests-requests-started")
+        request_finished.connect(self.finished, dispatch_uid="tests-requests-finished")
+
+    @staticmethod
+    def _server_thread() -> int | None:
+        thread = threading.current_thread()
+        return thread.ident if thread.name.endswith("(process_request_thread)") else None
+
+    def started(self, **_signal):
+        if (ident := self._server_thread()) is not None:
+            with self.lock:
+                self.threads.add(ident)
+
+    def finished(self, **_signal):
+        if (ident := self._server_thread()) is not None:
+            with self.lock:
+                self.threads.discard(ident)
+
+    def wait_until_none(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.threads and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+_requests_in_flight = _RequestsInFlight()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """A test against the live server ends only once the server has answered what it was asked: a client that gave
+    up (a bot's shipping bounded at shutdown) leaves the server thread writing, and a write after the test's database
+    was flushed would leave its rows (a user, a dangling audit event) to the next test."""
+    yield
+    if "live_server" in getattr(item, "fixturenames", ()):
+        _requests_in_flight.wait_until_none(timeout=30)
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,7 @@ VARYING = [
 
 
 CHAIN_LINK = re.compile(r'("(?:previous_)?hash":)"[0-9a-f]{64}"')
+WRITER_COUNTS = re.compile(r'("(?:streams|checkpoints)":)\d+')
 
 
 class Normalizer:
@@ -56,8 +57,9 @@ class Normalizer:
     def __call__(self, text: str) -> str:
         if self.port is not None:  # the server's own address (the WebSocket source of web's CSP)
             text = text.replace(f"127.0.0.1:{self.port}", "127.0.0.1:<port>")
-        # An audit event links to the last one of the writer (thread) that served it: which thread that was varies.
-        text = CHAIN_LINK.sub(r'\1"<hash>"', text)
+        # An audit event links to the last one of the writer (thread) that served it: which thread that was varies,
+        # and so does how many writers (streams, each with its checkpoint) a run's requests used.
+        text = WRITER_COUNTS.sub(r"\1<count>", CHAIN_LINK.sub(r'\1"<hash>"', text))
         for pattern, kind in VARYING:
             text = pattern.sub(lambda match, kind=kind: self.seen.setdefault(
                 match.group(0), f"<{kind}{sum(v.startswith(f'<{kind}') for v in self.seen.values()) + 1}>"), text)
@@ -238,3 +240,5 @@ def test_the_normalizer_tells_a_reused_value_from_a_new_one():
     link = {"previous_hash": "ab" * 32, "hash": "cd" * 32, "request_id": "ef" * 16}
     assert Normalizer()(json.dumps(link, separators=(",", ":"))) == (
         '{"previous_hash":"<hash>","hash":"<hash>","request_id":"<id1>"}')
+    assert (Normalizer()('{"checked":9,"streams":2,"checkpoints":1}')
+            == '{"checked":9,"streams":<count>,"checkpoints":<count>}')
