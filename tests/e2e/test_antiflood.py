@@ -54,7 +54,6 @@ def test_a_flooding_member_is_muted_once_and_core_records_it(any_platform):
     chat = platform.new_group()
     group = protect(platform, chat["id"], flood_limit=FLOOD_LIMIT, flood_window_seconds=None, flood_action="mute")
     mark = platform.call_mark()
-    started = time.monotonic()
     sent = []
     for number in range(FLOOD_LIMIT + 3):  # the messages after the limit are refused once the mute is in place
         try:
@@ -63,7 +62,6 @@ def test_a_flooding_member_is_muted_once_and_core_records_it(any_platform):
             break
     platform.wait_for(lambda: platform.telegram.member(chat["id"], "spammer")["status"] == "restricted",
                       "the flooder to be muted")
-    elapsed = time.monotonic() - started
     restricts = [call for call in platform.calls("restrictChatMember", since=mark)
                  if str(call["params"]["user_id"]) == "2000005"]
     assert len(restricts) == 1, restricts
@@ -75,7 +73,6 @@ def test_a_flooding_member_is_muted_once_and_core_records_it(any_platform):
     assert records[0]["telegram_message_id"] == sent[FLOOD_LIMIT - 1]["message_id"]
     notices = platform.telegram.messages(chat["id"], since_id=sent[0]["message_id"], sender=BOT, wait=3)
     assert any("muted for flooding" in notice.get("text", "") for notice in notices), notices
-    assert elapsed < 10
 
 
 def test_a_timed_window_flood_bans_for_the_set_time_and_deletes_the_flood(any_platform):
