@@ -13,7 +13,7 @@ help:
 	@echo "make run-core  core alone: migrate, then serve on PORT (default 8000)"
 	@echo "make run-bot   the bot alone on PORT (default 8001); BOT_MODE=polling for long polling"
 	@echo "make run-web   the web role (dashboard API) alone on PORT (default 8002)"
-	@echo "make test      the whole test suite (TEST_WORKERS=3 pytest workers; 0: one process)"
+	@echo "make test      the whole test suite (TEST_WORKERS=4 pytest workers; 0: one process)"
 	@echo "make test-mongo  the whole test suite on the MongoDB profile (a throwaway SecantusDB server)"
 	@echo "make bench     benchmarks (wrk against gunicorn, DEBUG off)"
 	@echo "make lint      ruff, and the import contracts (lint-imports; pyproject.toml [tool.importlinter])"
@@ -56,7 +56,7 @@ run-web: $(STAMP)
 # Several pytest workers (pytest-xdist): most of the suite waits on role processes, browsers and subprocesses rather
 # than computing, so more workers than CPUs pays. Tests sharing a module-scoped platform stay on one worker
 # (tests/conftest.py). TEST_WORKERS=0 runs everything in this one process.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 MONGO_TEST_WORKERS ?= 2
 
 test: $(STAMP)
