@@ -85,8 +85,11 @@ def summarise(stacks: Counter, top: int) -> None:
         print(f"  {count / total:6.1%}  {name}")
 
 
+_CHECKOUT = f"{Path(__file__).resolve().parents[1]}/"
+
+
 def _short(file: str) -> str:
-    for marker in ("site-packages/", "/work/", "lib/python3."):
+    for marker in ("site-packages/", _CHECKOUT, "lib/python3."):
         if marker in file:
             return file.split(marker, 1)[1]
     return file
