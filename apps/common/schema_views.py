@@ -4,7 +4,6 @@ the same for every caller; it is kept per API version and language, and forgotte
 
 from django.core.signals import setting_changed
 from django.utils import translation
-from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.response import Response
 
@@ -23,8 +22,7 @@ class CachedSchemaView(SpectacularAPIView):
         if not self.serve_public:  # a schema filtered by the caller's permissions: built for each caller
             return super()._get_schema_response(request)
         version = self.api_version or request.version or self._get_version_parameter(request)
-        key = (self.urlconf, tuple(self.patterns or ()), version, translation.get_language(),
-               spectacular_settings.TITLE)
+        key = (self.urlconf, tuple(self.patterns or ()), version, translation.get_language())
         schema = _generated.get(key)
         if schema is None:
             generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)
