@@ -121,20 +121,35 @@ def user_bump_rbac_version(*, user_id) -> None:
 
 def user_ensure_telegram(*, telegram_user_id: int, telegram_username: str = "", display_name: str = "",
                          actor: User | None = None) -> User:
-    """The user behind a Telegram account, created on first sight; a changed @username or name is kept current."""
+    """The user behind a Telegram account, created on first sight; a changed @username or name is kept current,
+    and an account core still knows by that @username loses it (telegram_username_release)."""
+    telegram_username = telegram_username.lstrip("@")
     user = User.objects.filter(telegram_user_id=telegram_user_id).first()
     if user is None:
         username = f"tg{telegram_user_id}".replace("-", "_")
         if User.objects.filter(username=username).exists():
             username = f"{username}_{User.objects.count()}"
+        if telegram_username:
+            telegram_username_release(name=telegram_username, claimed_by=telegram_user_id, actor=actor)
         try:
             return user_create(username=username, telegram_user_id=telegram_user_id,
                                telegram_username=telegram_username, display_name=display_name, actor=actor)
         except ConflictError:  # created concurrently
             return User.objects.get(telegram_user_id=telegram_user_id)
     changes = {}
-    if telegram_username and telegram_username.lstrip("@") != user.telegram_username:
+    if telegram_username and telegram_username != user.telegram_username:
         changes["telegram_username"] = telegram_username
+        telegram_username_release(name=telegram_username, claimed_by=telegram_user_id, actor=actor)
     if display_name and display_name != user.display_name:
         changes["display_name"] = display_name
     return user_update(user=user, actor=actor, **changes) if changes else user
+
+
+def telegram_username_release(*, name: str, claimed_by: int, actor: User | None = None) -> list[User]:
+    """Telegram usernames are unique at any one time and move between accounts: when `claimed_by` (a Telegram
+    user id) shows up under @name, every other account core still knows by that name (in any case) loses it, each
+    change audited as user.update. Otherwise "who is @name?" would answer with two accounts, or the stale one.
+    Event ingest does the same in bulk (apps.events.services)."""
+    stale = list(User.objects.filter(telegram_username__iexact=name.lstrip("@"))
+                 .exclude(telegram_user_id=claimed_by))
+    return [user_update(user=holder, actor=actor, telegram_username="") for holder in stale]

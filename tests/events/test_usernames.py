@@ -66,3 +66,26 @@ def test_an_unchanged_name_or_none_given_writes_nothing(api, group):
     say(api, group, 3001, None)  # an event that does not carry the name (or a user who hid it) keeps it
     assert renames() == []
     assert User.objects.get(telegram_user_id=3001).telegram_username == "erin"
+
+
+def test_the_command_path_moves_a_name_too(db):
+    """user_ensure_telegram (a command, a captcha, an admin sync naming someone) keeps names unique as ingest does:
+    the account it is told holds @name gets it, any other account core knew by it (in any case) loses it."""
+    stale = user_ensure_telegram(telegram_user_id=3101, telegram_username="erin")
+    newcomer = user_ensure_telegram(telegram_user_id=3102, telegram_username="@Erin")
+    stale.refresh_from_db()
+    assert (stale.telegram_username, newcomer.telegram_username) == ("", "Erin")
+    assert user_by_telegram_username(telegram_username="erin").telegram_user_id == 3102
+    renamed = user_ensure_telegram(telegram_user_id=3101, telegram_username="ERIN")  # a known account renamed
+    newcomer.refresh_from_db()
+    assert (renamed.telegram_username, newcomer.telegram_username) == ("ERIN", "")
+    cleared = [entry.target_id for entry in AuditEvent.objects.filter(action="user.update").order_by("sequence")]
+    assert cleared == [str(stale.pk), str(newcomer.pk), str(stale.pk)]
+
+
+def test_the_command_path_leaves_a_name_alone_when_nobody_else_holds_it(db):
+    user_ensure_telegram(telegram_user_id=3201, telegram_username="frank")
+    user_ensure_telegram(telegram_user_id=3202, telegram_username="frankie")
+    assert user_ensure_telegram(telegram_user_id=3201, telegram_username="frank").telegram_username == "frank"
+    assert User.objects.get(telegram_user_id=3202).telegram_username == "frankie"
+    assert not AuditEvent.objects.filter(action="user.update").exists()
