@@ -5,7 +5,7 @@ so services need not thread it through every call.
 """
 
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,14 @@ def current_context() -> RequestContext:
     return _current.get()
 
 
-def bind_context(**changes) -> object:
-    """Update the current context; returns a token for `reset_context`."""
-    return _current.set(replace(_current.get(), **changes))
+def bind_context(*, request_id: str | None = None, service: str | None = None) -> object:
+    """Update the current context; returns a token for `reset_context`. (Called on every request: built by hand,
+    as `dataclasses.replace` walks the fields each time.)"""
+    current = _current.get()
+    return _current.set(RequestContext(
+        current.request_id if request_id is None else request_id,
+        current.service if service is None else service,
+    ))
 
 
 def reset_context(token) -> None:

@@ -187,7 +187,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"line": {"()": _LOG_FORMATTER}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "line"}},
+    # A StreamHandler that formats a record before it takes the handler's lock (apps/common/logging.py).
+    "handlers": {"stdout": {"class": "apps.common.logging.LineHandler", "formatter": "line"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},

@@ -9,13 +9,12 @@ from .base import *  # noqa: F403
 from .base import (
     DATA_DIR,
     INSTALLED_APPS,
-    MIDDLEWARE,
     PRODUCTION,
     REST_FRAMEWORK,
     SERVICE_API_KEYS,
     SPECTACULAR_SETTINGS,
 )
-from .env import env_str, parse_service_scopes
+from .env import env_bool, env_str, parse_service_scopes
 
 SERVICE_NAME = "centralized-api"
 ROLE = "core"  # what code may run here (apps/common/roles.py)
@@ -144,10 +143,27 @@ RBAC_DECISION_CACHE_SECONDS = 300
 # How many active ban lists one user may own (issue 16); global staff with BAN_LIST_MANAGE are not bound.
 BANLIST_MAX_OWNED = 5
 
-# The admin's and the browsable API's static files, served by core itself in production (WhiteNoise, straight from
-# the apps' static directories: no collectstatic step), so an operator's admin is styled without another server.
-_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
-MIDDLEWARE = [*MIDDLEWARE[:_security + 1], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[_security + 1:]]
+# Base's chain with: WhiteNoise (the admin's and the browsable API's static files, served by core itself in
+# production straight from the apps' static directories, no collectstatic step, so an operator's admin is styled
+# without another server); sessions, Django's authentication and messages skipped on a service's call to the API
+# (/api/ with X-API-Key), which its key alone authenticates (apps/common/browser_middleware.py; false: run on
+# those too); django-prometheus's labelled series looked up once each (apps/common/metrics.py).
+# tests/common/test_browser_middleware.py checks that each part of base's chain is here, or a subclass of it.
+SERVICE_CALLS_SKIP_BROWSER_MIDDLEWARE = env_bool("SERVICE_CALLS_SKIP_BROWSER_MIDDLEWARE", True)
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.common.middleware.RequestContextMiddleware",
+    "apps.common.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.common.browser_middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "apps.common.browser_middleware.AuthenticationMiddleware",
+    "apps.common.browser_middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.common.metrics.PrometheusAfterMiddleware",
+]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 
