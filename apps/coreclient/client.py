@@ -11,6 +11,8 @@ sync client also streams core's audit CSV through, chunk by chunk.
 
 import json
 import logging
+import threading
+from collections import deque
 from collections.abc import Iterator
 
 import aiohttp
@@ -23,10 +25,59 @@ from .transport import Transport
 logger = logging.getLogger(__name__)
 
 
+class _ClientPool:
+    """httpx.Clients lent to one call at a time, the last one given back lent first. One shared httpx.Client made
+    every web thread queue on its connection pool's lock, and its pool's bookkeeping walks every connection for
+    every idle one on each request and response (quadratic in the connections in use; httpcore 1.0 also closes an
+    idle connection whenever more than max_keepalive_connections exist, idle or not, so under load most calls
+    opened a new TCP connection to core). Here each client holds one connection at a time, and taking or giving
+    back a client is one deque operation. At most `keep` idle clients are kept; more are closed as they come back.
+    They share one TLS context (httpx would load the CA bundle for each)."""
+
+    def __init__(self, make, keep: int):
+        self._make, self._keep = make, keep
+        self._idle: deque[httpx.Client] = deque()
+        self._open: set[httpx.Client] = set()
+        self._lock = threading.Lock()
+
+    def take(self) -> httpx.Client:
+        try:
+            return self._idle.pop()
+        except IndexError:
+            client = self._make()
+            with self._lock:
+                self._open.add(client)
+            return client
+
+    def give_back(self, client: httpx.Client) -> None:
+        if len(self._idle) < self._keep:
+            self._idle.append(client)
+            return
+        self._discard(client)
+
+    def _discard(self, client: httpx.Client) -> None:
+        with self._lock:
+            self._open.discard(client)
+        client.close()
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._open = list(self._open), set()
+        self._idle.clear()
+        for client in clients:
+            client.close()
+
+
+# Idle clients (each with its keep-alive connection to core) a process keeps.
+IDLE_CLIENTS = 100
+
+
 class CoreClient(Transport, Endpoints):
     def __init__(self, base_url: str, api_key: str, *, transport: httpx.BaseTransport | None = None, **options):
         super().__init__(base_url, api_key, **options)
-        self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=transport)
+        verify = httpx.create_ssl_context() if transport is None else True  # made once, not per client
+        self._clients = _ClientPool(lambda: httpx.Client(base_url=self.base_url, timeout=self.timeout,
+                                                         transport=transport, verify=verify), IDLE_CLIENTS)
 
     def _send(self, call: Call):
         with self._observed(call):
@@ -34,11 +85,14 @@ class CoreClient(Transport, Endpoints):
 
     def _attempt(self, call: Call):
         self._admit(call)
+        http = self._clients.take()
         try:
-            response = self._http.request(call.method, call.path, json=call.json, params=call.params,
-                                          headers=self._headers(call), timeout=self._timeout(call))
+            response = http.request(call.method, call.path, json=call.json, params=call.params,
+                                    headers=self._headers(call), timeout=self._timeout(call))
         except httpx.HTTPError as exc:
             raise self._failed(call, None, exc) from exc
+        finally:
+            self._clients.give_back(http)  # the answer is read whole: its connection is free again
         return self._settle(call, response)
 
     def audit_csv(self, **filters) -> Iterator[bytes]:
@@ -63,31 +117,33 @@ class CoreClient(Transport, Endpoints):
 
     def _open_stream(self, call: Call) -> Iterator[bytes]:
         self._admit(call)
+        http = self._clients.take()  # lent until the stream is closed
         try:
-            request = self._http.build_request(call.method, call.path, params=call.params,
-                                               headers=self._headers(call))
-            response = self._http.send(request, stream=True)
+            request = http.build_request(call.method, call.path, params=call.params, headers=self._headers(call))
+            response = http.send(request, stream=True)
         except httpx.HTTPError as exc:
+            self._clients.give_back(http)
             raise self._failed(call, None, exc) from exc
         if response.status_code != 200:
             response.read()
             response.close()
+            self._clients.give_back(http)
             self._settle(call, response)  # raises CoreError or CoreUnavailable
             raise AssertionError(f"core answered {response.status_code} to {call.path}")
         self.breaker.record_success()
-        return self._chunks(response)
+        return self._chunks(response, http)
 
-    @staticmethod
-    def _chunks(response: httpx.Response) -> Iterator[bytes]:
+    def _chunks(self, response: httpx.Response, http: httpx.Client) -> Iterator[bytes]:
         try:
             yield from response.iter_bytes()
         except httpx.HTTPError as exc:
             logger.warning("audit CSV stream from core broke off", extra={"error": str(exc)})
         finally:
             response.close()
+            self._clients.give_back(http)
 
     def close(self) -> None:
-        self._http.close()
+        self._clients.close()
 
 
 class _Answer:
