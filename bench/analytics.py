@@ -221,10 +221,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="Ingest rounds, each with the rollups off and on")
     parser.add_argument("--skip-ingest", action="store_true", help="Only the endpoints")
+    parser.add_argument("--data-dir", type=Path,
+                        help="Keep the database in this directory (created if missing) instead of a temporary one; "
+                             "with --bulk, a data set already built there by the same options is used again")
+    parser.add_argument("--bulk", action="store_true",
+                        help="Build the endpoints' data set in bulk (bench.analytics_data: raw rows inserted, the "
+                             "rollups written by rollups_apply), the way to the issue's full size: --events "
+                             "10000000 --groups 1000 --members 100000")
     parser.add_argument("--overview-groups", type=int, default=0,
                         help="Then time the overview again with this many more groups' days written directly")
     options = parser.parse_args(argv)
-    data_dir = Path(tempfile.mkdtemp(prefix="tgmod-bench-analytics-"))
+    kept = options.data_dir is not None
+    data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="tgmod-bench-analytics-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "bench_rollups_off.py").write_text(_OFF_WSGI)
     api_key = secrets.token_urlsafe(32)
     os.environ.update(bench_environment(data_dir, free_port(), 2, api_key))
@@ -274,15 +283,22 @@ def main(argv: list[str]) -> int:
         if answer.status_code != 200:
             raise RuntimeError(f"GET /api/groups answered {answer.status_code}")
         started = time.monotonic()
-        groups, pools = generate(events=options.events, groups=options.groups, members=options.members)
+        if options.bulk:
+            from bench.analytics_data import build
+
+            groups, pools = build(events=options.events, groups=options.groups, members=options.members,
+                                  reuse=kept)
+        else:
+            groups, pools = generate(events=options.events, groups=options.groups, members=options.members)
         seconds = time.monotonic() - started
         from apps.analytics.models import GroupDay, GroupHour, MemberDay, MemberTotal
         from apps.users.models import User
 
         rows = {model.__name__: model.objects.count() for model in (GroupHour, GroupDay, MemberDay, MemberTotal)}
+        how = ("raw rows in bulk, rollups by rollups_apply" if options.bulk
+               else "ingested through events_ingest with rollups")
         print(f"  data set: {options.events:,} events, {options.groups:,} groups, {options.members:,} members, "
-              f"{DAYS} days; ingested with rollups in {seconds:.0f} s ({options.events / seconds:,.0f} events/s "
-              f"in process)")
+              f"{DAYS} days; {how} in {seconds:.0f} s ({options.events / seconds:,.0f} events/s in process)")
         print("  rollup rows: " + ", ".join(f"{name} {count:,}" for name, count in rows.items()))
         rng = random.Random(7)
         user_pks = dict(User.objects.filter(telegram_user_id__gte=6_000_000).values_list("telegram_user_id", "pk"))
@@ -295,7 +311,7 @@ def main(argv: list[str]) -> int:
             paths = []
             for _ in range(n):
                 index = rng.randrange(len(groups))
-                member = user_pks.get(rng.choice(pools[index][:50]))
+                member = user_pks[rng.choice([user for user in pools[index][:50] if user in user_pks])]
                 paths.append(f"/api/groups/{groups[index].pk}/analytics/members/{member}?period=30d")
             return paths
 
@@ -327,7 +343,8 @@ def main(argv: list[str]) -> int:
             overview_breadth(client, options.overview_groups, max(20, n // 5), rng)
         return 0
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not kept:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

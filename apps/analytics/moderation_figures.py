@@ -28,12 +28,17 @@ def member_ref(pk, users: dict) -> dict:
 
 
 def moderation_figures(*, group: Group, since: datetime, until: datetime) -> dict:
-    rows = list(ModerationAction.objects.filter(group=group, status=EXECUTED, created_at__gte=since,
-                                                created_at__lt=until)
+    # One read serves both the period's counts and the report delays (an action answering a report may come after
+    # the period's end): every executed record of the group from the period's start on.
+    rows = list(ModerationAction.objects.filter(group=group, status=EXECUTED, created_at__gte=since)
                 .values_list("type", "actor_id", "rule", "target_id", "telegram_message_id", "created_at"))
     by_type, by_rule, by_moderator = Counter(), Counter(), Counter()
-    reports = []
+    reports, actions = [], []
     for kind, actor_id, rule, target_id, message_id, created_at in rows:
+        if kind != REPORT:
+            actions.append((target_id, message_id, created_at))
+        if created_at >= until:
+            continue
         if kind == REPORT:
             reports.append((target_id, message_id, created_at))
             continue
@@ -42,7 +47,7 @@ def moderation_figures(*, group: Group, since: datetime, until: datetime) -> dic
             by_rule[rule] += 1
         elif actor_id is not None:
             by_moderator[actor_id] += 1
-    delays = _report_delays(group, reports)
+    delays = _report_delays(reports, actions)
     moderators = sorted(by_moderator.items(), key=lambda item: (-item[1], str(item[0])))
     users = users_by_pk(pk for pk, _ in moderators)
     total = sum(by_type.values())
@@ -54,17 +59,15 @@ def moderation_figures(*, group: Group, since: datetime, until: datetime) -> dic
             "median_report_to_action_seconds": round(statistics.median(delays), 3) if delays else None}
 
 
-def _report_delays(group: Group, reports: list[tuple]) -> list[float]:
-    """Seconds from each report to the group's next executed action on the same target or message (any time
-    after it, also past the period); reports never acted on are left out."""
+def _report_delays(reports: list[tuple], actions: list[tuple]) -> list[float]:
+    """Seconds from each report to the group's next executed action (`actions`: every one from the period's start
+    on) on the same target or message (any time after it, also past the period); reports never acted on are left
+    out."""
     if not reports:
         return []
-    earliest = min(created_at for _, _, created_at in reports)
     by_target: dict = defaultdict(list)
     by_message: dict = defaultdict(list)
-    for target_id, message_id, created_at in (
-            ModerationAction.objects.filter(group=group, status=EXECUTED, created_at__gte=earliest)
-            .exclude(type=REPORT).values_list("target_id", "telegram_message_id", "created_at")):
+    for target_id, message_id, created_at in actions:
         if target_id is not None:
             by_target[target_id].append(created_at)
         if message_id is not None:

@@ -213,18 +213,27 @@ def _cohorts(group: Group, window: Window) -> list[dict]:
     first activity at least that long after the join falls by the period's end."""
     last = window.last
     cohorts: dict[date, Counter] = defaultdict(Counter)
+    by_join_day: dict[date, tuple] = {}  # a big group's thousands of joiners share a few dozen join days
     for join_day, activated_on, week_on, month_on in (
             MemberTotal.objects.filter(group=group, joined_on__gte=window.first, joined_on__lte=last)
             .values_list("joined_on", "activated_on", "returned_7d_on", "returned_30d_on")):
-        cohort = cohorts[join_day - timedelta(days=join_day.weekday())]
+        found = by_join_day.get(join_day)
+        if found is None:
+            found = by_join_day[join_day] = (
+                cohorts[join_day - timedelta(days=join_day.weekday())], min(join_day + timedelta(days=6), last),
+                join_day + timedelta(days=7) <= last, join_day + timedelta(days=30) <= last)
+        cohort, activation_deadline, eligible_7d, eligible_30d = found
         cohort["joined"] += 1
-        if activated_on is not None and activated_on <= min(join_day + timedelta(days=6), last):
+        if activated_on is not None and activated_on <= activation_deadline:
             cohort["activated"] += 1
-        for after, returned_on in ((7, week_on), (30, month_on)):
-            if join_day + timedelta(days=after) <= last:
-                cohort[f"eligible_{after}d"] += 1
-                if returned_on is not None and returned_on <= last:
-                    cohort[f"retained_{after}d"] += 1
+        if eligible_7d:
+            cohort["eligible_7d"] += 1
+            if week_on is not None and week_on <= last:
+                cohort["retained_7d"] += 1
+        if eligible_30d:
+            cohort["eligible_30d"] += 1
+            if month_on is not None and month_on <= last:
+                cohort["retained_30d"] += 1
     return [{"week_start": week, "joined": c["joined"], "activated": c["activated"],
              "activation_rate": _rate(c["activated"], c["joined"]),
              "eligible_7d": c["eligible_7d"], "retained_7d": c["retained_7d"],

@@ -41,3 +41,25 @@ def test_a_blank_number_is_the_default_and_a_wrong_one_stops_the_start(monkeypat
     monkeypatch.setenv("TEST_ENV_WORKERS", "two")
     with pytest.raises(ImproperlyConfigured, match="TEST_ENV_WORKERS must be an integer"):
         env_int("TEST_ENV_WORKERS", 2)
+
+
+@pytest.mark.django_db
+def test_sqlite_connections_read_through_memory_mapping_with_the_configured_sizes(monkeypatch):
+    """Each SQLite connection core opens applies the settings' pragmas (WAL, mmap, its page cache); the sizes come
+    from SQLITE_MMAP_BYTES and SQLITE_CACHE_KIB."""
+    from django.db import connection
+
+    from config.settings.core import _sqlite_database
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite profile only")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA mmap_size")
+        mapped = cursor.fetchone()[0]
+        cursor.execute("PRAGMA cache_size")
+        cache = cursor.fetchone()[0]
+    assert (mapped, cache) == (1 << 30, -16_384)
+    monkeypatch.setenv("SQLITE_MMAP_BYTES", "0")
+    monkeypatch.setenv("SQLITE_CACHE_KIB", "2000")
+    command = _sqlite_database("sqlite:///unused.sqlite3")["OPTIONS"]["init_command"]
+    assert "PRAGMA mmap_size=0;" in command and "PRAGMA cache_size=-2000;" in command
