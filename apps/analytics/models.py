@@ -101,8 +101,10 @@ class MemberTotal(models.Model):
     leaves = models.PositiveIntegerField(default=0)
     joined_ms = models.BigIntegerField(null=True, blank=True, help_text="The first join event's time")
     joined_on = models.DateField(null=True, blank=True, help_text="That join's day in the group's clock")
-    # The cohort figures' days, kept with joined_on (rollups.py): the first day on or after the join with a message,
-    # and the first active day at least 7 / 30 days after it (null: none yet).
+    # The cohort figures' days, kept with joined_on (rollups.py): the first day with a message in the activation
+    # window (the join day and the 6 after: ACTIVATION_DAYS), and the first active day at least 7 / 30 days after the
+    # join (null: none yet). So a cohort's figures are plain comparisons with the period's end, counted in the
+    # database per join day.
     activated_on = models.DateField(null=True, blank=True)
     returned_7d_on = models.DateField(null=True, blank=True)
     returned_30d_on = models.DateField(null=True, blank=True)

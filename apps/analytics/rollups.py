@@ -25,6 +25,7 @@ from .statements import COHORT_DAY_FIELDS, cohort_days_statement, stored_rows, u
 _FIELD = {"message": "messages", "command": "commands", "join": "joins", "leave": "leaves"}
 _COUNTERS = ("messages", "commands", "joins", "leaves")
 REBUILD_CHUNK = 5000
+ACTIVATION_DAYS = 7  # a joiner is activated by a message on the join day or one of the 6 after
 
 
 def zone_of(group: Group) -> ZoneInfo:
@@ -240,7 +241,8 @@ def cohort_days_refresh(members: set[tuple]) -> None:
             active[(group_id, user_id)].append((day, messages))
     for key, (pk, joined_on, marks) in joined.items():
         days = active.get(key, [])
-        found = [min((day for day, messages in days if day >= joined_on and messages), default=None),
+        activation_end = joined_on + timedelta(days=ACTIVATION_DAYS - 1)
+        found = [min((day for day, messages in days if joined_on <= day <= activation_end and messages), default=None),
                  *(min((day for day, _ in days if day >= joined_on + timedelta(days=after)), default=None)
                    for after in (7, 30))]
         if found != list(marks):

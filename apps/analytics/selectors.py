@@ -14,6 +14,7 @@ Periods are whole days of the group's clock (Group.timezone): `today`, `7d` and 
   report -> action: from a report to the next executed action in the group on the same target or message.
 """
 
+import heapq
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -109,12 +110,14 @@ def _distinct_members(group: Group, first: date, last: date) -> int:
             .count())
 
 
-def _top_members(group: Group, window: Window) -> list[tuple]:
-    """(user pk, messages) of the TOP_MEMBERS members with most messages in the window, ties by user id: summed,
-    ranked and cut in the database."""
-    return list(MemberDay.objects.filter(group=group, day__gte=window.first, day__lte=window.last)
-                .values("user_id").annotate(total=Sum("messages")).filter(total__gt=0)
-                .order_by("-total", "user_id").values_list("user_id", "total")[:TOP_MEMBERS])
+def _members_and_top(group: Group, window: Window) -> tuple[int, list[tuple]]:
+    """The members active in the window, and (user pk, messages) of the TOP_MEMBERS with most messages there, ties
+    by user id: one pass of the (group, day, user) index summing each member's days in the database (a member-day
+    row is an active day), ranked here."""
+    totals = list(MemberDay.objects.filter(group=group, day__gte=window.first, day__lte=window.last)
+                  .values("user_id").annotate(total=Sum("messages")).order_by().values_list("user_id", "total"))
+    top = heapq.nsmallest(TOP_MEMBERS, ((-total, user_id) for user_id, total in totals if total))
+    return len(totals), [(user_id, -negative) for negative, user_id in top]
 
 
 def group_analytics(*, group: Group, window: Window) -> dict:
@@ -129,7 +132,8 @@ def group_analytics(*, group: Group, window: Window) -> dict:
     totals = {name: sum(row[1 + index] for row in period_rows) for index, name in enumerate(COUNTERS)}
 
     # Active members: a day's count is its GroupDay's; distinct members over days are counted on MemberDay.
-    distinct = {(first, last): _distinct_members(group, first, last)}
+    period_members, top = _members_and_top(group, window)
+    distinct = {(first, last): period_members}
     for span in ((week_first, last), (mau_first, last)):
         if span not in distinct:
             distinct[span] = _distinct_members(group, *span)
@@ -165,7 +169,6 @@ def group_analytics(*, group: Group, window: Window) -> dict:
                         for index, name in enumerate(COUNTERS)},
                      "active_members": daily(day)} for day in days])
 
-    top = _top_members(group, window)
     users = users_by_pk(pk for pk, _ in top)
     return {
         "group_id": str(group.pk),
@@ -208,32 +211,27 @@ def _hour_series(window: Window, hour_rows: list) -> list[dict]:
 
 
 def _cohorts(group: Group, window: Window) -> list[dict]:
-    """From each member's join day and cohort days (MemberTotal, kept by ingest): activated when the first message
-    on or after the join day falls within 6 days of it and by the period's end; retained after 7 (30) days when the
-    first activity at least that long after the join falls by the period's end."""
+    """From each member's join day and cohort days (MemberTotal, kept by ingest), counted in the database per join
+    day: activated when the first message in the activation window (stored only when within it) falls by the
+    period's end; retained after 7 (30) days when the first activity at least that long after the join does; the
+    eligible are every joiner of a join day at least that long before the end."""
     last = window.last
     cohorts: dict[date, Counter] = defaultdict(Counter)
-    by_join_day: dict[date, tuple] = {}  # a big group's thousands of joiners share a few dozen join days
-    for join_day, activated_on, week_on, month_on in (
+    for join_day, joined, activated, retained_7d, retained_30d in (
             MemberTotal.objects.filter(group=group, joined_on__gte=window.first, joined_on__lte=last)
-            .values_list("joined_on", "activated_on", "returned_7d_on", "returned_30d_on")):
-        found = by_join_day.get(join_day)
-        if found is None:
-            found = by_join_day[join_day] = (
-                cohorts[join_day - timedelta(days=join_day.weekday())], min(join_day + timedelta(days=6), last),
-                join_day + timedelta(days=7) <= last, join_day + timedelta(days=30) <= last)
-        cohort, activation_deadline, eligible_7d, eligible_30d = found
-        cohort["joined"] += 1
-        if activated_on is not None and activated_on <= activation_deadline:
-            cohort["activated"] += 1
-        if eligible_7d:
-            cohort["eligible_7d"] += 1
-            if week_on is not None and week_on <= last:
-                cohort["retained_7d"] += 1
-        if eligible_30d:
-            cohort["eligible_30d"] += 1
-            if month_on is not None and month_on <= last:
-                cohort["retained_30d"] += 1
+            .values("joined_on").order_by()
+            .annotate(joined=Count("pk"), activated=Count("pk", filter=Q(activated_on__lte=last)),
+                      retained_7d=Count("pk", filter=Q(returned_7d_on__lte=last)),
+                      retained_30d=Count("pk", filter=Q(returned_30d_on__lte=last)))
+            .values_list("joined_on", "joined", "activated", "retained_7d", "retained_30d")):
+        cohort = cohorts[join_day - timedelta(days=join_day.weekday())]
+        cohort["joined"] += joined
+        cohort["activated"] += activated
+        # A returned_Nd_on is at least N days after its join: none is by the end unless the join day is eligible.
+        for after, retained in ((7, retained_7d), (30, retained_30d)):
+            if join_day + timedelta(days=after) <= last:
+                cohort[f"eligible_{after}d"] += joined
+                cohort[f"retained_{after}d"] += retained
     return [{"week_start": week, "joined": c["joined"], "activated": c["activated"],
              "activation_rate": _rate(c["activated"], c["joined"]),
              "eligible_7d": c["eligible_7d"], "retained_7d": c["retained_7d"],

@@ -108,7 +108,8 @@ _COHORT_DAYS_SQL = """
 UPDATE analytics_membertotal SET
     activated_on = (SELECT MIN(d.day) FROM analytics_memberday d
                      WHERE d.group_id = analytics_membertotal.group_id AND d.user_id = analytics_membertotal.user_id
-                       AND d.day >= analytics_membertotal.joined_on AND d.messages > 0),
+                       AND d.day >= analytics_membertotal.joined_on AND d.messages > 0
+                       AND d.day <= date(analytics_membertotal.joined_on, '+6 days')),
     returned_7d_on = (SELECT MIN(d.day) FROM analytics_memberday d
                        WHERE d.group_id = analytics_membertotal.group_id AND d.user_id = analytics_membertotal.user_id
                          AND d.day >= date(analytics_membertotal.joined_on, '+7 days')),

@@ -143,3 +143,42 @@ def test_groups_in_common_list_the_members_other_groups_for_who_may_see_them(api
     grant(admin, "admin")
     listed = api.get(path, HTTP_X_ACTING_USER_ID=str(admin.pk)).json()["data"]["groups_in_common"]
     assert {row["group_id"] for row in listed} == set(seen)
+
+
+def test_activation_counts_a_first_message_within_six_days_of_the_join_only(api):
+    """The cohort row keeps activated_on only inside the activation window, and the cohort figures agree: a joiner
+    who first speaks on the sixth day after joining is activated, one who first speaks on the seventh is not (and
+    is the one retained after 7 days)."""
+    group = make_group()  # UTC
+    chat, today = group.telegram_chat_id, timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    join_day = today - timedelta(days=20)
+
+    def event(name, kind, user, days_after):
+        return {"event_id": name, "type": kind, "telegram_chat_id": chat, "telegram_user_id": user,
+                "occurred_at": (join_day + timedelta(days=days_after)).isoformat()}
+
+    events = [event("j1", "join", 8_100_001, 0), event("j2", "join", 8_100_002, 0),
+              event("m1", "message", 8_100_001, 6), event("m2", "message", 8_100_002, 7)]
+    assert api.post("/api/events/batch", {"events": events}).json()["data"]["accepted"] == 4
+    stored = dict(MemberTotal.objects.filter(group=group).values_list("user__telegram_user_id", "activated_on"))
+    assert stored == {8_100_001: (join_day + timedelta(days=6)).date(), 8_100_002: None}
+    data = api.get(f"/api/groups/{group.pk}/analytics?period=30d").json()["data"]
+    [cohort] = data["cohorts"]
+    assert (cohort["joined"], cohort["activated"], cohort["eligible_7d"], cohort["retained_7d"]) == (2, 1, 2, 1)
+
+
+def test_the_migration_clears_activations_recorded_past_the_window(db):
+    """Rows written before the window was kept in the column: a first message past it is cleared."""
+    import importlib
+
+    from django.apps import apps as installed_apps
+
+    migration = importlib.import_module("apps.analytics.migrations.0004_activation_window")
+    group, late, timely = make_group(), make_user(), make_user()
+    join_day = timezone.now().date() - timedelta(days=20)
+    for user, first_message in ((late, join_day + timedelta(days=9)), (timely, join_day + timedelta(days=6))):
+        MemberTotal.objects.create(group=group, user=user, first_seen_ms=0, last_seen_ms=0, joined_on=join_day,
+                                   activated_on=first_message)
+    migration.clear_late_activations(installed_apps, None)
+    assert dict(MemberTotal.objects.values_list("user_id", "activated_on")) == {
+        late.pk: None, timely.pk: join_day + timedelta(days=6)}
