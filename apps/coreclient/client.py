@@ -1,6 +1,6 @@
 """The only code that speaks to core: one method per endpoint (endpoints.py), sync and async from one definition.
 
-`CoreClient` sends each Call with httpx.Client, `AsyncCoreClient` with aiohttp (so `await
+`CoreClient` sends each Call with httpx's transports, `AsyncCoreClient` with aiohttp (so `await
 client.check_permission(...)` there; on the bot's event loop httpx.AsyncClient cost about 1.3 ms of CPU and 2 ms of
 latency per call on loopback, aiohttp about a tenth of that). Explicit timeouts; one retry policy (retry.py) for
 calls that are safe to repeat; a circuit breaker; the envelope unwrapped into the data, a typed answer
@@ -14,6 +14,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import aiohttp
 import httpx
@@ -25,74 +26,85 @@ from .transport import Transport
 logger = logging.getLogger(__name__)
 
 
-class _ClientPool:
-    """httpx.Clients lent to one call at a time, the last one given back lent first. One shared httpx.Client made
-    every web thread queue on its connection pool's lock, and its pool's bookkeeping walks every connection for
-    every idle one on each request and response (quadratic in the connections in use; httpcore 1.0 also closes an
-    idle connection whenever more than max_keepalive_connections exist, idle or not, so under load most calls
-    opened a new TCP connection to core). Here each client holds one connection at a time, and taking or giving
-    back a client is one deque operation. At most `keep` idle clients are kept; more are closed as they come back.
-    They share one TLS context (httpx would load the CA bundle for each)."""
+class _TransportPool:
+    """httpx transports lent to one call at a time, the last one given back lent first; each holds one keep-alive
+    connection to core. One shared httpx.Client made every web thread queue on its connection pool's lock, its
+    pool's bookkeeping walks every connection for every idle one on each request and response, and httpcore 1.0
+    closes an idle connection whenever more than max_keepalive_connections exist, idle or not, so under load most
+    calls opened a new TCP connection to core. Taking or giving back a transport is one deque operation. At most
+    `keep` idle ones are kept; more are closed as they come back."""
 
     def __init__(self, make, keep: int):
         self._make, self._keep = make, keep
-        self._idle: deque[httpx.Client] = deque()
-        self._open: set[httpx.Client] = set()
+        self._idle: deque[httpx.BaseTransport] = deque()
+        self._open: set[httpx.BaseTransport] = set()
         self._lock = threading.Lock()
 
-    def take(self) -> httpx.Client:
+    def take(self) -> httpx.BaseTransport:
         try:
             return self._idle.pop()
         except IndexError:
-            client = self._make()
+            transport = self._make()
             with self._lock:
-                self._open.add(client)
-            return client
+                self._open.add(transport)
+            return transport
 
-    def give_back(self, client: httpx.Client) -> None:
+    def give_back(self, transport: httpx.BaseTransport) -> None:
         if len(self._idle) < self._keep:
-            self._idle.append(client)
+            self._idle.append(transport)
             return
-        self._discard(client)
-
-    def _discard(self, client: httpx.Client) -> None:
         with self._lock:
-            self._open.discard(client)
-        client.close()
+            self._open.discard(transport)
+        transport.close()
 
     def close(self) -> None:
         with self._lock:
-            clients, self._open = list(self._open), set()
+            transports, self._open = list(self._open), set()
         self._idle.clear()
-        for client in clients:
-            client.close()
+        for transport in transports:
+            transport.close()
 
 
-# Idle clients (each with its keep-alive connection to core) a process keeps.
-IDLE_CLIENTS = 100
+# Idle transports (each with its keep-alive connection to core) a process keeps.
+IDLE_CONNECTIONS = 100
 
 
 class CoreClient(Transport, Endpoints):
+    """Sends each call's httpx.Request straight to a transport: httpx.Client's layers (URLs merged and parsed three
+    times, cookies extracted from every answer into a jar, auth and redirect hooks, an INFO line per call repeating
+    core's own request line) were half of web's CPU for a relayed list; none of them serves a call to core. `transport`:
+    one to send every call through (tests pass core's app in process); by default each pooled connection gets an
+    httpx.HTTPTransport, all sharing one TLS context. Like the async client, it ignores proxy variables."""
+
     def __init__(self, base_url: str, api_key: str, *, transport: httpx.BaseTransport | None = None, **options):
         super().__init__(base_url, api_key, **options)
-        verify = httpx.create_ssl_context() if transport is None else True  # made once, not per client
-        self._clients = _ClientPool(lambda: httpx.Client(base_url=self.base_url, timeout=self.timeout,
-                                                         transport=transport, verify=verify), IDLE_CLIENTS)
+        if transport is None:
+            context = httpx.create_ssl_context()  # made once: httpx loads the CA bundle for each one
+            self._transports = _TransportPool(lambda: httpx.HTTPTransport(verify=context), IDLE_CONNECTIONS)
+        else:
+            self._transports = _TransportPool(lambda: transport, IDLE_CONNECTIONS)
 
     def _send(self, call: Call):
         with self._observed(call):
             return self.retry_policy.run(call, self._attempt, call)
 
+    def _request(self, call: Call) -> httpx.Request:
+        url = self.base_url + call.path
+        if call.params:
+            url += "?" + urlencode(query_pairs(call.params))
+        return httpx.Request(call.method, url, json=call.json, headers=self._headers(call),
+                             extensions={"timeout": self._timeout(call).as_dict()})
+
     def _attempt(self, call: Call):
         self._admit(call)
-        http = self._clients.take()
+        transport = self._transports.take()
         try:
-            response = http.request(call.method, call.path, json=call.json, params=call.params,
-                                    headers=self._headers(call), timeout=self._timeout(call))
+            response = transport.handle_request(self._request(call))
+            response.read()  # whole, which closes it: the connection is free again
         except httpx.HTTPError as exc:
             raise self._failed(call, None, exc) from exc
         finally:
-            self._clients.give_back(http)  # the answer is read whole: its connection is free again
+            self._transports.give_back(transport)
         return self._settle(call, response)
 
     def audit_csv(self, **filters) -> Iterator[bytes]:
@@ -117,33 +129,31 @@ class CoreClient(Transport, Endpoints):
 
     def _open_stream(self, call: Call) -> Iterator[bytes]:
         self._admit(call)
-        http = self._clients.take()  # lent until the stream is closed
+        transport = self._transports.take()  # lent until the stream is closed
         try:
-            request = http.build_request(call.method, call.path, params=call.params, headers=self._headers(call))
-            response = http.send(request, stream=True)
+            response = transport.handle_request(self._request(call))
         except httpx.HTTPError as exc:
-            self._clients.give_back(http)
+            self._transports.give_back(transport)
             raise self._failed(call, None, exc) from exc
         if response.status_code != 200:
             response.read()
-            response.close()
-            self._clients.give_back(http)
+            self._transports.give_back(transport)
             self._settle(call, response)  # raises CoreError or CoreUnavailable
             raise AssertionError(f"core answered {response.status_code} to {call.path}")
         self.breaker.record_success()
-        return self._chunks(response, http)
+        return self._chunks(response, transport)
 
-    def _chunks(self, response: httpx.Response, http: httpx.Client) -> Iterator[bytes]:
+    def _chunks(self, response: httpx.Response, transport: httpx.BaseTransport) -> Iterator[bytes]:
         try:
             yield from response.iter_bytes()
         except httpx.HTTPError as exc:
             logger.warning("audit CSV stream from core broke off", extra={"error": str(exc)})
         finally:
             response.close()
-            self._clients.give_back(http)
+            self._transports.give_back(transport)
 
     def close(self) -> None:
-        self._clients.close()
+        self._transports.close()
 
 
 class _Answer:

@@ -4,13 +4,14 @@ policy, reading core's answer, and the metrics of each call."""
 import asyncio
 import contextlib
 import logging
+import os
 import time
-import uuid
 
 import httpx
 from django.conf import settings
 
 from apps.common.context import current_context
+from apps.common.metrics import labelled
 from apps.common.roles import BOT, WEB, require_role
 
 from . import metrics
@@ -46,7 +47,7 @@ def plain(response: httpx.Response) -> dict:
 
 
 def _request_id() -> str:
-    return current_context().request_id or uuid.uuid4().hex
+    return current_context().request_id or os.urandom(16).hex()
 
 
 def _outcome(error: BaseException | None) -> str:
@@ -124,7 +125,5 @@ class Transport:
         self._observe(call, started, None)
 
     def _observe(self, call: Call, started: float, error: BaseException | None) -> None:
-        metrics.CORE_CLIENT_REQUESTS.labels(service=self.service, endpoint=call.endpoint,
-                                            outcome=_outcome(error)).inc()
-        metrics.CORE_CLIENT_DURATION.labels(service=self.service, endpoint=call.endpoint).observe(
-            time.perf_counter() - started)
+        labelled(metrics.CORE_CLIENT_REQUESTS, self.service, call.endpoint, _outcome(error)).inc()
+        labelled(metrics.CORE_CLIENT_DURATION, self.service, call.endpoint).observe(time.perf_counter() - started)

@@ -27,7 +27,7 @@ MIDDLEWARE = [
     # For the dashboard's pages and forms; the JSON API (bearer tokens, never cookies) is exempt, as DRF makes it.
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "apps.common.metrics.PrometheusAfterMiddleware",  # django-prometheus's, its labelled series looked up once each
 ]
 # No usable database: Django's dummy backend raises on any query.
 DATABASES: dict = {}

@@ -1,6 +1,6 @@
-"""The sync client lends each call an httpx.Client of its own (apps/coreclient/client.py): many threads calling at
-once keep their connections to core open instead of opening one per call, a stream holds its client until it is
-closed, and close() closes every client."""
+"""The sync client lends each call an httpx transport of its own (apps/coreclient/client.py): many threads calling
+at once keep their connections to core open instead of opening one per call, a stream holds its transport until it
+is closed, and close() closes every transport."""
 
 import json
 import threading
@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from apps.coreclient import CoreClient
-from apps.coreclient.client import _ClientPool
+from apps.coreclient.client import _TransportPool
 
 THREADS = 32  # above httpx's default of 20 idle connections kept
 CALLS = 15
@@ -24,6 +24,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().handle()
 
     def do_GET(self):
+        self.server.paths.append(self.path)
         if self.path.startswith("/api/audit/events.csv"):
             body, kind = b"id,action\n1,user.create\n", "text/csv"
         else:
@@ -47,7 +48,7 @@ class _Server(ThreadingHTTPServer):
 @pytest.fixture
 def server():
     httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.connections, httpd.count_lock = 0, threading.Lock()
+    httpd.connections, httpd.count_lock, httpd.paths = 0, threading.Lock(), []
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
@@ -79,15 +80,16 @@ def test_concurrent_calls_keep_their_connections(server):
     assert server.connections <= THREADS
 
 
-def test_a_stream_holds_its_client_until_closed(server):
+def test_a_stream_holds_its_transport_until_closed(server):
     client = CoreClient(f"http://127.0.0.1:{server.server_address[1]}", "key", timeout=10)
-    stream = client.audit_csv()
-    assert client._clients._idle == type(client._clients._idle)()  # lent to the stream
+    stream = client.audit_csv(action="user.create")
+    assert not client._transports._idle  # lent to the stream
     assert b"".join(stream) == b"id,action\n1,user.create\n"
-    assert len(client._clients._idle) == 1  # back once the stream ended
+    assert len(client._transports._idle) == 1  # back once the stream ended
     client.group_list()
-    assert len(client._clients._idle) == 1 and server.connections == 1  # the same client, the same connection
+    assert len(client._transports._idle) == 1 and server.connections == 1  # the same one, the same connection
     client.close()
+    assert server.paths == ["/api/audit/events.csv?action=user.create", "/api/groups"]
 
 
 class _Closable:
@@ -98,14 +100,13 @@ class _Closable:
         self.closed = True
 
 
-def test_the_last_client_given_back_is_lent_first_and_idle_ones_are_bounded():
-    pool = _ClientPool(_Closable, keep=2)
+def test_the_last_one_given_back_is_lent_first_and_idle_ones_are_bounded():
+    pool = _TransportPool(_Closable, keep=2)
     first, second, third = pool.take(), pool.take(), pool.take()
     for client in (first, second, third):
         pool.give_back(client)
     assert third.closed and not first.closed and not second.closed  # only two kept
     assert pool.take() is second
-    lent = pool.take()
-    assert lent is first
+    assert pool.take() is first
     pool.close()
-    assert first.closed and second.closed  # lent or idle, every open client is closed
+    assert first.closed and second.closed  # lent or idle, every open one is closed
