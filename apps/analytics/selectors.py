@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from apps.common.errors import ValidationFailed
@@ -110,14 +110,16 @@ def _distinct_members(group: Group, first: date, last: date) -> int:
             .count())
 
 
-def _members_and_top(group: Group, window: Window) -> tuple[int, list[tuple]]:
-    """The members active in the window, and (user pk, messages) of the TOP_MEMBERS with most messages there, ties
-    by user id: one pass of the (group, day, user) index summing each member's days in the database (a member-day
-    row is an active day), ranked here."""
-    totals = list(MemberDay.objects.filter(group=group, day__gte=window.first, day__lte=window.last)
-                  .values("user_id").annotate(total=Sum("messages")).order_by().values_list("user_id", "total"))
-    top = heapq.nsmallest(TOP_MEMBERS, ((-total, user_id) for user_id, total in totals if total))
-    return len(totals), [(user_id, -negative) for negative, user_id in top]
+def _active_members_and_top(group: Group, window: Window) -> tuple[list[date], list[tuple]]:
+    """The last active day of every member active in the window (so the members active since any day of it are
+    counted without another pass), and (user pk, messages) of the TOP_MEMBERS with most messages there, ties by
+    user id: one pass of the (group, day, user) index summing each member's days in the database (a member-day row
+    is an active day), ranked here."""
+    members = list(MemberDay.objects.filter(group=group, day__gte=window.first, day__lte=window.last)
+                   .values("user_id").annotate(total=Sum("messages"), last_day=Max("day")).order_by()
+                   .values_list("user_id", "total", "last_day"))
+    top = heapq.nsmallest(TOP_MEMBERS, ((-total, user_id) for user_id, total, _ in members if total))
+    return [last_day for _, _, last_day in members], [(user_id, -negative) for negative, user_id in top]
 
 
 def group_analytics(*, group: Group, window: Window) -> dict:
@@ -132,10 +134,12 @@ def group_analytics(*, group: Group, window: Window) -> dict:
     totals = {name: sum(row[1 + index] for row in period_rows) for index, name in enumerate(COUNTERS)}
 
     # Active members: a day's count is its GroupDay's; distinct members over days are counted on MemberDay.
-    period_members, top = _members_and_top(group, window)
-    distinct = {(first, last): period_members}
+    last_days, top = _active_members_and_top(group, window)
+    distinct = {(first, last): len(last_days)}
     for span in ((week_first, last), (mau_first, last)):
-        if span not in distinct:
+        if span[0] >= first:  # inside the window: its members active since that day
+            distinct[span] = sum(1 for day in last_days if day >= span[0])
+        else:
             distinct[span] = _distinct_members(group, *span)
     active, wau, mau = distinct[(first, last)], distinct[(week_first, last)], distinct[(mau_first, last)]
 
