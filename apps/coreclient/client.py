@@ -65,6 +65,23 @@ class _TransportPool:
             transport.close()
 
 
+class _OneTransport(_TransportPool):
+    """The one transport a client was given (tests pass core's app in process), lent to every call at once."""
+
+    def __init__(self, transport: httpx.BaseTransport):
+        super().__init__(lambda: transport, keep=0)
+        self._transport = transport
+
+    def take(self) -> httpx.BaseTransport:
+        return self._transport
+
+    def give_back(self, transport: httpx.BaseTransport) -> None:
+        pass
+
+    def close(self) -> None:
+        self._transport.close()
+
+
 # Idle transports (each with its keep-alive connection to core) a process keeps.
 IDLE_CONNECTIONS = 100
 
@@ -82,7 +99,7 @@ class CoreClient(Transport, Endpoints):
             context = httpx.create_ssl_context()  # made once: httpx loads the CA bundle for each one
             self._transports = _TransportPool(lambda: httpx.HTTPTransport(verify=context), IDLE_CONNECTIONS)
         else:
-            self._transports = _TransportPool(lambda: transport, IDLE_CONNECTIONS)
+            self._transports = _OneTransport(transport)
 
     def _send(self, call: Call):
         with self._observed(call):
