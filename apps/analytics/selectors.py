@@ -14,14 +14,13 @@ Periods are whole days of the group's clock (Group.timezone): `today`, `7d` and 
   report -> action: from a report to the next executed action in the group on the same target or message.
 """
 
-import heapq
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from apps.common.errors import ValidationFailed
@@ -110,16 +109,12 @@ def _distinct_members(group: Group, first: date, last: date) -> int:
             .count())
 
 
-def _active_members_and_top(group: Group, window: Window) -> tuple[list[date], list[tuple]]:
-    """The last active day of every member active in the window (so the members active since any day of it are
-    counted without another pass), and (user pk, messages) of the TOP_MEMBERS with most messages there, ties by
-    user id: one pass of the (group, day, user) index summing each member's days in the database (a member-day row
-    is an active day), ranked here."""
-    members = list(MemberDay.objects.filter(group=group, day__gte=window.first, day__lte=window.last)
-                   .values("user_id").annotate(total=Sum("messages"), last_day=Max("day")).order_by()
-                   .values_list("user_id", "total", "last_day"))
-    top = heapq.nsmallest(TOP_MEMBERS, ((-total, user_id) for user_id, total, _ in members if total))
-    return [last_day for _, _, last_day in members], [(user_id, -negative) for negative, user_id in top]
+def _top_members(group: Group, window: Window) -> list[tuple]:
+    """(user pk, messages) of the TOP_MEMBERS members with most messages in the window, ties by user id: summed,
+    ranked and cut in the database."""
+    return list(MemberDay.objects.filter(group=group, day__gte=window.first, day__lte=window.last)
+                .values("user_id").annotate(total=Sum("messages")).filter(total__gt=0)
+                .order_by("-total", "user_id").values_list("user_id", "total")[:TOP_MEMBERS])
 
 
 def group_analytics(*, group: Group, window: Window) -> dict:
@@ -134,12 +129,9 @@ def group_analytics(*, group: Group, window: Window) -> dict:
     totals = {name: sum(row[1 + index] for row in period_rows) for index, name in enumerate(COUNTERS)}
 
     # Active members: a day's count is its GroupDay's; distinct members over days are counted on MemberDay.
-    last_days, top = _active_members_and_top(group, window)
-    distinct = {(first, last): len(last_days)}
+    distinct = {(first, last): _distinct_members(group, first, last)}
     for span in ((week_first, last), (mau_first, last)):
-        if span[0] >= first:  # inside the window: its members active since that day
-            distinct[span] = sum(1 for day in last_days if day >= span[0])
-        else:
+        if span not in distinct:
             distinct[span] = _distinct_members(group, *span)
     active, wau, mau = distinct[(first, last)], distinct[(week_first, last)], distinct[(mau_first, last)]
 
@@ -173,6 +165,7 @@ def group_analytics(*, group: Group, window: Window) -> dict:
                         for index, name in enumerate(COUNTERS)},
                      "active_members": daily(day)} for day in days])
 
+    top = _top_members(group, window)
     users = users_by_pk(pk for pk, _ in top)
     return {
         "group_id": str(group.pk),
