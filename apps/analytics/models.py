@@ -7,6 +7,8 @@ rows); a day row by the local date. A change of the group's time zone rebuilds i
 from django.conf import settings
 from django.db import models
 
+ACTIVATION_DAYS = 7  # a joiner is activated by a message on the join day or one of the 6 after
+
 
 class GroupHour(models.Model):
     """One group's counters over one hour of its clock."""

@@ -19,13 +19,12 @@ from apps.common.db import atomic
 from apps.events.models import GroupEvent
 from apps.groups.models import Group
 
-from .models import GroupDay, GroupHour, GroupWeek, MemberDay, MemberTotal, PlatformDay
+from .models import ACTIVATION_DAYS, GroupDay, GroupHour, GroupWeek, MemberDay, MemberTotal, PlatformDay
 from .statements import COHORT_DAY_FIELDS, cohort_days_statement, stored_rows, upsert_statement
 
 _FIELD = {"message": "messages", "command": "commands", "join": "joins", "leave": "leaves"}
 _COUNTERS = ("messages", "commands", "joins", "leaves")
 REBUILD_CHUNK = 5000
-ACTIVATION_DAYS = 7  # a joiner is activated by a message on the join day or one of the 6 after
 
 
 def zone_of(group: Group) -> ZoneInfo:

@@ -11,6 +11,8 @@ from django.db.models.sql import InsertQuery
 
 from apps.common.prepared import PreparedQuery, aware_datetime_adapter, in_list_size, padded
 
+from .models import ACTIVATION_DAYS
+
 
 def _adapter(field, connection):
     if isinstance(field, models.DateTimeField):
@@ -104,12 +106,13 @@ COHORT_DAY_FIELDS = ("activated_on", "returned_7d_on", "returned_30d_on")
 
 # The cohort days of one member (MemberTotal) from their MemberDay rows, by correlated subqueries that seek the
 # (group, user, day) index; SQLite's date() moves the join day by 7 and 30 days (dates are stored as YYYY-MM-DD).
-_COHORT_DAYS_SQL = """
+# The one value put into the text is the activation window's constant.
+_COHORT_DAYS_SQL = f"""
 UPDATE analytics_membertotal SET
     activated_on = (SELECT MIN(d.day) FROM analytics_memberday d
                      WHERE d.group_id = analytics_membertotal.group_id AND d.user_id = analytics_membertotal.user_id
                        AND d.day >= analytics_membertotal.joined_on AND d.messages > 0
-                       AND d.day <= date(analytics_membertotal.joined_on, '+6 days')),
+                       AND d.day <= date(analytics_membertotal.joined_on, '+{ACTIVATION_DAYS - 1} days')),
     returned_7d_on = (SELECT MIN(d.day) FROM analytics_memberday d
                        WHERE d.group_id = analytics_membertotal.group_id AND d.user_id = analytics_membertotal.user_id
                          AND d.day >= date(analytics_membertotal.joined_on, '+7 days')),
@@ -117,7 +120,7 @@ UPDATE analytics_membertotal SET
                         WHERE d.group_id = analytics_membertotal.group_id AND d.user_id = analytics_membertotal.user_id
                           AND d.day >= date(analytics_membertotal.joined_on, '+30 days'))
  WHERE group_id = %s AND user_id = %s AND joined_on IS NOT NULL
-"""
+"""  # noqa: S608
 
 
 class CohortDays:

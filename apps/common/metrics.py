@@ -24,13 +24,16 @@ PERMISSION_CHECKS = Counter("permission_checks_total", "Permission checks decide
 _children: dict[tuple, object] = {}
 
 
-def labelled(metric, *values: str):
-    """`metric.labels(*values)`, remembered: the label values in the metric's own order."""
-    key = (metric, *values)
+def _remembered(key: tuple, make):
     child = _children.get(key)
     if child is None:
-        child = _children[key] = metric.labels(*values)
+        child = _children[key] = make()
     return child
+
+
+def labelled(metric, *values: str):
+    """`metric.labels(*values)`, remembered: the label values in the metric's own order."""
+    return _remembered((metric, *values), lambda: metric.labels(*values))
 
 
 class PrometheusAfterMiddleware(_PrometheusAfterMiddleware):
@@ -40,8 +43,4 @@ class PrometheusAfterMiddleware(_PrometheusAfterMiddleware):
     def label_metric(self, metric, request, response=None, **labels):
         if not labels:
             return metric
-        key = (metric, *labels.items())
-        child = _children.get(key)
-        if child is None:
-            child = _children[key] = metric.labels(**labels)
-        return child
+        return _remembered((metric, *labels.items()), lambda: metric.labels(**labels))
