@@ -429,33 +429,36 @@ async def approved(update: Update, context) -> None:
     await run_command(update, context, "approved", body)
 
 
+def protection_lines(settings: ProtectionSettings) -> list[str]:
+    """/protection's summary of `settings`, one line per feature (the first names the group, in HTML)."""
+    flood = "off"
+    if settings.flood_limit:
+        span = (f"within {describe_seconds(settings.flood_window_seconds)}" if settings.flood_window_seconds
+                else "in a row")
+        flood = f"{settings.flood_limit} messages {span}, then {describe_flood_action(settings)}" + (
+            ", their messages deleted" if settings.flood_delete_messages else "")
+    raid = "on until " + settings.raid_until.strftime("%Y-%m-%d %H:%M UTC") if settings.raid_active else "off"
+    detection = (f"{settings.raid_join_limit} joins within {describe_seconds(settings.raid_window_seconds)} "
+                 f"-> {describe_seconds(settings.raid_duration_minutes * 60)} of raid mode "
+                 f"({settings.raid_action})" if settings.raid_detection else "off")
+    return [
+        f"<b>Protection in {html.escape(settings.title)}</b>",
+        f"Welcome: {state(settings.welcome_enabled)} ({'custom' if settings.welcome_text else 'default'} text)"
+        f", clean welcome {state(settings.clean_welcome)}",
+        f"Goodbye: {state(settings.goodbye_enabled)}; service messages cleaned: {state(settings.clean_service)}",
+        f"Rules: {'set' if settings.rules_text else 'not set'}, "
+        f"{'in private' if settings.rules_private else 'in the group'}",
+        f"Captcha: {state(settings.captcha_enabled)} ({settings.captcha_mode}, "
+        f"{describe_seconds(settings.captcha_timeout_seconds)}, then {settings.captcha_failure_action})",
+        f"Antiflood: {flood}",
+        f"Raid detection: {detection}; raid mode: {raid}",
+        f"Log channel: {'set' if settings.log_chat_id else 'none'}",
+    ]
+
+
 async def protection_summary(update: Update, context) -> None:
     async def body():
-        settings = await current_settings(update, context)
-        flood = "off"
-        if settings.flood_limit:
-            span = (f"within {describe_seconds(settings.flood_window_seconds)}" if settings.flood_window_seconds
-                    else "in a row")
-            flood = f"{settings.flood_limit} messages {span}, then {describe_flood_action(settings)}" + (
-                ", their messages deleted" if settings.flood_delete_messages else "")
-        raid = "on until " + settings.raid_until.strftime("%Y-%m-%d %H:%M UTC") if settings.raid_active else "off"
-        detection = (f"{settings.raid_join_limit} joins within {describe_seconds(settings.raid_window_seconds)} "
-                     f"-> {describe_seconds(settings.raid_duration_minutes * 60)} of raid mode "
-                     f"({settings.raid_action})" if settings.raid_detection else "off")
-        lines = [
-            f"<b>Protection in {html.escape(settings.title)}</b>",
-            f"Welcome: {state(settings.welcome_enabled)} ({'custom' if settings.welcome_text else 'default'} text)"
-            f", clean welcome {state(settings.clean_welcome)}",
-            f"Goodbye: {state(settings.goodbye_enabled)}; service messages cleaned: {state(settings.clean_service)}",
-            f"Rules: {'set' if settings.rules_text else 'not set'}, "
-            f"{'in private' if settings.rules_private else 'in the group'}",
-            f"Captcha: {state(settings.captcha_enabled)} ({settings.captcha_mode}, "
-            f"{describe_seconds(settings.captcha_timeout_seconds)}, then {settings.captcha_failure_action})",
-            f"Antiflood: {flood}",
-            f"Raid detection: {detection}; raid mode: {raid}",
-            f"Log channel: {'set' if settings.log_chat_id else 'none'}",
-        ]
-        await reply(update, "\n".join(lines))
+        await reply(update, "\n".join(protection_lines(await current_settings(update, context))))
 
     await run_command(update, context, "protection", body)
 
