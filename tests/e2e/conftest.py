@@ -3,7 +3,9 @@ import itertools
 import sqlite3
 import time
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from apps.coreclient import CoreClient
 from tgsandbox.client import SandboxClient
@@ -72,6 +74,29 @@ class Platform:
         self.telegram.add_member(chat["id"], BOT, by="alice", status=status, rights=rights or None)
         self.wait_for(lambda: self._core_group(chat["id"]) is not None, "core to register the group")
         return chat
+
+    def reload_settings(self, change):
+        """Runs `change` (a call that changes a group's protection settings in core, as the dashboard does) and
+        returns its answer once the bot holds the new settings. The bot's cache reloads a chat whose version its poll
+        finds changed, every BOT_PROTECTION_REFRESH_SECONDS, or loads it on the chat's first message. Core counts its
+        answer to that read before the answer reaches the cache, so a count alone says too little on a loaded
+        machine; the poll's next versions call does say it: the poller asks for versions only after storing the
+        settings it reloaded."""
+        reads = self.core_requests("protection/settings")
+        answer = change()
+        self.wait_for(lambda: self.core_requests("protection/settings") > reads, "the bot to read the new settings",
+                      timeout=30)
+        polls = self.core_requests("protection/versions")
+        self.wait_for(lambda: self.core_requests("protection/versions") > polls,
+                      "the bot's next poll, after it stored the new settings", timeout=30)
+        return answer
+
+    def core_requests(self, endpoint: str) -> float:
+        """How many requests to `endpoint` (part of the path) core has answered 200."""
+        text = httpx.get(f"http://127.0.0.1:{self.core_port}/metrics", timeout=5).text
+        return sum(sample.value for family in text_string_to_metric_families(text) if family.name == "api_requests"
+                   for sample in family.samples if sample.name == "api_requests_total"
+                   and endpoint in sample.labels.get("endpoint", "") and sample.labels.get("status") == "200")
 
     def _core_group(self, chat_id):
         from apps.coreclient import CoreError

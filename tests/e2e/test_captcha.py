@@ -19,7 +19,6 @@ pytestmark = pytest.mark.e2e
 
 _people = itertools.count(1)
 SHORTEST_TIMEOUT = 30  # the contract's bound; the sweeper runs every few seconds after it
-CACHE_REFRESH_SECONDS = 2.5
 EMOJI_BY_NAME = {name: symbol for symbol, name in EMOJI}
 
 
@@ -32,11 +31,9 @@ def core(platform, method, path, **options) -> dict:
 
 def configure(platform, chat_id, **changes) -> dict:
     group = platform.api.group_by_chat(chat_id)
-    settings = core(platform, "PATCH", f"/api/groups/{group.id}/protection", json=changes)
-    # The bot may hold the group's settings from before (cached when it joined); its cache checks core's versions
-    # every BOT_PROTECTION_REFRESH_SECONDS (2 s by default), so a join now could still meet the old ones.
-    time.sleep(CACHE_REFRESH_SECONDS)
-    return settings
+    # The bot may hold the group's settings from before (cached when it joined): a join now could meet the old ones.
+    return platform.reload_settings(lambda: core(platform, "PATCH", f"/api/groups/{group.id}/protection",
+                                                 json=changes))
 
 
 def action_status(platform, action_id) -> str:

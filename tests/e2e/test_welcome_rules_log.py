@@ -2,7 +2,6 @@
 sandbox, with the group's settings changed in core as the dashboard changes them."""
 
 import itertools
-import time
 import uuid
 
 import pytest
@@ -11,7 +10,6 @@ pytestmark = pytest.mark.e2e
 
 BOT = "@sandbox_mod_bot"
 _numbers = itertools.count(1)
-CACHE_REFRESH_SECONDS = 2.5
 
 
 def fresh_user(platform) -> str:
@@ -21,12 +19,9 @@ def fresh_user(platform) -> str:
 
 
 def protect(platform, chat, **fields):
-    """Changes the group's settings in core, as the dashboard does. The bot may hold them cached from before (loaded
-    when it joined); it asks core for their version every BOT_PROTECTION_REFRESH_SECONDS (2 s by default)."""
+    """Changes the group's settings in core, as the dashboard does; returns once the bot acts on them."""
     group = platform.api.group_by_chat(chat["id"])
-    settings = platform.api.protection_update(group.id, **fields)
-    time.sleep(CACHE_REFRESH_SECONDS)
-    return settings
+    return platform.reload_settings(lambda: platform.api.protection_update(group.id, **fields))
 
 
 def bot_texts(platform, chat_id, since_id=0) -> list[dict]:
