@@ -34,8 +34,9 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
-from apps.common.context import current_context
+from apps.common.context import RequestContext, current_context
 from apps.common.db import atomic_attempts, in_transaction, is_mongodb
+from apps.common.group_commit import GroupCommit
 from apps.common.prepared import PreparedQuery
 
 from .chain import GENESIS_HASH, checkpoint_signature, event_hash
@@ -61,6 +62,9 @@ class AuditEntry:
     group_id: object = None
     reason: str = ""
     details: dict = field(default_factory=dict)
+    # The request the event belongs to when another request's thread writes it (ingest's group commit); else the
+    # current one.
+    context: RequestContext | None = None
 
 
 def _now_ms() -> datetime:
@@ -134,8 +138,8 @@ def _rows(entries: list[AuditEntry]) -> list[dict]:
     return [
         {
             "created_at": created_at,
-            "service": service,
-            "request_id": request_id,
+            "service": service if entry.context is None else entry.context.service or "internal",
+            "request_id": request_id if entry.context is None else entry.context.request_id,
             "actor_user_id": _as_id(entry.actor_user_id),
             "action": entry.action,
             "target_type": entry.target_type,
@@ -267,76 +271,24 @@ def _append(rows: list[dict], insert: "AuditInsert | None", prepared: list[list]
                 _checkpoint_if_due(lane, rows[-1])
 
 
-class _Waiting:
-    __slots__ = ("error", "lead", "prepared", "rows", "woken")
-
-    def __init__(self, rows: list[dict], prepared: list[list] | None):
-        self.rows, self.prepared = rows, prepared
-        self.woken = threading.Event()
-        self.lead = False
-        self.error: BaseException | None = None
-
-
-class _GroupCommit:
-    """Appends from concurrent request threads of one process share a transaction.
-
-    The first thread to arrive leads: it takes every append waiting at that moment, writes them in one
-    transaction (in arrival order), commits, and only then wakes the others, each of which returns (or raises
-    the commit's error) knowing its own events are committed. Appends arriving during that commit wait for the
-    next one, led by the first of them. With one thread per process (sync workers) every group holds one
-    append, and this is the plain path plus a lock taken without contention.
-    """
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.waiting: list[_Waiting] = []
-        self.busy = False
-
-    def append(self, rows: list[dict], insert: "AuditInsert | None", prepared: list[list] | None) -> None:
-        mine = _Waiting(rows, prepared)
-        with self.lock:
-            self.waiting.append(mine)
-            leading = not self.busy
-            self.busy = True
-        if not leading:
-            mine.woken.wait()
-            if not mine.lead:
-                if mine.error is not None:
-                    raise mine.error
-                return
-        with self.lock:
-            group, self.waiting = self.waiting, []
-        error = None
-        try:
-            if len(group) == 1:
-                _append(rows, insert, prepared)
-            else:
-                all_prepared = None if insert is None else [values for each in group for values in each.prepared]
-                _append([row for each in group for row in each.rows], insert, all_prepared)
-        except BaseException as exc:  # every append of the group failed with it: none of them is on the record
-            error = exc
-        finally:
-            for each in group:
-                if each is not mine:
-                    each.error = error
-                    each.woken.set()
-            with self.lock:
-                if self.waiting:
-                    self.waiting[0].lead = True
-                    self.waiting[0].woken.set()
-                else:
-                    self.busy = False
-        if error is not None:
-            raise error
+def _append_group(group: list[tuple]) -> None:
+    """The appends of concurrent threads (`_group_commit`: (rows, insert, prepared) each) in one transaction, in
+    arrival order."""
+    if len(group) == 1:
+        _append(*group[0])
+        return
+    insert = group[0][1]
+    rows = [row for each_rows, _, _ in group for row in each_rows]
+    _append(rows, insert, None if insert is None else [values for _, _, prepared in group for values in prepared])
 
 
-_group_commit = _GroupCommit()
+_group_commit = GroupCommit(_append_group)
 
 
 def audit_append_many(entries: list[AuditEntry]) -> None:
     """Appends `entries` to the chain, in order, without building model instances (the hot path).
     Joins the caller's transaction when there is one; outside one, concurrent appends of the process's
-    threads share a transaction (`_GroupCommit`), and each returns once its events are committed."""
+    threads share a transaction (`_group_commit`), and each returns once its events are committed."""
     if not entries:
         return
     rows = _rows(entries)
@@ -345,7 +297,7 @@ def audit_append_many(entries: list[AuditEntry]) -> None:
     if in_transaction():
         _append(rows, insert, prepared)  # inside the caller's transaction, never another thread's
     else:
-        _group_commit.append(rows, insert, prepared)
+        _group_commit.submit((rows, insert, prepared))
 
 
 def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:

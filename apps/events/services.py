@@ -1,6 +1,7 @@
 """Ingest of group events: all or nothing, idempotent by event_id, counters kept in the same transaction."""
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.hashers import make_password
@@ -8,8 +9,10 @@ from django.db.models import F
 
 from apps.audit.services import AuditEntry, audit_record_many, writer_turn
 from apps.common import audit_actions as actions
-from apps.common.db import atomic_attempts
+from apps.common.context import RequestContext, current_context
+from apps.common.db import atomic_attempts, in_transaction
 from apps.common.errors import ErrorCode, ValidationFailed
+from apps.common.group_commit import GroupCommit
 from apps.common.ids import parse_pk
 from apps.common.prepared import PreparedQuery
 from apps.groups.models import ChatIdAlias, Group, Membership
@@ -183,6 +186,36 @@ class _Plan:
                     entry[1] = moment
 
 
+    @classmethod
+    def combined(cls, plans: list["_Plan"]) -> "_Plan":
+        """The plans of several batches as one, in their order (a later batch's event names a sender)."""
+        if len(plans) == 1:
+            return plans[0]
+        merged = cls.__new__(cls)
+        merged.indexes = []
+        merged.rows = [row for plan in plans for row in plan.rows]
+        merged.counts = defaultdict(Counter)
+        merged.active = set()
+        merged.spoken = {}
+        merged.presence = [entry for plan in plans for entry in plan.presence]
+        merged.senders = {}
+        merged.by_type = Counter()
+        for plan in plans:
+            for key, counter in plan.counts.items():
+                merged.counts[key].update(counter)
+            merged.active.update(plan.active)
+            for key, (messages, last_seen) in plan.spoken.items():
+                entry = merged.spoken.get(key)
+                if entry is None:
+                    merged.spoken[key] = [messages, last_seen]
+                else:
+                    entry[0] += messages
+                    entry[1] = max(entry[1], last_seen)
+            merged.senders.update(plan.senders)
+            merged.by_type.update(plan.by_type)
+        return merged
+
+
 def _first_of_each_id(events: list[dict]) -> list[int]:
     """Indexes of the events whose event_id the batch has not named before."""
     named, indexes = set(), []
@@ -193,50 +226,131 @@ def _first_of_each_id(events: list[dict]) -> list[int]:
     return indexes
 
 
+@dataclass(eq=False)
+class _Batch:
+    """One request's batch, planned, and what writing it came to."""
+
+    events: list[dict]
+    refs: list[tuple]
+    times: list
+    plan: _Plan
+    context: RequestContext
+    insert: EventInsert | None
+    answer: dict | None = None
+    error: Exception | None = None
+
+
 def events_ingest(*, events: list[dict]) -> dict:
     if len(events) > MAX_BATCH:
         raise ValidationFailed(f"At most {MAX_BATCH} events per batch")
     refs = [_group_ref(event) for event in events]
     insert = PreparedQuery.get("events:insert", EventInsert)
     times = insert.times(events) if insert is not None else [event["occurred_at"] for event in events]
-    plan = _Plan(events, refs, times, _first_of_each_id(events))
+    batch = _Batch(events, refs, times, _Plan(events, refs, times, _first_of_each_id(events)), current_context(),
+                   insert)
+    if in_transaction():  # inside the caller's transaction, never with another thread's batches
+        _write([batch])
+    else:
+        _group_commit.submit(batch)
+    if batch.error is not None:
+        raise batch.error
+    return batch.answer
+
+
+def _write_batches(batches: list[_Batch]) -> None:
+    """Each batch written and answered, or given its error: all in one transaction and one writer's turn, so a busy
+    group's rollups, its bucket and each member's row are written once a turn rather than once a batch; when that
+    transaction fails (one of the batches names an unknown group, say), each in its own, so each is all or
+    nothing."""
+    if len(batches) > 1 and _written_together(batches):
+        return
+    for batch in batches:
+        try:
+            _write([batch])
+        except Exception as exc:  # raised again in the batch's own request
+            batch.error = exc
+
+
+# Concurrent requests of one process (gthread workers) share the writer's turn.
+_group_commit = GroupCommit(_write_batches)
+
+
+def _written_together(batches: list[_Batch]) -> bool:
+    try:
+        _write(batches)
+    except Exception:  # each batch alone meets the same failure, or only the one at fault does
+        return False
+    return True
+
+
+def _write(batches: list[_Batch]) -> None:
+    refs = batches[0].refs if len(batches) == 1 else [ref for batch in batches for ref in batch.refs]
     with writer_turn():
         for attempt in atomic_attempts():
             with attempt:
                 groups = _resolve_groups(refs)
-                stored = seen_event_ids({event["event_id"] for event in events})
-                fresh = [index for index in plan.indexes if events[index]["event_id"] not in stored]
-                if not fresh:
-                    return {"received": len(events), "accepted": 0, "duplicates": len(events)}
-                batch = plan if len(fresh) == len(plan.indexes) else _Plan(events, refs, times, fresh)
-                users, new_users, renames = _resolve_users(batch.senders)
-                group_pks = {ref: group.pk for ref, group in groups.items()}
-                rows = [(event_id, group_pks[ref], users.get(sender), kind, command, moment)
-                        for event_id, ref, sender, kind, command, moment in batch.rows]
-                if insert is not None:
-                    insert.run(rows)
-                else:
-                    _bulk_create_events(rows)
-                _update_buckets(batch, group_pks, users)
-                _update_memberships(batch, groups, users, {user.pk: user for user in new_users})
-                if events_ingested.has_listeners(GroupEvent):
-                    events_ingested.send(sender=GroupEvent, events=[
-                        (groups[refs[index]], users.get(events[index].get("telegram_user_id")),
-                         events[index]["type"], events[index]["occurred_at"]) for index in fresh])
-                audit_record_many(
-                    [AuditEntry(action=actions.USER_CREATE, result="success", target_type="user",
-                                target_id=user.pk, details={"username": user.username,
-                                                            "telegram_user_id": user.telegram_user_id,
-                                                            "via": "events"}) for user in new_users]
-                    + [AuditEntry(action=actions.USER_UPDATE, result="success", target_type="user", target_id=pk,
-                                  details={"changed": ["telegram_username"], "telegram_username": new,
-                                           "previous_telegram_username": old, "via": "events"})
-                       for pk, old, new in renames]
-                    + [AuditEntry(action=actions.EVENTS_INGEST, result="success", target_type="events",
-                                  details={"received": len(events), "accepted": len(fresh),
-                                           "by_type": dict(batch.by_type)})]
-                )
-    return {"received": len(events), "accepted": len(fresh), "duplicates": len(events) - len(fresh)}
+                stored = seen_event_ids({event["event_id"] for batch in batches for event in batch.events})
+                fresh: list[list[int]] = []
+                plans: list[_Plan] = []
+                for batch in batches:
+                    indexes = [index for index in batch.plan.indexes
+                               if batch.events[index]["event_id"] not in stored]
+                    stored.update(batch.events[index]["event_id"] for index in indexes)  # a later batch's repeats
+                    fresh.append(indexes)
+                    if indexes:
+                        plans.append(batch.plan if len(indexes) == len(batch.plan.indexes)
+                                     else _Plan(batch.events, batch.refs, batch.times, indexes))
+                if plans:
+                    _write_plan(batches, fresh, _Plan.combined(plans), groups)
+    for batch, indexes in zip(batches, fresh, strict=True):
+        received = len(batch.events)
+        batch.answer = {"received": received, "accepted": len(indexes), "duplicates": received - len(indexes)}
+
+
+def _write_plan(batches: list[_Batch], fresh: list[list[int]], plan: _Plan, groups: dict[tuple, Group]) -> None:
+    users, new_users, renames = _resolve_users(plan.senders)
+    group_pks = {ref: group.pk for ref, group in groups.items()}
+    rows = [(event_id, group_pks[ref], users.get(sender), kind, command, moment)
+            for event_id, ref, sender, kind, command, moment in plan.rows]
+    if batches[0].insert is not None:
+        batches[0].insert.run(rows)
+    else:
+        _bulk_create_events(rows)
+    _update_buckets(plan, group_pks, users)
+    _update_memberships(plan, groups, users, {user.pk: user for user in new_users})
+    if events_ingested.has_listeners(GroupEvent):
+        events_ingested.send(sender=GroupEvent, events=[
+            (groups[batch.refs[index]], users.get(batch.events[index].get("telegram_user_id")),
+             batch.events[index]["type"], batch.events[index]["occurred_at"])
+            for batch, indexes in zip(batches, fresh, strict=True) for index in indexes])
+    audit_record_many(_audit_entries(batches, fresh, users, new_users, renames))
+
+
+def _audit_entries(batches: list[_Batch], fresh: list[list[int]], users: dict[int, object], new_users: list[User],
+                   renames: list[tuple]) -> list[AuditEntry]:
+    """The users the events created or renamed, each under the request of the first batch naming them, then each
+    batch that stored something, under its own request."""
+    named_by = {}
+    for batch in reversed(batches):
+        named_by.update((sender, batch.context) for sender in batch.plan.senders)
+    telegram_id_of = {pk: telegram_id for telegram_id, pk in users.items()}
+    entries = [AuditEntry(action=actions.USER_CREATE, result="success", target_type="user", target_id=user.pk,
+                          details={"username": user.username, "telegram_user_id": user.telegram_user_id,
+                                   "via": "events"}, context=named_by.get(user.telegram_user_id))
+               for user in new_users]
+    entries += [AuditEntry(action=actions.USER_UPDATE, result="success", target_type="user", target_id=pk,
+                           details={"changed": ["telegram_username"], "telegram_username": new,
+                                    "previous_telegram_username": old, "via": "events"},
+                           context=named_by.get(telegram_id_of.get(pk), batches[0].context))
+                for pk, old, new in renames]
+    for batch, indexes in zip(batches, fresh, strict=True):
+        if indexes:
+            plan = batch.plan if len(indexes) == len(batch.plan.indexes) else None
+            by_type = plan.by_type if plan is not None else Counter(batch.events[i]["type"] for i in indexes)
+            entries.append(AuditEntry(action=actions.EVENTS_INGEST, result="success", target_type="events",
+                                      details={"received": len(batch.events), "accepted": len(indexes),
+                                               "by_type": dict(by_type)}, context=batch.context))
+    return entries
 
 
 def _update_buckets(batch: _Plan, group_pks: dict[tuple, object], users: dict[int, object]) -> None:

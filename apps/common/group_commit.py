@@ -1,0 +1,67 @@
+"""Group commit: the writes of a process's concurrent request threads share one transaction.
+
+The first thread to arrive leads: it takes every item waiting at that moment and hands them to `write` (in arrival
+order), and only once `write` has returned wakes the others, each of which then returns (or raises `write`'s error)
+knowing its own item is written. Items arriving meanwhile wait for the next group, led by the first of them. With
+one thread per process (sync workers) every group holds one item: the plain path plus a lock taken uncontended.
+Used by the audit trail's appends and by event ingest.
+"""
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+
+
+class _Slot(Generic[Item]):
+    __slots__ = ("error", "item", "lead", "woken")
+
+    def __init__(self, item: Item):
+        self.item = item
+        self.woken = threading.Event()
+        self.lead = False
+        self.error: BaseException | None = None
+
+
+class GroupCommit(Generic[Item]):
+    def __init__(self, write: Callable[[list[Item]], None]):
+        self._write = write
+        self._lock = threading.Lock()
+        self._waiting: list[_Slot[Item]] = []
+        self._busy = False
+
+    def submit(self, item: Item) -> None:
+        """Returns once `item` is written, with the others waiting beside it; raises what writing its group raised
+        (a `write` that settles each item's outcome on the item itself raises nothing)."""
+        mine = _Slot(item)
+        with self._lock:
+            self._waiting.append(mine)
+            leading = not self._busy
+            self._busy = True
+        if not leading:
+            mine.woken.wait()
+            if not mine.lead:
+                if mine.error is not None:
+                    raise mine.error
+                return
+        with self._lock:
+            group, self._waiting = self._waiting, []
+        error = None
+        try:
+            self._write([slot.item for slot in group])
+        except BaseException as exc:  # the group's write failed as a whole: every item of it did
+            error = exc
+        finally:
+            for slot in group:
+                if slot is not mine:
+                    slot.error = error
+                    slot.woken.set()
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0].lead = True
+                    self._waiting[0].woken.set()
+                else:
+                    self._busy = False
+        if error is not None:
+            raise error
