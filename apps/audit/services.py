@@ -88,6 +88,13 @@ _lock_files: dict[tuple[int, str], int] = {}
 _thread_turn = threading.Lock()
 
 
+class _TurnHeld(threading.local):
+    value = False  # this thread holds the writer's turn: a writer_turn inside it (a group commit's) is that turn
+
+
+_turn_held = _TurnHeld()
+
+
 def _writer_lock_file(connection) -> int | None:
     if fcntl is None or connection.vendor != "sqlite" or connection.is_in_memory_db():
         return None
@@ -105,17 +112,20 @@ def _writer_lock_file(connection) -> int | None:
 @contextmanager
 def writer_turn(using: str = DEFAULT_DB_ALIAS):
     """On SQLite, outside any transaction: waits for this writer's turn among every thread and process.
-    Other services that open a big write transaction of their own (event ingest) take their turn here too."""
+    Other services that open a big write transaction of their own (event ingest) take their turn here too. A turn
+    taken inside one this thread holds is that one."""
     connection = connections[using]
-    descriptor = None if connection.in_atomic_block else _writer_lock_file(connection)
+    descriptor = None if connection.in_atomic_block or _turn_held.value else _writer_lock_file(connection)
     if descriptor is None:
         yield
         return
     with _thread_turn:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
+        _turn_held.value = True
         try:
             yield
         finally:
+            _turn_held.value = False
             fcntl.flock(descriptor, fcntl.LOCK_UN)
 
 
@@ -282,7 +292,7 @@ def _append_group(group: list[tuple]) -> None:
     _append(rows, insert, None if insert is None else [values for _, _, prepared in group for values in prepared])
 
 
-_group_commit = GroupCommit(_append_group)
+_group_commit = GroupCommit(_append_group, writer_turn)
 
 
 def audit_append_many(entries: list[AuditEntry]) -> None:

@@ -1,14 +1,17 @@
 """Group commit: the writes of a process's concurrent request threads share one transaction.
 
-The first thread to arrive leads: it takes every item waiting at that moment and hands them to `write` (in arrival
-order), and only once `write` has returned wakes the others, each of which then returns (or raises `write`'s error)
+The first thread to arrive leads: it waits for the writer's turn (`turn`, when writers queue for one), takes every
+item waiting once it holds the turn and hands them to `write` (in arrival order), and only once `write` has returned
+wakes the others, each of which then returns (or raises `write`'s error)
 knowing its own item is written. Items arriving meanwhile wait for the next group, led by the first of them. With
 one thread per process (sync workers) every group holds one item: the plain path plus a lock taken uncontended.
 Used by the audit trail's appends and by event ingest.
 """
 
+import contextlib
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -25,8 +28,10 @@ class _Slot(Generic[Item]):
 
 
 class GroupCommit(Generic[Item]):
-    def __init__(self, write: Callable[[list[Item]], None]):
+    def __init__(self, write: Callable[[list[Item]], None],
+                 turn: Callable[[], AbstractContextManager] = contextlib.nullcontext):
         self._write = write
+        self._turn = turn
         self._lock = threading.Lock()
         self._waiting: list[_Slot[Item]] = []
         self._busy = False
@@ -45,13 +50,20 @@ class GroupCommit(Generic[Item]):
                 if mine.error is not None:
                     raise mine.error
                 return
-        with self._lock:
-            group, self._waiting = self._waiting, []
+        group: list[_Slot[Item]] = []
         error = None
         try:
-            self._write([slot.item for slot in group])
+            # Taken once the turn is held, not before: what arrives while the leader waits for it (another
+            # process holding it) joins this group instead of waiting for the next.
+            with self._turn():
+                with self._lock:
+                    group, self._waiting = self._waiting, []
+                self._write([slot.item for slot in group])
         except BaseException as exc:  # the group's write failed as a whole: every item of it did
             error = exc
+            if not group:  # the turn itself failed: the waiting items, this one among them, are the group
+                with self._lock:
+                    group, self._waiting = self._waiting, []
         finally:
             for slot in group:
                 if slot is not mine:

@@ -272,7 +272,7 @@ def _write_batches(batches: list[_Batch]) -> None:
 
 
 # Concurrent requests of one process (gthread workers) share the writer's turn.
-_group_commit = GroupCommit(_write_batches)
+_group_commit = GroupCommit(_write_batches, writer_turn)
 
 
 def _written_together(batches: list[_Batch]) -> bool:
