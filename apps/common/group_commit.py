@@ -2,9 +2,9 @@
 
 The first thread to arrive leads: it waits for the writer's turn (`turn`, when writers queue for one), takes every
 item waiting once it holds the turn and hands them to `write` (in arrival order), and only once `write` has returned
-wakes the others, each of which then returns (or raises `write`'s error)
-knowing its own item is written. Items arriving meanwhile wait for the next group, led by the first of them. With
-one thread per process (sync workers) every group holds one item: the plain path plus a lock taken uncontended.
+wakes the others, each of which then returns (or raises `write`'s error) knowing its own item is written. Items
+arriving meanwhile wait for the next group, led by the first of them. With one thread per process (sync workers)
+every group holds one item: the plain path plus a lock taken uncontended.
 Used by the audit trail's appends and by event ingest.
 """
 

@@ -185,7 +185,6 @@ class _Plan:
                 if moment > entry[1]:
                     entry[1] = moment
 
-
     @classmethod
     def combined(cls, plans: list["_Plan"]) -> "_Plan":
         """The plans of several batches as one, in their order (a later batch's event names a sender)."""
