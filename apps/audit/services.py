@@ -282,14 +282,16 @@ def _append(rows: list[dict], insert: "AuditInsert | None", prepared: list[list]
 
 
 def _append_group(group: list[tuple]) -> None:
-    """The appends of concurrent threads (`_group_commit`: (rows, insert, prepared) each) in one transaction, in
-    arrival order."""
+    """The appends of concurrent threads (`_group_commit`: (rows, prepared values) each) in one transaction, in
+    arrival order, with the statement compiled for this thread's connection (a connection serves its own thread
+    only)."""
+    insert = PreparedQuery.get("audit:insert", AuditInsert)
     if len(group) == 1:
-        _append(*group[0])
+        rows, prepared = group[0]
+        _append(rows, insert, prepared)
         return
-    insert = group[0][1]
-    rows = [row for each_rows, _, _ in group for row in each_rows]
-    _append(rows, insert, None if insert is None else [values for _, _, prepared in group for values in prepared])
+    rows = [row for each_rows, _ in group for row in each_rows]
+    _append(rows, insert, None if insert is None else [values for _, prepared in group for values in prepared])
 
 
 _group_commit = GroupCommit(_append_group, writer_turn)
@@ -307,7 +309,7 @@ def audit_append_many(entries: list[AuditEntry]) -> None:
     if in_transaction():
         _append(rows, insert, prepared)  # inside the caller's transaction, never another thread's
     else:
-        _group_commit.submit((rows, insert, prepared))
+        _group_commit.submit((rows, prepared))
 
 
 def audit_record_many(entries: list[AuditEntry]) -> list[AuditEvent]:

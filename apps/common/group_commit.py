@@ -36,6 +36,11 @@ class GroupCommit(Generic[Item]):
         self._waiting: list[_Slot[Item]] = []
         self._busy = False
 
+    def waiting(self) -> int:
+        """How many items wait for a leader to take them."""
+        with self._lock:
+            return len(self._waiting)
+
     def submit(self, item: Item) -> None:
         """Returns once `item` is written, with the others waiting beside it; raises what writing its group raised
         (a `write` that settles each item's outcome on the item itself raises nothing)."""

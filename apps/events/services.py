@@ -234,7 +234,6 @@ class _Batch:
     times: list
     plan: _Plan
     context: RequestContext
-    insert: EventInsert | None
     answer: dict | None = None
     error: Exception | None = None
 
@@ -245,8 +244,7 @@ def events_ingest(*, events: list[dict]) -> dict:
     refs = [_group_ref(event) for event in events]
     insert = PreparedQuery.get("events:insert", EventInsert)
     times = insert.times(events) if insert is not None else [event["occurred_at"] for event in events]
-    batch = _Batch(events, refs, times, _Plan(events, refs, times, _first_of_each_id(events)), current_context(),
-                   insert)
+    batch = _Batch(events, refs, times, _Plan(events, refs, times, _first_of_each_id(events)), current_context())
     if in_transaction():  # inside the caller's transaction, never with another thread's batches
         _write([batch])
     else:
@@ -311,8 +309,9 @@ def _write_plan(batches: list[_Batch], fresh: list[list[int]], plan: _Plan, grou
     group_pks = {ref: group.pk for ref, group in groups.items()}
     rows = [(event_id, group_pks[ref], users.get(sender), kind, command, moment)
             for event_id, ref, sender, kind, command, moment in plan.rows]
-    if batches[0].insert is not None:
-        batches[0].insert.run(rows)
+    insert = PreparedQuery.get("events:insert", EventInsert)  # on this thread's connection, whoever planned them
+    if insert is not None:
+        insert.run(rows)
     else:
         _bulk_create_events(rows)
     _update_buckets(plan, group_pks, users)

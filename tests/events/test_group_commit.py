@@ -3,6 +3,7 @@ transaction: each request still gets its own answer, its own audit event under i
 refusal; the counters and rollups come out as if the batches had been written one by one."""
 
 import threading
+import time
 from datetime import UTC, timedelta
 
 import pytest
@@ -68,17 +69,27 @@ def _run_threads(work) -> list:
     return errors
 
 
+class SharedWrites(list):
+    """The sizes of the groups written in one transaction. The first write waits (up to 5 s) until every other
+    thread's batch is waiting, so that the next turn takes them all together."""
+
+    def __init__(self):
+        super().__init__()
+        self.first_started = threading.Event()
+
+
 @pytest.fixture
 def shared_writes(monkeypatch):
-    """The sizes of the groups written in one transaction; the first write is held back a little, so that the
-    other threads' batches are waiting when the next turn comes."""
-    sizes = []
+    sizes = SharedWrites()
     real_write = ingest._write
 
     def counting_write(batches):
         sizes.append(len(batches))
         if len(sizes) == 1:
-            threading.Event().wait(0.3)
+            sizes.first_started.set()
+            deadline = time.monotonic() + 5
+            while ingest._group_commit.waiting() < THREADS - len(batches) and time.monotonic() < deadline:
+                time.sleep(0.01)
         real_write(batches)
 
     monkeypatch.setattr(ingest, "_write", counting_write)
@@ -138,12 +149,16 @@ def test_a_batch_naming_an_unknown_group_is_refused_alone(transactional_db, shar
     outcomes = {}
 
     def ingest_one(thread):
+        if thread == THREADS - 1:  # not in the first group: in the next, beside the others
+            shared_writes.first_started.wait(5)
         try:
             outcomes[thread] = events_ingest(events=batches[thread])
         except UnknownGroupError as exc:
             outcomes[thread] = exc
 
     assert _run_threads(ingest_one) == []
+    # A shared transaction failed and its batches were written one by one by its leader, on its own connection.
+    assert max(shared_writes) > 1, "no two concurrent batches ever shared a transaction"
     assert isinstance(outcomes[THREADS - 1], UnknownGroupError)
     assert set(outcomes[THREADS - 1].details["events"]) == {str(index) for index in range(len(bad))}
     assert all(outcomes[thread]["accepted"] == len(batches[thread]) for thread in range(THREADS - 1))
