@@ -7,7 +7,6 @@ import time
 from datetime import UTC, timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from apps.analytics.rollups import analytics_rebuild
@@ -20,6 +19,7 @@ from apps.events.models import ActivityBucket, GroupEvent
 from apps.events.services import UnknownGroupError, events_ingest
 from apps.groups.models import Membership
 from tests.analytics.test_exact import _rows
+from tests.concurrency import run_threads
 from tests.factories import make_group
 
 THREADS = 6
@@ -46,27 +46,6 @@ def _parse(events):
     serializer = EventInputSerializer(data=events, many=True)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-
-
-def _run_threads(work) -> list:
-    barrier = threading.Barrier(THREADS)
-    errors = []
-
-    def worker(index):
-        try:
-            barrier.wait()
-            work(index)
-        except Exception as exc:  # collected and asserted by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 class SharedWrites(list):
@@ -111,7 +90,7 @@ def test_concurrent_batches_share_transactions_and_each_gets_its_own_answer_and_
             finally:
                 reset_context(token)
 
-    assert _run_threads(ingest_batches) == []
+    assert run_threads(ingest_batches, THREADS) == []
     assert max(shared_writes) > 1, "no two concurrent batches ever shared a transaction"
     stored_once = sum(len(events) for events in batches.values()) - (THREADS - 1) * SHARED
     assert GroupEvent.objects.count() == stored_once
@@ -156,7 +135,7 @@ def test_a_batch_naming_an_unknown_group_is_refused_alone(transactional_db, shar
         except UnknownGroupError as exc:
             outcomes[thread] = exc
 
-    assert _run_threads(ingest_one) == []
+    assert run_threads(ingest_one, THREADS) == []
     # A shared transaction failed and its batches were written one by one by its leader, on its own connection.
     assert max(shared_writes) > 1, "no two concurrent batches ever shared a transaction"
     assert isinstance(outcomes[THREADS - 1], UnknownGroupError)

@@ -4,13 +4,14 @@ every check is still on the record, committed before its answer returns, in an i
 import threading
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 
 from apps.audit import services as audit_services
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_chain_verify
 from apps.rbac.selectors import PermissionQuery, role_get
 from apps.rbac.services import permission_check, role_assign
+from tests.concurrency import run_threads
 from tests.factories import make_group, make_member, make_user
 
 THREADS = 8
@@ -23,27 +24,6 @@ def moderator(transactional_db):
     make_member(user, group)
     role_assign(user=user, role=role_get(name="moderator"), group=group)
     return PermissionQuery(permission="BAN_USERS", user_id=str(user.pk), group_id=str(group.pk))
-
-
-def run_threads(target) -> list:
-    barrier = threading.Barrier(THREADS)
-    errors = []
-
-    def worker(index):
-        try:
-            barrier.wait()
-            target(index)
-        except Exception as exc:  # collected and asserted by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def test_concurrent_checks_share_commits_and_each_is_committed_before_it_returns(moderator, monkeypatch):
@@ -65,7 +45,7 @@ def test_concurrent_checks_share_commits_and_each_is_committed_before_it_returns
             # Read on this thread's own connection, outside any transaction: the event is already committed.
             seen_committed.append(AuditEvent.objects.count())
 
-    assert run_threads(checks) == []
+    assert run_threads(checks, THREADS) == []
     total = THREADS * CHECKS_PER_THREAD
     assert AuditEvent.objects.count() == before + total
     assert sum(group_sizes) == total
@@ -99,7 +79,7 @@ def test_a_failed_group_commit_fails_every_check_in_it_and_writes_nothing(modera
 
     releaser = threading.Timer(0.5, release.set)
     releaser.start()
-    errors = run_threads(check)
+    errors = run_threads(check, THREADS)
     releaser.join()
     assert len(errors) == THREADS - 1 and all(isinstance(error, DatabaseError) for error in errors)
     assert failures and sum(failures) == THREADS - 1
