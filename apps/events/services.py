@@ -281,30 +281,33 @@ def _written_together(batches: list[_Batch]) -> bool:
 
 
 def _write(batches: list[_Batch]) -> None:
-    refs = batches[0].refs if len(batches) == 1 else [ref for batch in batches for ref in batch.refs]
+    refs = [ref for batch in batches for ref in batch.refs]
     with writer_turn():
         for attempt in atomic_attempts():
             with attempt:
                 groups = _resolve_groups(refs)
                 stored = seen_event_ids({event["event_id"] for batch in batches for event in batch.events})
-                fresh: list[list[int]] = []
-                plans: list[_Plan] = []
-                for batch in batches:
-                    indexes = [index for index in batch.plan.indexes
-                               if batch.events[index]["event_id"] not in stored]
-                    stored.update(batch.events[index]["event_id"] for index in indexes)  # a later batch's repeats
-                    fresh.append(indexes)
-                    if indexes:
-                        plans.append(batch.plan if len(indexes) == len(batch.plan.indexes)
-                                     else _Plan(batch.events, batch.refs, batch.times, indexes))
-                if plans:
-                    _write_plan(batches, fresh, _Plan.combined(plans), groups)
-    for batch, indexes in zip(batches, fresh, strict=True):
-        received = len(batch.events)
-        batch.answer = {"received": received, "accepted": len(indexes), "duplicates": received - len(indexes)}
+                fresh = [_fresh_plan(batch, stored) for batch in batches]
+                if any(fresh):
+                    _write_plan(batches, fresh, groups)
+    for batch, plan in zip(batches, fresh, strict=True):
+        received, accepted = len(batch.events), len(plan.indexes) if plan else 0
+        batch.answer = {"received": received, "accepted": accepted, "duplicates": received - accepted}
 
 
-def _write_plan(batches: list[_Batch], fresh: list[list[int]], plan: _Plan, groups: dict[tuple, Group]) -> None:
+def _fresh_plan(batch: _Batch, stored: set[str]) -> _Plan | None:
+    """The batch's plan for the events not stored yet (None: all were), whose ids then count as stored: a later
+    batch of the same turn repeating one has it as a duplicate."""
+    indexes = [index for index in batch.plan.indexes if batch.events[index]["event_id"] not in stored]
+    stored.update(batch.events[index]["event_id"] for index in indexes)
+    if not indexes:
+        return None
+    return batch.plan if len(indexes) == len(batch.plan.indexes) else _Plan(batch.events, batch.refs, batch.times,
+                                                                             indexes)
+
+
+def _write_plan(batches: list[_Batch], fresh: list[_Plan | None], groups: dict[tuple, Group]) -> None:
+    plan = _Plan.combined([each for each in fresh if each])
     users, new_users, renames = _resolve_users(plan.senders)
     group_pks = {ref: group.pk for ref, group in groups.items()}
     rows = [(event_id, group_pks[ref], users.get(sender), kind, command, moment)
@@ -320,12 +323,12 @@ def _write_plan(batches: list[_Batch], fresh: list[list[int]], plan: _Plan, grou
         events_ingested.send(sender=GroupEvent, events=[
             (groups[batch.refs[index]], users.get(batch.events[index].get("telegram_user_id")),
              batch.events[index]["type"], batch.events[index]["occurred_at"])
-            for batch, indexes in zip(batches, fresh, strict=True) for index in indexes])
+            for batch, each in zip(batches, fresh, strict=True) if each for index in each.indexes])
     audit_record_many(_audit_entries(batches, fresh, users, new_users, renames))
 
 
-def _audit_entries(batches: list[_Batch], fresh: list[list[int]], users: dict[int, object], new_users: list[User],
-                   renames: list[tuple]) -> list[AuditEntry]:
+def _audit_entries(batches: list[_Batch], fresh: list[_Plan | None], users: dict[int, object],
+                   new_users: list[User], renames: list[tuple]) -> list[AuditEntry]:
     """The users the events created or renamed, each under the request of the first batch naming them, then each
     batch that stored something, under its own request."""
     named_by = {}
@@ -341,13 +344,10 @@ def _audit_entries(batches: list[_Batch], fresh: list[list[int]], users: dict[in
                                     "previous_telegram_username": old, "via": "events"},
                            context=named_by.get(telegram_id_of.get(pk), batches[0].context))
                 for pk, old, new in renames]
-    for batch, indexes in zip(batches, fresh, strict=True):
-        if indexes:
-            plan = batch.plan if len(indexes) == len(batch.plan.indexes) else None
-            by_type = plan.by_type if plan is not None else Counter(batch.events[i]["type"] for i in indexes)
-            entries.append(AuditEntry(action=actions.EVENTS_INGEST, result="success", target_type="events",
-                                      details={"received": len(batch.events), "accepted": len(indexes),
-                                               "by_type": dict(by_type)}, context=batch.context))
+    entries += [AuditEntry(action=actions.EVENTS_INGEST, result="success", target_type="events",
+                           details={"received": len(batch.events), "accepted": len(plan.indexes),
+                                    "by_type": dict(plan.by_type)}, context=batch.context)
+                for batch, plan in zip(batches, fresh, strict=True) if plan]
     return entries
 
 

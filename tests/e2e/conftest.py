@@ -5,9 +5,9 @@ import time
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from apps.coreclient import CoreClient
+from tests.observability.scrape import Scrape
 from tgsandbox.client import SandboxClient
 
 from .processes import (
@@ -82,21 +82,19 @@ class Platform:
         answer to that read before the answer reaches the cache, so a count alone says too little on a loaded
         machine; the poll's next versions call does say it: the poller asks for versions only after storing the
         settings it reloaded."""
-        reads = self.core_requests("protection/settings")
+        reads = self.core_requests("api/protection/settings")
         answer = change()
-        self.wait_for(lambda: self.core_requests("protection/settings") > reads, "the bot to read the new settings",
+        self.wait_for(lambda: self.core_requests("api/protection/settings") > reads, "the bot to read the new settings",
                       timeout=30)
-        polls = self.core_requests("protection/versions")
-        self.wait_for(lambda: self.core_requests("protection/versions") > polls,
+        polls = self.core_requests("api/protection/versions")
+        self.wait_for(lambda: self.core_requests("api/protection/versions") > polls,
                       "the bot's next poll, after it stored the new settings", timeout=30)
         return answer
 
-    def core_requests(self, endpoint: str) -> float:
-        """How many requests to `endpoint` (part of the path) core has answered 200."""
+    def core_requests(self, route: str) -> float:
+        """How many requests to `route` (its URL pattern) core has answered 200."""
         text = httpx.get(f"http://127.0.0.1:{self.core_port}/metrics", timeout=5).text
-        return sum(sample.value for family in text_string_to_metric_families(text) if family.name == "api_requests"
-                   for sample in family.samples if sample.name == "api_requests_total"
-                   and endpoint in sample.labels.get("endpoint", "") and sample.labels.get("status") == "200")
+        return Scrape(text).value("api_requests_total", endpoint=route, status="200")
 
     def _core_group(self, chat_id):
         from apps.coreclient import CoreError
