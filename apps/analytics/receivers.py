@@ -5,12 +5,12 @@ from django.dispatch import receiver
 from apps.events.signals import events_ingested
 from apps.groups.signals import group_changed
 
-from .rollups import analytics_rebuild, rollups_apply
+from .rollups import analytics_rebuild, rollups_add
 
 
 @receiver(events_ingested, dispatch_uid="analytics.events_ingested")
-def _events_ingested(sender, *, events, **kwargs):
-    rollups_apply(events=events)
+def _events_ingested(sender, *, activity, **kwargs):
+    rollups_add(activity=activity)
 
 
 @receiver(group_changed, dispatch_uid="analytics.group_changed")

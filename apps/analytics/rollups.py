@@ -113,14 +113,32 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
     """Adds events to the rollups. `events`: (group, user pk or None, type, occurred_at) each, stored already, each
     once. `snapshot`: record each group's member count on the day of its latest event in the batch (ingest does;
     a rebuild, replaying history, does not)."""
+    tally: dict[tuple, list] = {}
+    for group, user_id, kind, moment in events:
+        ms = (moment - EPOCH) // _MILLISECOND
+        key = (group, user_id, kind, ms // 60_000)
+        entry = tally.get(key)
+        if entry is None:
+            tally[key] = [1, ms, ms]
+        else:
+            entry[0] += 1
+            entry[1] = min(entry[1], ms)
+            entry[2] = max(entry[2], ms)
+    rollups_add(activity=tally.items(), snapshot=snapshot)
+
+
+def rollups_add(*, activity: Iterable[tuple], snapshot: bool = True) -> None:
+    """Adds tallied events to the rollups: `activity` as ingest hands it over (apps/events/signals.py),
+    ((group, user pk or None, type, UTC minute since the epoch), [events, first ms, last ms]) each. A group's local
+    hour and day are the same for every moment of one UTC minute (zone offsets are whole minutes)."""
     clocks: dict[object, _Clock] = {}
     hours: dict[tuple, Counter] = defaultdict(Counter)
     days: dict[tuple, Counter] = defaultdict(Counter)
     member_days: dict[tuple, dict] = {}
     totals: dict[tuple, dict] = {}
-    latest: dict[object, tuple[datetime, date]] = {}
+    latest: dict[object, tuple[int, date]] = {}
     by_object: dict[int, tuple] = {}  # id(group) -> (pk, clock): ingest hands the same Group object per event
-    for group, user_id, kind, moment in events:
+    for (group, user_id, kind, minute), (count, first_ms, last_ms) in activity:
         found = by_object.get(id(group))
         if found is None:
             clock = clocks.get(group.pk)
@@ -128,28 +146,26 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
                 clock = clocks[group.pk] = _Clock(zone_of(group))
             found = by_object[id(group)] = (group.pk, clock)
         group_id, clock = found
-        ms = (moment - EPOCH) // _MILLISECOND
-        hour, day = clock(ms // 60_000)
+        hour, day = clock(minute)
         field = _FIELD[kind]
-        hours[(group_id, hour)][field] += 1
-        days[(group_id, day)][field] += 1
-        if snapshot and (group_id not in latest or moment > latest[group_id][0]):
-            latest[group_id] = (moment, day)
+        hours[(group_id, hour)][field] += count
+        days[(group_id, day)][field] += count
+        if snapshot and (group_id not in latest or last_ms > latest[group_id][0]):
+            latest[group_id] = (last_ms, day)
         if user_id is None:
             continue
         total = totals.get((group_id, user_id))
         if total is None:
             total = totals[(group_id, user_id)] = {
-                "first_seen_ms": ms, "last_seen_ms": ms, "messages": 0, "commands": 0, "joins": 0, "leaves": 0,
-                "joined_ms": None, "joined_on": None}
-        elif ms < total["first_seen_ms"]:
-            total["first_seen_ms"] = ms
-        elif ms > total["last_seen_ms"]:
-            total["last_seen_ms"] = ms
-        total[field] += 1
+                "first_seen_ms": first_ms, "last_seen_ms": last_ms, "messages": 0, "commands": 0, "joins": 0,
+                "leaves": 0, "joined_ms": None, "joined_on": None}
+        else:
+            total["first_seen_ms"] = min(total["first_seen_ms"], first_ms)
+            total["last_seen_ms"] = max(total["last_seen_ms"], last_ms)
+        total[field] += count
         if kind == "join":
-            if total["joined_ms"] is None or ms < total["joined_ms"]:
-                total["joined_ms"], total["joined_on"] = ms, day
+            if total["joined_ms"] is None or first_ms < total["joined_ms"]:
+                total["joined_ms"], total["joined_on"] = first_ms, day
             continue
         if kind == "leave":
             continue
@@ -157,7 +173,7 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
         if entry is None:
             member_days[(group_id, day, user_id)] = {"messages": 0, "commands": 0}
             entry = member_days[(group_id, day, user_id)]
-        entry[field] += 1
+        entry[field] += count
 
     _merge(GroupHour, ("group_id", "start"), {key: dict(counter) for key, counter in hours.items()},
            _added(_COUNTERS), _COUNTERS, _ADDED_COUNTERS)

@@ -2,7 +2,7 @@
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db.models import F
@@ -42,8 +42,8 @@ class UnknownGroupError(ValidationFailed):
     code = ErrorCode.UNKNOWN_GROUP
 
 
-def _hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 def _group_ref(event: dict) -> tuple:
@@ -150,25 +150,36 @@ def _bulk_create_events(rows: list[tuple]) -> None:
 class _Plan:
     """What a batch writes, worked out from its events alone before the writer's turn, while another worker may
     hold it: the rows, and every counter keyed by group reference and Telegram user id. The turn then only
-    resolves those keys to primary keys and writes."""
+    resolves those keys to primary keys and writes.
+
+    The events are tallied once, by (group reference, sender, type, UTC minute): the hour buckets, who was active,
+    each member's messages and last sight, and what the rollups are handed all come from the tally, whose keys a
+    batch of live traffic has far fewer of than events (its events span seconds)."""
 
     def __init__(self, events: list[dict], refs: list[tuple], times: list, indexes: list[int]):
         self.indexes = indexes
         self.rows: list[tuple] = []  # (event_id, group ref, telegram user id, type, command, stored time)
-        self.counts: dict[tuple, Counter] = defaultdict(Counter)  # (ref, hour) -> counter field -> amount
-        self.active: set[tuple] = set()  # (ref, hour, telegram user id) of everyone who wrote
-        self.spoken: dict[tuple, list] = {}  # (ref, telegram user id) -> [messages, last seen]
+        # (ref, telegram user id or None, type, UTC minute since the epoch) -> [events, first ms, last ms]
+        self.tally: dict[tuple, list] = {}
         self.presence: list[tuple] = []  # (ref, telegram user id, membership status), joins and leaves in order
         self.senders: dict[int, dict] = {}  # telegram user id -> its latest event (names a new user)
-        self.by_type: Counter = Counter()
         member, left = Membership.Status.MEMBER, Membership.Status.LEFT
+        tally = self.tally
         for index in indexes:
             event = events[index]
-            ref, kind, sender, moment = refs[index], event["type"], event.get("telegram_user_id"), event["occurred_at"]
+            ref, kind, sender = refs[index], event["type"], event.get("telegram_user_id")
             self.rows.append((event["event_id"], ref, sender, kind, event.get("command", ""), times[index]))
-            self.by_type[kind] += 1
-            hour = _hour(moment)
-            self.counts[(ref, hour)][_COUNTER_FIELD[kind]] += 1
+            ms = (event["occurred_at"] - EPOCH) // _MILLISECOND
+            key = (ref, sender, kind, ms // 60_000)
+            entry = tally.get(key)
+            if entry is None:
+                tally[key] = [1, ms, ms]
+            else:
+                entry[0] += 1
+                if ms < entry[1]:
+                    entry[1] = ms
+                elif ms > entry[2]:
+                    entry[2] = ms
             if sender is None:
                 continue
             self.senders[sender] = event
@@ -176,14 +187,31 @@ class _Plan:
                 self.presence.append((ref, sender, member))
             elif kind == "leave":
                 self.presence.append((ref, sender, left))
-            else:
-                self.active.add((ref, hour, sender))
-                entry = self.spoken.get((ref, sender))
-                if entry is None:
-                    entry = self.spoken[(ref, sender)] = [0, moment]
-                entry[0] += kind == "message"
-                if moment > entry[1]:
-                    entry[1] = moment
+        self._count()
+
+    def _count(self) -> None:
+        self.counts: dict[tuple, Counter] = defaultdict(Counter)  # (ref, hour) -> counter field -> amount
+        self.active: set[tuple] = set()  # (ref, hour, telegram user id) of everyone who wrote
+        self.spoken: dict[tuple, list] = {}  # (ref, telegram user id) -> [messages, last seen]
+        self.by_type: Counter = Counter()
+        hours: dict[int, datetime] = {}
+        for (ref, sender, kind, minute), (count, _first, last) in self.tally.items():
+            hour = hours.get(minute // 60)
+            if hour is None:
+                hour = hours[minute // 60] = EPOCH + timedelta(hours=minute // 60)
+            self.counts[(ref, hour)][_COUNTER_FIELD[kind]] += count
+            self.by_type[kind] += count
+            if sender is None or kind in ("join", "leave"):
+                continue
+            self.active.add((ref, hour, sender))
+            entry = self.spoken.get((ref, sender))
+            if entry is None:
+                entry = self.spoken[(ref, sender)] = [0, last]
+            if kind == "message":
+                entry[0] += count
+            entry[1] = max(entry[1], last)
+        for entry in self.spoken.values():
+            entry[1] = EPOCH + entry[1] * _MILLISECOND
 
     @classmethod
     def combined(cls, plans: list["_Plan"]) -> "_Plan":
@@ -193,25 +221,20 @@ class _Plan:
         merged = cls.__new__(cls)
         merged.indexes = []
         merged.rows = [row for plan in plans for row in plan.rows]
-        merged.counts = defaultdict(Counter)
-        merged.active = set()
-        merged.spoken = {}
         merged.presence = [entry for plan in plans for entry in plan.presence]
         merged.senders = {}
-        merged.by_type = Counter()
+        merged.tally = {}
         for plan in plans:
-            for key, counter in plan.counts.items():
-                merged.counts[key].update(counter)
-            merged.active.update(plan.active)
-            for key, (messages, last_seen) in plan.spoken.items():
-                entry = merged.spoken.get(key)
+            for key, (count, first, last) in plan.tally.items():
+                entry = merged.tally.get(key)
                 if entry is None:
-                    merged.spoken[key] = [messages, last_seen]
+                    merged.tally[key] = [count, first, last]
                 else:
-                    entry[0] += messages
-                    entry[1] = max(entry[1], last_seen)
+                    entry[0] += count
+                    entry[1] = min(entry[1], first)
+                    entry[2] = max(entry[2], last)
             merged.senders.update(plan.senders)
-            merged.by_type.update(plan.by_type)
+        merged._count()
         return merged
 
 
@@ -320,10 +343,9 @@ def _write_plan(batches: list[_Batch], fresh: list[_Plan | None], groups: dict[t
     _update_buckets(plan, group_pks, users)
     _update_memberships(plan, groups, users, {user.pk: user for user in new_users})
     if events_ingested.has_listeners(GroupEvent):
-        events_ingested.send(sender=GroupEvent, events=[
-            (groups[batch.refs[index]], users.get(batch.events[index].get("telegram_user_id")),
-             batch.events[index]["type"], batch.events[index]["occurred_at"])
-            for batch, each in zip(batches, fresh, strict=True) if each for index in each.indexes])
+        events_ingested.send(sender=GroupEvent, activity=[
+            ((groups[ref], users.get(sender), kind, minute), tallied)
+            for (ref, sender, kind, minute), tallied in plan.tally.items()])
     audit_record_many(_audit_entries(batches, fresh, users, new_users, renames))
 
 

@@ -2,7 +2,8 @@
 
 from django.dispatch import Signal
 
-# Sent inside the ingest's transaction, once per batch that stored events, with `events`: (group, user pk or None,
-# type, occurred_at) of each event stored (a replayed event id is not among them). A receiver's writes commit or
-# roll back with the events (apps.analytics keeps its rollups so).
+# Sent inside the ingest's transaction, once per turn that stored events, with `activity`: the events stored (a
+# replayed event id is not among them) tallied as ((group, user pk or None, type, UTC minute since the epoch),
+# [events, first, last occurred_at as epoch milliseconds]). A receiver's writes commit or roll back with the events
+# (apps.analytics keeps its rollups so).
 events_ingested = Signal()
