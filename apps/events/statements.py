@@ -5,6 +5,7 @@ the ORM's per-row work. Each one's caller in services.py has a plain ORM path fo
 from datetime import UTC, datetime
 
 from django.db.models import F, Value
+from django.db.models.constants import OnConflict
 from django.db.models.functions import Coalesce, Greatest
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
@@ -19,23 +20,31 @@ from .models import ActiveMember, GroupEvent
 class EventInsert:
     """The ORM's single-row INSERT of a GroupEvent, compiled once per connection and run with executemany: a
     batch of 500 events without building 500 model instances and preparing every value through the ORM.
-    Values go in as the fields' get_db_prep_save() makes them (ids and strings as they are; times converted)."""
+    Values go in as the fields' get_db_prep_save() makes them (ids and strings as they are; times converted).
+
+    `run_unless_stored` is the same INSERT that skips a row whose event_id is stored (the ORM's
+    ignore_conflicts), and says how many it stored: ingest tries it before it asks which ids are stored, since
+    live traffic's batches are new (a replay is the exception), and asks only when one was not."""
 
     FIELDS = ("event_id", "group", "user", "type", "command", "occurred_at", "received_at")
 
     def __init__(self, connection):
         self.connection = connection
         fields = [GroupEvent._meta.get_field(name) for name in self.FIELDS]
-        now = timezone.now()
-        query = InsertQuery(GroupEvent)
-        query.insert_values(fields, [GroupEvent(event_id="", group_id=0, type="message", occurred_at=now)])
-        statements = query.get_compiler(connection=connection).as_sql()
-        if len(statements) != 1:
-            raise ValueError("expected one INSERT statement")
-        self.sql = statements[0][0]
+        sample = [GroupEvent(event_id="", group_id=0, type="message", occurred_at=timezone.now())]
+        self.sql, self.sql_unless_stored = (self._compiled(fields, sample, on_conflict)
+                                            for on_conflict in (None, OnConflict.IGNORE))
         # Validation gives aware datetimes only.
         self.occurred_at = aware_datetime_adapter(fields[-2], connection)
         self.received_at = aware_datetime_adapter(fields[-1], connection)
+
+    def _compiled(self, fields: list, sample: list[GroupEvent], on_conflict: OnConflict | None) -> str:
+        query = InsertQuery(GroupEvent, on_conflict=on_conflict)
+        query.insert_values(fields, sample)
+        statements = query.get_compiler(connection=self.connection).as_sql()
+        if len(statements) != 1:
+            raise ValueError("expected one INSERT statement")
+        return statements[0][0]
 
     def times(self, events: list[dict]) -> list:
         """Every event's occurred_at as the database takes it."""
@@ -44,9 +53,17 @@ class EventInsert:
 
     def run(self, rows: list[tuple]) -> None:
         """rows: (event_id, group pk, user pk or None, type, command, occurred_at as `times` gave it)."""
+        self._run(self.sql, rows)
+
+    def run_unless_stored(self, rows: list[tuple]) -> int:
+        """As run, skipping rows whose event_id is stored; returns how many rows it stored."""
+        return self._run(self.sql_unless_stored, rows)
+
+    def _run(self, sql: str, rows: list[tuple]) -> int:
         received = self.received_at(timezone.now())
         with self.connection.cursor() as cursor:
-            cursor.executemany(self.sql, [(*row, received) for row in rows])
+            cursor.executemany(sql, [(*row, received) for row in rows])
+            return cursor.rowcount
 
 
 def seen_event_ids(ids: set[str]) -> set[str]:

@@ -90,6 +90,20 @@ def test_a_partly_stored_batch_counts_only_what_is_new(api, group):
         "message": 1, "command": 1}
 
 
+def test_a_replay_changes_nothing_that_a_new_batch_would(api, group):
+    """On SQLite a batch is first written as if it were new; a replay's users, names and counts roll back with it."""
+    api.post(BATCH, {"events": [event(group, 1, username="first_name")]})
+    audited = set(AuditEvent.objects.values_list("pk", flat=True))
+    replay = [event(group, 1, username="second_name"), event(group, 2, user=5005, username="newcomer")]
+    assert api.post(BATCH, {"events": replay}).json()["data"] == {"received": 2, "accepted": 1, "duplicates": 1}
+    assert api.post(BATCH, {"events": replay}).json()["data"] == {"received": 2, "accepted": 0, "duplicates": 2}
+    assert User.objects.get(telegram_user_id=1001).telegram_username == "first_name"
+    assert User.objects.filter(telegram_user_id=5005).count() == 1
+    assert ActivityBucket.objects.get(group=group).messages == 2
+    assert sorted(AuditEvent.objects.exclude(pk__in=audited).values_list("action", flat=True)) == [
+        "events.ingest", "membership.upsert", "user.create"]
+
+
 def test_hours_get_buckets_of_their_own(api, group):
     events = [{**event(group, n), "occurred_at": hour_ago(2 - n % 2, 5)} for n in range(5)]
     api.post(BATCH, {"events": events})
