@@ -21,7 +21,6 @@ import logging
 import os
 import random
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.core_data import BATCH, TARGET_EVENTS_PER_S, event_batches, hammer
-from bench.run import ROOT, bench_environment, free_port, wait_healthy
+from bench.run import ROOT, bench_environment, free_port, remove_data_dir, wait_healthy
 
 TARGET_P95_MS = 100.0
 DAYS = 90
@@ -350,7 +349,7 @@ def main(argv: list[str]) -> int:
         return 0
     finally:
         if not kept:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            remove_data_dir(data_dir)
 
 
 if __name__ == "__main__":

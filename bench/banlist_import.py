@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import signal
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.run import ROOT, bench_environment, free_port
+from bench.run import ROOT, bench_environment, free_port, remove_data_dir
 
 TARGET_IMPORT_SECONDS = 60.0
 FIRST_ID = 6_000_000_000
@@ -139,7 +138,7 @@ def _run_profile(profile: str, options, argv: list[str]) -> dict | None:
             return None
         return json.loads(out.read_text())
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        remove_data_dir(data_dir)
 
 
 def _terminated(signum, frame):

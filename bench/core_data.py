@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.run import ROOT, bench_environment, cpu_sample, cpu_used, free_port, wait_healthy
+from bench.run import ROOT, bench_environment, cpu_sample, cpu_used, free_port, remove_data_dir, wait_healthy
 
 TARGET_EVENTS_PER_S = 20_000
 TARGET_PAGE_MS = 50.0
@@ -191,7 +190,7 @@ def main(argv: list[str]) -> int:
         if server is not None and server.poll() is None:
             server.terminate()
             server.wait(timeout=15)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        remove_data_dir(data_dir)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,12 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.run import BATCH_SIZE, ROOT, bench_environment
+from bench.run import BATCH_SIZE, ROOT, bench_environment, remove_data_dir
 
 KEEP_THRESHOLD = 0.15
 
@@ -105,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{scenario:<13}{name:<18}{best_on:>14.3f}{best_off:>9.3f}{gain:>8.1%}  {verdict}", flush=True)
         return 0
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        remove_data_dir(data_dir)
 
 
 if __name__ == "__main__":

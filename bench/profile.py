@@ -13,13 +13,12 @@ import json
 import os
 import pstats
 import secrets
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.run import BATCH_SIZE, ROOT, bench_environment
+from bench.run import BATCH_SIZE, ROOT, bench_environment, remove_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
         return 0
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        remove_data_dir(data_dir)
 
 
 def profile_ingest(client, args) -> int:

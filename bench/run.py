@@ -94,8 +94,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# One per bench process: every server it starts signs audit checkpoints that its own audit_verify can check.
+_CHECKPOINT_KEY = f"bench:{secrets.token_hex(32)}"
+
+
 def bench_environment(data_dir: Path, port: int, workers: int, api_key: str) -> dict:
-    """Production settings as deployed, minus TLS (loopback) and with the database in the temp directory."""
+    """Production settings as deployed, minus TLS (loopback) and with the database in the temp directory; the audit
+    trail signs its checkpoints as production's must (a key from the environment)."""
     return {
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "APP_ENV": "production",
@@ -106,6 +111,7 @@ def bench_environment(data_dir: Path, port: int, workers: int, api_key: str) -> 
         "DATABASE_URL": f"sqlite:///{data_dir / 'core.sqlite3'}",
         "DATA_DIR": str(data_dir),
         "SERVICE_API_KEYS": f"bench={api_key}",
+        "AUDIT_CHECKPOINT_KEYS": _CHECKPOINT_KEY,
         "PORT": str(port),
         "BIND_HOST": "127.0.0.1",
         "WEB_CONCURRENCY": str(workers),
@@ -616,7 +622,20 @@ def main(argv: list[str] | None = None) -> int:
         for process in (floor_gunicorn, gunicorn):
             if process is not None:
                 stop(process)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        remove_data_dir(data_dir)
+
+
+def remove_data_dir(path: Path) -> None:
+    """Removes a bench's database directory, after signing the audit trail's streams this process appended to
+    (seeding): otherwise its shutdown checkpoint finds the database gone and logs a warning with a traceback."""
+    if "apps.audit.services" in sys.modules:
+        from django.db import connections
+
+        from apps.audit.services import audit_checkpoint_now
+
+        audit_checkpoint_now()
+        connections.close_all()
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def stop(process: subprocess.Popen) -> None:
