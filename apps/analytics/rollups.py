@@ -17,6 +17,7 @@ from django.db.models import F
 
 from apps.common.db import atomic
 from apps.events.models import GroupEvent
+from apps.events.tally import EPOCH, tally
 from apps.groups.models import Group
 
 from .models import ACTIVATION_DAYS, GroupDay, GroupHour, GroupWeek, MemberDay, MemberTotal, PlatformDay
@@ -29,19 +30,6 @@ REBUILD_CHUNK = 5000
 
 def zone_of(group: Group) -> ZoneInfo:
     return ZoneInfo(group.timezone or "UTC")
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
-
-
-def epoch_ms(moment: datetime) -> int:
-    """A time as the rollups keep it: whole milliseconds since the Unix epoch."""
-    return (moment - EPOCH) // _MILLISECOND
-
-
-def from_epoch_ms(value: int | None) -> datetime | None:
-    return None if value is None else EPOCH + value * _MILLISECOND
 
 
 class _Clock:
@@ -113,18 +101,8 @@ def rollups_apply(*, events: Iterable[tuple], snapshot: bool = True) -> None:
     """Adds events to the rollups. `events`: (group, user pk or None, type, occurred_at) each, stored already, each
     once. `snapshot`: record each group's member count on the day of its latest event in the batch (ingest does;
     a rebuild, replaying history, does not)."""
-    tally: dict[tuple, list] = {}
-    for group, user_id, kind, moment in events:
-        ms = (moment - EPOCH) // _MILLISECOND
-        key = (group, user_id, kind, ms // 60_000)
-        entry = tally.get(key)
-        if entry is None:
-            tally[key] = [1, ms, ms]
-        else:
-            entry[0] += 1
-            entry[1] = min(entry[1], ms)
-            entry[2] = max(entry[2], ms)
-    rollups_add(activity=tally.items(), snapshot=snapshot)
+    tallied = tally(((group, user_id, kind), moment) for group, user_id, kind, moment in events)
+    rollups_add(activity=tallied.items(), snapshot=snapshot)
 
 
 def rollups_add(*, activity: Iterable[tuple], snapshot: bool = True) -> None:

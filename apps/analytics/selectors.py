@@ -24,6 +24,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from apps.common.errors import ValidationFailed
+from apps.events.tally import from_epoch_ms
 from apps.groups.models import Group, Membership
 from apps.moderation.models import ModerationAction, Warning
 from apps.rbac.decisions import permission_decide_many
@@ -32,7 +33,7 @@ from apps.users.models import User
 
 from .models import GroupDay, GroupHour, GroupWeek, MemberDay, MemberTotal, PlatformDay
 from .moderation_figures import EXECUTED, REPORT, member_ref, moderation_figures, users_by_pk
-from .rollups import day_range, from_epoch_ms, zone_of
+from .rollups import day_range, zone_of
 
 PERIOD_DAYS = {"today": 1, "7d": 7, "30d": 30}
 PERIODS = (*PERIOD_DAYS, "custom")

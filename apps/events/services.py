@@ -2,7 +2,7 @@
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.hashers import make_password
 from django.db.models import F
@@ -30,6 +30,7 @@ from .statements import (
     spoken_update_values,
     users_by_telegram_id,
 )
+from .tally import from_epoch_ms, tallies_merged, tally
 
 MAX_BATCH = 1000
 _COUNTER_FIELD = {"message": "messages", "join": "joins", "leave": "leaves", "command": "commands"}
@@ -40,10 +41,6 @@ class UnknownGroupError(ValidationFailed):
     so the bot can register those chats and ship the batch again."""
 
     code = ErrorCode.UNKNOWN_GROUP
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
 
 
 def _group_ref(event: dict) -> tuple:
@@ -160,26 +157,15 @@ class _Plan:
         self.indexes = indexes
         self.rows: list[tuple] = []  # (event_id, group ref, telegram user id, type, command, stored time)
         # (ref, telegram user id or None, type, UTC minute since the epoch) -> [events, first ms, last ms]
-        self.tally: dict[tuple, list] = {}
+        self.tally = tally(((refs[index], events[index].get("telegram_user_id"), events[index]["type"]),
+                            events[index]["occurred_at"]) for index in indexes)
         self.presence: list[tuple] = []  # (ref, telegram user id, membership status), joins and leaves in order
         self.senders: dict[int, dict] = {}  # telegram user id -> its latest event (names a new user)
         member, left = Membership.Status.MEMBER, Membership.Status.LEFT
-        tally = self.tally
         for index in indexes:
             event = events[index]
             ref, kind, sender = refs[index], event["type"], event.get("telegram_user_id")
             self.rows.append((event["event_id"], ref, sender, kind, event.get("command", ""), times[index]))
-            ms = (event["occurred_at"] - EPOCH) // _MILLISECOND
-            key = (ref, sender, kind, ms // 60_000)
-            entry = tally.get(key)
-            if entry is None:
-                tally[key] = [1, ms, ms]
-            else:
-                entry[0] += 1
-                if ms < entry[1]:
-                    entry[1] = ms
-                elif ms > entry[2]:
-                    entry[2] = ms
             if sender is None:
                 continue
             self.senders[sender] = event
@@ -198,7 +184,7 @@ class _Plan:
         for (ref, sender, kind, minute), (count, _first, last) in self.tally.items():
             hour = hours.get(minute // 60)
             if hour is None:
-                hour = hours[minute // 60] = EPOCH + timedelta(hours=minute // 60)
+                hour = hours[minute // 60] = from_epoch_ms(minute // 60 * 3_600_000)
             self.counts[(ref, hour)][_COUNTER_FIELD[kind]] += count
             self.by_type[kind] += count
             if sender is None or kind in ("join", "leave"):
@@ -211,7 +197,7 @@ class _Plan:
                 entry[0] += count
             entry[1] = max(entry[1], last)
         for entry in self.spoken.values():
-            entry[1] = EPOCH + entry[1] * _MILLISECOND
+            entry[1] = from_epoch_ms(entry[1])
 
     @classmethod
     def combined(cls, plans: list["_Plan"]) -> "_Plan":
@@ -223,17 +209,9 @@ class _Plan:
         merged.rows = [row for plan in plans for row in plan.rows]
         merged.presence = [entry for plan in plans for entry in plan.presence]
         merged.senders = {}
-        merged.tally = {}
         for plan in plans:
-            for key, (count, first, last) in plan.tally.items():
-                entry = merged.tally.get(key)
-                if entry is None:
-                    merged.tally[key] = [count, first, last]
-                else:
-                    entry[0] += count
-                    entry[1] = min(entry[1], first)
-                    entry[2] = max(entry[2], last)
             merged.senders.update(plan.senders)
+        merged.tally = tallies_merged(plan.tally for plan in plans)
         merged._count()
         return merged
 
