@@ -9,12 +9,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
 
-def epoch_ms(moment: datetime) -> int:
-    """A time as the tallies and the rollups keep it: whole milliseconds since the Unix epoch."""
-    return (moment - EPOCH) // _MILLISECOND
-
-
 def from_epoch_ms(value: int | None) -> datetime | None:
+    """A time as the tallies and the rollups keep it (whole milliseconds since the Unix epoch) as a datetime."""
     return None if value is None else EPOCH + value * _MILLISECOND
 
 
