@@ -100,3 +100,7 @@ def secantus_server(*, database: str = "core", log_path: Path | None = None) -> 
         _stop(process)
         log.close()
         shutil.rmtree(storage, ignore_errors=True)
+
+
+if __name__ == "__main__":  # python -m tests.mongo.server: install only (.ci/run, before the suites start)
+    print(ensure_installed())
