@@ -288,20 +288,21 @@ class _StoredBefore(Exception):
 
 def _write(batches: list[_Batch]) -> None:
     refs = [ref for batch in batches for ref in batch.refs]
+    insert = PreparedQuery.get("events:insert", EventInsert)  # on this thread's connection, whoever planned them
     with writer_turn():
         try:
             # Where the insert can skip stored ids and count what it stored (SQLite's prepared path), the batches
             # are assumed new and nobody asks which ids are stored; a replay costs one rolled-back attempt.
-            fresh = _write_in_turn(batches, refs, assume_new=PreparedQuery.get("events:insert", EventInsert)
-                                   is not None)
+            fresh = _write_in_turn(batches, refs, insert, assume_new=insert is not None)
         except _StoredBefore:
-            fresh = _write_in_turn(batches, refs, assume_new=False)
+            fresh = _write_in_turn(batches, refs, insert, assume_new=False)
     for batch, plan in zip(batches, fresh, strict=True):
         received, accepted = len(batch.events), len(plan.indexes) if plan else 0
         batch.answer = {"received": received, "accepted": accepted, "duplicates": received - accepted}
 
 
-def _write_in_turn(batches: list[_Batch], refs: list[tuple], *, assume_new: bool) -> list[_Plan | None]:
+def _write_in_turn(batches: list[_Batch], refs: list[tuple], insert: EventInsert | None, *,
+                   assume_new: bool) -> list[_Plan | None]:
     for attempt in atomic_attempts():
         with attempt:
             groups = _resolve_groups(refs)
@@ -309,7 +310,7 @@ def _write_in_turn(batches: list[_Batch], refs: list[tuple], *, assume_new: bool
                 {event["event_id"] for batch in batches for event in batch.events})
             fresh = [_fresh_plan(batch, stored) for batch in batches]
             if any(fresh):
-                _write_plan(batches, fresh, groups, assume_new=assume_new)
+                _write_plan(batches, fresh, groups, insert, assume_new=assume_new)
     return fresh
 
 
@@ -324,14 +325,13 @@ def _fresh_plan(batch: _Batch, stored: set[str]) -> _Plan | None:
                                                                              indexes)
 
 
-def _write_plan(batches: list[_Batch], fresh: list[_Plan | None], groups: dict[tuple, Group], *,
-                assume_new: bool = False) -> None:
+def _write_plan(batches: list[_Batch], fresh: list[_Plan | None], groups: dict[tuple, Group],
+                insert: EventInsert | None, *, assume_new: bool) -> None:
     plan = _Plan.combined([each for each in fresh if each])
     users, new_users, renames = _resolve_users(plan.senders)
     group_pks = {ref: group.pk for ref, group in groups.items()}
     rows = [(event_id, group_pks[ref], users.get(sender), kind, command, moment)
             for event_id, ref, sender, kind, command, moment in plan.rows]
-    insert = PreparedQuery.get("events:insert", EventInsert)  # on this thread's connection, whoever planned them
     if assume_new:
         if insert.run_unless_stored(rows) != len(rows):
             raise _StoredBefore

@@ -30,9 +30,10 @@ from tests.e2e.processes import TEST_KEY, core_process, free_port, web_process
 COMPARED_HEADERS = ("content-type", "allow", "cache-control", "vary", "x-frame-options", "x-content-type-options",
                     "referrer-policy", "cross-origin-opener-policy", "content-security-policy", "location",
                     "www-authenticate", "x-request-id")
+TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
 VARYING = [
     (re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*"), "token"),
-    (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?"), "time"),
+    (TIME, "time"),
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\b[0-9a-f]{24,64}\b"), "id"),
     (re.compile(r"(?<=nonce-)[\w+/=-]+|(?<=nonce=\")[^\"]+|(?<=csrfmiddlewaretoken\" value=\")[^\"]+"), "nonce"),
     (re.compile(r"(?<=csrftoken=)[^;]+"), "csrf"),
@@ -46,9 +47,6 @@ VARYING = [
 # Two readings of the clock fall in the same millisecond in one run and not in the other (an audit time is a
 # millisecond, a row's a microsecond, and either may end in zeros): a time read from the clock during the run says only
 # that it is one. A time the script sent (an event's, a bucket's) keeps its identity.
-CLOCK_READING = VARYING[1][0]
-
-
 def _clock_reading_as_now(match: re.Match) -> str:
     try:
         moment = datetime.fromisoformat(match.group(0))
@@ -77,7 +75,7 @@ class Normalizer:
         # An audit event links to the last one of the writer (thread) that served it: which thread that was varies,
         # and so does how many writers (streams, each with its checkpoint) a run's requests used.
         text = WRITER_COUNTS.sub(r"\1<count>", CHAIN_LINK.sub(r'\1"<hash>"', text))
-        text = CLOCK_READING.sub(_clock_reading_as_now, text)
+        text = TIME.sub(_clock_reading_as_now, text)
         for pattern, kind in VARYING:
             text = pattern.sub(lambda match, kind=kind: self.seen.setdefault(
                 match.group(0), f"<{kind}{sum(v.startswith(f'<{kind}') for v in self.seen.values()) + 1}>"), text)
