@@ -10,11 +10,13 @@ batches covering every check in rotation until throughput stops rising (warm dec
 short warm-up per scenario; then wrk on (a) POST /bench/floor, the floor (bench/floor.py: a DRF APIView with no
 middleware, no authentication, only the JSON parser and renderer, in a second gunicorn with the same settings), (b)
 POST /bench/echo, core's bare view (core's middleware, auth and envelope, no work), (c) single permission checks,
-(d) batches of 100 checks. Every figure is also reported as a ratio to the floor's. Afterwards: the audit trail
-grew by exactly the checks served, a revoke is honoured by the very next checks in every worker, and `manage.py
-audit_verify` finds the hash chain intact. CPU use is read from /proc: the server's per request, and what other
-processes took meanwhile. Gunicorn is stopped by PID and the directory removed whatever happens. Missed targets
-print FAIL; the exit status is non-zero only when the run itself broke.
+(d) batches of 100 checks, and as bounds (not targets) (e) and (f), single checks and batches through the same
+parsing and decisions with their audit events left out (bench/views.py). Every figure is also reported as a ratio
+to the floor's. Afterwards: the audit trail grew by exactly the checks served (by none for the bounds), a revoke is
+honoured by the very next checks in every worker, and `manage.py audit_verify` finds the hash chain intact. CPU
+use is read from /proc: the server's per request, and what other processes took meanwhile. Gunicorn is stopped by
+PID and the directory removed whatever happens. Missed targets print FAIL; the exit status is non-zero only when the
+run itself broke.
 """
 
 import argparse
@@ -57,8 +59,9 @@ class Scenario:
     name: str
     path: str
     bodies: list[str]
-    checks_per_request: int  # audit events each request must write
+    checks_per_request: int
     server: str = "core"  # which gunicorn answers it: "core" or "floor"
+    recorded: bool = True  # each check writes its audit event (False: a bound, bench/views.py)
 
 
 @dataclass
@@ -383,7 +386,9 @@ def print_report(results: dict[str, Result], context: dict) -> dict:
     for label, result in (("floor: DRF, no middleware  /floor", floor),
                           ("core's bare view   /bench/echo", bare),
                           ("single check   check-permission", single),
-                          ("batch of 100   check-permissions", batch)):
+                          ("batch of 100   check-permissions", batch),
+                          ("bound: single, no audit event", results["single unrecorded"]),
+                          ("bound: batch, no audit events", results["batch unrecorded"])):
         checks = f"{result.checks_per_s:,.0f}" if result.scenario.checks_per_request else "-"
         latency = result.latency_ms
         other = result.cpu["other"] / result.cpu["wall"] if result.cpu["wall"] else 0.0
@@ -399,6 +404,12 @@ def print_report(results: dict[str, Result], context: dict) -> dict:
     ]
     for name, value, target, ok in rows:
         print(f"  {name:<30}{value:>12}   ({target}){'':<4}{verdict(ok)}")
+    unrecorded_single, unrecorded_batch = results["single unrecorded"], results["batch unrecorded"]
+    print("bounds (not targets): the same views, parsing and decisions with the audit events left out, which no "
+          "design of the trail can beat")
+    print(f"  {'single unrecorded/floor':<30}{_ratio(unrecorded_single.rps, floor.rps):>12.2f}   "
+          f"p99 x floor {_ratio(unrecorded_single.latency_ms['p99'], floor.latency_ms['p99']):.2f}")
+    print(f"  {'batch unrecorded checks/s':<30}{unrecorded_batch.checks_per_s:>12,.0f}")
     # Not a target: what the ratio would be if both scenarios had the same CPUs to themselves. Other processes'
     # load moves requests/s from one scenario to the next; the server's CPU per request moves much less.
     cpu_ratio = _ratio(floor.server_cpu_ms_per_request, single.server_cpu_ms_per_request)
@@ -540,8 +551,11 @@ def main(argv: list[str] | None = None) -> int:
             Scenario("bare", "/bench/echo", singles, 0),
             Scenario("single", "/api/rbac/check-permission", singles, 1),
             Scenario("batch", "/api/rbac/check-permissions", batches, BATCH_SIZE),
+            Scenario("single unrecorded", "/bench/check-unrecorded", singles, 1, recorded=False),
+            Scenario("batch unrecorded", "/bench/check-many-unrecorded", batches, BATCH_SIZE, recorded=False),
         ]
-        data_files |= {s.name: lua_data_file(data_dir / f"{s.name}.lua", s, api_key) for s in scenarios}
+        data_files |= {s.name: lua_data_file(data_dir / f"{s.name.replace(' ', '-')}.lua", s, api_key)
+                       for s in scenarios}
         connections.close_all()
 
         base = f"http://127.0.0.1:{port}"
@@ -586,10 +600,10 @@ def main(argv: list[str] | None = None) -> int:
                     raise BenchError(f"{name}'s gunicorn exited with status {process.returncode} during the run")
 
         sanity = [check_audit_growth(results[name], args.connections) for name in ("single", "batch")]
-        if results["bare"].audit_growth or results["bare"].error_count:
-            raise BenchError(f"bare view: audit grew by {results['bare'].audit_growth}, "
-                             f"errors {results['bare'].errors}")
-        sanity.append(f"bare: {results['bare'].requests:,} requests, no audit events written, no errors")
+        for name in ("bare", "single unrecorded", "batch unrecorded"):
+            if results[name].audit_growth or results[name].error_count:
+                raise BenchError(f"{name}: audit grew by {results[name].audit_growth}, errors {results[name].errors}")
+            sanity.append(f"{name}: {results[name].requests:,} requests, no audit events written, no errors")
         if results["floor"].error_count:  # its own server: core's audit count is not its business
             raise BenchError(f"floor: wrk saw errors {results['floor'].errors}")
         sanity.append("revoke: " + revoke_sanity(base, api_key, args.workers))
