@@ -123,6 +123,14 @@ def migrated_database(data_dir: Path, env: dict) -> None:
     """Core's SQLite database in `data_dir`, migrated: a copy of one migrated once for the current migrations (by
     whichever test process needs it first) instead of `migrate` for every core a test starts (some 4 s of CPU each,
     dozens of cores a run)."""
+    template = migrated_template(env)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, data_dir / "core.sqlite3")
+
+
+def migrated_template(env: dict) -> Path:
+    """The SQLite database migrated once for the current migrations, built with `env` (core's settings) by whichever
+    test process asks first; the others wait for it. Copy it, never open it in place."""
     TEMPLATES.mkdir(parents=True, exist_ok=True)
     template = TEMPLATES / f"core-{_migrations_digest()}.sqlite3"
     if not template.exists():
@@ -133,8 +141,7 @@ def migrated_database(data_dir: Path, env: dict) -> None:
                     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
                                    env={**os.environ, **env, "DATA_DIR": scratch}, check=True)
                     os.replace(Path(scratch) / "core.sqlite3", template)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(template, data_dir / "core.sqlite3")
+    return template
 
 
 def sandbox_process(data_dir: Path, port: int) -> Process:
