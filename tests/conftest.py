@@ -68,9 +68,10 @@ def _builtin_catalogue(request):
     """The built-in roles every test may rely on, as the data migration installed them.
 
     On SQLite a test is rolled back, so they stay. A backend without Django-managed transactions (MongoDB)
-    runs each test like a TransactionTestCase: the database is flushed after it, catalogue included.
+    runs each test like a TransactionTestCase: the database is flushed after it, catalogue included, unless the
+    MongoDB profile's flush puts back what the migrations installed (tests/mongo/fast_flush.py): then nothing to do.
     """
-    if not _uses_database(request):
+    if not _uses_database(request) or request.config.pluginmanager.hasplugin("tests.mongo.fast_flush"):
         return
     request.getfixturevalue("_django_db_helper")
     from apps.rbac.catalogue import install_builtin_catalogue
