@@ -22,8 +22,10 @@ def django_db_keepdb(request, django_db_keepdb, django_db_createdb, django_db_us
     if django_db_keepdb or django_db_createdb or not django_db_use_migrations or len(connections.settings) != 1:
         return django_db_keepdb
     connection = connections["default"]
+    if connection.vendor != "sqlite":  # the MongoDB profile: no file to copy, migrate as usual
+        return django_db_keepdb
     name = connection.creation._get_test_db_name()
-    if connection.vendor != "sqlite" or connection.creation.is_in_memory_db(name):
+    if connection.creation.is_in_memory_db(name):
         return django_db_keepdb
     from tests.e2e.processes import migrated_template
 
