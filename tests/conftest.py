@@ -62,11 +62,11 @@ def core_app(db):
 @pytest.fixture(scope="session")
 def django_db_keepdb(request, django_db_keepdb, django_db_createdb, django_db_use_migrations,
                      django_db_modify_db_settings):
-    """On SQLite, each pytest process's test database starts as a copy of the one core's e2e processes copy
-    (tests/e2e/processes.py: migrated once a run for the current migrations) instead of migrating its own (some 3 s
-    of CPU for each worker). Django then opens it as a kept database: `migrate` still runs on it, finds nothing to
-    apply, and sends post_migrate as usual; the copy is removed at the end of the session, as Django would remove the
-    database it made."""
+    """On SQLite, each pytest process's test database starts as a copy of the migrated template the e2e tests' core
+    processes start from (tests/e2e/processes.py: migrated once for the current migrations) instead of migrating its
+    own (some 3 s of CPU for each worker). Django then opens it as a kept database: `migrate` still runs on it, finds
+    nothing to apply, and sends post_migrate as usual; the copy is removed at the end of the session, as Django would
+    remove the database it made."""
     from django.db import connections
 
     if django_db_keepdb or django_db_createdb or not django_db_use_migrations or len(connections.settings) != 1:
