@@ -11,6 +11,7 @@ from tests.factories import grant, make_group, make_member, make_user
 
 
 def _events(chat, start, count, *, prefix="e", user=8_000_001):
+    """Two hours old: yesterday for some of every day in any zone, so the figures are read over 7d, not today."""
     moment = timezone.now() - timedelta(hours=2)
     return [{"event_id": f"{prefix}-{number}", "type": "message", "telegram_chat_id": chat,
              "telegram_user_id": user + number % 3, "occurred_at": (moment + timedelta(seconds=number)).isoformat()}
@@ -44,7 +45,7 @@ def test_unknown_group_or_user_is_404_and_overview_checks_its_limit(api):
     assert api.get("/api/groups/not-an-id/analytics").status_code in (400, 404)
     assert api.get("/api/analytics/overview?limit=0").status_code == 400
     assert api.get("/api/analytics/overview?period=custom&start=2026-02-01&end=2026-01-01").status_code == 400
-    assert api.get("/api/analytics/overview?period=today").status_code == 200
+    assert api.get("/api/analytics/overview?period=7d").status_code == 200
 
 
 def test_a_bad_time_zone_is_refused_and_a_good_one_rekeys_the_rollups(api):
@@ -60,7 +61,7 @@ def test_a_bad_time_zone_is_refused_and_a_good_one_rekeys_the_rollups(api):
     starts = set(GroupHour.objects.filter(group=group).values_list("start", flat=True))
     assert starts and all(start.minute == 15 for start in starts)
     assert sum(GroupHour.objects.filter(group=group).values_list("messages", flat=True)) == 30
-    data = api.get(f"/api/groups/{group.pk}/analytics?period=today").json()["data"]
+    data = api.get(f"/api/groups/{group.pk}/analytics?period=7d").json()["data"]
     assert data["timezone"] == "Asia/Kathmandu" and data["totals"]["messages"] == 30
 
 
@@ -83,7 +84,7 @@ def test_replayed_and_half_replayed_batches_count_once(api):
     # Half old, half new, and one new event twice in the batch: only the new ones count, once each.
     mixed = first[20:] + _events(chat, 40, 20) + _events(chat, 59, 1)
     assert api.post("/api/events/batch", {"events": mixed}).json()["data"]["accepted"] == 20
-    data = api.get(f"/api/groups/{group.pk}/analytics?period=today").json()["data"]
+    data = api.get(f"/api/groups/{group.pk}/analytics?period=7d").json()["data"]
     assert data["totals"]["messages"] == 60 and data["totals"]["active_members"] == 3
     assert sum(member["messages"] for member in data["top_members"]) == 60
 
@@ -98,7 +99,7 @@ def test_member_figures_need_view_stats_in_the_group(api):
     make_member(viewer, group)
     make_member(outsider, group)
     grant(viewer, "moderator", group)
-    path = f"/api/groups/{group.pk}/analytics/members/{member.pk}?period=today"
+    path = f"/api/groups/{group.pk}/analytics/members/{member.pk}?period=7d"
     denied = api.get(path, HTTP_X_ACTING_USER_ID=str(outsider.pk))
     assert denied.status_code == 403 and denied.json()["error"] == "permission_denied"
     allowed = api.get(path, HTTP_X_ACTING_USER_ID=str(viewer.pk))
@@ -119,7 +120,7 @@ def test_groups_in_common_list_the_members_other_groups_for_who_may_see_them(api
     past = make_group()
     make_member(member, past)
     make_member(member, past, status="left")  # a past membership, no event rolled up there
-    path = f"/api/groups/{here.pk}/analytics/members/{member.pk}?period=today"
+    path = f"/api/groups/{here.pk}/analytics/members/{member.pk}?period=7d"
 
     seen = {row["group_id"]: row for row in api.get(path).json()["data"]["groups_in_common"]}
     assert set(seen) == {str(shared.pk), str(hidden.pk), str(past.pk)}  # a service's own read: all, not `here`
