@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from weakref import WeakKeyDictionary
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 # Statement names (a key's first part: "rbac:subject", "groups:page") whose callers take their ORM path instead,
@@ -78,6 +79,23 @@ def aware_datetime_adapter(field, connection):
     return by_field
 
 
+def _aware_datetime_converter(connection, converter):
+    """`converter`, or where it is SQLite's for datetime columns, one that gives the same values for what that driver
+    returns (a naive datetime, made aware in the connection's zone) without its checks; anything else takes the
+    backend's own."""
+    if connection.vendor != "sqlite" or converter != connection.ops.convert_datetimefield_value or \
+            not settings.USE_TZ:
+        return converter
+    zone = connection.timezone
+
+    def convert(value, expression, connection):
+        if type(value) is datetime and value.tzinfo is None:
+            return value.replace(tzinfo=zone)
+        return converter(value, expression, connection)
+
+    return convert
+
+
 # A paged statement is compiled from the queryset sliced [PAGE_OFFSET:PAGE_OFFSET + PAGE_LIMIT]; the ORM writes
 # the bounds into the SQL text, where they become the last two parameters.
 PAGE_OFFSET, PAGE_LIMIT = 7_301_000_001, 7_301_000_002
@@ -94,8 +112,9 @@ class PreparedQuery:
     `slots` names parameters by the stand-in values the queryset was built with: one value, or a tuple of
     them for an IN list (then `rows` takes a list of the same length). Stand-ins must be values no real
     parameter of the statement takes. With `paged`, the queryset is `page_slice(...)` of one and `rows` takes
-    `page=(offset, limit)`. Rows go through the compiler's own converters, so they read exactly as the ORM
-    returns them.
+    `page=(offset, limit)`. Rows go through the compiler's own converters (looked up once per statement; on
+    SQLite, the datetime one's checks left out where the driver's value needs none), so they read exactly as the ORM
+    returns them (tests/common/test_prepared.py compares the two).
     """
 
     _by_connection: "WeakKeyDictionary[object, dict]" = WeakKeyDictionary()
@@ -104,6 +123,12 @@ class PreparedQuery:
         self.connection = connection
         self.compiler = queryset.query.get_compiler(connection=connection)
         self.sql, params = self.compiler.as_sql()
+        # What results_iter() would look up again on every call: the same for every execution of this statement.
+        columns = [select[0] for select in self.compiler.select[: self.compiler.col_count]]
+        if self.compiler.has_composite_fields(columns):
+            raise ValueError("composite fields are not supported")
+        self.converters = {position: ([_aware_datetime_converter(connection, each) for each in functions], expression)
+                           for position, (functions, expression) in self.compiler.get_converters(columns).items()}
         self.params = list(params)
         self.paged = paged
         if paged:
@@ -155,4 +180,6 @@ class PreparedQuery:
         with self.connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             fetched = cursor.fetchall()
-        return list(self.compiler.results_iter(results=[fetched], tuple_expected=True))
+        if not self.converters:
+            return fetched
+        return list(map(tuple, self.compiler.apply_converters(fetched, self.converters)))
