@@ -3,7 +3,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.parsing import parse_body
-from apps.rbac.apis import CHECK_SHAPE, CheckInputSerializer, PermissionCheckBatchApi
+from apps.rbac.apis import CHECK_SHAPE, CheckInputSerializer, PermissionCheckBatchApi, decision_body
 from apps.rbac.decisions import permission_decide_many
 from apps.rbac.selectors import PermissionQuery
 
@@ -29,7 +29,7 @@ class _Unrecorded(APIView):
         data = parse_body(serializer, request, shape=shape)
         checks = data.get("checks", [data])
         decisions = permission_decide_many([PermissionQuery(**check) for check in checks])
-        return [{"allowed": decision.allowed, "reason": decision.reason} for decision in decisions]
+        return [decision_body(decision) for decision in decisions]
 
 
 class UnrecordedCheckApi(_Unrecorded):

@@ -253,7 +253,7 @@ class CheckOutputSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="granted_by_role:<role>, or the denial's code")
 
 
-def _decision_body(decision) -> dict:
+def decision_body(decision) -> dict:
     return {"allowed": decision.allowed, "reason": decision.reason}
 
 
@@ -269,7 +269,7 @@ class PermissionCheckApi(APIView):
         decision = permission_check(query=PermissionQuery(**data))
         if decision.reason == BAN_LIST_NOT_FOUND:  # on the trail as denied; the caller named nothing that exists
             raise NotFoundError(f"Ban list {str(data['ban_list_id'])[:40]} not found")
-        return Response(_decision_body(decision))
+        return Response(decision_body(decision))
 
 
 class PermissionCheckBatchApi(APIView):
@@ -286,7 +286,7 @@ class PermissionCheckBatchApi(APIView):
     def post(self, request):
         data = parse_body(self.InputSerializer, request, shape=self.shape)
         decisions = permission_check_many(queries=[PermissionQuery(**check) for check in data["checks"]])
-        return Response({"results": [_decision_body(decision) for decision in decisions]})
+        return Response({"results": [decision_body(decision) for decision in decisions]})
 
 
 class GroupAnonymousAdminApi(APIView):
